@@ -1,0 +1,272 @@
+//! Every flag, defined once. Completions, the man page and `--help` all come from here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::{CheckId, Severity};
+
+/// Default mount root for Secrets moved out of environment variables.
+pub const DEFAULT_MOUNT_ROOT: &str = "/var/run/secrets/secfix";
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (scan: no finding at or above --fail-on)
+  1  runtime error (cluster unreachable, forbidden, a fix failed, ...)
+  2  usage error (bad flag, bad input file, prompt needed but no terminal)
+  3  scan found findings at or above --fail-on";
+
+/// Find risky live Kubernetes resources and fix them, interactively and safely.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-secfix",
+    bin_name = "kubectl secfix",
+    version,
+    about,
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Connection flags shared by every command, as kubectl spells them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find secrets in env vars, default-allow namespaces and mutable image tags.
+    #[command(after_help = EXIT_CODES)]
+    Scan(ScanArgs),
+    /// Fix findings with guarded JSON patches (preview and prompt per change on a terminal).
+    #[command(after_help = EXIT_CODES)]
+    Fix(FixArgs),
+    /// Apply the inverse patches saved by `fix --save-patches DIR`.
+    Rollback(RollbackArgs),
+    /// Print a shell completion script.
+    Completion(CompletionArgs),
+    /// Completion protocol used by `kubectl_complete-secfix` (kubectl >= 1.26).
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
+}
+
+/// Which objects to look at, as kubectl selects them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Selection {
+    /// Namespace to scan (default: the context's namespace, else `default`).
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NS",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespace: Option<String>,
+    /// Scan all namespaces.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Label selector for workloads (e.g. `app=web,tier!=db`).
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml,
+    /// .json) or `-` for stdin. Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+    /// Checks to run (comma-separated; default: all).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    pub checks: Vec<CheckId>,
+    /// Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces.
+    #[arg(long)]
+    pub include_system: bool,
+}
+
+/// Where the digest for a mutable image tag comes from.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DigestArgs {
+    /// Digest source: `pods` (agreed `imageID` of running pods), `registry`, or `auto`
+    /// (pods first, then the registry).
+    #[arg(long, value_enum, default_value_t = DigestSource::Auto, value_name = "SOURCE")]
+    pub digest_source: DigestSource,
+    /// Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback
+    /// registries always may. Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// Timeout for each registry request, in seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub registry_timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum DigestSource {
+    #[default]
+    Auto,
+    Pods,
+    Registry,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ScanOutput::Table)]
+    pub output: ScanOutput,
+    /// Exit 3 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value_t = FailOn::Low, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub digest: DigestArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanOutput {
+    Table,
+    Json,
+    Yaml,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    None,
+}
+
+impl FailOn {
+    /// The lowest severity that fails the run, if any.
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::None => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Validate with the server, then apply.
+    #[default]
+    None,
+    /// Send every change with dryRun=All and stop there.
+    Server,
+    /// Contact nothing for writing; print the plan.
+    Client,
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Apply every fix without prompting (required without a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// `server`: validate every change with a server-side dry run and stop; `client`:
+    /// print the plan without writing; `none`: dry run, then apply.
+    #[arg(long, value_enum, default_value_t = DryRun::None, value_name = "MODE")]
+    pub dry_run: DryRun,
+    /// Save each forward patch and its inverse in DIR (default on a terminal: a
+    /// timestamped directory under the user's state dir).
+    #[arg(long, value_name = "DIR")]
+    pub save_patches: Option<PathBuf>,
+    /// Where Secrets moved out of env vars are mounted (one folder per Secret).
+    #[arg(long, default_value = DEFAULT_MOUNT_ROOT, value_name = "PATH")]
+    pub mount_root: String,
+    /// Do not add `<NAME>_FILE=<path>` variables pointing at the mounted files.
+    #[arg(long)]
+    pub no_file_env: bool,
+    /// Let default-deny policies allow DNS egress (UDP and TCP port 53).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL")]
+    pub allow_dns: bool,
+    /// With -f: rewrite the files in place instead of printing the fixed manifests.
+    #[arg(long, requires = "files")]
+    pub write: bool,
+    /// Output format for the plan and results.
+    #[arg(short = 'o', long, value_enum, default_value_t = FixOutput::Text)]
+    pub output: FixOutput,
+    #[command(flatten)]
+    pub digest: DigestArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixOutput {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// A directory written by `fix --save-patches`.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// `server`: validate the inverses with a server-side dry run and stop.
+    #[arg(long, value_enum, default_value_t = DryRun::None, value_name = "MODE")]
+    pub dry_run: DryRun,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to print a completion script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The words typed after `kubectl secfix`, the last being the one to complete.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn allow_dns_takes_an_explicit_false() {
+        let cli =
+            Cli::try_parse_from(["kubectl-secfix", "fix", "--allow-dns=false", "-y"]).unwrap();
+        let Command::Fix(f) = cli.command else {
+            panic!()
+        };
+        assert!(!f.allow_dns);
+    }
+
+    #[test]
+    fn checks_are_comma_separated() {
+        let cli = Cli::try_parse_from([
+            "kubectl-secfix",
+            "scan",
+            "--checks",
+            "env-secret,mutable-image-tag",
+        ])
+        .unwrap();
+        let Command::Scan(s) = cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            s.selection.checks,
+            vec![CheckId::EnvSecret, CheckId::MutableImageTag]
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! The commands: parse flags, call the focused modules, map outcomes to exit codes.
+
+pub mod args;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::Cli;
+
+/// Exit codes (documented in `--help` and the README).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const RUNTIME: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const FINDINGS: u8 = 3;
+}
+
+/// An error in what the user asked for (bad file, missing `--yes`, …): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::RUNTIME);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let code = if e.downcast_ref::<UsageError>().is_some() {
+                exit::USAGE
+            } else {
+                exit::RUNTIME
+            };
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Runs one command and returns its exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        args::Command::Scan(_) | args::Command::Fix(_) | args::Command::Rollback(_) => {
+            anyhow::bail!("not implemented yet")
+        }
+        args::Command::Completion(_) | args::Command::Complete(_) => {
+            anyhow::bail!("not implemented yet")
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Container image references, parsed by the distribution reference grammar
+//! (`[registry[:port]/]path[:tag][@digest]`), with Docker Hub normalisation.
+
+/// A parsed image reference. `registry` and `repository` are normalised
+/// (`nginx` → `docker.io` + `library/nginx`); `original` keeps the spelling from the spec.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ImageRef {
+    pub original: String,
+    /// `docker.io`, `localhost:5000`, `ghcr.io`, …
+    pub registry: String,
+    /// `library/nginx`, `org/app`, …
+    pub repository: String,
+    pub tag: Option<String>,
+    /// `sha256:<64 hex>` (or another algorithm) when pinned.
+    pub digest: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid image reference {reference:?}: {reason}")]
+pub struct ImageRefError {
+    pub reference: String,
+    pub reason: &'static str,
+}
+
+impl ImageRef {
+    pub fn parse(reference: &str) -> Result<Self, ImageRefError> {
+        let err = |reason| ImageRefError {
+            reference: reference.to_string(),
+            reason,
+        };
+        let s = reference.trim();
+        if s.is_empty() {
+            return Err(err("empty reference"));
+        }
+        let (rest, digest) = match s.split_once('@') {
+            Some((r, d)) => {
+                let (algo, hex) = d
+                    .split_once(':')
+                    .ok_or_else(|| err("digest lacks an algorithm"))?;
+                if algo.is_empty() || hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit())
+                {
+                    return Err(err("malformed digest"));
+                }
+                if algo == "sha256" && hex.len() != 64 {
+                    return Err(err("sha256 digest must have 64 hex digits"));
+                }
+                (r, Some(d.to_string()))
+            }
+            None => (s, None),
+        };
+        // The tag is after the last ':' that comes after the last '/'.
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
+            Some(i) => {
+                let i = last_slash + i;
+                (&rest[..i], Some(rest[i + 1..].to_string()))
+            }
+            None => (rest, None),
+        };
+        if let Some(t) = &tag {
+            let ok = !t.is_empty()
+                && t.len() <= 128
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+                && !t.starts_with(['.', '-']);
+            if !ok {
+                return Err(err("malformed tag"));
+            }
+        }
+        if name.is_empty() {
+            return Err(err("empty repository name"));
+        }
+        // The first component is a registry host when it has a '.' or ':' or is 'localhost'.
+        let (registry, path) = match name.split_once('/') {
+            Some((first, path))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_string(), path.to_string())
+            }
+            _ => ("docker.io".to_string(), name.to_string()),
+        };
+        let registry = if registry == "index.docker.io" || registry == "registry-1.docker.io" {
+            "docker.io".to_string()
+        } else {
+            registry
+        };
+        let repository = if registry == "docker.io" && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path
+        };
+        let valid_path = repository.split('/').all(|c| {
+            !c.is_empty()
+                && c.chars().all(|ch| {
+                    ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-')
+                })
+        });
+        if !valid_path {
+            return Err(err("repository must be lowercase path components"));
+        }
+        Ok(ImageRef {
+            original: reference.to_string(),
+            registry,
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    pub fn is_pinned(&self) -> bool {
+        self.digest.is_some()
+    }
+
+    /// The tag a runtime pulls: the given one, else `latest`.
+    pub fn effective_tag(&self) -> &str {
+        self.tag.as_deref().unwrap_or("latest")
+    }
+
+    /// `registry/repository`, fully normalised (`docker.io/library/nginx`).
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+
+    /// The reference as written, pinned to `digest` (the tag is kept:
+    /// `nginx:1.25` → `nginx:1.25@sha256:…`).
+    pub fn pinned(&self, digest: &str) -> String {
+        let base = self.original.split('@').next().unwrap_or(&self.original);
+        format!("{base}@{digest}")
+    }
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.original)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn docker_hub_normalisation() {
+        let r = ImageRef::parse("nginx").unwrap();
+        assert_eq!(r.full_name(), "docker.io/library/nginx");
+        assert_eq!(r.tag, None);
+        assert_eq!(r.effective_tag(), "latest");
+        let r = ImageRef::parse("bitnami/redis:7").unwrap();
+        assert_eq!(r.full_name(), "docker.io/bitnami/redis");
+        assert_eq!(r.tag.as_deref(), Some("7"));
+        let r = ImageRef::parse("index.docker.io/library/nginx:1").unwrap();
+        assert_eq!(r.full_name(), "docker.io/library/nginx");
+    }
+
+    #[test]
+    fn registry_port_is_not_a_tag() {
+        let r = ImageRef::parse("localhost:5000/app").unwrap();
+        assert_eq!(r.registry, "localhost:5000");
+        assert_eq!(r.repository, "app");
+        assert_eq!(r.tag, None);
+        let r = ImageRef::parse("127.0.0.1:5000/team/app:v2").unwrap();
+        assert_eq!(r.registry, "127.0.0.1:5000");
+        assert_eq!(r.repository, "team/app");
+        assert_eq!(r.tag.as_deref(), Some("v2"));
+    }
+
+    #[test]
+    fn digests() {
+        let r = ImageRef::parse(&format!("repo:tag@{D}")).unwrap();
+        assert!(r.is_pinned());
+        assert_eq!(r.tag.as_deref(), Some("tag"));
+        assert!(
+            ImageRef::parse(&format!("ghcr.io/a/b@{D}"))
+                .unwrap()
+                .is_pinned()
+        );
+        assert!(ImageRef::parse("repo@sha256:abc").is_err());
+        assert_eq!(
+            ImageRef::parse("nginx:1.25").unwrap().pinned(D),
+            format!("nginx:1.25@{D}")
+        );
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in ["", "UPPER/case", "repo:", "repo:-bad", "a//b"] {
+            assert!(ImageRef::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
