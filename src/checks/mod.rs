@@ -1,1 +1,1 @@
-//! TODO
+//! Checks: one pure function per risk, over `k8s-openapi` types. (Being written.)
