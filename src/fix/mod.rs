@@ -3,6 +3,7 @@
 //! plans, `manifest` writes them to files, `ui` previews them.
 
 pub mod patch;
+pub mod redact;
 
 use json_patch::{Patch, PatchOperation};
 use serde::Serialize;
