@@ -1,0 +1,211 @@
+//! Sending plans to the server: server-side dry run first, then the real write, with
+//! every patch guarded by `resourceVersion` so a concurrent change fails loudly.
+
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
+use kube::Client;
+use serde_json::Value;
+
+use super::describe_error;
+use super::resources::api_resource;
+use crate::fix::{Action, NewObject, Plan, Target};
+use crate::model::{FIELD_MANAGER, REDACTED};
+
+/// An object a plan created, with how `rollback` treats it.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub target: Target,
+    pub uid: String,
+    /// Kept on rollback because the restored spec still references it (the Secret that
+    /// literals moved into: rollback restores a `secretKeyRef` to it, never the literal).
+    pub keep_on_rollback: bool,
+}
+
+/// What a successful write left behind.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// The patched object's new `resourceVersion` (guards the inverse patch).
+    pub new_resource_version: Option<String>,
+    pub created: Vec<Created>,
+}
+
+/// Why a plan was not applied. The message never holds a secret value.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{target}: {stage} failed: {message}")]
+pub struct ApplyError {
+    pub target: Target,
+    pub stage: &'static str,
+    pub message: String,
+    pub code: Option<u16>,
+}
+
+impl ApplyError {
+    pub fn is_conflict(&self) -> bool {
+        self.code == Some(409)
+            || (self.message.contains("resourceVersion") && self.message.contains("test"))
+    }
+}
+
+fn api_for(client: &Client, target: &Target) -> Result<Api<DynamicObject>, ApplyError> {
+    let ar = api_resource(&target.api_version, &target.kind).ok_or_else(|| ApplyError {
+        target: target.clone(),
+        stage: "planning",
+        message: format!("unsupported kind {} {}", target.api_version, target.kind),
+        code: None,
+    })?;
+    Ok(Api::namespaced_with(client.clone(), &target.namespace, &ar))
+}
+
+/// Replaces every secret value the plan carries with `<redacted>` in a server message
+/// (defence in depth: servers may echo submitted values in validation errors).
+fn scrub(plan: &Plan, message: String) -> String {
+    let mut out = message;
+    for p in plan.prerequisites.iter().filter(|p| p.sensitive) {
+        for field in ["stringData", "data"] {
+            if let Some(Value::Object(map)) = p.object.get(field) {
+                for v in map.values().filter_map(Value::as_str).filter(|v| !v.is_empty()) {
+                    out = out.replace(v, REDACTED);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn fail(plan: &Plan, target: &Target, stage: &'static str, e: &kube::Error) -> ApplyError {
+    let mut message = describe_error(e);
+    let code = super::status_code(e);
+    if message.contains("/metadata/resourceVersion") || code == Some(409) {
+        message = format!(
+            "the object changed since it was read, nothing was written (re-run to plan against the current object): {message}"
+        );
+    }
+    ApplyError {
+        target: target.clone(),
+        stage,
+        message: scrub(plan, message),
+        code,
+    }
+}
+
+fn post_params(dry_run: bool) -> PostParams {
+    PostParams {
+        dry_run,
+        field_manager: Some(FIELD_MANAGER.to_string()),
+    }
+}
+
+async fn create(plan: &Plan, client: &Client, new: &Target, object: &Value, dry_run: bool, stage: &'static str) -> Result<DynamicObject, ApplyError> {
+    let api = api_for(client, new)?;
+    let obj: DynamicObject = serde_json::from_value(object.clone()).map_err(|e| ApplyError {
+        target: new.clone(),
+        stage,
+        message: format!("invalid object: {e}"),
+        code: None,
+    })?;
+    api.create(&post_params(dry_run), &obj)
+        .await
+        .map_err(|e| fail(plan, new, stage, &e))
+}
+
+/// Sends the plan once: every prerequisite create, then the main action. With `dry_run`
+/// the server validates everything (`dryRun=All`) and nothing is stored.
+///
+/// If a real write of the main action fails after prerequisites were created, those are
+/// deleted again so nothing is left half-applied.
+pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome, ApplyError> {
+    let stage = if dry_run { "server dry run" } else { "apply" };
+    let mut outcome = Outcome::default();
+    for NewObject { target, object, .. } in &plan.prerequisites {
+        let created = create(plan, client, target, object, dry_run, stage).await?;
+        outcome.created.push(Created {
+            target: target.clone(),
+            uid: created.metadata.uid.unwrap_or_default(),
+            keep_on_rollback: true,
+        });
+    }
+    let result = match &plan.action {
+        Action::Patch { .. } => {
+            let patch = plan.forward_patch().unwrap_or_default();
+            let api = api_for(client, &plan.target)?;
+            let params = PatchParams {
+                dry_run,
+                field_manager: Some(FIELD_MANAGER.to_string()),
+                ..PatchParams::default()
+            };
+            api.patch(&plan.target.name, &params, &Patch::Json::<()>(patch))
+                .await
+                .map(|obj| outcome.new_resource_version = obj.metadata.resource_version)
+                .map_err(|e| fail(plan, &plan.target, stage, &e))
+        }
+        Action::Create => create(plan, client, &plan.target, &plan.after, dry_run, stage)
+            .await
+            .map(|obj| {
+                outcome.created.push(Created {
+                    target: plan.target.clone(),
+                    uid: obj.metadata.uid.unwrap_or_default(),
+                    keep_on_rollback: false,
+                })
+            }),
+    };
+    if let Err(e) = result {
+        if !dry_run {
+            for c in &outcome.created {
+                let _ = delete_by_uid(client, &c.target, &c.uid).await;
+            }
+        }
+        return Err(e);
+    }
+    Ok(outcome)
+}
+
+/// Validates with a server-side dry run, then applies for real.
+pub async fn dry_run_then_apply(client: &Client, plan: &Plan) -> Result<Outcome, ApplyError> {
+    send(client, plan, true).await?;
+    send(client, plan, false).await
+}
+
+/// Deletes an object only if it is still the one with `uid`.
+pub async fn delete_by_uid(client: &Client, target: &Target, uid: &str) -> Result<(), String> {
+    let api = api_for(client, target).map_err(|e| e.message)?;
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some(uid.to_string()),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    api.delete(&target.name, &params)
+        .await
+        .map(|_| ())
+        .map_err(|e| describe_error(&e))
+}
+
+/// Applies a saved (guarded) patch to `target`, after a server dry run.
+pub async fn patch_guarded(client: &Client, target: &Target, patch: &json_patch::Patch, dry_run: bool) -> Result<Option<String>, String> {
+    let api = api_for(client, target).map_err(|e| e.message)?;
+    for dry in [true, false] {
+        if !dry && dry_run {
+            break;
+        }
+        let params = PatchParams {
+            dry_run: dry,
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..PatchParams::default()
+        };
+        let obj = api
+            .patch(&target.name, &params, &Patch::Json::<()>(patch.clone()))
+            .await
+            .map_err(|e| {
+                let m = describe_error(&e);
+                if m.contains("/metadata/resourceVersion") || super::status_code(&e) == Some(409) {
+                    format!("changed since the fix, not rolled back: {m}")
+                } else {
+                    m
+                }
+            })?;
+        if !dry {
+            return Ok(obj.metadata.resource_version);
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,52 @@
+//! A client from kubectl's connection flags: `--kubeconfig`, `--context`, `KUBECONFIG`.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+use crate::cli::args::GlobalArgs;
+
+/// A connected client and the namespace kubectl would use by default.
+pub struct Connection {
+    pub client: Client,
+    /// The context's namespace, else `default`.
+    pub default_namespace: String,
+}
+
+/// Reads the kubeconfig like kubectl does: `--kubeconfig`, else every file in `KUBECONFIG`
+/// (merged), else `~/.kube/config`; `--context` overrides the current context.
+pub fn load_kubeconfig(global: &GlobalArgs) -> anyhow::Result<Kubeconfig> {
+    match &global.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path)
+            .with_context(|| format!("cannot read kubeconfig {}", path.display())),
+        None => Kubeconfig::read().context(
+            "cannot read a kubeconfig (set --kubeconfig or KUBECONFIG, or create ~/.kube/config)",
+        ),
+    }
+}
+
+pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Connection> {
+    let kubeconfig = load_kubeconfig(global)?;
+    if let Some(ctx) = &global.context
+        && !kubeconfig.contexts.iter().any(|c| &c.name == ctx)
+    {
+        anyhow::bail!("--context {ctx:?}: no such context in the kubeconfig");
+    }
+    let options = KubeConfigOptions {
+        context: global.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .context("invalid kubeconfig")?;
+    config.connect_timeout = Some(Duration::from_secs(10));
+    config.read_timeout = Some(Duration::from_secs(60));
+    let default_namespace = config.default_namespace.clone();
+    let client = Client::try_from(config).context("cannot create a Kubernetes client")?;
+    Ok(Connection {
+        client,
+        default_namespace,
+    })
+}

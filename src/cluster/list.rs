@@ -1,0 +1,159 @@
+//! Paged, concurrent listing: one LIST per kind across the whole scope (`limit`/`continue`),
+//! every kind at once, pages handed to the caller as they arrive so a large cluster is
+//! checked while it is still being read.
+
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::Client;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::resources::{api_resource, rbac_name};
+use super::{describe_error, status_code};
+
+/// Objects per LIST page.
+pub const PAGE_SIZE: u32 = 500;
+
+/// Which part of the cluster to read.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// `None` reads all namespaces.
+    pub namespace: Option<String>,
+    /// kubectl's `-l`, applied to workloads (not to policies, services or namespaces).
+    pub label_selector: Option<String>,
+}
+
+/// One kind to list, with older `apiVersion`s to fall back to when the server does not
+/// serve it (404), e.g. `batch/v1beta1` CronJobs on servers before 1.21.
+#[derive(Debug, Clone, Copy)]
+pub struct ListRequest {
+    pub kind: &'static str,
+    pub api_versions: &'static [&'static str],
+    /// Apply the label selector (workloads only).
+    pub selected: bool,
+}
+
+impl ListRequest {
+    pub const fn new(kind: &'static str, api_versions: &'static [&'static str], selected: bool) -> Self {
+        ListRequest {
+            kind,
+            api_versions,
+            selected,
+        }
+    }
+}
+
+/// What a lister reports while it runs.
+#[derive(Debug)]
+pub enum ListEvent {
+    /// A page of objects, each with `apiVersion` and `kind` filled in.
+    Page { kind: &'static str, items: Vec<Value> },
+    /// Listing this kind failed (forbidden, unreachable, …); other kinds go on.
+    Failed { kind: &'static str, message: String, forbidden: bool },
+    /// Something the user should know that is not a failure (an older API version used,
+    /// a kind the server does not serve).
+    Note(String),
+}
+
+/// Starts one task per request and returns the stream of their events. The stream ends
+/// when every lister is done.
+pub fn spawn_listers(client: Client, scope: Scope, requests: &[ListRequest]) -> mpsc::Receiver<ListEvent> {
+    let (tx, rx) = mpsc::channel(16);
+    for req in requests.iter().copied() {
+        let (client, scope, tx) = (client.clone(), scope.clone(), tx.clone());
+        tokio::spawn(async move { list_kind(client, scope, req, tx).await });
+    }
+    rx
+}
+
+async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sender<ListEvent>) {
+    for (i, api_version) in req.api_versions.iter().enumerate() {
+        let Some(ar) = api_resource(api_version, req.kind) else {
+            continue;
+        };
+        let namespaced = req.kind != "Namespace";
+        let api: Api<DynamicObject> = match (&scope.namespace, namespaced) {
+            (Some(ns), true) => Api::namespaced_with(client.clone(), ns, &ar),
+            _ => Api::all_with(client.clone(), &ar),
+        };
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        if req.selected
+            && let Some(sel) = &scope.label_selector
+        {
+            params = params.labels(sel);
+        }
+        let mut first_page = true;
+        loop {
+            let page = match api.list(&params).await {
+                Ok(page) => page,
+                Err(e) if first_page && status_code(&e) == Some(404) => {
+                    let next = req.api_versions.get(i + 1);
+                    let note = match next {
+                        Some(next) => format!(
+                            "{}: {api_version} is not served by this cluster; using {next}",
+                            req.kind
+                        ),
+                        None => format!(
+                            "{}: skipped, the cluster serves none of {}",
+                            req.kind,
+                            req.api_versions.join(", ")
+                        ),
+                    };
+                    let _ = tx.send(ListEvent::Note(note)).await;
+                    break;
+                }
+                Err(e) => {
+                    let forbidden = status_code(&e) == Some(403);
+                    let where_ = match (&scope.namespace, namespaced) {
+                        (Some(ns), true) => format!(" in namespace {ns}"),
+                        _ if namespaced => " in all namespaces".to_string(),
+                        _ => String::new(),
+                    };
+                    let message = if forbidden {
+                        format!(
+                            "cannot list {}{where_}: forbidden (needs `list` on {})",
+                            rbac_name(&ar),
+                            rbac_name(&ar)
+                        )
+                    } else {
+                        format!("cannot list {}{where_}: {}", rbac_name(&ar), describe_error(&e))
+                    };
+                    let _ = tx
+                        .send(ListEvent::Failed {
+                            kind: req.kind,
+                            message,
+                            forbidden,
+                        })
+                        .await;
+                    return;
+                }
+            };
+            first_page = false;
+            let token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
+            let items = page
+                .items
+                .into_iter()
+                .filter_map(|obj| {
+                    let mut v = serde_json::to_value(obj).ok()?;
+                    let map = v.as_object_mut()?;
+                    map.insert("apiVersion".into(), Value::String(ar.api_version.clone()));
+                    map.insert("kind".into(), Value::String(ar.kind.clone()));
+                    Some(v)
+                })
+                .collect();
+            if tx
+                .send(ListEvent::Page {
+                    kind: req.kind,
+                    items,
+                })
+                .await
+                .is_err()
+            {
+                return; // the consumer stopped listening
+            }
+            match token {
+                Some(t) => params = params.continue_token(&t),
+                None => return,
+            }
+        }
+    }
+}

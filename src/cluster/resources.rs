@@ -1,0 +1,61 @@
+//! The resources this tool reads and writes, by `apiVersion` and kind.
+
+use kube::core::{ApiResource, GroupVersionKind};
+
+/// `(apiVersion, kind, plural, namespaced)` for every kind we list, patch or create.
+const KNOWN: &[(&str, &str, &str, bool)] = &[
+    ("v1", "Pod", "pods", true),
+    ("v1", "ReplicationController", "replicationcontrollers", true),
+    ("v1", "Service", "services", true),
+    ("v1", "Secret", "secrets", true),
+    ("v1", "Namespace", "namespaces", false),
+    ("apps/v1", "Deployment", "deployments", true),
+    ("apps/v1", "StatefulSet", "statefulsets", true),
+    ("apps/v1", "DaemonSet", "daemonsets", true),
+    ("apps/v1", "ReplicaSet", "replicasets", true),
+    ("batch/v1", "Job", "jobs", true),
+    ("batch/v1", "CronJob", "cronjobs", true),
+    ("batch/v1beta1", "CronJob", "cronjobs", true),
+    ("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true),
+];
+
+/// The `ApiResource` for `apiVersion` + `kind`, if it is one we know.
+pub fn api_resource(api_version: &str, kind: &str) -> Option<ApiResource> {
+    let (_, _, plural, _) = KNOWN
+        .iter()
+        .find(|(v, k, _, _)| *v == api_version && *k == kind)?;
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    Some(ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(group, version, kind),
+        plural,
+    ))
+}
+
+/// `deployments.apps`, as RBAC names a resource.
+pub fn rbac_name(ar: &ApiResource) -> String {
+    if ar.group.is_empty() {
+        ar.plural.clone()
+    } else {
+        format!("{}.{}", ar.plural, ar.group)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn knows_old_cronjobs_and_core_kinds() {
+        let ar = api_resource("batch/v1beta1", "CronJob").unwrap();
+        assert_eq!((ar.group.as_str(), ar.version.as_str()), ("batch", "v1beta1"));
+        assert_eq!(rbac_name(&api_resource("v1", "Pod").unwrap()), "pods");
+        assert_eq!(
+            rbac_name(&api_resource("apps/v1", "Deployment").unwrap()),
+            "deployments.apps"
+        );
+        assert!(api_resource("v1", "ConfigMap").is_none());
+    }
+}
