@@ -110,6 +110,9 @@ pub struct SourceLocation {
     /// 0-based index of the YAML document in the file.
     #[serde(skip, default)]
     pub document: usize,
+    /// Index in `items` when the object came from a `kind: List` document.
+    #[serde(skip, default)]
+    pub item: Option<usize>,
 }
 
 /// An object that carries a pod spec, read live or from a manifest.
