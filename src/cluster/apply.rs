@@ -1,8 +1,8 @@
 //! Sending plans to the server: server-side dry run first, then the real write, with
 //! every patch guarded by `resourceVersion` so a concurrent change fails loudly.
 
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
 use kube::Client;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
 use serde_json::Value;
 
 use super::describe_error;
@@ -62,7 +62,11 @@ fn scrub(plan: &Plan, message: String) -> String {
     for p in plan.prerequisites.iter().filter(|p| p.sensitive) {
         for field in ["stringData", "data"] {
             if let Some(Value::Object(map)) = p.object.get(field) {
-                for v in map.values().filter_map(Value::as_str).filter(|v| !v.is_empty()) {
+                for v in map
+                    .values()
+                    .filter_map(Value::as_str)
+                    .filter(|v| !v.is_empty())
+                {
                     out = out.replace(v, REDACTED);
                 }
             }
@@ -94,7 +98,14 @@ fn post_params(dry_run: bool) -> PostParams {
     }
 }
 
-async fn create(plan: &Plan, client: &Client, new: &Target, object: &Value, dry_run: bool, stage: &'static str) -> Result<DynamicObject, ApplyError> {
+async fn create(
+    plan: &Plan,
+    client: &Client,
+    new: &Target,
+    object: &Value,
+    dry_run: bool,
+    stage: &'static str,
+) -> Result<DynamicObject, ApplyError> {
     let api = api_for(client, new)?;
     let obj: DynamicObject = serde_json::from_value(object.clone()).map_err(|e| ApplyError {
         target: new.clone(),
@@ -181,7 +192,12 @@ pub async fn delete_by_uid(client: &Client, target: &Target, uid: &str) -> Resul
 }
 
 /// Applies a saved (guarded) patch to `target`, after a server dry run.
-pub async fn patch_guarded(client: &Client, target: &Target, patch: &json_patch::Patch, dry_run: bool) -> Result<Option<String>, String> {
+pub async fn patch_guarded(
+    client: &Client,
+    target: &Target,
+    patch: &json_patch::Patch,
+    dry_run: bool,
+) -> Result<Option<String>, String> {
     let api = api_for(client, target).map_err(|e| e.message)?;
     for dry in [true, false] {
         if !dry && dry_run {

@@ -117,8 +117,9 @@ pub struct Journal {
 impl Journal {
     /// Creates `dir` (mode 0700) if needed; numbering continues after existing records.
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        fs::create_dir_all(dir)
-            .with_context(|| format!("--save-patches {}: cannot create directory", dir.display()))?;
+        fs::create_dir_all(dir).with_context(|| {
+            format!("--save-patches {}: cannot create directory", dir.display())
+        })?;
         set_mode(dir, 0o700)?;
         let next = list(dir)?.len() + 1;
         Ok(Journal {
@@ -185,7 +186,8 @@ pub fn read_all(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Record)>> {
     paths
         .into_iter()
         .map(|p| {
-            let text = fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+            let text =
+                fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
             let rec: Record = serde_json::from_str(&text)
                 .with_context(|| format!("{}: not a secfix patch record", p.display()))?;
             if rec.api_version != RECORD_API_VERSION || rec.kind != RECORD_KIND {
@@ -236,7 +238,9 @@ pub fn default_dir() -> PathBuf {
     let base = dirs::state_dir()
         .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
         .unwrap_or_else(std::env::temp_dir);
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
     base.join("kubectl-secfix").join("patches").join(stamp)
 }
 
@@ -268,8 +272,14 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-            assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+            assert_eq!(
+                fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            assert_eq!(
+                fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+                0o700
+            );
         }
         let j2 = Journal::open(&dir).unwrap();
         assert_eq!(j2.next, 2);

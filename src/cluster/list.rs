@@ -2,8 +2,8 @@
 //! every kind at once, pages handed to the caller as they arrive so a large cluster is
 //! checked while it is still being read.
 
-use kube::api::{Api, DynamicObject, ListParams};
 use kube::Client;
+use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -33,7 +33,11 @@ pub struct ListRequest {
 }
 
 impl ListRequest {
-    pub const fn new(kind: &'static str, api_versions: &'static [&'static str], selected: bool) -> Self {
+    pub const fn new(
+        kind: &'static str,
+        api_versions: &'static [&'static str],
+        selected: bool,
+    ) -> Self {
         ListRequest {
             kind,
             api_versions,
@@ -46,9 +50,16 @@ impl ListRequest {
 #[derive(Debug)]
 pub enum ListEvent {
     /// A page of objects, each with `apiVersion` and `kind` filled in.
-    Page { kind: &'static str, items: Vec<Value> },
+    Page {
+        kind: &'static str,
+        items: Vec<Value>,
+    },
     /// Listing this kind failed (forbidden, unreachable, …); other kinds go on.
-    Failed { kind: &'static str, message: String, forbidden: bool },
+    Failed {
+        kind: &'static str,
+        message: String,
+        forbidden: bool,
+    },
     /// Something the user should know that is not a failure (an older API version used,
     /// a kind the server does not serve).
     Note(String),
@@ -56,7 +67,11 @@ pub enum ListEvent {
 
 /// Starts one task per request and returns the stream of their events. The stream ends
 /// when every lister is done.
-pub fn spawn_listers(client: Client, scope: Scope, requests: &[ListRequest]) -> mpsc::Receiver<ListEvent> {
+pub fn spawn_listers(
+    client: Client,
+    scope: Scope,
+    requests: &[ListRequest],
+) -> mpsc::Receiver<ListEvent> {
     let (tx, rx) = mpsc::channel(16);
     for req in requests.iter().copied() {
         let (client, scope, tx) = (client.clone(), scope.clone(), tx.clone());
@@ -115,7 +130,11 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
                             rbac_name(&ar)
                         )
                     } else {
-                        format!("cannot list {}{where_}: {}", rbac_name(&ar), describe_error(&e))
+                        format!(
+                            "cannot list {}{where_}: {}",
+                            rbac_name(&ar),
+                            describe_error(&e)
+                        )
                     };
                     let _ = tx
                         .send(ListEvent::Failed {

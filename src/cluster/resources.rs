@@ -5,7 +5,12 @@ use kube::core::{ApiResource, GroupVersionKind};
 /// `(apiVersion, kind, plural, namespaced)` for every kind we list, patch or create.
 const KNOWN: &[(&str, &str, &str, bool)] = &[
     ("v1", "Pod", "pods", true),
-    ("v1", "ReplicationController", "replicationcontrollers", true),
+    (
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        true,
+    ),
     ("v1", "Service", "services", true),
     ("v1", "Secret", "secrets", true),
     ("v1", "Namespace", "namespaces", false),
@@ -16,7 +21,12 @@ const KNOWN: &[(&str, &str, &str, bool)] = &[
     ("batch/v1", "Job", "jobs", true),
     ("batch/v1", "CronJob", "cronjobs", true),
     ("batch/v1beta1", "CronJob", "cronjobs", true),
-    ("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true),
+    (
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+    ),
 ];
 
 /// The `ApiResource` for `apiVersion` + `kind`, if it is one we know.
@@ -50,7 +60,10 @@ mod tests {
     #[test]
     fn knows_old_cronjobs_and_core_kinds() {
         let ar = api_resource("batch/v1beta1", "CronJob").unwrap();
-        assert_eq!((ar.group.as_str(), ar.version.as_str()), ("batch", "v1beta1"));
+        assert_eq!(
+            (ar.group.as_str(), ar.version.as_str()),
+            ("batch", "v1beta1")
+        );
         assert_eq!(rbac_name(&api_resource("v1", "Pod").unwrap()), "pods");
         assert_eq!(
             rbac_name(&api_resource("apps/v1", "Deployment").unwrap()),

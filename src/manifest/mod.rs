@@ -51,8 +51,8 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<ManifestFile>, UsageError> {
             files.push(parse_file(None, "-".into(), &text, false)?);
             continue;
         }
-        let meta = fs::metadata(path)
-            .map_err(|e| UsageError(format!("-f {}: {e}", path.display())))?;
+        let meta =
+            fs::metadata(path).map_err(|e| UsageError(format!("-f {}: {e}", path.display())))?;
         let found: Vec<PathBuf> = if meta.is_dir() {
             let mut v: Vec<PathBuf> = walkdir::WalkDir::new(path)
                 .sort_by_file_name()
@@ -70,7 +70,12 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<ManifestFile>, UsageError> {
             let text = fs::read_to_string(&file)
                 .map_err(|e| UsageError(format!("-f {}: {e}", file.display())))?;
             let json = file.extension().is_some_and(|x| x == "json");
-            files.push(parse_file(Some(file.clone()), file.display().to_string(), &text, json)?);
+            files.push(parse_file(
+                Some(file.clone()),
+                file.display().to_string(),
+                &text,
+                json,
+            )?);
         }
     }
     Ok(files)
@@ -90,9 +95,8 @@ pub fn parse_file(
     json: bool,
 ) -> Result<ManifestFile, UsageError> {
     let documents = if json || looks_like_json(text) {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            UsageError(format!("{display}:{}: invalid JSON: {e}", e.line()))
-        })?;
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| UsageError(format!("{display}:{}: invalid JSON: {e}", e.line())))?;
         vec![Document {
             line: 1,
             text: text.to_string(),
@@ -104,9 +108,12 @@ pub fn parse_file(
             .map(|(line, chunk)| {
                 let value = if has_content(&chunk) {
                     let v: Value = serde_saphyr::from_str(&chunk).map_err(|e| {
+                        let at = e
+                            .location()
+                            .map_or(line, |l| line + (l.line() as usize).saturating_sub(1));
                         UsageError(format!(
-                            "{display}: document at line {line}: invalid YAML: {}",
-                            first_line(&e.to_string())
+                            "{display}:{at}: invalid YAML: {}",
+                            yaml_message(&e.to_string())
                         ))
                     })?;
                     (!v.is_null()).then_some(v)
@@ -129,8 +136,11 @@ pub fn parse_file(
     })
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s)
+/// The parser's message without its own (document-relative) position prefix.
+fn yaml_message(s: &str) -> String {
+    let first = s.lines().next().unwrap_or(s);
+    let re = regex::Regex::new(r"^(error: )?line \d+ column \d+: ").expect("static regex");
+    re.replace(first, "").into_owned()
 }
 
 fn looks_like_json(text: &str) -> bool {
@@ -224,7 +234,10 @@ impl Edits {
     }
 
     pub fn append(&mut self, file: &str, object: Value) {
-        self.appended.entry(file.to_string()).or_default().push(object);
+        self.appended
+            .entry(file.to_string())
+            .or_default()
+            .push(object);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -353,7 +366,10 @@ mod tests {
         let out = render(&f, &edits).unwrap();
         assert!(out.starts_with("# leading comment\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n# only a comment\n---\n"));
         let tail = &out[out.rfind("---\n").unwrap() + 4..];
-        assert!(tail.starts_with("kind: ConfigMap\napiVersion: v1\n"), "{tail}");
+        assert!(
+            tail.starts_with("kind: ConfigMap\napiVersion: v1\n"),
+            "{tail}"
+        );
         assert!(tail.contains("k: v"));
     }
 
@@ -374,13 +390,20 @@ mod tests {
 
     #[test]
     fn bad_yaml_names_file_and_document_line() {
-        let err = parse_file(None, "bad.yaml".into(), "a: 1\n---\nb: [unclosed\n", false).unwrap_err();
-        assert!(err.0.starts_with("bad.yaml: document at line 3: invalid YAML"), "{}", err.0);
+        let err =
+            parse_file(None, "bad.yaml".into(), "a: 1\n---\nb: [unclosed\n", false).unwrap_err();
+        assert_eq!(err.0, "bad.yaml:3: invalid YAML: unclosed bracket '['");
     }
 
     #[test]
     fn json_files_are_one_document() {
-        let f = parse_file(None, "x.json".into(), "{\"kind\": \"Pod\", \"apiVersion\": \"v1\"}", true).unwrap();
+        let f = parse_file(
+            None,
+            "x.json".into(),
+            "{\"kind\": \"Pod\", \"apiVersion\": \"v1\"}",
+            true,
+        )
+        .unwrap();
         assert_eq!(objects(&[f]).len(), 1);
     }
 }
