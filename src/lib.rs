@@ -15,6 +15,7 @@ pub mod checks;
 pub mod cli;
 pub mod cluster;
 pub mod fix;
+pub mod inventory;
 pub mod manifest;
 pub mod model;
 pub mod registry;

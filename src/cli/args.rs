@@ -93,10 +93,11 @@ pub struct Selection {
 /// Where the digest for a mutable image tag comes from.
 #[derive(Debug, Clone, Default, Args)]
 pub struct DigestArgs {
-    /// Digest source: `pods` (agreed `imageID` of running pods), `registry`, or `auto`
-    /// (pods first, then the registry).
-    #[arg(long, value_enum, default_value_t = DigestSource::Auto, value_name = "SOURCE")]
-    pub digest_source: DigestSource,
+    /// Digest source for mutable image tags: `pods` (the `imageID` all running pods agree
+    /// on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for
+    /// `fix`; `pods` for `scan`, which contacts registries only when asked explicitly.
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub digest_source: Option<DigestSource>,
     /// Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback
     /// registries always may. Repeatable.
     #[arg(long, value_name = "HOST")]

@@ -1,6 +1,8 @@
 //! The commands: parse flags, call the focused modules, map outcomes to exit codes.
 
 pub mod args;
+pub mod collect;
+pub mod scan;
 
 use std::process::ExitCode;
 
@@ -50,7 +52,8 @@ pub fn main() -> ExitCode {
 /// Runs one command and returns its exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        args::Command::Scan(_) | args::Command::Fix(_) | args::Command::Rollback(_) => {
+        args::Command::Scan(a) => scan::run(&cli.global, &a).await,
+        args::Command::Fix(_) | args::Command::Rollback(_) => {
             anyhow::bail!("not implemented yet")
         }
         args::Command::Completion(_) | args::Command::Complete(_) => {

@@ -1,0 +1,72 @@
+//! What `scan` and `fix` share: reading the selected objects, live or offline.
+
+use anyhow::Context as _;
+
+use super::UsageError;
+use super::args::{GlobalArgs, Selection};
+use crate::checks::ScanOptions;
+use crate::cluster::client::{Connection, connect};
+use crate::cluster::list::Scope;
+use crate::inventory::{Collector, Inventory, Keep, collect_live, collect_offline};
+use crate::manifest::ManifestFile;
+use crate::model::selector::Selector;
+
+/// The objects read, and where from.
+pub struct Collected {
+    pub inventory: Inventory,
+    pub source: Source,
+}
+
+pub enum Source {
+    Live(Connection),
+    Offline(Vec<ManifestFile>),
+}
+
+impl Collected {
+    pub fn is_live(&self) -> bool {
+        matches!(self.source, Source::Live(_))
+    }
+}
+
+pub fn scan_options(selection: &Selection) -> ScanOptions {
+    ScanOptions {
+        checks: selection.checks.iter().copied().collect(),
+        include_system: selection.include_system,
+    }
+}
+
+/// Reads the objects `selection` names: manifests with `-f`, else the cluster.
+pub async fn collect(global: &GlobalArgs, selection: &Selection, keep: Keep) -> anyhow::Result<Collected> {
+    let selector = match &selection.selector {
+        Some(s) => Some(Selector::parse(s).map_err(|e| UsageError(format!("-l {s:?}: {e}")))?),
+        None => None,
+    };
+    let mut collector = Collector::new(scan_options(selection), keep);
+    if !selection.files.is_empty() {
+        if selection.all_namespaces {
+            return Err(UsageError("-A cannot be combined with -f (manifests name their own namespaces)".into()).into());
+        }
+        let files = crate::manifest::load(&selection.files)?;
+        let ns = selection.namespace.as_deref().unwrap_or("default");
+        collect_offline(&mut collector, &files, ns, selector.as_ref())?;
+        return Ok(Collected {
+            inventory: collector.finish(),
+            source: Source::Offline(files),
+        });
+    }
+    let conn = connect(global).await.context("cannot connect to the cluster")?;
+    let namespace = if selection.all_namespaces {
+        None
+    } else {
+        Some(selection.namespace.clone().unwrap_or_else(|| conn.default_namespace.clone()))
+    };
+    let scope = Scope {
+        namespace,
+        label_selector: selection.selector.clone(),
+    };
+    collect_live(&mut collector, &conn.client, scope, keep).await;
+    Ok(Collected {
+        inventory: collector.finish(),
+        source: Source::Live(conn),
+    })
+}

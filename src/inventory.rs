@@ -1,0 +1,294 @@
+//! Reading the objects to check, from a cluster or from manifests, into one [`Inventory`].
+//!
+//! Both sides feed the same [`Scanner`] object by object, so `scan -f` and a live scan of
+//! the same objects give the same findings.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal as _;
+
+use k8s_openapi::api::core::v1::{Namespace, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::Client;
+use serde_json::{Value, json};
+
+use crate::checks::{ScanOptions, ScanResult, Scanner};
+use crate::cluster::list::{ListEvent, ListRequest, Scope, spawn_listers};
+use crate::model::{SourceLocation, Workload, WorkloadKind};
+
+/// What to keep besides findings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keep {
+    /// Top-level workloads (with their raw objects), NetworkPolicies and Services: `fix`
+    /// needs them to plan.
+    pub objects: bool,
+    /// Pods (trimmed to owner and container statuses) and the ReplicaSets/Jobs that own
+    /// them: digest pinning from running pods needs them.
+    pub pods: bool,
+}
+
+/// Everything read for one run.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub findings: Vec<crate::model::Finding>,
+    pub suppressed: usize,
+    pub scanned: usize,
+    /// Top-level workloads (only with `Keep::objects`).
+    pub workloads: Vec<Workload>,
+    /// Pods and their ReplicaSet/Job owners (only with `Keep::pods`).
+    pub pods: Vec<Workload>,
+    pub owners: Vec<Workload>,
+    pub policies: Vec<NetworkPolicy>,
+    pub services: Vec<Service>,
+    /// Notes for the report (older API versions used, kinds skipped).
+    pub warnings: Vec<String>,
+    /// Errors that make the run exit 1 after reporting (forbidden kinds, …).
+    pub errors: Vec<String>,
+}
+
+/// Feeds objects into the scanner and keeps what later stages need.
+pub struct Collector {
+    scanner: Scanner,
+    keep: Keep,
+    inv: Inventory,
+}
+
+impl Collector {
+    pub fn new(opts: ScanOptions, keep: Keep) -> Self {
+        Collector {
+            scanner: Scanner::new(opts),
+            keep,
+            inv: Inventory::default(),
+        }
+    }
+
+    /// Takes one object of any kind; kinds that matter for no check are ignored.
+    /// Returns an error message for an object that has the right kind but a broken shape.
+    pub fn add(&mut self, obj: Value, source: Option<SourceLocation>) -> Result<(), String> {
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        let at = |source: &Option<SourceLocation>| match source {
+            Some(s) => format!("{}:{}: ", s.file, s.line),
+            None => String::new(),
+        };
+        match kind {
+            "Namespace" => {
+                let ns: Namespace = serde_json::from_value(obj)
+                    .map_err(|e| format!("{}invalid Namespace: {e}", at(&source)))?;
+                self.scanner.add_namespace(&ns);
+            }
+            "NetworkPolicy" => {
+                let np: NetworkPolicy = serde_json::from_value(obj)
+                    .map_err(|e| format!("{}invalid NetworkPolicy: {e}", at(&source)))?;
+                self.scanner.add_network_policy(&np);
+                if self.keep.objects {
+                    self.inv.policies.push(np);
+                }
+            }
+            "Service" if self.keep.objects => {
+                let svc: Service = serde_json::from_value(obj)
+                    .map_err(|e| format!("{}invalid Service: {e}", at(&source)))?;
+                self.inv.services.push(svc);
+            }
+            _ => {
+                let Some(mut w) =
+                    Workload::from_value(obj).map_err(|e| format!("{}{e}", at(&source)))?
+                else {
+                    return Ok(());
+                };
+                w.source = source;
+                self.scanner.add_workload(&w);
+                if self.keep.pods {
+                    match w.kind {
+                        WorkloadKind::Pod => self.inv.pods.push(trim_pod(&w)),
+                        WorkloadKind::ReplicaSet | WorkloadKind::Job => {
+                            self.inv.owners.push(w.clone())
+                        }
+                        _ => {}
+                    }
+                }
+                if self.keep.objects && !w.is_owned_by_scanned_controller() {
+                    self.inv.workloads.push(w);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn scanned(&self) -> usize {
+        self.scanner.scanned()
+    }
+
+    pub fn finish(self) -> Inventory {
+        let ScanResult {
+            findings,
+            suppressed,
+            scanned,
+        } = self.scanner.finish();
+        Inventory {
+            findings,
+            suppressed,
+            scanned,
+            ..self.inv
+        }
+    }
+
+    fn warn(&mut self, w: String) {
+        self.inv.warnings.push(w);
+    }
+
+    fn error(&mut self, e: String) {
+        self.inv.errors.push(e);
+    }
+}
+
+/// A Pod cut down to what digest pinning reads, so a cluster with many pods stays cheap.
+fn trim_pod(w: &Workload) -> Workload {
+    let raw = &w.raw;
+    let containers: Vec<Value> = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|g| raw.pointer(&format!("/spec/{g}")).and_then(Value::as_array).cloned().unwrap_or_default())
+        .map(|c| json!({"name": c.get("name"), "image": c.get("image")}))
+        .collect();
+    let trimmed = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": w.metadata.name,
+            "namespace": w.metadata.namespace,
+            "ownerReferences": w.metadata.owner_references,
+        },
+        "spec": {"containers": containers},
+        "status": {
+            "phase": raw.pointer("/status/phase"),
+            "containerStatuses": raw.pointer("/status/containerStatuses"),
+            "initContainerStatuses": raw.pointer("/status/initContainerStatuses"),
+        },
+    });
+    Workload::from_value(trimmed).ok().flatten().unwrap_or_else(|| w.clone())
+}
+
+/// Reads manifests (already loaded) into a collector. Objects without a namespace get
+/// `default_namespace` (`-n`, else `default`), like `kubectl apply -f` would.
+pub fn collect_offline(
+    collector: &mut Collector,
+    files: &[crate::manifest::ManifestFile],
+    default_namespace: &str,
+    selector: Option<&crate::model::selector::Selector>,
+) -> Result<(), crate::cli::UsageError> {
+    for (mut obj, loc) in crate::manifest::objects(files) {
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+        if kind != "Namespace"
+            && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+            && !meta.contains_key("namespace")
+        {
+            meta.insert("namespace".into(), Value::String(default_namespace.to_string()));
+        }
+        if let Some(sel) = selector
+            && WorkloadKind::from_kind(&kind).is_some()
+        {
+            let labels = obj
+                .pointer("/metadata/labels")
+                .and_then(|l| serde_json::from_value(l.clone()).ok())
+                .unwrap_or_default();
+            if !sel.matches(&labels) {
+                continue;
+            }
+        }
+        collector
+            .add(obj, Some(loc))
+            .map_err(crate::cli::UsageError)?;
+    }
+    Ok(())
+}
+
+/// The kinds a live run lists.
+pub fn requests(keep: Keep, all_namespaces: bool) -> Vec<ListRequest> {
+    let mut v = vec![
+        ListRequest::new("Deployment", &["apps/v1"], true),
+        ListRequest::new("StatefulSet", &["apps/v1"], true),
+        ListRequest::new("DaemonSet", &["apps/v1"], true),
+        ListRequest::new("ReplicaSet", &["apps/v1"], true),
+        ListRequest::new("ReplicationController", &["v1"], true),
+        ListRequest::new("Job", &["batch/v1"], true),
+        ListRequest::new("CronJob", &["batch/v1", "batch/v1beta1"], true),
+        ListRequest::new("Pod", &["v1"], true),
+        ListRequest::new("NetworkPolicy", &["networking.k8s.io/v1"], false),
+    ];
+    if all_namespaces {
+        v.push(ListRequest::new("Namespace", &["v1"], false));
+    }
+    if keep.objects {
+        v.push(ListRequest::new("Service", &["v1"], false));
+    }
+    v
+}
+
+/// Lists the cluster into the collector, every kind at once, page by page. Progress goes
+/// to stderr, only when stderr is a terminal.
+pub async fn collect_live(
+    collector: &mut Collector,
+    client: &Client,
+    scope: Scope,
+    keep: Keep,
+) {
+    let all = scope.namespace.is_none();
+    if let Some(ns) = &scope.namespace {
+        // One namespace: read just it (for its annotations), not the cluster's list.
+        let api: kube::Api<Namespace> = kube::Api::all(client.clone());
+        match api.get_opt(ns).await {
+            Ok(Some(n)) => collector.scanner.add_namespace(&n),
+            Ok(None) => collector.warn(format!("namespace {ns} not found")),
+            Err(e) if crate::cluster::status_code(&e) == Some(403) => collector.warn(format!(
+                "cannot read namespace {ns} (forbidden): its secfix.dev/ignore annotation is not applied"
+            )),
+            Err(e) => collector.error(format!(
+                "cannot read namespace {ns}: {}",
+                crate::cluster::describe_error(&e)
+            )),
+        }
+    }
+    let progress = progress_bar();
+    let mut rx = spawn_listers(client.clone(), scope, &requests(keep, all));
+    let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    let mut failures = BTreeSet::new();
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            ListEvent::Page { kind, items } => {
+                *counts.entry(kind).or_default() += items.len();
+                for obj in items {
+                    if let Err(e) = collector.add(obj, None) {
+                        collector.warn(e);
+                    }
+                }
+                if let Some(pb) = &progress {
+                    let parts: Vec<String> =
+                        counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                    pb.set_message(format!("listed {}", parts.join(", ")));
+                }
+            }
+            ListEvent::Failed { message, .. } => {
+                failures.insert(message);
+            }
+            ListEvent::Note(n) => collector.warn(n),
+        }
+    }
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    for f in failures {
+        collector.error(f);
+    }
+}
+
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb.set_message("listing…");
+    Some(pb)
+}
