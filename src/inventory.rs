@@ -145,7 +145,12 @@ fn trim_pod(w: &Workload) -> Workload {
     let raw = &w.raw;
     let containers: Vec<Value> = ["initContainers", "containers"]
         .iter()
-        .flat_map(|g| raw.pointer(&format!("/spec/{g}")).and_then(Value::as_array).cloned().unwrap_or_default())
+        .flat_map(|g| {
+            raw.pointer(&format!("/spec/{g}"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
         .map(|c| json!({"name": c.get("name"), "image": c.get("image")}))
         .collect();
     let trimmed = json!({
@@ -163,7 +168,10 @@ fn trim_pod(w: &Workload) -> Workload {
             "initContainerStatuses": raw.pointer("/status/initContainerStatuses"),
         },
     });
-    Workload::from_value(trimmed).ok().flatten().unwrap_or_else(|| w.clone())
+    Workload::from_value(trimmed)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| w.clone())
 }
 
 /// Reads manifests (already loaded) into a collector. Objects without a namespace get
@@ -175,12 +183,19 @@ pub fn collect_offline(
     selector: Option<&crate::model::selector::Selector>,
 ) -> Result<(), crate::cli::UsageError> {
     for (mut obj, loc) in crate::manifest::objects(files) {
-        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+        let kind = obj
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if kind != "Namespace"
             && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
             && !meta.contains_key("namespace")
         {
-            meta.insert("namespace".into(), Value::String(default_namespace.to_string()));
+            meta.insert(
+                "namespace".into(),
+                Value::String(default_namespace.to_string()),
+            );
         }
         if let Some(sel) = selector
             && WorkloadKind::from_kind(&kind).is_some()
@@ -224,12 +239,7 @@ pub fn requests(keep: Keep, all_namespaces: bool) -> Vec<ListRequest> {
 
 /// Lists the cluster into the collector, every kind at once, page by page. Progress goes
 /// to stderr, only when stderr is a terminal.
-pub async fn collect_live(
-    collector: &mut Collector,
-    client: &Client,
-    scope: Scope,
-    keep: Keep,
-) {
+pub async fn collect_live(collector: &mut Collector, client: &Client, scope: Scope, keep: Keep) {
     let all = scope.namespace.is_none();
     if let Some(ns) = &scope.namespace {
         // One namespace: read just it (for its annotations), not the cluster's list.
@@ -283,7 +293,8 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let pb = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let pb =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
     pb.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),

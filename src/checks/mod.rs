@@ -27,7 +27,11 @@ impl Scanner {
         self.scanned
     }
     pub fn finish(self) -> ScanResult {
-        ScanResult { findings: vec![], suppressed: 0, scanned: self.scanned }
+        ScanResult {
+            findings: vec![],
+            suppressed: 0,
+            scanned: self.scanned,
+        }
     }
 }
 pub struct ScanResult {

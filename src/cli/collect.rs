@@ -36,7 +36,11 @@ pub fn scan_options(selection: &Selection) -> ScanOptions {
 }
 
 /// Reads the objects `selection` names: manifests with `-f`, else the cluster.
-pub async fn collect(global: &GlobalArgs, selection: &Selection, keep: Keep) -> anyhow::Result<Collected> {
+pub async fn collect(
+    global: &GlobalArgs,
+    selection: &Selection,
+    keep: Keep,
+) -> anyhow::Result<Collected> {
     let selector = match &selection.selector {
         Some(s) => Some(Selector::parse(s).map_err(|e| UsageError(format!("-l {s:?}: {e}")))?),
         None => None,
@@ -44,7 +48,10 @@ pub async fn collect(global: &GlobalArgs, selection: &Selection, keep: Keep) -> 
     let mut collector = Collector::new(scan_options(selection), keep);
     if !selection.files.is_empty() {
         if selection.all_namespaces {
-            return Err(UsageError("-A cannot be combined with -f (manifests name their own namespaces)".into()).into());
+            return Err(UsageError(
+                "-A cannot be combined with -f (manifests name their own namespaces)".into(),
+            )
+            .into());
         }
         let files = crate::manifest::load(&selection.files)?;
         let ns = selection.namespace.as_deref().unwrap_or("default");
@@ -54,11 +61,18 @@ pub async fn collect(global: &GlobalArgs, selection: &Selection, keep: Keep) -> 
             source: Source::Offline(files),
         });
     }
-    let conn = connect(global).await.context("cannot connect to the cluster")?;
+    let conn = connect(global)
+        .await
+        .context("cannot connect to the cluster")?;
     let namespace = if selection.all_namespaces {
         None
     } else {
-        Some(selection.namespace.clone().unwrap_or_else(|| conn.default_namespace.clone()))
+        Some(
+            selection
+                .namespace
+                .clone()
+                .unwrap_or_else(|| conn.default_namespace.clone()),
+        )
     };
     let scope = Scope {
         namespace,

@@ -2,6 +2,9 @@
 
 pub mod args;
 pub mod collect;
+pub mod digests;
+pub mod fix;
+pub mod rollback;
 pub mod scan;
 
 use std::process::ExitCode;
@@ -53,9 +56,8 @@ pub fn main() -> ExitCode {
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         args::Command::Scan(a) => scan::run(&cli.global, &a).await,
-        args::Command::Fix(_) | args::Command::Rollback(_) => {
-            anyhow::bail!("not implemented yet")
-        }
+        args::Command::Fix(a) => fix::run(&cli.global, &a).await,
+        args::Command::Rollback(a) => rollback::run(&cli.global, &a).await,
         args::Command::Completion(_) | args::Command::Complete(_) => {
             anyhow::bail!("not implemented yet")
         }

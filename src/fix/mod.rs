@@ -2,8 +2,11 @@
 //! object, the minimal guarded JSON patch, and its inverse. No I/O here; `cluster` applies
 //! plans, `manifest` writes them to files, `ui` previews them.
 
+pub mod digest;
+pub mod network_policy;
 pub mod patch;
 pub mod redact;
+pub mod workload;
 
 use json_patch::{Patch, PatchOperation};
 use serde::Serialize;

@@ -1,1 +1,4 @@
-//! TODO
+//! STUB (replaced by the ui branch).
+pub mod diff;
+pub mod prompt;
+pub mod term;

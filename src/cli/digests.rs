@@ -1,0 +1,91 @@
+//! Filling in the digest each mutable-image-tag finding would be pinned to.
+
+use std::time::Duration;
+
+use super::args::{DigestArgs, DigestSource};
+use crate::fix::digest::{PodDigests, apply_pod_digests};
+use crate::inventory::Inventory;
+use crate::model::{CheckId, Detail, ImageRef};
+use crate::registry::{RegistryOptions, Resolver};
+
+/// The key `Resolver::resolve_all` uses for a reference.
+fn registry_key(r: &ImageRef) -> String {
+    format!("{}:{}", r.full_name(), r.effective_tag())
+}
+
+/// Resolves digests for the inventory's mutable-image-tag findings from `source`: pods'
+/// agreed `imageID` first (live only), then the registry for what is still unresolved.
+/// Findings left without a digest say why in `not_fixable_reason`.
+pub async fn resolve(inv: &mut Inventory, source: DigestSource, args: &DigestArgs) {
+    if !inv
+        .findings
+        .iter()
+        .any(|f| f.check == CheckId::MutableImageTag)
+    {
+        return;
+    }
+    if matches!(source, DigestSource::Auto | DigestSource::Pods) {
+        let mut digests = PodDigests::new(&inv.owners);
+        for pod in &inv.pods {
+            digests.add_pod(pod);
+        }
+        apply_pod_digests(&mut inv.findings, &digests);
+    }
+    if source == DigestSource::Pods {
+        return;
+    }
+    let pending: Vec<ImageRef> = inv
+        .findings
+        .iter()
+        .filter_map(|f| match &f.detail {
+            Detail::Image {
+                image,
+                digest: None,
+                ..
+            } => ImageRef::parse(image).ok(),
+            _ => None,
+        })
+        .collect();
+    if pending.is_empty() {
+        return;
+    }
+    let resolver = Resolver::new(RegistryOptions {
+        insecure: args.insecure_registry.clone(),
+        timeout: Duration::from_secs(args.registry_timeout),
+        max_concurrent: 8,
+        docker_config: None,
+    });
+    let results = resolver.resolve_all(&pending).await;
+    for f in &mut inv.findings {
+        let Detail::Image {
+            image,
+            digest,
+            digest_source,
+        } = &mut f.detail
+        else {
+            continue;
+        };
+        if digest.is_some() {
+            continue;
+        }
+        let Ok(r) = ImageRef::parse(image) else {
+            continue;
+        };
+        match results.get(&registry_key(&r)) {
+            Some(Ok(d)) => {
+                *digest = Some(d.clone());
+                *digest_source = Some("registry".into());
+                f.fixable = true;
+                f.not_fixable_reason = None;
+            }
+            Some(Err(e)) => {
+                let pods = f.not_fixable_reason.take();
+                f.not_fixable_reason = Some(match pods {
+                    Some(p) if source == DigestSource::Auto => format!("{p}; registry: {e}"),
+                    _ => format!("registry: {e}"),
+                });
+            }
+            None => {}
+        }
+    }
+}

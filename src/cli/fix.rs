@@ -1,0 +1,566 @@
+//! `kubectl secfix fix`: plan every fixable finding, then (per mode) print, dry-run,
+//! apply without prompts, or preview and prompt per change.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
+use kube::Client;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::UsageError;
+use super::args::{DigestSource, DryRun, FixArgs, FixOutput, GlobalArgs};
+use super::collect::{Source, collect};
+use super::exit;
+use crate::cluster::apply::{self, ApplyError};
+use crate::cluster::journal::{self, Journal, Record};
+use crate::fix::network_policy::plan_namespace;
+use crate::fix::workload::plan_workload;
+use crate::fix::{Action, FixOptions, Plan, Target};
+use crate::inventory::{Inventory, Keep};
+use crate::manifest::Edits;
+use crate::model::{CheckId, Finding};
+use crate::ui::prompt::{self, Choice};
+use crate::ui::term::Term;
+
+/// What happened to one plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Planned,
+    Validated,
+    Applied,
+    Skipped,
+    Failed,
+}
+
+/// One plan and its fate, as `-o json` prints it. Holds no secret value.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlanResult {
+    target: Target,
+    checks: Vec<CheckId>,
+    status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    warnings: Vec<String>,
+    /// The forward JSON patch (guarded); absent for a created object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch: Option<json_patch::Patch>,
+    /// Objects created (secret values redacted).
+    creates: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved: Option<PathBuf>,
+}
+
+impl PlanResult {
+    fn new(plan: &Plan) -> Self {
+        let mut checks: Vec<CheckId> = plan.findings.iter().map(|f| f.check).collect();
+        checks.sort();
+        checks.dedup();
+        let mut creates: Vec<Value> = plan.prerequisites.iter().map(|p| p.display()).collect();
+        if matches!(plan.action, Action::Create) {
+            creates.push(plan.display_objects().1);
+        }
+        PlanResult {
+            target: plan.target.clone(),
+            checks,
+            status: Status::Planned,
+            error: None,
+            warnings: plan.warnings.clone(),
+            patch: plan.forward_patch(),
+            creates,
+            saved: None,
+        }
+    }
+}
+
+/// The JSON document `fix -o json` prints.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FixReport<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    dry_run: &'static str,
+    results: &'a [PlanResult],
+    not_fixable: &'a [Finding],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollback_dir: Option<PathBuf>,
+}
+
+pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
+    let term = Term::detect();
+    let offline = !args.selection.files.is_empty();
+    let interactive = !offline && !args.yes && args.dry_run == DryRun::None;
+    if interactive {
+        // Before anything is read or written: never hang waiting for an answer.
+        prompt::require_interactive(&term).map_err(|e| UsageError(e.to_string()))?;
+    }
+    if args.write && args.dry_run != DryRun::None {
+        return Err(UsageError("--write cannot be combined with --dry-run".into()).into());
+    }
+    let keep = Keep {
+        objects: true,
+        pods: true,
+    };
+    let mut collected = collect(global, &args.selection, keep).await?;
+    let source = args.digest.digest_source.unwrap_or(DigestSource::Auto);
+    let source = if offline && source == DigestSource::Pods {
+        eprintln!(
+            "note: --digest-source pods has no pods to read offline: image tags stay unpinned"
+        );
+        source
+    } else {
+        source
+    };
+    super::digests::resolve(&mut collected.inventory, source, &args.digest).await;
+    let opts = FixOptions {
+        mount_root: args.mount_root.clone(),
+        file_env: !args.no_file_env,
+        allow_dns: args.allow_dns,
+    };
+    if offline {
+        mark_literals_offline(&mut collected.inventory);
+    }
+    let (plans, not_fixable, plan_errors) = build_plans(&collected.inventory, &opts);
+    for e in &plan_errors {
+        eprintln!("error: {e}");
+    }
+    for w in &collected.inventory.warnings {
+        eprintln!("warning: {w}");
+    }
+    for e in &collected.inventory.errors {
+        eprintln!("error: {e}");
+    }
+    let read_failed = !collected.inventory.errors.is_empty() || !plan_errors.is_empty();
+    let code = match collected.source {
+        Source::Offline(ref files) => run_offline(args, files, &plans, &not_fixable)?,
+        Source::Live(ref conn) => {
+            run_live(args, &term, interactive, &conn.client, &plans, &not_fixable).await?
+        }
+    };
+    drop(collected);
+    Ok(if read_failed { exit::RUNTIME } else { code })
+}
+
+/// Offline, a literal cannot move into a Secret without writing its value into a file.
+fn mark_literals_offline(inv: &mut Inventory) {
+    for f in &mut inv.findings {
+        if f.check == CheckId::EnvLiteralSecret && f.fixable {
+            f.fixable = false;
+            f.not_fixable_reason = Some(
+                "offline fixes never write secret values into files: create the Secret out of band, then reference it"
+                    .into(),
+            );
+        }
+    }
+}
+
+type Built = (Vec<Plan>, Vec<Finding>, Vec<String>);
+
+/// Groups fixable findings by the object they belong to and builds one plan per object.
+fn build_plans(inv: &Inventory, opts: &FixOptions) -> Built {
+    let mut by_object: BTreeMap<(String, String, String), Vec<Finding>> = BTreeMap::new();
+    let mut by_namespace: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    let mut not_fixable = Vec::new();
+    for f in &inv.findings {
+        if !f.fixable {
+            not_fixable.push(f.clone());
+        } else if f.check == CheckId::DefaultAllowNamespace {
+            by_namespace
+                .entry(f.namespace.clone())
+                .or_default()
+                .push(f.clone());
+        } else {
+            by_object
+                .entry((f.kind.clone(), f.namespace.clone(), f.name.clone()))
+                .or_default()
+                .push(f.clone());
+        }
+    }
+    let index: HashMap<(&str, &str, &str), &crate::model::Workload> = inv
+        .workloads
+        .iter()
+        .map(|w| ((w.kind.as_str(), w.namespace(), w.name()), w))
+        .collect();
+    let mut plans = Vec::new();
+    let mut errors = Vec::new();
+    for ((kind, ns, name), findings) in by_object {
+        let Some(w) = index.get(&(kind.as_str(), ns.as_str(), name.as_str())) else {
+            errors.push(format!("{kind} {ns}/{name}: object not found for fixing"));
+            continue;
+        };
+        match plan_workload(w, &findings, opts) {
+            Ok(Some(plan)) => plans.push(plan),
+            Ok(None) => {}
+            Err(e) => errors.push(format!("{kind} {ns}/{name}: {e}")),
+        }
+    }
+    for (ns, findings) in by_namespace {
+        let policies: Vec<_> = inv
+            .policies
+            .iter()
+            .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
+            .cloned()
+            .collect();
+        let services: Vec<_> = inv
+            .services
+            .iter()
+            .filter(|s| s.metadata.namespace.as_deref() == Some(ns.as_str()))
+            .cloned()
+            .collect();
+        if let Some(plan) = plan_namespace(&ns, &findings, &policies, &services, opts) {
+            plans.push(plan);
+        }
+    }
+    (plans, not_fixable, errors)
+}
+
+fn print_not_fixable(not_fixable: &[Finding]) {
+    for f in not_fixable {
+        let why = f
+            .not_fixable_reason
+            .as_deref()
+            .unwrap_or("no automatic fix");
+        eprintln!(
+            "not fixable: {} {}/{} ({}{}): {why}",
+            f.kind,
+            f.namespace,
+            f.name,
+            f.check,
+            f.container
+                .as_deref()
+                .map(|c| format!(", container {c}"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.is_empty() && !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn print_json(
+    results: &[PlanResult],
+    not_fixable: &[Finding],
+    dry_run: DryRun,
+    dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let report = FixReport {
+        api_version: "secfix.dev/v1",
+        kind: "FixReport",
+        dry_run: match dry_run {
+            DryRun::None => "none",
+            DryRun::Server => "server",
+            DryRun::Client => "client",
+        },
+        results,
+        not_fixable,
+        rollback_dir: dir,
+    };
+    write_stdout(&serde_json::to_string_pretty(&report)?)
+}
+
+/// `fix -f`: the fixed manifests to stdout, or rewritten in place with `--write`.
+fn run_offline(
+    args: &FixArgs,
+    files: &[crate::manifest::ManifestFile],
+    plans: &[Plan],
+    not_fixable: &[Finding],
+) -> anyhow::Result<u8> {
+    let mut edits = Edits::default();
+    for plan in plans {
+        match &plan.action {
+            Action::Patch { .. } => {
+                let Some(loc) = plan.findings.iter().find_map(|f| f.source.clone()) else {
+                    continue;
+                };
+                edits.replace(&loc, plan.after.clone());
+            }
+            Action::Create => {
+                // A namespace's policy goes into the first file holding one of its objects.
+                let file = plan
+                    .findings
+                    .iter()
+                    .find_map(|f| f.source.as_ref().map(|s| s.file.clone()))
+                    .or_else(|| first_file_of_namespace(files, &plan.target.namespace));
+                if let Some(file) = file {
+                    edits.append(&file, plan.after.clone());
+                }
+            }
+        }
+    }
+    print_not_fixable(not_fixable);
+    if args.output == FixOutput::Json {
+        let results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
+        print_json(&results, not_fixable, args.dry_run, None)?;
+        return Ok(exit::OK);
+    }
+    if args.write {
+        let written = crate::manifest::write_in_place(files, &edits)?;
+        for p in &written {
+            eprintln!("rewrote {}", p.display());
+        }
+        eprintln!(
+            "{} fix(es) written to {} file(s)",
+            plans.len(),
+            written.len()
+        );
+        return Ok(exit::OK);
+    }
+    let mut out = String::new();
+    for (i, f) in files.iter().enumerate() {
+        if i > 0 && !f.json {
+            out.push_str("---\n");
+        }
+        out.push_str(
+            &crate::manifest::render(f, &edits)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", f.display))?,
+        );
+    }
+    write_stdout(&out)?;
+    Ok(exit::OK)
+}
+
+fn first_file_of_namespace(files: &[crate::manifest::ManifestFile], ns: &str) -> Option<String> {
+    crate::manifest::objects(files)
+        .into_iter()
+        .find_map(|(v, loc)| {
+            let obj_ns = v
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default");
+            (obj_ns == ns).then_some(loc.file)
+        })
+}
+
+/// Saves each applied plan's record when patches are being saved.
+struct Saver {
+    journal: Option<Journal>,
+}
+
+impl Saver {
+    fn open(dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        Ok(Saver {
+            journal: dir.map(|d| Journal::open(&d)).transpose()?,
+        })
+    }
+
+    fn save(&mut self, plan: &Plan, outcome: &apply::Outcome) -> anyhow::Result<Option<PathBuf>> {
+        match &mut self.journal {
+            Some(j) => j.write(&Record::new(plan, outcome)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn dir(&self) -> Option<PathBuf> {
+        self.journal.as_ref().map(|j| j.dir().to_path_buf())
+    }
+}
+
+/// Applies one plan (dry run first) and records it.
+async fn apply_one(client: &Client, plan: &Plan, saver: &mut Saver, result: &mut PlanResult) {
+    match apply::dry_run_then_apply(client, plan).await {
+        Ok(outcome) => {
+            result.status = Status::Applied;
+            match saver.save(plan, &outcome) {
+                Ok(p) => result.saved = p,
+                Err(e) => {
+                    result.error = Some(format!(
+                        "applied, but the rollback record was not saved: {e:#}"
+                    ));
+                }
+            }
+        }
+        Err(e) => fail(result, &e),
+    }
+}
+
+fn fail(result: &mut PlanResult, e: &ApplyError) {
+    result.status = Status::Failed;
+    result.error = Some(format!("{} failed: {}", e.stage, e.message));
+}
+
+async fn run_live(
+    args: &FixArgs,
+    term: &Term,
+    interactive: bool,
+    client: &Client,
+    plans: &[Plan],
+    not_fixable: &[Finding],
+) -> anyhow::Result<u8> {
+    let mut results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
+    print_not_fixable(not_fixable);
+    let save_dir = match (&args.save_patches, interactive) {
+        (Some(d), _) => Some(d.clone()),
+        (None, true) if !plans.is_empty() => Some(journal::default_dir()),
+        _ => None,
+    };
+    let writing = args.dry_run == DryRun::None;
+    let mut saver = Saver::open(if writing { save_dir } else { None })?;
+    match args.dry_run {
+        DryRun::Client => {
+            if args.output == FixOutput::Text {
+                let color = term.stdout_color();
+                let mut out = String::new();
+                for plan in plans {
+                    out.push_str(&crate::ui::diff::render_preview(plan, color));
+                    out.push('\n');
+                }
+                out.push_str(&format!(
+                    "{} change(s) planned; nothing was sent (--dry-run=client)\n",
+                    plans.len()
+                ));
+                write_stdout(&out)?;
+            }
+        }
+        DryRun::Server => {
+            for (plan, result) in plans.iter().zip(&mut results) {
+                match apply::send(client, plan, true).await {
+                    Ok(_) => result.status = Status::Validated,
+                    Err(e) => fail(result, &e),
+                }
+            }
+        }
+        DryRun::None if !interactive => {
+            for (plan, result) in plans.iter().zip(&mut results) {
+                apply_one(client, plan, &mut saver, result).await;
+            }
+        }
+        DryRun::None => interactive_loop(term, client, plans, &mut results, &mut saver).await?,
+    }
+    let failed = results.iter().any(|r| r.status == Status::Failed);
+    match args.output {
+        FixOutput::Json => print_json(&results, not_fixable, args.dry_run, saver.dir())?,
+        FixOutput::Text if args.dry_run != DryRun::Client => {
+            write_stdout(&summary_text(&results, saver.dir().as_deref()))?
+        }
+        FixOutput::Text => {}
+    }
+    Ok(if failed { exit::RUNTIME } else { exit::OK })
+}
+
+/// The closing summary: one line per plan, totals, and how to roll back.
+fn summary_text(results: &[PlanResult], dir: Option<&std::path::Path>) -> String {
+    let mut out = String::new();
+    if results.is_empty() {
+        out.push_str("Nothing to fix.\n");
+        return out;
+    }
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    table.set_header(["STATUS", "OBJECT", "CHECKS", "DETAIL"]);
+    for r in results {
+        let checks: Vec<&str> = r.checks.iter().map(|c| c.as_str()).collect();
+        let status = match r.status {
+            Status::Planned => "planned",
+            Status::Validated => "validated",
+            Status::Applied => "applied",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+        };
+        table.add_row([
+            status.to_string(),
+            r.target.to_string(),
+            checks.join(","),
+            r.error.clone().unwrap_or_default(),
+        ]);
+    }
+    out.push_str(&table.to_string());
+    out.push('\n');
+    let count = |s| results.iter().filter(|r| r.status == s).count();
+    out.push_str(&format!(
+        "{} applied, {} validated, {} skipped, {} failed\n",
+        count(Status::Applied),
+        count(Status::Validated),
+        count(Status::Skipped),
+        count(Status::Failed)
+    ));
+    if let Some(dir) = dir
+        && count(Status::Applied) > 0
+    {
+        out.push_str(&format!(
+            "Patches saved in {0}\nTo roll back: kubectl secfix rollback {0}\n",
+            dir.display()
+        ));
+    }
+    out
+}
+
+/// Preview and prompt per plan. Ctrl-C at a prompt quits; Ctrl-C while a change is being
+/// sent is deferred until it is done, so nothing is left half-applied.
+async fn interactive_loop(
+    term: &Term,
+    client: &Client,
+    plans: &[Plan],
+    results: &mut [PlanResult],
+    saver: &mut Saver,
+) -> anyhow::Result<()> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, Ordering::SeqCst);
+            }
+        });
+    }
+    let color = term.stderr_color();
+    let total = plans.len();
+    let mut apply_all = false;
+    for (i, (plan, result)) in plans.iter().zip(results.iter_mut()).enumerate() {
+        if interrupted.load(Ordering::SeqCst) {
+            result.status = Status::Skipped;
+            continue;
+        }
+        eprintln!(
+            "\n[{}/{}] {}",
+            i + 1,
+            total,
+            crate::ui::diff::render_preview(plan, color)
+        );
+        let choice = if apply_all {
+            Choice::Apply
+        } else {
+            loop {
+                let question = format!("{}: what now?", plan.target);
+                let c = tokio::task::block_in_place(|| prompt::ask(&question))
+                    .context("cannot read the answer from the terminal")?;
+                if c == Choice::ShowPatch {
+                    eprintln!("{}", crate::ui::diff::render_patch(plan));
+                    continue;
+                }
+                break c;
+            }
+        };
+        match choice {
+            Choice::Apply | Choice::ApplyAll => {
+                apply_all |= choice == Choice::ApplyAll;
+                apply_one(client, plan, saver, result).await;
+                match result.status {
+                    Status::Applied => eprintln!("applied {}", plan.target),
+                    _ => eprintln!(
+                        "not applied: {}",
+                        result.error.as_deref().unwrap_or("unknown error")
+                    ),
+                }
+            }
+            Choice::Skip | Choice::ShowPatch => result.status = Status::Skipped,
+            Choice::Quit => {
+                result.status = Status::Skipped;
+                interrupted.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+    Ok(())
+}
