@@ -13,6 +13,16 @@ use super::{describe_error, status_code};
 /// Objects per LIST page.
 pub const PAGE_SIZE: u32 = 500;
 
+/// The page size in use: [`PAGE_SIZE`], or `SECFIX_LIST_PAGE_SIZE` when set to a positive
+/// number (a tuning knob, and how the tests exercise pagination with few objects).
+pub fn page_size() -> u32 {
+    std::env::var("SECFIX_LIST_PAGE_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(PAGE_SIZE)
+}
+
 /// Which part of the cluster to read.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
@@ -90,7 +100,7 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
             (Some(ns), true) => Api::namespaced_with(client.clone(), ns, &ar),
             _ => Api::all_with(client.clone(), &ar),
         };
-        let mut params = ListParams::default().limit(PAGE_SIZE);
+        let mut params = ListParams::default().limit(page_size());
         if req.selected
             && let Some(sel) = &scope.label_selector
         {
