@@ -1,6 +1,6 @@
 //! `kubectl secfix scan`.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 
 use super::args::{FailOn, GlobalArgs, ScanArgs, ScanOutput};
 use super::collect::collect;
@@ -22,7 +22,7 @@ pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
         warnings: inv.warnings.iter().chain(&inv.errors).cloned().collect(),
     };
     let text = match args.output {
-        ScanOutput::Table => report::render_table(&report, stdout_color()),
+        ScanOutput::Table => report::render_table(&report, crate::ui::term::Term::detect().stdout_color()),
         ScanOutput::Json => report::to_json(&report),
         ScanOutput::Yaml => report::to_yaml(&report).map_err(|e| anyhow::anyhow!("{e}"))?,
         ScanOutput::Sarif => report::to_sarif(&report),
@@ -51,11 +51,4 @@ pub fn exit_code(report: &Report, fail_on: FailOn, errors: bool) -> u8 {
         (Some(t), Some(w)) if w >= t => exit::FINDINGS,
         _ => exit::OK,
     }
-}
-
-/// Colour on stdout only on a terminal, without `NO_COLOR`, and not on a dumb terminal.
-fn stdout_color() -> bool {
-    std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::env::var("TERM").map_or(true, |t| t != "dumb")
 }
