@@ -1,0 +1,309 @@
+//! `-o sarif`: SARIF 2.1.0, built from `serde-sarif`'s types (generated from the SARIF
+//! schema, so field names and shapes come from the spec rather than from hand-built JSON).
+//!
+//! Mapping:
+//! - one run; `tool.driver` is `kubectl-secfix` with this crate's version and repository URL;
+//! - one rule per check, always all of them in [`CheckId::ALL`] order, so `ruleIndex` is
+//!   stable: `id` = check id, `shortDescription` = [`CheckId::summary`],
+//!   `fullDescription`/`help` = [`CheckId::help`], `defaultConfiguration.level` from the
+//!   check's usual severity, plus GitHub code scanning's `security-severity` and tags;
+//! - one result per finding: `level` from the finding's own severity (a `:latest` image is
+//!   high even though `mutable-image-tag` is usually medium), `message.text` = the message;
+//! - where: Kubernetes objects have no file, so every result has `logicalLocations`: the
+//!   object (`kind: "object"`, `fullyQualifiedName: namespace/Kind/name`) and, when the
+//!   finding points inside it, the field (`kind: "property"`, `name` = the JSON pointer,
+//!   `fullyQualifiedName` = object name + pointer). Findings read from `-f` files also get a
+//!   `physicalLocation` (the path as given, percent-encoded into a URI reference, and the
+//!   document's first line); stdin (`-`) has no artifact and gets none;
+//! - `partialFingerprints["secfixFinding/v1"]` = `check:namespace/Kind/name` + path (+
+//!   `#direction` for namespace isolation, whose two findings share an object and path):
+//!   stable across runs and independent of messages, line numbers and severity;
+//! - `result.properties` repeat the finding's structured fields (`apiVersion`, `container`,
+//!   `fixable`, `detail`, …) for consumers that want more than SARIF's vocabulary;
+//! - warnings become `invocations[0].toolExecutionNotifications` (level `warning`), and the
+//!   run's `properties.summary` carries the same counts as the JSON report.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+};
+
+use super::Report;
+use super::json::pretty_json;
+use crate::model::{CheckId, Detail, Finding, Severity};
+
+/// The OASIS-published location of the SARIF 2.1.0 schema (errata 01).
+pub const SARIF_SCHEMA_URI: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+
+/// The key of our entry in `result.partialFingerprints`; bump the suffix if the recipe changes.
+pub const FINGERPRINT_KEY: &str = "secfixFinding/v1";
+
+const TOOL_NAME: &str = "kubectl-secfix";
+
+/// The report as a pretty-printed SARIF 2.1.0 log (no trailing newline).
+pub fn to_sarif(report: &Report) -> String {
+    pretty_json(&sarif_log(report))
+}
+
+fn sarif_log(report: &Report) -> Sarif {
+    let driver = ToolComponent::builder()
+        .name(TOOL_NAME)
+        .version(env!("CARGO_PKG_VERSION"))
+        .semantic_version(env!("CARGO_PKG_VERSION"))
+        .information_uri(env!("CARGO_PKG_REPOSITORY"))
+        .rules(CheckId::ALL.map(rule).to_vec())
+        .build();
+
+    let notifications: Vec<Notification> = report
+        .warnings
+        .iter()
+        .map(|w| {
+            Notification::builder()
+                .level(json!("warning"))
+                .message(text(w))
+                .build()
+        })
+        .collect();
+    let invocation = if notifications.is_empty() {
+        Invocation::builder().execution_successful(true).build()
+    } else {
+        Invocation::builder()
+            .execution_successful(true)
+            .tool_execution_notifications(notifications)
+            .build()
+    };
+
+    let summary = serde_json::to_value(report.summary()).unwrap_or(Value::Null);
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .invocations(vec![invocation])
+        .results(report.findings.iter().map(result).collect::<Vec<_>>())
+        .properties(
+            PropertyBag::builder()
+                .additional_properties(BTreeMap::from([("summary".to_string(), summary)]))
+                .build(),
+        )
+        .build();
+
+    Sarif::builder()
+        .schema(SARIF_SCHEMA_URI)
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build()
+}
+
+/// The severity a check's findings usually have (a finding may differ, see the module docs).
+fn default_severity(check: CheckId) -> Severity {
+    match check {
+        CheckId::EnvSecret | CheckId::EnvLiteralSecret => Severity::High,
+        CheckId::DefaultAllowNamespace | CheckId::MutableImageTag => Severity::Medium,
+    }
+}
+
+fn level(severity: Severity) -> ResultLevel {
+    match severity {
+        Severity::High => ResultLevel::Error,
+        Severity::Medium => ResultLevel::Warning,
+        Severity::Low => ResultLevel::Note,
+    }
+}
+
+/// GitHub code scanning's `security-severity` (a CVSS-like score as a string): it maps
+/// ≥7.0 to "high", ≥4.0 to "medium" and >0 to "low".
+fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::High => "8.0",
+        Severity::Medium => "5.0",
+        Severity::Low => "3.0",
+    }
+}
+
+fn rule(check: CheckId) -> ReportingDescriptor {
+    let severity = default_severity(check);
+    let level = serde_json::to_value(level(severity)).unwrap_or(Value::Null);
+    ReportingDescriptor::builder()
+        .id(check.as_str())
+        .short_description(multiformat(check.summary()))
+        .full_description(multiformat(check.help()))
+        .help(multiformat(check.help()))
+        .default_configuration(ReportingConfiguration::builder().level(level).build())
+        .properties(
+            PropertyBag::builder()
+                .tags(vec!["security".to_string(), "kubernetes".to_string()])
+                .additional_properties(BTreeMap::from([(
+                    "security-severity".to_string(),
+                    json!(security_severity(severity)),
+                )]))
+                .build(),
+        )
+        .build()
+}
+
+fn result(f: &Finding) -> SarifResult {
+    let rule_index = CheckId::ALL
+        .iter()
+        .position(|c| *c == f.check)
+        .and_then(|i| i64::try_from(i).ok())
+        .unwrap_or(-1);
+    SarifResult::builder()
+        .rule_id(f.check.as_str())
+        .rule_index(rule_index)
+        .level(level(f.severity))
+        .message(text(&f.message))
+        .locations(vec![location(f)])
+        .partial_fingerprints(BTreeMap::from([(
+            FINGERPRINT_KEY.to_string(),
+            fingerprint(f),
+        )]))
+        .properties(
+            PropertyBag::builder()
+                .additional_properties(properties(f))
+                .build(),
+        )
+        .build()
+}
+
+/// `namespace/Kind/name`.
+fn object_name(f: &Finding) -> String {
+    format!("{}/{}/{}", f.namespace, f.kind, f.name)
+}
+
+fn location(f: &Finding) -> Location {
+    let object = object_name(f);
+    let mut logical = vec![
+        LogicalLocation::builder()
+            .kind("object")
+            .name(f.name.as_str())
+            .fully_qualified_name(object.as_str())
+            .build(),
+    ];
+    if !f.path.is_empty() {
+        logical.push(
+            LogicalLocation::builder()
+                .kind("property")
+                .name(f.path.as_str())
+                .fully_qualified_name(format!("{object}{}", f.path))
+                .build(),
+        );
+    }
+    let physical = f
+        .source
+        .as_ref()
+        .filter(|s| s.file != "-" && !s.file.is_empty())
+        .map(|s| {
+            let artifact = ArtifactLocation::builder()
+                .uri(uri_reference(&s.file))
+                .build();
+            match i64::try_from(s.line).ok().filter(|l| *l >= 1) {
+                Some(line) => PhysicalLocation::builder()
+                    .artifact_location(artifact)
+                    .region(Region::builder().start_line(line).build())
+                    .build(),
+                None => PhysicalLocation::builder()
+                    .artifact_location(artifact)
+                    .build(),
+            }
+        });
+    match physical {
+        Some(p) => Location::builder()
+            .logical_locations(logical)
+            .physical_location(p)
+            .build(),
+        None => Location::builder().logical_locations(logical).build(),
+    }
+}
+
+/// Stable identity of a finding: check, object and JSON pointer (plus the direction for
+/// namespace isolation). Messages, severity and line numbers are left out on purpose.
+fn fingerprint(f: &Finding) -> String {
+    let mut id = format!("{}:{}{}", f.check, object_name(f), f.path);
+    if let Detail::Unisolated { direction, .. } = &f.detail {
+        id.push('#');
+        id.push_str(&direction.as_str().to_lowercase());
+    }
+    id
+}
+
+fn properties(f: &Finding) -> BTreeMap<String, Value> {
+    let mut p = BTreeMap::from([
+        ("apiVersion".to_string(), json!(f.api_version)),
+        ("kind".to_string(), json!(f.kind)),
+        ("namespace".to_string(), json!(f.namespace)),
+        ("name".to_string(), json!(f.name)),
+        ("path".to_string(), json!(f.path)),
+        ("severity".to_string(), json!(f.severity.as_str())),
+        ("fixable".to_string(), json!(f.fixable)),
+        (
+            "detail".to_string(),
+            serde_json::to_value(&f.detail).unwrap_or(Value::Null),
+        ),
+    ]);
+    if let Some(c) = &f.container {
+        p.insert("container".to_string(), json!(c));
+    }
+    if let Some(r) = &f.not_fixable_reason {
+        p.insert("notFixableReason".to_string(), json!(r));
+    }
+    p
+}
+
+fn text(s: &str) -> Message {
+    Message::builder().text(s).build()
+}
+
+fn multiformat(s: &str) -> MultiformatMessageString {
+    MultiformatMessageString::builder().text(s).build()
+}
+
+/// A file path as given on the command line, as a SARIF `uri` (an RFC 3986 URI reference):
+/// backslashes become slashes and every byte outside unreserved characters, sub-delims,
+/// `:`, `@` and `/` is percent-encoded (so `my app.yaml` becomes `my%20app.yaml`). A leading
+/// segment with a colon (`C:/x`) would read as a scheme, so it is prefixed with `./`.
+fn uri_reference(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        let keep = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b);
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let first_segment = out.split('/').next().unwrap_or("");
+    if first_segment.contains(':') {
+        out.insert_str(0, "./");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_references() {
+        assert_eq!(uri_reference("deploy/app.yaml"), "deploy/app.yaml");
+        assert_eq!(uri_reference("/abs/my app.yaml"), "/abs/my%20app.yaml");
+        assert_eq!(uri_reference("50%#?.yaml"), "50%25%23%3F.yaml");
+        assert_eq!(uri_reference(r"C:\k8s\x.yaml"), "./C:/k8s/x.yaml");
+        assert_eq!(uri_reference("ü.yaml"), "%C3%BC.yaml");
+    }
+
+    #[test]
+    fn every_check_has_a_rule_at_its_index() {
+        let log = serde_json::to_value(sarif_log(&Report::default())).unwrap();
+        let rules = log["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap();
+        assert_eq!(rules.len(), CheckId::ALL.len());
+        for (i, c) in CheckId::ALL.iter().enumerate() {
+            assert_eq!(rules[i]["id"], c.as_str());
+        }
+    }
+}
