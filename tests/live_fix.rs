@@ -1,0 +1,374 @@
+//! `kubectl secfix fix` and `rollback` against the real test cluster.
+
+mod support;
+
+use std::path::Path;
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+
+const LITERAL: &str = "L1teral-Secret-Value-0a9b8c7d6e";
+
+async fn get(c: &support::Cluster, ns: &str, api_version: &str, kind: &str, name: &str) -> Value {
+    let client = c.client().await;
+    let (ar, _) = c.resource(&client, api_version, kind).await;
+    let api: Api<DynamicObject> = Api::namespaced_with(client, ns, &ar);
+    serde_json::to_value(api.get(name).await.unwrap_or_else(|e| panic!("get {kind} {name}: {e}"))).unwrap()
+}
+
+async fn get_opt(c: &support::Cluster, ns: &str, api_version: &str, kind: &str, name: &str) -> Option<Value> {
+    let client = c.client().await;
+    let (ar, _) = c.resource(&client, api_version, kind).await;
+    let api: Api<DynamicObject> = Api::namespaced_with(client, ns, &ar);
+    api.get_opt(name).await.unwrap().map(|o| serde_json::to_value(o).unwrap())
+}
+
+fn deployment(name: &str, env: &str, image: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+      - name: app
+        image: {image}
+        env: {env}
+"#
+    )
+}
+
+const PINNED: &str = "nginx:1.25@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+fn findings(out: &support::Output) -> Vec<Value> {
+    out.json()["findings"].as_array().cloned().unwrap_or_default()
+}
+
+#[cfg(unix)]
+fn assert_private_files(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is mode {mode:o}", p.display());
+        n += 1;
+    }
+    assert!(n > 0, "no patch saved in {}", dir.display());
+}
+
+#[tokio::test]
+async fn env_secret_moves_to_a_read_only_volume_and_rolls_back_exactly() {
+    let c = live!();
+    let ns = c.namespace("fix-env").await;
+    c.apply_yaml(
+        &ns,
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: x, user: y}}\n---\n{}",
+            deployment(
+                "api",
+                "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}, {name: MODE, value: prod}]",
+                PINNED
+            )
+        ),
+    )
+    .await;
+    let before = get(c, &ns, "apps/v1", "Deployment", "api").await;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("patches");
+    let out = c
+        .secfix(["fix", "-n", &ns, "--yes", "--save-patches", saved.to_str().unwrap()])
+        .run();
+    out.assert_code(0);
+    let after = get(c, &ns, "apps/v1", "Deployment", "api").await;
+    let pod = &after["spec"]["template"]["spec"];
+    let env = pod["containers"][0]["env"].as_array().unwrap();
+    assert!(env.iter().all(|e| e["name"] != "DB_PASSWORD"), "{env:?}");
+    assert!(env.iter().any(|e| e["name"] == "DB_PASSWORD_FILE"
+        && e["value"] == "/var/run/secrets/secfix/db/password"));
+    let vol = pod["volumes"].as_array().unwrap().iter().find(|v| v["secret"]["secretName"] == "db").unwrap();
+    let mount = pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == vol["name"])
+        .unwrap();
+    assert_eq!(mount["readOnly"], true);
+    assert_eq!(mount["mountPath"], "/var/run/secrets/secfix/db");
+
+    let rescan = c.secfix(["scan", "-n", &ns, "--checks", "env-secret", "-o", "json"]).run();
+    rescan.assert_code(0);
+    assert!(findings(&rescan).is_empty());
+    #[cfg(unix)]
+    assert_private_files(&saved);
+
+    c.secfix(["rollback", saved.to_str().unwrap()]).run().assert_code(0);
+    let restored = get(c, &ns, "apps/v1", "Deployment", "api").await;
+    assert_eq!(restored["spec"], before["spec"], "rollback restores the spec exactly");
+}
+
+#[tokio::test]
+async fn literal_moves_into_a_secret_and_rolls_back_as_a_reference() {
+    let c = live!();
+    let ns = c.namespace("fix-literal").await;
+    c.apply_yaml(
+        &ns,
+        &deployment("billing", &format!("[{{name: API_TOKEN, value: {LITERAL}}}]"), PINNED),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("p");
+    let out = c
+        .secfix(["fix", "-n", &ns, "--checks", "env-literal-secret", "--yes", "--save-patches", saved.to_str().unwrap()])
+        .run();
+    out.assert_code(0);
+    assert!(!out.stdout().contains(LITERAL) && !out.stderr().contains(LITERAL));
+    let secret = get(c, &ns, "v1", "Secret", "billing-secfix").await;
+    let stored = secret["data"]["API_TOKEN"].as_str().expect("key API_TOKEN");
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(stored).unwrap();
+    assert_eq!(decoded, LITERAL.as_bytes(), "the value moved into the Secret");
+    let after = get(c, &ns, "apps/v1", "Deployment", "billing").await;
+    assert!(!after.to_string().contains(LITERAL), "no literal left in the spec");
+    for e in std::fs::read_dir(&saved).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        assert!(!text.contains(LITERAL), "saved patch leaks the value: {text}");
+    }
+
+    c.secfix(["rollback", saved.to_str().unwrap()]).run().assert_code(0);
+    let restored = get(c, &ns, "apps/v1", "Deployment", "billing").await;
+    let env = &restored["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert_eq!(
+        env,
+        &json!([{"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "billing-secfix", "key": "API_TOKEN"}}}]),
+        "rolled back as a reference to the Secret, never as the literal"
+    );
+    assert!(get_opt(c, &ns, "v1", "Secret", "billing-secfix").await.is_some(), "the Secret is kept");
+}
+
+#[tokio::test]
+async fn default_deny_policy_is_created_and_deleted_on_rollback() {
+    let c = live!();
+    let ns = c.namespace("fix-netpol").await;
+    c.apply_yaml(
+        &ns,
+        &format!(
+            "{}---\napiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  selector: {{app: web}}\n  ports: [{{port: 80}}]\n",
+            deployment("web", "[]", PINNED)
+        ),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("p");
+    let out = c
+        .secfix(["fix", "-n", &ns, "--checks", "default-allow-namespace", "--yes", "--save-patches", saved.to_str().unwrap(), "-o", "json"])
+        .run();
+    out.assert_code(0);
+    let report = out.json();
+    let warnings = report["results"][0]["warnings"].to_string();
+    assert!(warnings.contains("web"), "lists the Services losing ingress: {warnings}");
+    let np = get(c, &ns, "networking.k8s.io/v1", "NetworkPolicy", "secfix-default-deny").await;
+    assert_eq!(np["spec"]["podSelector"], json!({}));
+    let types: Vec<&str> = np["spec"]["policyTypes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(types, ["Ingress", "Egress"]);
+    assert!(np["spec"]["egress"].to_string().contains("53"), "DNS stays allowed");
+    let rescan = c.secfix(["scan", "-n", &ns, "--checks", "default-allow-namespace", "-o", "json"]).run();
+    rescan.assert_code(0);
+
+    c.secfix(["rollback", saved.to_str().unwrap()]).run().assert_code(0);
+    assert!(get_opt(c, &ns, "networking.k8s.io/v1", "NetworkPolicy", "secfix-default-deny").await.is_none());
+}
+
+#[tokio::test]
+async fn image_is_pinned_to_the_digest_running_pods_agree_on() {
+    let c = live!();
+    let ns = c.namespace("fix-digest").await;
+    let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let other = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+    let made = c
+        .apply_yaml(&ns, &format!("{}---{}", deployment("agree", "[]", "nginx:1.25"), deployment("split", "[]", "nginx:1.25")))
+        .await;
+    for (deploy, ids) in [(&made[0], [digest, digest]), (&made[1], [digest, other])] {
+        let name = deploy["metadata"]["name"].as_str().unwrap();
+        let owner = format!(
+            "ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: {name}, uid: {}, controller: true}}]",
+            deploy["metadata"]["uid"].as_str().unwrap()
+        );
+        let rs = c
+            .apply_yaml(
+                &ns,
+                &format!(
+                    "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: {name}-rs\n  {owner}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers: [{{name: app, image: 'nginx:1.25'}}]\n"
+                ),
+            )
+            .await;
+        for (i, id) in ids.iter().enumerate() {
+            let pod = format!("{name}-rs-{i}");
+            c.create_pod_owned_by(
+                &ns,
+                &format!("metadata: {{name: {pod}, labels: {{app: {name}}}}}\nspec:\n  containers: [{{name: app, image: 'nginx:1.25'}}]\n"),
+                &rs[0],
+            )
+            .await;
+            c.set_pod_image_ids(&ns, &pod, &[("app", "nginx:1.25", &format!("docker.io/library/nginx@{id}"))])
+                .await;
+        }
+    }
+    let out = c
+        .secfix(["fix", "-n", &ns, "--checks", "mutable-image-tag", "--digest-source", "pods", "--yes", "-o", "json"])
+        .run();
+    out.assert_code(0);
+    let report = out.json();
+    let agree = get(c, &ns, "apps/v1", "Deployment", "agree").await;
+    assert_eq!(
+        agree["spec"]["template"]["spec"]["containers"][0]["image"],
+        format!("nginx:1.25@{digest}")
+    );
+    let split = get(c, &ns, "apps/v1", "Deployment", "split").await;
+    assert_eq!(split["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.25");
+    let reason = report["notFixable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "split")
+        .and_then(|f| f["notFixableReason"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(reason.contains("disagree"), "says why: {report:#}");
+    let rescan = c
+        .secfix(["scan", "-n", &ns, "--checks", "mutable-image-tag", "-o", "json"])
+        .run();
+    let names: Vec<String> = findings(&rescan).iter().map(|f| f["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["split"], "only the disagreeing workload is left");
+}
+
+#[tokio::test]
+async fn a_concurrent_change_makes_the_patch_fail_and_is_kept() {
+    use kubectl_secfix::checks::{ScanOptions, Scanner};
+    use kubectl_secfix::fix::{FixOptions, workload::plan_workload};
+    use kubectl_secfix::model::Workload;
+
+    let c = live!();
+    let ns = c.namespace("fix-race").await;
+    c.apply_yaml(
+        &ns,
+        &deployment("race", "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]", PINNED),
+    )
+    .await;
+    // Plan against the object as read…
+    let read = get(c, &ns, "apps/v1", "Deployment", "race").await;
+    let mut obj = read.clone();
+    obj["apiVersion"] = json!("apps/v1");
+    obj["kind"] = json!("Deployment");
+    let w = Workload::from_value(obj).unwrap().unwrap();
+    let mut scanner = Scanner::new(ScanOptions::default());
+    scanner.add_workload(&w);
+    let found = scanner.finish().findings;
+    let plan = plan_workload(&w, &found, &FixOptions::default()).unwrap().expect("a plan");
+    // …then someone else changes it…
+    let client = c.client().await;
+    let (ar, _) = c.resource(&client, "apps/v1", "Deployment").await;
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
+    let theirs = api
+        .patch(
+            "race",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"changed-by": "someone-else"}}})),
+        )
+        .await
+        .unwrap();
+    // …so the guarded patch fails, in the dry run and for real, and changes nothing.
+    let err = kubectl_secfix::cluster::apply::dry_run_then_apply(&client, &plan)
+        .await
+        .expect_err("a stale resourceVersion must fail");
+    assert!(err.is_conflict(), "{err}");
+    let now = get(c, &ns, "apps/v1", "Deployment", "race").await;
+    assert_eq!(now, serde_json::to_value(&theirs).unwrap(), "left exactly as the other writer left it");
+    let err = kubectl_secfix::cluster::apply::send(&client, &plan, false).await.expect_err("real write fails too");
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(get(c, &ns, "apps/v1", "Deployment", "race").await, now);
+}
+
+#[tokio::test]
+async fn viewer_gets_403_per_object_and_nothing_is_written() {
+    let c = live!();
+    let ns = c.namespace("fix-viewer").await;
+    c.apply_yaml(
+        &ns,
+        &deployment("locked", "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]", "nginx:1.25"),
+    )
+    .await;
+    let rbac = format!(
+        r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: read-only, namespace: {ns}}}
+rules:
+- apiGroups: ["", apps, batch, networking.k8s.io]
+  resources: ["*"]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: secfix-viewer, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: read-only}}
+subjects:
+- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: secfix-viewer}}
+"#
+    );
+    c.kubectl(["apply", "-f", "-"]).stdin(rbac).run().assert_code(0);
+    let before = get(c, &ns, "apps/v1", "Deployment", "locked").await;
+    let out = c
+        .secfix(["fix", "-n", &ns, "--yes", "--context", "viewer", "-o", "json"])
+        .run();
+    out.assert_code(1);
+    let results = out.json()["results"].as_array().cloned().unwrap();
+    assert!(!results.is_empty());
+    for r in &results {
+        assert_eq!(r["status"], "failed", "{r}");
+        assert!(r["error"].as_str().unwrap().contains("orbidden"), "{r}");
+    }
+    let after = get(c, &ns, "apps/v1", "Deployment", "locked").await;
+    assert_eq!(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+    assert!(get_opt(c, &ns, "networking.k8s.io/v1", "NetworkPolicy", "secfix-default-deny").await.is_none());
+}
+
+#[tokio::test]
+async fn without_a_terminal_fix_refuses_to_prompt_and_changes_nothing() {
+    let c = live!();
+    let ns = c.namespace("fix-notty").await;
+    c.apply_yaml(
+        &ns,
+        &deployment("quiet", "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]", PINNED),
+    )
+    .await;
+    let before = get(c, &ns, "apps/v1", "Deployment", "quiet").await;
+    let out = c.secfix(["fix", "-n", &ns]).stdin_null().run();
+    out.assert_code(2);
+    assert!(out.stderr().contains("--yes"), "{}", out.stderr());
+    let after = get(c, &ns, "apps/v1", "Deployment", "quiet").await;
+    assert_eq!(after, before);
+}
+
+#[tokio::test]
+async fn server_dry_run_validates_and_writes_nothing() {
+    let c = live!();
+    let ns = c.namespace("fix-dry").await;
+    c.apply_yaml(
+        &ns,
+        &deployment("dry", "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]", PINNED),
+    )
+    .await;
+    let before = get(c, &ns, "apps/v1", "Deployment", "dry").await;
+    let out = c.secfix(["fix", "-n", &ns, "--dry-run=server", "-o", "json"]).run();
+    out.assert_code(0);
+    for r in out.json()["results"].as_array().unwrap() {
+        assert_eq!(r["status"], "validated", "{r}");
+    }
+    assert_eq!(get(c, &ns, "apps/v1", "Deployment", "dry").await, before);
+    assert!(get_opt(c, &ns, "networking.k8s.io/v1", "NetworkPolicy", "secfix-default-deny").await.is_none());
+}
