@@ -2,6 +2,7 @@
 
 pub mod finding;
 pub mod image_ref;
+pub mod selector;
 pub mod workload;
 
 pub use finding::{CheckId, Detail, Direction, Finding, Severity};
