@@ -1,41 +1,595 @@
-//! STUB (replaced by the checks branch).
-use std::collections::BTreeSet;
+//! Checks: one pure function per risk, over `k8s-openapi` types, and the [`Scanner`] that runs
+//! them over a stream of objects. No I/O here: the CLI lists objects (page by page) or reads
+//! manifests and feeds them in.
+//!
+//! - [`env_secret`], [`env_literal_secret`], [`mutable_image_tag`]: per workload;
+//! - [`default_allow_namespace`]: per namespace, once every workload and policy is known;
+//! - [`suppress`]: the `secfix.dev/ignore` annotation.
+//!
+//! Design choices:
+//! - Objects owned by a scanned controller (a ReplicaSet's Pods, a Deployment's ReplicaSets,
+//!   a CronJob's Jobs) are skipped entirely: their owner's findings cover them, and their
+//!   pods are counted once, through the owner's template.
+//! - Suppression: a workload's own annotation suppresses its findings; a namespace's annotation
+//!   suppresses every finding in that namespace, including `default-allow-namespace` (whose
+//!   object is the Namespace). A workload's annotation does not take its pods out of the
+//!   namespace check: the fix (a namespace-wide default-deny) would affect them all the same.
+//! - `kube-system`, `kube-public`, `kube-node-lease` ([`SYSTEM_NAMESPACES`]) are skipped by the
+//!   namespace check unless `include_system`; their workloads still get the other checks.
+//! - `scanned` counts top-level workloads checked (Namespaces and NetworkPolicies are inputs,
+//!   not counted).
+
+pub mod default_allow_namespace;
+pub mod env_literal_secret;
+pub mod env_secret;
+pub mod mutable_image_tag;
+pub mod suppress;
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
-use crate::model::{CheckId, Finding, Workload};
+use crate::model::{
+    CheckId, ContainerGroup, ContainerRef, Detail, Finding, Severity, Workload, WorkloadKind,
+};
 
+pub use default_allow_namespace::PodGroup;
+pub use suppress::Ignore;
+
+/// A per-workload check.
+pub type WorkloadCheck = fn(&Workload) -> Vec<Finding>;
+
+/// Namespaces the namespace check skips unless [`ScanOptions::include_system`].
+pub const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
+
+/// What to scan for.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
+    /// Checks to run; empty means all.
     pub checks: BTreeSet<CheckId>,
+    /// Run the namespace check on [`SYSTEM_NAMESPACES`] too.
     pub include_system: bool,
 }
+
+impl ScanOptions {
+    pub fn enabled(&self, check: CheckId) -> bool {
+        self.checks.is_empty() || self.checks.contains(&check)
+    }
+}
+
+/// The outcome of a scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanResult {
+    /// Unsuppressed findings, sorted by namespace, kind, name, check, path.
+    pub findings: Vec<Finding>,
+    /// Findings left out because of a `secfix.dev/ignore` annotation.
+    pub suppressed: usize,
+    /// Top-level workloads checked.
+    pub scanned: usize,
+}
+
+/// Runs the checks over objects fed one at a time (e.g. page by page from a live listing).
+#[derive(Debug, Default)]
 pub struct Scanner {
+    opts: ScanOptions,
+    /// Suppression from each known Namespace object.
+    namespaces: BTreeMap<String, Ignore>,
+    policies: BTreeMap<String, Vec<NetworkPolicy>>,
+    /// Namespace → `Kind/name` → pods, for the namespace check.
+    pods: BTreeMap<String, BTreeMap<String, PodGroup>>,
+    findings: Vec<Finding>,
+    suppressed: usize,
     scanned: usize,
 }
+
 impl Scanner {
-    pub fn new(_opts: ScanOptions) -> Self {
-        Scanner { scanned: 0 }
+    pub fn new(opts: ScanOptions) -> Self {
+        Scanner {
+            opts,
+            ..Scanner::default()
+        }
     }
-    pub fn add_namespace(&mut self, _ns: &Namespace) {}
-    pub fn add_network_policy(&mut self, _np: &NetworkPolicy) {}
-    pub fn add_workload(&mut self, _w: &Workload) {
+
+    /// Records a Namespace: its `secfix.dev/ignore` annotation applies to everything in it.
+    pub fn add_namespace(&mut self, ns: &Namespace) {
+        let name = ns.metadata.name.clone().unwrap_or_default();
+        let ignore = Ignore::from_annotations(ns.metadata.annotations.as_ref());
+        self.namespaces.insert(name, ignore);
+    }
+
+    /// Records a NetworkPolicy for the namespace check (namespace `default` when unset).
+    pub fn add_network_policy(&mut self, np: &NetworkPolicy) {
+        let ns = np.metadata.namespace.as_deref().unwrap_or("default");
+        self.policies
+            .entry(ns.to_string())
+            .or_default()
+            .push(np.clone());
+    }
+
+    /// Runs the per-workload checks on `w` now and records its pods for the namespace check.
+    /// Objects owned by a scanned controller are skipped (their owner is reported).
+    pub fn add_workload(&mut self, w: &Workload) {
+        if w.is_owned_by_scanned_controller() {
+            return;
+        }
         self.scanned += 1;
+        let pods = PodGroup::of(w);
+        self.pods
+            .entry(w.namespace().to_string())
+            .or_default()
+            .insert(pods.workload.clone(), pods);
+        let ignore = Ignore::from_annotations(w.metadata.annotations.as_ref());
+        let checks: [(CheckId, WorkloadCheck); 3] = [
+            (CheckId::EnvSecret, env_secret::check),
+            (CheckId::EnvLiteralSecret, env_literal_secret::check),
+            (CheckId::MutableImageTag, mutable_image_tag::check),
+        ];
+        for (id, check) in checks {
+            if !self.opts.enabled(id) {
+                continue;
+            }
+            let found = check(w);
+            if ignore.covers(id) {
+                self.suppressed += found.len();
+            } else {
+                self.findings.extend(found);
+            }
+        }
     }
+
+    /// Top-level workloads checked so far.
     pub fn scanned(&self) -> usize {
         self.scanned
     }
+
+    /// Runs the namespace check, applies namespace-level suppression and sorts.
     pub fn finish(self) -> ScanResult {
+        let mut findings = self.findings;
+        let mut suppressed = self.suppressed;
+        if self.opts.enabled(CheckId::DefaultAllowNamespace) {
+            for (ns, pods) in &self.pods {
+                if !self.opts.include_system && SYSTEM_NAMESPACES.contains(&ns.as_str()) {
+                    continue;
+                }
+                let pods: Vec<PodGroup> = pods.values().cloned().collect();
+                let policies = self.policies.get(ns).map(Vec::as_slice).unwrap_or(&[]);
+                findings.extend(default_allow_namespace::check(ns, &pods, policies));
+            }
+        }
+        let before = findings.len();
+        findings.retain(|f| {
+            !self
+                .namespaces
+                .get(&f.namespace)
+                .is_some_and(|i| i.covers(f.check))
+        });
+        suppressed += before - findings.len();
+        findings.sort_by(compare_findings);
         ScanResult {
-            findings: vec![],
-            suppressed: 0,
+            findings,
+            suppressed,
             scanned: self.scanned,
         }
     }
 }
-pub struct ScanResult {
-    pub findings: Vec<Finding>,
-    pub suppressed: usize,
-    pub scanned: usize,
+
+/// The deterministic report order: namespace, kind, name, check, then path with array
+/// indexes compared as numbers (`/containers/2` before `/containers/10`), then the rest.
+pub fn compare_findings(a: &Finding, b: &Finding) -> Ordering {
+    a.namespace
+        .cmp(&b.namespace)
+        .then_with(|| a.kind.cmp(&b.kind))
+        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.check.cmp(&b.check))
+        .then_with(|| compare_paths(&a.path, &b.path))
+        .then_with(|| detail_rank(&a.detail).cmp(&detail_rank(&b.detail)))
+        .then_with(|| a.message.cmp(&b.message))
+}
+
+fn compare_paths(a: &str, b: &str) -> Ordering {
+    let mut xs = a.split('/');
+    let mut ys = b.split('/');
+    loop {
+        match (xs.next(), ys.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) => {
+                let o = match (x.parse::<u64>(), y.parse::<u64>()) {
+                    (Ok(m), Ok(n)) => m.cmp(&n),
+                    _ => x.cmp(y),
+                };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+        }
+    }
+}
+
+/// Ingress before Egress for the two findings of one namespace.
+fn detail_rank(d: &Detail) -> u8 {
+    match d {
+        Detail::Unisolated { direction, .. } => *direction as u8,
+        _ => 0,
+    }
+}
+
+/// A finding about workload `w` with the fields every per-workload check fills alike;
+/// `fixable` starts true.
+pub(crate) fn workload_finding(
+    w: &Workload,
+    check: CheckId,
+    severity: Severity,
+    container: Option<&str>,
+    path: String,
+    message: String,
+    detail: Detail,
+) -> Finding {
+    Finding {
+        check,
+        severity,
+        namespace: w.namespace().to_string(),
+        kind: w.kind.as_str().to_string(),
+        api_version: w.api_version.clone(),
+        name: w.name().to_string(),
+        container: container.map(str::to_string),
+        path,
+        message,
+        fixable: true,
+        not_fixable_reason: None,
+        source: w.source.clone(),
+        detail,
+    }
+}
+
+/// Whether an env finding in container `c` of `w` can be fixed, and if not, why.
+/// Ephemeral containers cannot be changed once added; a Pod's env and volumes are immutable.
+pub(crate) fn env_fixability(w: &Workload, c: &ContainerRef<'_>) -> (bool, Option<String>) {
+    if c.group == ContainerGroup::EphemeralContainers {
+        return (
+            false,
+            Some(
+                "ephemeral containers cannot be changed once added; recreate the Pod without it"
+                    .to_string(),
+            ),
+        );
+    }
+    if w.kind == WorkloadKind::Pod {
+        let reason = match w.controller() {
+            Some(o) => format!(
+                "a Pod's env and volumes are immutable: fix its owner {}/{} or recreate the Pod",
+                o.kind, o.name
+            ),
+            None => {
+                "a Pod's env and volumes are immutable: fix what creates it or recreate the Pod"
+                    .to_string()
+            }
+        };
+        return (false, Some(reason));
+    }
+    (true, None)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::{Direction, IGNORE_ANNOTATION};
+    use serde_json::{Value, json};
+
+    /// A Deployment `name` in namespace `ns` with pod spec `spec` and labels `app: name`.
+    pub(crate) fn deployment(name: &str, spec: Value) -> Workload {
+        workload(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "ns"},
+            "spec": {"template": {"metadata": {"labels": {"app": name}}, "spec": spec}}
+        }))
+    }
+
+    /// A bare Pod `name` in namespace `ns` with spec `spec` and labels `app: name`.
+    pub(crate) fn pod(name: &str, mut spec: Value) -> Workload {
+        if spec.get("containers").is_none() {
+            spec["containers"] = json!([]);
+        }
+        workload(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "ns", "labels": {"app": name}},
+            "spec": spec
+        }))
+    }
+
+    pub(crate) fn workload(v: Value) -> Workload {
+        Workload::from_value(v).unwrap().unwrap()
+    }
+
+    fn obj(kind: &str, ns: &str, name: &str, annotations: Value, spec: Value) -> Workload {
+        let mut v = json!({
+            "apiVersion": "apps/v1", "kind": kind,
+            "metadata": {"name": name, "namespace": ns, "annotations": annotations},
+            "spec": {"template": {"metadata": {"labels": {"app": name}}, "spec": spec}}
+        });
+        if kind == "Pod" {
+            v["apiVersion"] = json!("v1");
+            v["spec"] = spec;
+            v["metadata"]["labels"] = json!({"app": name});
+        }
+        workload(v)
+    }
+
+    fn risky() -> Value {
+        json!({"containers": [{"name": "app", "image": "nginx",
+            "env": [{"name": "DB_PASSWORD", "value": "hunter2"},
+                    {"name": "T", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]})
+    }
+
+    fn namespace(name: &str, ignore: Option<&str>) -> Namespace {
+        let mut v = json!({"metadata": {"name": name}});
+        if let Some(i) = ignore {
+            v["metadata"]["annotations"] = json!({IGNORE_ANNOTATION: i});
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn deny_all(ns: &str) -> NetworkPolicy {
+        serde_json::from_value(json!({"metadata": {"name": "deny", "namespace": ns},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}))
+        .unwrap()
+    }
+
+    fn checks_of(r: &ScanResult) -> Vec<(String, String, CheckId)> {
+        r.findings
+            .iter()
+            .map(|f| (f.namespace.clone(), f.object(), f.check))
+            .collect()
+    }
+
+    #[test]
+    fn scans_every_check_and_sorts() {
+        let mut s = Scanner::new(ScanOptions::default());
+        s.add_workload(&obj("Deployment", "b", "web", json!({}), risky()));
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        assert_eq!(s.scanned(), 2);
+        let r = s.finish();
+        assert_eq!(r.scanned, 2);
+        assert_eq!(r.suppressed, 0);
+        let a = |obj: &str, c| ("a".to_string(), obj.to_string(), c);
+        let b = |obj: &str, c| ("b".to_string(), obj.to_string(), c);
+        assert_eq!(
+            checks_of(&r),
+            [
+                a("deployment/web", CheckId::EnvSecret),
+                a("deployment/web", CheckId::EnvLiteralSecret),
+                a("deployment/web", CheckId::MutableImageTag),
+                a("namespace/a", CheckId::DefaultAllowNamespace),
+                a("namespace/a", CheckId::DefaultAllowNamespace),
+                b("deployment/web", CheckId::EnvSecret),
+                b("deployment/web", CheckId::EnvLiteralSecret),
+                b("deployment/web", CheckId::MutableImageTag),
+                b("namespace/b", CheckId::DefaultAllowNamespace),
+                b("namespace/b", CheckId::DefaultAllowNamespace),
+            ]
+        );
+        let dirs: Vec<Direction> = r
+            .findings
+            .iter()
+            .filter_map(|f| match &f.detail {
+                Detail::Unisolated { direction, .. } => Some(*direction),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            dirs,
+            [
+                Direction::Ingress,
+                Direction::Egress,
+                Direction::Ingress,
+                Direction::Egress
+            ]
+        );
+    }
+
+    #[test]
+    fn paths_sort_numerically() {
+        let containers: Vec<Value> = (0..12)
+            .map(|i| json!({"name": format!("c{i}"), "image": "nginx"}))
+            .collect();
+        let mut s = Scanner::new(ScanOptions {
+            checks: BTreeSet::from([CheckId::MutableImageTag]),
+            include_system: false,
+        });
+        s.add_workload(&deployment("web", json!({"containers": containers})));
+        let r = s.finish();
+        let names: Vec<String> = r
+            .findings
+            .iter()
+            .map(|f| f.container.clone().unwrap())
+            .collect();
+        let want: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
+        assert_eq!(names, want);
+    }
+
+    #[test]
+    fn checks_selection() {
+        let mut s = Scanner::new(ScanOptions {
+            checks: BTreeSet::from([CheckId::EnvSecret, CheckId::DefaultAllowNamespace]),
+            include_system: false,
+        });
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        let r = s.finish();
+        let checks: BTreeSet<CheckId> = r.findings.iter().map(|f| f.check).collect();
+        assert_eq!(
+            checks,
+            BTreeSet::from([CheckId::EnvSecret, CheckId::DefaultAllowNamespace])
+        );
+        assert_eq!(r.suppressed, 0);
+    }
+
+    #[test]
+    fn suppression_on_the_object() {
+        let mut s = Scanner::new(ScanOptions::default());
+        s.add_workload(&obj(
+            "Deployment",
+            "a",
+            "web",
+            json!({IGNORE_ANNOTATION: "env-secret, mutable-image-tag, nonsense"}),
+            risky(),
+        ));
+        s.add_workload(&obj(
+            "Deployment",
+            "a",
+            "all",
+            json!({IGNORE_ANNOTATION: " all "}),
+            risky(),
+        ));
+        s.add_network_policy(&deny_all("a"));
+        let r = s.finish();
+        assert_eq!(
+            checks_of(&r),
+            [(
+                "a".to_string(),
+                "deployment/web".to_string(),
+                CheckId::EnvLiteralSecret
+            )]
+        );
+        // web: env-secret + image; all: env-secret, literal, image.
+        assert_eq!(r.suppressed, 5);
+        assert_eq!(r.scanned, 2);
+    }
+
+    #[test]
+    fn suppression_on_the_namespace_whatever_the_order() {
+        let mut s = Scanner::new(ScanOptions::default());
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        s.add_workload(&obj("Deployment", "b", "web", json!({}), risky()));
+        s.add_workload(&obj("Deployment", "c", "web", json!({}), risky()));
+        // Namespaces arrive after their workloads.
+        s.add_namespace(&namespace("a", Some("all")));
+        s.add_namespace(&namespace(
+            "b",
+            Some("default-allow-namespace,env-literal-secret"),
+        ));
+        s.add_namespace(&namespace("c", None));
+        let r = s.finish();
+        let a = r.findings.iter().filter(|f| f.namespace == "a").count();
+        assert_eq!(a, 0);
+        let b: Vec<CheckId> = r
+            .findings
+            .iter()
+            .filter(|f| f.namespace == "b")
+            .map(|f| f.check)
+            .collect();
+        assert_eq!(b, [CheckId::EnvSecret, CheckId::MutableImageTag]);
+        let c = r.findings.iter().filter(|f| f.namespace == "c").count();
+        assert_eq!(c, 5);
+        // a: 3 + 2 namespace findings; b: literal + 2 namespace findings.
+        assert_eq!(r.suppressed, 5 + 3);
+    }
+
+    #[test]
+    fn system_namespaces_only_with_include_system() {
+        let feed = |include_system| {
+            let mut s = Scanner::new(ScanOptions {
+                checks: BTreeSet::new(),
+                include_system,
+            });
+            for ns in SYSTEM_NAMESPACES {
+                s.add_workload(&obj("DaemonSet", ns, "proxy", json!({}), risky()));
+            }
+            s.finish()
+        };
+        let count = |r: &ScanResult| {
+            r.findings
+                .iter()
+                .filter(|f| f.check == CheckId::DefaultAllowNamespace)
+                .count()
+        };
+        let without = feed(false);
+        assert_eq!(count(&without), 0);
+        // The other checks still run there.
+        assert_eq!(without.findings.len(), 9);
+        assert_eq!(count(&feed(true)), 6);
+    }
+
+    #[test]
+    fn owned_objects_are_reported_through_their_owner() {
+        let mut s = Scanner::new(ScanOptions::default());
+        let owned = |kind: &str, owner_kind: &str, name: &str| {
+            let mut w = obj(kind, "a", name, json!({}), risky());
+            w.metadata.owner_references = Some(vec![
+                serde_json::from_value(json!({"apiVersion": "apps/v1", "kind": owner_kind,
+                    "name": "web", "uid": "u", "controller": true}))
+                .unwrap(),
+            ]);
+            w
+        };
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        s.add_workload(&owned("ReplicaSet", "Deployment", "web-5d8f"));
+        s.add_workload(&owned("Pod", "ReplicaSet", "web-5d8f-abcde"));
+        // A Pod of a custom controller is reported on its own, and is not fixable.
+        s.add_workload(&owned("Pod", "Rollout", "canary-1"));
+        assert_eq!(s.scanned(), 2);
+        let r = s.finish();
+        let objects: BTreeSet<String> = r.findings.iter().map(Finding::object).collect();
+        assert_eq!(
+            objects,
+            BTreeSet::from([
+                "deployment/web".to_string(),
+                "pod/canary-1".to_string(),
+                "namespace/a".to_string()
+            ])
+        );
+        let pod_env = r
+            .findings
+            .iter()
+            .find(|f| f.name == "canary-1" && f.check == CheckId::EnvSecret)
+            .unwrap();
+        assert!(!pod_env.fixable);
+        assert!(
+            pod_env
+                .not_fixable_reason
+                .as_deref()
+                .unwrap()
+                .contains("Rollout/web")
+        );
+        let ns = r
+            .findings
+            .iter()
+            .find(|f| f.check == CheckId::DefaultAllowNamespace)
+            .unwrap();
+        assert_eq!(
+            ns.detail,
+            Detail::Unisolated {
+                direction: Direction::Ingress,
+                workloads: vec!["Deployment/web".into(), "Pod/canary-1".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn namespace_check_uses_that_namespaces_policies() {
+        let mut s = Scanner::new(ScanOptions {
+            checks: BTreeSet::from([CheckId::DefaultAllowNamespace]),
+            include_system: false,
+        });
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        s.add_workload(&obj("Deployment", "b", "web", json!({}), risky()));
+        s.add_network_policy(&deny_all("a"));
+        // A known namespace without workloads gives no finding.
+        s.add_namespace(&namespace("empty", None));
+        let r = s.finish();
+        let namespaces: BTreeSet<&str> = r.findings.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(namespaces, BTreeSet::from(["b"]));
+    }
+
+    #[test]
+    fn no_literal_value_reaches_any_finding() {
+        let mut s = Scanner::new(ScanOptions::default());
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        s.add_workload(&obj("Pod", "a", "p", json!({}), risky()));
+        let r = s.finish();
+        let text = format!("{}{:?}", serde_json::to_string(&r.findings).unwrap(), r);
+        assert!(!text.contains("hunter"), "{text}");
+    }
 }
