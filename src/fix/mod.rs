@@ -2,8 +2,14 @@
 //! object, the minimal guarded JSON patch, and its inverse. No I/O here; `cluster` applies
 //! plans, `manifest` writes them to files, `ui` previews them.
 
+pub mod digest;
+pub mod gitops;
+pub mod literal_secret;
+pub mod network_policy;
 pub mod patch;
 pub mod redact;
+pub mod secret_volume;
+pub mod workload;
 
 use json_patch::{Patch, PatchOperation};
 use serde::Serialize;
