@@ -3,9 +3,12 @@
 //! plans, `manifest` writes them to files, `ui` previews them.
 
 pub mod digest;
+pub mod gitops;
+pub mod literal_secret;
 pub mod network_policy;
 pub mod patch;
 pub mod redact;
+pub mod secret_volume;
 pub mod workload;
 
 use json_patch::{Patch, PatchOperation};
