@@ -23,6 +23,7 @@ fn source(file: &str, line: usize) -> Option<SourceLocation> {
         file: file.into(),
         line,
         document: 0,
+        item: None,
     })
 }
 

@@ -32,7 +32,7 @@ pub struct Outcome {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{target}: {stage} failed: {message}")]
 pub struct ApplyError {
-    pub target: Target,
+    pub target: Box<Target>,
     pub stage: &'static str,
     pub message: String,
     pub code: Option<u16>,
@@ -47,7 +47,7 @@ impl ApplyError {
 
 fn api_for(client: &Client, target: &Target) -> Result<Api<DynamicObject>, ApplyError> {
     let ar = api_resource(&target.api_version, &target.kind).ok_or_else(|| ApplyError {
-        target: target.clone(),
+        target: Box::new(target.clone()),
         stage: "planning",
         message: format!("unsupported kind {} {}", target.api_version, target.kind),
         code: None,
@@ -84,7 +84,7 @@ fn fail(plan: &Plan, target: &Target, stage: &'static str, e: &kube::Error) -> A
         );
     }
     ApplyError {
-        target: target.clone(),
+        target: Box::new(target.clone()),
         stage,
         message: scrub(plan, message),
         code,
@@ -108,7 +108,7 @@ async fn create(
 ) -> Result<DynamicObject, ApplyError> {
     let api = api_for(client, new)?;
     let obj: DynamicObject = serde_json::from_value(object.clone()).map_err(|e| ApplyError {
-        target: new.clone(),
+        target: Box::new(new.clone()),
         stage,
         message: format!("invalid object: {e}"),
         code: None,

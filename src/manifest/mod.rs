@@ -219,9 +219,13 @@ fn is_list(v: &Value) -> bool {
 
 /// Changes to make to the loaded files: replaced objects by location, and new documents
 /// appended to a file.
+/// Replacement objects for one document: `(item index in a List, new object)`.
+type DocumentChanges = Vec<(Option<usize>, Value)>;
+
 #[derive(Debug, Default)]
 pub struct Edits {
-    replaced: BTreeMap<(String, usize), Vec<(Option<usize>, Value)>>,
+    /// Keyed by (file as displayed, document index).
+    replaced: BTreeMap<(String, usize), DocumentChanges>,
     appended: BTreeMap<String, Vec<Value>>,
 }
 
