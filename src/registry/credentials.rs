@@ -110,7 +110,9 @@ impl DockerConfig {
                 format!("cannot run the credential helper for {registry} named in {path}")
             }
             CredentialRetrievalError::MalformedHelperResponse => {
-                format!("the credential helper for {registry} named in {path} gave a malformed answer")
+                format!(
+                    "the credential helper for {registry} named in {path} gave a malformed answer"
+                )
             }
             CredentialRetrievalError::CredentialDecodingError => {
                 format!("the `auth` entry for {registry} in {path} is not base64 of user:password")
@@ -122,7 +124,9 @@ impl DockerConfig {
                 format!("Docker config {path} is not valid JSON")
             }
             CredentialRetrievalError::ConfigNotFound
-            | CredentialRetrievalError::NoCredentialConfigured => return Ok(RegistryAuth::Anonymous),
+            | CredentialRetrievalError::NoCredentialConfigured => {
+                return Ok(RegistryAuth::Anonymous);
+            }
         })
     }
 }
@@ -159,11 +163,17 @@ mod tests {
                 "https://index.docker.io/v1/": {"auth": "aHViOmh1YnB3"}
             }}"#,
         );
-        assert_eq!(cfg.auth_for("127.0.0.1:5000").unwrap(), basic("user", "s3cret:x"));
+        assert_eq!(
+            cfg.auth_for("127.0.0.1:5000").unwrap(),
+            basic("user", "s3cret:x")
+        );
         assert_eq!(cfg.auth_for("reg.example.com").unwrap(), basic("bob", "pw"));
         assert_eq!(cfg.auth_for("unpadded.example").unwrap(), basic("u", "p"));
         assert_eq!(cfg.auth_for("docker.io").unwrap(), basic("hub", "hubpw"));
-        assert_eq!(cfg.auth_for("127.0.0.1:5001").unwrap(), RegistryAuth::Anonymous);
+        assert_eq!(
+            cfg.auth_for("127.0.0.1:5001").unwrap(),
+            RegistryAuth::Anonymous
+        );
         assert_eq!(cfg.auth_for("ghcr.io").unwrap(), RegistryAuth::Anonymous);
     }
 
@@ -188,14 +198,20 @@ mod tests {
     fn bad_files_name_the_file_and_leak_nothing() {
         let (d, cfg) = config("{not json");
         let err = cfg.auth_for("ghcr.io").unwrap_err();
-        assert!(err.contains(&d.path().join("config.json").display().to_string()), "{err}");
+        assert!(
+            err.contains(&d.path().join("config.json").display().to_string()),
+            "{err}"
+        );
         assert!(err.contains("not valid JSON"), "{err}");
 
         // "topsecret" without a ':' → not user:password.
         let (_d, cfg) = config(r#"{"auths": {"ghcr.io": {"auth": "dG9wc2VjcmV0"}}}"#);
         let err = cfg.auth_for("ghcr.io").unwrap_err();
         assert!(err.contains("ghcr.io") && err.contains("base64"), "{err}");
-        assert!(!err.contains("topsecret") && !err.contains("dG9wc2VjcmV0"), "{err}");
+        assert!(
+            !err.contains("topsecret") && !err.contains("dG9wc2VjcmV0"),
+            "{err}"
+        );
 
         let (_d, cfg) = config(
             r#"{"auths": {"ghcr.io": {"auth": "dTpw", "username": "u", "password": "other"}}}"#,
@@ -206,11 +222,13 @@ mod tests {
 
     #[test]
     fn missing_helper_is_an_error_without_output() {
-        let (_d, cfg) = config(
-            r#"{"credHelpers": {"ghcr.io": "secfix-test-no-such-helper"}, "auths": {}}"#,
-        );
+        let (_d, cfg) =
+            config(r#"{"credHelpers": {"ghcr.io": "secfix-test-no-such-helper"}, "auths": {}}"#);
         let err = cfg.auth_for("ghcr.io").unwrap_err();
-        assert!(err.contains("credential helper") && err.contains("ghcr.io"), "{err}");
+        assert!(
+            err.contains("credential helper") && err.contains("ghcr.io"),
+            "{err}"
+        );
         // Other registries are not affected by a per-registry helper.
         assert_eq!(cfg.auth_for("quay.io").unwrap(), RegistryAuth::Anonymous);
     }

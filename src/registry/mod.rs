@@ -197,7 +197,10 @@ impl Resolver {
                     .into_keys()
                     .map(|reference| {
                         let reason = reason.clone();
-                        (reference.clone(), Err(ResolveError::Other { reference, reason }))
+                        (
+                            reference.clone(),
+                            Err(ResolveError::Other { reference, reason }),
+                        )
                     })
                     .collect();
             }
@@ -213,7 +216,10 @@ impl Resolver {
                         reference: key.clone(),
                         reason: reason.clone(),
                     }),
-                    None => self.resolve_one(client, image, &key, &RegistryAuth::Anonymous).await,
+                    None => {
+                        self.resolve_one(client, image, &key, &RegistryAuth::Anonymous)
+                            .await
+                    }
                 };
                 (key, result)
             })
@@ -273,7 +279,10 @@ impl Resolver {
                     "reading registry credentials (Docker config, credential helper) took over {}s",
                     secs(timeout * 2)
                 );
-                return registries.iter().map(|r| (*r, Err(reason.clone()))).collect();
+                return registries
+                    .iter()
+                    .map(|r| (*r, Err(reason.clone())))
+                    .collect();
             }
         };
         registries
@@ -326,7 +335,10 @@ fn secs(d: Duration) -> u64 {
 
 fn is_sha256_digest(d: &str) -> bool {
     d.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -357,7 +369,9 @@ fn classify(
             if codes.iter().any(|c| {
                 matches!(
                     c,
-                    OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::NotFound
+                    OciErrorCode::ManifestUnknown
+                        | OciErrorCode::NameUnknown
+                        | OciErrorCode::NotFound
                 )
             }) {
                 not_found()
@@ -366,7 +380,10 @@ fn classify(
                 .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
             {
                 unauthorized()
-            } else if codes.iter().any(|c| matches!(c, OciErrorCode::Toomanyrequests)) {
+            } else if codes
+                .iter()
+                .any(|c| matches!(c, OciErrorCode::Toomanyrequests))
+            {
                 other(format!("rate limited by registry {registry}"))
             } else {
                 let names: Vec<String> = codes.iter().map(|c| error_code_name(c)).collect();
@@ -418,7 +435,10 @@ fn chain<'a>(e: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static
     let mut cur = Some(e);
     while let Some(err) = cur {
         out.push(err);
-        cur = match err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        cur = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
             Some(inner) => Some(inner as &(dyn StdError + 'static)),
             None => err.source(),
         };

@@ -10,11 +10,12 @@ use std::net::IpAddr;
 /// Splits `host[:port]` (`[v6]:port` for IPv6 literals) into a lowercase host and the port.
 fn split_host_port(registry: &str) -> (String, Option<&str>) {
     let registry = registry.trim();
-    if let Some(rest) = registry.strip_prefix('[') {
-        if let Some((host, after)) = rest.split_once(']') {
-            let port = after.strip_prefix(':').filter(|p| !p.is_empty());
-            return (host.to_ascii_lowercase(), port);
-        }
+    if let Some((host, after)) = registry
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+    {
+        let port = after.strip_prefix(':').filter(|p| !p.is_empty());
+        return (host.to_ascii_lowercase(), port);
     }
     match registry.split_once(':') {
         // A bare IPv6 literal has several ':' and no port.
@@ -54,7 +55,8 @@ pub fn plain_http_allowed(registry: &str, insecure: &[String]) -> bool {
     let wanted = registry.trim().to_ascii_lowercase();
     let (host, _) = split_host_port(registry);
     insecure.iter().map(|e| normalise_entry(e)).any(|entry| {
-        !entry.is_empty() && (entry == wanted || (split_host_port(&entry).1.is_none() && entry == host))
+        !entry.is_empty()
+            && (entry == wanted || (split_host_port(&entry).1.is_none() && entry == host))
     })
 }
 
@@ -101,10 +103,19 @@ mod tests {
     fn named_registries_are_allowed() {
         let insecure = s(&["reg.lan:5000", "other.lan", " HTTP://Mixed.Lan:8080/ "]);
         assert!(plain_http_allowed("reg.lan:5000", &insecure));
-        assert!(!plain_http_allowed("reg.lan:5001", &insecure), "port must match");
-        assert!(!plain_http_allowed("reg.lan", &insecure), "port given, bare host differs");
+        assert!(
+            !plain_http_allowed("reg.lan:5001", &insecure),
+            "port must match"
+        );
+        assert!(
+            !plain_http_allowed("reg.lan", &insecure),
+            "port given, bare host differs"
+        );
         assert!(plain_http_allowed("other.lan", &insecure));
-        assert!(plain_http_allowed("other.lan:5000", &insecure), "no port: any port");
+        assert!(
+            plain_http_allowed("other.lan:5000", &insecure),
+            "no port: any port"
+        );
         assert!(plain_http_allowed("mixed.lan:8080", &insecure));
         assert!(!plain_http_allowed("sub.other.lan", &insecure));
         assert!(!plain_http_allowed("ghcr.io", &insecure));
