@@ -36,7 +36,7 @@
 //! handshake (downcasts in the error chain), and installing `ring` as rustls' crypto provider
 //! (`oci-client` is built with `rustls-tls-no-provider`, whose `reqwest` panics without one).
 
-mod credentials;
+pub mod credentials;
 mod plain_http;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -175,6 +175,7 @@ pub struct Resolver {
 }
 
 impl Resolver {
+    /// A resolver with `opts`. Nothing is contacted or read until [`Self::resolve_all`].
     pub fn new(opts: RegistryOptions) -> Self {
         Self { opts }
     }
