@@ -6,12 +6,7 @@ use super::args::{DigestArgs, DigestSource};
 use crate::fix::digest::{PodDigests, apply_pod_digests};
 use crate::inventory::Inventory;
 use crate::model::{CheckId, Detail, ImageRef};
-use crate::registry::{RegistryOptions, Resolver};
-
-/// The key `Resolver::resolve_all` uses for a reference.
-fn registry_key(r: &ImageRef) -> String {
-    format!("{}:{}", r.full_name(), r.effective_tag())
-}
+use crate::registry::{RegistryOptions, Resolver, resolve_key};
 
 /// Resolves digests for the inventory's mutable-image-tag findings from `source`: pods'
 /// agreed `imageID` first (live only), then the registry for what is still unresolved.
@@ -71,7 +66,7 @@ pub async fn resolve(inv: &mut Inventory, source: DigestSource, args: &DigestArg
         let Ok(r) = ImageRef::parse(image) else {
             continue;
         };
-        match results.get(&registry_key(&r)) {
+        match results.get(&resolve_key(&r)) {
             Some(Ok(d)) => {
                 *digest = Some(d.clone());
                 *digest_source = Some("registry".into());

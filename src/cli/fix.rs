@@ -2,7 +2,6 @@
 //! apply without prompts, or preview and prompt per change.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -109,23 +108,12 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     };
     let mut collected = collect(global, &args.selection, keep).await?;
     let source = args.digest.digest_source.unwrap_or(DigestSource::Auto);
-    let source = if offline && source == DigestSource::Pods {
-        eprintln!(
-            "note: --digest-source pods has no pods to read offline: image tags stay unpinned"
-        );
-        source
-    } else {
-        source
-    };
     super::digests::resolve(&mut collected.inventory, source, &args.digest).await;
     let opts = FixOptions {
         mount_root: args.mount_root.clone(),
         file_env: !args.no_file_env,
         allow_dns: args.allow_dns,
     };
-    if offline {
-        mark_literals_offline(&mut collected.inventory);
-    }
     let (plans, not_fixable, plan_errors) = build_plans(&collected.inventory, &opts);
     for e in &plan_errors {
         eprintln!("error: {e}");
@@ -145,19 +133,6 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     };
     drop(collected);
     Ok(if read_failed { exit::RUNTIME } else { code })
-}
-
-/// Offline, a literal cannot move into a Secret without writing its value into a file.
-fn mark_literals_offline(inv: &mut Inventory) {
-    for f in &mut inv.findings {
-        if f.check == CheckId::EnvLiteralSecret && f.fixable {
-            f.fixable = false;
-            f.not_fixable_reason = Some(
-                "offline fixes never write secret values into files: create the Secret out of band, then reference it"
-                    .into(),
-            );
-        }
-    }
 }
 
 type Built = (Vec<Plan>, Vec<Finding>, Vec<String>);
@@ -240,16 +215,6 @@ fn print_not_fixable(not_fixable: &[Finding]) {
     }
 }
 
-fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    if !text.is_empty() && !text.ends_with('\n') {
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
-    Ok(())
-}
-
 fn print_json(
     results: &[PlanResult],
     not_fixable: &[Finding],
@@ -268,7 +233,7 @@ fn print_json(
         not_fixable,
         rollback_dir: dir,
     };
-    write_stdout(&serde_json::to_string_pretty(&report)?)
+    super::print_stdout(&serde_json::to_string_pretty(&report)?)
 }
 
 /// `fix -f`: the fixed manifests to stdout, or rewritten in place with `--write`.
@@ -280,6 +245,22 @@ fn run_offline(
 ) -> anyhow::Result<u8> {
     let mut edits = Edits::default();
     for plan in plans {
+        // The Secret a literal moves into is never written to a file: its value would be.
+        for p in &plan.prerequisites {
+            let keys: Vec<&str> = p
+                .object
+                .get("stringData")
+                .and_then(Value::as_object)
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            eprintln!(
+                "note: {} now reads Secret {}/{} (keys {}): create it before applying; an offline fix never writes secret values",
+                plan.target,
+                p.target.namespace,
+                p.target.name,
+                keys.join(", ")
+            );
+        }
         match &plan.action {
             Action::Patch { .. } => {
                 let Some(loc) = plan.findings.iter().find_map(|f| f.source.clone()) else {
@@ -328,7 +309,7 @@ fn run_offline(
                 .map_err(|e| anyhow::anyhow!("{}: {e}", f.display))?,
         );
     }
-    write_stdout(&out)?;
+    super::print_stdout(&out)?;
     Ok(exit::OK)
 }
 
@@ -421,7 +402,7 @@ async fn run_live(
                     "{} change(s) planned; nothing was sent (--dry-run=client)\n",
                     plans.len()
                 ));
-                write_stdout(&out)?;
+                super::print_stdout(&out)?;
             }
         }
         DryRun::Server => {
@@ -443,7 +424,7 @@ async fn run_live(
     match args.output {
         FixOutput::Json => print_json(&results, not_fixable, args.dry_run, saver.dir())?,
         FixOutput::Text if args.dry_run != DryRun::Client => {
-            write_stdout(&summary_text(&results, saver.dir().as_deref()))?
+            super::print_stdout(&summary_text(&results, saver.dir().as_deref()))?
         }
         FixOutput::Text => {}
     }

@@ -52,6 +52,27 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes command output to stdout. A closed pipe (`| head`) ends the output quietly, as
+/// for any Unix filter.
+pub fn print_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let result = out
+        .write_all(text.as_bytes())
+        .and_then(|()| {
+            if text.is_empty() || text.ends_with('\n') {
+                Ok(())
+            } else {
+                out.write_all(b"\n")
+            }
+        })
+        .and_then(|()| out.flush());
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 /// Runs one command and returns its exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {

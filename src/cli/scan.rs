@@ -1,8 +1,6 @@
 //! `kubectl secfix scan`.
 
-use std::io::Write as _;
-
-use super::args::{FailOn, GlobalArgs, ScanArgs, ScanOutput};
+use super::args::{DigestSource, FailOn, GlobalArgs, ScanArgs, ScanOutput};
 use super::collect::collect;
 use super::exit;
 use crate::inventory::Keep;
@@ -14,7 +12,10 @@ pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
         pods: true,
     };
     let collected = collect(global, &args.selection, keep).await?;
-    let inv = collected.inventory;
+    let mut inv = collected.inventory;
+    // A read-only command contacts registries only when asked to (`--digest-source`).
+    let source = args.digest.digest_source.unwrap_or(DigestSource::Pods);
+    super::digests::resolve(&mut inv, source, &args.digest).await;
     let report = Report {
         findings: inv.findings,
         suppressed: inv.suppressed,
@@ -22,17 +23,14 @@ pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
         warnings: inv.warnings.iter().chain(&inv.errors).cloned().collect(),
     };
     let text = match args.output {
-        ScanOutput::Table => report::render_table(&report, crate::ui::term::Term::detect().stdout_color()),
+        ScanOutput::Table => {
+            report::render_table(&report, crate::ui::term::Term::detect().stdout_color())
+        }
         ScanOutput::Json => report::to_json(&report),
         ScanOutput::Yaml => report::to_yaml(&report).map_err(|e| anyhow::anyhow!("{e}"))?,
         ScanOutput::Sarif => report::to_sarif(&report),
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
+    super::print_stdout(&text)?;
     for w in &inv.warnings {
         eprintln!("warning: {w}");
     }

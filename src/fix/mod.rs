@@ -96,9 +96,16 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The patch sent to the server: the `resourceVersion` guard, then the ops.
+    /// The patch sent to the server: the `resourceVersion` guard, then the ops. A plan
+    /// built from a manifest has no `resourceVersion`, so its patch has no guard (it is
+    /// applied to the file, never sent).
     pub fn forward_patch(&self) -> Option<Patch> {
         match &self.action {
+            Action::Patch {
+                resource_version,
+                ops,
+                ..
+            } if resource_version.is_empty() => Some(Patch(ops.clone())),
             Action::Patch {
                 resource_version,
                 ops,
