@@ -13,14 +13,28 @@ async fn get(c: &support::Cluster, ns: &str, api_version: &str, kind: &str, name
     let client = c.client().await;
     let (ar, _) = c.resource(&client, api_version, kind).await;
     let api: Api<DynamicObject> = Api::namespaced_with(client, ns, &ar);
-    serde_json::to_value(api.get(name).await.unwrap_or_else(|e| panic!("get {kind} {name}: {e}"))).unwrap()
+    serde_json::to_value(
+        api.get(name)
+            .await
+            .unwrap_or_else(|e| panic!("get {kind} {name}: {e}")),
+    )
+    .unwrap()
 }
 
-async fn get_opt(c: &support::Cluster, ns: &str, api_version: &str, kind: &str, name: &str) -> Option<Value> {
+async fn get_opt(
+    c: &support::Cluster,
+    ns: &str,
+    api_version: &str,
+    kind: &str,
+    name: &str,
+) -> Option<Value> {
     let client = c.client().await;
     let (ar, _) = c.resource(&client, api_version, kind).await;
     let api: Api<DynamicObject> = Api::namespaced_with(client, ns, &ar);
-    api.get_opt(name).await.unwrap().map(|o| serde_json::to_value(o).unwrap())
+    api.get_opt(name)
+        .await
+        .unwrap()
+        .map(|o| serde_json::to_value(o).unwrap())
 }
 
 fn deployment(name: &str, env: &str, image: &str) -> String {
@@ -42,10 +56,14 @@ spec:
     )
 }
 
-const PINNED: &str = "nginx:1.25@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+const PINNED: &str =
+    "nginx:1.25@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 
 fn findings(out: &support::Output) -> Vec<Value> {
-    out.json()["findings"].as_array().cloned().unwrap_or_default()
+    out.json()["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[cfg(unix)]
@@ -81,16 +99,30 @@ async fn env_secret_moves_to_a_read_only_volume_and_rolls_back_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("patches");
     let out = c
-        .secfix(["fix", "-n", &ns, "--yes", "--save-patches", saved.to_str().unwrap()])
+        .secfix([
+            "fix",
+            "-n",
+            &ns,
+            "--yes",
+            "--save-patches",
+            saved.to_str().unwrap(),
+        ])
         .run();
     out.assert_code(0);
     let after = get(c, &ns, "apps/v1", "Deployment", "api").await;
     let pod = &after["spec"]["template"]["spec"];
     let env = pod["containers"][0]["env"].as_array().unwrap();
     assert!(env.iter().all(|e| e["name"] != "DB_PASSWORD"), "{env:?}");
-    assert!(env.iter().any(|e| e["name"] == "DB_PASSWORD_FILE"
-        && e["value"] == "/var/run/secrets/secfix/db/password"));
-    let vol = pod["volumes"].as_array().unwrap().iter().find(|v| v["secret"]["secretName"] == "db").unwrap();
+    assert!(
+        env.iter().any(|e| e["name"] == "DB_PASSWORD_FILE"
+            && e["value"] == "/var/run/secrets/secfix/db/password")
+    );
+    let vol = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["secret"]["secretName"] == "db")
+        .unwrap();
     let mount = pod["containers"][0]["volumeMounts"]
         .as_array()
         .unwrap()
@@ -100,15 +132,22 @@ async fn env_secret_moves_to_a_read_only_volume_and_rolls_back_exactly() {
     assert_eq!(mount["readOnly"], true);
     assert_eq!(mount["mountPath"], "/var/run/secrets/secfix/db");
 
-    let rescan = c.secfix(["scan", "-n", &ns, "--checks", "env-secret", "-o", "json"]).run();
+    let rescan = c
+        .secfix(["scan", "-n", &ns, "--checks", "env-secret", "-o", "json"])
+        .run();
     rescan.assert_code(0);
     assert!(findings(&rescan).is_empty());
     #[cfg(unix)]
     assert_private_files(&saved);
 
-    c.secfix(["rollback", saved.to_str().unwrap()]).run().assert_code(0);
+    c.secfix(["rollback", saved.to_str().unwrap()])
+        .run()
+        .assert_code(0);
     let restored = get(c, &ns, "apps/v1", "Deployment", "api").await;
-    assert_eq!(restored["spec"], before["spec"], "rollback restores the spec exactly");
+    assert_eq!(
+        restored["spec"], before["spec"],
+        "rollback restores the spec exactly"
+    );
 }
 
 #[tokio::test]
@@ -117,29 +156,56 @@ async fn literal_moves_into_a_secret_and_rolls_back_as_a_reference() {
     let ns = c.namespace("fix-literal").await;
     c.apply_yaml(
         &ns,
-        &deployment("billing", &format!("[{{name: API_TOKEN, value: {LITERAL}}}]"), PINNED),
+        &deployment(
+            "billing",
+            &format!("[{{name: API_TOKEN, value: {LITERAL}}}]"),
+            PINNED,
+        ),
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("p");
     let out = c
-        .secfix(["fix", "-n", &ns, "--checks", "env-literal-secret", "--yes", "--save-patches", saved.to_str().unwrap()])
+        .secfix([
+            "fix",
+            "-n",
+            &ns,
+            "--checks",
+            "env-literal-secret",
+            "--yes",
+            "--save-patches",
+            saved.to_str().unwrap(),
+        ])
         .run();
     out.assert_code(0);
     assert!(!out.stdout().contains(LITERAL) && !out.stderr().contains(LITERAL));
     let secret = get(c, &ns, "v1", "Secret", "billing-secfix").await;
     let stored = secret["data"]["API_TOKEN"].as_str().expect("key API_TOKEN");
     use base64::Engine as _;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(stored).unwrap();
-    assert_eq!(decoded, LITERAL.as_bytes(), "the value moved into the Secret");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(stored)
+        .unwrap();
+    assert_eq!(
+        decoded,
+        LITERAL.as_bytes(),
+        "the value moved into the Secret"
+    );
     let after = get(c, &ns, "apps/v1", "Deployment", "billing").await;
-    assert!(!after.to_string().contains(LITERAL), "no literal left in the spec");
+    assert!(
+        !after.to_string().contains(LITERAL),
+        "no literal left in the spec"
+    );
     for e in std::fs::read_dir(&saved).unwrap() {
         let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
-        assert!(!text.contains(LITERAL), "saved patch leaks the value: {text}");
+        assert!(
+            !text.contains(LITERAL),
+            "saved patch leaks the value: {text}"
+        );
     }
 
-    c.secfix(["rollback", saved.to_str().unwrap()]).run().assert_code(0);
+    c.secfix(["rollback", saved.to_str().unwrap()])
+        .run()
+        .assert_code(0);
     let restored = get(c, &ns, "apps/v1", "Deployment", "billing").await;
     let env = &restored["spec"]["template"]["spec"]["containers"][0]["env"];
     assert_eq!(
@@ -147,7 +213,12 @@ async fn literal_moves_into_a_secret_and_rolls_back_as_a_reference() {
         &json!([{"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "billing-secfix", "key": "API_TOKEN"}}}]),
         "rolled back as a reference to the Secret, never as the literal"
     );
-    assert!(get_opt(c, &ns, "v1", "Secret", "billing-secfix").await.is_some(), "the Secret is kept");
+    assert!(
+        get_opt(c, &ns, "v1", "Secret", "billing-secfix")
+            .await
+            .is_some(),
+        "the Secret is kept"
+    );
 }
 
 #[tokio::test]
@@ -165,22 +236,73 @@ async fn default_deny_policy_is_created_and_deleted_on_rollback() {
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("p");
     let out = c
-        .secfix(["fix", "-n", &ns, "--checks", "default-allow-namespace", "--yes", "--save-patches", saved.to_str().unwrap(), "-o", "json"])
+        .secfix([
+            "fix",
+            "-n",
+            &ns,
+            "--checks",
+            "default-allow-namespace",
+            "--yes",
+            "--save-patches",
+            saved.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
         .run();
     out.assert_code(0);
     let report = out.json();
     let warnings = report["results"][0]["warnings"].to_string();
-    assert!(warnings.contains("web"), "lists the Services losing ingress: {warnings}");
-    let np = get(c, &ns, "networking.k8s.io/v1", "NetworkPolicy", "secfix-default-deny").await;
+    assert!(
+        warnings.contains("web"),
+        "lists the Services losing ingress: {warnings}"
+    );
+    let np = get(
+        c,
+        &ns,
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        "secfix-default-deny",
+    )
+    .await;
     assert_eq!(np["spec"]["podSelector"], json!({}));
-    let types: Vec<&str> = np["spec"]["policyTypes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let types: Vec<&str> = np["spec"]["policyTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert_eq!(types, ["Ingress", "Egress"]);
-    assert!(np["spec"]["egress"].to_string().contains("53"), "DNS stays allowed");
-    let rescan = c.secfix(["scan", "-n", &ns, "--checks", "default-allow-namespace", "-o", "json"]).run();
+    assert!(
+        np["spec"]["egress"].to_string().contains("53"),
+        "DNS stays allowed"
+    );
+    let rescan = c
+        .secfix([
+            "scan",
+            "-n",
+            &ns,
+            "--checks",
+            "default-allow-namespace",
+            "-o",
+            "json",
+        ])
+        .run();
     rescan.assert_code(0);
 
-    c.secfix(["rollback", saved.to_str().unwrap()]).run().assert_code(0);
-    assert!(get_opt(c, &ns, "networking.k8s.io/v1", "NetworkPolicy", "secfix-default-deny").await.is_none());
+    c.secfix(["rollback", saved.to_str().unwrap()])
+        .run()
+        .assert_code(0);
+    assert!(
+        get_opt(
+            c,
+            &ns,
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            "secfix-default-deny"
+        )
+        .await
+        .is_none()
+    );
 }
 
 #[tokio::test]
@@ -190,7 +312,14 @@ async fn image_is_pinned_to_the_digest_running_pods_agree_on() {
     let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     let other = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
     let made = c
-        .apply_yaml(&ns, &format!("{}---{}", deployment("agree", "[]", "nginx:1.25"), deployment("split", "[]", "nginx:1.25")))
+        .apply_yaml(
+            &ns,
+            &format!(
+                "{}---{}",
+                deployment("agree", "[]", "nginx:1.25"),
+                deployment("split", "[]", "nginx:1.25")
+            ),
+        )
         .await;
     for (deploy, ids) in [(&made[0], [digest, digest]), (&made[1], [digest, other])] {
         let name = deploy["metadata"]["name"].as_str().unwrap();
@@ -214,12 +343,31 @@ async fn image_is_pinned_to_the_digest_running_pods_agree_on() {
                 &rs[0],
             )
             .await;
-            c.set_pod_image_ids(&ns, &pod, &[("app", "nginx:1.25", &format!("docker.io/library/nginx@{id}"))])
-                .await;
+            c.set_pod_image_ids(
+                &ns,
+                &pod,
+                &[(
+                    "app",
+                    "nginx:1.25",
+                    &format!("docker.io/library/nginx@{id}"),
+                )],
+            )
+            .await;
         }
     }
     let out = c
-        .secfix(["fix", "-n", &ns, "--checks", "mutable-image-tag", "--digest-source", "pods", "--yes", "-o", "json"])
+        .secfix([
+            "fix",
+            "-n",
+            &ns,
+            "--checks",
+            "mutable-image-tag",
+            "--digest-source",
+            "pods",
+            "--yes",
+            "-o",
+            "json",
+        ])
         .run();
     out.assert_code(0);
     let report = out.json();
@@ -229,7 +377,10 @@ async fn image_is_pinned_to_the_digest_running_pods_agree_on() {
         format!("nginx:1.25@{digest}")
     );
     let split = get(c, &ns, "apps/v1", "Deployment", "split").await;
-    assert_eq!(split["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.25");
+    assert_eq!(
+        split["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.25"
+    );
     let reason = report["notFixable"]
         .as_array()
         .unwrap()
@@ -240,9 +391,20 @@ async fn image_is_pinned_to_the_digest_running_pods_agree_on() {
         .to_string();
     assert!(reason.contains("disagree"), "says why: {report:#}");
     let rescan = c
-        .secfix(["scan", "-n", &ns, "--checks", "mutable-image-tag", "-o", "json"])
+        .secfix([
+            "scan",
+            "-n",
+            &ns,
+            "--checks",
+            "mutable-image-tag",
+            "-o",
+            "json",
+        ])
         .run();
-    let names: Vec<String> = findings(&rescan).iter().map(|f| f["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = findings(&rescan)
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["split"], "only the disagreeing workload is left");
 }
 
@@ -256,7 +418,11 @@ async fn a_concurrent_change_makes_the_patch_fail_and_is_kept() {
     let ns = c.namespace("fix-race").await;
     c.apply_yaml(
         &ns,
-        &deployment("race", "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]", PINNED),
+        &deployment(
+            "race",
+            "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]",
+            PINNED,
+        ),
     )
     .await;
     // Plan against the object as read…
@@ -268,7 +434,9 @@ async fn a_concurrent_change_makes_the_patch_fail_and_is_kept() {
     let mut scanner = Scanner::new(ScanOptions::default());
     scanner.add_workload(&w);
     let found = scanner.finish().findings;
-    let plan = plan_workload(&w, &found, &FixOptions::default()).unwrap().expect("a plan");
+    let plan = plan_workload(&w, &found, &FixOptions::default())
+        .unwrap()
+        .expect("a plan");
     // …then someone else changes it…
     let client = c.client().await;
     let (ar, _) = c.resource(&client, "apps/v1", "Deployment").await;
@@ -287,8 +455,14 @@ async fn a_concurrent_change_makes_the_patch_fail_and_is_kept() {
         .expect_err("a stale resourceVersion must fail");
     assert!(err.is_conflict(), "{err}");
     let now = get(c, &ns, "apps/v1", "Deployment", "race").await;
-    assert_eq!(now, serde_json::to_value(&theirs).unwrap(), "left exactly as the other writer left it");
-    let err = kubectl_secfix::cluster::apply::send(&client, &plan, false).await.expect_err("real write fails too");
+    assert_eq!(
+        now,
+        serde_json::to_value(&theirs).unwrap(),
+        "left exactly as the other writer left it"
+    );
+    let err = kubectl_secfix::cluster::apply::send(&client, &plan, false)
+        .await
+        .expect_err("real write fails too");
     assert!(err.is_conflict(), "{err}");
     assert_eq!(get(c, &ns, "apps/v1", "Deployment", "race").await, now);
 }
@@ -299,7 +473,11 @@ async fn viewer_gets_403_per_object_and_nothing_is_written() {
     let ns = c.namespace("fix-viewer").await;
     c.apply_yaml(
         &ns,
-        &deployment("locked", "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]", "nginx:1.25"),
+        &deployment(
+            "locked",
+            "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]",
+            "nginx:1.25",
+        ),
     )
     .await;
     let rbac = format!(
@@ -320,10 +498,22 @@ subjects:
 - {{apiGroup: rbac.authorization.k8s.io, kind: User, name: secfix-viewer}}
 "#
     );
-    c.kubectl(["apply", "-f", "-"]).stdin(rbac).run().assert_code(0);
+    c.kubectl(["apply", "-f", "-"])
+        .stdin(rbac)
+        .run()
+        .assert_code(0);
     let before = get(c, &ns, "apps/v1", "Deployment", "locked").await;
     let out = c
-        .secfix(["fix", "-n", &ns, "--yes", "--context", "viewer", "-o", "json"])
+        .secfix([
+            "fix",
+            "-n",
+            &ns,
+            "--yes",
+            "--context",
+            "viewer",
+            "-o",
+            "json",
+        ])
         .run();
     out.assert_code(1);
     let results = out.json()["results"].as_array().cloned().unwrap();
@@ -333,8 +523,21 @@ subjects:
         assert!(r["error"].as_str().unwrap().contains("orbidden"), "{r}");
     }
     let after = get(c, &ns, "apps/v1", "Deployment", "locked").await;
-    assert_eq!(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
-    assert!(get_opt(c, &ns, "networking.k8s.io/v1", "NetworkPolicy", "secfix-default-deny").await.is_none());
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+    assert!(
+        get_opt(
+            c,
+            &ns,
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            "secfix-default-deny"
+        )
+        .await
+        .is_none()
+    );
 }
 
 #[tokio::test]
@@ -343,7 +546,11 @@ async fn without_a_terminal_fix_refuses_to_prompt_and_changes_nothing() {
     let ns = c.namespace("fix-notty").await;
     c.apply_yaml(
         &ns,
-        &deployment("quiet", "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]", PINNED),
+        &deployment(
+            "quiet",
+            "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]",
+            PINNED,
+        ),
     )
     .await;
     let before = get(c, &ns, "apps/v1", "Deployment", "quiet").await;
@@ -360,15 +567,31 @@ async fn server_dry_run_validates_and_writes_nothing() {
     let ns = c.namespace("fix-dry").await;
     c.apply_yaml(
         &ns,
-        &deployment("dry", "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]", PINNED),
+        &deployment(
+            "dry",
+            "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]",
+            PINNED,
+        ),
     )
     .await;
     let before = get(c, &ns, "apps/v1", "Deployment", "dry").await;
-    let out = c.secfix(["fix", "-n", &ns, "--dry-run=server", "-o", "json"]).run();
+    let out = c
+        .secfix(["fix", "-n", &ns, "--dry-run=server", "-o", "json"])
+        .run();
     out.assert_code(0);
     for r in out.json()["results"].as_array().unwrap() {
         assert_eq!(r["status"], "validated", "{r}");
     }
     assert_eq!(get(c, &ns, "apps/v1", "Deployment", "dry").await, before);
-    assert!(get_opt(c, &ns, "networking.k8s.io/v1", "NetworkPolicy", "secfix-default-deny").await.is_none());
+    assert!(
+        get_opt(
+            c,
+            &ns,
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            "secfix-default-deny"
+        )
+        .await
+        .is_none()
+    );
 }

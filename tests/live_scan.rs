@@ -196,7 +196,11 @@ fn keys(report: &Value) -> BTreeSet<Key> {
         .map(|f| {
             (
                 f["check"].as_str().unwrap().to_string(),
-                format!("{}/{}", f["kind"].as_str().unwrap(), f["name"].as_str().unwrap()),
+                format!(
+                    "{}/{}",
+                    f["kind"].as_str().unwrap(),
+                    f["name"].as_str().unwrap()
+                ),
                 f["container"].as_str().unwrap_or("").to_string(),
                 f["path"].as_str().unwrap().to_string(),
                 f["severity"].as_str().unwrap().to_string(),
@@ -211,11 +215,41 @@ fn expected() -> BTreeSet<Key> {
     };
     let t = "/spec/template/spec";
     [
-        k("env-secret", "Deployment/web", "app", &format!("{t}/containers/0/env/0"), "high"),
-        k("env-secret", "Deployment/web", "app", &format!("{t}/containers/0/envFrom/0"), "high"),
-        k("env-literal-secret", "Deployment/web", "app", &format!("{t}/containers/0/env/1"), "high"),
-        k("mutable-image-tag", "Deployment/web", "init", &format!("{t}/initContainers/0/image"), "high"),
-        k("mutable-image-tag", "Deployment/web", "app", &format!("{t}/containers/0/image"), "medium"),
+        k(
+            "env-secret",
+            "Deployment/web",
+            "app",
+            &format!("{t}/containers/0/env/0"),
+            "high",
+        ),
+        k(
+            "env-secret",
+            "Deployment/web",
+            "app",
+            &format!("{t}/containers/0/envFrom/0"),
+            "high",
+        ),
+        k(
+            "env-literal-secret",
+            "Deployment/web",
+            "app",
+            &format!("{t}/containers/0/env/1"),
+            "high",
+        ),
+        k(
+            "mutable-image-tag",
+            "Deployment/web",
+            "init",
+            &format!("{t}/initContainers/0/image"),
+            "high",
+        ),
+        k(
+            "mutable-image-tag",
+            "Deployment/web",
+            "app",
+            &format!("{t}/containers/0/image"),
+            "medium",
+        ),
         k(
             "mutable-image-tag",
             "CronJob/nightly",
@@ -223,8 +257,20 @@ fn expected() -> BTreeSet<Key> {
             "/spec/jobTemplate/spec/template/spec/containers/0/image",
             "medium",
         ),
-        k("env-secret", "Pod/lonely", "tool", "/spec/containers/0/env/0", "high"),
-        k("mutable-image-tag", "Pod/lonely", "tool", "/spec/containers/0/image", "high"),
+        k(
+            "env-secret",
+            "Pod/lonely",
+            "tool",
+            "/spec/containers/0/env/0",
+            "high",
+        ),
+        k(
+            "mutable-image-tag",
+            "Pod/lonely",
+            "tool",
+            "/spec/containers/0/image",
+            "high",
+        ),
         k("default-allow-namespace", "Namespace/NS", "", "", "medium"),
     ]
     .into_iter()
@@ -256,7 +302,10 @@ async fn seeded_namespace_gives_exactly_the_expected_findings() {
         .iter()
         .find(|f| f["check"] == "default-allow-namespace")
         .unwrap();
-    assert_eq!(ns_finding["detail"]["direction"], "egress", "only Egress is unisolated");
+    assert_eq!(
+        ns_finding["detail"]["direction"], "egress",
+        "only Egress is unisolated"
+    );
     assert_eq!(
         ns_finding["detail"]["workloads"],
         serde_json::json!(["CronJob/nightly", "Deployment/web", "Pod/lonely"])
@@ -288,7 +337,10 @@ async fn pagination_gives_the_same_findings_as_one_page() {
         .run();
     paged.assert_code(3);
     assert_eq!(keys(&paged.json()), keys(&one));
-    assert_eq!(paged.json()["summary"]["scanned"], one["summary"]["scanned"]);
+    assert_eq!(
+        paged.json()["summary"]["scanned"],
+        one["summary"]["scanned"]
+    );
 }
 
 #[tokio::test]
@@ -296,12 +348,30 @@ async fn all_namespaces_with_label_selector() {
     let c = live!();
     let ns = seed_namespace(c, "selector").await;
     let out = c
-        .secfix(["scan", "-A", "-l", "app=web", "--checks", "env-secret", "-o", "json"])
+        .secfix([
+            "scan",
+            "-A",
+            "-l",
+            "app=web",
+            "--checks",
+            "env-secret",
+            "-o",
+            "json",
+        ])
         .run();
     let report = out.json();
     let mine: BTreeSet<Key> = keys(&report)
         .into_iter()
-        .filter(|k| report["findings"].as_array().unwrap().iter().any(|f| f["namespace"] == ns.as_str() && format!("{}/{}", f["kind"].as_str().unwrap(), f["name"].as_str().unwrap()) == k.1))
+        .filter(|k| {
+            report["findings"].as_array().unwrap().iter().any(|f| {
+                f["namespace"] == ns.as_str()
+                    && format!(
+                        "{}/{}",
+                        f["kind"].as_str().unwrap(),
+                        f["name"].as_str().unwrap()
+                    ) == k.1
+            })
+        })
         .collect();
     let names: BTreeSet<&str> = mine.iter().map(|k| k.1.as_str()).collect();
     assert_eq!(names, BTreeSet::from(["Deployment/web"]), "{report:#}");
@@ -340,7 +410,10 @@ subjects:
 - {{apiGroup: rbac.authorization.k8s.io, kind: User, name: secfix-viewer}}
 "#
     );
-    c.kubectl(["apply", "-f", "-"]).stdin(rbac).run().assert_code(0);
+    c.kubectl(["apply", "-f", "-"])
+        .stdin(rbac)
+        .run()
+        .assert_code(0);
     let out = c
         .secfix(["scan", "-n", &ns, "-o", "json", "--context", "viewer"])
         .run();
@@ -350,7 +423,11 @@ subjects:
         "names the kind and permission: {}",
         out.stderr()
     );
-    assert_eq!(keys(&out.json()), with_ns(expected(), &ns), "the rest is scanned");
+    assert_eq!(
+        keys(&out.json()),
+        with_ns(expected(), &ns),
+        "the rest is scanned"
+    );
 }
 
 #[tokio::test]
@@ -363,7 +440,15 @@ async fn offline_manifests_give_the_same_findings_as_the_live_scan() {
     std::fs::write(&file, seed()).unwrap();
     let live = c.secfix(["scan", "-n", &ns, "-o", "json"]).run().json();
     let offline = c
-        .secfix(["scan", "-n", &ns, "-f", file.to_str().unwrap(), "-o", "json"])
+        .secfix([
+            "scan",
+            "-n",
+            &ns,
+            "-f",
+            file.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
         .run();
     offline.assert_code(3);
     let strip = |r: &Value| -> Vec<Value> {
@@ -384,7 +469,11 @@ async fn offline_manifests_give_the_same_findings_as_the_live_scan() {
         .unwrap()
         .iter()
         .filter(|f| f["kind"] != "Namespace")
-        .all(|f| f["source"]["file"].as_str().is_some_and(|s| s.ends_with("seed.yaml")));
+        .all(|f| {
+            f["source"]["file"]
+                .as_str()
+                .is_some_and(|s| s.ends_with("seed.yaml"))
+        });
     assert!(with_source, "offline findings carry their file");
 }
 
@@ -402,8 +491,14 @@ async fn no_output_format_contains_a_secret_value() {
         runs.push(c.secfix(["scan", "-n", &ns, "-f", f, "-o", o]).run());
     }
     for o in ["text", "json"] {
-        runs.push(c.secfix(["fix", "-n", &ns, "--dry-run=client", "-o", o]).run());
-        runs.push(c.secfix(["fix", "-n", &ns, "--dry-run=server", "-o", o]).run());
+        runs.push(
+            c.secfix(["fix", "-n", &ns, "--dry-run=client", "-o", o])
+                .run(),
+        );
+        runs.push(
+            c.secfix(["fix", "-n", &ns, "--dry-run=server", "-o", o])
+                .run(),
+        );
         runs.push(c.secfix(["fix", "-n", &ns, "-f", f, "-o", o]).run());
     }
     for out in &runs {
