@@ -86,7 +86,7 @@ async fn env_secret_moves_to_a_read_only_volume_and_rolls_back_exactly() {
     c.apply_yaml(
         &ns,
         &format!(
-            "apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: x, user: y}}\n---\n{}",
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: x, user: u}}\n---\n{}",
             deployment(
                 "api",
                 "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}, {name: MODE, value: prod}]",

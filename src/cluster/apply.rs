@@ -75,13 +75,14 @@ fn scrub(plan: &Plan, message: String) -> String {
     out
 }
 
+/// How a guarded write that lost a race is reported.
+const CHANGED: &str = "the object changed since it was read, nothing was written (re-run to plan against the current object)";
+
 fn fail(plan: &Plan, target: &Target, stage: &'static str, e: &kube::Error) -> ApplyError {
     let mut message = describe_error(e);
     let code = super::status_code(e);
     if message.contains("/metadata/resourceVersion") || code == Some(409) {
-        message = format!(
-            "the object changed since it was read, nothing was written (re-run to plan against the current object): {message}"
-        );
+        message = format!("{CHANGED}: {message}");
     }
     ApplyError {
         target: Box::new(target.clone()),
@@ -143,10 +144,16 @@ pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome
                 field_manager: Some(FIELD_MANAGER.to_string()),
                 ..PatchParams::default()
             };
-            api.patch(&plan.target.name, &params, &Patch::Json::<()>(patch))
+            match api
+                .patch(&plan.target.name, &params, &Patch::Json::<()>(patch))
                 .await
-                .map(|obj| outcome.new_resource_version = obj.metadata.resource_version)
-                .map_err(|e| fail(plan, &plan.target, stage, &e))
+            {
+                Ok(obj) => {
+                    outcome.new_resource_version = obj.metadata.resource_version;
+                    Ok(())
+                }
+                Err(e) => Err(patch_failure(&api, plan, stage, &e).await),
+            }
         }
         Action::Create => create(plan, client, &plan.target, &plan.after, dry_run, stage)
             .await
@@ -167,6 +174,25 @@ pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome
         return Err(e);
     }
     Ok(outcome)
+}
+
+/// Explains a failed patch. A failed `test` op comes back as a bare 422 ("the server
+/// rejected our request due to an error in our request") on some servers, so when the
+/// object's `resourceVersion` is no longer the planned one, say plainly that it changed.
+async fn patch_failure(api: &Api<DynamicObject>, plan: &Plan, stage: &'static str, e: &kube::Error) -> ApplyError {
+    let mut err = fail(plan, &plan.target, stage, e);
+    let Action::Patch { resource_version, .. } = &plan.action else {
+        return err;
+    };
+    if matches!(err.code, Some(409) | Some(422))
+        && !err.message.starts_with(CHANGED)
+        && let Ok(now) = api.get(&plan.target.name).await
+        && now.metadata.resource_version.as_deref() != Some(resource_version.as_str())
+    {
+        err.code = Some(409);
+        err.message = format!("{CHANGED}: {}", err.message);
+    }
+    err
 }
 
 /// Validates with a server-side dry run, then applies for real.
@@ -208,17 +234,29 @@ pub async fn patch_guarded(
             field_manager: Some(FIELD_MANAGER.to_string()),
             ..PatchParams::default()
         };
-        let obj = api
+        let obj = match api
             .patch(&target.name, &params, &Patch::Json::<()>(patch.clone()))
             .await
-            .map_err(|e| {
+        {
+            Ok(obj) => obj,
+            Err(e) => {
                 let m = describe_error(&e);
-                if m.contains("/metadata/resourceVersion") || super::status_code(&e) == Some(409) {
-                    format!("changed since the fix, not rolled back: {m}")
+                let guard = patch.0.first().and_then(|op| match op {
+                    json_patch::PatchOperation::Test(t) => t.value.as_str(),
+                    _ => None,
+                });
+                let changed = matches!(super::status_code(&e), Some(409) | Some(422))
+                    && match api.get(&target.name).await {
+                        Ok(now) => now.metadata.resource_version.as_deref() != guard,
+                        Err(_) => false,
+                    };
+                return Err(if changed {
+                    format!("changed since the fix, not rolled back (nothing was written): {m}")
                 } else {
                     m
-                }
-            })?;
+                });
+            }
+        };
         if !dry {
             return Ok(obj.metadata.resource_version);
         }

@@ -1,0 +1,153 @@
+//! The interactive `kubectl secfix fix`, driven in a real pseudo-terminal through real
+//! kubectl against the real test cluster: the cluster must end up exactly as chosen.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use expectrl::session::OsSession;
+use expectrl::{Eof, Expect, Session};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+
+const ENV: &str = "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]";
+const PINNED: &str = "nginx:1.25@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+const DOWN: &str = "\x1b[B";
+
+fn deployment(name: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers:\n      - {{name: app, image: '{PINNED}', env: {ENV}}}\n---\n"
+    )
+}
+
+async fn deployments(c: &support::Cluster, ns: &str) -> Api<DynamicObject> {
+    let client = c.client().await;
+    let (ar, _) = c.resource(&client, "apps/v1", "Deployment").await;
+    Api::namespaced_with(client, ns, &ar)
+}
+
+async fn get(api: &Api<DynamicObject>, name: &str) -> Value {
+    serde_json::to_value(api.get(name).await.unwrap()).unwrap()
+}
+
+/// `kubectl secfix fix ARGS` in a pty of its own (80x40, no colour to keep matching simple).
+fn spawn(c: &support::Cluster, args: &[&str]) -> OsSession {
+    let path = format!(
+        "{}:{}",
+        c.bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("kubectl");
+    cmd.arg("secfix").args(args);
+    cmd.env("KUBECONFIG", &c.kubeconfig)
+        .env("PATH", path)
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut s = Session::spawn(cmd).expect("spawn kubectl secfix in a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(60)));
+    s.get_process_mut().set_window_size(120, 50).unwrap();
+    s
+}
+
+fn has_env(obj: &Value, name: &str) -> bool {
+    obj["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .is_some_and(|env| env.iter().any(|e| e["name"] == name))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_one_skip_one_show_patch_then_quit() {
+    let c = live!();
+    let ns = c.namespace("pty").await;
+    c.apply_yaml(&ns, &format!("{}{}{}", deployment("a-apply"), deployment("b-skip"), deployment("c-quit")))
+        .await;
+    let api = deployments(c, &ns).await;
+    let b_before = get(&api, "b-skip").await;
+    let c_before = get(&api, "c-quit").await;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("p");
+    let saved_str = saved.to_str().unwrap().to_string();
+
+    let transcript = tokio::task::block_in_place(|| {
+        let mut s = spawn(c, &["fix", "-n", &ns, "--checks", "env-secret", "--save-patches", &saved_str]);
+        // 1: the preview, then apply (the default).
+        s.expect("a-apply").unwrap();
+        s.expect("DB_PASSWORD_FILE").unwrap();
+        s.expect("what now?").unwrap();
+        s.send("\r").unwrap();
+        s.expect("applied Deployment").unwrap();
+        // 2: show the JSON patch, then skip.
+        s.expect("b-skip").unwrap();
+        s.expect("what now?").unwrap();
+        s.send(format!("{DOWN}{DOWN}\r")).unwrap();
+        s.expect("\"op\": \"test\"").unwrap();
+        s.expect("what now?").unwrap();
+        s.send(format!("{DOWN}\r")).unwrap();
+        // 3: quit.
+        s.expect("c-quit").unwrap();
+        s.expect("what now?").unwrap();
+        s.send("q").unwrap();
+        let rest = s.expect(Eof).unwrap();
+        let text = String::from_utf8_lossy(rest.before()).into_owned();
+        let status = s.get_process().wait().unwrap();
+        (text, format!("{status:?}"))
+    });
+    let (text, status) = transcript;
+    assert!(status.contains("Exited") && status.ends_with(", 0)"), "exit status {status}: {text}");
+    assert!(text.contains("1 applied, 0 validated, 2 skipped, 0 failed"), "{text}");
+    assert!(text.contains(&format!("kubectl secfix rollback {saved_str}")), "{text}");
+
+    let a = get(&api, "a-apply").await;
+    assert!(!has_env(&a, "DB_PASSWORD") && has_env(&a, "DB_PASSWORD_FILE"), "a-apply was fixed");
+    assert_eq!(get(&api, "b-skip").await, b_before, "b-skip untouched");
+    assert_eq!(get(&api, "c-quit").await, c_before, "c-quit untouched");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
+    let c = live!();
+    let ns = c.namespace("pty-ctrl-c").await;
+    c.apply_yaml(&ns, &deployment("keep")).await;
+    let api = deployments(c, &ns).await;
+    let before = get(&api, "keep").await;
+    let text = tokio::task::block_in_place(|| {
+        let mut s = spawn(c, &["fix", "-n", &ns, "--checks", "env-secret"]);
+        s.expect("what now?").unwrap();
+        s.send("\x03").unwrap();
+        let rest = s.expect(Eof).unwrap();
+        String::from_utf8_lossy(rest.before()).into_owned()
+    });
+    assert!(text.contains("0 applied"), "{text}");
+    assert_eq!(get(&api, "keep").await, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_made_while_the_prompt_waits_makes_apply_fail_and_is_kept() {
+    let c = live!();
+    let ns = c.namespace("pty-race").await;
+    c.apply_yaml(&ns, &deployment("raced")).await;
+    let api = deployments(c, &ns).await;
+    let ns2 = ns.clone();
+    let mut s = tokio::task::block_in_place(|| {
+        let mut s = spawn(c, &["fix", "-n", &ns2, "--checks", "env-secret"]);
+        s.expect("what now?").unwrap();
+        s
+    });
+    let theirs = api
+        .patch(
+            "raced",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"changed": "meanwhile"}}})),
+        )
+        .await
+        .unwrap();
+    let text = tokio::task::block_in_place(|| {
+        s.send("\r").unwrap();
+        let rest = s.expect(Eof).unwrap();
+        String::from_utf8_lossy(rest.before()).into_owned()
+    });
+    assert!(text.contains("changed since it was read"), "{text}");
+    assert!(text.contains("1 failed"), "{text}");
+    assert_eq!(get(&api, "raced").await, serde_json::to_value(&theirs).unwrap());
+}
