@@ -50,6 +50,12 @@ fn spawn(c: &support::Cluster, args: &[&str]) -> OsSession {
     s
 }
 
+/// Everything the program printed until it exited.
+fn rest(s: &mut OsSession) -> String {
+    let c = s.expect(Eof).expect("the program exits");
+    format!("{}{}", String::from_utf8_lossy(c.before()), String::from_utf8_lossy(c.as_bytes()))
+}
+
 fn has_env(obj: &Value, name: &str) -> bool {
     obj["spec"]["template"]["spec"]["containers"][0]["env"]
         .as_array()
@@ -88,8 +94,7 @@ async fn apply_one_skip_one_show_patch_then_quit() {
         s.expect("c-quit").unwrap();
         s.expect("what now?").unwrap();
         s.send("q").unwrap();
-        let rest = s.expect(Eof).unwrap();
-        let text = String::from_utf8_lossy(rest.before()).into_owned();
+        let text = rest(&mut s);
         let status = s.get_process().wait().unwrap();
         (text, format!("{status:?}"))
     });
@@ -115,8 +120,7 @@ async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
         let mut s = spawn(c, &["fix", "-n", &ns, "--checks", "env-secret"]);
         s.expect("what now?").unwrap();
         s.send("\x03").unwrap();
-        let rest = s.expect(Eof).unwrap();
-        String::from_utf8_lossy(rest.before()).into_owned()
+        rest(&mut s)
     });
     assert!(text.contains("0 applied"), "{text}");
     assert_eq!(get(&api, "keep").await, before);
@@ -144,8 +148,7 @@ async fn a_change_made_while_the_prompt_waits_makes_apply_fail_and_is_kept() {
         .unwrap();
     let text = tokio::task::block_in_place(|| {
         s.send("\r").unwrap();
-        let rest = s.expect(Eof).unwrap();
-        String::from_utf8_lossy(rest.before()).into_owned()
+        rest(&mut s)
     });
     assert!(text.contains("changed since it was read"), "{text}");
     assert!(text.contains("1 failed"), "{text}");
