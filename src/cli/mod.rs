@@ -1,6 +1,7 @@
 //! The commands: parse flags, call the focused modules, map outcomes to exit codes.
 
 pub mod args;
+pub mod completion;
 
 use std::process::ExitCode;
 
@@ -53,8 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         args::Command::Scan(_) | args::Command::Fix(_) | args::Command::Rollback(_) => {
             anyhow::bail!("not implemented yet")
         }
-        args::Command::Completion(_) | args::Command::Complete(_) => {
-            anyhow::bail!("not implemented yet")
-        }
+        args::Command::Completion(a) => completion::print_completion(&a),
+        args::Command::Complete(a) => completion::complete(&cli.global, &a).await,
     }
 }
