@@ -65,15 +65,16 @@ krew_platform() {
   echo "$os $arch"
 }
 
-host=$(rustc -vV 2>/dev/null | sed -n 's/^host: //p') || host=
-target=${SECFIX_TARGET:-$host}
-[ -n "$target" ] || die "cannot tell the target: set SECFIX_TARGET (rustc not found)"
-krew_platform "$target" >/dev/null || die "no krew platform for target $target (linux or darwin, x86_64 or aarch64)"
-
 manifest_version=$(sed -n 's/^  version: *"\{0,1\}v\([^"]*\)"\{0,1\} *$/\1/p' "$manifest_in" | head -n1)
 [ -n "$manifest_version" ] || die "$manifest_in has no spec.version"
 
 if [ "${SECFIX_RENDER_ONLY:-}" != 1 ]; then
+  host=$(rustc -vV 2>/dev/null | sed -n 's/^host: //p') || host=
+  target=${SECFIX_TARGET:-$host}
+  [ -n "$target" ] || die "cannot tell the target: set SECFIX_TARGET (rustc not found)"
+  krew_platform "$target" >/dev/null ||
+    die "no krew platform for target $target (linux or darwin, x86_64 or aarch64)"
+
   # 1. The binary.
   if [ -n "${SECFIX_BINARY:-}" ]; then
     bin=$SECFIX_BINARY
