@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod collect;
+pub mod completion;
 pub mod digests;
 pub mod fix;
 pub mod rollback;
@@ -79,8 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         args::Command::Scan(a) => scan::run(&cli.global, &a).await,
         args::Command::Fix(a) => fix::run(&cli.global, &a).await,
         args::Command::Rollback(a) => rollback::run(&cli.global, &a).await,
-        args::Command::Completion(_) | args::Command::Complete(_) => {
-            anyhow::bail!("not implemented yet")
-        }
+        args::Command::Completion(a) => completion::print_completion(&a),
+        args::Command::Complete(a) => completion::complete(&cli.global, &a).await,
     }
 }

@@ -1,0 +1,140 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'kubectl-secfix'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'kubectl-secfix' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find secrets in env vars, default-allow namespaces and mutable image tags')
+            [CompletionResult]::new('fix', 'fix', [CompletionResultType]::ParameterValue, 'Fix findings with guarded JSON patches (preview and prompt per change on a terminal)')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Apply the inverse patches saved by `fix --save-patches DIR`')
+            [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-secfix;scan' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace to scan (default: the context''s namespace, else `default`)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace to scan (default: the context''s namespace, else `default`)')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Label selector for workloads (e.g. `app=web,tier!=db`)')
+            [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector for workloads (e.g. `app=web,tier!=db`)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable')
+            [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable')
+            [CompletionResult]::new('--checks', '--checks', [CompletionResultType]::ParameterName, 'Checks to run (comma-separated; default: all)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit 3 when a finding at or above this severity is reported')
+            [CompletionResult]::new('--digest-source', '--digest-source', [CompletionResultType]::ParameterName, 'Digest source: `pods` (agreed `imageID` of running pods), `registry`, or `auto` (pods first, then the registry)')
+            [CompletionResult]::new('--insecure-registry', '--insecure-registry', [CompletionResultType]::ParameterName, 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable')
+            [CompletionResult]::new('--registry-timeout', '--registry-timeout', [CompletionResultType]::ParameterName, 'Timeout for each registry request, in seconds')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'Scan all namespaces')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'Scan all namespaces')
+            [CompletionResult]::new('--include-system', '--include-system', [CompletionResultType]::ParameterName, 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-secfix;fix' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace to scan (default: the context''s namespace, else `default`)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace to scan (default: the context''s namespace, else `default`)')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Label selector for workloads (e.g. `app=web,tier!=db`)')
+            [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector for workloads (e.g. `app=web,tier!=db`)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable')
+            [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable')
+            [CompletionResult]::new('--checks', '--checks', [CompletionResultType]::ParameterName, 'Checks to run (comma-separated; default: all)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, '`server`: validate every change with a server-side dry run and stop; `client`: print the plan without writing; `none`: dry run, then apply')
+            [CompletionResult]::new('--save-patches', '--save-patches', [CompletionResultType]::ParameterName, 'Save each forward patch and its inverse in DIR (default on a terminal: a timestamped directory under the user''s state dir)')
+            [CompletionResult]::new('--mount-root', '--mount-root', [CompletionResultType]::ParameterName, 'Where Secrets moved out of env vars are mounted (one folder per Secret)')
+            [CompletionResult]::new('--allow-dns', '--allow-dns', [CompletionResultType]::ParameterName, 'Let default-deny policies allow DNS egress (UDP and TCP port 53)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format for the plan and results')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for the plan and results')
+            [CompletionResult]::new('--digest-source', '--digest-source', [CompletionResultType]::ParameterName, 'Digest source: `pods` (agreed `imageID` of running pods), `registry`, or `auto` (pods first, then the registry)')
+            [CompletionResult]::new('--insecure-registry', '--insecure-registry', [CompletionResultType]::ParameterName, 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable')
+            [CompletionResult]::new('--registry-timeout', '--registry-timeout', [CompletionResultType]::ParameterName, 'Timeout for each registry request, in seconds')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'Scan all namespaces')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'Scan all namespaces')
+            [CompletionResult]::new('--include-system', '--include-system', [CompletionResultType]::ParameterName, 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply every fix without prompting (required without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply every fix without prompting (required without a terminal)')
+            [CompletionResult]::new('--no-file-env', '--no-file-env', [CompletionResultType]::ParameterName, 'Do not add `<NAME>_FILE=<path>` variables pointing at the mounted files')
+            [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'With -f: rewrite the files in place instead of printing the fixed manifests')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-secfix;rollback' {
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, '`server`: validate the inverses with a server-side dry run and stop')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-secfix;completion' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-secfix;help' {
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find secrets in env vars, default-allow namespaces and mutable image tags')
+            [CompletionResult]::new('fix', 'fix', [CompletionResultType]::ParameterValue, 'Fix findings with guarded JSON patches (preview and prompt per change on a terminal)')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Apply the inverse patches saved by `fix --save-patches DIR`')
+            [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-secfix;help;scan' {
+            break
+        }
+        'kubectl-secfix;help;fix' {
+            break
+        }
+        'kubectl-secfix;help;rollback' {
+            break
+        }
+        'kubectl-secfix;help;completion' {
+            break
+        }
+        'kubectl-secfix;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,107 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kubectl_secfix_global_optspecs
+    string join \n kubeconfig= context= h/help V/version
+end
+
+function __fish_kubectl_secfix_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kubectl_secfix_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kubectl_secfix_using_subcommand
+    set -l cmd (__fish_kubectl_secfix_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -s h -l help -d 'Print help'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -s V -l version -d 'Print version'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "scan" -d 'Find secrets in env vars, default-allow namespaces and mutable image tags'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "fix" -d 'Fix findings with guarded JSON patches (preview and prompt per change on a terminal)'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "rollback" -d 'Apply the inverse patches saved by `fix --save-patches DIR`'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s n -l namespace -d 'Namespace to scan (default: the context\'s namespace, else `default`)' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s l -l selector -d 'Label selector for workloads (e.g. `app=web,tier!=db`)' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s f -l filename -d 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l checks -d 'Checks to run (comma-separated; default: all)' -r -f -a "env-secret\t'`env[].valueFrom.secretKeyRef` and `envFrom[].secretRef`'
+env-literal-secret\t'A literal `env[].value` that looks like a secret'
+default-allow-namespace\t'A namespace whose pods no NetworkPolicy isolates'
+mutable-image-tag\t'An image reference without `@sha256:`'"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''
+sarif\t''"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l fail-on -d 'Exit 3 when a finding at or above this severity is reported' -r -f -a "low\t''
+medium\t''
+high\t''
+none\t''"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l digest-source -d 'Digest source: `pods` (agreed `imageID` of running pods), `registry`, or `auto` (pods first, then the registry)' -r -f -a "auto\t''
+pods\t''
+registry\t''"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l insecure-registry -d 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l registry-timeout -d 'Timeout for each registry request, in seconds' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s A -l all-namespaces -d 'Scan all namespaces'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l include-system -d 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s V -l version -d 'Print version'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s n -l namespace -d 'Namespace to scan (default: the context\'s namespace, else `default`)' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s l -l selector -d 'Label selector for workloads (e.g. `app=web,tier!=db`)' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s f -l filename -d 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l checks -d 'Checks to run (comma-separated; default: all)' -r -f -a "env-secret\t'`env[].valueFrom.secretKeyRef` and `envFrom[].secretRef`'
+env-literal-secret\t'A literal `env[].value` that looks like a secret'
+default-allow-namespace\t'A namespace whose pods no NetworkPolicy isolates'
+mutable-image-tag\t'An image reference without `@sha256:`'"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l dry-run -d '`server`: validate every change with a server-side dry run and stop; `client`: print the plan without writing; `none`: dry run, then apply' -r -f -a "none\t'Validate with the server, then apply'
+server\t'Send every change with dryRun=All and stop there'
+client\t'Contact nothing for writing; print the plan'"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l save-patches -d 'Save each forward patch and its inverse in DIR (default on a terminal: a timestamped directory under the user\'s state dir)' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l mount-root -d 'Where Secrets moved out of env vars are mounted (one folder per Secret)' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l allow-dns -d 'Let default-deny policies allow DNS egress (UDP and TCP port 53)' -r -f -a "true\t''
+false\t''"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s o -l output -d 'Output format for the plan and results' -r -f -a "text\t''
+json\t''"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l digest-source -d 'Digest source: `pods` (agreed `imageID` of running pods), `registry`, or `auto` (pods first, then the registry)' -r -f -a "auto\t''
+pods\t''
+registry\t''"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l insecure-registry -d 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l registry-timeout -d 'Timeout for each registry request, in seconds' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s A -l all-namespaces -d 'Scan all namespaces'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l include-system -d 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s y -l yes -d 'Apply every fix without prompting (required without a terminal)'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l no-file-env -d 'Do not add `<NAME>_FILE=<path>` variables pointing at the mounted files'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l write -d 'With -f: rewrite the files in place instead of printing the fixed manifests'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s V -l version -d 'Print version'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l dry-run -d '`server`: validate the inverses with a server-side dry run and stop' -r -f -a "none\t'Validate with the server, then apply'
+server\t'Send every change with dryRun=All and stop there'
+client\t'Contact nothing for writing; print the plan'"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -s V -l version -d 'Print version'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -s h -l help -d 'Print help'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -s V -l version -d 'Print version'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback completion help" -f -a "scan" -d 'Find secrets in env vars, default-allow namespaces and mutable image tags'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback completion help" -f -a "fix" -d 'Fix findings with guarded JSON patches (preview and prompt per change on a terminal)'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback completion help" -f -a "rollback" -d 'Apply the inverse patches saved by `fix --save-patches DIR`'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback completion help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
