@@ -48,7 +48,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l f
 medium\t''
 high\t''
 none\t''"
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l digest-source -d 'Digest source: `pods` (agreed `imageID` of running pods), `registry`, or `auto` (pods first, then the registry)' -r -f -a "auto\t''
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l digest-source -d 'Digest source for mutable image tags: `pods` (the `imageID` all running pods agree on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for `fix`; `pods` for `scan`, which contacts registries only when asked explicitly' -r -f -a "auto\t''
 pods\t''
 registry\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l insecure-registry -d 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable' -r
@@ -75,7 +75,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l al
 false\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s o -l output -d 'Output format for the plan and results' -r -f -a "text\t''
 json\t''"
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l digest-source -d 'Digest source: `pods` (agreed `imageID` of running pods), `registry`, or `auto` (pods first, then the registry)' -r -f -a "auto\t''
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l digest-source -d 'Digest source for mutable image tags: `pods` (the `imageID` all running pods agree on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for `fix`; `pods` for `scan`, which contacts registries only when asked explicitly' -r -f -a "auto\t''
 pods\t''
 registry\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l insecure-registry -d 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable' -r
