@@ -9,7 +9,8 @@
 # 1. tests/cluster/setup.sh installs what is missing (apt) and builds kube-apiserver once
 #    (cached under ~/.cache/kubectl-secfix).
 # 2. tests/cluster/up.sh starts etcd, kube-apiserver and two registries in a temp dir.
-# 3. `cargo test --no-fail-fast --all-targets ARGS` runs with the test bed's variables and
+# 3. `cargo test --no-fail-fast --all-targets ARGS` runs (without --all-targets when ARGS pick targets,
+#    e.g. `--test NAME`) with the test bed's variables and
 #    SECFIX_REQUIRE_LIVE=1 (a live test that cannot reach the test bed fails; none skips),
 #    and with TMPDIR inside the test bed, so test temp files go away with it.
 # 4. tests/cluster/down.sh stops everything and removes the temp dir: on success, failure,
@@ -71,6 +72,15 @@ mkdir -p "$dir/tmp"
 export TMPDIR="$dir/tmp"
 
 cd "$root"
+# --all-targets unless the arguments pick targets themselves (cargo would add them up).
+targets=(--all-targets)
+for arg in "$@"; do
+  case "$arg" in
+    --) break ;;
+    --lib | --bin | --bin=* | --bins | --test | --test=* | --tests | --example | --example=* | \
+      --examples | --bench | --bench=* | --benches | --all-targets | --doc) targets=() ;;
+  esac
+done
 status=0
-run cargo test --no-fail-fast --all-targets "$@" || status=$?
+run cargo test --no-fail-fast "${targets[@]}" "$@" || status=$?
 exit "$status"
