@@ -50,6 +50,9 @@ pub struct Collector {
     scanner: Scanner,
     keep: Keep,
     inv: Inventory,
+    /// Offline: the namespace of objects that name none (`-n`, else `default`). Set on the
+    /// typed metadata only, so a rewritten manifest does not gain a `namespace` field.
+    default_namespace: Option<String>,
 }
 
 impl Collector {
@@ -58,6 +61,19 @@ impl Collector {
             scanner: Scanner::new(opts),
             keep,
             inv: Inventory::default(),
+            default_namespace: None,
+        }
+    }
+
+    /// The namespace given to objects that name none (offline manifests).
+    pub fn with_default_namespace(mut self, ns: &str) -> Self {
+        self.default_namespace = Some(ns.to_string());
+        self
+    }
+
+    fn default_ns(&self, meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) {
+        if meta.namespace.is_none() {
+            meta.namespace.clone_from(&self.default_namespace);
         }
     }
 
@@ -76,16 +92,18 @@ impl Collector {
                 self.scanner.add_namespace(&ns);
             }
             "NetworkPolicy" => {
-                let np: NetworkPolicy = serde_json::from_value(obj)
+                let mut np: NetworkPolicy = serde_json::from_value(obj)
                     .map_err(|e| format!("{}invalid NetworkPolicy: {e}", at(&source)))?;
+                self.default_ns(&mut np.metadata);
                 self.scanner.add_network_policy(&np);
                 if self.keep.objects {
                     self.inv.policies.push(np);
                 }
             }
             "Service" if self.keep.objects => {
-                let svc: Service = serde_json::from_value(obj)
+                let mut svc: Service = serde_json::from_value(obj)
                     .map_err(|e| format!("{}invalid Service: {e}", at(&source)))?;
+                self.default_ns(&mut svc.metadata);
                 self.inv.services.push(svc);
             }
             _ => {
@@ -95,6 +113,7 @@ impl Collector {
                     return Ok(());
                 };
                 w.source = source;
+                self.default_ns(&mut w.metadata);
                 self.scanner.add_workload(&w);
                 if self.keep.pods {
                     match w.kind {
@@ -174,29 +193,19 @@ fn trim_pod(w: &Workload) -> Workload {
         .unwrap_or_else(|| w.clone())
 }
 
-/// Reads manifests (already loaded) into a collector. Objects without a namespace get
-/// `default_namespace` (`-n`, else `default`), like `kubectl apply -f` would.
+/// Reads manifests (already loaded) into a collector (made
+/// [`with_default_namespace`](Collector::with_default_namespace)).
 pub fn collect_offline(
     collector: &mut Collector,
     files: &[crate::manifest::ManifestFile],
-    default_namespace: &str,
     selector: Option<&crate::model::selector::Selector>,
 ) -> Result<(), crate::cli::UsageError> {
-    for (mut obj, loc) in crate::manifest::objects(files) {
+    for (obj, loc) in crate::manifest::objects(files) {
         let kind = obj
             .get("kind")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        if kind != "Namespace"
-            && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
-            && !meta.contains_key("namespace")
-        {
-            meta.insert(
-                "namespace".into(),
-                Value::String(default_namespace.to_string()),
-            );
-        }
         if let Some(sel) = selector
             && WorkloadKind::from_kind(&kind).is_some()
         {

@@ -12,7 +12,8 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
 const ENV: &str = "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]";
-const PINNED: &str = "nginx:1.25@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+const PINNED: &str =
+    "nginx:1.25@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 const DOWN: &str = "\x1b[B";
 
 fn deployment(name: &str) -> String {
@@ -53,7 +54,11 @@ fn spawn(c: &support::Cluster, args: &[&str]) -> OsSession {
 /// Everything the program printed until it exited.
 fn rest(s: &mut OsSession) -> String {
     let c = s.expect(Eof).expect("the program exits");
-    format!("{}{}", String::from_utf8_lossy(c.before()), String::from_utf8_lossy(c.as_bytes()))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(c.before()),
+        String::from_utf8_lossy(c.as_bytes())
+    )
 }
 
 fn has_env(obj: &Value, name: &str) -> bool {
@@ -66,8 +71,16 @@ fn has_env(obj: &Value, name: &str) -> bool {
 async fn apply_one_skip_one_show_patch_then_quit() {
     let c = live!();
     let ns = c.namespace("pty").await;
-    c.apply_yaml(&ns, &format!("{}{}{}", deployment("a-apply"), deployment("b-skip"), deployment("c-quit")))
-        .await;
+    c.apply_yaml(
+        &ns,
+        &format!(
+            "{}{}{}",
+            deployment("a-apply"),
+            deployment("b-skip"),
+            deployment("c-quit")
+        ),
+    )
+    .await;
     let api = deployments(c, &ns).await;
     let b_before = get(&api, "b-skip").await;
     let c_before = get(&api, "c-quit").await;
@@ -76,7 +89,18 @@ async fn apply_one_skip_one_show_patch_then_quit() {
     let saved_str = saved.to_str().unwrap().to_string();
 
     let transcript = tokio::task::block_in_place(|| {
-        let mut s = spawn(c, &["fix", "-n", &ns, "--checks", "env-secret", "--save-patches", &saved_str]);
+        let mut s = spawn(
+            c,
+            &[
+                "fix",
+                "-n",
+                &ns,
+                "--checks",
+                "env-secret",
+                "--save-patches",
+                &saved_str,
+            ],
+        );
         // 1: the preview, then apply (the default).
         s.expect("a-apply").unwrap();
         s.expect("DB_PASSWORD_FILE").unwrap();
@@ -99,12 +123,24 @@ async fn apply_one_skip_one_show_patch_then_quit() {
         (text, format!("{status:?}"))
     });
     let (text, status) = transcript;
-    assert!(status.contains("Exited") && status.ends_with(", 0)"), "exit status {status}: {text}");
-    assert!(text.contains("1 applied, 0 validated, 2 skipped, 0 failed"), "{text}");
-    assert!(text.contains(&format!("kubectl secfix rollback {saved_str}")), "{text}");
+    assert!(
+        status.contains("Exited") && status.ends_with(", 0)"),
+        "exit status {status}: {text}"
+    );
+    assert!(
+        text.contains("1 applied, 0 validated, 2 skipped, 0 failed"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("kubectl secfix rollback {saved_str}")),
+        "{text}"
+    );
 
     let a = get(&api, "a-apply").await;
-    assert!(!has_env(&a, "DB_PASSWORD") && has_env(&a, "DB_PASSWORD_FILE"), "a-apply was fixed");
+    assert!(
+        !has_env(&a, "DB_PASSWORD") && has_env(&a, "DB_PASSWORD_FILE"),
+        "a-apply was fixed"
+    );
     assert_eq!(get(&api, "b-skip").await, b_before, "b-skip untouched");
     assert_eq!(get(&api, "c-quit").await, c_before, "c-quit untouched");
 }
@@ -152,5 +188,8 @@ async fn a_change_made_while_the_prompt_waits_makes_apply_fail_and_is_kept() {
     });
     assert!(text.contains("changed since it was read"), "{text}");
     assert!(text.contains("1 failed"), "{text}");
-    assert_eq!(get(&api, "raced").await, serde_json::to_value(&theirs).unwrap());
+    assert_eq!(
+        get(&api, "raced").await,
+        serde_json::to_value(&theirs).unwrap()
+    );
 }

@@ -308,7 +308,12 @@ async fn seeded_namespace_gives_exactly_the_expected_findings() {
     );
     assert_eq!(
         ns_finding["detail"]["workloads"],
-        serde_json::json!(["CronJob/nightly", "Deployment/web", "Pod/lonely", "StatefulSet/pinned"])
+        serde_json::json!([
+            "CronJob/nightly",
+            "Deployment/web",
+            "Pod/lonely",
+            "StatefulSet/pinned"
+        ])
     );
     let cron = findings.iter().find(|f| f["kind"] == "CronJob").unwrap();
     assert_eq!(cron["apiVersion"], "batch/v1beta1");

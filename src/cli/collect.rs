@@ -45,7 +45,7 @@ pub async fn collect(
         Some(s) => Some(Selector::parse(s).map_err(|e| UsageError(format!("-l {s:?}: {e}")))?),
         None => None,
     };
-    let mut collector = Collector::new(scan_options(selection), keep);
+    let collector = Collector::new(scan_options(selection), keep);
     if !selection.files.is_empty() {
         if selection.all_namespaces {
             return Err(UsageError(
@@ -54,8 +54,10 @@ pub async fn collect(
             .into());
         }
         let files = crate::manifest::load(&selection.files)?;
+        // Objects that name no namespace are in `-n`, else `default`, as for `kubectl apply -f`.
         let ns = selection.namespace.as_deref().unwrap_or("default");
-        collect_offline(&mut collector, &files, ns, selector.as_ref())?;
+        let mut collector = collector.with_default_namespace(ns);
+        collect_offline(&mut collector, &files, selector.as_ref())?;
         return Ok(Collected {
             inventory: collector.finish(),
             source: Source::Offline(files),
@@ -78,6 +80,7 @@ pub async fn collect(
         namespace,
         label_selector: selection.selector.clone(),
     };
+    let mut collector = collector;
     collect_live(&mut collector, &conn.client, scope, keep).await;
     Ok(Collected {
         inventory: collector.finish(),

@@ -18,6 +18,7 @@ use super::exit;
 use crate::cluster::apply::{self, ApplyError};
 use crate::cluster::journal::{self, Journal, Record};
 use crate::fix::network_policy::plan_namespace;
+use crate::fix::redact::redact_env_values;
 use crate::fix::workload::plan_workload;
 use crate::fix::{Action, FixOptions, Plan, Target};
 use crate::inventory::{Inventory, Keep};
@@ -243,7 +244,10 @@ fn run_offline(
     plans: &[Plan],
     not_fixable: &[Finding],
 ) -> anyhow::Result<u8> {
+    // `edits` rewrite files (`--write`); `shown` is what stdout may show: the same objects
+    // with any literal secret still in them (one no fix moved, e.g. in a bare Pod) redacted.
     let mut edits = Edits::default();
+    let mut shown = Edits::default();
     for plan in plans {
         // The Secret a literal moves into is never written to a file: its value would be.
         for p in &plan.prerequisites {
@@ -267,6 +271,9 @@ fn run_offline(
                     continue;
                 };
                 edits.replace(&loc, plan.after.clone());
+                let mut redacted = plan.display_objects().1;
+                redact_env_values(&mut redacted, &unmoved_literals(plan, not_fixable));
+                shown.replace(&loc, redacted);
             }
             Action::Create => {
                 // A namespace's policy goes into the first file holding one of its objects.
@@ -274,9 +281,13 @@ fn run_offline(
                     .findings
                     .iter()
                     .find_map(|f| f.source.as_ref().map(|s| s.file.clone()))
-                    .or_else(|| first_file_of_namespace(files, &plan.target.namespace));
+                    .or_else(|| {
+                        let default_ns = args.selection.namespace.as_deref().unwrap_or("default");
+                        first_file_of_namespace(files, &plan.target.namespace, default_ns)
+                    });
                 if let Some(file) = file {
                     edits.append(&file, plan.after.clone());
+                    shown.append(&file, plan.after.clone());
                 }
             }
         }
@@ -299,28 +310,42 @@ fn run_offline(
         );
         return Ok(exit::OK);
     }
-    let mut out = String::new();
-    for (i, f) in files.iter().enumerate() {
-        if i > 0 && !f.json {
-            out.push_str("---\n");
-        }
-        out.push_str(
-            &crate::manifest::render(f, &edits)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", f.display))?,
-        );
+    let out = crate::manifest::render_changed(files, &shown).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if out.is_empty() {
+        eprintln!("nothing to change");
     }
     super::print_stdout(&out)?;
     Ok(exit::OK)
 }
 
-fn first_file_of_namespace(files: &[crate::manifest::ManifestFile], ns: &str) -> Option<String> {
+/// Env names of literal secrets in the plan's object that no fix moved.
+fn unmoved_literals<'a>(plan: &Plan, not_fixable: &'a [Finding]) -> Vec<&'a str> {
+    not_fixable
+        .iter()
+        .filter(|f| {
+            f.kind == plan.target.kind
+                && f.namespace == plan.target.namespace
+                && f.name == plan.target.name
+        })
+        .filter_map(|f| match &f.detail {
+            crate::model::Detail::LiteralSecret { env, .. } => Some(env.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn first_file_of_namespace(
+    files: &[crate::manifest::ManifestFile],
+    ns: &str,
+    default_ns: &str,
+) -> Option<String> {
     crate::manifest::objects(files)
         .into_iter()
         .find_map(|(v, loc)| {
             let obj_ns = v
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str)
-                .unwrap_or("default");
+                .unwrap_or(default_ns);
             (obj_ns == ns).then_some(loc.file)
         })
 }

@@ -179,9 +179,17 @@ pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome
 /// Explains a failed patch. A failed `test` op comes back as a bare 422 ("the server
 /// rejected our request due to an error in our request") on some servers, so when the
 /// object's `resourceVersion` is no longer the planned one, say plainly that it changed.
-async fn patch_failure(api: &Api<DynamicObject>, plan: &Plan, stage: &'static str, e: &kube::Error) -> ApplyError {
+async fn patch_failure(
+    api: &Api<DynamicObject>,
+    plan: &Plan,
+    stage: &'static str,
+    e: &kube::Error,
+) -> ApplyError {
     let mut err = fail(plan, &plan.target, stage, e);
-    let Action::Patch { resource_version, .. } = &plan.action else {
+    let Action::Patch {
+        resource_version, ..
+    } = &plan.action
+    else {
         return err;
     };
     if matches!(err.code, Some(409) | Some(422))

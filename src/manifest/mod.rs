@@ -254,8 +254,12 @@ impl Edits {
     }
 }
 
-fn to_yaml(v: &Value) -> Result<String, String> {
-    serde_saphyr::to_string(v).map_err(|e| e.to_string())
+/// YAML for a rewritten document. Long strings (pinned image references) stay on one line
+/// instead of being folded, so a rewrite changes as few lines as possible.
+pub fn to_yaml(v: &Value) -> Result<String, String> {
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX;
+    serde_saphyr::to_string_with_options(v, options).map_err(|e| e.to_string())
 }
 
 /// The file's new text: untouched documents verbatim, changed ones re-serialized.
@@ -300,6 +304,28 @@ pub fn render(file: &ManifestFile, edits: &Edits) -> Result<String, String> {
         out.push_str(&to_yaml(extra)?);
     }
     Ok(out)
+}
+
+/// Only what changes, as YAML documents: every changed object (a changed `List` as its
+/// whole document) and every new one. This is what `fix -f` prints, ready for
+/// `kubectl apply -f -`; documents it does not change are not repeated.
+pub fn render_changed(files: &[ManifestFile], edits: &Edits) -> Result<String, String> {
+    let mut docs = Vec::new();
+    for f in files {
+        for (d, doc) in f.documents.iter().enumerate() {
+            if let (Some(changes), Some(v)) =
+                (edits.replaced.get(&(f.display.clone(), d)), &doc.value)
+            {
+                let mut v = v.clone();
+                apply_changes(&mut v, changes);
+                docs.push(to_yaml(&v)?);
+            }
+        }
+        for extra in edits.appended.get(&f.display).into_iter().flatten() {
+            docs.push(to_yaml(extra)?);
+        }
+    }
+    Ok(docs.join("---\n"))
 }
 
 fn apply_changes(doc: &mut Value, changes: &[(Option<usize>, Value)]) {

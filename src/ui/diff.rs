@@ -53,24 +53,14 @@ pub fn display_yaml(obj: &Value) -> String {
         return String::new();
     }
     let clean = strip_noise(obj);
-    let mut yaml =
-        serde_saphyr::to_string_with_options(&clean, yaml_options()).unwrap_or_else(|_| {
-            // JSON is YAML; a Value always serializes to JSON.
-            serde_json::to_string_pretty(&clean).unwrap_or_default()
-        });
+    let mut yaml = crate::manifest::to_yaml(&clean).unwrap_or_else(|_| {
+        // JSON is YAML; a Value always serializes to JSON.
+        serde_json::to_string_pretty(&clean).unwrap_or_default()
+    });
     if !yaml.ends_with('\n') {
         yaml.push('\n');
     }
     yaml
-}
-
-/// One line per scalar: long strings (image references with digests, annotations) are never
-/// folded over several lines, which would turn a one-word change into a multi-line one.
-/// Strings holding newlines (scripts, certificates) still use literal `|` blocks.
-fn yaml_options() -> serde_saphyr::SerializerOptions {
-    let mut options = serde_saphyr::SerializerOptions::default();
-    options.folded_wrap_chars = usize::MAX;
-    options
 }
 
 /// A copy of `obj` without the fields [`display_yaml`] leaves out.
