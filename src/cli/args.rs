@@ -64,7 +64,7 @@ pub enum Command {
 /// Which objects to look at, as kubectl selects them.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Selection {
-    /// Namespace to scan (default: the context's namespace, else `default`).
+    /// Namespace to read (default: the context's namespace, else `default`).
     #[arg(
         short = 'n',
         long,
@@ -72,7 +72,7 @@ pub struct Selection {
         conflicts_with = "all_namespaces"
     )]
     pub namespace: Option<String>,
-    /// Scan all namespaces.
+    /// Read all namespaces.
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
     /// Label selector for workloads (e.g. `app=web,tier!=db`).

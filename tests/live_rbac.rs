@@ -1,0 +1,72 @@
+//! The ClusterRoles in `rbac/` grant exactly what `scan` and `fix` need, on the real
+//! API server's RBAC: bound to a user with nothing else, scan reads everything and fix writes.
+
+mod support;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn bind(ns: &str, role: &str) -> String {
+    format!(
+        r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: viewer-{role}, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {role}}}
+subjects:
+- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: secfix-viewer}}
+"#
+    )
+}
+
+#[tokio::test]
+async fn shipped_cluster_roles_are_enough_for_scan_and_fix() {
+    let c = live!();
+    for file in ["rbac/secfix-scan.yaml", "rbac/secfix-fix.yaml"] {
+        c.kubectl(["apply", "-f", &format!("{ROOT}/{file}")]).run().assert_code(0);
+    }
+    let ns = c.namespace("rbac").await;
+    c.apply_yaml(
+        &ns,
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.25
+        env:
+        - {name: API_KEY, value: "not-a-real-key-but-a-literal"}
+        - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app}
+spec:
+  selector: {app: app}
+  ports: [{port: 80}]
+"#,
+    )
+    .await;
+
+    c.kubectl(["apply", "-f", "-"]).stdin(bind(&ns, "secfix-scan")).run().assert_code(0);
+    let scan = c.secfix(["scan", "-n", &ns, "--context", "viewer", "-o", "json"]).run();
+    scan.assert_code(3);
+    assert!(!scan.stderr().contains("error:"), "{}", scan.stderr());
+    let fix = c
+        .secfix(["fix", "-n", &ns, "--context", "viewer", "--yes", "--digest-source", "pods"])
+        .run();
+    fix.assert_code(1);
+    assert!(fix.stdout().contains("orbidden"), "scan-only cannot write: {}", fix.stdout());
+
+    c.kubectl(["apply", "-f", "-"]).stdin(bind(&ns, "secfix-fix")).run().assert_code(0);
+    let fix = c
+        .secfix(["fix", "-n", &ns, "--context", "viewer", "--yes", "--digest-source", "pods"])
+        .run();
+    fix.assert_code(0);
+    assert!(fix.stdout().contains("3 applied"), "{}", fix.stdout());
+}
