@@ -22,7 +22,9 @@ subjects:
 async fn shipped_cluster_roles_are_enough_for_scan_and_fix() {
     let c = live!();
     for file in ["rbac/secfix-scan.yaml", "rbac/secfix-fix.yaml"] {
-        c.kubectl(["apply", "-f", &format!("{ROOT}/{file}")]).run().assert_code(0);
+        c.kubectl(["apply", "-f", &format!("{ROOT}/{file}")])
+            .run()
+            .assert_code(0);
     }
     let ns = c.namespace("rbac").await;
     c.apply_yaml(
@@ -53,19 +55,49 @@ spec:
     )
     .await;
 
-    c.kubectl(["apply", "-f", "-"]).stdin(bind(&ns, "secfix-scan")).run().assert_code(0);
-    let scan = c.secfix(["scan", "-n", &ns, "--context", "viewer", "-o", "json"]).run();
+    c.kubectl(["apply", "-f", "-"])
+        .stdin(bind(&ns, "secfix-scan"))
+        .run()
+        .assert_code(0);
+    let scan = c
+        .secfix(["scan", "-n", &ns, "--context", "viewer", "-o", "json"])
+        .run();
     scan.assert_code(3);
     assert!(!scan.stderr().contains("error:"), "{}", scan.stderr());
     let fix = c
-        .secfix(["fix", "-n", &ns, "--context", "viewer", "--yes", "--digest-source", "pods"])
+        .secfix([
+            "fix",
+            "-n",
+            &ns,
+            "--context",
+            "viewer",
+            "--yes",
+            "--digest-source",
+            "pods",
+        ])
         .run();
     fix.assert_code(1);
-    assert!(fix.stdout().contains("orbidden"), "scan-only cannot write: {}", fix.stdout());
+    assert!(
+        fix.stdout().contains("orbidden"),
+        "scan-only cannot write: {}",
+        fix.stdout()
+    );
 
-    c.kubectl(["apply", "-f", "-"]).stdin(bind(&ns, "secfix-fix")).run().assert_code(0);
+    c.kubectl(["apply", "-f", "-"])
+        .stdin(bind(&ns, "secfix-fix"))
+        .run()
+        .assert_code(0);
     let fix = c
-        .secfix(["fix", "-n", &ns, "--context", "viewer", "--yes", "--digest-source", "pods"])
+        .secfix([
+            "fix",
+            "-n",
+            &ns,
+            "--context",
+            "viewer",
+            "--yes",
+            "--digest-source",
+            "pods",
+        ])
         .run();
     fix.assert_code(0);
     assert!(fix.stdout().contains("3 applied"), "{}", fix.stdout());

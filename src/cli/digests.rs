@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use super::args::{DigestArgs, DigestSource};
-use crate::fix::digest::{PodDigests, apply_pod_digests};
+use crate::fix::digest::{PodDigests, apply_pod_digests, set_digest, unresolved_image};
 use crate::inventory::Inventory;
-use crate::model::{CheckId, Detail, ImageRef};
+use crate::model::{CheckId, ImageRef};
 use crate::registry::{RegistryOptions, Resolver, resolve_key};
 
 /// Resolves digests for the inventory's mutable-image-tag findings from `source`: pods'
@@ -32,14 +32,7 @@ pub async fn resolve(inv: &mut Inventory, source: DigestSource, args: &DigestArg
     let pending: Vec<ImageRef> = inv
         .findings
         .iter()
-        .filter_map(|f| match &f.detail {
-            Detail::Image {
-                image,
-                digest: None,
-                ..
-            } => ImageRef::parse(image).ok(),
-            _ => None,
-        })
+        .filter_map(|f| unresolved_image(f).and_then(|i| ImageRef::parse(i).ok()))
         .collect();
     if pending.is_empty() {
         return;
@@ -52,27 +45,11 @@ pub async fn resolve(inv: &mut Inventory, source: DigestSource, args: &DigestArg
     });
     let results = resolver.resolve_all(&pending).await;
     for f in &mut inv.findings {
-        let Detail::Image {
-            image,
-            digest,
-            digest_source,
-        } = &mut f.detail
-        else {
-            continue;
-        };
-        if digest.is_some() {
-            continue;
-        }
-        let Ok(r) = ImageRef::parse(image) else {
+        let Some(r) = unresolved_image(f).and_then(|i| ImageRef::parse(i).ok()) else {
             continue;
         };
         match results.get(&resolve_key(&r)) {
-            Some(Ok(d)) => {
-                *digest = Some(d.clone());
-                *digest_source = Some("registry".into());
-                f.fixable = true;
-                f.not_fixable_reason = None;
-            }
+            Some(Ok(d)) => set_digest(f, d.clone(), "registry"),
             Some(Err(e)) => {
                 let pods = f.not_fixable_reason.take();
                 f.not_fixable_reason = Some(match pods {

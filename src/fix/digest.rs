@@ -205,38 +205,50 @@ pub fn parse_image_id(id: &str) -> Option<(String, String)> {
 /// ephemeral containers (never fixable), are left alone.
 pub fn apply_pod_digests(findings: &mut [Finding], digests: &PodDigests) {
     for f in findings.iter_mut() {
-        if f.check != CheckId::MutableImageTag || f.path.contains("/ephemeralContainers/") {
+        if f.path.contains("/ephemeralContainers/") {
             continue;
         }
-        let Detail::Image {
-            image,
-            digest,
-            digest_source,
-        } = &mut f.detail
-        else {
-            continue;
-        };
-        if digest.is_some() {
-            continue;
-        }
-        let Some(container) = f.container.as_deref() else {
+        let (Some(image), Some(container)) = (unresolved_image(f), f.container.as_deref()) else {
             continue;
         };
         let result = ImageRef::parse(image)
             .map_err(|e| e.to_string())
             .and_then(|r| digests.agreed(&f.namespace, &f.kind, &f.name, container, &r));
         match result {
-            Ok(d) => {
-                *digest = Some(d);
-                *digest_source = Some("pods".to_string());
-                f.fixable = true;
-                f.not_fixable_reason = None;
-            }
+            Ok(d) => set_digest(f, d, "pods"),
             Err(why) => {
                 f.fixable = false;
                 f.not_fixable_reason = Some(why);
             }
         }
+    }
+}
+
+/// The image of a mutable-image-tag finding that has no digest yet.
+pub fn unresolved_image(f: &Finding) -> Option<&str> {
+    match &f.detail {
+        Detail::Image {
+            image,
+            digest: None,
+            ..
+        } if f.check == CheckId::MutableImageTag => Some(image),
+        _ => None,
+    }
+}
+
+/// Records the digest a fix will pin and where it came from (`pods`, `registry`): the
+/// finding becomes fixable.
+pub fn set_digest(f: &mut Finding, digest: String, source: &str) {
+    if let Detail::Image {
+        digest: d,
+        digest_source,
+        ..
+    } = &mut f.detail
+    {
+        *d = Some(digest);
+        *digest_source = Some(source.to_string());
+        f.fixable = true;
+        f.not_fixable_reason = None;
     }
 }
 

@@ -18,6 +18,7 @@ use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Tab
 
 use super::Report;
 use crate::model::{Finding, Severity};
+use crate::ui::diff::printable;
 
 const HEADER: [&str; 6] = [
     "SEVERITY",
@@ -74,7 +75,7 @@ pub fn render_warnings(report: &Report, color: bool) -> String {
     report
         .warnings
         .iter()
-        .map(|w| format!("{label} {}", sanitize(w)))
+        .map(|w| format!("{label} {}", printable(w)))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -102,25 +103,8 @@ fn or_none(s: &str) -> String {
     if s.is_empty() {
         "<none>".to_string()
     } else {
-        sanitize(s)
+        printable(s).into_owned()
     }
-}
-
-/// Escapes control characters (including newlines and ESC) so one cell stays one line
-/// and cannot carry terminal escape sequences.
-fn sanitize(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

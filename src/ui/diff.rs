@@ -211,8 +211,9 @@ fn line(out: &mut String, style: &Style, text: &str) {
 }
 
 /// `text` with control characters (C0, DEL, C1 — escape sequences start with ESC or CSI)
-/// shown as Rust escapes (`\u{1b}`).
-fn printable(text: &str) -> Cow<'_, str> {
+/// shown as Rust escapes (`\u{1b}`), so text from the cluster stays on one line and cannot
+/// drive the terminal.
+pub fn printable(text: &str) -> Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return Cow::Borrowed(text);
     }
