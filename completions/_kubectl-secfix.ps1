@@ -35,8 +35,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             break
         }
         'kubectl-secfix;scan' {
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace to scan (default: the context''s namespace, else `default`)')
-            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace to scan (default: the context''s namespace, else `default`)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace to read (default: the context''s namespace, else `default`)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace to read (default: the context''s namespace, else `default`)')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Label selector for workloads (e.g. `app=web,tier!=db`)')
             [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector for workloads (e.g. `app=web,tier!=db`)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable')
@@ -50,8 +50,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             [CompletionResult]::new('--registry-timeout', '--registry-timeout', [CompletionResultType]::ParameterName, 'Timeout for each registry request, in seconds')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
-            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'Scan all namespaces')
-            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'Scan all namespaces')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'Read all namespaces')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'Read all namespaces')
             [CompletionResult]::new('--include-system', '--include-system', [CompletionResultType]::ParameterName, 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -60,8 +60,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             break
         }
         'kubectl-secfix;fix' {
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace to scan (default: the context''s namespace, else `default`)')
-            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace to scan (default: the context''s namespace, else `default`)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace to read (default: the context''s namespace, else `default`)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace to read (default: the context''s namespace, else `default`)')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Label selector for workloads (e.g. `app=web,tier!=db`)')
             [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector for workloads (e.g. `app=web,tier!=db`)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable')
@@ -78,8 +78,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             [CompletionResult]::new('--registry-timeout', '--registry-timeout', [CompletionResultType]::ParameterName, 'Timeout for each registry request, in seconds')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
-            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'Scan all namespaces')
-            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'Scan all namespaces')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'Read all namespaces')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'Read all namespaces')
             [CompletionResult]::new('--include-system', '--include-system', [CompletionResultType]::ParameterName, 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply every fix without prompting (required without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply every fix without prompting (required without a terminal)')

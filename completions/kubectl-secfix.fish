@@ -33,7 +33,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "fix" 
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "rollback" -d 'Apply the inverse patches saved by `fix --save-patches DIR`'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s n -l namespace -d 'Namespace to scan (default: the context\'s namespace, else `default`)' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s n -l namespace -d 'Namespace to read (default: the context\'s namespace, else `default`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s l -l selector -d 'Label selector for workloads (e.g. `app=web,tier!=db`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s f -l filename -d 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l checks -d 'Checks to run (comma-separated; default: all)' -r -f -a "env-secret\t'`env[].valueFrom.secretKeyRef` and `envFrom[].secretRef`'
@@ -55,11 +55,11 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l i
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l registry-timeout -d 'Timeout for each registry request, in seconds' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l context -d 'The kubeconfig context to use' -r
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s A -l all-namespaces -d 'Scan all namespaces'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s A -l all-namespaces -d 'Read all namespaces'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l include-system -d 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s V -l version -d 'Print version'
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s n -l namespace -d 'Namespace to scan (default: the context\'s namespace, else `default`)' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s n -l namespace -d 'Namespace to read (default: the context\'s namespace, else `default`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s l -l selector -d 'Label selector for workloads (e.g. `app=web,tier!=db`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s f -l filename -d 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l checks -d 'Checks to run (comma-separated; default: all)' -r -f -a "env-secret\t'`env[].valueFrom.secretKeyRef` and `envFrom[].secretRef`'
@@ -82,7 +82,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l in
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l registry-timeout -d 'Timeout for each registry request, in seconds' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l context -d 'The kubeconfig context to use' -r
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s A -l all-namespaces -d 'Scan all namespaces'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s A -l all-namespaces -d 'Read all namespaces'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l include-system -d 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s y -l yes -d 'Apply every fix without prompting (required without a terminal)'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l no-file-env -d 'Do not add `<NAME>_FILE=<path>` variables pointing at the mounted files'
