@@ -44,6 +44,8 @@ pub enum Status {
 struct PlanResult {
     target: Target,
     checks: Vec<CheckId>,
+    /// The findings fixed (for pinned images: the digest and which source gave it).
+    findings: Vec<Finding>,
     status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -69,6 +71,7 @@ impl PlanResult {
         PlanResult {
             target: plan.target.clone(),
             checks,
+            findings: plan.findings.clone(),
             status: Status::Planned,
             error: None,
             warnings: plan.warnings.clone(),
