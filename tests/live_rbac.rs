@@ -100,5 +100,5 @@ spec:
         ])
         .run();
     fix.assert_code(0);
-    assert!(fix.stdout().contains("3 applied"), "{}", fix.stdout());
+    assert!(fix.stdout().contains("2 applied, 0 validated, 0 skipped, 0 failed"), "{}", fix.stdout());
 }

@@ -355,17 +355,30 @@ fn first_file_of_namespace(
 
 /// Saves each applied plan's record when patches are being saved.
 struct Saver {
+    /// Where records go; `None` when patches are not saved.
+    dir: Option<PathBuf>,
     journal: Option<Journal>,
 }
 
 impl Saver {
-    fn open(dir: Option<PathBuf>) -> anyhow::Result<Self> {
-        Ok(Saver {
-            journal: dir.map(|d| Journal::open(&d)).transpose()?,
-        })
+    /// An explicit `--save-patches DIR` is created now, so an unusable directory stops the
+    /// run before anything is written; the interactive default is created on first use, so
+    /// a session that applies nothing leaves nothing behind.
+    fn open(dir: Option<PathBuf>, explicit: bool) -> anyhow::Result<Self> {
+        let journal = match &dir {
+            Some(d) if explicit => Some(Journal::open(d)?),
+            _ => None,
+        };
+        Ok(Saver { dir, journal })
     }
 
     fn save(&mut self, plan: &Plan, outcome: &apply::Outcome) -> anyhow::Result<Option<PathBuf>> {
+        let Some(dir) = &self.dir else {
+            return Ok(None);
+        };
+        if self.journal.is_none() {
+            self.journal = Some(Journal::open(dir)?);
+        }
         match &mut self.journal {
             Some(j) => j.write(&Record::new(plan, outcome)).map(Some),
             None => Ok(None),
@@ -375,6 +388,37 @@ impl Saver {
     fn dir(&self) -> Option<PathBuf> {
         self.journal.as_ref().map(|j| j.dir().to_path_buf())
     }
+}
+
+/// Set on Ctrl-C (SIGINT). While it is being listened for, Ctrl-C does not kill the
+/// process: the change being sent finishes, and no further change starts.
+///
+/// The handler is registered before this returns (not when a task first runs), so a Ctrl-C
+/// at the very first prompt is caught too.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::interrupt()) {
+            Ok(mut sigint) => {
+                tokio::spawn(async move {
+                    while sigint.recv().await.is_some() {
+                        set.store(true, Ordering::SeqCst);
+                    }
+                });
+            }
+            Err(e) => eprintln!("warning: cannot catch Ctrl-C ({e}): it stops the run at once"),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            set.store(true, Ordering::SeqCst);
+        }
+    });
+    flag
 }
 
 /// Applies one plan (dry run first) and records it.
@@ -416,7 +460,11 @@ async fn run_live(
         _ => None,
     };
     let writing = args.dry_run == DryRun::None;
-    let mut saver = Saver::open(if writing { save_dir } else { None })?;
+    let mut saver = Saver::open(
+        if writing { save_dir } else { None },
+        args.save_patches.is_some(),
+    )?;
+    let interrupted = interrupt_flag();
     match args.dry_run {
         DryRun::Client => {
             if args.output == FixOutput::Text {
@@ -443,10 +491,19 @@ async fn run_live(
         }
         DryRun::None if !interactive => {
             for (plan, result) in plans.iter().zip(&mut results) {
+                if interrupted.load(Ordering::SeqCst) {
+                    result.status = Status::Skipped;
+                    continue;
+                }
+                for w in &plan.warnings {
+                    eprintln!("warning: {}: {w}", plan.target);
+                }
                 apply_one(client, plan, &mut saver, result).await;
             }
         }
-        DryRun::None => interactive_loop(term, client, plans, &mut results, &mut saver).await?,
+        DryRun::None => {
+            interactive_loop(term, client, plans, &mut results, &mut saver, &interrupted).await?
+        }
     }
     let failed = results.iter().any(|r| r.status == Status::Failed);
     match args.output {
@@ -514,16 +571,8 @@ async fn interactive_loop(
     plans: &[Plan],
     results: &mut [PlanResult],
     saver: &mut Saver,
+    interrupted: &AtomicBool,
 ) -> anyhow::Result<()> {
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        tokio::spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                flag.store(true, Ordering::SeqCst);
-            }
-        });
-    }
     let color = term.stderr_color();
     let total = plans.len();
     let mut apply_all = false;
