@@ -4,66 +4,27 @@ mod support;
 
 use std::path::Path;
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
+use support::{PINNED_IMAGE, SECRET_REF_ENV, deployment};
 
 const LITERAL: &str = "L1teral-Secret-Value-0a9b8c7d6e";
-
-async fn get(c: &support::Cluster, ns: &str, api_version: &str, kind: &str, name: &str) -> Value {
-    let client = c.client().await;
-    let (ar, _) = c.resource(&client, api_version, kind).await;
-    let api: Api<DynamicObject> = Api::namespaced_with(client, ns, &ar);
-    serde_json::to_value(
-        api.get(name)
-            .await
-            .unwrap_or_else(|e| panic!("get {kind} {name}: {e}")),
-    )
-    .unwrap()
-}
-
-async fn get_opt(
-    c: &support::Cluster,
-    ns: &str,
-    api_version: &str,
-    kind: &str,
-    name: &str,
-) -> Option<Value> {
-    let client = c.client().await;
-    let (ar, _) = c.resource(&client, api_version, kind).await;
-    let api: Api<DynamicObject> = Api::namespaced_with(client, ns, &ar);
-    api.get_opt(name)
-        .await
-        .unwrap()
-        .map(|o| serde_json::to_value(o).unwrap())
-}
-
-fn deployment(name: &str, env: &str, image: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}}}
-spec:
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers:
-      - name: app
-        image: {image}
-        env: {env}
-"#
-    )
-}
-
-const PINNED: &str =
-    "nginx:1.25@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 
 fn findings(out: &support::Output) -> Vec<Value> {
     out.json()["findings"]
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// The NetworkPolicy that the `default-allow-namespace` fix creates in `ns`, if any.
+async fn default_deny(c: &support::Cluster, ns: &str) -> Option<Value> {
+    c.get_opt(
+        ns,
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        "secfix-default-deny",
+    )
+    .await
 }
 
 #[cfg(unix)]
@@ -90,12 +51,12 @@ async fn env_secret_moves_to_a_read_only_volume_and_rolls_back_exactly() {
             deployment(
                 "api",
                 "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}, {name: MODE, value: prod}]",
-                PINNED
+                PINNED_IMAGE
             )
         ),
     )
     .await;
-    let before = get(c, &ns, "apps/v1", "Deployment", "api").await;
+    let before = c.get(&ns, "apps/v1", "Deployment", "api").await;
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("patches");
     let out = c
@@ -109,7 +70,7 @@ async fn env_secret_moves_to_a_read_only_volume_and_rolls_back_exactly() {
         ])
         .run();
     out.assert_code(0);
-    let after = get(c, &ns, "apps/v1", "Deployment", "api").await;
+    let after = c.get(&ns, "apps/v1", "Deployment", "api").await;
     let pod = &after["spec"]["template"]["spec"];
     let env = pod["containers"][0]["env"].as_array().unwrap();
     assert!(env.iter().all(|e| e["name"] != "DB_PASSWORD"), "{env:?}");
@@ -143,7 +104,7 @@ async fn env_secret_moves_to_a_read_only_volume_and_rolls_back_exactly() {
     c.secfix(["rollback", saved.to_str().unwrap()])
         .run()
         .assert_code(0);
-    let restored = get(c, &ns, "apps/v1", "Deployment", "api").await;
+    let restored = c.get(&ns, "apps/v1", "Deployment", "api").await;
     assert_eq!(
         restored["spec"], before["spec"],
         "rollback restores the spec exactly"
@@ -159,7 +120,7 @@ async fn literal_moves_into_a_secret_and_rolls_back_as_a_reference() {
         &deployment(
             "billing",
             &format!("[{{name: API_TOKEN, value: {LITERAL}}}]"),
-            PINNED,
+            PINNED_IMAGE,
         ),
     )
     .await;
@@ -179,7 +140,7 @@ async fn literal_moves_into_a_secret_and_rolls_back_as_a_reference() {
         .run();
     out.assert_code(0);
     assert!(!out.stdout().contains(LITERAL) && !out.stderr().contains(LITERAL));
-    let secret = get(c, &ns, "v1", "Secret", "billing-secfix").await;
+    let secret = c.get(&ns, "v1", "Secret", "billing-secfix").await;
     let stored = secret["data"]["API_TOKEN"].as_str().expect("key API_TOKEN");
     use base64::Engine as _;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -190,7 +151,7 @@ async fn literal_moves_into_a_secret_and_rolls_back_as_a_reference() {
         LITERAL.as_bytes(),
         "the value moved into the Secret"
     );
-    let after = get(c, &ns, "apps/v1", "Deployment", "billing").await;
+    let after = c.get(&ns, "apps/v1", "Deployment", "billing").await;
     assert!(
         !after.to_string().contains(LITERAL),
         "no literal left in the spec"
@@ -206,7 +167,7 @@ async fn literal_moves_into_a_secret_and_rolls_back_as_a_reference() {
     c.secfix(["rollback", saved.to_str().unwrap()])
         .run()
         .assert_code(0);
-    let restored = get(c, &ns, "apps/v1", "Deployment", "billing").await;
+    let restored = c.get(&ns, "apps/v1", "Deployment", "billing").await;
     let env = &restored["spec"]["template"]["spec"]["containers"][0]["env"];
     assert_eq!(
         env,
@@ -214,7 +175,7 @@ async fn literal_moves_into_a_secret_and_rolls_back_as_a_reference() {
         "rolled back as a reference to the Secret, never as the literal"
     );
     assert!(
-        get_opt(c, &ns, "v1", "Secret", "billing-secfix")
+        c.get_opt(&ns, "v1", "Secret", "billing-secfix")
             .await
             .is_some(),
         "the Secret is kept"
@@ -229,7 +190,7 @@ async fn default_deny_policy_is_created_and_deleted_on_rollback() {
         &ns,
         &format!(
             "{}---\napiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  selector: {{app: web}}\n  ports: [{{port: 80}}]\n",
-            deployment("web", "[]", PINNED)
+            deployment("web", "[]", PINNED_IMAGE)
         ),
     )
     .await;
@@ -256,14 +217,9 @@ async fn default_deny_policy_is_created_and_deleted_on_rollback() {
         warnings.contains("web"),
         "lists the Services losing ingress: {warnings}"
     );
-    let np = get(
-        c,
-        &ns,
-        "networking.k8s.io/v1",
-        "NetworkPolicy",
-        "secfix-default-deny",
-    )
-    .await;
+    let np = default_deny(c, &ns)
+        .await
+        .expect("the default-deny NetworkPolicy exists");
     assert_eq!(np["spec"]["podSelector"], json!({}));
     let types: Vec<&str> = np["spec"]["policyTypes"]
         .as_array()
@@ -292,17 +248,7 @@ async fn default_deny_policy_is_created_and_deleted_on_rollback() {
     c.secfix(["rollback", saved.to_str().unwrap()])
         .run()
         .assert_code(0);
-    assert!(
-        get_opt(
-            c,
-            &ns,
-            "networking.k8s.io/v1",
-            "NetworkPolicy",
-            "secfix-default-deny"
-        )
-        .await
-        .is_none()
-    );
+    assert!(default_deny(c, &ns).await.is_none());
 }
 
 #[tokio::test]
@@ -323,24 +269,21 @@ async fn image_is_pinned_to_the_digest_running_pods_agree_on() {
         .await;
     for (deploy, ids) in [(&made[0], [digest, digest]), (&made[1], [digest, other])] {
         let name = deploy["metadata"]["name"].as_str().unwrap();
-        let owner = format!(
-            "ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: {name}, uid: {}, controller: true}}]",
-            deploy["metadata"]["uid"].as_str().unwrap()
-        );
         let rs = c
-            .apply_yaml(
+            .create_owned_by(
                 &ns,
                 &format!(
-                    "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: {name}-rs\n  {owner}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers: [{{name: app, image: 'nginx:1.25'}}]\n"
+                    "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: {name}-rs\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers: [{{name: app, image: 'nginx:1.25'}}]\n"
                 ),
+                deploy,
             )
             .await;
         for (i, id) in ids.iter().enumerate() {
             let pod = format!("{name}-rs-{i}");
-            c.create_pod_owned_by(
+            c.create_owned_by(
                 &ns,
                 &format!("metadata: {{name: {pod}, labels: {{app: {name}}}}}\nspec:\n  containers: [{{name: app, image: 'nginx:1.25'}}]\n"),
-                &rs[0],
+                &rs,
             )
             .await;
             c.set_pod_image_ids(
@@ -371,12 +314,12 @@ async fn image_is_pinned_to_the_digest_running_pods_agree_on() {
         .run();
     out.assert_code(0);
     let report = out.json();
-    let agree = get(c, &ns, "apps/v1", "Deployment", "agree").await;
+    let agree = c.get(&ns, "apps/v1", "Deployment", "agree").await;
     assert_eq!(
         agree["spec"]["template"]["spec"]["containers"][0]["image"],
         format!("nginx:1.25@{digest}")
     );
-    let split = get(c, &ns, "apps/v1", "Deployment", "split").await;
+    let split = c.get(&ns, "apps/v1", "Deployment", "split").await;
     assert_eq!(
         split["spec"]["template"]["spec"]["containers"][0]["image"],
         "nginx:1.25"
@@ -416,17 +359,10 @@ async fn a_concurrent_change_makes_the_patch_fail_and_is_kept() {
 
     let c = live!();
     let ns = c.namespace("fix-race").await;
-    c.apply_yaml(
-        &ns,
-        &deployment(
-            "race",
-            "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]",
-            PINNED,
-        ),
-    )
-    .await;
+    c.apply_yaml(&ns, &deployment("race", SECRET_REF_ENV, PINNED_IMAGE))
+        .await;
     // Plan against the object as read…
-    let read = get(c, &ns, "apps/v1", "Deployment", "race").await;
+    let read = c.get(&ns, "apps/v1", "Deployment", "race").await;
     let mut obj = read.clone();
     obj["apiVersion"] = json!("apps/v1");
     obj["kind"] = json!("Deployment");
@@ -438,71 +374,44 @@ async fn a_concurrent_change_makes_the_patch_fail_and_is_kept() {
         .unwrap()
         .expect("a plan");
     // …then someone else changes it…
-    let client = c.client().await;
-    let (ar, _) = c.resource(&client, "apps/v1", "Deployment").await;
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
-    let theirs = api
-        .patch(
+    let theirs = c
+        .merge_patch(
+            &ns,
+            "apps/v1",
+            "Deployment",
             "race",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"changed-by": "someone-else"}}})),
+            json!({"metadata": {"labels": {"changed-by": "someone-else"}}}),
         )
-        .await
-        .unwrap();
+        .await;
+    let client = c.client().await;
     // …so the guarded patch fails, in the dry run and for real, and changes nothing.
     let err = kubectl_secfix::cluster::apply::dry_run_then_apply(&client, &plan)
         .await
         .expect_err("a stale resourceVersion must fail");
     assert!(err.is_conflict(), "{err}");
-    let now = get(c, &ns, "apps/v1", "Deployment", "race").await;
-    assert_eq!(
-        now,
-        serde_json::to_value(&theirs).unwrap(),
-        "left exactly as the other writer left it"
-    );
+    let now = c.get(&ns, "apps/v1", "Deployment", "race").await;
+    assert_eq!(now, theirs, "left exactly as the other writer left it");
     let err = kubectl_secfix::cluster::apply::send(&client, &plan, false)
         .await
         .expect_err("real write fails too");
     assert!(err.is_conflict(), "{err}");
-    assert_eq!(get(c, &ns, "apps/v1", "Deployment", "race").await, now);
+    assert_eq!(c.get(&ns, "apps/v1", "Deployment", "race").await, now);
 }
 
 #[tokio::test]
 async fn viewer_gets_403_per_object_and_nothing_is_written() {
     let c = live!();
     let ns = c.namespace("fix-viewer").await;
-    c.apply_yaml(
+    c.apply_yaml(&ns, &deployment("locked", SECRET_REF_ENV, "nginx:1.25"))
+        .await;
+    c.grant_viewer(
         &ns,
-        &deployment(
-            "locked",
-            "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]",
-            "nginx:1.25",
-        ),
-    )
-    .await;
-    let rbac = format!(
-        r#"
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: read-only, namespace: {ns}}}
-rules:
-- apiGroups: ["", apps, batch, networking.k8s.io]
+        "read-only",
+        r#"- apiGroups: ["", apps, batch, networking.k8s.io]
   resources: ["*"]
-  verbs: [get, list]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: secfix-viewer, namespace: {ns}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: read-only}}
-subjects:
-- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: secfix-viewer}}
-"#
+  verbs: [get, list]"#,
     );
-    c.kubectl(["apply", "-f", "-"])
-        .stdin(rbac)
-        .run()
-        .assert_code(0);
-    let before = get(c, &ns, "apps/v1", "Deployment", "locked").await;
+    let before = c.get(&ns, "apps/v1", "Deployment", "locked").await;
     let out = c
         .secfix([
             "fix",
@@ -522,42 +431,25 @@ subjects:
         assert_eq!(r["status"], "failed", "{r}");
         assert!(r["error"].as_str().unwrap().contains("orbidden"), "{r}");
     }
-    let after = get(c, &ns, "apps/v1", "Deployment", "locked").await;
+    let after = c.get(&ns, "apps/v1", "Deployment", "locked").await;
     assert_eq!(
         after["metadata"]["resourceVersion"],
         before["metadata"]["resourceVersion"]
     );
-    assert!(
-        get_opt(
-            c,
-            &ns,
-            "networking.k8s.io/v1",
-            "NetworkPolicy",
-            "secfix-default-deny"
-        )
-        .await
-        .is_none()
-    );
+    assert!(default_deny(c, &ns).await.is_none());
 }
 
 #[tokio::test]
 async fn without_a_terminal_fix_refuses_to_prompt_and_changes_nothing() {
     let c = live!();
     let ns = c.namespace("fix-notty").await;
-    c.apply_yaml(
-        &ns,
-        &deployment(
-            "quiet",
-            "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]",
-            PINNED,
-        ),
-    )
-    .await;
-    let before = get(c, &ns, "apps/v1", "Deployment", "quiet").await;
+    c.apply_yaml(&ns, &deployment("quiet", SECRET_REF_ENV, PINNED_IMAGE))
+        .await;
+    let before = c.get(&ns, "apps/v1", "Deployment", "quiet").await;
     let out = c.secfix(["fix", "-n", &ns]).stdin_null().run();
     out.assert_code(2);
     assert!(out.stderr().contains("--yes"), "{}", out.stderr());
-    let after = get(c, &ns, "apps/v1", "Deployment", "quiet").await;
+    let after = c.get(&ns, "apps/v1", "Deployment", "quiet").await;
     assert_eq!(after, before);
 }
 
@@ -565,16 +457,9 @@ async fn without_a_terminal_fix_refuses_to_prompt_and_changes_nothing() {
 async fn server_dry_run_validates_and_writes_nothing() {
     let c = live!();
     let ns = c.namespace("fix-dry").await;
-    c.apply_yaml(
-        &ns,
-        &deployment(
-            "dry",
-            "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]",
-            PINNED,
-        ),
-    )
-    .await;
-    let before = get(c, &ns, "apps/v1", "Deployment", "dry").await;
+    c.apply_yaml(&ns, &deployment("dry", SECRET_REF_ENV, PINNED_IMAGE))
+        .await;
+    let before = c.get(&ns, "apps/v1", "Deployment", "dry").await;
     let out = c
         .secfix(["fix", "-n", &ns, "--dry-run=server", "-o", "json"])
         .run();
@@ -582,16 +467,6 @@ async fn server_dry_run_validates_and_writes_nothing() {
     for r in out.json()["results"].as_array().unwrap() {
         assert_eq!(r["status"], "validated", "{r}");
     }
-    assert_eq!(get(c, &ns, "apps/v1", "Deployment", "dry").await, before);
-    assert!(
-        get_opt(
-            c,
-            &ns,
-            "networking.k8s.io/v1",
-            "NetworkPolicy",
-            "secfix-default-deny"
-        )
-        .await
-        .is_none()
-    );
+    assert_eq!(c.get(&ns, "apps/v1", "Deployment", "dry").await, before);
+    assert!(default_deny(c, &ns).await.is_none());
 }

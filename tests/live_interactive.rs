@@ -3,48 +3,23 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use expectrl::session::OsSession;
 use expectrl::{Eof, Expect, Session};
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
-const ENV: &str = "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]";
-const PINNED: &str =
-    "nginx:1.25@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 const DOWN: &str = "\x1b[B";
 
+/// A Deployment with one `env-secret` finding and a pinned image.
 fn deployment(name: &str) -> String {
-    format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers:\n      - {{name: app, image: '{PINNED}', env: {ENV}}}\n---\n"
-    )
-}
-
-async fn deployments(c: &support::Cluster, ns: &str) -> Api<DynamicObject> {
-    let client = c.client().await;
-    let (ar, _) = c.resource(&client, "apps/v1", "Deployment").await;
-    Api::namespaced_with(client, ns, &ar)
-}
-
-async fn get(api: &Api<DynamicObject>, name: &str) -> Value {
-    serde_json::to_value(api.get(name).await.unwrap()).unwrap()
+    support::deployment(name, support::SECRET_REF_ENV, support::PINNED_IMAGE)
 }
 
 /// `kubectl secfix fix ARGS` in a pty of its own (80x40, no colour to keep matching simple).
 fn spawn(c: &support::Cluster, args: &[&str]) -> OsSession {
-    let path = format!(
-        "{}:{}",
-        c.bin_dir().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut cmd = Command::new("kubectl");
-    cmd.arg("secfix").args(args);
-    cmd.env("KUBECONFIG", &c.kubeconfig)
-        .env("PATH", path)
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1");
+    let mut cmd = c.kubectl_command(["secfix"]);
+    cmd.args(args).env("TERM", "xterm").env("NO_COLOR", "1");
     let mut s = Session::spawn(cmd).expect("spawn kubectl secfix in a pty");
     s.set_expect_timeout(Some(Duration::from_secs(60)));
     s.get_process_mut().set_window_size(120, 50).unwrap();
@@ -73,17 +48,16 @@ async fn apply_one_skip_one_show_patch_then_quit() {
     let ns = c.namespace("pty").await;
     c.apply_yaml(
         &ns,
-        &format!(
-            "{}{}{}",
+        &[
             deployment("a-apply"),
             deployment("b-skip"),
-            deployment("c-quit")
-        ),
+            deployment("c-quit"),
+        ]
+        .join("---"),
     )
     .await;
-    let api = deployments(c, &ns).await;
-    let b_before = get(&api, "b-skip").await;
-    let c_before = get(&api, "c-quit").await;
+    let b_before = c.get(&ns, "apps/v1", "Deployment", "b-skip").await;
+    let c_before = c.get(&ns, "apps/v1", "Deployment", "c-quit").await;
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("p");
     let saved_str = saved.to_str().unwrap().to_string();
@@ -136,13 +110,21 @@ async fn apply_one_skip_one_show_patch_then_quit() {
         "{text}"
     );
 
-    let a = get(&api, "a-apply").await;
+    let a = c.get(&ns, "apps/v1", "Deployment", "a-apply").await;
     assert!(
         !has_env(&a, "DB_PASSWORD") && has_env(&a, "DB_PASSWORD_FILE"),
         "a-apply was fixed"
     );
-    assert_eq!(get(&api, "b-skip").await, b_before, "b-skip untouched");
-    assert_eq!(get(&api, "c-quit").await, c_before, "c-quit untouched");
+    assert_eq!(
+        c.get(&ns, "apps/v1", "Deployment", "b-skip").await,
+        b_before,
+        "b-skip untouched"
+    );
+    assert_eq!(
+        c.get(&ns, "apps/v1", "Deployment", "c-quit").await,
+        c_before,
+        "c-quit untouched"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -150,8 +132,7 @@ async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
     let c = live!();
     let ns = c.namespace("pty-ctrl-c").await;
     c.apply_yaml(&ns, &deployment("keep")).await;
-    let api = deployments(c, &ns).await;
-    let before = get(&api, "keep").await;
+    let before = c.get(&ns, "apps/v1", "Deployment", "keep").await;
     let text = tokio::task::block_in_place(|| {
         let mut s = spawn(c, &["fix", "-n", &ns, "--checks", "env-secret"]);
         s.expect("what now?").unwrap();
@@ -159,7 +140,7 @@ async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
         rest(&mut s)
     });
     assert!(text.contains("0 applied"), "{text}");
-    assert_eq!(get(&api, "keep").await, before);
+    assert_eq!(c.get(&ns, "apps/v1", "Deployment", "keep").await, before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -167,29 +148,26 @@ async fn a_change_made_while_the_prompt_waits_makes_apply_fail_and_is_kept() {
     let c = live!();
     let ns = c.namespace("pty-race").await;
     c.apply_yaml(&ns, &deployment("raced")).await;
-    let api = deployments(c, &ns).await;
     let ns2 = ns.clone();
     let mut s = tokio::task::block_in_place(|| {
         let mut s = spawn(c, &["fix", "-n", &ns2, "--checks", "env-secret"]);
         s.expect("what now?").unwrap();
         s
     });
-    let theirs = api
-        .patch(
+    let theirs = c
+        .merge_patch(
+            &ns,
+            "apps/v1",
+            "Deployment",
             "raced",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"annotations": {"changed": "meanwhile"}}})),
+            json!({"metadata": {"annotations": {"changed": "meanwhile"}}}),
         )
-        .await
-        .unwrap();
+        .await;
     let text = tokio::task::block_in_place(|| {
         s.send("\r").unwrap();
         rest(&mut s)
     });
     assert!(text.contains("changed since it was read"), "{text}");
     assert!(text.contains("1 failed"), "{text}");
-    assert_eq!(
-        get(&api, "raced").await,
-        serde_json::to_value(&theirs).unwrap()
-    );
+    assert_eq!(c.get(&ns, "apps/v1", "Deployment", "raced").await, theirs);
 }

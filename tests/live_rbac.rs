@@ -5,17 +5,14 @@ mod support;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn bind(ns: &str, role: &str) -> String {
-    format!(
-        r#"
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: viewer-{role}, namespace: {ns}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {role}}}
-subjects:
-- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: secfix-viewer}}
-"#
-    )
+/// Binds the ClusterRole `role` to the viewer in `ns`.
+fn bind(c: &support::Cluster, ns: &str, role: &str) {
+    c.kubectl_apply(&support::viewer_binding(
+        ns,
+        &format!("viewer-{role}"),
+        "ClusterRole",
+        role,
+    ));
 }
 
 #[tokio::test]
@@ -55,17 +52,9 @@ spec:
     )
     .await;
 
-    c.kubectl(["apply", "-f", "-"])
-        .stdin(bind(&ns, "secfix-scan"))
-        .run()
-        .assert_code(0);
-    let scan = c
-        .secfix(["scan", "-n", &ns, "--context", "viewer", "-o", "json"])
-        .run();
-    scan.assert_code(3);
-    assert!(!scan.stderr().contains("error:"), "{}", scan.stderr());
-    let fix = c
-        .secfix([
+    bind(c, &ns, "secfix-scan");
+    let fix_as_viewer = || {
+        c.secfix([
             "fix",
             "-n",
             &ns,
@@ -75,7 +64,14 @@ spec:
             "--digest-source",
             "pods",
         ])
+        .run()
+    };
+    let scan = c
+        .secfix(["scan", "-n", &ns, "--context", "viewer", "-o", "json"])
         .run();
+    scan.assert_code(3);
+    assert!(!scan.stderr().contains("error:"), "{}", scan.stderr());
+    let fix = fix_as_viewer();
     fix.assert_code(1);
     assert!(
         fix.stdout().contains("orbidden"),
@@ -83,22 +79,8 @@ spec:
         fix.stdout()
     );
 
-    c.kubectl(["apply", "-f", "-"])
-        .stdin(bind(&ns, "secfix-fix"))
-        .run()
-        .assert_code(0);
-    let fix = c
-        .secfix([
-            "fix",
-            "-n",
-            &ns,
-            "--context",
-            "viewer",
-            "--yes",
-            "--digest-source",
-            "pods",
-        ])
-        .run();
+    bind(c, &ns, "secfix-fix");
+    let fix = fix_as_viewer();
     fix.assert_code(0);
     assert!(fix.stdout().contains("2 applied, 0 validated, 0 skipped, 0 failed"), "{}", fix.stdout());
 }

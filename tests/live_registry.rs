@@ -1,14 +1,13 @@
-//! Live tests of `registry::Resolver` against real registries (Debian's `docker-registry`,
-//! distribution 2.8), as started by the test bed (`tests/run.sh`):
+//! Live tests of `registry::Resolver` against the test bed's real registries (Debian's
+//! `docker-registry`, distribution 2.8; see `tests/support`): an anonymous one and one with
+//! htpasswd basic auth. Images are pushed with the `tests/support` helpers.
 //!
-//! - `SECFIX_TEST_REGISTRY`: `host:port` of an anonymous registry;
-//! - `SECFIX_TEST_AUTH_REGISTRY`: `host:port` of a registry with htpasswd basic auth, and
-//!   `SECFIX_TEST_AUTH_USER` / `SECFIX_TEST_AUTH_PASSWORD` for it.
-//!
-//! Without them each test prints `skipped: …` and passes, unless `SECFIX_REQUIRE_LIVE=1`,
-//! where it fails. Only loopback addresses are ever contacted. Every test pushes its own
-//! images under unique repository names, so the tests run in parallel and can be repeated
-//! against the same registries.
+//! Without the test bed each test prints `skipped: …` and passes, unless
+//! `SECFIX_REQUIRE_LIVE=1`, where it fails (see [`live!`]). Only loopback addresses are ever
+//! contacted. Every test pushes its own images under unique repository names, so the tests run
+//! in parallel and can be repeated against the same registries.
+
+mod support;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -19,46 +18,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kubectl_secfix::model::ImageRef;
 use kubectl_secfix::registry::{RegistryOptions, ResolveError, Resolver, resolve_key};
+use support::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Format, OCI_INDEX, OCI_MANIFEST};
 
 // ---------------------------------------------------------------------------------------------
-// Environment
+// Helpers
 // ---------------------------------------------------------------------------------------------
-
-struct Live {
-    registry: String,
-    auth_registry: String,
-    user: String,
-    password: String,
-}
-
-/// The registries from the environment, or `None` (test skipped) when they are not set.
-/// Panics instead when `SECFIX_REQUIRE_LIVE=1`.
-fn live(test: &str) -> Option<Live> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let names = [
-        "SECFIX_TEST_REGISTRY",
-        "SECFIX_TEST_AUTH_REGISTRY",
-        "SECFIX_TEST_AUTH_USER",
-        "SECFIX_TEST_AUTH_PASSWORD",
-    ];
-    let missing: Vec<&str> = names.iter().copied().filter(|n| var(n).is_none()).collect();
-    if !missing.is_empty() {
-        if std::env::var("SECFIX_REQUIRE_LIVE").as_deref() == Ok("1") {
-            panic!(
-                "{test}: SECFIX_REQUIRE_LIVE=1 but {} not set (start the test bed)",
-                missing.join(", ")
-            );
-        }
-        eprintln!("skipped: {test}: {} not set", missing.join(", "));
-        return None;
-    }
-    Some(Live {
-        registry: var(names[0])?,
-        auth_registry: var(names[1])?,
-        user: var(names[2])?,
-        password: var(names[3])?,
-    })
-}
 
 /// A repository name unique to this test run.
 fn unique_repo(test: &str) -> String {
@@ -118,246 +82,6 @@ fn err<'a>(res: &'a BTreeMap<String, Result<String, ResolveError>>, key: &str) -
         Some(Ok(d)) => panic!("{key}: expected an error, got {d}"),
         None => panic!("{key} missing from {:?}", res.keys().collect::<Vec<_>>()),
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pushing test images through the distribution HTTP API (plain HTTP, loopback registries).
-// Self-contained so that it can move to a shared tests/support module.
-// ---------------------------------------------------------------------------------------------
-
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    let hex: String = sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-fn basic_auth(auth: Option<(&str, &str)>) -> Option<String> {
-    use base64::Engine;
-    auth.map(|(u, p)| {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
-        )
-    })
-}
-
-/// Uploads a blob (monolithic: POST an upload, PUT the bytes with `?digest=`).
-pub fn push_blob(registry: &str, auth: Option<(&str, &str)>, repo: &str, bytes: &[u8]) -> String {
-    let digest = sha256(bytes);
-    let a = agent();
-    let mut post = a.post(format!("http://{registry}/v2/{repo}/blobs/uploads/"));
-    if let Some(h) = basic_auth(auth) {
-        post = post.header("Authorization", h);
-    }
-    let res = post.send_empty().expect("POST blob upload");
-    assert_eq!(res.status().as_u16(), 202, "POST /v2/{repo}/blobs/uploads/");
-    let location = res
-        .headers()
-        .get("Location")
-        .and_then(|v| v.to_str().ok())
-        .expect("upload Location")
-        .to_string();
-    let location = if location.starts_with('/') {
-        format!("http://{registry}{location}")
-    } else {
-        location
-    };
-    let sep = if location.contains('?') { '&' } else { '?' };
-    let mut put = a
-        .put(format!("{location}{sep}digest={digest}"))
-        .header("Content-Type", "application/octet-stream");
-    if let Some(h) = basic_auth(auth) {
-        put = put.header("Authorization", h);
-    }
-    let res = put.send(bytes).expect("PUT blob");
-    assert_eq!(res.status().as_u16(), 201, "PUT blob {digest} to {repo}");
-    digest
-}
-
-/// PUTs a manifest at `reference` (a tag or a digest) and returns the digest the registry
-/// reports (`Docker-Content-Digest`), checked against the sha256 of the bytes.
-pub fn push_manifest(
-    registry: &str,
-    auth: Option<(&str, &str)>,
-    repo: &str,
-    reference: &str,
-    media_type: &str,
-    body: &[u8],
-) -> String {
-    let mut put = agent()
-        .put(format!("http://{registry}/v2/{repo}/manifests/{reference}"))
-        .header("Content-Type", media_type);
-    if let Some(h) = basic_auth(auth) {
-        put = put.header("Authorization", h);
-    }
-    let mut res = put.send(body).expect("PUT manifest");
-    let status = res.status().as_u16();
-    let digest = res
-        .headers()
-        .get("Docker-Content-Digest")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let text = res.body_mut().read_to_string().unwrap_or_default();
-    assert_eq!(status, 201, "PUT manifest {repo}:{reference}: {text}");
-    let digest = digest.expect("Docker-Content-Digest on manifest PUT");
-    assert_eq!(
-        digest,
-        sha256(body),
-        "registry digest = sha256 of the manifest"
-    );
-    digest
-}
-
-/// The digest the registry reports for `repo:reference` on a HEAD, with an `Accept` header
-/// for every manifest kind.
-pub fn registry_digest(
-    registry: &str,
-    auth: Option<(&str, &str)>,
-    repo: &str,
-    reference: &str,
-) -> Option<String> {
-    let accept = [
-        OCI_INDEX,
-        OCI_MANIFEST,
-        DOCKER_MANIFEST_LIST,
-        DOCKER_MANIFEST,
-    ]
-    .join(", ");
-    let mut head = agent()
-        .head(format!("http://{registry}/v2/{repo}/manifests/{reference}"))
-        .header("Accept", accept);
-    if let Some(h) = basic_auth(auth) {
-        head = head.header("Authorization", h);
-    }
-    let res = head.call().expect("HEAD manifest");
-    if res.status().as_u16() != 200 {
-        return None;
-    }
-    res.headers()
-        .get("Docker-Content-Digest")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-/// Pushes a one-layer image manifest for `os/arch` (unique config, so a unique digest) at
-/// `reference` and returns `(digest, size)` of the manifest.
-fn push_image_manifest(
-    registry: &str,
-    auth: Option<(&str, &str)>,
-    repo: &str,
-    reference: &str,
-    arch: &str,
-    docker: bool,
-) -> (String, usize) {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let config = serde_json::json!({
-        "architecture": arch,
-        "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": []},
-        "config": {"Labels": {
-            "secfix.test": format!("{repo}:{reference}:{}", N.fetch_add(1, Ordering::Relaxed)),
-        }},
-    });
-    let config = serde_json::to_vec(&config).expect("config JSON");
-    let config_digest = push_blob(registry, auth, repo, &config);
-    let layer = format!("layer of {repo}:{reference} {arch}").into_bytes();
-    let layer_digest = push_blob(registry, auth, repo, &layer);
-    let (media_type, config_type, layer_type) = if docker {
-        (
-            DOCKER_MANIFEST,
-            DOCKER_CONFIG,
-            "application/vnd.docker.image.rootfs.diff.tar.gzip",
-        )
-    } else {
-        (
-            OCI_MANIFEST,
-            OCI_CONFIG,
-            "application/vnd.oci.image.layer.v1.tar",
-        )
-    };
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": media_type,
-        "config": {"mediaType": config_type, "digest": config_digest, "size": config.len()},
-        "layers": [{"mediaType": layer_type, "digest": layer_digest, "size": layer.len()}],
-    });
-    let manifest = serde_json::to_vec(&manifest).expect("manifest JSON");
-    let digest = push_manifest(registry, auth, repo, reference, media_type, &manifest);
-    (digest, manifest.len())
-}
-
-/// Pushes a small OCI image (config + one layer + manifest) as `repo:tag`; returns its digest.
-pub fn push_image(registry: &str, auth: Option<(&str, &str)>, repo: &str, tag: &str) -> String {
-    push_image_manifest(registry, auth, repo, tag, "amd64", false).0
-}
-
-/// Pushes a small Docker v2 (schema 2) image as `repo:tag`; returns its digest.
-pub fn push_docker_image(
-    registry: &str,
-    auth: Option<(&str, &str)>,
-    repo: &str,
-    tag: &str,
-) -> String {
-    push_image_manifest(registry, auth, repo, tag, "amd64", true).0
-}
-
-/// Pushes one image per architecture (by digest) and a multi-arch index over them as
-/// `repo:tag` (an OCI index, or a Docker manifest list when `docker`). Returns the index
-/// digest and the per-architecture digests.
-pub fn push_index(
-    registry: &str,
-    auth: Option<(&str, &str)>,
-    repo: &str,
-    tag: &str,
-    archs: &[&str],
-    docker: bool,
-) -> (String, Vec<String>) {
-    let mut children = Vec::new();
-    let mut entries = Vec::new();
-    for arch in archs {
-        // Pushed under a throwaway tag first, as `docker buildx` does with per-platform images.
-        let (digest, size) =
-            push_image_manifest(registry, auth, repo, &format!("{tag}-{arch}"), arch, docker);
-        entries.push(serde_json::json!({
-            "mediaType": if docker { DOCKER_MANIFEST } else { OCI_MANIFEST },
-            "digest": digest,
-            "size": size,
-            "platform": {"architecture": arch, "os": "linux"},
-        }));
-        children.push(digest);
-    }
-    let media_type = if docker {
-        DOCKER_MANIFEST_LIST
-    } else {
-        OCI_INDEX
-    };
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": media_type,
-        "manifests": entries,
-    });
-    let index = serde_json::to_vec(&index).expect("index JSON");
-    let digest = push_manifest(registry, auth, repo, tag, media_type, &index);
-    (digest, children)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,7 +234,10 @@ fn proxy_one(
                     continue;
                 }
                 if mode.wrong_get_digest && method == "GET" {
-                    back.push_str(&format!("{k}: {}\r\n", sha256(b"not this manifest")));
+                    back.push_str(&format!(
+                        "{k}: {}\r\n",
+                        support::sha256_digest(b"not this manifest")
+                    ));
                     continue;
                 }
             }
@@ -532,19 +259,15 @@ fn proxy_one(
 
 #[test]
 fn anonymous_oci_and_docker_images_resolve_to_the_registry_digest() {
-    let Some(env) = live("anonymous_oci_and_docker_images_resolve_to_the_registry_digest") else {
-        return;
-    };
-    let reg = &env.registry;
+    let c = live!();
+    let reg = &c.registry;
     let repo = unique_repo("anon");
-    let oci = push_image(reg, None, &repo, "v1");
-    let latest = push_image(reg, None, &repo, "latest");
-    let docker = push_docker_image(reg, None, &repo, "docker");
+    let oci = c.push_image(reg, None, &repo, "v1");
+    let latest = c.push_image(reg, None, &repo, "latest");
+    let docker = c.push_docker_image(reg, None, &repo, "docker");
     assert_ne!(oci, latest);
-    assert_eq!(
-        registry_digest(reg, None, &repo, "v1").as_deref(),
-        Some(oci.as_str())
-    );
+    let (status, head) = c.head_manifest(reg, None, &repo, "v1");
+    assert_eq!((status, head.as_deref()), (200, Some(oci.as_str())));
 
     let refs = [
         img(&format!("{reg}/{repo}:v1")),
@@ -563,20 +286,17 @@ fn anonymous_oci_and_docker_images_resolve_to_the_registry_digest() {
 
 #[test]
 fn basic_auth_from_a_docker_config_file() {
-    let Some(env) = live("basic_auth_from_a_docker_config_file") else {
-        return;
-    };
-    let reg = &env.auth_registry;
-    let creds = Some((env.user.as_str(), env.password.as_str()));
+    let c = live!();
+    let reg = &c.auth_registry;
     let repo = unique_repo("auth");
-    let digest = push_image(reg, creds, &repo, "v1");
+    let digest = c.push_image(reg, c.auth(), &repo, "v1");
     let key = format!("{reg}/{repo}:v1");
     let refs = [img(&key)];
 
     // The credentials as `docker login` writes them: base64 `auth` under the host:port.
     use base64::Engine;
-    let encoded =
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", env.user, env.password));
+    let encoded = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", c.auth_user, c.auth_password));
     let dir = tempfile::tempdir().expect("temp dir");
     let config = serde_json::json!({"auths": {reg.as_str(): {"auth": encoded}}});
     std::fs::write(dir.path().join("config.json"), config.to_string()).expect("config.json");
@@ -592,10 +312,10 @@ fn basic_auth_from_a_docker_config_file() {
     assert!(e.to_string().contains(reg.as_str()), "{e}");
 
     // Wrong password (as username/password fields): refused, and never echoed.
-    let wrong = format!("{}-wrong-Pa55", env.password);
+    let wrong = format!("{}-wrong-Pa55", c.auth_password);
     let dir = tempfile::tempdir().expect("temp dir");
     let config =
-        serde_json::json!({"auths": {reg.as_str(): {"username": env.user, "password": wrong}}});
+        serde_json::json!({"auths": {reg.as_str(): {"username": c.auth_user, "password": wrong}}});
     std::fs::write(dir.path().join("config.json"), config.to_string()).expect("config.json");
     let mut o = opts(Duration::from_secs(10));
     o.docker_config = Some(dir.path().to_path_buf());
@@ -604,21 +324,26 @@ fn basic_auth_from_a_docker_config_file() {
     assert!(matches!(e, ResolveError::Unauthorized { .. }), "{e:?}");
     let shown = format!("{e} {e:?}");
     assert!(
-        !shown.contains(&wrong) && !shown.contains(&env.password),
+        !shown.contains(&wrong) && !shown.contains(&c.auth_password),
         "{shown}"
     );
 }
 
 #[test]
 fn multi_arch_tags_pin_the_index_digest() {
-    let Some(env) = live("multi_arch_tags_pin_the_index_digest") else {
-        return;
-    };
-    let reg = &env.registry;
+    let c = live!();
+    let reg = &c.registry;
     let repo = unique_repo("multiarch");
-    let (oci_index, oci_children) = push_index(reg, None, &repo, "oci", &["amd64", "arm64"], false);
-    let (docker_list, docker_children) =
-        push_index(reg, None, &repo, "docker", &["amd64", "arm64"], true);
+    let (oci_index, oci_children) =
+        c.push_index(reg, None, &repo, "oci", &["amd64", "arm64"], Format::Oci);
+    let (docker_list, docker_children) = c.push_index(
+        reg,
+        None,
+        &repo,
+        "docker",
+        &["amd64", "arm64"],
+        Format::Docker,
+    );
     let res = resolve(
         opts(Duration::from_secs(10)),
         &[
@@ -636,12 +361,10 @@ fn multi_arch_tags_pin_the_index_digest() {
 
 #[test]
 fn missing_tags_and_repositories_are_not_found() {
-    let Some(env) = live("missing_tags_and_repositories_are_not_found") else {
-        return;
-    };
-    let reg = &env.registry;
+    let c = live!();
+    let reg = &c.registry;
     let repo = unique_repo("missing");
-    let digest = push_image(reg, None, &repo, "v1");
+    let digest = c.push_image(reg, None, &repo, "v1");
     let res = resolve(
         opts(Duration::from_secs(10)),
         &[
@@ -668,12 +391,10 @@ fn missing_tags_and_repositories_are_not_found() {
 
 #[test]
 fn dead_registries_fail_fast_while_others_resolve() {
-    let Some(env) = live("dead_registries_fail_fast_while_others_resolve") else {
-        return;
-    };
-    let reg = &env.registry;
+    let c = live!();
+    let reg = &c.registry;
     let repo = unique_repo("dead");
-    let digest = push_image(reg, None, &repo, "v1");
+    let digest = c.push_image(reg, None, &repo, "v1");
 
     // A closed port: bind, note the port, close.
     let closed = {
@@ -726,15 +447,13 @@ fn dead_registries_fail_fast_while_others_resolve() {
 
 #[test]
 fn each_reference_once_with_bounded_concurrency_and_all_manifest_types_accepted() {
-    let Some(env) = live("each_reference_once_with_bounded_concurrency") else {
-        return;
-    };
-    let reg = &env.registry;
+    let c = live!();
+    let reg = &c.registry;
     let repo = unique_repo("count");
     let tags = ["t1", "t2", "t3", "t4", "t5", "latest"];
     let digests: Vec<String> = tags
         .iter()
-        .map(|t| push_image(reg, None, &repo, t))
+        .map(|t| c.push_image(reg, None, &repo, t))
         .collect();
     let proxy = CountingProxy::start(
         reg,
@@ -793,12 +512,10 @@ fn each_reference_once_with_bounded_concurrency_and_all_manifest_types_accepted(
 
 #[test]
 fn get_fallback_verifies_the_body_against_the_digest() {
-    let Some(env) = live("get_fallback_verifies_the_body_against_the_digest") else {
-        return;
-    };
-    let reg = &env.registry;
+    let c = live!();
+    let reg = &c.registry;
     let repo = unique_repo("fallback");
-    let digest = push_image(reg, None, &repo, "v1");
+    let digest = c.push_image(reg, None, &repo, "v1");
     let key_of = |p: &str| format!("{p}/{repo}:v1");
 
     // No digest header on HEAD: the GET body's sha256 is the digest.
@@ -852,10 +569,8 @@ fn loopback_alias(ip: std::net::IpAddr, port: u16) -> Option<String> {
 
 #[test]
 fn plain_http_needs_loopback_or_insecure_registry() {
-    let Some(env) = live("plain_http_needs_loopback_or_insecure_registry") else {
-        return;
-    };
-    let reg = &env.registry;
+    let c = live!();
+    let reg = &c.registry;
     let addr: SocketAddr = match reg.to_socket_addrs().ok().and_then(|mut a| a.next()) {
         Some(a) => a,
         None => panic!("cannot resolve {reg}"),
@@ -868,7 +583,7 @@ fn plain_http_needs_loopback_or_insecure_registry() {
         return;
     };
     let repo = unique_repo("insecure");
-    let digest = push_image(reg, None, &repo, "v1");
+    let digest = c.push_image(reg, None, &repo, "v1");
     let aliased = format!("{alias}:{}", addr.port());
     let key = format!("{aliased}/{repo}:v1");
 

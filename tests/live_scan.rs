@@ -107,17 +107,8 @@ async fn seed_namespace(c: &support::Cluster, prefix: &str) -> String {
     };
     let deploy = by_kind("Deployment");
     let cron = by_kind("CronJob");
-    let owner_ref = |o: &Value| {
-        format!(
-            "ownerReferences: [{{apiVersion: {}, kind: {}, name: {}, uid: {}, controller: true}}]",
-            o["apiVersion"].as_str().unwrap(),
-            o["kind"].as_str().unwrap(),
-            o["metadata"]["name"].as_str().unwrap(),
-            o["metadata"]["uid"].as_str().unwrap()
-        )
-    };
     let rs = c
-        .apply_yaml(
+        .create_owned_by(
             &ns,
             &format!(
                 r#"
@@ -126,7 +117,6 @@ kind: ReplicaSet
 metadata:
   name: web-5d4f
   labels: {{app: web}}
-  {}
 spec:
   selector: {{matchLabels: {{app: web}}}}
   template:
@@ -138,46 +128,42 @@ spec:
         env:
         - name: API_TOKEN
           value: {LITERAL}
-"#,
-                owner_ref(&deploy)
+"#
             ),
+            &deploy,
         )
         .await;
-    c.create_pod_owned_by(
+    c.create_owned_by(
         &ns,
         &format!(
             "metadata: {{name: web-5d4f-x1, labels: {{app: web}}}}\nspec:\n  containers:\n  - name: app\n    image: nginx:1.25\n    env:\n    - {{name: API_TOKEN, value: {LITERAL}}}\n"
         ),
-        &rs[0],
+        &rs,
     )
     .await;
     let job = c
-        .apply_yaml(
+        .create_owned_by(
             &ns,
-            &format!(
-                r#"
+            r#"
 apiVersion: batch/v1
 kind: Job
-metadata:
-  name: nightly-28000
-  {}
+metadata: {name: nightly-28000}
 spec:
   template:
-    metadata: {{labels: {{app: nightly}}}}
+    metadata: {labels: {app: nightly}}
     spec:
       restartPolicy: OnFailure
       containers:
       - name: job
         image: alpine:3.19
 "#,
-                owner_ref(&cron)
-            ),
+            &cron,
         )
         .await;
-    c.create_pod_owned_by(
+    c.create_owned_by(
         &ns,
         "metadata: {name: nightly-28000-abc, labels: {app: nightly}}\nspec:\n  restartPolicy: OnFailure\n  containers:\n  - name: job\n    image: alpine:3.19\n",
-        &job[0],
+        &job,
     )
     .await;
     ns
@@ -388,13 +374,10 @@ async fn a_forbidden_kind_is_named_and_the_rest_is_still_reported() {
     let c = live!();
     let ns = seed_namespace(c, "forbidden").await;
     // The viewer may read everything in the namespace but DaemonSets.
-    let rbac = format!(
-        r#"
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: secfix-scan-no-daemonsets, namespace: {ns}}}
-rules:
-- apiGroups: [""]
+    c.grant_viewer(
+        &ns,
+        "secfix-scan-no-daemonsets",
+        r#"- apiGroups: [""]
   resources: [pods, replicationcontrollers, services]
   verbs: [get, list]
 - apiGroups: [apps]
@@ -405,20 +388,8 @@ rules:
   verbs: [get, list]
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies]
-  verbs: [get, list]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: secfix-viewer, namespace: {ns}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: secfix-scan-no-daemonsets}}
-subjects:
-- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: secfix-viewer}}
-"#
+  verbs: [get, list]"#,
     );
-    c.kubectl(["apply", "-f", "-"])
-        .stdin(rbac)
-        .run()
-        .assert_code(0);
     let out = c
         .secfix(["scan", "-n", &ns, "-o", "json", "--context", "viewer"])
         .run();

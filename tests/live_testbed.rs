@@ -297,7 +297,7 @@ spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
 
     let rs = &created[8];
     let pod = c
-        .create_pod_owned_by(
+        .create_owned_by(
             &ns,
             &format!("metadata: {{name: rs-abcde, labels: {{app: x}}}}\nspec: {{{pod_spec}}}"),
             rs,

@@ -52,10 +52,34 @@ pub const ENV_REQUIRE_LIVE: &str = "SECFIX_REQUIRE_LIVE";
 /// Printed by [`live!`](crate::live) when a live test is skipped.
 pub const SKIP_MESSAGE: &str = "skipped: live test needs the test cluster; run tests/run.sh";
 
-/// OCI image manifest media type, for pushes and for the `Accept` header of a HEAD.
+/// Media types of the manifests, configs and layers that [`Registry`] pushes.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// Every manifest type: the `Accept` header of [`Registry::head_manifest`].
+pub const MANIFEST_ACCEPT: [&str; 4] = [
+    OCI_INDEX,
+    OCI_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    DOCKER_MANIFEST,
+];
+
+/// The user of the kubeconfig's `viewer` context (authenticated, no RBAC binding).
+pub const VIEWER_USER: &str = "secfix-viewer";
+
+/// An image pinned by digest: no `mutable-image-tag` finding.
+pub const PINNED_IMAGE: &str =
+    "nginx:1.25@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+/// An `env` (YAML flow sequence) with one `env-secret` finding: `DB_PASSWORD` from the key
+/// `password` of the Secret `db`.
+pub const SECRET_REF_ENV: &str =
+    "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]";
 
 /// Default time limit of [`Cmd::run`]: a hung command fails its test instead of the whole run.
 pub const DEFAULT_CMD_TIMEOUT: Duration = Duration::from_secs(120);
@@ -289,14 +313,15 @@ impl Cluster {
         hit
     }
 
-    /// Creates a Pod from `pod_yaml` in `ns`, owned (controller) by `owner` (a created object,
-    /// e.g. from [`Cluster::apply_yaml`]), as a ReplicaSet or Job controller would.
-    pub async fn create_pod_owned_by(&self, ns: &str, pod_yaml: &str, owner: &Value) -> Value {
-        let mut pod: Value = serde_saphyr::from_str(pod_yaml)
-            .unwrap_or_else(|e| panic!("create_pod_owned_by: invalid YAML: {e}\n{pod_yaml}"));
+    /// Creates the object of `yaml` in `ns`, owned (controller) by `owner` (a created object,
+    /// e.g. from [`Cluster::apply_yaml`]), as a controller would: a ReplicaSet of a Deployment,
+    /// a Job of a CronJob, a Pod of either. A document without `apiVersion`/`kind` is a Pod.
+    pub async fn create_owned_by(&self, ns: &str, yaml: &str, owner: &Value) -> Value {
+        let mut obj: Value = serde_saphyr::from_str(yaml)
+            .unwrap_or_else(|e| panic!("create_owned_by: invalid YAML: {e}\n{yaml}"));
         let uid = str_at(owner, "/metadata/uid");
         assert!(!uid.is_empty(), "owner has no metadata.uid: {owner}");
-        pod["metadata"]["ownerReferences"] = json!([{
+        obj["metadata"]["ownerReferences"] = json!([{
             "apiVersion": str_at(owner, "/apiVersion"),
             "kind": str_at(owner, "/kind"),
             "name": str_at(owner, "/metadata/name"),
@@ -304,14 +329,85 @@ impl Cluster {
             "controller": true,
             "blockOwnerDeletion": true,
         }]);
-        if pod.get("apiVersion").is_none() {
-            pod["apiVersion"] = json!("v1");
+        if obj.get("apiVersion").is_none() {
+            obj["apiVersion"] = json!("v1");
         }
-        if pod.get("kind").is_none() {
-            pod["kind"] = json!("Pod");
+        if obj.get("kind").is_none() {
+            obj["kind"] = json!("Pod");
         }
         let client = self.client().await;
-        self.create_value(&client, ns, pod).await
+        self.create_value(&client, ns, obj).await
+    }
+
+    /// The API of `apiVersion`/`kind` in `ns` (all namespaces for a cluster-scoped kind), for
+    /// the `admin` context.
+    pub async fn api(&self, ns: &str, api_version: &str, kind: &str) -> Api<DynamicObject> {
+        let client = self.client().await;
+        let (resource, namespaced) = self.resource(&client, api_version, kind).await;
+        if namespaced {
+            Api::namespaced_with(client, ns, &resource)
+        } else {
+            Api::all_with(client, &resource)
+        }
+    }
+
+    /// The object `kind` `name` in `ns`, as JSON; panics when it does not exist.
+    pub async fn get(&self, ns: &str, api_version: &str, kind: &str, name: &str) -> Value {
+        self.get_opt(ns, api_version, kind, name)
+            .await
+            .unwrap_or_else(|| panic!("{kind} {ns}/{name} does not exist"))
+    }
+
+    /// The object `kind` `name` in `ns`, as JSON, or `None` when it does not exist.
+    pub async fn get_opt(
+        &self,
+        ns: &str,
+        api_version: &str,
+        kind: &str,
+        name: &str,
+    ) -> Option<Value> {
+        let api = self.api(ns, api_version, kind).await;
+        let obj = api
+            .get_opt(name)
+            .await
+            .unwrap_or_else(|e| panic!("cannot get {kind} {ns}/{name}: {e}"))?;
+        Some(serde_json::to_value(obj).unwrap_or_else(|e| panic!("{kind} {ns}/{name}: {e}")))
+    }
+
+    /// Applies a JSON merge patch to `kind` `name` in `ns` (another writer changing the object)
+    /// and returns the object as the server stored it.
+    pub async fn merge_patch(
+        &self,
+        ns: &str,
+        api_version: &str,
+        kind: &str,
+        name: &str,
+        patch: Value,
+    ) -> Value {
+        let api = self.api(ns, api_version, kind).await;
+        let patched = api
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .unwrap_or_else(|e| panic!("cannot patch {kind} {ns}/{name}: {e}"));
+        serde_json::to_value(patched).unwrap_or_else(|e| panic!("{kind} {ns}/{name}: {e}"))
+    }
+
+    /// Gives the `viewer` context's user ([`VIEWER_USER`]) a Role `role` in `ns` with `rules`
+    /// (a YAML block sequence at column 0), through the RoleBinding `secfix-viewer`, with
+    /// `kubectl apply`.
+    pub fn grant_viewer(&self, ns: &str, role: &str, rules: &str) {
+        let yaml = format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: {role}, namespace: {ns}}}\nrules:\n{rules}\n---\n{}",
+            viewer_binding(ns, "secfix-viewer", "Role", role)
+        );
+        self.kubectl_apply(&yaml);
+    }
+
+    /// `kubectl apply -f -` of `yaml`; panics unless it succeeds.
+    pub fn kubectl_apply(&self, yaml: &str) -> Output {
+        let out = self.kubectl(["apply", "-f", "-"]).stdin(yaml).run();
+        out.assert_code(0);
+        out
     }
 
     /// Writes `status.phase=Running` and a running status per `(container, image, imageID)`
@@ -378,10 +474,10 @@ impl Cluster {
         .unwrap_or_else(|e| panic!("cannot write the status of pod {ns}/{pod_name}: {e}"));
     }
 
-    /// Pushes a tiny image (one config blob, one layer blob, an OCI manifest) as
-    /// `registry/repo:tag` and returns the manifest digest (`sha256:…`). The content depends
-    /// on `repo` and `tag` only, so pushes of different names give different digests and a
-    /// repeated push gives the same one.
+    /// Pushes a tiny OCI image (one config blob, one layer blob, a manifest) for
+    /// `linux/amd64` as `registry/repo:tag` and returns the manifest digest (`sha256:…`). The
+    /// content depends on `repo` and `tag` only, so pushes of different names give different
+    /// digests and a repeated push gives the same one.
     pub fn push_image(
         &self,
         registry: &str,
@@ -402,38 +498,41 @@ impl Cluster {
         tag: &str,
         variant: &str,
     ) -> String {
-        let http = Registry::new(registry, auth);
-        let label = format!("{repo}:{tag}{variant}");
-        let config = serde_json::to_vec(&json!({
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Labels": {"dev.secfix.test": label}},
-            "rootfs": {"type": "layers", "diff_ids": []},
-        }))
-        .unwrap_or_default();
-        let layer = format!("secfix test layer {label}").into_bytes();
-        let config_digest = http.push_blob(repo, &config);
-        let layer_digest = http.push_blob(repo, &layer);
-        let manifest = serde_json::to_vec(&json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": config.len()},
-            "layers": [{"mediaType": OCI_LAYER, "digest": layer_digest, "size": layer.len()}],
-        }))
-        .unwrap_or_default();
-        let digest = sha256_digest(&manifest);
-        let url = format!("http://{registry}/v2/{repo}/manifests/{tag}");
-        let resp = http
-            .request(http.agent.put(&url))
-            .header("Content-Type", OCI_MANIFEST)
-            .send(&manifest[..])
-            .unwrap_or_else(|e| panic!("PUT {url}: {e}"));
-        http.expect(resp, 201, "PUT", &url);
-        digest
+        Registry::new(registry, auth)
+            .push_image(repo, tag, Format::Oci, "amd64", variant)
+            .0
     }
 
-    /// HEADs `registry/repo:reference` (OCI manifest `Accept`) and returns the HTTP status and
-    /// the `Docker-Content-Digest` header.
+    /// Like [`Cluster::push_image`], as a Docker image manifest v2 (schema 2).
+    pub fn push_docker_image(
+        &self,
+        registry: &str,
+        auth: Option<(&str, &str)>,
+        repo: &str,
+        tag: &str,
+    ) -> String {
+        Registry::new(registry, auth)
+            .push_image(repo, tag, Format::Docker, "amd64", "")
+            .0
+    }
+
+    /// Pushes a multi-arch image as `registry/repo:tag`: an OCI index or a Docker manifest list
+    /// (per `format`) over one image per architecture. Returns the digest of the index and
+    /// those of the per-architecture images.
+    pub fn push_index(
+        &self,
+        registry: &str,
+        auth: Option<(&str, &str)>,
+        repo: &str,
+        tag: &str,
+        archs: &[&str],
+        format: Format,
+    ) -> (String, Vec<String>) {
+        Registry::new(registry, auth).push_index(repo, tag, archs, format)
+    }
+
+    /// HEADs `registry/repo:reference` (accepting every manifest type, see [`MANIFEST_ACCEPT`])
+    /// and returns the HTTP status and the `Docker-Content-Digest` header.
     pub fn head_manifest(
         &self,
         registry: &str,
@@ -441,19 +540,7 @@ impl Cluster {
         repo: &str,
         reference: &str,
     ) -> (u16, Option<String>) {
-        let http = Registry::new(registry, auth);
-        let url = format!("http://{registry}/v2/{repo}/manifests/{reference}");
-        let resp = http
-            .request(http.agent.head(&url))
-            .header("Accept", OCI_MANIFEST)
-            .call()
-            .unwrap_or_else(|e| panic!("HEAD {url}: {e}"));
-        let digest = resp
-            .headers()
-            .get("Docker-Content-Digest")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        (resp.status().as_u16(), digest)
+        Registry::new(registry, auth).head_manifest(repo, reference)
     }
 
     /// The basic-auth credentials of [`Cluster::auth_registry`].
@@ -496,15 +583,26 @@ impl Cluster {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        Cmd::from(self.kubectl_command(args))
+    }
+
+    /// The `std::process::Command` behind [`Cluster::kubectl`], for callers that run it
+    /// themselves (in a pty, for one).
+    pub fn kubectl_command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let mut path = OsString::from(self.bin_dir());
         if let Some(orig) = std::env::var_os("PATH") {
             path.push(":");
             path.push(orig);
         }
-        Cmd::new("kubectl")
-            .args(args)
+        let mut cmd = Command::new("kubectl");
+        cmd.args(args)
             .env("KUBECONFIG", &self.kubeconfig)
-            .env("PATH", path)
+            .env("PATH", path);
+        cmd
     }
 
     /// `kubectl secfix ARGS…` through kubectl's plugin mechanism.
@@ -530,6 +628,42 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
+/// YAML of a RoleBinding `name` in `ns` that gives the `viewer` context's user
+/// ([`VIEWER_USER`]) the `role_kind` (`Role` or `ClusterRole`) `role`.
+pub fn viewer_binding(ns: &str, name: &str, role_kind: &str, role: &str) -> String {
+    format!(
+        r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: {name}, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: {role_kind}, name: {role}}}
+subjects:
+- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {VIEWER_USER}}}
+"#
+    )
+}
+
+/// YAML of a Deployment `name` (selector and pod label `app: <name>`) with one container `app`
+/// running `image` with `env` (a YAML flow sequence such as [`SECRET_REF_ENV`]). It starts with
+/// a newline, so that documents join with `---`.
+pub fn deployment(name: &str, env: &str, image: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+      - name: app
+        image: {image}
+        env: {env}
+"#
+    )
+}
+
 /// `sha256:<hex>` of `bytes`, as the registry names content.
 pub fn sha256_digest(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
@@ -537,15 +671,42 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-/// A blocking HTTP client for the distribution API of one registry.
-struct Registry {
+/// The manifest format of an image pushed by [`Registry`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// OCI image manifest; multi-arch: OCI image index.
+    Oci,
+    /// Docker image manifest v2 schema 2; multi-arch: Docker manifest list.
+    Docker,
+}
+
+impl Format {
+    /// Media types of (manifest, config, layer, multi-arch index).
+    fn media_types(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Format::Oci => (OCI_MANIFEST, OCI_CONFIG, OCI_LAYER, OCI_INDEX),
+            Format::Docker => (
+                DOCKER_MANIFEST,
+                DOCKER_CONFIG,
+                DOCKER_LAYER,
+                DOCKER_MANIFEST_LIST,
+            ),
+        }
+    }
+}
+
+/// A blocking HTTP client for the distribution API of one registry (plain HTTP: the test bed's
+/// registries listen on loopback). The one implementation of the push protocol for every test
+/// file; [`Cluster::push_image`] and its siblings are shorthands for it.
+pub struct Registry {
     agent: ureq::Agent,
     base: String,
     authorization: Option<String>,
 }
 
 impl Registry {
-    fn new(registry: &str, auth: Option<(&str, &str)>) -> Registry {
+    /// A client for `registry` (`host:port`), with basic-auth credentials when `auth` is set.
+    pub fn new(registry: &str, auth: Option<(&str, &str)>) -> Registry {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -589,7 +750,7 @@ impl Registry {
     }
 
     /// Monolithic upload (POST, then PUT with the digest); returns the blob's digest.
-    fn push_blob(&self, repo: &str, blob: &[u8]) -> String {
+    pub fn push_blob(&self, repo: &str, blob: &[u8]) -> String {
         let digest = sha256_digest(blob);
         let url = format!("{}/v2/{repo}/blobs/uploads/", self.base);
         let resp = self
@@ -597,15 +758,12 @@ impl Registry {
             .send_empty()
             .unwrap_or_else(|e| panic!("POST {url}: {e}"));
         let resp = self.expect(resp, 202, "POST", &url);
-        let location = resp
-            .headers()
-            .get("Location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_else(|| panic!("POST {url}: no Location header"));
+        let location =
+            header(&resp, "Location").unwrap_or_else(|| panic!("POST {url}: no Location header"));
         let location = if location.starts_with('/') {
             format!("{}{location}", self.base)
         } else {
-            location.to_string()
+            location
         };
         let sep = if location.contains('?') { '&' } else { '?' };
         let put = format!("{location}{sep}digest={digest}");
@@ -617,6 +775,124 @@ impl Registry {
         self.expect(resp, 201, "PUT", &put);
         digest
     }
+
+    /// PUTs a manifest (or index) of `media_type` at `reference` (a tag or a digest) and
+    /// returns the digest the registry reports (`Docker-Content-Digest`), checked against the
+    /// sha256 of `body`.
+    pub fn push_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> String {
+        let url = format!("{}/v2/{repo}/manifests/{reference}", self.base);
+        let resp = self
+            .request(self.agent.put(&url))
+            .header("Content-Type", media_type)
+            .send(body)
+            .unwrap_or_else(|e| panic!("PUT {url}: {e}"));
+        let resp = self.expect(resp, 201, "PUT", &url);
+        let digest = header(&resp, "Docker-Content-Digest")
+            .unwrap_or_else(|| panic!("PUT {url}: no Docker-Content-Digest header"));
+        assert_eq!(
+            digest,
+            sha256_digest(body),
+            "PUT {url}: the registry's digest is not the sha256 of the manifest"
+        );
+        digest
+    }
+
+    /// Pushes a one-layer image for `linux/arch` in `format` at `reference` and returns the
+    /// manifest's digest and size. The content depends on the arguments only (`variant` is
+    /// mixed in), so a repeated push gives the same digest.
+    pub fn push_image(
+        &self,
+        repo: &str,
+        reference: &str,
+        format: Format,
+        arch: &str,
+        variant: &str,
+    ) -> (String, usize) {
+        let (manifest_type, config_type, layer_type, _) = format.media_types();
+        let label = format!("{repo}:{reference}{variant}");
+        let config = serde_json::to_vec(&json!({
+            "architecture": arch,
+            "os": "linux",
+            "config": {"Labels": {"dev.secfix.test": label}},
+            "rootfs": {"type": "layers", "diff_ids": []},
+        }))
+        .unwrap_or_default();
+        let layer = format!("secfix test layer {label} {arch}").into_bytes();
+        let config_digest = self.push_blob(repo, &config);
+        let layer_digest = self.push_blob(repo, &layer);
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": manifest_type,
+            "config": {"mediaType": config_type, "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": layer_type, "digest": layer_digest, "size": layer.len()}],
+        }))
+        .unwrap_or_default();
+        let digest = self.push_manifest(repo, reference, manifest_type, &manifest);
+        (digest, manifest.len())
+    }
+
+    /// Pushes one image per architecture, each under the tag `<tag>-<arch>` first (as
+    /// `docker buildx` pushes per-platform images), then an index over them (OCI index or
+    /// Docker manifest list, per `format`) as `repo:tag`. Returns the index digest and the
+    /// per-architecture digests.
+    pub fn push_index(
+        &self,
+        repo: &str,
+        tag: &str,
+        archs: &[&str],
+        format: Format,
+    ) -> (String, Vec<String>) {
+        let (manifest_type, _, _, index_type) = format.media_types();
+        let mut children = Vec::new();
+        let mut entries = Vec::new();
+        for arch in archs {
+            let (digest, size) = self.push_image(repo, &format!("{tag}-{arch}"), format, arch, "");
+            entries.push(json!({
+                "mediaType": manifest_type,
+                "digest": digest,
+                "size": size,
+                "platform": {"architecture": arch, "os": "linux"},
+            }));
+            children.push(digest);
+        }
+        let index = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": index_type,
+            "manifests": entries,
+        }))
+        .unwrap_or_default();
+        let digest = self.push_manifest(repo, tag, index_type, &index);
+        (digest, children)
+    }
+
+    /// HEADs `repo:reference` with an `Accept` of every manifest type and returns the HTTP
+    /// status and the `Docker-Content-Digest` header.
+    pub fn head_manifest(&self, repo: &str, reference: &str) -> (u16, Option<String>) {
+        let url = format!("{}/v2/{repo}/manifests/{reference}", self.base);
+        let resp = self
+            .request(self.agent.head(&url))
+            .header("Accept", MANIFEST_ACCEPT.join(", "))
+            .call()
+            .unwrap_or_else(|e| panic!("HEAD {url}: {e}"));
+        (
+            resp.status().as_u16(),
+            header(&resp, "Docker-Content-Digest"),
+        )
+    }
+}
+
+/// A response header as a string, if present and valid.
+fn header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// A command to run, built by [`Cluster::kubectl`] / [`Cluster::secfix`].
@@ -629,11 +905,7 @@ pub struct Cmd {
 
 impl Cmd {
     pub fn new(program: impl AsRef<OsStr>) -> Cmd {
-        Cmd {
-            cmd: Command::new(program),
-            stdin: None,
-            timeout: DEFAULT_CMD_TIMEOUT,
-        }
+        Cmd::from(Command::new(program))
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
@@ -755,6 +1027,17 @@ impl Cmd {
             status,
             stdout: out.join().unwrap_or_default(),
             stderr: err.join().unwrap_or_default(),
+        }
+    }
+}
+
+impl From<Command> for Cmd {
+    /// Wraps `cmd` with closed stdin and the default time limit.
+    fn from(cmd: Command) -> Cmd {
+        Cmd {
+            cmd,
+            stdin: None,
+            timeout: DEFAULT_CMD_TIMEOUT,
         }
     }
 }
