@@ -156,6 +156,19 @@ async fn literal_moves_into_a_secret_and_rolls_back_as_a_reference() {
         !after.to_string().contains(LITERAL),
         "no literal left in the spec"
     );
+    // Neither the literal nor the reference it became is left in the environment.
+    let rescan = c
+        .secfix([
+            "scan",
+            "-n",
+            &ns,
+            "--checks",
+            "env-literal-secret,env-secret",
+            "-o",
+            "json",
+        ])
+        .run();
+    rescan.assert_code(0);
     for e in std::fs::read_dir(&saved).unwrap() {
         let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
         assert!(

@@ -82,5 +82,10 @@ spec:
     bind(c, &ns, "secfix-fix");
     let fix = fix_as_viewer();
     fix.assert_code(0);
-    assert!(fix.stdout().contains("2 applied, 0 validated, 0 skipped, 0 failed"), "{}", fix.stdout());
+    assert!(
+        fix.stdout()
+            .contains("2 applied, 0 validated, 0 skipped, 0 failed"),
+        "{}",
+        fix.stdout()
+    );
 }
