@@ -166,11 +166,49 @@ pub fn guarded(resource_version: &str, ops: Vec<PatchOperation>) -> Patch {
     Patch(all)
 }
 
-/// Applies `ops` to a copy of `doc`.
+/// Applies `ops` to a copy of `doc`, keeping `doc`'s key order.
+///
+/// `json_patch` removes object members with `swap_remove`, which moves an object's last key
+/// into the removed one's place; a rewritten manifest or a preview would then show keys
+/// moving that the fix never touched. Keys are put back in their original order (new keys
+/// after them, in the order they were added).
 pub fn applied(doc: &Value, ops: &[PatchOperation]) -> Result<Value, json_patch::PatchError> {
     let mut out = doc.clone();
     json_patch::patch(&mut out, ops)?;
+    keep_order(&mut out, doc);
     Ok(out)
+}
+
+/// Reorders the keys of every object in `value` like those of the matching object in
+/// `model`. Array elements are matched by `name` when they have one, else by position.
+fn keep_order(value: &mut Value, model: &Value) {
+    match (value, model) {
+        (Value::Object(map), Value::Object(model_map)) => {
+            let mut old = std::mem::take(map);
+            for key in model_map.keys() {
+                if let Some(v) = old.shift_remove(key) {
+                    map.insert(key.clone(), v);
+                }
+            }
+            map.extend(old);
+            for (key, v) in map.iter_mut() {
+                if let Some(m) = model_map.get(key) {
+                    keep_order(v, m);
+                }
+            }
+        }
+        (Value::Array(items), Value::Array(model_items)) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let by_name = item
+                    .get("name")
+                    .and_then(|n| model_items.iter().find(|m| m.get("name") == Some(n)));
+                if let Some(m) = by_name.or_else(|| model_items.get(i)) {
+                    keep_order(item, m);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +250,27 @@ mod tests {
         assert_eq!(
             ops_json(&diff(&l, &r, "")),
             json!([{"op": "replace", "path": "/c/0/image", "value": "a:1@sha256:00"}])
+        );
+    }
+
+    #[test]
+    fn removing_a_key_keeps_the_order_of_the_others() {
+        let doc = json!({"c": [{"name": "web", "image": "a", "envFrom": [], "env": [], "imagePullPolicy": "x"}]});
+        let ops = diff(
+            &doc,
+            &json!({"c": [{"name": "web", "image": "a", "env": [], "imagePullPolicy": "x", "volumeMounts": []}]}),
+            "",
+        );
+        let out = applied(&doc, &ops).unwrap();
+        let keys: Vec<&str> = out["c"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            ["name", "image", "env", "imagePullPolicy", "volumeMounts"]
         );
     }
 

@@ -577,7 +577,8 @@ impl Cluster {
     }
 
     /// The real `kubectl` with `KUBECONFIG` = the test bed's kubeconfig and the plugin first on
-    /// `PATH` (see [`Cluster::bin_dir`]). Stdin is closed unless [`Cmd::stdin`] gives some.
+    /// `PATH` (see [`Cluster::bin_dir`]), `XDG_STATE_HOME` and `DOCKER_CONFIG` under the temp
+    /// dir. Stdin is closed unless [`Cmd::stdin`] gives some.
     pub fn kubectl<I, S>(&self, args: I) -> Cmd
     where
         I: IntoIterator<Item = S>,
@@ -601,7 +602,14 @@ impl Cluster {
         let mut cmd = Command::new("kubectl");
         cmd.args(args)
             .env("KUBECONFIG", &self.kubeconfig)
-            .env("PATH", path);
+            .env("PATH", path)
+            // Hermetic: the interactive default patch folder goes under the test's temp dir,
+            // not the user's home, and no Docker login of the machine is used.
+            .env("XDG_STATE_HOME", std::env::temp_dir().join("secfix-state"))
+            .env(
+                "DOCKER_CONFIG",
+                std::env::temp_dir().join("secfix-docker-none"),
+            );
         cmd
     }
 
