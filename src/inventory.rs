@@ -9,7 +9,7 @@ use std::io::IsTerminal as _;
 use k8s_openapi::api::core::v1::{Namespace, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Client;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::checks::{ScanOptions, ScanResult, Scanner};
 use crate::cluster::list::{ListEvent, ListRequest, Scope, spawn_listers};
@@ -21,7 +21,7 @@ pub struct Keep {
     /// Top-level workloads (with their raw objects), NetworkPolicies and Services: `fix`
     /// needs them to plan.
     pub objects: bool,
-    /// Pods (trimmed to owner and container statuses) and the ReplicaSets/Jobs that own
+    /// What pods report about the digests they run, and the ReplicaSets/Jobs that own
     /// them: digest pinning from running pods needs them.
     pub pods: bool,
 }
@@ -34,9 +34,8 @@ pub struct Inventory {
     pub scanned: usize,
     /// Top-level workloads (only with `Keep::objects`).
     pub workloads: Vec<Workload>,
-    /// Pods and their ReplicaSet/Job owners (only with `Keep::pods`).
-    pub pods: Vec<Workload>,
-    pub owners: Vec<Workload>,
+    /// What running pods report about image digests (only with `Keep::pods`).
+    pub digests: crate::fix::digest::PodDigests,
     pub policies: Vec<NetworkPolicy>,
     pub services: Vec<Service>,
     /// Notes for the report (older API versions used, kinds skipped).
@@ -117,13 +116,14 @@ impl Collector {
                 self.scanner.add_workload(&w);
                 if self.keep.pods {
                     match w.kind {
-                        WorkloadKind::Pod => self.inv.pods.push(trim_pod(&w)),
+                        WorkloadKind::Pod => self.inv.digests.add_pod(&w),
                         WorkloadKind::ReplicaSet | WorkloadKind::Job => {
-                            self.inv.owners.push(w.clone())
+                            self.inv.digests.add_owner(&w)
                         }
                         _ => {}
                     }
                 }
+
                 if self.keep.objects && !w.is_owned_by_scanned_controller() {
                     self.inv.workloads.push(w);
                 }
@@ -157,40 +157,6 @@ impl Collector {
     fn error(&mut self, e: String) {
         self.inv.errors.push(e);
     }
-}
-
-/// A Pod cut down to what digest pinning reads, so a cluster with many pods stays cheap.
-fn trim_pod(w: &Workload) -> Workload {
-    let raw = &w.raw;
-    let containers: Vec<Value> = ["initContainers", "containers"]
-        .iter()
-        .flat_map(|g| {
-            raw.pointer(&format!("/spec/{g}"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .map(|c| json!({"name": c.get("name"), "image": c.get("image")}))
-        .collect();
-    let trimmed = json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": w.metadata.name,
-            "namespace": w.metadata.namespace,
-            "ownerReferences": w.metadata.owner_references,
-        },
-        "spec": {"containers": containers},
-        "status": {
-            "phase": raw.pointer("/status/phase"),
-            "containerStatuses": raw.pointer("/status/containerStatuses"),
-            "initContainerStatuses": raw.pointer("/status/initContainerStatuses"),
-        },
-    });
-    Workload::from_value(trimmed)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| w.clone())
 }
 
 /// Reads manifests (already loaded) into a collector (made

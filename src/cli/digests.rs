@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::args::{DigestArgs, DigestSource};
-use crate::fix::digest::{PodDigests, apply_pod_digests, set_digest, unresolved_image};
+use crate::fix::digest::{apply_pod_digests, set_digest, unresolved_image};
 use crate::inventory::Inventory;
 use crate::model::{CheckId, ImageRef};
 use crate::registry::{RegistryOptions, Resolver, resolve_key};
@@ -20,11 +20,7 @@ pub async fn resolve(inv: &mut Inventory, source: DigestSource, args: &DigestArg
         return;
     }
     if matches!(source, DigestSource::Auto | DigestSource::Pods) {
-        let mut digests = PodDigests::new(&inv.owners);
-        for pod in &inv.pods {
-            digests.add_pod(pod);
-        }
-        apply_pod_digests(&mut inv.findings, &digests);
+        apply_pod_digests(&mut inv.findings, &inv.digests);
     }
     if source == DigestSource::Pods {
         return;

@@ -3,7 +3,8 @@
 //! checked while it is still being read.
 
 use kube::Client;
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::{Api, DynamicObject, ListParams, ObjectList};
+use kube::core::Request;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -56,6 +57,18 @@ impl ListRequest {
     }
 }
 
+/// One LIST page, parsed straight into JSON values (no typed detour, no second copy).
+async fn list_page(
+    client: &Client,
+    api: &Api<DynamicObject>,
+    params: &ListParams,
+) -> Result<ObjectList<Value>, kube::Error> {
+    let request = Request::new(api.resource_url())
+        .list(params)
+        .map_err(kube::Error::BuildRequest)?;
+    client.request::<ObjectList<Value>>(request).await
+}
+
 /// What a lister reports while it runs.
 #[derive(Debug)]
 pub enum ListEvent {
@@ -82,7 +95,9 @@ pub fn spawn_listers(
     scope: Scope,
     requests: &[ListRequest],
 ) -> mpsc::Receiver<ListEvent> {
-    let (tx, rx) = mpsc::channel(16);
+    // A few pages in flight are enough to keep the checks busy; more only holds memory
+    // while the single consumer catches up.
+    let (tx, rx) = mpsc::channel(4);
     for req in requests.iter().copied() {
         let (client, scope, tx) = (client.clone(), scope.clone(), tx.clone());
         tokio::spawn(async move { list_kind(client, scope, req, tx).await });
@@ -108,7 +123,7 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
         }
         let mut first_page = true;
         loop {
-            let page = match api.list(&params).await {
+            let page = match list_page(&client, &api, &params).await {
                 Ok(page) => page,
                 Err(e) if first_page && status_code(&e) == Some(404) => {
                     let next = req.api_versions.get(i + 1);
@@ -161,11 +176,14 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
             let items = page
                 .items
                 .into_iter()
-                .filter_map(|obj| {
-                    let mut v = serde_json::to_value(obj).ok()?;
+                .filter_map(|mut v| {
                     let map = v.as_object_mut()?;
                     map.insert("apiVersion".into(), Value::String(ar.api_version.clone()));
                     map.insert("kind".into(), Value::String(ar.kind.clone()));
+                    // Often half of an object's JSON, and read by no check.
+                    if let Some(Value::Object(meta)) = map.get_mut("metadata") {
+                        meta.remove("managedFields");
+                    }
                     Some(v)
                 })
                 .collect();

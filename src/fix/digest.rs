@@ -4,7 +4,7 @@
 //! Design:
 //! - A pod belongs to the workload at the top of its controller chain (Pod→ReplicaSet→
 //!   Deployment, Pod→Job→CronJob, Pod→StatefulSet/DaemonSet/ReplicationController/Job).
-//!   [`PodDigests::new`] takes the intermediate owners (ReplicaSets, Jobs) whose own
+//!   [`PodDigests::add_owner`] takes the intermediate owners (ReplicaSets, Jobs) whose own
 //!   controller references give the chain; a pod without a controller is its own top.
 //! - Evidence is the container status `imageID` of pods not in phase Succeeded/Failed.
 //!   Accepted forms: `docker-pullable://repo@sha256:…`, `docker.io/library/nginx@sha256:…`,
@@ -16,6 +16,7 @@
 //!   report an imageID yet (still pulling) is skipped too.
 //! - A digest is agreed only when every reporting pod reports the same one.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeSet, HashMap};
 
 use k8s_openapi::api::core::v1::PodSpec;
@@ -38,50 +39,62 @@ struct ContainerReport {
 
 #[derive(Debug, Clone)]
 struct PodReport {
-    top: ObjKey,
+    /// The pod's controller (or the pod itself): the start of its owner chain.
+    first: ObjKey,
     containers: Vec<ContainerReport>,
 }
 
 /// Digests reported by running pods, keyed by the workload that owns them.
+///
+/// Owners and pods may be added in any order (a live scan reads every kind at once); each
+/// pod keeps only its controller and, per container, the spec image and status `imageID`,
+/// so a cluster with many pods stays cheap. The pods of each workload are indexed once, on
+/// the first [`agreed`](PodDigests::agreed).
 #[derive(Debug, Clone, Default)]
 pub struct PodDigests {
     /// `(namespace, kind, name)` of an intermediate owner → its controller.
     owners: HashMap<ObjKey, ObjKey>,
     pods: Vec<PodReport>,
+    /// Top-of-chain workload → indexes into `pods`.
+    by_top: OnceCell<HashMap<ObjKey, Vec<usize>>>,
 }
 
 /// Depth limit of an owner chain (guards against reference cycles).
 const MAX_CHAIN: usize = 8;
 
 impl PodDigests {
-    /// `owners`: the objects between pods and workloads (ReplicaSets, Jobs). Only their
-    /// controller owner references are read; objects without one are ignored.
+    /// `owners`: the objects between pods and workloads (ReplicaSets, Jobs); see
+    /// [`add_owner`](PodDigests::add_owner).
     pub fn new(owners: &[Workload]) -> Self {
-        let mut map = HashMap::new();
+        let mut digests = PodDigests::default();
         for o in owners {
-            if let Some(c) = o.controller() {
-                map.insert(
-                    key(o.namespace(), o.kind.as_str(), o.name()),
-                    key(o.namespace(), &c.kind, &c.name),
-                );
-            }
+            digests.add_owner(o);
         }
-        PodDigests {
-            owners: map,
-            pods: Vec::new(),
+        digests
+    }
+
+    /// Records an object between pods and workloads (a ReplicaSet, a Job): only its
+    /// controller owner reference is read; an object without one is ignored.
+    pub fn add_owner(&mut self, o: &Workload) {
+        if let Some(c) = o.controller() {
+            self.owners.insert(
+                key(o.namespace(), o.kind.as_str(), o.name()),
+                key(o.namespace(), &c.kind, &c.name),
+            );
+            self.by_top.take();
         }
     }
 
     /// The workload at the top of `start`'s controller chain.
-    fn top_of(&self, start: ObjKey) -> ObjKey {
+    fn top_of(&self, start: &ObjKey) -> ObjKey {
         let mut cur = start;
         for _ in 0..MAX_CHAIN {
-            match self.owners.get(&cur) {
-                Some(next) => cur = next.clone(),
+            match self.owners.get(cur) {
+                Some(next) => cur = next,
                 None => break,
             }
         }
-        cur
+        cur.clone()
     }
 
     /// Records a pod (kind Pod, `raw` with its `status`). Pods in phase Succeeded or Failed
@@ -99,7 +112,6 @@ impl PodDigests {
             Some(c) => key(ns, &c.kind, &c.name),
             None => key(ns, "Pod", pod.name()),
         };
-        let top = self.top_of(first);
         let mut containers = Vec::new();
         for field in ["initContainerStatuses", "containerStatuses"] {
             let statuses = pod
@@ -121,7 +133,25 @@ impl PodDigests {
                 });
             }
         }
-        self.pods.push(PodReport { top, containers });
+        if !containers.is_empty() {
+            self.pods.push(PodReport { first, containers });
+            self.by_top.take();
+        }
+    }
+
+    fn pods_of(&self, workload: &ObjKey) -> impl Iterator<Item = &PodReport> {
+        let index = self.by_top.get_or_init(|| {
+            let mut index: HashMap<ObjKey, Vec<usize>> = HashMap::new();
+            for (i, pod) in self.pods.iter().enumerate() {
+                index.entry(self.top_of(&pod.first)).or_default().push(i);
+            }
+            index
+        });
+        index
+            .get(workload)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.pods[i])
     }
 
     /// The digest every reporting pod of workload `kind/name` in `namespace` runs for
@@ -137,7 +167,7 @@ impl PodDigests {
         let want = key(namespace, kind, name);
         let full = image.full_name();
         let mut digests = BTreeSet::new();
-        for pod in self.pods.iter().filter(|p| p.top == want) {
+        for pod in self.pods_of(&want) {
             for c in pod.containers.iter().filter(|c| c.name == container) {
                 let same_image = c
                     .spec_image

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, EnvFromSource, EnvVar, PodSpec, VolumeMount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use serde::Serialize;
+use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
 
 /// Kinds of object that carry a pod spec, with where that spec lives in the object.
@@ -163,8 +163,9 @@ impl Workload {
             .and_then(Value::as_str)
             .unwrap_or(kind.api_version())
             .to_string();
+        // Deserialized from borrowed values: no copy of the (large) spec or metadata.
         let metadata: ObjectMeta = match raw.get("metadata") {
-            Some(m) => serde_json::from_value(m.clone()).map_err(WorkloadError::InvalidMeta)?,
+            Some(m) => ObjectMeta::deserialize(m).map_err(WorkloadError::InvalidMeta)?,
             None => ObjectMeta::default(),
         };
         let name = metadata.name.clone().unwrap_or_default();
@@ -175,12 +176,12 @@ impl Workload {
                     name: name.clone(),
                     pointer: kind.spec_pointer(),
                 })?;
-        let spec: PodSpec = serde_json::from_value(spec_value.clone())
+        let spec = PodSpec::deserialize(spec_value)
             .map_err(|source| WorkloadError::InvalidSpec { kind, name, source })?;
         let pod_labels = raw
             .pointer(kind.template_meta_pointer())
             .and_then(|m| m.get("labels"))
-            .and_then(|l| serde_json::from_value(l.clone()).ok())
+            .and_then(|l| BTreeMap::deserialize(l).ok())
             .unwrap_or_default();
         Ok(Some(Workload {
             kind,
