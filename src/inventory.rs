@@ -105,6 +105,13 @@ impl Collector {
                 self.default_ns(&mut svc.metadata);
                 self.inv.services.push(svc);
             }
+            "Pod" if crate::model::workload::owned_by_scanned_controller(&obj) => {
+                // Its findings belong to its controller: only digest evidence is wanted, and
+                // that needs no typed parse (most pods of a cluster take this path).
+                if self.keep.pods {
+                    self.inv.digests.add_pod_value(&obj);
+                }
+            }
             _ => {
                 let Some(mut w) =
                     Workload::from_value(obj).map_err(|e| format!("{}{e}", at(&source)))?

@@ -19,7 +19,6 @@
 use std::cell::OnceCell;
 use std::collections::{BTreeSet, HashMap};
 
-use k8s_openapi::api::core::v1::PodSpec;
 use serde_json::Value;
 
 use crate::model::{CheckId, Detail, Finding, ImageRef, Workload};
@@ -100,22 +99,31 @@ impl PodDigests {
     /// Records a pod (kind Pod, `raw` with its `status`). Pods in phase Succeeded or Failed
     /// and objects of other kinds are ignored.
     pub fn add_pod(&mut self, pod: &Workload) {
-        if pod.kind.as_str() != "Pod" {
+        self.add_pod_value(&pod.raw);
+    }
+
+    /// [`add_pod`](PodDigests::add_pod) straight from the pod's JSON, so a scan need not
+    /// parse the spec of the many pods whose findings belong to their controllers.
+    pub fn add_pod_value(&mut self, raw: &Value) {
+        if raw.get("kind").and_then(Value::as_str) != Some("Pod") {
             return;
         }
-        let phase = pod.raw.pointer("/status/phase").and_then(Value::as_str);
+        let phase = raw.pointer("/status/phase").and_then(Value::as_str);
         if matches!(phase, Some("Succeeded" | "Failed")) {
             return;
         }
-        let ns = pod.namespace();
-        let first = match pod.controller() {
-            Some(c) => key(ns, &c.kind, &c.name),
-            None => key(ns, "Pod", pod.name()),
+        let text = |p: &str| raw.pointer(p).and_then(Value::as_str).unwrap_or("");
+        let ns = raw
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        let first = match controller_of(raw) {
+            Some((kind, name)) => key(ns, kind, name),
+            None => key(ns, "Pod", text("/metadata/name")),
         };
         let mut containers = Vec::new();
         for field in ["initContainerStatuses", "containerStatuses"] {
-            let statuses = pod
-                .raw
+            let statuses = raw
                 .pointer(&format!("/status/{field}"))
                 .and_then(Value::as_array);
             for s in statuses.into_iter().flatten() {
@@ -124,7 +132,7 @@ impl PodDigests {
                 };
                 containers.push(ContainerReport {
                     name: name.to_string(),
-                    spec_image: spec_image(&pod.spec, name),
+                    spec_image: spec_image(raw, name),
                     image_id: s
                         .get("imageID")
                         .and_then(Value::as_str)
@@ -198,14 +206,27 @@ fn key(namespace: &str, kind: &str, name: &str) -> ObjKey {
     (namespace.to_string(), kind.to_string(), name.to_string())
 }
 
-/// The image a pod spec gives the (init or regular) container `name`.
-fn spec_image(spec: &PodSpec, name: &str) -> Option<String> {
-    spec.init_containers
+/// The image a pod's spec gives the (init or regular) container `name`.
+fn spec_image(pod: &Value, name: &str) -> Option<String> {
+    ["initContainers", "containers"]
         .iter()
+        .filter_map(|group| pod.pointer(&format!("/spec/{group}"))?.as_array())
         .flatten()
-        .chain(spec.containers.iter())
-        .find(|c| c.name == name)
-        .and_then(|c| c.image.clone())
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+        .and_then(|c| c.get("image")?.as_str())
+        .map(str::to_string)
+}
+
+/// `(kind, name)` of the controller owner reference in an object's JSON.
+fn controller_of(raw: &Value) -> Option<(&str, &str)> {
+    raw.pointer("/metadata/ownerReferences")?
+        .as_array()?
+        .iter()
+        .find(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
+        .map(|o| {
+            let field = |f: &str| o.get(f).and_then(Value::as_str).unwrap_or("");
+            (field("kind"), field("name"))
+        })
 }
 
 /// `sha256:` followed by 64 lowercase hex digits.

@@ -230,7 +230,28 @@ impl Workload {
         self.controller()
             .is_some_and(|o| self.kind.owner_kinds().contains(&o.kind.as_str()))
     }
+}
 
+/// [`Workload::is_owned_by_scanned_controller`] read straight from an object's JSON, without
+/// parsing it into a workload.
+pub fn owned_by_scanned_controller(raw: &Value) -> bool {
+    let Some(kind) = raw
+        .get("kind")
+        .and_then(Value::as_str)
+        .and_then(WorkloadKind::from_kind)
+    else {
+        return false;
+    };
+    raw.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
+        .filter_map(|o| o.get("kind").and_then(Value::as_str))
+        .any(|k| kind.owner_kinds().contains(&k))
+}
+
+impl Workload {
     /// Every container of the pod spec: init containers, containers, ephemeral containers.
     pub fn containers(&self) -> Vec<ContainerRef<'_>> {
         containers_of(&self.spec, self.spec_pointer())
@@ -391,5 +412,7 @@ mod tests {
         };
         assert!(pod("ReplicaSet").is_owned_by_scanned_controller());
         assert!(!pod("Rollout").is_owned_by_scanned_controller());
+        assert!(owned_by_scanned_controller(&pod("ReplicaSet").raw));
+        assert!(!owned_by_scanned_controller(&pod("Rollout").raw));
     }
 }
