@@ -3,13 +3,16 @@
 //! checked while it is still being read.
 
 use kube::Client;
-use kube::api::{Api, DynamicObject, ListParams, ObjectList};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, ObjectList};
 use kube::core::Request;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::resources::{api_resource, rbac_name};
 use super::{describe_error, status_code};
+use crate::model::WorkloadKind;
 
 /// Objects per LIST page.
 pub const PAGE_SIZE: u32 = 500;
@@ -57,16 +60,129 @@ impl ListRequest {
     }
 }
 
-/// One LIST page, parsed straight into JSON values (no typed detour, no second copy).
+/// One LIST page, its items left as raw JSON text until [`decode_item`] looks at them.
 async fn list_page(
     client: &Client,
     api: &Api<DynamicObject>,
     params: &ListParams,
-) -> Result<ObjectList<Value>, kube::Error> {
+) -> Result<ObjectList<Box<RawValue>>, kube::Error> {
     let request = Request::new(api.resource_url())
         .list(params)
         .map_err(kube::Error::BuildRequest)?;
-    client.request::<ObjectList<Value>>(request).await
+    client.request::<ObjectList<Box<RawValue>>>(request).await
+}
+
+/// An item of a page as JSON, with `apiVersion` and `kind` filled in (list items lack them)
+/// and without `metadata.managedFields` (often half an object, read by no check).
+///
+/// Most pods of a cluster belong to a controller whose own object carries their template,
+/// so only their digest evidence matters: for those, only the fields [`PodDigests`] reads
+/// are decoded, and the rest of their JSON is skipped without being built.
+///
+/// [`PodDigests`]: crate::fix::digest::PodDigests
+fn decode_item(raw: &RawValue, ar: &ApiResource) -> Option<Value> {
+    let mut v: Value = if ar.kind == "Pod" {
+        let head: ObjectHead = serde_json::from_str(raw.get()).ok()?;
+        let owned =
+            head.metadata.owner_references.iter().any(|o| {
+                o.controller && WorkloadKind::Pod.owner_kinds().contains(&o.kind.as_str())
+            });
+        if owned {
+            serde_json::to_value(serde_json::from_str::<SlimPod>(raw.get()).ok()?).ok()?
+        } else {
+            serde_json::from_str(raw.get()).ok()?
+        }
+    } else {
+        serde_json::from_str(raw.get()).ok()?
+    };
+    let map = v.as_object_mut()?;
+    map.insert("apiVersion".into(), Value::String(ar.api_version.clone()));
+    map.insert("kind".into(), Value::String(ar.kind.clone()));
+    if let Some(Value::Object(meta)) = map.get_mut("metadata") {
+        meta.remove("managedFields");
+    }
+    Some(v)
+}
+
+/// Just enough of an object to see who controls it.
+#[derive(Deserialize)]
+struct ObjectHead {
+    #[serde(default)]
+    metadata: HeadMeta,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HeadMeta {
+    #[serde(default)]
+    owner_references: Vec<HeadOwner>,
+}
+
+#[derive(Deserialize)]
+struct HeadOwner {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    controller: bool,
+}
+
+/// The fields of a pod that digest pinning reads; everything else is skipped unparsed.
+#[derive(Serialize, Deserialize)]
+struct SlimPod {
+    #[serde(default)]
+    metadata: SlimMeta,
+    #[serde(default)]
+    spec: SlimSpec,
+    #[serde(default)]
+    status: SlimStatus,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SlimStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phase: Option<String>,
+    #[serde(default)]
+    init_container_statuses: Vec<SlimStatusEntry>,
+    #[serde(default)]
+    container_statuses: Vec<SlimStatusEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SlimStatusEntry {
+    #[serde(default)]
+    name: String,
+    #[serde(default, rename = "imageID")]
+    image_id: String,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SlimMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    owner_references: Value,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SlimSpec {
+    #[serde(default)]
+    init_containers: Vec<SlimContainer>,
+    #[serde(default)]
+    containers: Vec<SlimContainer>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SlimContainer {
+    #[serde(default)]
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
 }
 
 /// What a lister reports while it runs.
@@ -175,17 +291,8 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
             let token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
             let items = page
                 .items
-                .into_iter()
-                .filter_map(|mut v| {
-                    let map = v.as_object_mut()?;
-                    map.insert("apiVersion".into(), Value::String(ar.api_version.clone()));
-                    map.insert("kind".into(), Value::String(ar.kind.clone()));
-                    // Often half of an object's JSON, and read by no check.
-                    if let Some(Value::Object(meta)) = map.get_mut("metadata") {
-                        meta.remove("managedFields");
-                    }
-                    Some(v)
-                })
+                .iter()
+                .filter_map(|raw| decode_item(raw, &ar))
                 .collect();
             if tx
                 .send(ListEvent::Page {
