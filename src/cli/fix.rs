@@ -286,7 +286,12 @@ fn run_offline(
                     .find_map(|f| f.source.as_ref().map(|s| s.file.clone()))
                     .or_else(|| {
                         let default_ns = args.selection.namespace.as_deref().unwrap_or("default");
-                        first_file_of_namespace(files, &plan.target.namespace, default_ns)
+                        crate::manifest::first_file_of_namespace(
+                            files,
+                            &plan.target.namespace,
+                            default_ns,
+                        )
+                        .map(str::to_string)
                     });
                 if let Some(file) = file {
                     edits.append(&file, plan.after.clone());
@@ -335,22 +340,6 @@ fn unmoved_literals<'a>(plan: &Plan, not_fixable: &'a [Finding]) -> Vec<&'a str>
             _ => None,
         })
         .collect()
-}
-
-fn first_file_of_namespace(
-    files: &[crate::manifest::ManifestFile],
-    ns: &str,
-    default_ns: &str,
-) -> Option<String> {
-    crate::manifest::objects(files)
-        .into_iter()
-        .find_map(|(v, loc)| {
-            let obj_ns = v
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or(default_ns);
-            (obj_ns == ns).then_some(loc.file)
-        })
 }
 
 /// Saves each applied plan's record when patches are being saved.

@@ -210,6 +210,34 @@ pub fn objects(files: &[ManifestFile]) -> Vec<(Value, SourceLocation)> {
     out
 }
 
+/// The first file holding an object of namespace `ns` (objects that name none are in
+/// `default_ns`), by reference: nothing is copied.
+pub fn first_file_of_namespace<'a>(
+    files: &'a [ManifestFile],
+    ns: &str,
+    default_ns: &str,
+) -> Option<&'a str> {
+    let in_ns = |v: &Value| {
+        v.pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(default_ns)
+            == ns
+    };
+    files.iter().find_map(|f| {
+        f.documents
+            .iter()
+            .filter_map(|d| d.value.as_ref())
+            .any(|v| {
+                if is_list(v) {
+                    v["items"].as_array().into_iter().flatten().any(in_ns)
+                } else {
+                    in_ns(v)
+                }
+            })
+            .then_some(f.display.as_str())
+    })
+}
+
 fn is_list(v: &Value) -> bool {
     v.get("kind")
         .and_then(Value::as_str)
