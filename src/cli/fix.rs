@@ -129,13 +129,12 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         eprintln!("error: {e}");
     }
     let read_failed = !collected.inventory.errors.is_empty() || !plan_errors.is_empty();
-    let code = match collected.source {
-        Source::Offline(ref files) => run_offline(args, files, &plans, &not_fixable)?,
-        Source::Live(ref conn) => {
+    let code = match &collected.source {
+        Source::Offline(files) => run_offline(args, files, &plans, &not_fixable)?,
+        Source::Live(conn) => {
             run_live(args, &term, interactive, &conn.client, &plans, &not_fixable).await?
         }
     };
-    drop(collected);
     Ok(if read_failed { exit::RUNTIME } else { code })
 }
 
