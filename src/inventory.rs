@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::checks::{ScanOptions, ScanResult, Scanner};
 use crate::cluster::list::{ListEvent, ListRequest, Scope, spawn_listers};
+use crate::model::workload::without_values;
 use crate::model::{SourceLocation, Workload, WorkloadKind};
 
 /// What to keep besides findings.
@@ -86,13 +87,19 @@ impl Collector {
         };
         match kind {
             "Namespace" => {
-                let ns: Namespace = serde_json::from_value(obj)
-                    .map_err(|e| format!("{}invalid Namespace: {e}", at(&source)))?;
+                let ns: Namespace = serde_json::from_value(obj).map_err(|e| {
+                    format!("{}invalid Namespace: {}", at(&source), without_values(&e))
+                })?;
                 self.scanner.add_namespace(&ns);
             }
             "NetworkPolicy" => {
-                let mut np: NetworkPolicy = serde_json::from_value(obj)
-                    .map_err(|e| format!("{}invalid NetworkPolicy: {e}", at(&source)))?;
+                let mut np: NetworkPolicy = serde_json::from_value(obj).map_err(|e| {
+                    format!(
+                        "{}invalid NetworkPolicy: {}",
+                        at(&source),
+                        without_values(&e)
+                    )
+                })?;
                 self.default_ns(&mut np.metadata);
                 self.scanner.add_network_policy(&np);
                 if self.keep.objects {
@@ -100,8 +107,9 @@ impl Collector {
                 }
             }
             "Service" if self.keep.objects => {
-                let mut svc: Service = serde_json::from_value(obj)
-                    .map_err(|e| format!("{}invalid Service: {e}", at(&source)))?;
+                let mut svc: Service = serde_json::from_value(obj).map_err(|e| {
+                    format!("{}invalid Service: {}", at(&source), without_values(&e))
+                })?;
                 self.default_ns(&mut svc.metadata);
                 self.inv.services.push(svc);
             }

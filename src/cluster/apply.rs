@@ -111,7 +111,10 @@ async fn create(
     let obj: DynamicObject = serde_json::from_value(object.clone()).map_err(|e| ApplyError {
         target: Box::new(new.clone()),
         stage,
-        message: format!("invalid object: {e}"),
+        message: format!(
+            "invalid object: {}",
+            crate::model::workload::without_values(&e)
+        ),
         code: None,
     })?;
     api.create(&post_params(dry_run), &obj)

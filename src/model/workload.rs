@@ -138,14 +138,41 @@ pub enum WorkloadError {
         name: String,
         pointer: &'static str,
     },
-    #[error("{kind} {name}: invalid pod spec: {source}")]
+    #[error("{kind} {name}: invalid pod spec: {reason}")]
     InvalidSpec {
         kind: WorkloadKind,
         name: String,
-        source: serde_json::Error,
+        /// The parser's message with any echoed value redacted ([`without_values`]).
+        reason: String,
     },
     #[error("invalid object metadata: {0}")]
-    InvalidMeta(serde_json::Error),
+    InvalidMeta(String),
+}
+
+/// A serde error message safe to print: "invalid type: string \"hunter2\", expected i32"
+/// would echo a value from the spec (an env value can be a secret), so quoted and
+/// backticked values before ", expected" are replaced with `<redacted>`. Messages that
+/// name fields ("missing field `containers`") are kept as they are.
+pub fn without_values(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let Some(rest) = msg
+        .strip_prefix("invalid type: ")
+        .or_else(|| msg.strip_prefix("invalid value: "))
+    else {
+        return msg;
+    };
+    let prefix = &msg[..msg.len() - rest.len()];
+    let (what, tail) = rest.split_once(", expected").unwrap_or((rest, ""));
+    let what = match what.split_once([' ', '`', '"']) {
+        Some((kind, _)) if what.contains(['"', '`']) => format!("{kind} {}", super::REDACTED),
+        _ => what.to_string(),
+    };
+    let tail = if tail.is_empty() {
+        String::new()
+    } else {
+        format!(", expected{tail}")
+    };
+    format!("{prefix}{what}{tail}")
 }
 
 impl Workload {
@@ -165,7 +192,8 @@ impl Workload {
             .to_string();
         // Deserialized from borrowed values: no copy of the (large) spec or metadata.
         let metadata: ObjectMeta = match raw.get("metadata") {
-            Some(m) => ObjectMeta::deserialize(m).map_err(WorkloadError::InvalidMeta)?,
+            Some(m) => ObjectMeta::deserialize(m)
+                .map_err(|e| WorkloadError::InvalidMeta(without_values(&e)))?,
             None => ObjectMeta::default(),
         };
         let name = metadata.name.clone().unwrap_or_default();
@@ -176,8 +204,11 @@ impl Workload {
                     name: name.clone(),
                     pointer: kind.spec_pointer(),
                 })?;
-        let spec = PodSpec::deserialize(spec_value)
-            .map_err(|source| WorkloadError::InvalidSpec { kind, name, source })?;
+        let spec = PodSpec::deserialize(spec_value).map_err(|e| WorkloadError::InvalidSpec {
+            kind,
+            name,
+            reason: without_values(&e),
+        })?;
         let pod_labels = raw
             .pointer(kind.template_meta_pointer())
             .and_then(|m| m.get("labels"))
@@ -389,6 +420,23 @@ mod tests {
             cs[0].pointer.to_string(),
             "/spec/jobTemplate/spec/template/spec/containers/0"
         );
+    }
+
+    #[test]
+    fn a_badly_typed_env_value_is_not_echoed_in_the_error() {
+        let err = Workload::from_value(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "env": [{"name": "PIN", "value": 918273}]}]}}))
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("918273"), "{err}");
+        assert!(
+            err.contains("invalid type: integer <redacted>, expected"),
+            "{err}"
+        );
+        // Messages without a value are kept whole.
+        let e = serde_json::from_value::<Vec<u8>>(json!({})).unwrap_err();
+        assert_eq!(without_values(&e), e.to_string());
     }
 
     #[test]
