@@ -97,7 +97,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__fix)
-            opts="-n -A -l -f -y -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --yes --dry-run --save-patches --mount-root --no-file-env --allow-dns --write --output --digest-source --insecure-registry --registry-timeout --kubeconfig --context --help --version"
+            opts="-n -A -l -f -y -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --allowed-registries --yes --dry-run --save-patches --mount-root --no-file-env --allow-dns --write --output --digest-source --insecure-registry --registry-timeout --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -128,7 +128,11 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --checks)
-                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry" -- "${cur}"))
+                    return 0
+                    ;;
+                --allowed-registries)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --dry-run)
@@ -293,7 +297,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__scan)
-            opts="-n -A -l -f -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --output --fail-on --digest-source --insecure-registry --registry-timeout --kubeconfig --context --help --version"
+            opts="-n -A -l -f -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --allowed-registries --output --fail-on --digest-source --insecure-registry --registry-timeout --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -324,7 +328,11 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --checks)
-                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry" -- "${cur}"))
+                    return 0
+                    ;;
+                --allowed-registries)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --output)

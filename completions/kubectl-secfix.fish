@@ -36,10 +36,12 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "help"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s n -l namespace -d 'Namespace to read (default: the context\'s namespace, else `default`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s l -l selector -d 'Label selector for workloads (e.g. `app=web,tier!=db`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s f -l filename -d 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable' -r -F
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l checks -d 'Checks to run (comma-separated; default: all)' -r -f -a "env-secret\t'`env[].valueFrom.secretKeyRef` and `envFrom[].secretRef`'
-env-literal-secret\t'A literal `env[].value` that looks like a secret'
-default-allow-namespace\t'A namespace whose pods no NetworkPolicy isolates'
-mutable-image-tag\t'An image reference without `@sha256:`'"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l checks -d 'Checks to run (comma-separated; default: all)' -r -f -a "env-secret\t'Secret exposed through an environment variable'
+env-literal-secret\t'Secret-looking literal value in an environment variable'
+default-allow-namespace\t'Namespace pods are not isolated by a NetworkPolicy'
+mutable-image-tag\t'Container image is not pinned by digest'
+untrusted-registry\t'Container image comes from a registry that is not allowed'"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l allowed-registries -d 'Registries images may come from: hosts or host/path prefixes, comma-separated (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a namespace\'s `secfix.dev/allowed-registries` annotation narrows it' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
 yaml\t''
@@ -62,10 +64,12 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s V
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s n -l namespace -d 'Namespace to read (default: the context\'s namespace, else `default`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s l -l selector -d 'Label selector for workloads (e.g. `app=web,tier!=db`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s f -l filename -d 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable' -r -F
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l checks -d 'Checks to run (comma-separated; default: all)' -r -f -a "env-secret\t'`env[].valueFrom.secretKeyRef` and `envFrom[].secretRef`'
-env-literal-secret\t'A literal `env[].value` that looks like a secret'
-default-allow-namespace\t'A namespace whose pods no NetworkPolicy isolates'
-mutable-image-tag\t'An image reference without `@sha256:`'"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l checks -d 'Checks to run (comma-separated; default: all)' -r -f -a "env-secret\t'Secret exposed through an environment variable'
+env-literal-secret\t'Secret-looking literal value in an environment variable'
+default-allow-namespace\t'Namespace pods are not isolated by a NetworkPolicy'
+mutable-image-tag\t'Container image is not pinned by digest'
+untrusted-registry\t'Container image comes from a registry that is not allowed'"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l allowed-registries -d 'Registries images may come from: hosts or host/path prefixes, comma-separated (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a namespace\'s `secfix.dev/allowed-registries` annotation narrows it' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l dry-run -d '`server`: validate every change with a server-side dry run and stop; `client`: print the plan without writing; `none`: dry run, then apply' -r -f -a "none\t'Validate with the server, then apply'
 server\t'Send every change with dryRun=All and stop there'
 client\t'Contact nothing for writing; print the plan'"

@@ -194,3 +194,77 @@ fn fix_prints_only_changed_objects_and_never_a_literal() {
         "says which Secret to create: {stderr}"
     );
 }
+
+/// Covers issue #11: `untrusted-registry` offline. A Namespace that narrows the list is
+/// honoured even when it comes after the workload in the file.
+#[test]
+fn untrusted_registry_offline_honours_a_namespace_that_comes_later_in_the_file() {
+    let doc = |ns: &str, image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: {ns}}}\nspec:\n  template:\n    spec:\n      initContainers: [{{name: init, image: busybox}}]\n      containers: [{{name: app, image: \"{image}\"}}]\n"
+        )
+    };
+    let manifest = format!(
+        "{}---\n{}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n  annotations: {{secfix.dev/allowed-registries: ghcr.io/acme/team-a}}\n",
+        doc("team-a", "ghcr.io/acme/team-b/app:1"),
+        doc("team-b", "ghcr.io.evil.example/acme/app:1"),
+    );
+    let out = secfix(
+        &[
+            "scan",
+            "-f",
+            "-",
+            "-o",
+            "json",
+            "--checks",
+            "untrusted-registry",
+            "--allowed-registries",
+            "ghcr.io/acme,docker.io/library",
+        ],
+        Some(&manifest),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let got: Vec<(String, String)> = findings(&out)
+        .iter()
+        .map(|f| {
+            (
+                f["namespace"].as_str().unwrap().to_string(),
+                f["detail"]["repository"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("team-a".into(), "ghcr.io/acme/team-b/app".into()),
+            ("team-a".into(), "docker.io/library/busybox".into()),
+            ("team-b".into(), "ghcr.io.evil.example/acme/app".into()),
+        ]
+    );
+}
+
+#[test]
+fn untrusted_registry_without_a_list_is_a_usage_error_and_does_not_run_by_default() {
+    let out = secfix(
+        &["scan", "-f", "-", "--checks", "untrusted-registry"],
+        Some(APP),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--allowed-registries"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = secfix(&["scan", "-f", "-", "-o", "json"], Some(APP));
+    assert!(
+        findings(&out)
+            .iter()
+            .all(|f| f["check"] != "untrusted-registry")
+    );
+    let bad = secfix(
+        &["scan", "-f", "-", "--allowed-registries", "https://ghcr.io"],
+        Some(APP),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("--allowed-registries"));
+}

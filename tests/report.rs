@@ -272,7 +272,7 @@ fn sarif_content() {
     let expected_levels = ["error", "error", "warning", "warning"];
     for ((rule, check), level) in rules.iter().zip(CheckId::ALL).zip(expected_levels) {
         assert_eq!(rule["id"], check.as_str());
-        assert_eq!(rule["shortDescription"]["text"], check.summary());
+        assert_eq!(rule["shortDescription"]["text"], check.title());
         assert_eq!(rule["fullDescription"]["text"], check.help());
         assert_eq!(rule["help"]["text"], check.help());
         assert_eq!(rule["defaultConfiguration"]["level"], level);

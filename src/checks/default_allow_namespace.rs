@@ -15,8 +15,25 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
+use super::registry::{self, Check, Fix, Run};
 use crate::model::selector::label_selector_matches;
 use crate::model::{CheckId, Detail, Direction, Finding, Severity, Workload};
+
+/// The check's definition (registered in [`super`]).
+pub static CHECK: Check = Check {
+    id: CheckId::DefaultAllowNamespace,
+    name: "default-allow-namespace",
+    title: "Namespace pods are not isolated by a NetworkPolicy",
+    help: "Without a NetworkPolicy selecting a pod, all traffic to and from it is allowed. \
+           The fix adds a default-deny NetworkPolicy (allowing DNS egress by default).",
+    finds: "a namespace whose pods no NetworkPolicy isolates, per direction",
+    remedy: "adds NetworkPolicy `secfix-default-deny` (DNS egress still allowed)",
+    severity: Severity::Medium,
+    tags: &["network"],
+    fix: Fix::Namespace,
+    run: Run::Namespace(|n| check(n.namespace, n.pods, n.policies)),
+    unavailable: registry::always,
+};
 
 /// The pods one workload makes, as the namespace check sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -44,6 +44,7 @@ use regex::Regex;
 
 use crate::model::{CheckId, Detail, Finding, Severity, Workload};
 
+use super::registry::{self, Check, Fix, Run};
 use super::{env_fixability, workload_finding};
 
 /// Minimum length for the entropy rule.
@@ -193,6 +194,22 @@ const KEY_MODIFIERS: &[&str] = &[
     "service",
     "deploy",
 ];
+
+/// The check's definition (registered in [`super`]).
+pub static CHECK: Check = Check {
+    id: CheckId::EnvLiteralSecret,
+    name: "env-literal-secret",
+    title: "Secret-looking literal value in an environment variable",
+    help: "A secret written into the pod spec is readable by anyone who can read the workload. \
+           The fix moves the value into a Secret and mounts it read-only.",
+    finds: "a literal `env[].value` that looks like a secret (by name: password, token, api key…; by shape: PEM keys, AWS key ids, JWTs, high-entropy strings)",
+    remedy: "moves the value into a new Secret `<workload>-secfix`, then as for `env-secret`",
+    severity: Severity::High,
+    tags: &["secrets"],
+    fix: Fix::Workload,
+    run: Run::Workload(|w, _| check(w)),
+    unavailable: registry::always,
+};
 
 /// Every literal env value of `w` that looks like a secret.
 pub fn check(w: &Workload) -> Vec<Finding> {

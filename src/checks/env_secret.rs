@@ -4,7 +4,25 @@
 
 use crate::model::{CheckId, Detail, Finding, Severity, Workload};
 
+use super::registry::{self, Check, Fix, Run};
 use super::{env_fixability, workload_finding};
+
+/// The check's definition (registered in [`super`]).
+pub static CHECK: Check = Check {
+    id: CheckId::EnvSecret,
+    name: "env-secret",
+    title: "Secret exposed through an environment variable",
+    help: "Environment variables leak into child processes, crash dumps and `kubectl describe`. \
+           The fix mounts the Secret as a read-only volume, removes the variable and sets \
+           <NAME>_FILE to the file's path.",
+    finds: "`env[].valueFrom.secretKeyRef`, `envFrom[].secretRef`",
+    remedy: "mounts the Secret as a **read-only volume** (`/var/run/secrets/secfix/<secret>`), removes the variable, adds `<NAME>_FILE=<path>`",
+    severity: Severity::High,
+    tags: &["secrets"],
+    fix: Fix::Workload,
+    run: Run::Workload(|w, _| check(w)),
+    unavailable: registry::always,
+};
 
 /// Every Secret-backed env entry of `w`.
 pub fn check(w: &Workload) -> Vec<Finding> {

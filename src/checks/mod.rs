@@ -1,10 +1,11 @@
 //! Checks: one pure function per risk, over `k8s-openapi` types, and the [`Scanner`] that runs
-//! them over a stream of objects. No I/O here: the CLI lists objects (page by page) or reads
-//! manifests and feeds them in.
+//! them over a stream of objects. No I/O here: the caller lists objects (page by page) or
+//! reads manifests and feeds them in.
 //!
-//! - [`env_secret`], [`env_literal_secret`], [`mutable_image_tag`]: per workload;
-//! - [`default_allow_namespace`]: per namespace, once every workload and policy is known;
-//! - [`suppress`]: the `secfix.dev/ignore` annotation.
+//! **Adding a check** is one file here defining `pub static CHECK: Check`, optionally a fix
+//! builder in `fix/`, and one line in the `checks!` list below; docs/architecture.md walks
+//! through an example. The list generates [`CheckId`]; a test checks that every id's
+//! definition names that id.
 //!
 //! Design choices:
 //! - Objects owned by a scanned controller (a ReplicaSet's Pods, a Deployment's ReplicaSets,
@@ -13,16 +14,15 @@
 //! - Suppression: a workload's own annotation suppresses its findings; a namespace's annotation
 //!   suppresses every finding in that namespace, including `default-allow-namespace` (whose
 //!   object is the Namespace). A workload's annotation does not take its pods out of the
-//!   namespace check: the fix (a namespace-wide default-deny) would affect them all the same.
+//!   namespace check: the fix (a namespace-wide policy) would affect them all the same.
 //! - `kube-system`, `kube-public`, `kube-node-lease` ([`SYSTEM_NAMESPACES`]) are skipped by the
 //!   namespace check unless `include_system`; their workloads still get the other checks.
+//! - Per-workload checks see their namespace's annotations ([`NamespaceFacts`]) when the
+//!   Namespace object was fed before the workload; callers feed Namespaces first.
 //! - `scanned` counts top-level workloads checked (Namespaces and NetworkPolicies are inputs,
 //!   not counted).
 
-pub mod default_allow_namespace;
-pub mod env_literal_secret;
-pub mod env_secret;
-pub mod mutable_image_tag;
+pub mod registry;
 pub mod suppress;
 
 use std::cmp::Ordering;
@@ -31,31 +31,83 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
+use crate::error::UsageError;
 use crate::model::{
-    CheckId, ContainerGroup, ContainerRef, Detail, Finding, Severity, Workload, WorkloadKind,
+    ContainerGroup, ContainerRef, Detail, Finding, Severity, Workload, WorkloadKind,
 };
 
 pub use default_allow_namespace::PodGroup;
+pub use registry::{Check, CheckContext, Fix, NamespaceFacts, NamespaceInput, Run};
 pub use suppress::Ignore;
 
-/// A per-workload check.
-pub type WorkloadCheck = fn(&Workload) -> Vec<Finding>;
+/// Declares each check module and generates [`CheckId`] from the one list.
+macro_rules! checks {
+    ($( $(#[$doc:meta])* $variant:ident => $module:ident, )+) => {
+        $( pub mod $module; )+
+
+        /// The stable id of each check, in report order. Its string form
+        /// ([`CheckId::as_str`]) is part of the public interface (`--checks`,
+        /// `secfix.dev/ignore`, JSON and SARIF rule ids).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum CheckId {
+            $( $(#[$doc])* $variant, )+
+        }
+
+        impl CheckId {
+            /// Every check, in report order.
+            pub const ALL: [CheckId; [$(stringify!($variant)),+].len()] =
+                [$(CheckId::$variant),+];
+        }
+
+        fn definition(id: CheckId) -> &'static Check {
+            match id {
+                $( CheckId::$variant => &$module::CHECK, )+
+            }
+        }
+    };
+}
+
+// The one list of checks: `Id => module` (the module defines `pub static CHECK`).
+checks! {
+    /// `env[].valueFrom.secretKeyRef` and `envFrom[].secretRef`.
+    EnvSecret => env_secret,
+    /// A literal `env[].value` that looks like a secret.
+    EnvLiteralSecret => env_literal_secret,
+    /// A namespace whose pods no NetworkPolicy isolates.
+    DefaultAllowNamespace => default_allow_namespace,
+    /// An image reference without `@sha256:`.
+    MutableImageTag => mutable_image_tag,
+    /// An image from a registry outside `--allowed-registries`.
+    UntrustedRegistry => untrusted_registry,
+}
 
 /// Namespaces the namespace check skips unless [`ScanOptions::include_system`].
 pub const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
 
-/// What to scan for.
+/// What to scan for: the options every check may read.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
-    /// Checks to run; empty means all.
+    /// Checks to run; empty means every check that can run with these options.
     pub checks: BTreeSet<CheckId>,
     /// Run the namespace check on [`SYSTEM_NAMESPACES`] too.
     pub include_system: bool,
+    /// Registries (hosts or host/path prefixes) images may come from; `None`: no policy, and
+    /// `untrusted-registry` does not run.
+    pub allowed_registries: Option<untrusted_registry::AllowList>,
 }
 
 impl ScanOptions {
+    /// Whether `check` runs with these options.
     pub fn enabled(&self, check: CheckId) -> bool {
-        self.checks.is_empty() || self.checks.contains(&check)
+        registry::selected(self).any(|c| c.id == check)
+    }
+
+    /// A usage error when `--checks` names a check that cannot run with these options.
+    pub fn validate(&self) -> Result<(), UsageError> {
+        match registry::unavailable(self).first() {
+            Some((id, why)) => Err(UsageError(format!("--checks {id}: {why}"))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -71,13 +123,15 @@ pub struct ScanResult {
 }
 
 /// Runs the checks over objects fed one at a time (e.g. page by page from a live listing).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Scanner {
     opts: ScanOptions,
-    /// Suppression from each known Namespace object.
-    namespaces: BTreeMap<String, Ignore>,
+    /// The checks that run, in registry order.
+    checks: Vec<&'static Check>,
+    /// What each known Namespace object's annotations say.
+    namespaces: BTreeMap<String, NamespaceFacts>,
     policies: BTreeMap<String, Vec<NetworkPolicy>>,
-    /// Namespace → `Kind/name` → pods, for the namespace check.
+    /// Namespace → `Kind/name` → pods, for the namespace checks.
     pods: BTreeMap<String, BTreeMap<String, PodGroup>>,
     findings: Vec<Finding>,
     suppressed: usize,
@@ -86,17 +140,29 @@ pub struct Scanner {
 
 impl Scanner {
     pub fn new(opts: ScanOptions) -> Self {
+        let checks = registry::selected(&opts).collect();
         Scanner {
             opts,
-            ..Scanner::default()
+            checks,
+            namespaces: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            pods: BTreeMap::new(),
+            findings: Vec::new(),
+            suppressed: 0,
+            scanned: 0,
         }
     }
 
-    /// Records a Namespace: its `secfix.dev/ignore` annotation applies to everything in it.
+    /// Records a Namespace: its annotations apply to everything in it (feed Namespaces
+    /// before their workloads, so per-workload checks see them).
     pub fn add_namespace(&mut self, ns: &Namespace) {
         let name = ns.metadata.name.clone().unwrap_or_default();
-        let ignore = Ignore::from_annotations(ns.metadata.annotations.as_ref());
-        self.namespaces.insert(name, ignore);
+        let annotations = ns.metadata.annotations.clone().unwrap_or_default();
+        let facts = NamespaceFacts {
+            ignore: Ignore::from_annotations(Some(&annotations)),
+            annotations,
+        };
+        self.namespaces.insert(name, facts);
     }
 
     /// Records a NetworkPolicy for the namespace check (namespace `default` when unset).
@@ -121,17 +187,17 @@ impl Scanner {
             .or_default()
             .insert(pods.workload.clone(), pods);
         let ignore = Ignore::from_annotations(w.metadata.annotations.as_ref());
-        let checks: [(CheckId, WorkloadCheck); 3] = [
-            (CheckId::EnvSecret, env_secret::check),
-            (CheckId::EnvLiteralSecret, env_literal_secret::check),
-            (CheckId::MutableImageTag, mutable_image_tag::check),
-        ];
-        for (id, check) in checks {
-            if !self.opts.enabled(id) {
+        let unknown = NamespaceFacts::default();
+        let ctx = CheckContext {
+            opts: &self.opts,
+            namespace: self.namespaces.get(w.namespace()).unwrap_or(&unknown),
+        };
+        for check in &self.checks {
+            let Run::Workload(run) = check.run else {
                 continue;
-            }
-            let found = check(w);
-            if ignore.covers(id) {
+            };
+            let found = run(w, &ctx);
+            if ignore.covers(check.id) {
                 self.suppressed += found.len();
             } else {
                 self.findings.extend(found);
@@ -144,18 +210,26 @@ impl Scanner {
         self.scanned
     }
 
-    /// Runs the namespace check, applies namespace-level suppression and sorts.
+    /// Runs the namespace checks, applies namespace-level suppression and sorts.
     pub fn finish(self) -> ScanResult {
         let mut findings = self.findings;
         let mut suppressed = self.suppressed;
-        if self.opts.enabled(CheckId::DefaultAllowNamespace) {
+        for check in &self.checks {
+            let Run::Namespace(run) = check.run else {
+                continue;
+            };
             for (ns, pods) in &self.pods {
                 if !self.opts.include_system && SYSTEM_NAMESPACES.contains(&ns.as_str()) {
                     continue;
                 }
                 let pods: Vec<PodGroup> = pods.values().cloned().collect();
                 let policies = self.policies.get(ns).map(Vec::as_slice).unwrap_or(&[]);
-                findings.extend(default_allow_namespace::check(ns, &pods, policies));
+                findings.extend(run(&NamespaceInput {
+                    namespace: ns,
+                    pods: &pods,
+                    policies,
+                    opts: &self.opts,
+                }));
             }
         }
         let before = findings.len();
@@ -163,7 +237,7 @@ impl Scanner {
             !self
                 .namespaces
                 .get(&f.namespace)
-                .is_some_and(|i| i.covers(f.check))
+                .is_some_and(|n| n.ignore.covers(f.check))
         });
         suppressed += before - findings.len();
         findings.sort_by(compare_findings);
@@ -398,6 +472,7 @@ pub(crate) mod tests {
         let mut s = Scanner::new(ScanOptions {
             checks: BTreeSet::from([CheckId::MutableImageTag]),
             include_system: false,
+            ..ScanOptions::default()
         });
         s.add_workload(&deployment("web", json!({"containers": containers})));
         let r = s.finish();
@@ -415,6 +490,7 @@ pub(crate) mod tests {
         let mut s = Scanner::new(ScanOptions {
             checks: BTreeSet::from([CheckId::EnvSecret, CheckId::DefaultAllowNamespace]),
             include_system: false,
+            ..ScanOptions::default()
         });
         s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
         let r = s.finish();
@@ -493,6 +569,7 @@ pub(crate) mod tests {
             let mut s = Scanner::new(ScanOptions {
                 checks: BTreeSet::new(),
                 include_system,
+                ..ScanOptions::default()
             });
             for ns in SYSTEM_NAMESPACES {
                 s.add_workload(&obj("DaemonSet", ns, "proxy", json!({}), risky()));
@@ -572,6 +649,7 @@ pub(crate) mod tests {
         let mut s = Scanner::new(ScanOptions {
             checks: BTreeSet::from([CheckId::DefaultAllowNamespace]),
             include_system: false,
+            ..ScanOptions::default()
         });
         s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
         s.add_workload(&obj("Deployment", "b", "web", json!({}), risky()));

@@ -11,10 +11,27 @@
 
 use crate::model::{CheckId, Detail, Finding, ImageRef, Severity, Workload};
 
+use super::registry::{self, Check, Fix, Run};
 use super::workload_finding;
 
 /// `not_fixable_reason` of a finding whose digest the CLI has not resolved.
 pub const NO_DIGEST_YET: &str = "no digest resolved yet";
+
+/// The check's definition (registered in [`super`]).
+pub static CHECK: Check = Check {
+    id: CheckId::MutableImageTag,
+    name: "mutable-image-tag",
+    title: "Container image is not pinned by digest",
+    help: "A tag can be moved to different content at any time, so what runs can change \
+           without a deploy. The fix pins the digest that is running or that the registry serves.",
+    finds: "an image without `@sha256:` (high for `:latest` or no tag)",
+    remedy: "pins the digest the running pods agree on, or the registry's",
+    severity: Severity::Medium,
+    tags: &["supply-chain"],
+    fix: Fix::Workload,
+    run: Run::Workload(|w, _| check(w)),
+    unavailable: registry::always,
+};
 
 /// Every container image of `w` without a digest.
 pub fn check(w: &Workload) -> Vec<Finding> {

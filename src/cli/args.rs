@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::checks::untrusted_registry::AllowList;
 use crate::model::{CheckId, Severity};
 
-/// Default mount root for Secrets moved out of environment variables.
-pub const DEFAULT_MOUNT_ROOT: &str = "/var/run/secrets/secfix";
+use crate::fix::DEFAULT_MOUNT_ROOT;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -42,6 +42,16 @@ pub struct GlobalArgs {
     /// The kubeconfig context to use.
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
+}
+
+impl GlobalArgs {
+    /// The core's view of the connection flags.
+    pub fn connect_options(&self) -> crate::cluster::client::ConnectOptions {
+        crate::cluster::client::ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +98,15 @@ pub struct Selection {
     /// Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces.
     #[arg(long)]
     pub include_system: bool,
+    /// Registries images may come from: hosts or host/path prefixes, comma-separated
+    /// (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a
+    /// namespace's `secfix.dev/allowed-registries` annotation narrows it.
+    #[arg(long, value_name = "LIST", value_parser = parse_allow_list)]
+    pub allowed_registries: Option<AllowList>,
+}
+
+fn parse_allow_list(s: &str) -> Result<AllowList, String> {
+    AllowList::parse(s)
 }
 
 /// Where the digest for a mutable image tag comes from.

@@ -32,6 +32,7 @@ pub fn scan_options(selection: &Selection) -> ScanOptions {
     ScanOptions {
         checks: selection.checks.iter().copied().collect(),
         include_system: selection.include_system,
+        allowed_registries: selection.allowed_registries.clone(),
     }
 }
 
@@ -45,7 +46,9 @@ pub async fn collect(
         Some(s) => Some(Selector::parse(s).map_err(|e| UsageError(format!("-l {s:?}: {e}")))?),
         None => None,
     };
-    let collector = Collector::new(scan_options(selection), keep);
+    let opts = scan_options(selection);
+    opts.validate()?;
+    let collector = Collector::new(opts, keep);
     if !selection.files.is_empty() {
         if selection.all_namespaces {
             return Err(UsageError(
@@ -63,7 +66,7 @@ pub async fn collect(
             source: Source::Offline(files),
         });
     }
-    let conn = connect(global)
+    let conn = connect(&global.connect_options())
         .await
         .context("cannot connect to the cluster")?;
     let namespace = if selection.all_namespaces {

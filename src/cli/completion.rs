@@ -720,7 +720,8 @@ mod tests {
                 "env-secret",
                 "env-literal-secret",
                 "default-allow-namespace",
-                "mutable-image-tag"
+                "mutable-image-tag",
+                "untrusted-registry"
             ]
         );
         assert_eq!(
@@ -728,7 +729,8 @@ mod tests {
             [
                 "env-secret,env-literal-secret",
                 "env-secret,default-allow-namespace",
-                "env-secret,mutable-image-tag"
+                "env-secret,mutable-image-tag",
+                "env-secret,untrusted-registry"
             ]
         );
         assert_eq!(

@@ -41,93 +41,7 @@ impl std::fmt::Display for Severity {
     }
 }
 
-/// The stable id of each check. These strings are part of the public interface
-/// (`--checks`, `secfix.dev/ignore`, JSON and SARIF rule ids).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum CheckId {
-    /// `env[].valueFrom.secretKeyRef` and `envFrom[].secretRef`.
-    EnvSecret,
-    /// A literal `env[].value` that looks like a secret.
-    EnvLiteralSecret,
-    /// A namespace whose pods no NetworkPolicy isolates.
-    DefaultAllowNamespace,
-    /// An image reference without `@sha256:`.
-    MutableImageTag,
-}
-
-impl CheckId {
-    pub const ALL: [CheckId; 4] = [
-        CheckId::EnvSecret,
-        CheckId::EnvLiteralSecret,
-        CheckId::DefaultAllowNamespace,
-        CheckId::MutableImageTag,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckId::EnvSecret => "env-secret",
-            CheckId::EnvLiteralSecret => "env-literal-secret",
-            CheckId::DefaultAllowNamespace => "default-allow-namespace",
-            CheckId::MutableImageTag => "mutable-image-tag",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
-    /// One line on what the check finds (SARIF rule description, `--help`).
-    pub fn summary(self) -> &'static str {
-        match self {
-            CheckId::EnvSecret => "Secret exposed through an environment variable",
-            CheckId::EnvLiteralSecret => "Secret-looking literal value in an environment variable",
-            CheckId::DefaultAllowNamespace => "Namespace pods are not isolated by a NetworkPolicy",
-            CheckId::MutableImageTag => "Container image is not pinned by digest",
-        }
-    }
-
-    /// Why it matters and what the fix does (SARIF rule help, docs).
-    pub fn help(self) -> &'static str {
-        match self {
-            CheckId::EnvSecret => {
-                "Environment variables leak into child processes, crash dumps and `kubectl describe`. \
-                 The fix mounts the Secret as a read-only volume, removes the variable and sets \
-                 <NAME>_FILE to the file's path."
-            }
-            CheckId::EnvLiteralSecret => {
-                "A secret written into the pod spec is readable by anyone who can read the workload. \
-                 The fix moves the value into a Secret and mounts it read-only."
-            }
-            CheckId::DefaultAllowNamespace => {
-                "Without a NetworkPolicy selecting a pod, all traffic to and from it is allowed. \
-                 The fix adds a default-deny NetworkPolicy (allowing DNS egress by default)."
-            }
-            CheckId::MutableImageTag => {
-                "A tag can be moved to different content at any time, so what runs can change \
-                 without a deploy. The fix pins the digest that is running or that the registry serves."
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for CheckId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::checks::CheckId;
 
 /// Check-specific facts a fix needs. Never holds a secret's value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +72,15 @@ pub enum Detail {
         direction: Direction,
         /// Workloads (and bare pods) whose pods no policy isolates in this direction.
         workloads: Vec<String>,
+    },
+    /// An image from a registry outside the allowed list.
+    #[serde(rename_all = "camelCase")]
+    UntrustedImage {
+        image: String,
+        /// The normalised repository (`docker.io/library/nginx`), as compared with the list.
+        repository: String,
+        /// The allowed registries in force for this object (flag, narrowed by its namespace).
+        allowed: Vec<String>,
     },
     /// An image reference without a digest.
     #[serde(rename_all = "camelCase")]

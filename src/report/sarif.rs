@@ -97,14 +97,6 @@ fn sarif_log(report: &Report) -> Sarif {
         .build()
 }
 
-/// The severity a check's findings usually have (a finding may differ, see the module docs).
-fn default_severity(check: CheckId) -> Severity {
-    match check {
-        CheckId::EnvSecret | CheckId::EnvLiteralSecret => Severity::High,
-        CheckId::DefaultAllowNamespace | CheckId::MutableImageTag => Severity::Medium,
-    }
-}
-
 fn level(severity: Severity) -> ResultLevel {
     match severity {
         Severity::High => ResultLevel::Error,
@@ -124,17 +116,24 @@ fn security_severity(severity: Severity) -> &'static str {
 }
 
 fn rule(check: CheckId) -> ReportingDescriptor {
-    let severity = default_severity(check);
+    let def = check.def();
+    let severity = def.severity;
     let level = serde_json::to_value(level(severity)).unwrap_or(Value::Null);
     ReportingDescriptor::builder()
         .id(check.as_str())
-        .short_description(multiformat(check.summary()))
+        .short_description(multiformat(def.title))
         .full_description(multiformat(check.help()))
         .help(multiformat(check.help()))
         .default_configuration(ReportingConfiguration::builder().level(level).build())
         .properties(
             PropertyBag::builder()
-                .tags(vec!["security".to_string(), "kubernetes".to_string()])
+                .tags(
+                    ["security", "kubernetes"]
+                        .iter()
+                        .chain(def.tags)
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>(),
+                )
                 .additional_properties(BTreeMap::from([(
                     "security-severity".to_string(),
                     json!(security_severity(severity)),
