@@ -180,8 +180,13 @@ pub fn collect_offline(
     collector: &mut Collector,
     files: &[crate::manifest::ManifestFile],
     selector: Option<&crate::model::selector::Selector>,
-) -> Result<(), crate::cli::UsageError> {
-    for (obj, loc) in crate::manifest::objects(files) {
+) -> Result<(), crate::error::UsageError> {
+    let objects = crate::manifest::objects(files);
+    // Namespaces first: per-workload checks read their namespace's annotations.
+    let (namespaces, rest): (Vec<_>, Vec<_>) = objects
+        .into_iter()
+        .partition(|(obj, _)| obj.get("kind").and_then(Value::as_str) == Some("Namespace"));
+    for (obj, loc) in namespaces.into_iter().chain(rest) {
         let kind = obj
             .get("kind")
             .and_then(Value::as_str)
@@ -200,13 +205,16 @@ pub fn collect_offline(
         }
         collector
             .add(obj, Some(loc))
-            .map_err(crate::cli::UsageError)?;
+            .map_err(crate::error::UsageError)?;
     }
     Ok(())
 }
 
-/// The kinds a live run lists.
-pub fn requests(keep: Keep, all_namespaces: bool) -> Vec<ListRequest> {
+/// Namespaces, listed before everything else with `-A`.
+const NAMESPACES: ListRequest = ListRequest::new("Namespace", &["v1"], false);
+
+/// The kinds a live run lists (besides Namespaces).
+pub fn requests(keep: Keep) -> Vec<ListRequest> {
     let mut v = vec![
         ListRequest::new("Deployment", &["apps/v1"], true),
         ListRequest::new("StatefulSet", &["apps/v1"], true),
@@ -218,9 +226,6 @@ pub fn requests(keep: Keep, all_namespaces: bool) -> Vec<ListRequest> {
         ListRequest::new("Pod", &["v1"], true),
         ListRequest::new("NetworkPolicy", &["networking.k8s.io/v1"], false),
     ];
-    if all_namespaces {
-        v.push(ListRequest::new("Namespace", &["v1"], false));
-    }
     if keep.objects {
         v.push(ListRequest::new("Service", &["v1"], false));
     }
@@ -247,17 +252,43 @@ pub async fn collect_live(collector: &mut Collector, client: &Client, scope: Sco
         }
     }
     let progress = progress_bar();
-    let mut rx = spawn_listers(client.clone(), scope, &requests(keep, all));
+    if all {
+        // Namespaces first, so per-workload checks see their namespace's annotations.
+        let mut rx = spawn_listers(client.clone(), scope.clone(), &[NAMESPACES]);
+        drain(collector, &mut rx, &progress).await;
+    }
+    let mut rx = spawn_listers(client.clone(), scope, &requests(keep));
+    drain(collector, &mut rx, &progress).await;
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+}
+
+/// Feeds every page of `rx` into the collector; failures become errors, notes warnings.
+async fn drain(
+    collector: &mut Collector,
+    rx: &mut tokio::sync::mpsc::Receiver<ListEvent>,
+    progress: &Option<indicatif::ProgressBar>,
+) {
     let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
     let mut failures = BTreeSet::new();
     while let Some(ev) = rx.recv().await {
         match ev {
-            ListEvent::Page { kind, items } => {
+            ListEvent::Page {
+                kind,
+                items,
+                undecodable,
+            } => {
                 *counts.entry(kind).or_default() += items.len();
                 for obj in items {
+                    // An object the checks cannot read is named and fails the run (exit 1):
+                    // a scan must not under-report silently.
                     if let Err(e) = collector.add(obj, None) {
-                        collector.warn(e);
+                        collector.error(format!("{e}; it was not scanned"));
                     }
+                }
+                for e in undecodable {
+                    collector.error(e);
                 }
                 if let Some(pb) = &progress {
                     let parts: Vec<String> =
@@ -270,9 +301,6 @@ pub async fn collect_live(collector: &mut Collector, client: &Client, scope: Sco
             }
             ListEvent::Note(n) => collector.warn(n),
         }
-    }
-    if let Some(pb) = progress {
-        pb.finish_and_clear();
     }
     for f in failures {
         collector.error(f);

@@ -14,6 +14,7 @@
 pub mod checks;
 pub mod cli;
 pub mod cluster;
+pub mod error;
 pub mod fix;
 pub mod inventory;
 pub mod manifest;

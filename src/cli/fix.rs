@@ -1,7 +1,6 @@
 //! `kubectl secfix fix`: plan every fixable finding, then (per mode) print, dry-run,
 //! apply without prompts, or preview and prompt per change.
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,13 +15,10 @@ use super::args::{DigestSource, DryRun, FixArgs, FixOutput, GlobalArgs};
 use super::collect::{Source, collect};
 use super::exit;
 use crate::cluster::apply::{self, ApplyError};
-use crate::cluster::journal::{self, Journal, Record};
-use crate::fix::network_policy::plan_namespace;
-use crate::fix::redact::redact_env_values;
-use crate::fix::workload::plan_workload;
+use crate::cluster::journal::{self, LazyJournal};
+use crate::fix::plan::{OfflineEdits, Plans, build_plans, offline_edits};
 use crate::fix::{Action, FixOptions, Plan, Target};
-use crate::inventory::{Inventory, Keep};
-use crate::manifest::Edits;
+use crate::inventory::Keep;
 use crate::model::{CheckId, Finding};
 use crate::ui::prompt::{self, Choice};
 use crate::ui::term::Term;
@@ -118,15 +114,19 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         file_env: !args.no_file_env,
         allow_dns: args.allow_dns,
     };
-    let (plans, not_fixable, plan_errors) = build_plans(&collected.inventory, &opts);
+    let Plans {
+        plans,
+        not_fixable,
+        errors: plan_errors,
+    } = build_plans(&collected.inventory, &opts);
     for e in &plan_errors {
-        eprintln!("error: {e}");
+        super::say("error", e);
     }
     for w in &collected.inventory.warnings {
-        eprintln!("warning: {w}");
+        super::say("warning", w);
     }
     for e in &collected.inventory.errors {
-        eprintln!("error: {e}");
+        super::say("error", e);
     }
     let read_failed = !collected.inventory.errors.is_empty() || !plan_errors.is_empty();
     let code = match &collected.source {
@@ -138,82 +138,25 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     Ok(if read_failed { exit::RUNTIME } else { code })
 }
 
-type Built = (Vec<Plan>, Vec<Finding>, Vec<String>);
-
-/// Groups fixable findings by the object they belong to and builds one plan per object.
-fn build_plans(inv: &Inventory, opts: &FixOptions) -> Built {
-    let mut by_object: BTreeMap<(String, String, String), Vec<Finding>> = BTreeMap::new();
-    let mut by_namespace: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
-    let mut not_fixable = Vec::new();
-    for f in &inv.findings {
-        if !f.fixable {
-            not_fixable.push(f.clone());
-        } else if f.check == CheckId::DefaultAllowNamespace {
-            by_namespace
-                .entry(f.namespace.clone())
-                .or_default()
-                .push(f.clone());
-        } else {
-            by_object
-                .entry((f.kind.clone(), f.namespace.clone(), f.name.clone()))
-                .or_default()
-                .push(f.clone());
-        }
-    }
-    let index: HashMap<(&str, &str, &str), &crate::model::Workload> = inv
-        .workloads
-        .iter()
-        .map(|w| ((w.kind.as_str(), w.namespace(), w.name()), w))
-        .collect();
-    let mut plans = Vec::new();
-    let mut errors = Vec::new();
-    for ((kind, ns, name), findings) in by_object {
-        let Some(w) = index.get(&(kind.as_str(), ns.as_str(), name.as_str())) else {
-            errors.push(format!("{kind} {ns}/{name}: object not found for fixing"));
-            continue;
-        };
-        match plan_workload(w, &findings, opts) {
-            Ok(Some(plan)) => plans.push(plan),
-            Ok(None) => {}
-            Err(e) => errors.push(format!("{kind} {ns}/{name}: {e}")),
-        }
-    }
-    for (ns, findings) in by_namespace {
-        let policies: Vec<_> = inv
-            .policies
-            .iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
-            .cloned()
-            .collect();
-        let services: Vec<_> = inv
-            .services
-            .iter()
-            .filter(|s| s.metadata.namespace.as_deref() == Some(ns.as_str()))
-            .cloned()
-            .collect();
-        if let Some(plan) = plan_namespace(&ns, &findings, &policies, &services, opts) {
-            plans.push(plan);
-        }
-    }
-    (plans, not_fixable, errors)
-}
-
 fn print_not_fixable(not_fixable: &[Finding]) {
     for f in not_fixable {
         let why = f
             .not_fixable_reason
             .as_deref()
             .unwrap_or("no automatic fix");
-        eprintln!(
-            "not fixable: {} {}/{} ({}{}): {why}",
-            f.kind,
-            f.namespace,
-            f.name,
-            f.check,
-            f.container
-                .as_deref()
-                .map(|c| format!(", container {c}"))
-                .unwrap_or_default()
+        super::say(
+            "not fixable",
+            format!(
+                "{} {}/{} ({}{}): {why}",
+                f.kind,
+                f.namespace,
+                f.name,
+                f.check,
+                f.container
+                    .as_deref()
+                    .map(|c| format!(", container {c}"))
+                    .unwrap_or_default()
+            ),
         );
     }
 }
@@ -246,58 +189,14 @@ fn run_offline(
     plans: &[Plan],
     not_fixable: &[Finding],
 ) -> anyhow::Result<u8> {
-    // `edits` rewrite files (`--write`); `shown` is what stdout may show: the same objects
-    // with any literal secret still in them (one no fix moved, e.g. in a bare Pod) redacted.
-    let mut edits = Edits::default();
-    let mut shown = Edits::default();
-    for plan in plans {
-        // The Secret a literal moves into is never written to a file: its value would be.
-        for p in &plan.prerequisites {
-            let keys: Vec<&str> = p
-                .object
-                .get("stringData")
-                .and_then(Value::as_object)
-                .map(|m| m.keys().map(String::as_str).collect())
-                .unwrap_or_default();
-            eprintln!(
-                "note: {} now reads Secret {}/{} (keys {}): create it before applying; an offline fix never writes secret values",
-                plan.target,
-                p.target.namespace,
-                p.target.name,
-                keys.join(", ")
-            );
-        }
-        match &plan.action {
-            Action::Patch { .. } => {
-                let Some(loc) = plan.findings.iter().find_map(|f| f.source.clone()) else {
-                    continue;
-                };
-                edits.replace(&loc, plan.after.clone());
-                let mut redacted = plan.display_objects().1;
-                redact_env_values(&mut redacted, &unmoved_literals(plan, not_fixable));
-                shown.replace(&loc, redacted);
-            }
-            Action::Create => {
-                // A namespace's policy goes into the first file holding one of its objects.
-                let file = plan
-                    .findings
-                    .iter()
-                    .find_map(|f| f.source.as_ref().map(|s| s.file.clone()))
-                    .or_else(|| {
-                        let default_ns = args.selection.namespace.as_deref().unwrap_or("default");
-                        crate::manifest::first_file_of_namespace(
-                            files,
-                            &plan.target.namespace,
-                            default_ns,
-                        )
-                        .map(str::to_string)
-                    });
-                if let Some(file) = file {
-                    edits.append(&file, plan.after.clone());
-                    shown.append(&file, plan.after.clone());
-                }
-            }
-        }
+    let default_ns = args.selection.namespace.as_deref().unwrap_or("default");
+    let OfflineEdits {
+        edits,
+        shown,
+        notes,
+    } = offline_edits(plans, not_fixable, files, default_ns);
+    for n in &notes {
+        super::say("note", n);
     }
     print_not_fixable(not_fixable);
     if args.output == FixOutput::Json {
@@ -323,59 +222,6 @@ fn run_offline(
     }
     super::print_stdout(&out)?;
     Ok(exit::OK)
-}
-
-/// Env names of literal secrets in the plan's object that no fix moved.
-fn unmoved_literals<'a>(plan: &Plan, not_fixable: &'a [Finding]) -> Vec<&'a str> {
-    not_fixable
-        .iter()
-        .filter(|f| {
-            f.kind == plan.target.kind
-                && f.namespace == plan.target.namespace
-                && f.name == plan.target.name
-        })
-        .filter_map(|f| match &f.detail {
-            crate::model::Detail::LiteralSecret { env, .. } => Some(env.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Saves each applied plan's record when patches are being saved.
-struct Saver {
-    /// Where records go; `None` when patches are not saved.
-    dir: Option<PathBuf>,
-    journal: Option<Journal>,
-}
-
-impl Saver {
-    /// An explicit `--save-patches DIR` is created now, so an unusable directory stops the
-    /// run before anything is written; the interactive default is created on first use, so
-    /// a session that applies nothing leaves nothing behind.
-    fn open(dir: Option<PathBuf>, explicit: bool) -> anyhow::Result<Self> {
-        let journal = match &dir {
-            Some(d) if explicit => Some(Journal::open(d)?),
-            _ => None,
-        };
-        Ok(Saver { dir, journal })
-    }
-
-    fn save(&mut self, plan: &Plan, outcome: &apply::Outcome) -> anyhow::Result<Option<PathBuf>> {
-        let Some(dir) = &self.dir else {
-            return Ok(None);
-        };
-        if self.journal.is_none() {
-            self.journal = Some(Journal::open(dir)?);
-        }
-        match &mut self.journal {
-            Some(j) => j.write(&Record::new(plan, outcome)).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn dir(&self) -> Option<PathBuf> {
-        self.journal.as_ref().map(|j| j.dir().to_path_buf())
-    }
 }
 
 /// Set on Ctrl-C (SIGINT). While it is being listened for, Ctrl-C does not kill the
@@ -410,7 +256,7 @@ fn interrupt_flag() -> Arc<AtomicBool> {
 }
 
 /// Applies one plan (dry run first) and records it.
-async fn apply_one(client: &Client, plan: &Plan, saver: &mut Saver, result: &mut PlanResult) {
+async fn apply_one(client: &Client, plan: &Plan, saver: &mut LazyJournal, result: &mut PlanResult) {
     match apply::dry_run_then_apply(client, plan).await {
         Ok(outcome) => {
             result.status = Status::Applied;
@@ -448,7 +294,7 @@ async fn run_live(
         _ => None,
     };
     let writing = args.dry_run == DryRun::None;
-    let mut saver = Saver::open(
+    let mut saver = LazyJournal::open(
         if writing { save_dir } else { None },
         args.save_patches.is_some(),
     )?;
@@ -484,7 +330,7 @@ async fn run_live(
                     continue;
                 }
                 for w in &plan.warnings {
-                    eprintln!("warning: {}: {w}", plan.target);
+                    super::say("warning", format!("{}: {w}", plan.target));
                 }
                 apply_one(client, plan, &mut saver, result).await;
             }
@@ -558,7 +404,7 @@ async fn interactive_loop(
     client: &Client,
     plans: &[Plan],
     results: &mut [PlanResult],
-    saver: &mut Saver,
+    saver: &mut LazyJournal,
     interrupted: &AtomicBool,
 ) -> anyhow::Result<()> {
     let color = term.stderr_color();
@@ -594,10 +440,13 @@ async fn interactive_loop(
                 apply_all |= choice == Choice::ApplyAll;
                 apply_one(client, plan, saver, result).await;
                 match result.status {
-                    Status::Applied => eprintln!("applied {}", plan.target),
-                    _ => eprintln!(
-                        "not applied: {}",
-                        result.error.as_deref().unwrap_or("unknown error")
+                    Status::Applied => eprintln!(
+                        "applied {}",
+                        crate::model::text::printable(&plan.target.to_string())
+                    ),
+                    _ => super::say(
+                        "not applied",
+                        result.error.as_deref().unwrap_or("unknown error"),
                     ),
                 }
             }

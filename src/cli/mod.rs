@@ -22,10 +22,7 @@ pub mod exit {
     pub const FINDINGS: u8 = 3;
 }
 
-/// An error in what the user asked for (bad file, missing `--yes`, …): exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+pub use crate::error::UsageError;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -42,7 +39,7 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say("error", format!("{e:#}"));
             let code = if e.downcast_ref::<UsageError>().is_some() {
                 exit::USAGE
             } else {
@@ -51,6 +48,16 @@ pub fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Prints `label: text` to stderr with control characters in `text` escaped, as in the
+/// table: warnings, errors and notes quote object names, messages and server errors, which
+/// must not reach the terminal as escape sequences.
+pub fn say(label: &str, text: impl std::fmt::Display) {
+    eprintln!(
+        "{label}: {}",
+        crate::model::text::printable(&text.to_string())
+    );
 }
 
 /// Writes command output to stdout. A closed pipe (`| head`) ends the output quietly, as

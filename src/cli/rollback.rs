@@ -9,7 +9,6 @@ use super::exit;
 use crate::cluster::apply::{delete_by_uid, patch_guarded};
 use crate::cluster::client::connect;
 use crate::cluster::journal::read_all;
-use crate::fix::Target;
 
 pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<u8> {
     if args.dry_run == DryRun::Client {
@@ -17,57 +16,63 @@ pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<u8>
     }
     // Read and check every record before the first write.
     let records = read_all(&args.dir).map_err(|e| super::UsageError(format!("{e:#}")))?;
-    let conn = connect(global)
+    let conn = connect(&global.connect_options())
         .await
         .context("cannot connect to the cluster")?;
     let dry = args.dry_run == DryRun::Server;
     let mut failed = 0;
     let mut done = 0;
     for (path, rec) in records.iter().rev() {
-        let target: Target = (&rec.target).into();
+        let target = &rec.target;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if let Some(inverse) = &rec.inverse {
-            match patch_guarded(&conn.client, &target, inverse, dry).await {
+            match patch_guarded(&conn.client, target, inverse, dry).await {
                 Ok(_) => {
                     done += 1;
-                    println!(
+                    line(format!(
                         "{} {target} ({name})",
                         if dry { "validated" } else { "restored" }
-                    );
+                    ));
                 }
                 Err(e) => {
                     failed += 1;
-                    println!("failed   {target} ({name}): {e}");
+                    line(format!("failed   {target} ({name}): {e}"));
                 }
             }
         }
         for c in &rec.created {
-            let t: Target = (&c.target).into();
+            let t = &c.target;
             if c.keep {
-                println!(
+                line(format!(
                     "kept     {t}: the restored spec references it (delete it when no longer needed)"
-                );
+                ));
                 continue;
             }
             if dry {
-                println!("would delete {t}");
+                line(format!("would delete {t}"));
                 continue;
             }
-            match delete_by_uid(&conn.client, &t, &c.uid).await {
+            match delete_by_uid(&conn.client, t, &c.uid).await {
                 Ok(()) => {
                     done += 1;
-                    println!("deleted  {t}");
+                    line(format!("deleted  {t}"));
                 }
                 Err(e) => {
                     failed += 1;
-                    println!("failed   {t}: {e}");
+                    line(format!("failed   {t}: {e}"));
                 }
             }
         }
     }
-    println!("{done} rolled back, {failed} failed");
+    line(format!("{done} rolled back, {failed} failed"));
     Ok(if failed > 0 { exit::RUNTIME } else { exit::OK })
+}
+
+/// One line of the rollback report on stdout, control characters escaped (it quotes names
+/// from the records and server errors).
+fn line(text: String) {
+    println!("{}", crate::model::text::printable(&text));
 }

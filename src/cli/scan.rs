@@ -32,10 +32,10 @@ pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
     };
     super::print_stdout(&text)?;
     for w in &inv.warnings {
-        eprintln!("warning: {w}");
+        super::say("warning", w);
     }
     for e in &inv.errors {
-        eprintln!("error: {e}");
+        super::say("error", e);
     }
     Ok(exit_code(&report, args.fail_on, !inv.errors.is_empty()))
 }

@@ -131,16 +131,28 @@ pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome
     let stage = if dry_run { "server dry run" } else { "apply" };
     let mut outcome = Outcome::default();
     for NewObject { target, object, .. } in &plan.prerequisites {
-        let created = create(plan, client, target, object, dry_run, stage).await?;
+        let created = create(plan, client, target, object, dry_run, stage).await;
+        let created = match created.and_then(|o| uid_of(o, target, dry_run, stage)) {
+            Ok(uid) => uid,
+            Err(e) => return Err(clean_up(client, &outcome, dry_run, e).await),
+        };
         outcome.created.push(Created {
             target: target.clone(),
-            uid: created.metadata.uid.unwrap_or_default(),
+            uid: created,
             keep_on_rollback: true,
         });
     }
     let result = match &plan.action {
         Action::Patch { .. } => {
-            let patch = plan.forward_patch().unwrap_or_default();
+            // Never an unguarded write: a concurrent change must fail, not be clobbered.
+            let patch = plan.guarded_patch().ok_or_else(|| ApplyError {
+                target: Box::new(plan.target.clone()),
+                stage: "planning",
+                message: "the object has no resourceVersion to guard the patch with; \
+                          nothing was sent"
+                    .to_string(),
+                code: None,
+            })?;
             let api = api_for(client, &plan.target)?;
             let params = PatchParams {
                 dry_run,
@@ -160,23 +172,72 @@ pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome
         }
         Action::Create => create(plan, client, &plan.target, &plan.after, dry_run, stage)
             .await
-            .map(|obj| {
+            .and_then(|obj| uid_of(obj, &plan.target, dry_run, stage))
+            .map(|uid| {
                 outcome.created.push(Created {
                     target: plan.target.clone(),
-                    uid: obj.metadata.uid.unwrap_or_default(),
+                    uid,
                     keep_on_rollback: false,
                 })
             }),
     };
-    if let Err(e) = result {
-        if !dry_run {
-            for c in &outcome.created {
-                let _ = delete_by_uid(client, &c.target, &c.uid).await;
-            }
-        }
-        return Err(e);
+    match result {
+        Ok(()) => Ok(outcome),
+        Err(e) => Err(clean_up(client, &outcome, dry_run, e).await),
     }
-    Ok(outcome)
+}
+
+/// The uid of an object the server created. A real create without one is an error: rollback
+/// deletes only by uid. A dry run's object may lack it.
+fn uid_of(
+    obj: DynamicObject,
+    target: &Target,
+    dry_run: bool,
+    stage: &'static str,
+) -> Result<String, ApplyError> {
+    match obj.metadata.uid {
+        Some(uid) => Ok(uid),
+        None if dry_run => Ok(String::new()),
+        None => Err(ApplyError {
+            target: Box::new(target.clone()),
+            stage,
+            message: format!(
+                "the server created it without a uid, so it cannot be rolled back safely; \
+                 delete it with `kubectl delete {} -n {} {}` if it is not wanted",
+                target.kind.to_lowercase(),
+                target.namespace,
+                target.name
+            ),
+            code: None,
+        }),
+    }
+}
+
+/// After a failed real write, deletes what the plan created so far (nothing is left
+/// half-applied). A delete that fails is added to the error, with what is left behind and the
+/// command that removes it.
+async fn clean_up(
+    client: &Client,
+    outcome: &Outcome,
+    dry_run: bool,
+    mut err: ApplyError,
+) -> ApplyError {
+    if dry_run {
+        return err;
+    }
+    for c in &outcome.created {
+        if let Err(why) = delete_by_uid(client, &c.target, &c.uid).await {
+            let t = &c.target;
+            err.message.push_str(&format!(
+                "; cleanup failed: {t} was created and could not be deleted ({why}); \
+                 remove it with `kubectl delete {} -n {} {}`",
+                t.kind.to_lowercase(),
+                t.namespace,
+                t.name
+            ));
+        }
+    }
+    err
 }
 
 /// Explains a failed patch. A failed `test` op comes back as a bare 422 ("the server
@@ -198,7 +259,7 @@ async fn patch_failure(
     if matches!(err.code, Some(409) | Some(422))
         && !err.message.starts_with(CHANGED)
         && let Ok(now) = api.get(&plan.target.name).await
-        && now.metadata.resource_version.as_deref() != Some(resource_version.as_str())
+        && now.metadata.resource_version != *resource_version
     {
         err.code = Some(409);
         err.message = format!("{CHANGED}: {}", err.message);

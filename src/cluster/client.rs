@@ -6,7 +6,14 @@ use anyhow::Context as _;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
-use crate::cli::args::GlobalArgs;
+/// Which kubeconfig and context to connect with (kubectl's `--kubeconfig` and `--context`).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// An explicit kubeconfig file; `None` reads `KUBECONFIG` (merged), else `~/.kube/config`.
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The context to use instead of the kubeconfig's current one.
+    pub context: Option<String>,
+}
 
 /// A connected client and the namespace kubectl would use by default.
 pub struct Connection {
@@ -17,8 +24,8 @@ pub struct Connection {
 
 /// Reads the kubeconfig like kubectl does: `--kubeconfig`, else every file in `KUBECONFIG`
 /// (merged), else `~/.kube/config`; `--context` overrides the current context.
-pub fn load_kubeconfig(global: &GlobalArgs) -> anyhow::Result<Kubeconfig> {
-    match &global.kubeconfig {
+pub fn load_kubeconfig(opts: &ConnectOptions) -> anyhow::Result<Kubeconfig> {
+    match &opts.kubeconfig {
         Some(path) => Kubeconfig::read_from(path)
             .with_context(|| format!("cannot read kubeconfig {}", path.display())),
         None => Kubeconfig::read().context(
@@ -27,15 +34,15 @@ pub fn load_kubeconfig(global: &GlobalArgs) -> anyhow::Result<Kubeconfig> {
     }
 }
 
-pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Connection> {
-    let kubeconfig = load_kubeconfig(global)?;
-    if let Some(ctx) = &global.context
+pub async fn connect(opts: &ConnectOptions) -> anyhow::Result<Connection> {
+    let kubeconfig = load_kubeconfig(opts)?;
+    if let Some(ctx) = &opts.context
         && !kubeconfig.contexts.iter().any(|c| &c.name == ctx)
     {
         anyhow::bail!("--context {ctx:?}: no such context in the kubeconfig");
     }
     let options = KubeConfigOptions {
-        context: global.context.clone(),
+        context: opts.context.clone(),
         ..KubeConfigOptions::default()
     };
     let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)

@@ -23,7 +23,7 @@ pub const RECORD_KIND: &str = "FixRecord";
 pub struct Record {
     pub api_version: String,
     pub kind: String,
-    pub target: TargetRecord,
+    pub target: Target,
     /// The check ids fixed.
     pub checks: Vec<String>,
     /// The patch that was applied (guarded by the old `resourceVersion`).
@@ -37,41 +37,10 @@ pub struct Record {
     pub created: Vec<CreatedRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TargetRecord {
-    pub api_version: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl From<&Target> for TargetRecord {
-    fn from(t: &Target) -> Self {
-        TargetRecord {
-            api_version: t.api_version.clone(),
-            kind: t.kind.clone(),
-            namespace: t.namespace.clone(),
-            name: t.name.clone(),
-        }
-    }
-}
-
-impl From<&TargetRecord> for Target {
-    fn from(t: &TargetRecord) -> Self {
-        Target {
-            api_version: t.api_version.clone(),
-            kind: t.kind.clone(),
-            namespace: t.namespace.clone(),
-            name: t.name.clone(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedRecord {
-    pub target: TargetRecord,
+    pub target: Target,
     pub uid: String,
     /// Rollback leaves it in place (see `apply::Created::keep_on_rollback`).
     pub keep: bool,
@@ -88,7 +57,7 @@ impl Record {
         Record {
             api_version: RECORD_API_VERSION.into(),
             kind: RECORD_KIND.into(),
-            target: (&plan.target).into(),
+            target: plan.target.clone(),
             checks,
             forward: plan.forward_patch(),
             inverse: outcome
@@ -99,7 +68,7 @@ impl Record {
                 .created
                 .iter()
                 .map(|c| CreatedRecord {
-                    target: (&c.target).into(),
+                    target: c.target.clone(),
                     uid: c.uid.clone(),
                     keep: c.keep_on_rollback,
                 })
@@ -154,6 +123,46 @@ impl Journal {
         fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
         self.next += 1;
         Ok(path)
+    }
+}
+
+/// A journal opened when the first record is written, so a run that applies nothing leaves
+/// nothing behind; or at once, so an unusable directory stops a run before anything is
+/// written. `None` as the directory saves nothing.
+pub struct LazyJournal {
+    dir: Option<PathBuf>,
+    journal: Option<Journal>,
+}
+
+impl LazyJournal {
+    /// `eager`: open (create) the directory now (an explicit `--save-patches DIR`).
+    pub fn open(dir: Option<PathBuf>, eager: bool) -> anyhow::Result<Self> {
+        let journal = match &dir {
+            Some(d) if eager => Some(Journal::open(d)?),
+            _ => None,
+        };
+        Ok(LazyJournal { dir, journal })
+    }
+
+    /// Saves the record of an applied plan; `None` when patches are not being saved.
+    pub fn save(
+        &mut self,
+        plan: &crate::fix::Plan,
+        outcome: &super::apply::Outcome,
+    ) -> anyhow::Result<Option<PathBuf>> {
+        let Some(dir) = &self.dir else {
+            return Ok(None);
+        };
+        let journal = match &mut self.journal {
+            Some(j) => j,
+            None => self.journal.insert(Journal::open(dir)?),
+        };
+        journal.write(&Record::new(plan, outcome)).map(Some)
+    }
+
+    /// The directory, once something was saved (or it was opened eagerly).
+    pub fn dir(&self) -> Option<PathBuf> {
+        self.journal.as_ref().map(|j| j.dir().to_path_buf())
     }
 }
 
@@ -256,7 +265,7 @@ mod tests {
         let rec = Record {
             api_version: RECORD_API_VERSION.into(),
             kind: RECORD_KIND.into(),
-            target: TargetRecord {
+            target: crate::fix::Target {
                 api_version: "apps/v1".into(),
                 kind: "Deployment".into(),
                 namespace: "ns".into(),

@@ -80,28 +80,52 @@ async fn list_page(
 /// are decoded, and the rest of their JSON is skipped without being built.
 ///
 /// [`PodDigests`]: crate::fix::digest::PodDigests
-fn decode_item(raw: &RawValue, ar: &ApiResource) -> Option<Value> {
+///
+/// An item that does not decode is an error naming it (the server sent something that is
+/// not an object of this kind), never silently dropped.
+fn decode_item(raw: &RawValue, ar: &ApiResource) -> Result<Value, String> {
+    let failed = |e: serde_json::Error| {
+        let name = serde_json::from_str::<ObjectHead>(raw.get())
+            .ok()
+            .and_then(|h| match (h.metadata.namespace, h.metadata.name) {
+                (Some(ns), Some(n)) => Some(format!("{ns}/{n}")),
+                (None, Some(n)) => Some(n),
+                _ => None,
+            })
+            .unwrap_or_else(|| "(unnamed)".to_string());
+        format!(
+            "{} {name}: cannot decode the object from the server ({}); it was not scanned",
+            ar.kind,
+            crate::model::workload::without_values(&e)
+        )
+    };
     let mut v: Value = if ar.kind == "Pod" {
-        let head: ObjectHead = serde_json::from_str(raw.get()).ok()?;
+        let head: ObjectHead = serde_json::from_str(raw.get()).map_err(failed)?;
         let owned =
             head.metadata.owner_references.iter().any(|o| {
                 o.controller && WorkloadKind::Pod.owner_kinds().contains(&o.kind.as_str())
             });
         if owned {
-            serde_json::to_value(serde_json::from_str::<SlimPod>(raw.get()).ok()?).ok()?
+            let slim: SlimPod = serde_json::from_str(raw.get()).map_err(failed)?;
+            serde_json::to_value(slim).map_err(failed)?
         } else {
-            serde_json::from_str(raw.get()).ok()?
+            serde_json::from_str(raw.get()).map_err(failed)?
         }
     } else {
-        serde_json::from_str(raw.get()).ok()?
+        serde_json::from_str(raw.get()).map_err(failed)?
     };
-    let map = v.as_object_mut()?;
+    let Some(map) = v.as_object_mut() else {
+        return Err(format!(
+            "{}: the server sent a list item that is not an object; it was not scanned",
+            ar.kind
+        ));
+    };
     map.insert("apiVersion".into(), Value::String(ar.api_version.clone()));
     map.insert("kind".into(), Value::String(ar.kind.clone()));
     if let Some(Value::Object(meta)) = map.get_mut("metadata") {
         meta.remove("managedFields");
     }
-    Some(v)
+    Ok(v)
 }
 
 /// Just enough of an object to see who controls it.
@@ -114,6 +138,10 @@ struct ObjectHead {
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct HeadMeta {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
     #[serde(default)]
     owner_references: Vec<HeadOwner>,
 }
@@ -188,10 +216,12 @@ struct SlimContainer {
 /// What a lister reports while it runs.
 #[derive(Debug)]
 pub enum ListEvent {
-    /// A page of objects, each with `apiVersion` and `kind` filled in.
+    /// A page of objects, each with `apiVersion` and `kind` filled in, and a message for
+    /// each item of the page that could not be decoded.
     Page {
         kind: &'static str,
         items: Vec<Value>,
+        undecodable: Vec<String>,
     },
     /// Listing this kind failed (forbidden, unreachable, …); other kinds go on.
     Failed {
@@ -289,15 +319,19 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
             };
             first_page = false;
             let token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
-            let items = page
-                .items
-                .iter()
-                .filter_map(|raw| decode_item(raw, &ar))
-                .collect();
+            let mut items = Vec::with_capacity(page.items.len());
+            let mut undecodable = Vec::new();
+            for raw in &page.items {
+                match decode_item(raw, &ar) {
+                    Ok(v) => items.push(v),
+                    Err(e) => undecodable.push(e),
+                }
+            }
             if tx
                 .send(ListEvent::Page {
                     kind: req.kind,
                     items,
+                    undecodable,
                 })
                 .await
                 .is_err()
@@ -309,5 +343,36 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
                 None => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_string()).unwrap()
+    }
+
+    #[test]
+    fn an_item_that_does_not_decode_is_named_not_dropped() {
+        let ar = super::super::resources::api_resource("v1", "Pod").unwrap();
+        let ok = decode_item(
+            &raw(r#"{"metadata": {"name": "p", "namespace": "a"}}"#),
+            &ar,
+        );
+        assert_eq!(ok.unwrap()["kind"], "Pod");
+        // An owned pod whose spec has the wrong shape for the slim decode.
+        let bad = r#"{"metadata": {"name": "p", "namespace": "a",
+            "ownerReferences": [{"kind": "ReplicaSet", "controller": true}]},
+            "spec": {"containers": "sfxCANARY-not-a-list"}}"#;
+        let e = decode_item(&raw(bad), &ar).unwrap_err();
+        assert!(e.starts_with("Pod a/p: cannot decode"), "{e}");
+        assert!(!e.contains("sfxCANARY"), "{e}");
+        let e = decode_item(&raw("[1, 2]"), &ar).unwrap_err();
+        assert!(
+            e.contains("not an object") || e.contains("cannot decode"),
+            "{e}"
+        );
     }
 }

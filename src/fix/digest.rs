@@ -229,21 +229,12 @@ fn controller_of(raw: &Value) -> Option<(&str, &str)> {
         })
 }
 
-/// `sha256:` followed by 64 lowercase hex digits.
-pub fn is_sha256_digest(s: &str) -> bool {
-    s.strip_prefix("sha256:").is_some_and(|h| {
-        h.len() == 64
-            && h.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
 /// The normalised repository (`docker.io/library/nginx`) and manifest digest of a container
 /// status `imageID`; `None` for image config ids and anything unparsable.
 pub fn parse_image_id(id: &str) -> Option<(String, String)> {
     let rest = id.split_once("://").map_or(id, |(_, r)| r);
     let (repo, digest) = rest.rsplit_once('@')?;
-    if !is_sha256_digest(digest) {
+    if !crate::model::image_ref::is_sha256_digest(digest) {
         return None;
     }
     let r = ImageRef::parse(repo).ok()?;

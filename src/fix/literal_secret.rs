@@ -11,8 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::{Value, json};
 
 use super::network_policy::{MANAGED_BY, MANAGED_BY_LABEL};
 use super::{NewObject, Target};
@@ -21,22 +20,9 @@ use super::{NewObject, Target};
 const MAX_NAME: usize = 253;
 
 /// `<workload>-secfix`, or the first of `<workload>-secfix-2`, `-3`, … not in `taken`,
-/// truncated to 253 characters.
+/// the workload part cut so the name fits 253 characters.
 pub fn secret_name(workload: &str, taken: &BTreeSet<String>) -> String {
-    let candidate = |suffix: &str| {
-        let room = MAX_NAME.saturating_sub(suffix.len());
-        let base: String = workload.chars().take(room).collect();
-        let base = base.trim_end_matches(['-', '.']);
-        format!("{base}{suffix}")
-    };
-    let first = candidate("-secfix");
-    if !taken.contains(&first) {
-        return first;
-    }
-    (2..)
-        .map(|i| candidate(&format!("-secfix-{i}")))
-        .find(|n| !taken.contains(n))
-        .unwrap_or(first)
+    crate::model::names::unique(workload, "-secfix", "-", MAX_NAME, |n| taken.contains(n))
 }
 
 /// A Secret key for an env var name: characters outside `[-._a-zA-Z0-9]` become `_`;
@@ -79,21 +65,13 @@ impl LiteralSecret {
     /// it already holds the same value, else made unique with `_2`, `_3`, ….
     pub fn add(&mut self, env: &str, value: &str) -> String {
         let base = sanitize_key(env);
-        let mut key = base.clone();
-        let mut i = 2;
-        loop {
-            match self.data.get(&key) {
-                None => {
-                    self.data.insert(key.clone(), value.to_string());
-                    return key;
-                }
-                Some(v) if v == value => return key,
-                Some(_) => {
-                    key = format!("{base}_{i}");
-                    i += 1;
-                }
-            }
-        }
+        let key = crate::model::names::unique(&base, "", "_", usize::MAX, |k| {
+            self.data.get(k).is_some_and(|v| v != value)
+        });
+        self.data
+            .entry(key.clone())
+            .or_insert_with(|| value.to_string());
+        key
     }
 
     pub fn is_empty(&self) -> bool {
@@ -109,20 +87,21 @@ impl LiteralSecret {
         target_namespace: &str,
         name: &str,
     ) -> NewObject {
-        let secret = Secret {
-            metadata: ObjectMeta {
-                name: Some(name.to_string()),
-                namespace: namespace.map(str::to_string),
-                labels: Some(BTreeMap::from([(
-                    MANAGED_BY_LABEL.to_string(),
-                    MANAGED_BY.to_string(),
-                )])),
-                ..ObjectMeta::default()
-            },
-            type_: Some("Opaque".to_string()),
-            string_data: Some(self.data),
-            ..Secret::default()
-        };
+        // Built as JSON, not as a typed Secret: serialising cannot fail, and no fallback
+        // could stand in for a Secret that must hold the values.
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("name".into(), Value::String(name.to_string()));
+        if let Some(ns) = namespace {
+            metadata.insert("namespace".into(), Value::String(ns.to_string()));
+        }
+        metadata.insert("labels".into(), json!({ MANAGED_BY_LABEL: MANAGED_BY }));
+        let object = json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": metadata,
+            "type": "Opaque",
+            "stringData": self.data,
+        });
         NewObject {
             target: Target {
                 api_version: "v1".to_string(),
@@ -130,8 +109,7 @@ impl LiteralSecret {
                 namespace: target_namespace.to_string(),
                 name: name.to_string(),
             },
-            // A Secret of strings always serialises.
-            object: serde_json::to_value(&secret).unwrap_or_default(),
+            object,
             sensitive: true,
         }
     }

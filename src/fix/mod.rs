@@ -7,15 +7,19 @@ pub mod gitops;
 pub mod literal_secret;
 pub mod network_policy;
 pub mod patch;
+pub mod plan;
 pub mod redact;
 pub mod secret_volume;
 pub mod workload;
 
 use json_patch::{Patch, PatchOperation};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::Finding;
+
+/// Default folder under which Secrets moved out of environment variables are mounted.
+pub const DEFAULT_MOUNT_ROOT: &str = "/var/run/secrets/secfix";
 
 /// Knobs of the fix builders (from `fix` flags).
 #[derive(Debug, Clone)]
@@ -31,15 +35,15 @@ pub struct FixOptions {
 impl Default for FixOptions {
     fn default() -> Self {
         FixOptions {
-            mount_root: crate::cli::args::DEFAULT_MOUNT_ROOT.to_string(),
+            mount_root: DEFAULT_MOUNT_ROOT.to_string(),
             file_env: true,
             allow_dns: true,
         }
     }
 }
 
-/// The object a plan changes or creates.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// The object a plan changes or creates (also as saved in rollback records).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
     pub api_version: String,
@@ -60,8 +64,10 @@ pub enum Action {
     /// Patch an existing object. `ops` are unguarded; [`Plan::forward_patch`] adds the
     /// `resourceVersion` test. `inverse` turns the patched object back (for secrets moved
     /// out of literals: into a `secretKeyRef` to the new Secret, never the literal).
+    /// `resource_version` is `None` only for an object read from a manifest, whose patch is
+    /// applied to the file and never sent.
     Patch {
-        resource_version: String,
+        resource_version: Option<String>,
         ops: Vec<PatchOperation>,
         inverse: Vec<PatchOperation>,
     },
@@ -98,20 +104,33 @@ pub struct Plan {
 impl Plan {
     /// The patch sent to the server: the `resourceVersion` guard, then the ops. A plan
     /// built from a manifest has no `resourceVersion`, so its patch has no guard (it is
-    /// applied to the file, never sent).
+    /// applied to the file; `cluster::apply` refuses to send it).
     pub fn forward_patch(&self) -> Option<Patch> {
         match &self.action {
             Action::Patch {
-                resource_version,
+                resource_version: Some(rv),
                 ops,
                 ..
-            } if resource_version.is_empty() => Some(Patch(ops.clone())),
+            } => Some(patch::guarded(rv, ops.clone())),
             Action::Patch {
-                resource_version,
+                resource_version: None,
                 ops,
                 ..
-            } => Some(patch::guarded(resource_version, ops.clone())),
+            } => Some(Patch(ops.clone())),
             Action::Create => None,
+        }
+    }
+
+    /// The guarded patch to send to the server; `None` when the plan has no
+    /// `resourceVersion` to guard it with (or creates instead of patching).
+    pub fn guarded_patch(&self) -> Option<Patch> {
+        match &self.action {
+            Action::Patch {
+                resource_version: Some(rv),
+                ops,
+                ..
+            } => Some(patch::guarded(rv, ops.clone())),
+            _ => None,
         }
     }
 

@@ -27,6 +27,9 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Its value.
 pub const MANAGED_BY: &str = "kubectl-secfix";
 
+/// Longest object name (DNS subdomain).
+const MAX_NAME: usize = 253;
+
 /// How many names a warning lists before "and N more".
 const LIST_LIMIT: usize = 10;
 
@@ -69,7 +72,7 @@ pub fn plan_namespace(
         .iter()
         .filter_map(|p| p.metadata.name.as_deref())
         .collect();
-    let name = unique_name(POLICY_NAME, &taken);
+    let name = crate::model::names::unique(POLICY_NAME, "", "-", MAX_NAME, |n| taken.contains(n));
     let policy = build_policy(namespace, &name, &directions, opts.allow_dns);
     let after = serde_json::to_value(&policy).ok()?;
 
@@ -171,17 +174,6 @@ pub fn catch_all_directions(p: &NetworkPolicy) -> Vec<Direction> {
             d
         }
     }
-}
-
-/// `base`, or `base-2`, `base-3`, … : the first not in `taken`.
-fn unique_name(base: &str, taken: &BTreeSet<&str>) -> String {
-    if !taken.contains(base) {
-        return base.to_string();
-    }
-    (2..)
-        .map(|i| format!("{base}-{i}"))
-        .find(|n| !taken.contains(n.as_str()))
-        .unwrap_or_else(|| base.to_string())
 }
 
 fn listed(names: &[&str]) -> String {

@@ -13,12 +13,17 @@ use json_patch::{
 use serde_json::{Map, Value};
 
 /// The operations that turn `left` into `right`, with paths under `prefix`
-/// (a JSON pointer such as `/spec/template/spec`, or `""`).
-pub fn diff(left: &Value, right: &Value, prefix: &str) -> Vec<PatchOperation> {
+/// (a JSON pointer such as `/spec/template/spec`, or `""`); an error when `prefix` is not a
+/// JSON pointer.
+pub fn diff(
+    left: &Value,
+    right: &Value,
+    prefix: &str,
+) -> Result<Vec<PatchOperation>, json_patch::jsonptr::Report<json_patch::jsonptr::ParseError>> {
     let mut ops = Vec::new();
-    let mut path = PointerBuf::parse(prefix).unwrap_or_default();
+    let mut path = PointerBuf::parse(prefix)?;
     diff_value(left, right, &mut path, &mut ops);
-    ops
+    Ok(ops)
 }
 
 fn diff_value(left: &Value, right: &Value, path: &mut PointerBuf, ops: &mut Vec<PatchOperation>) {
@@ -225,7 +230,7 @@ mod tests {
     fn removing_a_middle_entry_is_one_remove() {
         let l = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "hunter2"}, {"name": "C", "value": "3"}]});
         let r = json!({"env": [{"name": "A", "value": "1"}, {"name": "C", "value": "3"}]});
-        let ops = diff(&l, &r, "/spec");
+        let ops = diff(&l, &r, "/spec").unwrap();
         assert_eq!(
             ops_json(&ops),
             json!([{"op": "remove", "path": "/spec/env/1"}])
@@ -237,7 +242,7 @@ mod tests {
         let l = json!({"v": [1, 2]});
         let r = json!({"v": [1, 2, 3]});
         assert_eq!(
-            ops_json(&diff(&l, &r, "")),
+            ops_json(&diff(&l, &r, "").unwrap()),
             json!([{"op": "add", "path": "/v/2", "value": 3}])
         );
     }
@@ -248,7 +253,7 @@ mod tests {
             json!({"c": [{"name": "app", "image": "a:1", "env": [{"name": "X", "value": "1"}]}]});
         let r = json!({"c": [{"name": "app", "image": "a:1@sha256:00", "env": [{"name": "X", "value": "1"}]}]});
         assert_eq!(
-            ops_json(&diff(&l, &r, "")),
+            ops_json(&diff(&l, &r, "").unwrap()),
             json!([{"op": "replace", "path": "/c/0/image", "value": "a:1@sha256:00"}])
         );
     }
@@ -260,7 +265,8 @@ mod tests {
             &doc,
             &json!({"c": [{"name": "web", "image": "a", "env": [], "imagePullPolicy": "x", "volumeMounts": []}]}),
             "",
-        );
+        )
+        .unwrap();
         let out = applied(&doc, &ops).unwrap();
         let keys: Vec<&str> = out["c"][0]
             .as_object()
@@ -304,7 +310,7 @@ mod tests {
         fn diff_then_apply_round_trips(l in arb_json(), r in arb_json()) {
             let wrap_l = json!({"x": l});
             let wrap_r = json!({"x": r});
-            let ops = diff(&wrap_l, &wrap_r, "");
+            let ops = diff(&wrap_l, &wrap_r, "").unwrap();
             prop_assert_eq!(applied(&wrap_l, &ops).unwrap(), wrap_r);
         }
     }

@@ -139,16 +139,13 @@ fn container_mut(
     group: ContainerGroup,
     index: usize,
 ) -> Result<&mut Container, MoveError> {
-    let list = match group {
-        ContainerGroup::Containers => Some(&mut spec.containers),
-        ContainerGroup::InitContainers => spec.init_containers.as_mut(),
-        ContainerGroup::EphemeralContainers => return Err(MoveError::Ephemeral { index }),
-    };
-    list.and_then(|l| l.get_mut(index))
-        .ok_or(MoveError::NoContainer {
-            group: group.field(),
-            index,
-        })
+    if group == ContainerGroup::EphemeralContainers {
+        return Err(MoveError::Ephemeral { index });
+    }
+    crate::model::workload::container_mut(spec, group, index).ok_or(MoveError::NoContainer {
+        group: group.field(),
+        index,
+    })
 }
 
 /// The mount root without trailing `/` (`""` for `/`).
@@ -172,19 +169,9 @@ pub fn volume_name(secret: &str, taken: &BTreeSet<String>) -> String {
             }
         })
         .collect();
-    let fit = |suffix: &str| {
-        let room = MAX_VOLUME_NAME - suffix.len();
-        let base: String = raw.chars().take(room).collect();
-        format!("{}{suffix}", base.trim_end_matches('-'))
-    };
-    let first = fit("");
-    if !taken.contains(&first) {
-        return first;
-    }
-    (2..)
-        .map(|i| fit(&format!("-{i}")))
-        .find(|n| !taken.contains(n))
-        .unwrap_or(first)
+    crate::model::names::unique(raw.trim_end_matches('-'), "", "-", MAX_VOLUME_NAME, |n| {
+        taken.contains(n)
+    })
 }
 
 /// Picks (or adds) the volume for `secret`.
@@ -263,14 +250,7 @@ fn ensure_mount(c: &mut Container, volume: &str, secret: &str, root: &str) -> St
         .map(|m| m.mount_path.trim_end_matches('/'))
         .collect();
     let base = format!("{root}/{secret}");
-    let path = if taken.contains(base.as_str()) {
-        (2..)
-            .map(|i| format!("{base}-{i}"))
-            .find(|p| !taken.contains(p.as_str()))
-            .unwrap_or(base)
-    } else {
-        base
-    };
+    let path = crate::model::names::unique(&base, "", "-", usize::MAX, |p| taken.contains(p));
     mounts.push(VolumeMount {
         name: volume.to_string(),
         mount_path: path.clone(),

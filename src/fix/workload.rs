@@ -20,6 +20,8 @@ use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, SecretKeySelecto
 use super::literal_secret::{self, LiteralSecret};
 use super::secret_volume::{self, Move, MoveError};
 use super::{Action, FixOptions, Plan, Target, digest, gitops, patch};
+use crate::checks::Fix;
+use crate::model::workload::container_mut;
 use crate::model::{CheckId, ContainerGroup, Detail, Finding, Workload, WorkloadKind};
 
 /// Why a workload's findings could not be turned into a plan. Messages name the object and
@@ -50,6 +52,12 @@ pub enum FixError {
     Json {
         object: String,
         source: serde_json::Error,
+    },
+    #[error("{object}: {pointer:?} is not a JSON pointer: {source}")]
+    Pointer {
+        object: String,
+        pointer: String,
+        source: json_patch::jsonptr::Report<json_patch::jsonptr::ParseError>,
     },
     #[error("{object}: the fix does not apply to the object as read: {source}")]
     Patch {
@@ -119,18 +127,6 @@ fn locate(spec_pointer: &str, path: &str) -> Option<(ContainerGroup, usize, Fiel
     Some((group, index, field))
 }
 
-fn container_mut(
-    spec: &mut PodSpec,
-    group: ContainerGroup,
-    index: usize,
-) -> Option<&mut k8s_openapi::api::core::v1::Container> {
-    match group {
-        ContainerGroup::Containers => spec.containers.get_mut(index),
-        ContainerGroup::InitContainers => spec.init_containers.as_mut()?.get_mut(index),
-        ContainerGroup::EphemeralContainers => None,
-    }
-}
-
 /// Secret names `spec` already refers to (volumes, env, envFrom, image pull secrets).
 fn referenced_secrets(spec: &PodSpec) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -171,6 +167,9 @@ fn referenced_secrets(spec: &PodSpec) -> BTreeSet<String> {
     out
 }
 
+/// Builds the plan in three phases: [`select`] the findings this object's plan fixes,
+/// [`collect_edits`] (check each against the spec as read and gather what to change), then
+/// [`apply_edits`] and [`make_plan`] (the fixed spec, the patch, its inverse).
 pub(crate) fn build(
     w: &Workload,
     findings: &[Finding],
@@ -178,23 +177,7 @@ pub(crate) fn build(
     existing_secrets: &BTreeSet<String>,
 ) -> Result<Option<Built>, FixError> {
     let object = format!("{} {}/{}", w.kind, w.namespace(), w.name());
-    let mut seen = BTreeSet::new();
-    let mine: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| {
-            f.fixable
-                && f.kind == w.kind.as_str()
-                && f.name == w.name()
-                && (f.namespace.is_empty() || f.namespace == w.namespace())
-                && match f.check {
-                    CheckId::MutableImageTag => true,
-                    CheckId::EnvSecret | CheckId::EnvLiteralSecret => w.kind != WorkloadKind::Pod,
-                    CheckId::DefaultAllowNamespace => false,
-                }
-                // The same finding twice (e.g. from two scans) is fixed once.
-                && seen.insert((f.check, f.path.clone()))
-        })
-        .collect();
+    let mine = select(w, findings);
     if mine.is_empty() {
         return Ok(None);
     }
@@ -206,39 +189,90 @@ pub(crate) fn build(
             owner: format!("{} {}", o.kind, o.name),
         });
     }
+    let edits = collect_edits(w, &mine, existing_secrets, &object)?;
+    if edits.used.is_empty() {
+        return Ok(None);
+    }
+    let (fixed, warnings) = apply_edits(w, &edits, opts, &object)?;
+    make_plan(w, edits, fixed, warnings, &object)
+}
+
+/// The findings of `findings` that this object's plan fixes: fixable, about `w`, of a check
+/// fixed per workload, each once. A Pod takes only image pins (the rest of its spec is
+/// immutable).
+fn select<'a>(w: &Workload, findings: &'a [Finding]) -> Vec<&'a Finding> {
+    let mut seen = BTreeSet::new();
+    findings
+        .iter()
+        .filter(|f| {
+            f.fixable
+                && f.kind == w.kind.as_str()
+                && f.name == w.name()
+                && (f.namespace.is_empty() || f.namespace == w.namespace())
+                && f.check.def().fix == Fix::Workload
+                && (w.kind != WorkloadKind::Pod || matches!(f.detail, Detail::Image { .. }))
+                // The same finding twice (e.g. from two scans) is fixed once.
+                && seen.insert((f.check, f.path.clone()))
+        })
+        .collect()
+}
+
+/// What the plan changes, gathered and checked against the spec as read.
+struct Edits {
+    /// The findings the plan fixes.
+    used: Vec<Finding>,
+    /// What the inverse restores: the original spec, literals replaced by `secretKeyRef`s to
+    /// the new Secret. The fix starts from it too.
+    restored: PodSpec,
+    moves: Vec<Move>,
+    /// New image references by container.
+    images: Vec<(ContainerGroup, usize, String)>,
+    /// Moved literal values, and the Secret that receives them.
+    literals: LiteralSecret,
+    secret_name: Option<String>,
+}
+
+/// Checks each finding against the spec as read (a stale finding is an error, never a
+/// guess) and gathers the moves, image pins and literals it asks for.
+fn collect_edits(
+    w: &Workload,
+    mine: &[&Finding],
+    existing_secrets: &BTreeSet<String>,
+    object: &str,
+) -> Result<Edits, FixError> {
     let ptr = w.spec_pointer();
     let bad_path = |f: &Finding| FixError::BadPath {
-        object: object.clone(),
+        object: object.to_string(),
         path: f.path.clone(),
     };
     let stale = |f: &Finding, expected: String| FixError::Stale {
-        object: object.clone(),
+        object: object.to_string(),
         path: f.path.clone(),
         expected,
     };
-
-    let before = w.spec.clone();
-    let mut restored = before.clone();
-    let mut fixed_images: Vec<(ContainerGroup, usize, String)> = Vec::new();
-    let mut moves = Vec::new();
-    let mut literals = LiteralSecret::default();
     let has_literals = mine.iter().any(|f| f.check == CheckId::EnvLiteralSecret);
     let secret_name = has_literals.then(|| {
-        let mut taken = referenced_secrets(&before);
+        let mut taken = referenced_secrets(&w.spec);
         taken.extend(existing_secrets.iter().cloned());
         literal_secret::secret_name(w.name(), &taken)
     });
-    let mut used = Vec::new();
-
-    for f in mine {
+    let mut e = Edits {
+        used: Vec::new(),
+        restored: w.spec.clone(),
+        moves: Vec::new(),
+        images: Vec::new(),
+        literals: LiteralSecret::default(),
+        secret_name,
+    };
+    for &f in mine {
         let (group, ci, field) = locate(ptr, &f.path).ok_or_else(|| bad_path(f))?;
         if group == ContainerGroup::EphemeralContainers {
             return Err(FixError::Ephemeral {
-                object: object.clone(),
+                object: object.to_string(),
                 path: f.path.clone(),
             });
         }
-        let container = container_mut(&mut restored, group, ci).ok_or_else(|| bad_path(f))?;
+        let container = container_mut(&mut e.restored, group, ci).ok_or_else(|| bad_path(f))?;
         match (&f.detail, field) {
             (
                 Detail::SecretKeyRef {
@@ -260,7 +294,7 @@ pub(crate) fn build(
                         format!("env {env} from key {key} of Secret {secret}"),
                     ));
                 }
-                moves.push(Move::Key {
+                e.moves.push(Move::Key {
                     group,
                     container: ci,
                     index: i,
@@ -286,7 +320,7 @@ pub(crate) fn build(
                 if r.is_none_or(|r| &r.name != secret) {
                     return Err(stale(f, format!("envFrom of Secret {secret}")));
                 }
-                moves.push(Move::Whole {
+                e.moves.push(Move::Whole {
                     group,
                     container: ci,
                     index: i,
@@ -300,11 +334,14 @@ pub(crate) fn build(
                     .env
                     .as_mut()
                     .and_then(|e| e.get_mut(i))
-                    .filter(|e| &e.name == env && e.value.is_some());
-                let (Some(entry), Some(secret)) = (entry, secret_name.as_ref()) else {
+                    .filter(|e| &e.name == env);
+                let (Some(entry), Some(secret)) = (entry, e.secret_name.as_ref()) else {
                     return Err(stale(f, format!("a literal value in env {env}")));
                 };
-                let key = literals.add(env, entry.value.as_deref().unwrap_or_default());
+                let Some(value) = entry.value.as_deref() else {
+                    return Err(stale(f, format!("a literal value in env {env}")));
+                };
+                let key = e.literals.add(env, value);
                 *entry = EnvVar {
                     name: env.clone(),
                     value: None,
@@ -317,7 +354,7 @@ pub(crate) fn build(
                         ..EnvVarSource::default()
                     }),
                 };
-                moves.push(Move::Key {
+                e.moves.push(Move::Key {
                     group,
                     container: ci,
                     index: i,
@@ -339,63 +376,92 @@ pub(crate) fn build(
                     return Err(stale(f, format!("image {image}")));
                 }
                 let pinned = digest::pinned(image, d).map_err(|source| FixError::Image {
-                    object: object.clone(),
+                    object: object.to_string(),
                     path: f.path.clone(),
                     source,
                 })?;
-                fixed_images.push((group, ci, pinned));
+                e.images.push((group, ci, pinned));
             }
             // An image finding without a digest has nothing to pin.
             (Detail::Image { digest: None, .. }, Field::Image) => continue,
             _ => return Err(bad_path(f)),
         }
-        used.push(f.clone());
+        e.used.push(f.clone());
     }
-    if used.is_empty() {
-        return Ok(None);
-    }
+    Ok(e)
+}
 
-    let mut fixed = restored.clone();
+/// The fixed spec (moves and pins applied to the restored spec) and the warnings the user
+/// must read.
+fn apply_edits(
+    w: &Workload,
+    e: &Edits,
+    opts: &FixOptions,
+    object: &str,
+) -> Result<(PodSpec, Vec<String>), FixError> {
+    let mut fixed = e.restored.clone();
     let mut warnings: Vec<String> = gitops::gitops_warning(&w.metadata).into_iter().collect();
-    let moved = secret_volume::move_to_volumes(&mut fixed, &moves, opts).map_err(|source| {
+    let moved = secret_volume::move_to_volumes(&mut fixed, &e.moves, opts).map_err(|source| {
         FixError::Move {
-            object: object.clone(),
+            object: object.to_string(),
             source,
         }
     })?;
     warnings.extend(moved);
-    for (group, ci, image) in fixed_images {
-        if let Some(c) = container_mut(&mut fixed, group, ci) {
-            c.image = Some(image);
-        }
+    for (group, ci, image) in &e.images {
+        let c = container_mut(&mut fixed, *group, *ci).ok_or_else(|| FixError::BadPath {
+            object: object.to_string(),
+            path: format!("{}/{}/{ci}", w.spec_pointer(), group.field()),
+        })?;
+        c.image = Some(image.clone());
     }
-    if w.kind == WorkloadKind::Job && !moves.is_empty() {
+    if w.kind == WorkloadKind::Job && !e.moves.is_empty() {
         warnings.push(
             "a Job's pod template is immutable: the server rejects this patch; change the \
              manifest and recreate the Job"
                 .to_string(),
         );
     }
+    Ok((fixed, warnings))
+}
 
+/// The patch (minimal diff of the specs, under the object's pod spec pointer), its inverse
+/// (back to the restored spec), and the plan.
+fn make_plan(
+    w: &Workload,
+    e: Edits,
+    fixed: PodSpec,
+    warnings: Vec<String>,
+    object: &str,
+) -> Result<Option<Built>, FixError> {
+    let ptr = w.spec_pointer();
     let json = |spec: &PodSpec| {
         serde_json::to_value(spec).map_err(|source| FixError::Json {
-            object: object.clone(),
+            object: object.to_string(),
             source,
         })
     };
-    let (v_before, v_fixed, v_restored) = (json(&before)?, json(&fixed)?, json(&restored)?);
-    let ops: Vec<PatchOperation> = patch::diff(&v_before, &v_fixed, ptr);
+    let (v_before, v_fixed, v_restored) = (json(&w.spec)?, json(&fixed)?, json(&e.restored)?);
+    let bad_pointer = |source| FixError::Pointer {
+        object: object.to_string(),
+        pointer: ptr.to_string(),
+        source,
+    };
+    let ops: Vec<PatchOperation> = patch::diff(&v_before, &v_fixed, ptr).map_err(bad_pointer)?;
     if ops.is_empty() {
         return Ok(None);
     }
-    let inverse = patch::diff(&v_fixed, &v_restored, ptr);
+    let inverse = patch::diff(&v_fixed, &v_restored, ptr).map_err(bad_pointer)?;
     let after = patch::applied(&w.raw, &ops).map_err(|source| FixError::Patch {
-        object: object.clone(),
+        object: object.to_string(),
         source,
     })?;
-    let prerequisites = match (literals.is_empty(), secret_name) {
+    let prerequisites = match (e.literals.is_empty(), e.secret_name) {
         (false, Some(name)) => {
-            vec![literals.into_object(w.metadata.namespace.as_deref(), w.namespace(), &name)]
+            vec![
+                e.literals
+                    .into_object(w.metadata.namespace.as_deref(), w.namespace(), &name),
+            ]
         }
         _ => Vec::new(),
     };
@@ -406,9 +472,9 @@ pub(crate) fn build(
             namespace: w.namespace().to_string(),
             name: w.name().to_string(),
         },
-        findings: used,
+        findings: e.used,
         action: Action::Patch {
-            resource_version: w.metadata.resource_version.clone().unwrap_or_default(),
+            resource_version: w.metadata.resource_version.clone(),
             ops,
             inverse,
         },
@@ -420,7 +486,7 @@ pub(crate) fn build(
     Ok(Some(Built {
         plan,
         fixed,
-        restored,
+        restored: e.restored,
     }))
 }
 
@@ -510,7 +576,7 @@ mod tests {
             } => (
                 serde_json::to_value(ops).unwrap(),
                 serde_json::to_value(inverse).unwrap(),
-                resource_version.clone(),
+                resource_version.clone().unwrap_or_default(),
             ),
             Action::Create => panic!("not a patch"),
         }

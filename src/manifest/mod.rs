@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::cli::UsageError;
+use crate::error::UsageError;
 use crate::model::SourceLocation;
 
 /// One YAML (or JSON) document of a file.

@@ -135,9 +135,28 @@ impl std::fmt::Display for ImageRef {
     }
 }
 
+/// `sha256:` followed by 64 lowercase hex digits: the only digest form this tool pins or
+/// accepts from a registry.
+pub fn is_sha256_digest(s: &str) -> bool {
+    s.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digest_format() {
+        let hex = "0123456789abcdef".repeat(4);
+        assert!(is_sha256_digest(&format!("sha256:{hex}")));
+        assert!(!is_sha256_digest(&format!("sha256:{}", hex.to_uppercase())));
+        assert!(!is_sha256_digest(&format!("sha512:{hex}")));
+        assert!(!is_sha256_digest("sha256:abc"));
+    }
 
     const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 

@@ -2,7 +2,9 @@
 
 pub mod finding;
 pub mod image_ref;
+pub mod names;
 pub mod selector;
+pub mod text;
 pub mod workload;
 
 pub use finding::{CheckId, Detail, Direction, Finding, Severity};

@@ -308,6 +308,20 @@ impl ContainerGroup {
     }
 }
 
+/// The container at `index` of `group` in `spec`, for changing it. Ephemeral containers
+/// are never returned: they cannot be changed once added.
+pub fn container_mut(
+    spec: &mut PodSpec,
+    group: ContainerGroup,
+    index: usize,
+) -> Option<&mut Container> {
+    match group {
+        ContainerGroup::Containers => spec.containers.get_mut(index),
+        ContainerGroup::InitContainers => spec.init_containers.as_mut()?.get_mut(index),
+        ContainerGroup::EphemeralContainers => None,
+    }
+}
+
 /// A read-only view of one container, whichever list it is in.
 #[derive(Debug, Clone, Copy)]
 pub struct ContainerRef<'a> {

@@ -313,7 +313,7 @@ impl Resolver {
                 registry,
                 secs: secs(self.opts.timeout),
             }),
-            Ok(Ok(digest)) if is_sha256_digest(&digest) => Ok(digest),
+            Ok(Ok(digest)) if crate::model::image_ref::is_sha256_digest(&digest) => Ok(digest),
             Ok(Ok(_)) => Err(ResolveError::Other {
                 reference: key.to_string(),
                 reason: "the registry answered with a malformed or non-sha256 digest".into(),
@@ -332,15 +332,6 @@ impl Resolver {
 /// Whole seconds for messages, rounded up (at least 1).
 fn secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0 || d.is_zero())
-}
-
-fn is_sha256_digest(d: &str) -> bool {
-    d.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
 }
 
 /// Maps an `oci-client` error to a [`ResolveError`]. Registry bodies and URLs are left out.
@@ -582,15 +573,6 @@ mod tests {
             ]
         );
         assert_eq!(d["docker.io/library/nginx:latest"].original, "nginx");
-    }
-
-    #[test]
-    fn digest_format() {
-        let hex = "0123456789abcdef".repeat(4);
-        assert!(is_sha256_digest(&format!("sha256:{hex}")));
-        assert!(!is_sha256_digest(&format!("sha256:{}", hex.to_uppercase())));
-        assert!(!is_sha256_digest(&format!("sha512:{hex}")));
-        assert!(!is_sha256_digest("sha256:abc"));
     }
 
     #[test]

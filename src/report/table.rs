@@ -17,8 +17,8 @@
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
 use super::Report;
+use crate::model::text::printable;
 use crate::model::{Finding, Severity};
-use crate::ui::diff::printable;
 
 const HEADER: [&str; 6] = [
     "SEVERITY",

@@ -22,6 +22,7 @@ use similar::{Algorithm, ChangeTag, TextDiff};
 use crate::fix::redact::{literal_names, redact_env_values};
 use crate::fix::{Action, NewObject, Plan, Target};
 use crate::model::REDACTED;
+use crate::model::text::printable;
 
 /// The annotation `kubectl apply` keeps a full copy of the object in.
 pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -208,26 +209,6 @@ fn findings_summary(plan: &Plan) -> Option<String> {
 /// escape sequences.
 fn line(out: &mut String, style: &Style, text: &str) {
     let _ = writeln!(out, "{}", style.apply_to(printable(text)));
-}
-
-/// `text` with control characters (C0, DEL, C1 — escape sequences start with ESC or CSI)
-/// shown as Rust escapes (`\u{1b}`), so text from the cluster stays on one line and cannot
-/// drive the terminal.
-pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    Cow::Owned(
-        text.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
 }
 
 /// Appends a unified diff of `old` → `new` (line based, `CONTEXT` lines of context, `@@`

@@ -39,7 +39,7 @@ fn finding(
         name: name.into(),
         container: container.map(Into::into),
         path: path.into(),
-        message: check.summary().into(),
+        message: check.title().into(),
         fixable: true,
         not_fixable_reason: None,
         source: None,
@@ -99,13 +99,13 @@ fn patch_plan(
     prerequisites: Vec<NewObject>,
     warnings: Vec<String>,
 ) -> Plan {
-    let ops = patch::diff(&before, &after, "");
-    let inverse = patch::diff(&after, &before, "");
+    let ops = patch::diff(&before, &after, "").unwrap();
+    let inverse = patch::diff(&after, &before, "").unwrap();
     Plan {
         target,
         findings,
         action: Action::Patch {
-            resource_version: "48213".into(),
+            resource_version: Some("48213".into()),
             ops,
             inverse,
         },
