@@ -9,10 +9,11 @@
 # 1. tests/cluster/setup.sh installs what is missing (apt) and builds kube-apiserver once
 #    (cached under ~/.cache/kubectl-secfix).
 # 2. tests/cluster/up.sh starts etcd, kube-apiserver and two registries in a temp dir.
-# 3. `cargo test --no-fail-fast --all-targets ARGS` runs (without --all-targets when ARGS pick targets,
-#    e.g. `--test NAME`) with the test bed's variables and
-#    SECFIX_REQUIRE_LIVE=1 (a live test that cannot reach the test bed fails; none skips),
-#    and with TMPDIR inside the test bed, so test temp files go away with it.
+# 3. `cargo test --no-fail-fast --all-targets ARGS -- --include-ignored` runs (without
+#    --all-targets when ARGS pick targets, e.g. `--test NAME`) with the test bed's variables
+#    and TMPDIR inside the test bed, so test temp files go away with it. Live tests are
+#    `#[ignore]`d in a plain `cargo test`; here they run (and fail, never skip, without the
+#    test bed).
 # 4. tests/cluster/down.sh stops everything and removes the temp dir: on success, failure,
 #    Ctrl-C (SIGINT) or SIGTERM.
 # Exits with cargo's status; non-zero when the test bed cannot start. CARGO_TARGET_DIR is
@@ -67,7 +68,6 @@ if ! run "$here/cluster/up.sh" "$dir"; then
 fi
 # shellcheck disable=SC1091
 . "$dir/env"
-export SECFIX_REQUIRE_LIVE=1
 mkdir -p "$dir/tmp"
 export TMPDIR="$dir/tmp"
 
@@ -81,6 +81,20 @@ for arg in "$@"; do
       --examples | --bench | --bench=* | --benches | --all-targets | --doc) targets=() ;;
   esac
 done
+# Live tests are #[ignore]d for a plain `cargo test`: run them too, after any test filter given
+# after `--`.
+cargo_args=()
+test_args=(--include-ignored)
+seen_sep=
+for arg in "$@"; do
+  if [ -z "$seen_sep" ] && [ "$arg" = -- ]; then
+    seen_sep=1
+  elif [ -n "$seen_sep" ]; then
+    test_args+=("$arg")
+  else
+    cargo_args+=("$arg")
+  fi
+done
 status=0
-run cargo test --no-fail-fast "${targets[@]}" "$@" || status=$?
+run cargo test --no-fail-fast "${targets[@]}" "${cargo_args[@]}" -- "${test_args[@]}" || status=$?
 exit "$status"

@@ -2,8 +2,9 @@
 //!
 //! `tests/run.sh` starts a real kube-apiserver + etcd and two real OCI registries
 //! (`tests/cluster/up.sh`) and exports their coordinates; [`cluster()`] reads them once.
-//! Without them (a plain `cargo test`), live tests skip through [`live!`](crate::live), unless
-//! `SECFIX_REQUIRE_LIVE=1` (set by `tests/run.sh`), which turns a missing test bed into a failure.
+//! Every live test is marked `#[ignore = "live: …"]`, so a plain `cargo test` reports it as
+//! ignored (never as passed), and `tests/run.sh` runs it with `--include-ignored`. A live test
+//! run without the test bed fails, naming what is missing.
 //!
 //! ```ignore
 //! mod support;
@@ -46,11 +47,6 @@ pub const ENV_REGISTRY: &str = "SECFIX_TEST_REGISTRY";
 pub const ENV_AUTH_REGISTRY: &str = "SECFIX_TEST_AUTH_REGISTRY";
 pub const ENV_AUTH_USER: &str = "SECFIX_TEST_AUTH_USER";
 pub const ENV_AUTH_PASSWORD: &str = "SECFIX_TEST_AUTH_PASSWORD";
-/// `1` makes a missing test bed a failure instead of a skip (`tests/run.sh` sets it).
-pub const ENV_REQUIRE_LIVE: &str = "SECFIX_REQUIRE_LIVE";
-
-/// Printed by [`live!`](crate::live) when a live test is skipped.
-pub const SKIP_MESSAGE: &str = "skipped: live test needs the test cluster; run tests/run.sh";
 
 /// Media types of the manifests, configs and layers that [`Registry`] pushes.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -84,32 +80,19 @@ pub const SECRET_REF_ENV: &str =
 /// Default time limit of [`Cmd::run`]: a hung command fails its test instead of the whole run.
 pub const DEFAULT_CMD_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Returns the test bed, or `None` when its environment variables are not set.
-///
-/// Panics when they are missing and `SECFIX_REQUIRE_LIVE=1`, so `tests/run.sh` can never
-/// pass by skipping.
-pub fn cluster() -> Option<&'static Cluster> {
-    static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
-    CLUSTER.get_or_init(Cluster::from_env).as_ref()
+/// Returns the test bed; panics, naming the missing variables, when it is not configured
+/// (a live test run outside `tests/run.sh`).
+pub fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(Cluster::from_env)
 }
 
-/// Gets the test bed or returns from the test (after printing why) when there is none.
-///
-/// `let c = live!();` in a test returning `()`; `let c = live!(Ok(()));` in one returning a
-/// `Result`.
+/// The test bed, in a live test (which is marked
+/// `#[ignore = "live: needs the test bed (tests/run.sh runs it)"]`).
 #[macro_export]
 macro_rules! live {
     () => {
-        $crate::live!(())
-    };
-    ($ret:expr) => {
-        match $crate::support::cluster() {
-            Some(cluster) => cluster,
-            None => {
-                eprintln!("{}", $crate::support::SKIP_MESSAGE);
-                return $ret;
-            }
-        }
+        $crate::support::cluster()
     };
 }
 
@@ -132,7 +115,7 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    fn from_env() -> Option<Cluster> {
+    fn from_env() -> Cluster {
         let names = [
             ENV_KUBECONFIG,
             ENV_REGISTRY,
@@ -151,14 +134,11 @@ impl Cluster {
             .map(|(n, _)| *n)
             .collect();
         if !missing.is_empty() {
-            if std::env::var(ENV_REQUIRE_LIVE).as_deref() == Ok("1") {
-                panic!(
-                    "{ENV_REQUIRE_LIVE}=1 but the test cluster is not configured: {} not set. \
-                     Run the tests with tests/run.sh (it starts the cluster and sets them).",
-                    missing.join(", ")
-                );
-            }
-            return None;
+            panic!(
+                "this live test needs the test bed, but {} is not set. Run it with \
+                 tests/run.sh (it starts the test bed and sets them).",
+                missing.join(", ")
+            );
         }
         let mut values = values.into_iter().flatten();
         let mut next = || values.next().unwrap_or_default();
@@ -176,7 +156,7 @@ impl Cluster {
             "{ENV_KUBECONFIG}={} is not a file; is the test cluster still up?",
             cluster.kubeconfig.display()
         );
-        Some(cluster)
+        cluster
     }
 
     /// Client for the `admin` context (group `system:masters`).
