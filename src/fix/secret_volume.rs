@@ -1,38 +1,56 @@
-//! `env-secret` fix: Secrets referenced from env vars become read-only volume mounts.
+//! `env-secret` fix: Secrets referenced from env vars become read-only volume mounts that
+//! give each container exactly the keys it had, no more.
 //!
-//! Rules, per referenced Secret `S` (see the crate brief, issue 4):
-//! - **Volume**: an existing `secret` volume for `S` is reused when it has no `items`, or
-//!   (for single keys only) when its `items` list every key needed; the file is then the
-//!   item's `path`. Otherwise a volume `secfix-<S>` is added (a DNS label of at most 63
-//!   characters, `-2`, `-3`, … when taken) with `defaultMode: 0400` and `optional: true` only
-//!   when every reference to `S` being fixed is optional.
-//! - **Mount**: in each container that referenced `S`, an existing mount of that volume
-//!   without `subPath`/`subPathExpr` is reused (and made `readOnly`); otherwise the volume is
-//!   mounted `readOnly` at `<mount_root>/<S>` (`-2`, … when the container already mounts
-//!   something there).
-//! - **Env**: the `env` entry is replaced in place by `<NAME>_FILE=<file>` (so `$(…)`
-//!   expansion order is kept and the patch is one `replace`), or removed when
-//!   `file_env` is off or `<NAME>_FILE` already exists (then a warning says so). An
-//!   `envFrom` entry is removed. Lists left empty are dropped. Removal goes from the back so
-//!   indices stay right.
+//! The work runs in phases, one function each ([`move_secrets`]):
+//! 1. **Validate** ([`validate`]): every move names an existing entry of a fixable container;
+//!    duplicates are applied once. An error leaves the spec untouched.
+//! 2. **Needs** ([`needs`]): per container and Secret, the keys it must get as files: all of
+//!    them for an `envFrom` Secret (that is what it had), else the keys of its
+//!    `secretKeyRef`s; required and optional keys apart, so an optional key missing from the
+//!    Secret never stops the pod (the volume of optional keys is `optional: true`).
+//! 3. **Volumes** ([`choose_volumes`]): a volume may serve a container only if it projects
+//!    every key needed and no key the container could not read before (through env, `envFrom`
+//!    or a whole-volume mount of that Secret; `subPath` mounts count for nothing). Existing
+//!    `secret` volumes are reused under that rule; otherwise a volume `secfix-<S>` (`-2`, …
+//!    when taken; a DNS label) is added, with `items` listing exactly the needed keys
+//!    (key → path = key, mode 0400), or none for `envFrom`, and `defaultMode: 0400`. Two
+//!    containers needing different keys of one Secret thus get separate volumes.
+//! 4. **Mounts** ([`mount_volumes`]): in each container, an existing whole mount of the volume
+//!    is reused (and made `readOnly`); otherwise the volume is mounted `readOnly` at
+//!    `<mount_root>/<S>` (`-2`, … when the container mounts something there). Never `subPath`
+//!    (a `subPath` file is not updated when the Secret rotates).
+//! 5. **Env** ([`rewrite_env`]): each `env` entry is replaced in place by the variable that
+//!    names its file (so `$(…)` expansion order is kept and the patch is one `replace`), or
+//!    removed when no variable can name it. Which variable, and whether the app reads it
+//!    ([`Delivery`]), comes from [`file_env::resolve`]. An `envFrom` entry is removed. Lists
+//!    left empty are dropped. Removal goes from the back so indices stay right.
+//! 6. **References** ([`reference_warnings`]): `$(NAME)` of a removed variable no longer
+//!    expands; each place is named.
 //!
 //! Warnings never contain values, only names and paths.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, PodSpec, SecretVolumeSource, Volume, VolumeMount,
+    Container, EnvVar, KeyToPath, PodSpec, SecretVolumeSource, Volume, VolumeMount,
 };
 
+#[path = "file_env.rs"]
+pub mod file_env;
+
+use self::file_env::{Delivery, Policy, Resolution, Table, UserFileVars, Why};
 use super::FixOptions;
 use crate::model::ContainerGroup;
 
 /// Prefix of the volumes this fix adds.
 pub const VOLUME_PREFIX: &str = "secfix-";
-/// `defaultMode` of the volumes this fix adds: owner read-only.
+/// `defaultMode` of the volumes this fix adds, and `mode` of their items: owner read-only.
 pub const DEFAULT_MODE: i32 = 0o400;
 /// Longest volume name (DNS label).
 const MAX_VOLUME_NAME: usize = 63;
+
+/// A container of the pod spec: its list and index.
+type Cid = (ContainerGroup, usize);
 
 /// One env reference to move into a mounted file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +77,7 @@ pub enum Move {
 }
 
 impl Move {
-    fn container(&self) -> (ContainerGroup, usize) {
+    fn container(&self) -> Cid {
         match self {
             Move::Key {
                 group, container, ..
@@ -82,22 +100,21 @@ impl Move {
         }
     }
 
-    /// Identity of the entry moved: container, list, index.
-    fn entry(&self) -> (ContainerGroup, usize, bool, usize) {
+    fn index(&self) -> usize {
         match self {
-            Move::Key {
-                group,
-                container,
-                index,
-                ..
-            } => (*group, *container, true, *index),
-            Move::Whole {
-                group,
-                container,
-                index,
-                ..
-            } => (*group, *container, false, *index),
+            Move::Key { index, .. } | Move::Whole { index, .. } => *index,
         }
+    }
+
+    /// Identity of the entry moved: container, list (`true` for `env`), index.
+    fn entry(&self) -> (ContainerGroup, usize, bool, usize) {
+        let (group, container) = self.container();
+        (
+            group,
+            container,
+            matches!(self, Move::Key { .. }),
+            self.index(),
+        )
     }
 }
 
@@ -118,23 +135,102 @@ pub enum MoveError {
     MountRoot(String),
 }
 
-/// What the fix needs from one Secret.
-#[derive(Debug, Default)]
-struct Need {
-    keys: BTreeSet<String>,
-    whole: bool,
-    all_optional: bool,
+/// What happened to one moved entry. Names and paths only, never a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedVar {
+    pub group: ContainerGroup,
+    pub container: usize,
+    /// The container's name.
+    pub container_name: String,
+    /// `env[index]` (`true`) or `envFrom[index]` (`false`).
+    pub is_env: bool,
+    pub index: usize,
+    /// The variable moved (`None` for an `envFrom` Secret).
+    pub env: Option<String>,
+    pub secret: String,
+    /// The file now holding the value (for `envFrom`: the folder holding one file per key).
+    pub path: String,
+    /// How the value reaches the app now.
+    pub resolution: Resolution,
 }
 
-/// The volume chosen for one Secret.
-#[derive(Debug)]
+impl MovedVar {
+    pub fn delivery(&self) -> Delivery {
+        self.resolution.delivery
+    }
+}
+
+/// The outcome of [`move_secrets`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Moved {
+    /// What the user must know (app changes, `$(…)` that no longer expand, prefixes).
+    pub warnings: Vec<String>,
+    /// One per moved entry, in the order of the moves.
+    pub vars: Vec<MovedVar>,
+}
+
+/// Keys of one Secret: those a container can read, or those a volume projects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Keys {
+    All,
+    Some(BTreeSet<String>),
+}
+
+impl Keys {
+    fn none() -> Self {
+        Keys::Some(BTreeSet::new())
+    }
+
+    /// Whether every key of `other` is in `self`.
+    fn covers(&self, other: &Keys) -> bool {
+        match (self, other) {
+            (Keys::All, _) => true,
+            (Keys::Some(_), Keys::All) => false,
+            (Keys::Some(a), Keys::Some(b)) => b.is_subset(a),
+        }
+    }
+
+    fn add(&mut self, other: Keys) {
+        match (&mut *self, other) {
+            (Keys::All, _) => {}
+            (_, Keys::All) => *self = Keys::All,
+            (Keys::Some(a), Keys::Some(b)) => a.extend(b),
+        }
+    }
+
+    fn of_volume(s: &SecretVolumeSource) -> Keys {
+        match s.items.as_deref() {
+            None | Some([]) => Keys::All,
+            Some(items) => Keys::Some(items.iter().map(|i| i.key.clone()).collect()),
+        }
+    }
+}
+
+/// What one container must get from one Secret, served by one volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Need {
+    cid: Cid,
+    secret: String,
+    keys: Keys,
+    /// Every reference served is optional: the volume may be missing or lack keys.
+    optional: bool,
+}
+
+/// The volume serving a need.
+#[derive(Debug, Clone)]
 struct Chosen {
     volume: String,
-    /// `items` of a reused volume: key → file path inside the mount.
-    items: BTreeMap<String, String>,
+    /// `items` of the volume: key → file path inside the mount (absent: the key itself).
+    paths: BTreeMap<String, String>,
 }
 
-fn container_mut(
+impl Chosen {
+    fn file(&self, dir: &str, key: &str) -> String {
+        file_in(dir, self.paths.get(key).map_or(key, String::as_str))
+    }
+}
+
+pub(crate) fn container_mut(
     spec: &mut PodSpec,
     group: ContainerGroup,
     index: usize,
@@ -146,6 +242,14 @@ fn container_mut(
         group: group.field(),
         index,
     })
+}
+
+fn container(spec: &PodSpec, (group, index): Cid) -> Option<&Container> {
+    match group {
+        ContainerGroup::Containers => spec.containers.get(index),
+        ContainerGroup::InitContainers => spec.init_containers.as_ref()?.get(index),
+        ContainerGroup::EphemeralContainers => None,
+    }
 }
 
 /// The mount root without trailing `/` (`""` for `/`).
@@ -174,61 +278,61 @@ pub fn volume_name(secret: &str, taken: &BTreeSet<String>) -> String {
     })
 }
 
-/// Picks (or adds) the volume for `secret`.
-fn choose_volume(spec: &mut PodSpec, secret: &str, need: &Need) -> Chosen {
-    let volumes = spec.volumes.as_deref().unwrap_or(&[]);
-    let of_secret = || {
-        volumes.iter().filter_map(|v| {
-            v.secret
-                .as_ref()
-                .filter(|s| s.secret_name.as_deref() == Some(secret))
-                .map(|s| (v, s))
-        })
-    };
-    if let Some((v, _)) = of_secret().find(|(_, s)| s.items.as_ref().is_none_or(Vec::is_empty)) {
-        return Chosen {
-            volume: v.name.clone(),
-            items: BTreeMap::new(),
-        };
-    }
-    if !need.whole {
-        let covering = of_secret().find(|(_, s)| {
-            let items = s.items.as_deref().unwrap_or(&[]);
-            need.keys.iter().all(|k| items.iter().any(|i| &i.key == k))
-        });
-        if let Some((v, s)) = covering {
-            let items = s
-                .items
-                .iter()
-                .flatten()
-                .map(|i| (i.key.clone(), i.path.clone()))
-                .collect();
-            return Chosen {
-                volume: v.name.clone(),
-                items,
-            };
-        }
-    }
-    let taken: BTreeSet<String> = volumes.iter().map(|v| v.name.clone()).collect();
-    let name = volume_name(secret, &taken);
-    spec.volumes.get_or_insert_default().push(Volume {
-        name: name.clone(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(secret.to_string()),
-            default_mode: Some(DEFAULT_MODE),
-            optional: need.all_optional.then_some(true),
-            items: None,
-        }),
-        ..Volume::default()
-    });
-    Chosen {
-        volume: name,
-        items: BTreeMap::new(),
-    }
-}
-
 fn is_empty(s: &Option<String>) -> bool {
     s.as_deref().is_none_or(str::is_empty)
+}
+
+/// A mount of the whole volume (no `subPath`): the container sees every file of it.
+fn is_whole_mount(m: &VolumeMount) -> bool {
+    is_empty(&m.sub_path) && is_empty(&m.sub_path_expr)
+}
+
+/// The `secret` volumes of `spec` for `secret`: (index, volume, source).
+fn secret_volumes<'s>(
+    spec: &'s PodSpec,
+    secret: &'s str,
+) -> impl Iterator<Item = (&'s Volume, &'s SecretVolumeSource)> + 's {
+    spec.volumes.iter().flatten().filter_map(move |v| {
+        v.secret
+            .as_ref()
+            .filter(|s| s.secret_name.as_deref() == Some(secret))
+            .map(|s| (v, s))
+    })
+}
+
+/// The keys of `secret` that container `c` of `spec` can read: its `secretKeyRef`s, all of
+/// them through `envFrom` or a whole mount of a volume without `items`, the `items` of a
+/// whole mount otherwise.
+fn readable(spec: &PodSpec, c: &Container, secret: &str) -> Keys {
+    let mut keys = Keys::none();
+    for e in c.env.iter().flatten() {
+        if let Some(r) = e
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .filter(|r| r.name == secret)
+        {
+            keys.add(Keys::Some([r.key.clone()].into()));
+        }
+    }
+    if c.env_from
+        .iter()
+        .flatten()
+        .any(|e| e.secret_ref.as_ref().is_some_and(|r| r.name == secret))
+    {
+        keys.add(Keys::All);
+    }
+    for (v, s) in secret_volumes(spec, secret) {
+        let mounted = c
+            .volume_mounts
+            .iter()
+            .flatten()
+            .any(|m| m.name == v.name && is_whole_mount(m));
+        if mounted {
+            keys.add(Keys::of_volume(s));
+        }
+    }
+    keys
 }
 
 /// The directory where `volume` is mounted in `c`: an existing whole-volume mount (made
@@ -237,7 +341,7 @@ fn ensure_mount(c: &mut Container, volume: &str, secret: &str, root: &str) -> St
     let mounts = c.volume_mounts.get_or_insert_default();
     if let Some(m) = mounts
         .iter_mut()
-        .find(|m| m.name == volume && is_empty(&m.sub_path) && is_empty(&m.sub_path_expr))
+        .find(|m| m.name == volume && is_whole_mount(m))
     {
         if m.read_only != Some(true) {
             m.read_only = Some(true);
@@ -284,18 +388,55 @@ pub fn references(c: &Container, name: &str) -> Vec<String> {
     places
 }
 
-/// Applies `moves` to `spec` and returns the warnings for the user. Duplicate moves of the
-/// same entry are applied once. Nothing is changed when an error is returned.
+/// Applies `moves` to `spec` and returns the warnings for the user, with the file
+/// variables known to the table (no `--file-env`). See [`move_secrets`].
 pub fn move_to_volumes(
     spec: &mut PodSpec,
     moves: &[Move],
     opts: &FixOptions,
 ) -> Result<Vec<String>, MoveError> {
+    let user = UserFileVars::default();
+    let policy = Policy {
+        table: Table::builtin(),
+        user: &user,
+        set_file_vars: opts.file_env,
+    };
+    Ok(move_secrets(spec, moves, &opts.mount_root, policy)?.warnings)
+}
+
+/// Applies `moves` to `spec`, mounting under `mount_root`, and says how each moved value
+/// reaches the app. Duplicate moves of the same entry are applied once. Nothing is changed
+/// when an error is returned.
+pub fn move_secrets(
+    spec: &mut PodSpec,
+    moves: &[Move],
+    mount_root_path: &str,
+    policy: Policy<'_>,
+) -> Result<Moved, MoveError> {
     if moves.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Moved::default());
     }
-    let root = mount_root(&opts.mount_root)?;
-    // Validate every entry first, so an error leaves the spec untouched.
+    let root = mount_root(mount_root_path)?;
+    let unique = validate(spec, moves)?;
+    let original = spec.clone();
+    let needs = needs(&unique);
+    let chosen = choose_volumes(spec, &original, &needs);
+    let dirs = mount_volumes(spec, &needs, &chosen, root)?;
+    let served = Served {
+        needs: &needs,
+        chosen: &chosen,
+        dirs: &dirs,
+    };
+    let mut moved = rewrite_env(spec, &original, &unique, &served, policy)?;
+    moved
+        .warnings
+        .extend(reference_warnings(spec, &moved.vars)?);
+    Ok(moved)
+}
+
+/// Phase 1: every move names an entry of a container that can be fixed. Returns the moves
+/// without duplicates, in order.
+fn validate<'m>(spec: &mut PodSpec, moves: &'m [Move]) -> Result<Vec<&'m Move>, MoveError> {
     let mut seen = BTreeSet::new();
     let mut unique: Vec<&Move> = Vec::new();
     for m in moves {
@@ -319,78 +460,238 @@ pub fn move_to_volumes(
             unique.push(m);
         }
     }
+    Ok(unique)
+}
 
-    let mut needs: BTreeMap<&str, Need> = BTreeMap::new();
-    for m in &unique {
-        let need = needs.entry(m.secret()).or_insert_with(|| Need {
-            all_optional: true,
-            ..Need::default()
-        });
-        need.all_optional &= m.optional();
-        match m {
-            Move::Key { key, .. } => {
-                need.keys.insert(key.clone());
-            }
-            Move::Whole { .. } => need.whole = true,
+/// Phase 2: per container and Secret, in the order they are first referenced: one need of
+/// all keys when the container had the Secret through `envFrom`; else one of the required
+/// keys and one of the optional keys (a key referenced both ways is required).
+fn needs(unique: &[&Move]) -> Vec<Need> {
+    let mut order: Vec<(Cid, &str)> = Vec::new();
+    for m in unique {
+        let at = (m.container(), m.secret());
+        if !order.contains(&at) {
+            order.push(at);
         }
     }
-    // Volumes are added in the order their Secrets are first referenced.
-    let mut chosen: BTreeMap<&str, Chosen> = BTreeMap::new();
-    for m in &unique {
-        if !chosen.contains_key(m.secret()) {
-            let c = choose_volume(spec, m.secret(), &needs[m.secret()]);
-            chosen.insert(m.secret(), c);
+    let mut out = Vec::new();
+    for (cid, secret) in order {
+        let of: Vec<&&Move> = unique
+            .iter()
+            .filter(|m| m.container() == cid && m.secret() == secret)
+            .collect();
+        let need = |keys, optional| Need {
+            cid,
+            secret: secret.to_string(),
+            keys,
+            optional,
+        };
+        if of.iter().any(|m| matches!(m, Move::Whole { .. })) {
+            out.push(need(Keys::All, of.iter().all(|m| m.optional())));
+            continue;
+        }
+        let key_set = |optional: bool| -> BTreeSet<String> {
+            of.iter()
+                .filter_map(|m| match m {
+                    Move::Key {
+                        key, optional: o, ..
+                    } if *o == optional => Some(key.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let required = key_set(false);
+        let optional: BTreeSet<String> = key_set(true).difference(&required).cloned().collect();
+        if !required.is_empty() {
+            out.push(need(Keys::Some(required), false));
+        }
+        if !optional.is_empty() {
+            out.push(need(Keys::Some(optional), true));
         }
     }
+    out
+}
 
-    // Mount directories, per (container, secret), in the order references appear.
-    let mut dirs: BTreeMap<((ContainerGroup, usize), &str), String> = BTreeMap::new();
-    for m in &unique {
-        let (group, ci) = m.container();
-        if let std::collections::btree_map::Entry::Vacant(slot) =
-            dirs.entry((m.container(), m.secret()))
+/// Phase 3: a volume for each need. A volume serves a need when it projects every key needed
+/// and only keys the container could already read (in `original`). Preferred: an existing
+/// volume the container already mounts whole; then any other existing one; then one added
+/// for an earlier need with the same `optional`; else a new volume listing the needed keys.
+fn choose_volumes(spec: &mut PodSpec, original: &PodSpec, needs: &[Need]) -> Vec<Chosen> {
+    // Volumes added by this fix: name, Secret, keys, optional.
+    let mut added: Vec<(String, String, Keys, bool)> = Vec::new();
+    let mut out = Vec::new();
+    for need in needs {
+        let Some(c) = container(original, need.cid) else {
+            // `validate` checked every container.
+            continue;
+        };
+        let had = readable(original, c, &need.secret);
+        let serves = |keys: &Keys| keys.covers(&need.keys) && had.covers(keys);
+        let mounted = |name: &str| {
+            c.volume_mounts
+                .iter()
+                .flatten()
+                .any(|m| m.name == name && is_whole_mount(m))
+        };
+        let existing: Vec<(&Volume, &SecretVolumeSource)> = secret_volumes(original, &need.secret)
+            .filter(|(_, s)| serves(&Keys::of_volume(s)))
+            .collect();
+        let pick = existing
+            .iter()
+            .find(|(v, _)| mounted(&v.name))
+            .or_else(|| existing.first());
+        if let Some((v, s)) = pick {
+            out.push(Chosen {
+                volume: v.name.clone(),
+                paths: s
+                    .items
+                    .iter()
+                    .flatten()
+                    .map(|i| (i.key.clone(), i.path.clone()))
+                    .collect(),
+            });
+            continue;
+        }
+        if let Some((name, _, keys, _)) = added
+            .iter()
+            .find(|(_, s, k, o)| *s == need.secret && *o == need.optional && serves(k))
         {
-            let c = container_mut(spec, group, ci)?;
-            slot.insert(ensure_mount(
-                c,
-                &chosen[m.secret()].volume,
-                m.secret(),
-                root,
-            ));
+            out.push(Chosen {
+                volume: name.clone(),
+                paths: match keys {
+                    Keys::All => BTreeMap::new(),
+                    Keys::Some(k) => k.iter().map(|k| (k.clone(), k.clone())).collect(),
+                },
+            });
+            continue;
         }
+        let taken: BTreeSet<String> = spec
+            .volumes
+            .iter()
+            .flatten()
+            .map(|v| v.name.clone())
+            .collect();
+        let name = volume_name(&need.secret, &taken);
+        let items = match &need.keys {
+            Keys::All => None,
+            Keys::Some(keys) => Some(
+                keys.iter()
+                    .map(|k| KeyToPath {
+                        key: k.clone(),
+                        path: k.clone(),
+                        mode: Some(DEFAULT_MODE),
+                    })
+                    .collect(),
+            ),
+        };
+        spec.volumes.get_or_insert_default().push(Volume {
+            name: name.clone(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(need.secret.clone()),
+                default_mode: Some(DEFAULT_MODE),
+                optional: need.optional.then_some(true),
+                items,
+            }),
+            ..Volume::default()
+        });
+        added.push((
+            name.clone(),
+            need.secret.clone(),
+            need.keys.clone(),
+            need.optional,
+        ));
+        out.push(Chosen {
+            volume: name,
+            paths: BTreeMap::new(),
+        });
+    }
+    out
+}
+
+/// Phase 4: the directory where each need's volume is mounted in its container.
+fn mount_volumes(
+    spec: &mut PodSpec,
+    needs: &[Need],
+    chosen: &[Chosen],
+    root: &str,
+) -> Result<Vec<String>, MoveError> {
+    needs
+        .iter()
+        .zip(chosen)
+        .map(|(need, ch)| {
+            let (group, ci) = need.cid;
+            let c = container_mut(spec, group, ci)?;
+            Ok(ensure_mount(c, &ch.volume, &need.secret, root))
+        })
+        .collect()
+}
+
+/// Needs, their volumes and mount directories, for looking up where a moved entry went.
+struct Served<'a> {
+    needs: &'a [Need],
+    chosen: &'a [Chosen],
+    dirs: &'a [String],
+}
+
+impl Served<'_> {
+    /// The need serving key `key` (or, for `None`, the whole Secret) of `secret` in `cid`.
+    fn find(&self, cid: Cid, secret: &str, key: Option<&str>) -> Option<usize> {
+        self.needs.iter().position(|n| {
+            n.cid == cid
+                && n.secret == secret
+                && match (&n.keys, key) {
+                    (Keys::All, _) => true,
+                    (Keys::Some(keys), Some(k)) => keys.contains(k),
+                    (Keys::Some(_), None) => false,
+                }
+        })
     }
 
-    let containers: BTreeSet<(ContainerGroup, usize)> =
-        unique.iter().map(|m| m.container()).collect();
-    let mut warnings = Vec::new();
-    for (group, ci) in containers {
-        let c = container_mut(spec, group, ci)?;
-        let cname = c.name.clone();
-        let mut keys: Vec<&Move> = unique
-            .iter()
-            .copied()
-            .filter(|m| m.container() == (group, ci) && matches!(m, Move::Key { .. }))
-            .collect();
-        keys.sort_by_key(|m| m.entry().3);
-        let mut wholes: Vec<&Move> = unique
-            .iter()
-            .copied()
-            .filter(|m| m.container() == (group, ci) && matches!(m, Move::Whole { .. }))
-            .collect();
-        wholes.sort_by_key(|m| m.entry().3);
+    /// The file holding `key` of `secret` in `cid` (for `None`: the folder of the Secret).
+    fn path(&self, cid: Cid, secret: &str, key: Option<&str>) -> Option<String> {
+        let i = self.find(cid, secret, key)?;
+        let dir = &self.dirs[i];
+        Some(match key {
+            Some(k) => self.chosen[i].file(dir, k),
+            None => dir.clone(),
+        })
+    }
+}
 
-        let mut removed_names = Vec::new();
-        if !keys.is_empty() {
-            let mut env = c.env.take().unwrap_or_default();
-            let moved: BTreeSet<usize> = keys.iter().map(|m| m.entry().3).collect();
-            let mut remaining: BTreeSet<String> = env
+/// Phase 5: replaces or removes each moved entry, deciding per variable which variable
+/// names its file ([`file_env::resolve`], on the container as it was).
+fn rewrite_env(
+    spec: &mut PodSpec,
+    original: &PodSpec,
+    unique: &[&Move],
+    served: &Served<'_>,
+    policy: Policy<'_>,
+) -> Result<Moved, MoveError> {
+    let mut vars: Vec<Option<MovedVar>> = vec![None; unique.len()];
+    let mut warnings = Vec::new();
+    let containers: BTreeSet<Cid> = unique.iter().map(|m| m.container()).collect();
+    for cid in containers {
+        let Some(before) = container(original, cid) else {
+            continue;
+        };
+        let c = container_mut(spec, cid.0, cid.1)?;
+        let cname = c.name.clone();
+        let mine = |key: bool| -> Vec<(usize, &Move)> {
+            let mut v: Vec<(usize, &Move)> = unique
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| !moved.contains(i))
-                .map(|(_, e)| e.name.clone())
+                .filter(|(_, m)| m.container() == cid && matches!(m, Move::Key { .. }) == key)
+                .map(|(i, m)| (i, *m))
                 .collect();
+            v.sort_by_key(|(_, m)| m.index());
+            v
+        };
+        let keys = mine(true);
+        if !keys.is_empty() {
+            let mut env = c.env.take().unwrap_or_default();
+            let mut assigned: BTreeSet<String> = BTreeSet::new();
             let mut replacement: BTreeMap<usize, Option<EnvVar>> = BTreeMap::new();
-            for m in &keys {
+            for (slot, m) in &keys {
                 let Move::Key {
                     index,
                     env: name,
@@ -401,43 +702,43 @@ pub fn move_to_volumes(
                 else {
                     continue;
                 };
-                let dir = &dirs[&((group, ci), secret.as_str())];
-                let file = file_in(
-                    dir,
-                    chosen[secret.as_str()]
-                        .items
-                        .get(key)
-                        .map_or(key.as_str(), String::as_str),
-                );
-                removed_names.push(name.clone());
-                let file_var = format!("{name}_FILE");
-                if !opts.file_env {
-                    warnings.push(format!(
-                        "container {cname}: {name} is removed; its value is now the file \
-                         {file}: the app must read it from there"
-                    ));
-                    replacement.insert(*index, None);
-                } else if remaining.contains(&file_var) {
-                    warnings.push(format!(
-                        "container {cname}: {file_var} is already set and was left unchanged; \
-                         the value of {name} is now the file {file}"
-                    ));
-                    replacement.insert(*index, None);
-                } else {
-                    warnings.push(format!(
-                        "container {cname}: {name} is removed; its value is now the file \
-                         {file}, named by {file_var}: the app must read {file_var}"
-                    ));
-                    remaining.insert(file_var.clone());
-                    replacement.insert(
-                        *index,
-                        Some(EnvVar {
-                            name: file_var,
-                            value: Some(file),
-                            value_from: None,
-                        }),
-                    );
+                let Some(file) = served.path(cid, secret, Some(key)) else {
+                    continue;
+                };
+                let others = file_env::other_env_names(before, *index);
+                let mut r = file_env::resolve(before, name, others, policy);
+                if let Some(var) = r.file_var.clone().filter(|v| assigned.contains(v)) {
+                    r = Resolution {
+                        delivery: Delivery::AppChange,
+                        file_var: None,
+                        why: Why::Taken { var },
+                    };
                 }
+                if let Some(w) = key_warning(&cname, name, &file, &r) {
+                    warnings.push(w);
+                }
+                replacement.insert(
+                    *index,
+                    r.file_var.as_ref().map(|var| {
+                        assigned.insert(var.clone());
+                        EnvVar {
+                            name: var.clone(),
+                            value: Some(file.clone()),
+                            value_from: None,
+                        }
+                    }),
+                );
+                vars[*slot] = Some(MovedVar {
+                    group: cid.0,
+                    container: cid.1,
+                    container_name: cname.clone(),
+                    is_env: true,
+                    index: *index,
+                    env: Some(name.clone()),
+                    secret: secret.clone(),
+                    path: file,
+                    resolution: r,
+                });
             }
             for (i, r) in replacement.into_iter().rev() {
                 match r {
@@ -449,9 +750,10 @@ pub fn move_to_volumes(
             }
             c.env = (!env.is_empty()).then_some(env);
         }
+        let wholes = mine(false);
         if !wholes.is_empty() {
             let mut env_from = c.env_from.take().unwrap_or_default();
-            for m in wholes.iter().rev() {
+            for (slot, m) in wholes.iter().rev() {
                 let Move::Whole {
                     index,
                     secret,
@@ -462,11 +764,13 @@ pub fn move_to_volumes(
                     continue;
                 };
                 env_from.remove(*index);
-                let dir = &dirs[&((group, ci), secret.as_str())];
+                let Some(dir) = served.path(cid, secret, None) else {
+                    continue;
+                };
                 warnings.push(format!(
                     "container {cname}: the variables from Secret {secret} are removed; each key \
-                     is now a file in {dir}: the app must read them from there (any $(…) \
-                     references to them no longer expand)"
+                     is now a file in {dir}: app-change: the app must read them from there (any \
+                     $(…) references to them no longer expand)"
                 ));
                 if let Some(p) = prefix.as_deref().filter(|p| !p.is_empty()) {
                     warnings.push(format!(
@@ -474,26 +778,73 @@ pub fn move_to_volumes(
                          are named by key, without the prefix"
                     ));
                 }
+                vars[*slot] = Some(MovedVar {
+                    group: cid.0,
+                    container: cid.1,
+                    container_name: cname.clone(),
+                    is_env: false,
+                    index: *index,
+                    env: None,
+                    secret: secret.clone(),
+                    path: dir,
+                    resolution: file_env::resolve_whole(),
+                });
             }
             c.env_from = (!env_from.is_empty()).then_some(env_from);
         }
-        let mut warned = BTreeSet::new();
-        for name in removed_names {
-            if !warned.insert(name.clone()) {
-                continue;
-            }
-            let places = references(c, &name);
-            if !places.is_empty() {
-                warnings.push(format!(
-                    "container {cname}: $({name}) in {} will no longer expand: {name} is removed",
-                    places.join(", ")
-                ));
-            }
+    }
+    Ok(Moved {
+        warnings,
+        vars: vars.into_iter().flatten().collect(),
+    })
+}
+
+/// The warning for a moved `secretKeyRef`: every app change says what the app must do; a
+/// native move needs none.
+fn key_warning(cname: &str, name: &str, file: &str, r: &Resolution) -> Option<String> {
+    if r.delivery == Delivery::Native {
+        return None;
+    }
+    let why = r.why.describe();
+    Some(match (&r.why, &r.file_var) {
+        (Why::Taken { var }, _) => format!(
+            "container {cname}: {var} is already set and was left unchanged; the value of {name} \
+             is now the file {file}: app-change: the app must read it from there"
+        ),
+        (_, Some(var)) => format!(
+            "container {cname}: {name} is removed; its value is now the file {file}, named by \
+             {var}: app-change: the app must read {var} ({why})"
+        ),
+        (_, None) => format!(
+            "container {cname}: {name} is removed; its value is now the file {file}: app-change: \
+             the app must read it from there ({why})"
+        ),
+    })
+}
+
+/// Phase 6: where a removed variable is still referenced as `$(NAME)`.
+fn reference_warnings(spec: &mut PodSpec, vars: &[MovedVar]) -> Result<Vec<String>, MoveError> {
+    let mut warnings = Vec::new();
+    let mut warned = BTreeSet::new();
+    for v in vars {
+        let Some(name) = &v.env else {
+            continue;
+        };
+        if !warned.insert((v.group, v.container, name.clone())) {
+            continue;
+        }
+        let c = container_mut(spec, v.group, v.container)?;
+        let places = references(c, name);
+        if !places.is_empty() {
+            warnings.push(format!(
+                "container {}: $({name}) in {} will no longer expand: {name} is removed",
+                v.container_name,
+                places.join(", ")
+            ));
         }
     }
     Ok(warnings)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,10 +897,14 @@ mod tests {
                     {"name": "DB_PASSWORD_FILE", "value": "/var/run/secrets/secfix/db/password"},
                     {"name": "URL", "value": "pg://u:$(DB_PASSWORD)@h"}],
                 "volumeMounts": [{"name": "secfix-db", "mountPath": "/var/run/secrets/secfix/db", "readOnly": true}]}],
-                "volumes": [{"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256}}]})
+                "volumes": [{"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256,
+                    "items": [{"key": "password", "path": "password", "mode": 256}]}}]})
         );
         let w = w.join("\n");
-        assert!(w.contains("the app must read DB_PASSWORD_FILE"), "{w}");
+        assert!(
+            w.contains("named by DB_PASSWORD_FILE: app-change: the app must read DB_PASSWORD_FILE (the container's image is unknown)"),
+            "{w}"
+        );
         assert!(
             w.contains("$(DB_PASSWORD) in env URL, command will no longer expand"),
             "{w}"
@@ -623,7 +978,7 @@ mod tests {
     }
 
     #[test]
-    fn items_lacking_the_key_and_subpath_mounts_are_not_reused() {
+    fn volumes_lacking_the_key_or_holding_unseen_keys_are_not_reused() {
         let mut s = spec(json!({
             "volumes": [{"name": "creds", "secret": {"secretName": "db", "items": [{"key": "other", "path": "o"}]}},
                         {"name": "all", "secret": {"secretName": "api"}}],
@@ -636,15 +991,23 @@ mod tests {
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(
             v["volumes"][2],
-            json!({"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256}})
+            json!({"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256,
+                "items": [{"key": "k", "path": "k", "mode": 256}]}})
         );
-        assert_eq!(v["volumes"].as_array().unwrap().len(), 3);
+        // `all` holds every key of `api`, but the container only saw `t` (through subPath
+        // and env): mounting `all` whole would widen its access.
+        assert_eq!(
+            v["volumes"][3],
+            json!({"name": "secfix-api", "secret": {"secretName": "api", "defaultMode": 256,
+                "items": [{"key": "t", "path": "t", "mode": 256}]}})
+        );
+        assert_eq!(v["volumes"].as_array().unwrap().len(), 4);
         assert_eq!(
             v["containers"][0]["volumeMounts"],
             json!([
             {"name": "all", "mountPath": "/etc/token", "subPath": "t"},
             {"name": "secfix-db", "mountPath": "/var/run/secrets/secfix/db", "readOnly": true},
-            {"name": "all", "mountPath": "/var/run/secrets/secfix/api", "readOnly": true}])
+            {"name": "secfix-api", "mountPath": "/var/run/secrets/secfix/api", "readOnly": true}])
         );
         assert_eq!(
             v["containers"][0]["env"],
@@ -655,7 +1018,7 @@ mod tests {
     }
 
     #[test]
-    fn optional_only_when_every_reference_is() {
+    fn optional_keys_get_their_own_optional_volume() {
         let base = json!({"containers": [{"name": "a", "env": [skr("P", "db", "k"), skr("Q", "db", "j")]}]});
         let opt = |m: Move, o: bool| match m {
             Move::Key {
@@ -697,10 +1060,21 @@ mod tests {
                 opt(key(C, 0, 1, "Q", "db", "j"), false),
             ],
         );
-        assert!(
-            serde_json::to_value(&s).unwrap()["volumes"][0]["secret"]
-                .get("optional")
-                .is_none()
+        // Mixed: the required key and the optional key get a volume each, so a missing
+        // optional key never stops the pod.
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            v["volumes"],
+            json!([
+                {"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256,
+                    "items": [{"key": "j", "path": "j", "mode": 256}]}},
+                {"name": "secfix-db-2", "secret": {"secretName": "db", "defaultMode": 256, "optional": true,
+                    "items": [{"key": "k", "path": "k", "mode": 256}]}}])
+        );
+        assert_eq!(
+            v["containers"][0]["env"],
+            json!([{"name": "P_FILE", "value": "/var/run/secrets/secfix/db-2/k"},
+                   {"name": "Q_FILE", "value": "/var/run/secrets/secfix/db/j"}])
         );
     }
 
@@ -797,7 +1171,10 @@ mod tests {
             v["containers"][0]["env"],
             json!([{"name": "P_FILE", "value": "/mine"}])
         );
-        assert!(w[0].contains("P_FILE is already set"), "{w:?}");
+        assert!(
+            w[0].contains("P_FILE is already set and was left unchanged; the value of P is now the file /var/run/secrets/secfix/db/k: app-change"),
+            "{w:?}"
+        );
 
         let mut s = spec(json!({"containers": [{"name": "a", "env": [skr("P", "db", "k")]}]}));
         let opts = FixOptions {
@@ -887,5 +1264,396 @@ mod tests {
             s.containers[0].volume_mounts.as_ref().unwrap()[0].mount_path,
             "/s"
         );
+    }
+
+    fn vol(s: &PodSpec, name: &str) -> Value {
+        let v = serde_json::to_value(s).unwrap();
+        v["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn each_container_gets_only_the_keys_it_had() {
+        // covers issue #14: items per container, separate volumes for different keys
+        let mut s = spec(json!({
+            "volumes": [{"name": "everything", "secret": {"secretName": "s"}}],
+            "containers": [
+                {"name": "a", "env": [skr("A", "s", "a")]},
+                {"name": "b", "env": [skr("B", "s", "b")]},
+                {"name": "ab", "env": [skr("A", "s", "a"), skr("B", "s", "b")]},
+                {"name": "a2", "env": [skr("A", "s", "a")]}]}));
+        run(
+            &mut s,
+            &[
+                key(C, 0, 0, "A", "s", "a"),
+                key(C, 1, 0, "B", "s", "b"),
+                key(C, 2, 0, "A", "s", "a"),
+                key(C, 2, 1, "B", "s", "b"),
+                key(C, 3, 0, "A", "s", "a"),
+            ],
+        );
+        let items = |name: &str| vol(&s, name)["secret"]["items"].clone();
+        let item = |k: &str| json!({"key": k, "path": k, "mode": 256});
+        assert_eq!(items("secfix-s"), json!([item("a")]));
+        assert_eq!(items("secfix-s-2"), json!([item("b")]));
+        assert_eq!(items("secfix-s-3"), json!([item("a"), item("b")]));
+        assert_eq!(s.volumes.as_ref().unwrap().len(), 4, "{:?}", s.volumes);
+        let mounts: Vec<&str> = s
+            .containers
+            .iter()
+            .map(|c| c.volume_mounts.as_ref().unwrap()[0].name.as_str())
+            .collect();
+        // The volume holding every key is never mounted where only some were seen.
+        assert_eq!(mounts, ["secfix-s", "secfix-s-2", "secfix-s-3", "secfix-s"]);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            v["containers"][2]["env"],
+            json!([{"name": "A_FILE", "value": "/var/run/secrets/secfix/s/a"},
+                   {"name": "B_FILE", "value": "/var/run/secrets/secfix/s/b"}])
+        );
+    }
+
+    #[test]
+    fn envfrom_mounts_every_key_and_serves_the_key_refs_of_that_container() {
+        let mut s = spec(json!({"containers": [{"name": "a",
+            "env": [skr("P", "db", "password")],
+            "envFrom": [{"secretRef": {"name": "db"}}]}]}));
+        let moved = move_secrets(
+            &mut s,
+            &[
+                key(C, 0, 0, "P", "db", "password"),
+                Move::Whole {
+                    group: C,
+                    container: 0,
+                    index: 0,
+                    secret: "db".into(),
+                    prefix: None,
+                    optional: false,
+                },
+            ],
+            "/s",
+            Policy {
+                table: Table::builtin(),
+                user: &UserFileVars::default(),
+                set_file_vars: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            vol(&s, "secfix-db"),
+            json!({"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256}})
+        );
+        assert_eq!(s.volumes.as_ref().unwrap().len(), 1);
+        let whole = &moved.vars[1];
+        assert_eq!((whole.is_env, whole.path.as_str()), (false, "/s/db"));
+        assert_eq!(whole.resolution.why, Why::WholeSecret);
+        assert_eq!(whole.delivery(), Delivery::AppChange);
+        assert_eq!(moved.vars[0].path, "/s/db/password");
+    }
+
+    fn policy(user: &UserFileVars) -> Policy<'_> {
+        Policy {
+            table: Table::builtin(),
+            user,
+            set_file_vars: true,
+        }
+    }
+
+    #[test]
+    fn native_images_get_the_exact_variable_they_read() {
+        // covers issue #14: images that read files natively get the exact variable
+        let mut s = spec(json!({"containers": [
+            {"name": "db", "image": "docker.io/library/mysql:8.4", "env": [skr("MYSQL_PASSWORD", "db", "password")]},
+            {"name": "grafana", "image": "grafana/grafana:11.2.0", "env": [skr("GF_SECURITY_ADMIN_PASSWORD", "graf", "admin")]},
+            {"name": "api", "image": "registry.example.com/mysql:8.4", "env": [skr("MYSQL_PASSWORD", "db", "password")]}]}));
+        let user = UserFileVars::default();
+        let moved = move_secrets(
+            &mut s,
+            &[
+                key(C, 0, 0, "MYSQL_PASSWORD", "db", "password"),
+                key(C, 1, 0, "GF_SECURITY_ADMIN_PASSWORD", "graf", "admin"),
+                key(C, 2, 0, "MYSQL_PASSWORD", "db", "password"),
+            ],
+            "/var/run/secrets/secfix",
+            policy(&user),
+        )
+        .unwrap();
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            v["containers"][0]["env"],
+            json!([{"name": "MYSQL_PASSWORD_FILE", "value": "/var/run/secrets/secfix/db/password"}])
+        );
+        assert_eq!(
+            v["containers"][1]["env"],
+            json!([{"name": "GF_SECURITY_ADMIN_PASSWORD__FILE", "value": "/var/run/secrets/secfix/graf/admin"}])
+        );
+        let classes: Vec<Delivery> = moved.vars.iter().map(MovedVar::delivery).collect();
+        assert_eq!(
+            classes,
+            [Delivery::Native, Delivery::Native, Delivery::AppChange]
+        );
+        // Only the app change warns; the mirror is not the official image.
+        assert_eq!(moved.warnings.len(), 1, "{:?}", moved.warnings);
+        assert!(
+            moved.warnings[0].starts_with("container api: MYSQL_PASSWORD is removed")
+                && moved.warnings[0].contains(
+                    "app-change: the app must read MYSQL_PASSWORD_FILE (registry.example.com/mysql is not in the table"
+                ),
+            "{:?}",
+            moved.warnings
+        );
+    }
+
+    #[test]
+    fn a_user_named_variable_makes_the_move_native() {
+        let mut s = spec(json!({"containers": [
+            {"name": "api", "image": "example/api:1", "env": [skr("API_TOKEN", "api", "token")]}]}));
+        let user = UserFileVars::parse(&["API_TOKEN=API_TOKEN_PATH"]).unwrap();
+        let moved = move_secrets(
+            &mut s,
+            &[key(C, 0, 0, "API_TOKEN", "api", "token")],
+            "/s",
+            policy(&user),
+        )
+        .unwrap();
+        assert!(moved.warnings.is_empty(), "{:?}", moved.warnings);
+        assert_eq!(moved.vars[0].resolution.why, Why::UserNamed);
+        assert_eq!(
+            serde_json::to_value(&s.containers[0].env).unwrap(),
+            json!([{"name": "API_TOKEN_PATH", "value": "/s/api/token"}])
+        );
+    }
+
+    #[test]
+    fn two_entries_never_get_the_same_file_variable() {
+        let mut s = spec(json!({"containers": [{"name": "a", "image": "mysql",
+            "env": [skr("MYSQL_PASSWORD", "db", "p"), skr("MYSQL_PASSWORD", "db", "q")]}]}));
+        let moved = run_moved(
+            &mut s,
+            &[
+                key(C, 0, 0, "MYSQL_PASSWORD", "db", "p"),
+                key(C, 0, 1, "MYSQL_PASSWORD", "db", "q"),
+            ],
+        );
+        assert_eq!(moved.vars[0].delivery(), Delivery::Native);
+        assert_eq!(
+            moved.vars[1].resolution.why,
+            Why::Taken {
+                var: "MYSQL_PASSWORD_FILE".into()
+            }
+        );
+        assert_eq!(s.containers[0].env.as_ref().unwrap().len(), 1);
+    }
+
+    fn run_moved(s: &mut PodSpec, moves: &[Move]) -> Moved {
+        move_secrets(
+            s,
+            moves,
+            "/var/run/secrets/secfix",
+            policy(&UserFileVars::default()),
+        )
+        .unwrap()
+    }
+
+    mod properties {
+        use super::*;
+        use crate::fix::patch;
+        use proptest::prelude::*;
+
+        const SECRETS: [&str; 3] = ["db", "api", "web-secfix"];
+        const KEYS: [&str; 3] = ["k1", "k2", "password"];
+        const NAMES: [&str; 5] = ["A", "B", "PASSWORD", "A_FILE", "MYSQL_PASSWORD"];
+        const IMAGES: [&str; 4] = [
+            "mysql:8",
+            "grafana/grafana",
+            "example/app",
+            "registry.example.com/mysql",
+        ];
+
+        /// (name, secret, key, optional) env refs; envFrom secrets (secret, optional); whole
+        /// mounts (volume index, subPath); image.
+        type GenC = (
+            Vec<(usize, usize, usize, bool)>,
+            Vec<(usize, bool)>,
+            Vec<(usize, bool)>,
+            usize,
+        );
+
+        /// A `secret` volume: Secret, and the keys of its `items` (none: every key).
+        type GenVolume = (usize, Option<Vec<usize>>);
+
+        fn gen_pod() -> impl Strategy<Value = (Vec<GenC>, Vec<GenVolume>)> {
+            let c = (
+                prop::collection::vec(
+                    (
+                        0..NAMES.len(),
+                        0..SECRETS.len(),
+                        0..KEYS.len(),
+                        any::<bool>(),
+                    ),
+                    0..4,
+                ),
+                prop::collection::vec((0..SECRETS.len(), any::<bool>()), 0..2),
+                prop::collection::vec((0..4usize, any::<bool>()), 0..2),
+                0..IMAGES.len(),
+            );
+            (
+                prop::collection::vec(c, 1..4),
+                prop::collection::vec(
+                    (
+                        0..SECRETS.len(),
+                        prop::option::of(prop::collection::vec(0..KEYS.len(), 1..3)),
+                    ),
+                    0..4,
+                ),
+            )
+        }
+
+        fn build(cs: &[GenC], vols: &[GenVolume]) -> PodSpec {
+            let volumes: Vec<Value> = vols
+                .iter()
+                .enumerate()
+                .map(|(i, (s, items))| {
+                    let mut sv = json!({"secretName": SECRETS[*s]});
+                    if let Some(items) = items {
+                        let keys: BTreeSet<usize> = items.iter().copied().collect();
+                        sv["items"] = keys
+                            .iter()
+                            .map(|k| json!({"key": KEYS[*k], "path": format!("f/{}", KEYS[*k])}))
+                            .collect();
+                    }
+                    json!({"name": format!("v{i}"), "secret": sv})
+                })
+                .collect();
+            let containers: Vec<Value> = cs
+                .iter()
+                .enumerate()
+                .map(|(i, (env, from, mounts, image))| {
+                    let mut c = json!({"name": format!("c{i}"), "image": IMAGES[*image],
+                        "env": env.iter().map(|(n, s, k, o)| json!({"name": NAMES[*n],
+                            "valueFrom": {"secretKeyRef": {"name": SECRETS[*s], "key": KEYS[*k], "optional": o}}})).collect::<Vec<_>>(),
+                        "envFrom": from.iter().map(|(s, o)| json!({"secretRef": {"name": SECRETS[*s], "optional": o}})).collect::<Vec<_>>()});
+                    for list in ["env", "envFrom"] {
+                        if c[list].as_array().is_some_and(Vec::is_empty) {
+                            c.as_object_mut().unwrap().remove(list);
+                        }
+                    }
+                    let mut seen = BTreeSet::new();
+                    let ms: Vec<Value> = mounts
+                        .iter()
+                        .filter(|(v, _)| *v < volumes.len() && seen.insert(*v))
+                        .map(|(v, sub)| {
+                            let mut m = json!({"name": format!("v{v}"), "mountPath": format!("/m/{v}")});
+                            if *sub {
+                                m["subPath"] = json!("f");
+                            }
+                            m
+                        })
+                        .collect();
+                    if !ms.is_empty() {
+                        c["volumeMounts"] = Value::Array(ms);
+                    }
+                    c
+                })
+                .collect();
+            let mut s = json!({"containers": containers});
+            if !volumes.is_empty() {
+                s["volumes"] = Value::Array(volumes);
+            }
+            spec(s)
+        }
+
+        fn all_moves(s: &PodSpec) -> Vec<Move> {
+            let mut out = Vec::new();
+            for (ci, c) in s.containers.iter().enumerate() {
+                for (i, e) in c.env.iter().flatten().enumerate() {
+                    let r = e
+                        .value_from
+                        .as_ref()
+                        .unwrap()
+                        .secret_key_ref
+                        .as_ref()
+                        .unwrap();
+                    out.push(Move::Key {
+                        group: C,
+                        container: ci,
+                        index: i,
+                        env: e.name.clone(),
+                        secret: r.name.clone(),
+                        key: r.key.clone(),
+                        optional: r.optional == Some(true),
+                    });
+                }
+                for (i, e) in c.env_from.iter().flatten().enumerate() {
+                    let r = e.secret_ref.as_ref().unwrap();
+                    out.push(Move::Whole {
+                        group: C,
+                        container: ci,
+                        index: i,
+                        secret: r.name.clone(),
+                        prefix: None,
+                        optional: r.optional == Some(true),
+                    });
+                }
+            }
+            out
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+            #[test]
+            fn moves_never_widen_access_and_invert_exactly((cs, vols) in gen_pod(), file_env in any::<bool>()) {
+                // covers issue #14: a fixed container never gains a key; the inverse is exact
+                let original = build(&cs, &vols);
+                let moves = all_moves(&original);
+                let mut fixed = original.clone();
+                let user = UserFileVars::default();
+                let moved = move_secrets(&mut fixed, &moves, "/var/run/secrets/secfix", Policy {
+                    table: Table::builtin(), user: &user, set_file_vars: file_env,
+                }).unwrap();
+                for (ci, (before, after)) in original.containers.iter().zip(&fixed.containers).enumerate() {
+                    for secret in SECRETS {
+                        let had = readable(&original, before, secret);
+                        let has = readable(&fixed, after, secret);
+                        prop_assert!(had.covers(&has), "c{} gained keys of {}: {:?} -> {:?}", ci, secret, had, has);
+                    }
+                    // No secret reference left; no subPath added.
+                    prop_assert!(after.env.iter().flatten().all(|e| e.value_from.is_none()));
+                    prop_assert!(after.env_from.is_none());
+                    let before_sub = before.volume_mounts.iter().flatten().filter(|m| !is_whole_mount(m)).count();
+                    let after_sub = after.volume_mounts.iter().flatten().filter(|m| !is_whole_mount(m)).count();
+                    prop_assert_eq!(before_sub, after_sub);
+                }
+                // Every moved key is a file of a read-only whole mount projecting that key.
+                for (m, v) in moves.iter().zip(&moved.vars) {
+                    let Move::Key { secret, key, .. } = m else { continue };
+                    let c = &fixed.containers[v.container];
+                    let ok = c.volume_mounts.iter().flatten().any(|mnt| {
+                        mnt.read_only == Some(true) && is_whole_mount(mnt)
+                            && secret_volumes(&fixed, secret).any(|(vol, s)| vol.name == mnt.name && match s.items.as_deref() {
+                                None | Some([]) => v.path == file_in(&mnt.mount_path, key),
+                                Some(items) => items.iter().any(|i| &i.key == key && v.path == file_in(&mnt.mount_path, &i.path)),
+                            })
+                    });
+                    prop_assert!(ok, "{} of {} not at {}", key, secret, v.path);
+                }
+                prop_assert_eq!(moved.vars.len(), {
+                    let mut seen = BTreeSet::new();
+                    moves.iter().filter(|m| seen.insert(m.entry())).count()
+                });
+                // The diff both ways is exact.
+                let (a, b) = (serde_json::to_value(&original).unwrap(), serde_json::to_value(&fixed).unwrap());
+                let forward = patch::diff(&a, &b, "");
+                let inverse = patch::diff(&b, &a, "");
+                prop_assert_eq!(patch::applied(&a, &forward).unwrap(), b.clone());
+                let back: PodSpec = serde_json::from_value(patch::applied(&b, &inverse).unwrap()).unwrap();
+                prop_assert_eq!(back, original);
+            }
+        }
     }
 }

@@ -1,0 +1,828 @@
+//! Which variable an app reads a moved secret's file path from, and whether that is known.
+//!
+//! The knowledge table is `file_env.yaml` (embedded; its header says how to add an entry):
+//! per image repository, the variable naming the file (`{NAME}_FILE`, `{NAME}__FILE`,
+//! `FILE__{NAME}`) and the variables read that way. [`resolve`] gives each moved variable a
+//! [`Delivery`] class:
+//! - [`Delivery::Native`]: the image reads that exact file variable (from the table), or the
+//!   user named it (`--file-env NAME=VAR`): the fix sets it;
+//! - [`Delivery::AppChange`]: not known. The fix sets `<NAME>_FILE` (unless it cannot), and
+//!   the app must be changed to read it.
+//!
+//! Repositories match as a runtime resolves them (through [`ImageRef`]): `mysql`,
+//! `docker.io/library/mysql` and `index.docker.io/library/mysql:8.0@sha256:…` are one
+//! repository, any tag or digest; `registry.example.com/mysql` (a mirror) is another.
+//!
+//! Everything here is pure: no I/O, and no secret value is ever seen (only names).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use k8s_openapi::api::core::v1::Container;
+use serde::{Deserialize, Serialize};
+
+use crate::model::ImageRef;
+
+/// The reviewed knowledge table.
+const TABLE_YAML: &str = include_str!("file_env.yaml");
+
+/// The placeholder for the original variable in an entry's `file_var`.
+const NAME: &str = "{NAME}";
+
+/// How a moved secret reaches the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delivery {
+    /// The app reads the file through the variable the fix sets.
+    Native,
+    /// Not known: the app must be changed to read the file (or the user names the variable).
+    AppChange,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Native => "native",
+            Delivery::AppChange => "app-change",
+        }
+    }
+}
+
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A variable pattern of the table: `NAME`, `PREFIX*` or `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pattern {
+    Exact(String),
+    Prefix(String),
+}
+
+impl Pattern {
+    fn parse(s: &str) -> Result<Self, String> {
+        let (body, prefix) = match s.strip_suffix('*') {
+            Some(b) => (b, true),
+            None => (s, false),
+        };
+        if body.contains('*') {
+            return Err(format!("{s:?}: `*` may only end a pattern"));
+        }
+        if !body.chars().all(is_env_char) || (!prefix && body.is_empty()) {
+            return Err(format!("{s:?} is not a variable name or `PREFIX*`"));
+        }
+        Ok(if prefix {
+            Pattern::Prefix(body.to_string())
+        } else {
+            Pattern::Exact(body.to_string())
+        })
+    }
+
+    fn matches(&self, var: &str) -> bool {
+        match self {
+            Pattern::Exact(n) => n == var,
+            Pattern::Prefix(p) => var.starts_with(p.as_str()),
+        }
+    }
+}
+
+/// Characters of a variable name as Kubernetes has always accepted them (`C_IDENTIFIER`
+/// plus `-` and `.`).
+fn is_env_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+}
+
+/// Whether `s` is a valid environment variable name (`[-._a-zA-Z][-._a-zA-Z0-9]*`).
+pub fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| is_env_char(c) && !c.is_ascii_digit())
+        && chars.all(is_env_char)
+}
+
+/// One entry of `file_env.yaml`, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    image: String,
+    docs: String,
+    registries: Vec<String>,
+    repositories: Vec<String>,
+    file_var: String,
+    variables: Vec<String>,
+    #[serde(default)]
+    except: Vec<String>,
+    #[serde(default)]
+    except_tags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTable {
+    images: Vec<RawEntry>,
+}
+
+/// One image (family) of the table, validated.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Short name for messages (`mysql`, `grafana`).
+    pub image: String,
+    /// Where the image documents the convention.
+    pub docs: String,
+    /// `file_var` split at `{NAME}`.
+    before: String,
+    after: String,
+    variables: Vec<Pattern>,
+    except: Vec<Pattern>,
+    except_tags: Vec<String>,
+}
+
+impl Entry {
+    /// The file variable for `var` (`MYSQL_PASSWORD` → `MYSQL_PASSWORD_FILE`).
+    pub fn file_var(&self, var: &str) -> String {
+        format!("{}{var}{}", self.before, self.after)
+    }
+
+    /// Whether the image reads `var` from a file.
+    pub fn reads(&self, var: &str) -> bool {
+        self.variables.iter().any(|p| p.matches(var)) && !self.except.iter().any(|p| p.matches(var))
+    }
+
+    /// The excluded variant `tag` belongs to, if any.
+    fn excluded_tag(&self, tag: Option<&str>) -> Option<&str> {
+        let tag = tag?;
+        self.except_tags
+            .iter()
+            .find(|t| tag.contains(t.as_str()))
+            .map(String::as_str)
+    }
+}
+
+/// Why the table could not be loaded. Only a broken `file_env.yaml` gives one (a test loads it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("file_env.yaml: {0}")]
+pub struct TableError(String);
+
+/// The knowledge table: entries, and an index by `(registry, repository)`.
+#[derive(Debug, Clone)]
+pub struct Table {
+    entries: Vec<Entry>,
+    index: BTreeMap<(String, String), usize>,
+}
+
+impl Table {
+    /// The table shipped in the binary (`file_env.yaml`).
+    pub fn builtin() -> &'static Table {
+        static TABLE: LazyLock<Table> = LazyLock::new(|| {
+            // The embedded file is checked by `builtin_table_loads`; a broken one is a bug
+            // in this build, not a runtime condition.
+            Table::parse(TABLE_YAML).unwrap_or_else(|e| panic!("{e}"))
+        });
+        &TABLE
+    }
+
+    /// Parses and validates a table in the format of `file_env.yaml`.
+    pub fn parse(yaml: &str) -> Result<Table, TableError> {
+        let raw: RawTable =
+            serde_saphyr::from_str(yaml).map_err(|e| TableError(format!("not a table: {e}")))?;
+        let mut entries = Vec::new();
+        let mut index = BTreeMap::new();
+        for (i, r) in raw.images.into_iter().enumerate() {
+            let err = |m: String| TableError(format!("entry {} ({}): {m}", i + 1, r.image));
+            if r.image.trim().is_empty() {
+                return Err(err("`image` is empty".into()));
+            }
+            if !r.docs.starts_with("https://") {
+                return Err(err(format!(
+                    "`docs` must be an https URL, got {:?}",
+                    r.docs
+                )));
+            }
+            let (before, after) = r
+                .file_var
+                .split_once(NAME)
+                .filter(|(b, a)| !a.contains(NAME) && (!b.is_empty() || !a.is_empty()))
+                .ok_or_else(|| {
+                    err(format!(
+                        "`file_var` must hold {NAME} once, with something around it, got {:?}",
+                        r.file_var
+                    ))
+                })?;
+            if !before.chars().chain(after.chars()).all(is_env_char) {
+                return Err(err(format!(
+                    "`file_var` {:?} is not a variable name",
+                    r.file_var
+                )));
+            }
+            let patterns = |list: &[String]| {
+                list.iter()
+                    .map(|p| Pattern::parse(p))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let variables = patterns(&r.variables).map_err(err)?;
+            let except = patterns(&r.except).map_err(err)?;
+            if variables.is_empty() {
+                return Err(err("`variables` is empty".into()));
+            }
+            if r.registries.is_empty() || r.repositories.is_empty() {
+                return Err(err(
+                    "`registries` and `repositories` must not be empty".into()
+                ));
+            }
+            for reg in &r.registries {
+                for repo in &r.repositories {
+                    let name = format!("{reg}/{repo}");
+                    let parsed = ImageRef::parse(&name)
+                        .map_err(|e| err(format!("{name:?} is not a repository: {e}")))?;
+                    if parsed.registry != *reg
+                        || parsed.repository != *repo
+                        || parsed.tag.is_some()
+                        || parsed.digest.is_some()
+                    {
+                        return Err(err(format!(
+                            "{name:?} must be written as a runtime resolves it: {}",
+                            parsed.full_name()
+                        )));
+                    }
+                    if index
+                        .insert((reg.clone(), repo.clone()), entries.len())
+                        .is_some()
+                    {
+                        return Err(err(format!("{name} is listed twice")));
+                    }
+                }
+            }
+            entries.push(Entry {
+                image: r.image.clone(),
+                docs: r.docs.clone(),
+                before: before.to_string(),
+                after: after.to_string(),
+                variables,
+                except,
+                except_tags: r.except_tags.clone(),
+            });
+        }
+        Ok(Table { entries, index })
+    }
+
+    /// The entry for `image`'s repository (any tag or digest), if the table knows it.
+    pub fn entry(&self, image: &ImageRef) -> Option<&Entry> {
+        self.index
+            .get(&(image.registry.clone(), image.repository.clone()))
+            .map(|&i| &self.entries[i])
+    }
+
+    /// Every `registry/repository` the table knows, for docs and tests.
+    pub fn repositories(&self) -> impl Iterator<Item = String> + '_ {
+        self.index.keys().map(|(r, p)| format!("{r}/{p}"))
+    }
+}
+
+/// Variables the user named with `--file-env NAME=VAR`: `NAME` → `VAR`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFileVars(BTreeMap<String, String>);
+
+/// A bad `--file-env` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--file-env {value:?}: {reason}")]
+pub struct UserFileVarError {
+    pub value: String,
+    pub reason: String,
+}
+
+impl UserFileVars {
+    /// Parses the `NAME=VAR` values of `--file-env` (repeatable).
+    pub fn parse<S: AsRef<str>>(values: &[S]) -> Result<Self, UserFileVarError> {
+        let mut map = BTreeMap::new();
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for v in values {
+            let value = v.as_ref();
+            let err = |reason: String| UserFileVarError {
+                value: value.to_string(),
+                reason,
+            };
+            let (name, var) = value.split_once('=').ok_or_else(|| {
+                err("expected NAME=VAR, e.g. DB_PASSWORD=DB_PASSWORD_PATH".into())
+            })?;
+            for (what, n) in [("NAME", name), ("VAR", var)] {
+                if !is_env_name(n) {
+                    return Err(err(format!(
+                        "{what} {n:?} is not a variable name ([-._a-zA-Z][-._a-zA-Z0-9]*)"
+                    )));
+                }
+            }
+            if name == var {
+                return Err(err(
+                    "VAR must differ from NAME: NAME is removed by the fix".into()
+                ));
+            }
+            if let Some(prev) = map.get(name).filter(|p| *p != var) {
+                return Err(err(format!("{name} was already given as {name}={prev}")));
+            }
+            if let Some(other) = vars.get(var).filter(|o| *o != name) {
+                return Err(err(format!(
+                    "{var} is already the file variable of {other}"
+                )));
+            }
+            map.insert(name.to_string(), var.to_string());
+            vars.insert(var.to_string(), name.to_string());
+        }
+        Ok(UserFileVars(map))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// What decides how moved variables are delivered (from `fix` flags).
+#[derive(Debug, Clone, Copy)]
+pub struct Policy<'a> {
+    pub table: &'a Table,
+    /// Variables named by the user.
+    pub user: &'a UserFileVars,
+    /// Set a file variable at all (`false` with `--no-file-env`: only user-named ones).
+    pub set_file_vars: bool,
+}
+
+/// Why a moved variable got its class. Holds names only, never values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// The table: `image` reads the file variable (`docs` says so).
+    Table { image: String, docs: String },
+    /// The user named the variable with `--file-env`.
+    UserNamed,
+    /// The image's repository is not in the table.
+    UnknownImage { repository: String },
+    /// The container has no image, or one that does not parse.
+    NoImage,
+    /// The image is in the table, but does not read this variable from a file.
+    NotRead { image: String },
+    /// The image is in the table, but this tag's variant does not read files.
+    Variant { image: String, tag: String },
+    /// `command` replaces the image's entrypoint, which is what reads the file variables.
+    Command,
+    /// `--no-file-env`: no variable names the file.
+    NoFileEnv,
+    /// The file variable is already set by another entry of the container.
+    Taken { var: String },
+    /// `envFrom`: every key becomes a file, and no variable names them.
+    WholeSecret,
+}
+
+impl Why {
+    /// One sentence on why, for warnings and `-o json` reasons.
+    pub fn describe(&self) -> String {
+        match self {
+            Why::Table { image, docs } => format!("the {image} image reads it ({docs})"),
+            Why::UserNamed => "named with --file-env".to_string(),
+            Why::UnknownImage { repository } => {
+                format!("{repository} is not in the table of images that read files")
+            }
+            Why::NoImage => "the container's image is unknown".to_string(),
+            Why::NotRead { image } => {
+                format!("the {image} image does not document a file form of this variable")
+            }
+            Why::Variant { image, tag } => {
+                format!("the {image} image's {tag} variant does not read file variables")
+            }
+            Why::Command => "the container sets `command`, which replaces the image \
+                             entrypoint that reads file variables"
+                .to_string(),
+            Why::NoFileEnv => "--no-file-env: no variable names the file".to_string(),
+            Why::Taken { var } => format!("{var} is already set in the container"),
+            Why::WholeSecret => {
+                "envFrom: each key becomes a file, and no variable names it".to_string()
+            }
+        }
+    }
+}
+
+/// The delivery of one moved variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    pub delivery: Delivery,
+    /// The variable set to the file's path; `None` when none is set.
+    pub file_var: Option<String>,
+    pub why: Why,
+}
+
+impl Resolution {
+    fn native(file_var: String, why: Why) -> Self {
+        Resolution {
+            delivery: Delivery::Native,
+            file_var: Some(file_var),
+            why,
+        }
+    }
+
+    /// Not known: `<NAME>_FILE` is set for an app to be changed to read.
+    fn guess(name: &str, why: Why) -> Self {
+        Resolution {
+            delivery: Delivery::AppChange,
+            file_var: Some(format!("{name}_FILE")),
+            why,
+        }
+    }
+}
+
+/// How the value of env var `name` of container `c` reaches the app once it is a file.
+/// `other_names` are the container's other env entries (a file variable among them cannot
+/// be set). Order: a user-named variable wins; then `--no-file-env`; then the table, where
+/// a container with `command` is never native.
+pub fn resolve<'n>(
+    c: &Container,
+    name: &str,
+    other_names: impl IntoIterator<Item = &'n str>,
+    policy: Policy<'_>,
+) -> Resolution {
+    let r = resolve_unchecked(c, name, policy);
+    match &r.file_var {
+        Some(var) if other_names.into_iter().any(|n| n == var) => Resolution {
+            delivery: Delivery::AppChange,
+            file_var: None,
+            why: Why::Taken { var: var.clone() },
+        },
+        _ => r,
+    }
+}
+
+fn resolve_unchecked(c: &Container, name: &str, policy: Policy<'_>) -> Resolution {
+    if let Some(var) = policy.user.get(name) {
+        return Resolution::native(var.to_string(), Why::UserNamed);
+    }
+    if !policy.set_file_vars {
+        return Resolution {
+            delivery: Delivery::AppChange,
+            file_var: None,
+            why: Why::NoFileEnv,
+        };
+    }
+    let Some(image) = c.image.as_deref().and_then(|i| ImageRef::parse(i).ok()) else {
+        return Resolution::guess(name, Why::NoImage);
+    };
+    let Some(entry) = policy.table.entry(&image) else {
+        return Resolution::guess(
+            name,
+            Why::UnknownImage {
+                repository: image.full_name(),
+            },
+        );
+    };
+    if let Some(tag) = entry.excluded_tag(image.tag.as_deref()) {
+        return Resolution::guess(
+            name,
+            Why::Variant {
+                image: entry.image.clone(),
+                tag: tag.to_string(),
+            },
+        );
+    }
+    if !entry.reads(name) {
+        return Resolution::guess(
+            name,
+            Why::NotRead {
+                image: entry.image.clone(),
+            },
+        );
+    }
+    if c.command.as_ref().is_some_and(|cmd| !cmd.is_empty()) {
+        return Resolution::guess(name, Why::Command);
+    }
+    Resolution::native(
+        entry.file_var(name),
+        Why::Table {
+            image: entry.image.clone(),
+            docs: entry.docs.clone(),
+        },
+    )
+}
+
+/// The delivery of an `envFrom` Secret: always an app change (no variable can name files
+/// whose keys the fix never reads).
+pub fn resolve_whole() -> Resolution {
+    Resolution {
+        delivery: Delivery::AppChange,
+        file_var: None,
+        why: Why::WholeSecret,
+    }
+}
+
+/// The names of `c`'s env entries other than `env[index]`.
+pub fn other_env_names(c: &Container, index: usize) -> BTreeSet<&str> {
+    c.env
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter(|(i, _)| *i != index)
+        .map(|(_, e)| e.name.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn table() -> &'static Table {
+        Table::builtin()
+    }
+
+    fn entry_of(image: &str) -> Option<&'static str> {
+        let r = ImageRef::parse(image).unwrap();
+        table().entry(&r).map(|e| e.image.as_str())
+    }
+
+    fn container(image: &str) -> Container {
+        serde_json::from_value(json!({"name": "c", "image": image})).unwrap()
+    }
+
+    fn resolve_in(c: &Container, name: &str, user: &UserFileVars) -> Resolution {
+        resolve(
+            c,
+            name,
+            [],
+            Policy {
+                table: table(),
+                user,
+                set_file_vars: true,
+            },
+        )
+    }
+
+    fn native(image: &str, name: &str) -> Option<String> {
+        let r = resolve_in(&container(image), name, &UserFileVars::default());
+        (r.delivery == Delivery::Native).then(|| r.file_var.unwrap())
+    }
+
+    #[test]
+    fn builtin_table_loads() {
+        let t = Table::parse(TABLE_YAML).unwrap();
+        assert!(t.entries.len() >= 10);
+        for image in [
+            "mysql",
+            "mariadb",
+            "postgres",
+            "mongo",
+            "wordpress",
+            "grafana",
+            "linuxserver.io",
+        ] {
+            assert!(
+                t.entries.iter().any(|e| e.image == image),
+                "{image} missing"
+            );
+        }
+    }
+
+    #[test]
+    fn every_spelling_of_a_repository_matches_any_tag_or_digest() {
+        // covers issue #14: repository matching
+        for spelling in [
+            "mysql".to_string(),
+            "mysql:8.0".to_string(),
+            "docker.io/library/mysql".to_string(),
+            "docker.io/mysql:8.4".to_string(),
+            "index.docker.io/library/mysql:8.0".to_string(),
+            "registry-1.docker.io/library/mysql".to_string(),
+            format!("mysql@{D}"),
+            format!("mysql:8.0@{D}"),
+            format!("index.docker.io/library/mysql:8.0@{D}"),
+        ] {
+            assert_eq!(entry_of(&spelling), Some("mysql"), "{spelling}");
+        }
+        assert_eq!(entry_of("grafana/grafana-oss:11.0.0"), Some("grafana"));
+        assert_eq!(
+            entry_of("lscr.io/linuxserver/jellyfin:latest"),
+            Some("linuxserver.io")
+        );
+        assert_eq!(
+            entry_of("ghcr.io/linuxserver/jellyfin"),
+            Some("linuxserver.io")
+        );
+        assert_eq!(entry_of("linuxserver/jellyfin"), Some("linuxserver.io"));
+    }
+
+    #[test]
+    fn mirrors_and_lookalikes_are_other_repositories() {
+        // covers issue #14: a private mirror is not the same repository
+        for other in [
+            "registry.example.com/mysql",
+            "registry.example.com/library/mysql:8.0",
+            "ghcr.io/library/mysql",
+            "localhost:5000/mysql",
+            "mysql/mysql-server:8.0",
+            "bitnami/mysql",
+            "docker.io/library/mysqlx",
+            "docker.io.evil.example/library/mysql",
+            "lscr.io/linuxserver/ffmpeg",
+            "quay.io/linuxserver/jellyfin",
+            "grafana/loki",
+        ] {
+            assert_eq!(entry_of(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn native_variables_follow_each_images_convention() {
+        assert_eq!(
+            native("mysql:8.0", "MYSQL_PASSWORD").as_deref(),
+            Some("MYSQL_PASSWORD_FILE")
+        );
+        assert_eq!(native("mysql:8.0", "MYSQL_ALLOW_EMPTY_PASSWORD"), None);
+        assert_eq!(
+            native("postgres:16", "POSTGRES_PASSWORD").as_deref(),
+            Some("POSTGRES_PASSWORD_FILE")
+        );
+        // PGPASSWORD is libpq's, not the image's: not read from a file.
+        assert_eq!(native("postgres:16", "PGPASSWORD"), None);
+        assert_eq!(
+            native("mariadb:11", "MARIADB_ROOT_PASSWORD").as_deref(),
+            Some("MARIADB_ROOT_PASSWORD_FILE")
+        );
+        assert_eq!(
+            native("mariadb:11", "MARIADB_UNIX_SOCKET_AUTHENTICATION"),
+            None
+        );
+        assert_eq!(
+            native("mongo", "MONGO_INITDB_ROOT_PASSWORD").as_deref(),
+            Some("MONGO_INITDB_ROOT_PASSWORD_FILE")
+        );
+        assert_eq!(
+            native("wordpress:6-apache", "WORDPRESS_DB_PASSWORD").as_deref(),
+            Some("WORDPRESS_DB_PASSWORD_FILE")
+        );
+        // Grafana: two underscores, any GF_ variable, except the AWS profiles and paths.
+        assert_eq!(
+            native("grafana/grafana:11.2.0", "GF_SECURITY_ADMIN_PASSWORD").as_deref(),
+            Some("GF_SECURITY_ADMIN_PASSWORD__FILE")
+        );
+        assert_eq!(
+            native("grafana/grafana", "GF_DATABASE_PASSWORD").as_deref(),
+            Some("GF_DATABASE_PASSWORD__FILE")
+        );
+        assert_eq!(
+            native("grafana/grafana", "GF_AWS_default_SECRET_ACCESS_KEY"),
+            None
+        );
+        assert_eq!(native("grafana/grafana", "DB_PASSWORD"), None);
+        assert_eq!(
+            native(
+                "grafana/grafana:13.0-distroless",
+                "GF_SECURITY_ADMIN_PASSWORD"
+            ),
+            None
+        );
+        // LinuxServer.io: a prefix, any variable.
+        assert_eq!(
+            native("lscr.io/linuxserver/nextcloud:latest", "ANY_TOKEN").as_deref(),
+            Some("FILE__ANY_TOKEN")
+        );
+    }
+
+    #[test]
+    fn unknown_images_are_app_changes_that_guess_name_file() {
+        let r = resolve_in(
+            &container("registry.example.com/mysql:8.0"),
+            "MYSQL_PASSWORD",
+            &UserFileVars::default(),
+        );
+        assert_eq!(r.delivery, Delivery::AppChange);
+        assert_eq!(r.file_var.as_deref(), Some("MYSQL_PASSWORD_FILE"));
+        assert_eq!(
+            r.why.describe(),
+            "registry.example.com/mysql is not in the table of images that read files"
+        );
+        let mut c = container("x");
+        c.image = None;
+        assert_eq!(
+            resolve_in(&c, "A", &UserFileVars::default()).why,
+            Why::NoImage
+        );
+    }
+
+    #[test]
+    fn a_command_replacing_the_entrypoint_is_never_native() {
+        let mut c = container("mysql:8.0");
+        c.command = Some(vec!["mysqld".into()]);
+        let r = resolve_in(&c, "MYSQL_PASSWORD", &UserFileVars::default());
+        assert_eq!((r.delivery, r.why), (Delivery::AppChange, Why::Command));
+        // `args` keep the entrypoint.
+        let mut c = container("mysql:8.0");
+        c.args = Some(vec!["--max-connections=10".into()]);
+        assert_eq!(
+            resolve_in(&c, "MYSQL_PASSWORD", &UserFileVars::default()).delivery,
+            Delivery::Native
+        );
+    }
+
+    #[test]
+    fn user_named_variables_win_and_a_taken_variable_is_never_set() {
+        let user = UserFileVars::parse(&["API_TOKEN=API_TOKEN_PATH"]).unwrap();
+        let r = resolve_in(&container("example/api:1"), "API_TOKEN", &user);
+        assert_eq!(r.delivery, Delivery::Native);
+        assert_eq!(r.file_var.as_deref(), Some("API_TOKEN_PATH"));
+        assert_eq!(r.why, Why::UserNamed);
+        let policy = Policy {
+            table: table(),
+            user: &user,
+            set_file_vars: false,
+        };
+        let c = container("mysql");
+        assert_eq!(
+            resolve(&c, "API_TOKEN", [], policy).delivery,
+            Delivery::Native
+        );
+        let off = resolve(&c, "MYSQL_PASSWORD", [], policy);
+        assert_eq!((off.delivery, off.file_var), (Delivery::AppChange, None));
+        let policy = Policy {
+            set_file_vars: true,
+            ..policy
+        };
+        let taken = resolve(&c, "MYSQL_PASSWORD", ["MYSQL_PASSWORD_FILE"], policy);
+        assert_eq!(taken.delivery, Delivery::AppChange);
+        assert_eq!(taken.file_var, None);
+        assert_eq!(
+            taken.why.describe(),
+            "MYSQL_PASSWORD_FILE is already set in the container"
+        );
+    }
+
+    #[test]
+    fn file_env_flags_are_validated() {
+        let ok = UserFileVars::parse(&["A=B", "C=D", "A=B"]).unwrap();
+        assert_eq!(ok.get("A"), Some("B"));
+        for (bad, why) in [
+            ("A", "expected NAME=VAR"),
+            ("=B", "NAME \"\" is not a variable name"),
+            ("A=", "VAR \"\" is not a variable name"),
+            ("1A=B", "NAME \"1A\" is not a variable name"),
+            ("A=B C", "VAR \"B C\" is not a variable name"),
+            ("A=A", "VAR must differ from NAME"),
+        ] {
+            let e = UserFileVars::parse(&[bad]).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+            assert!(e.starts_with(&format!("--file-env {bad:?}")), "{e}");
+        }
+        let e = UserFileVars::parse(&["A=B", "A=C"]).unwrap_err();
+        assert_eq!(e.reason, "A was already given as A=B");
+        let e = UserFileVars::parse(&["A=X", "B=X"]).unwrap_err();
+        assert_eq!(e.reason, "X is already the file variable of A");
+    }
+
+    #[test]
+    fn bad_tables_are_refused_with_the_entry_named() {
+        let entry = |patch: &str| {
+            format!(
+                "images:\n  - image: x\n    docs: https://example.com\n    registries: [docker.io]\n    repositories: [library/x]\n    file_var: \"{{NAME}}_FILE\"\n    variables: [A]\n{patch}"
+            )
+        };
+        assert!(Table::parse(&entry("")).is_ok());
+        let bad = |yaml: &str, want: &str| {
+            let e = Table::parse(yaml).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        };
+        bad(&entry("    typo: 1\n"), "unknown field");
+        bad(
+            &entry("").replace("library/x", "x"),
+            "\"docker.io/x\" must be written as a runtime resolves it: docker.io/library/x",
+        );
+        bad(
+            &entry("").replace("library/x", "library/x:1"),
+            "must be written",
+        );
+        bad(
+            &entry("").replace("{NAME}_FILE", "_FILE"),
+            "must hold {NAME} once",
+        );
+        bad(
+            &entry("").replace("{NAME}_FILE", "{NAME}"),
+            "must hold {NAME} once",
+        );
+        bad(
+            &entry("").replace("[A]", "[\"A*B\"]"),
+            "`*` may only end a pattern",
+        );
+        bad(&entry("").replace("[A]", "[]"), "`variables` is empty");
+        bad(&entry("").replace("https://", "http://"), "https URL");
+        let twice = format!("{}{}", entry(""), entry("").replace("images:\n", ""));
+        bad(&twice, "docker.io/library/x is listed twice");
+    }
+
+    #[test]
+    fn delivery_serialises_as_kebab_case() {
+        assert_eq!(
+            serde_json::to_value([Delivery::Native, Delivery::AppChange]).unwrap(),
+            json!(["native", "app-change"])
+        );
+    }
+}
