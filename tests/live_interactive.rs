@@ -11,6 +11,10 @@ use serde_json::{Value, json};
 
 const DOWN: &str = "\x1b[B";
 
+/// Names the variable the test app reads, so its move is native and offered with the
+/// default choice apply.
+const FILE_ENV: &str = "DB_PASSWORD=DB_PASSWORD_FILE";
+
 /// A Deployment with one `env-secret` finding and a pinned image.
 fn deployment(name: &str) -> String {
     support::deployment(name, support::SECRET_REF_ENV, support::PINNED_IMAGE)
@@ -72,6 +76,8 @@ async fn apply_one_skip_one_show_patch_then_quit() {
                 &ns,
                 "--checks",
                 "env-secret",
+                "--file-env",
+                "DB_PASSWORD=DB_PASSWORD_FILE",
                 "--save-patches",
                 &saved_str,
             ],
@@ -136,7 +142,18 @@ async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
     c.apply_yaml(&ns, &deployment("keep")).await;
     let before = c.get(&ns, "apps/v1", "Deployment", "keep").await;
     let text = tokio::task::block_in_place(|| {
-        let mut s = spawn(c, &["fix", "-n", &ns, "--checks", "env-secret"]);
+        let mut s = spawn(
+            c,
+            &[
+                "fix",
+                "-n",
+                &ns,
+                "--checks",
+                "env-secret",
+                "--file-env",
+                FILE_ENV,
+            ],
+        );
         s.expect("what now?").unwrap();
         s.send("\x03").unwrap();
         rest(&mut s)
@@ -153,7 +170,18 @@ async fn a_change_made_while_the_prompt_waits_makes_apply_fail_and_is_kept() {
     c.apply_yaml(&ns, &deployment("raced")).await;
     let ns2 = ns.clone();
     let mut s = tokio::task::block_in_place(|| {
-        let mut s = spawn(c, &["fix", "-n", &ns2, "--checks", "env-secret"]);
+        let mut s = spawn(
+            c,
+            &[
+                "fix",
+                "-n",
+                &ns2,
+                "--checks",
+                "env-secret",
+                "--file-env",
+                FILE_ENV,
+            ],
+        );
         s.expect("what now?").unwrap();
         s
     });
@@ -173,4 +201,61 @@ async fn a_change_made_while_the_prompt_waits_makes_apply_fail_and_is_kept() {
     assert!(text.contains("changed since it was read"), "{text}");
     assert!(text.contains("1 failed"), "{text}");
     assert_eq!(c.get(&ns, "apps/v1", "Deployment", "raced").await, theirs);
+}
+
+/// Covers issue #14 (interactive gate, pty): a change the app must be adapted to is offered
+/// with the warning in the header and `skip` as the default choice; "apply all remaining"
+/// does not cover it.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn an_app_change_is_offered_with_skip_as_the_default() {
+    let c = live!();
+    let ns = c.namespace("pty-gate").await;
+    c.apply_yaml(
+        &ns,
+        &[
+            support::deployment(
+                "a-native",
+                "[{name: MYSQL_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]",
+                "mysql:8.4",
+            ),
+            deployment("b-app-change"),
+        ]
+        .join("---"),
+    )
+    .await;
+    let before = c.get(&ns, "apps/v1", "Deployment", "b-app-change").await;
+    let text = tokio::task::block_in_place(|| {
+        let mut s = spawn(c, &["fix", "-n", &ns, "--checks", "env-secret"]);
+        // 1: native; "apply all remaining".
+        s.expect("a-native").unwrap();
+        s.expect("secrets moved: 1 native").unwrap();
+        s.expect("what now?").unwrap();
+        s.send(format!("{DOWN}{DOWN}{DOWN}\r")).unwrap();
+        s.expect("applied Deployment").unwrap();
+        // 2: an app change is still asked about, and Enter skips it.
+        s.expect("b-app-change").unwrap();
+        s.expect("secrets moved: 1 app-change").unwrap();
+        s.expect("warning: app-change: the app must be changed")
+            .unwrap();
+        s.expect("the app must read DB_PASSWORD_FILE").unwrap();
+        s.expect("what now? (app change: the default is skip)")
+            .unwrap();
+        s.send("\r").unwrap();
+        rest(&mut s)
+    });
+    assert!(
+        text.contains("1 applied, 0 validated, 1 skipped, 0 failed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("secrets moved: 1 native, 0 app-change"),
+        "{text}"
+    );
+    assert_eq!(
+        c.get(&ns, "apps/v1", "Deployment", "b-app-change").await,
+        before
+    );
+    let a = c.get(&ns, "apps/v1", "Deployment", "a-native").await;
+    assert!(has_env(&a, "MYSQL_PASSWORD_FILE"), "{a}");
 }

@@ -62,6 +62,7 @@ spec:
             "--context",
             "viewer",
             "--yes",
+            "--allow-app-changes",
             "--digest-source",
             "pods",
         ])

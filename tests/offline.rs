@@ -131,7 +131,15 @@ fn write_rewrites_only_what_changes_and_nothing_when_any_file_is_bad() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "all.yaml", &format!("{CONFIG}---\n{APP}"));
     let out = secfix(
-        &["fix", "-f", &file, "--checks", "env-secret", "--write"],
+        &[
+            "fix",
+            "-f",
+            &file,
+            "--checks",
+            "env-secret",
+            "--write",
+            "--allow-app-changes",
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -177,7 +185,7 @@ fn fix_prints_only_changed_objects_and_never_a_literal() {
             )
         )
     );
-    let out = secfix(&["fix", "-f", "-"], Some(&manifests));
+    let out = secfix(&["fix", "-f", "-", "--allow-app-changes"], Some(&manifests));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(
@@ -267,4 +275,220 @@ fn untrusted_registry_without_a_list_is_a_usage_error_and_does_not_run_by_defaul
     );
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("--allowed-registries"));
+}
+
+/// A Deployment `web` whose container `app` runs `image` with `env` (YAML flow entries), and
+/// the Secret `db` it reads, holding a key of another team too.
+fn app_with(image: &str, env: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: p, other-team-token: t}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n      - name: app\n        image: \"{image}\"\n        env: [{env}]\n"
+    )
+}
+
+const DB_PASSWORD: &str =
+    "{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}";
+
+/// Covers issue #14: the gate offline. `fix -f` leaves a move the app would have to be
+/// changed for out, says which and why, and changes nothing; `--allow-app-changes` moves it.
+#[test]
+fn fix_f_leaves_app_change_moves_out_unless_allowed() {
+    let manifest = app_with("nginx:1.25", DB_PASSWORD);
+    let out = secfix(
+        &["fix", "-f", "-", "--checks", "env-secret"],
+        Some(&manifest),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "left out: Deployment default/web (env-secret, container app): DB_PASSWORD: \
+             app-change: docker.io/library/nginx is not in the table of images that read files: \
+             the app would have to read DB_PASSWORD_FILE; --allow-app-changes moves it anyway, \
+             --file-env DB_PASSWORD=VAR names the variable the app reads"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(text(&out.stdout), "", "nothing changes");
+
+    let out = secfix(
+        &[
+            "fix",
+            "-f",
+            "-",
+            "--checks",
+            "env-secret",
+            "--allow-app-changes",
+        ],
+        Some(&manifest),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("DB_PASSWORD_FILE"), "{stdout}");
+    assert!(!text(&out.stderr).contains("left out"));
+}
+
+/// Covers issue #14: `-o json` lists each left-out move as skipped, with its reason and
+/// `detail.delivery`.
+#[test]
+fn fix_json_lists_left_out_moves_as_skipped_with_a_reason() {
+    let manifest = app_with(
+        "registry.example.com/mysql:8.4",
+        &format!(
+            "{DB_PASSWORD}, {{name: MYSQL_PASSWORD, valueFrom: {{secretKeyRef: {{name: db, key: password}}}}}}"
+        ),
+    );
+    let out = secfix(
+        &["fix", "-f", "-", "--checks", "env-secret", "-o", "json"],
+        Some(&manifest),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["results"], serde_json::json!([]));
+    let skipped = report["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 2, "{report:#}");
+    for s in skipped {
+        assert_eq!(s["check"], "env-secret");
+        assert_eq!(s["detail"]["delivery"], "app-change");
+        let reason = s["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with(
+                "app-change: registry.example.com/mysql is not in the table of images that read files"
+            ),
+            "a mirror is not the official image: {reason}"
+        );
+    }
+}
+
+/// Covers issue #14: a user-named variable makes the move native for that run.
+#[test]
+fn file_env_names_the_variable_and_makes_the_move_native() {
+    let manifest = app_with("nginx:1.25", DB_PASSWORD);
+    let out = secfix(
+        &[
+            "fix",
+            "-f",
+            "-",
+            "--checks",
+            "env-secret",
+            "-o",
+            "json",
+            "--file-env",
+            "DB_PASSWORD=DB_PASSWORD_PATH",
+        ],
+        Some(&manifest),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["skipped"], serde_json::json!([]));
+    let result = &report["results"][0];
+    assert_eq!(result["findings"][0]["detail"]["delivery"], "native");
+    assert_eq!(result["moved"][0]["delivery"], "native");
+    assert_eq!(result["moved"][0]["fileVar"], "DB_PASSWORD_PATH");
+    assert_eq!(result["moved"][0]["reason"], "named with --file-env");
+    let patch = result["patch"].to_string();
+    assert!(patch.contains("DB_PASSWORD_PATH"), "{patch}");
+}
+
+/// Covers issue #14: images that read files natively get the exact variable, and the volume
+/// projects only the key the container had.
+#[test]
+fn native_images_get_their_variable_and_only_the_keys_they_had() {
+    for (image, env, var) in [
+        ("mysql:8.4", "MYSQL_PASSWORD", "MYSQL_PASSWORD_FILE"),
+        (
+            "docker.io/grafana/grafana:11.2.0",
+            "GF_SECURITY_ADMIN_PASSWORD",
+            "GF_SECURITY_ADMIN_PASSWORD__FILE",
+        ),
+    ] {
+        let manifest = app_with(
+            image,
+            &format!("{{name: {env}, valueFrom: {{secretKeyRef: {{name: db, key: password}}}}}}"),
+        );
+        let out = secfix(
+            &["fix", "-f", "-", "--checks", "env-secret"],
+            Some(&manifest),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let doc: Value = serde_saphyr::from_str(&stdout).unwrap();
+        let pod = &doc["spec"]["template"]["spec"];
+        assert_eq!(
+            pod["containers"][0]["env"],
+            serde_json::json!([{"name": var, "value": "/var/run/secrets/secfix/db/password"}]),
+            "{image}"
+        );
+        assert_eq!(
+            pod["volumes"][0]["secret"]["items"],
+            serde_json::json!([{"key": "password", "path": "password", "mode": 256}]),
+            "only the key the container had, never other-team-token"
+        );
+        assert!(!stdout.contains("subPath"));
+    }
+}
+
+#[test]
+fn a_bad_file_env_is_a_usage_error_naming_the_flag() {
+    for (value, want) in [
+        (
+            "DB_PASSWORD",
+            "--file-env \"DB_PASSWORD\": expected NAME=VAR",
+        ),
+        (
+            "DB_PASSWORD=1X",
+            "--file-env \"DB_PASSWORD=1X\": VAR \"1X\" is not a variable name",
+        ),
+    ] {
+        let out = secfix(
+            &["fix", "-f", "-", "--file-env", value],
+            Some(&app_with("nginx", DB_PASSWORD)),
+        );
+        assert_eq!(out.status.code(), Some(2), "{value}");
+        assert!(text(&out.stderr).contains(want), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "");
+    }
+}
+
+/// Covers issue #14: `scan -o json` says how each env finding would be delivered.
+#[test]
+fn scan_json_reports_the_delivery_of_each_env_finding() {
+    let manifest = app_with(
+        "mysql:8.4",
+        &format!("{DB_PASSWORD}, {{name: MYSQL_PASSWORD, valueFrom: {{secretKeyRef: {{name: db, key: password}}}}}}"),
+    )
+    .replace(
+        "        env: [",
+        "        envFrom: [{secretRef: {name: db}}]\n        env: [",
+    );
+    let out = secfix(
+        &["scan", "-f", "-", "-o", "json", "--checks", "env-secret"],
+        Some(&manifest),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let got: Vec<(String, String)> = findings(&out)
+        .iter()
+        .map(|f| {
+            (
+                f["message"].as_str().unwrap().to_string(),
+                f["detail"]["delivery"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "DB_PASSWORD from Secret db (key password)".to_string(),
+                "app-change".to_string()
+            ),
+            (
+                "MYSQL_PASSWORD from Secret db (key password)".to_string(),
+                "native".to_string()
+            ),
+            (
+                "all keys of Secret db as env".to_string(),
+                "app-change".to_string()
+            ),
+        ]
+    );
 }

@@ -2,7 +2,7 @@
 //! official SARIF 2.1.0 schema, JSON/YAML agreement, and no secret value in any format.
 
 use kubectl_secfix::model::{
-    CheckId, Detail, Direction, Finding, REDACTED, Severity, SourceLocation,
+    CheckId, Delivery, Detail, Direction, Finding, REDACTED, Severity, SourceLocation,
 };
 use kubectl_secfix::report::{
     API_VERSION, FINGERPRINT_KEY, Report, ScanReport, render_table, to_json, to_sarif, to_yaml,
@@ -76,6 +76,7 @@ fn sample() -> Report {
                     secret: "db".into(),
                     key: "password".into(),
                     optional: false,
+                    delivery: Some(Delivery::Native),
                 },
             ),
             finding(
@@ -91,6 +92,7 @@ fn sample() -> Report {
                     secret: "redis-auth".into(),
                     prefix: Some("REDIS_".into()),
                     optional: true,
+                    delivery: Some(Delivery::AppChange),
                 },
             ),
             finding(
@@ -105,6 +107,7 @@ fn sample() -> Report {
                 Detail::LiteralSecret {
                     env: "API_TOKEN".into(),
                     reason: "looks like a GitHub token".into(),
+                    delivery: Some(Delivery::AppChange),
                 },
             ),
             finding(
@@ -398,6 +401,7 @@ fn literal_secret_value_never_appears() {
         Detail::LiteralSecret {
             env: "API_TOKEN".into(),
             reason: "looks like a GitHub token".into(),
+            delivery: None,
         },
     )];
     let outputs = [

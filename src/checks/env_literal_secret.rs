@@ -42,6 +42,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::fix::file_env;
 use crate::model::{CheckId, Detail, Finding, Severity, Workload};
 
 use super::registry::{self, Check, Fix, Run};
@@ -233,6 +234,9 @@ pub fn check(w: &Workload) -> Vec<Finding> {
                 Detail::LiteralSecret {
                     env: e.name.clone(),
                     reason: reason.to_string(),
+                    delivery: fixable
+                        .then(|| file_env::scan_delivery(&w.spec, (c.group, c.index), i, &e.name))
+                        .flatten(),
                 },
             );
             f.fixable = fixable;
@@ -898,7 +902,8 @@ mod tests {
             fs[1].detail,
             Detail::LiteralSecret {
                 env: "DB_PASSWORD".into(),
-                reason: "name looks like a password".into()
+                reason: "name looks like a password".into(),
+                delivery: Some(crate::model::Delivery::AppChange),
             }
         );
         assert_eq!(

@@ -2,7 +2,8 @@
 //! `env[].valueFrom.secretKeyRef` and every `envFrom[].secretRef`, in init, regular and
 //! ephemeral containers. One finding per entry; `path` points at the entry.
 
-use crate::model::{CheckId, Detail, Finding, Severity, Workload};
+use crate::fix::file_env;
+use crate::model::{CheckId, Delivery, Detail, Finding, Severity, Workload};
 
 use super::registry::{self, Check, Fix, Run};
 use super::{env_fixability, workload_finding};
@@ -13,10 +14,11 @@ pub static CHECK: Check = Check {
     name: "env-secret",
     title: "Secret exposed through an environment variable",
     help: "Environment variables leak into child processes, crash dumps and `kubectl describe`. \
-           The fix mounts the Secret as a read-only volume, removes the variable and sets \
-           <NAME>_FILE to the file's path.",
+           The fix mounts the keys the container had as read-only files, removes the variable \
+           and sets the variable the image reads the file's path from (e.g. \
+           MYSQL_PASSWORD_FILE), or <NAME>_FILE when the app must be changed to read it.",
     finds: "`env[].valueFrom.secretKeyRef`, `envFrom[].secretRef`",
-    remedy: "mounts the Secret as a **read-only volume** (`/var/run/secrets/secfix/<secret>`), removes the variable, adds `<NAME>_FILE=<path>`",
+    remedy: "mounts the keys the container had as a **read-only volume** (`/var/run/secrets/secfix/<secret>`), removes the variable, sets the one the image reads the file from (`native`) or `<NAME>_FILE` (`app-change`, left out by `--yes` unless `--allow-app-changes`)",
     severity: Severity::High,
     tags: &["secrets"],
     fix: Fix::Workload,
@@ -49,6 +51,9 @@ pub fn check(w: &Workload) -> Vec<Finding> {
                     secret: r.name.clone(),
                     key: r.key.clone(),
                     optional: r.optional.unwrap_or(false),
+                    delivery: fixable
+                        .then(|| file_env::scan_delivery(&w.spec, (c.group, c.index), i, &e.name))
+                        .flatten(),
                 },
             );
             f.fixable = fixable;
@@ -75,6 +80,7 @@ pub fn check(w: &Workload) -> Vec<Finding> {
                     secret: r.name.clone(),
                     prefix,
                     optional: r.optional.unwrap_or(false),
+                    delivery: fixable.then_some(Delivery::AppChange),
                 },
             );
             f.fixable = fixable;
@@ -134,7 +140,8 @@ mod tests {
                 env: "TOKEN".into(),
                 secret: "tok".into(),
                 key: "t".into(),
-                optional: false
+                optional: false,
+                delivery: Some(Delivery::AppChange),
             }
         );
         assert_eq!(
@@ -143,7 +150,8 @@ mod tests {
                 env: "DB_PASSWORD".into(),
                 secret: "db".into(),
                 key: "password".into(),
-                optional: true
+                optional: true,
+                delivery: Some(Delivery::AppChange),
             }
         );
         assert_eq!(fs[1].message, "DB_PASSWORD from Secret db (key password)");
@@ -152,7 +160,8 @@ mod tests {
             Detail::SecretRef {
                 secret: "all".into(),
                 prefix: Some("APP_".into()),
-                optional: false
+                optional: false,
+                delivery: Some(Delivery::AppChange),
             }
         );
         assert!(fs[2].message.contains("prefix APP_"), "{}", fs[2].message);
@@ -161,7 +170,8 @@ mod tests {
             Detail::SecretRef {
                 secret: "plain".into(),
                 prefix: None,
-                optional: false
+                optional: false,
+                delivery: Some(Delivery::AppChange),
             }
         );
         assert!(!fs[3].message.contains("prefix"));

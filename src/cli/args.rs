@@ -205,9 +205,19 @@ pub struct FixArgs {
     /// Where Secrets moved out of env vars are mounted (one folder per Secret).
     #[arg(long, default_value = DEFAULT_MOUNT_ROOT, value_name = "PATH")]
     pub mount_root: String,
-    /// Do not add `<NAME>_FILE=<path>` variables pointing at the mounted files.
+    /// Do not add variables pointing at the mounted files (except those named with
+    /// --file-env); every such move then needs an app change.
     #[arg(long)]
     pub no_file_env: bool,
+    /// The variable the app reads the file path of NAME's secret from, e.g.
+    /// `DB_PASSWORD=DB_PASSWORD_PATH`: that move is then native. Repeatable.
+    #[arg(long = "file-env", value_name = "NAME=VAR")]
+    pub file_env: Vec<String>,
+    /// With --yes, --dry-run or -f: also move secrets the app would have to be changed to
+    /// read (app-change moves; left out by default, and offered with default skip on a
+    /// terminal).
+    #[arg(long)]
+    pub allow_app_changes: bool,
     /// Let default-deny policies allow DNS egress (UDP and TCP port 53).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
           default_missing_value = "true", value_name = "BOOL")]

@@ -16,10 +16,11 @@ use super::collect::{Source, collect};
 use super::exit;
 use crate::cluster::apply::{self, ApplyError};
 use crate::cluster::journal::{self, LazyJournal};
-use crate::fix::plan::{OfflineEdits, Plans, build_plans, offline_edits};
-use crate::fix::{Action, FixOptions, Plan, Target};
+use crate::fix::file_env::UserFileVars;
+use crate::fix::plan::{LeftOut, OfflineEdits, Plans, build_plans, offline_edits};
+use crate::fix::{Action, AppChanges, FixOptions, MovedSecret, Plan, Target};
 use crate::inventory::Keep;
-use crate::model::{CheckId, Finding};
+use crate::model::{CheckId, Delivery, Detail, Finding};
 use crate::ui::prompt::{self, Choice};
 use crate::ui::term::Term;
 
@@ -51,6 +52,9 @@ struct PlanResult {
     patch: Option<json_patch::Patch>,
     /// Objects created (secret values redacted).
     creates: Vec<Value>,
+    /// Secrets moved from env vars into files, each with its delivery class.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    moved: Vec<MovedSecret>,
     #[serde(skip_serializing_if = "Option::is_none")]
     saved: Option<PathBuf>,
 }
@@ -73,6 +77,7 @@ impl PlanResult {
             warnings: plan.warnings.clone(),
             patch: plan.forward_patch(),
             creates,
+            moved: plan.moved.clone(),
             saved: None,
         }
     }
@@ -86,9 +91,19 @@ struct FixReport<'a> {
     kind: &'static str,
     dry_run: &'static str,
     results: &'a [PlanResult],
+    /// Secret moves left out because the app would have to change, each with a `reason`.
+    skipped: &'a [LeftOut],
     not_fixable: &'a [Finding],
     #[serde(skip_serializing_if = "Option::is_none")]
     rollback_dir: Option<PathBuf>,
+}
+
+/// What plan building found: the plans, and what they leave out.
+#[derive(Debug, Clone, Copy)]
+struct Found<'a> {
+    plans: &'a [Plan],
+    not_fixable: &'a [Finding],
+    left_out: &'a [LeftOut],
 }
 
 pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
@@ -102,6 +117,8 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     if args.write && args.dry_run != DryRun::None {
         return Err(UsageError("--write cannot be combined with --dry-run".into()).into());
     }
+    let file_env_vars =
+        UserFileVars::parse(&args.file_env).map_err(|e| UsageError(e.to_string()))?;
     let keep = Keep {
         objects: true,
         pods: true,
@@ -112,11 +129,19 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     let opts = FixOptions {
         mount_root: args.mount_root.clone(),
         file_env: !args.no_file_env,
+        file_env_vars: file_env_vars.clone(),
+        // On a terminal every move is offered, app changes with the default choice skip.
+        app_changes: if interactive || args.allow_app_changes {
+            AppChanges::Include
+        } else {
+            AppChanges::LeaveOut
+        },
         allow_dns: args.allow_dns,
     };
     let Plans {
         plans,
         not_fixable,
+        left_out,
         errors: plan_errors,
     } = build_plans(&collected.inventory, &opts);
     for e in &plan_errors {
@@ -130,9 +155,14 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     }
     let read_failed = !collected.inventory.errors.is_empty() || !plan_errors.is_empty();
     let code = match &collected.source {
-        Source::Offline(files) => run_offline(args, files, &plans, &not_fixable)?,
+        Source::Offline(files) => run_offline(args, files, &plans, &not_fixable, &left_out)?,
         Source::Live(conn) => {
-            run_live(args, &term, interactive, &conn.client, &plans, &not_fixable).await?
+            let found = Found {
+                plans: &plans,
+                not_fixable: &not_fixable,
+                left_out: &left_out,
+            };
+            run_live(args, &term, interactive, &conn.client, found).await?
         }
     };
     Ok(if read_failed { exit::RUNTIME } else { code })
@@ -161,9 +191,37 @@ fn print_not_fixable(not_fixable: &[Finding]) {
     }
 }
 
+/// Says on stderr which secret moves were left out because the app would have to change,
+/// and why.
+fn print_left_out(left_out: &[LeftOut]) {
+    for l in left_out {
+        let f = &l.finding;
+        let what = match &f.detail {
+            Detail::SecretKeyRef { env, .. } | Detail::LiteralSecret { env, .. } => env.clone(),
+            Detail::SecretRef { secret, .. } => format!("envFrom Secret {secret}"),
+            _ => f.path.clone(),
+        };
+        super::say(
+            "left out",
+            format!(
+                "{} {}/{} ({}{}): {what}: {}",
+                f.kind,
+                f.namespace,
+                f.name,
+                f.check,
+                f.container
+                    .as_deref()
+                    .map(|c| format!(", container {c}"))
+                    .unwrap_or_default(),
+                l.reason
+            ),
+        );
+    }
+}
+
 fn print_json(
     results: &[PlanResult],
-    not_fixable: &[Finding],
+    found: Found<'_>,
     dry_run: DryRun,
     dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
@@ -176,7 +234,8 @@ fn print_json(
             DryRun::Client => "client",
         },
         results,
-        not_fixable,
+        skipped: found.left_out,
+        not_fixable: found.not_fixable,
         rollback_dir: dir,
     };
     super::print_stdout(&serde_json::to_string_pretty(&report)?)
@@ -188,7 +247,13 @@ fn run_offline(
     files: &[crate::manifest::ManifestFile],
     plans: &[Plan],
     not_fixable: &[Finding],
+    left_out: &[LeftOut],
 ) -> anyhow::Result<u8> {
+    let found = Found {
+        plans,
+        not_fixable,
+        left_out,
+    };
     let default_ns = args.selection.namespace.as_deref().unwrap_or("default");
     let OfflineEdits {
         edits,
@@ -199,9 +264,15 @@ fn run_offline(
         super::say("note", n);
     }
     print_not_fixable(not_fixable);
+    print_left_out(left_out);
+    for plan in plans {
+        for w in &plan.warnings {
+            super::say("warning", format!("{}: {w}", plan.target));
+        }
+    }
     if args.output == FixOutput::Json {
         let results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
-        print_json(&results, not_fixable, args.dry_run, None)?;
+        print_json(&results, found, args.dry_run, None)?;
         return Ok(exit::OK);
     }
     if args.write {
@@ -283,11 +354,12 @@ async fn run_live(
     term: &Term,
     interactive: bool,
     client: &Client,
-    plans: &[Plan],
-    not_fixable: &[Finding],
+    found: Found<'_>,
 ) -> anyhow::Result<u8> {
+    let plans = found.plans;
     let mut results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
-    print_not_fixable(not_fixable);
+    print_not_fixable(found.not_fixable);
+    print_left_out(found.left_out);
     let save_dir = match (&args.save_patches, interactive) {
         (Some(d), _) => Some(d.clone()),
         (None, true) if !plans.is_empty() => Some(journal::default_dir()),
@@ -341,20 +413,30 @@ async fn run_live(
     }
     let failed = results.iter().any(|r| r.status == Status::Failed);
     match args.output {
-        FixOutput::Json => print_json(&results, not_fixable, args.dry_run, saver.dir())?,
-        FixOutput::Text if args.dry_run != DryRun::Client => {
-            super::print_stdout(&summary_text(&results, saver.dir().as_deref()))?
-        }
+        FixOutput::Json => print_json(&results, found, args.dry_run, saver.dir())?,
+        FixOutput::Text if args.dry_run != DryRun::Client => super::print_stdout(&summary_text(
+            &results,
+            found.left_out,
+            saver.dir().as_deref(),
+        ))?,
         FixOutput::Text => {}
     }
     Ok(if failed { exit::RUNTIME } else { exit::OK })
 }
 
-/// The closing summary: one line per plan, totals, and how to roll back.
-fn summary_text(results: &[PlanResult], dir: Option<&std::path::Path>) -> String {
+/// The closing summary: one line per plan, totals, the secrets moved by delivery class, and
+/// how to roll back.
+fn summary_text(
+    results: &[PlanResult],
+    left_out: &[LeftOut],
+    dir: Option<&std::path::Path>,
+) -> String {
     let mut out = String::new();
     if results.is_empty() {
         out.push_str("Nothing to fix.\n");
+        if let Some(line) = delivery_line(results, left_out) {
+            out.push_str(&line);
+        }
         return out;
     }
     let mut table = comfy_table::Table::new();
@@ -386,6 +468,9 @@ fn summary_text(results: &[PlanResult], dir: Option<&std::path::Path>) -> String
         count(Status::Skipped),
         count(Status::Failed)
     ));
+    if let Some(line) = delivery_line(results, left_out) {
+        out.push_str(&line);
+    }
     if let Some(dir) = dir
         && count(Status::Applied) > 0
     {
@@ -395,6 +480,35 @@ fn summary_text(results: &[PlanResult], dir: Option<&std::path::Path>) -> String
         ));
     }
     out
+}
+
+/// Secrets moved by delivery class (in plans not skipped or failed), and app changes left
+/// out; `None` when no secret is moved.
+fn delivery_line(results: &[PlanResult], left_out: &[LeftOut]) -> Option<String> {
+    let (mut native, mut app) = (0, 0);
+    for r in results
+        .iter()
+        .filter(|r| !matches!(r.status, Status::Skipped | Status::Failed))
+    {
+        for m in &r.moved {
+            match m.delivery {
+                Delivery::Native => native += 1,
+                Delivery::AppChange => app += 1,
+            }
+        }
+    }
+    if native + app + left_out.len() == 0 {
+        return None;
+    }
+    let mut line = format!("secrets moved: {native} native, {app} app-change");
+    if !left_out.is_empty() {
+        line.push_str(&format!(
+            "; {} app-change left out (--allow-app-changes includes them)",
+            left_out.len()
+        ));
+    }
+    line.push('\n');
+    Some(line)
 }
 
 /// Preview and prompt per plan. Ctrl-C at a prompt quits; Ctrl-C while a change is being
@@ -421,12 +535,25 @@ async fn interactive_loop(
             total,
             crate::ui::diff::render_preview(plan, color)
         );
-        let choice = if apply_all {
+        // A change the app must be adapted to is always asked about, and skipped unless
+        // chosen: "apply all remaining" covers only the others.
+        let app_change = plan.needs_app_change();
+        let choice = if apply_all && !app_change {
             Choice::Apply
         } else {
+            let (question, default) = if app_change {
+                (
+                    format!(
+                        "{}: what now? (app change: the default is skip)",
+                        plan.target
+                    ),
+                    Choice::Skip,
+                )
+            } else {
+                (format!("{}: what now?", plan.target), Choice::Apply)
+            };
             loop {
-                let question = format!("{}: what now?", plan.target);
-                let c = tokio::task::block_in_place(|| prompt::ask(&question))
+                let c = tokio::task::block_in_place(|| prompt::ask(&question, default))
                     .context("cannot read the answer from the terminal")?;
                 if c == Choice::ShowPatch {
                     eprintln!("{}", crate::ui::diff::render_patch(plan));

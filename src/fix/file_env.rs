@@ -18,41 +18,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
-use k8s_openapi::api::core::v1::Container;
-use serde::{Deserialize, Serialize};
+use k8s_openapi::api::core::v1::{Container, PodSpec};
+use serde::Deserialize;
 
-use crate::model::ImageRef;
+pub use crate::model::Delivery;
+use crate::model::{ContainerGroup, ImageRef};
 
 /// The reviewed knowledge table.
 const TABLE_YAML: &str = include_str!("file_env.yaml");
 
 /// The placeholder for the original variable in an entry's `file_var`.
 const NAME: &str = "{NAME}";
-
-/// How a moved secret reaches the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Delivery {
-    /// The app reads the file through the variable the fix sets.
-    Native,
-    /// Not known: the app must be changed to read the file (or the user names the variable).
-    AppChange,
-}
-
-impl Delivery {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Delivery::Native => "native",
-            Delivery::AppChange => "app-change",
-        }
-    }
-}
-
-impl std::fmt::Display for Delivery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A variable pattern of the table: `NAME`, `PREFIX*` or `*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -515,6 +491,28 @@ pub fn resolve_whole() -> Resolution {
     }
 }
 
+/// The delivery `scan` reports for `env[index]` (named `name`) of container `cid` of
+/// `spec`: the table alone, as `fix` without `--file-env` or `--no-file-env` would decide.
+pub fn scan_delivery(
+    spec: &PodSpec,
+    (group, ci): (ContainerGroup, usize),
+    index: usize,
+    name: &str,
+) -> Option<Delivery> {
+    let c = match group {
+        ContainerGroup::Containers => spec.containers.get(ci),
+        ContainerGroup::InitContainers => spec.init_containers.as_ref()?.get(ci),
+        ContainerGroup::EphemeralContainers => None,
+    }?;
+    let user = UserFileVars::default();
+    let policy = Policy {
+        table: Table::builtin(),
+        user: &user,
+        set_file_vars: true,
+    };
+    Some(resolve(c, name, other_env_names(c, index), policy).delivery)
+}
+
 /// The names of `c`'s env entries other than `env[index]`.
 pub fn other_env_names(c: &Container, index: usize) -> BTreeSet<&str> {
     c.env
@@ -568,6 +566,14 @@ mod tests {
     fn builtin_table_loads() {
         let t = Table::parse(TABLE_YAML).unwrap();
         assert!(t.entries.len() >= 10);
+        let repos: Vec<String> = t.repositories().collect();
+        for r in [
+            "docker.io/library/mysql",
+            "docker.io/grafana/grafana",
+            "lscr.io/linuxserver/jellyfin",
+        ] {
+            assert!(repos.iter().any(|x| x == r), "{r}");
+        }
         for image in [
             "mysql",
             "mariadb",

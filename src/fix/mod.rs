@@ -3,6 +3,7 @@
 //! plans, `manifest` writes them to files, `ui` previews them.
 
 pub mod digest;
+pub mod file_env;
 pub mod gitops;
 pub mod literal_secret;
 pub mod network_policy;
@@ -16,7 +17,8 @@ use json_patch::{Patch, PatchOperation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::Finding;
+use self::file_env::UserFileVars;
+use crate::model::{Delivery, Finding};
 
 /// Default folder under which Secrets moved out of environment variables are mounted.
 pub const DEFAULT_MOUNT_ROOT: &str = "/var/run/secrets/secfix";
@@ -26,8 +28,13 @@ pub const DEFAULT_MOUNT_ROOT: &str = "/var/run/secrets/secfix";
 pub struct FixOptions {
     /// Folder under which each Secret is mounted at `<mount_root>/<secret>`.
     pub mount_root: String,
-    /// Add `<NAME>_FILE=<path>` for each variable moved to a file.
+    /// Set a variable naming each moved file (`false` with `--no-file-env`: only the
+    /// variables named in `file_env_vars` are set).
     pub file_env: bool,
+    /// Variables the user named with `--file-env NAME=VAR`: those moves are native.
+    pub file_env_vars: UserFileVars,
+    /// Whether [`plan::build_plans`] keeps moves the app must be changed for.
+    pub app_changes: AppChanges,
     /// Default-deny policies allow DNS egress (UDP/TCP 53).
     pub allow_dns: bool,
 }
@@ -37,9 +44,45 @@ impl Default for FixOptions {
         FixOptions {
             mount_root: DEFAULT_MOUNT_ROOT.to_string(),
             file_env: true,
+            file_env_vars: UserFileVars::default(),
+            app_changes: AppChanges::LeaveOut,
             allow_dns: true,
         }
     }
+}
+
+/// What plan building does with a secret move the app must be changed for
+/// ([`Delivery::AppChange`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppChanges {
+    /// Leave it out of the plan and report it (`--yes`, `--dry-run`, `fix -f` without
+    /// `--allow-app-changes`).
+    LeaveOut,
+    /// Keep it (`--allow-app-changes`; interactive mode, which offers it with the default
+    /// choice skip).
+    Include,
+}
+
+/// A secret a plan moves from an env var into a file, and how it reaches the app now.
+/// Names and paths only, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MovedSecret {
+    /// JSON pointer of the `env` (or `envFrom`) entry in the object, as in its finding.
+    pub path: String,
+    pub container: String,
+    /// The variable moved; absent for `envFrom`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    pub secret: String,
+    /// The file holding the value now (for `envFrom`: the folder, one file per key).
+    pub file: String,
+    /// The variable set to the file's path; absent when none is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_var: Option<String>,
+    pub delivery: Delivery,
+    /// Why this class: the table entry and its docs, `--file-env`, or why it is unknown.
+    pub reason: String,
 }
 
 /// The object a plan changes or creates (also as saved in rollback records).
@@ -95,6 +138,8 @@ pub struct Plan {
     /// Things the user must know (app must read `<NAME>_FILE`, GitOps owner, Services that
     /// lose ingress, …). Never contain secret values.
     pub warnings: Vec<String>,
+    /// The secrets moved from env vars into files, with their delivery class.
+    pub moved: Vec<MovedSecret>,
     /// The object before (`Null` for a create) and after the change. May hold literal
     /// secret values: display through `redact` only.
     pub before: Value,
@@ -102,6 +147,17 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// How many moved secrets of each class: (native, app-change).
+    pub fn deliveries(&self) -> (usize, usize) {
+        let n = |d| self.moved.iter().filter(|m| m.delivery == d).count();
+        (n(Delivery::Native), n(Delivery::AppChange))
+    }
+
+    /// Whether the app must be changed for some move of this plan.
+    pub fn needs_app_change(&self) -> bool {
+        self.deliveries().1 > 0
+    }
+
     /// The patch sent to the server: the `resourceVersion` guard, then the ops. A plan
     /// built from a manifest has no `resourceVersion`, so its patch has no guard (it is
     /// applied to the file; `cluster::apply` refuses to send it).

@@ -139,6 +139,7 @@ pub fn plan_namespace(
         action: Action::Create,
         prerequisites: Vec::new(),
         warnings,
+        moved: Vec::new(),
         before: Value::Null,
         after,
     })

@@ -6,16 +6,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::network_policy::plan_namespace;
 use super::redact::redact_env_values;
 use super::workload::plan_workload;
-use super::{Action, FixOptions, Plan};
+use super::{Action, AppChanges, FixOptions, MovedSecret, Plan};
 use crate::checks::Fix;
 use crate::inventory::Inventory;
 use crate::manifest::{Edits, ManifestFile};
-use crate::model::{Detail, Finding, Workload};
+use crate::model::{Delivery, Detail, Finding, Workload};
 
 /// The plans for one run, and what could not be planned.
 #[derive(Debug, Default)]
@@ -23,6 +24,9 @@ pub struct Plans {
     pub plans: Vec<Plan>,
     /// Findings no fix can handle (reported, never acted on).
     pub not_fixable: Vec<Finding>,
+    /// Findings left out because the app would have to change to read its secret from a
+    /// file ([`AppChanges::LeaveOut`]), each with why.
+    pub left_out: Vec<LeftOut>,
     /// Objects whose findings could not be turned into a plan, with why (names and paths,
     /// never values).
     pub errors: Vec<String>,
@@ -59,9 +63,11 @@ pub fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
                 .push(format!("{kind} {ns}/{name}: object not found for fixing"));
             continue;
         };
-        match plan_workload(w, &findings, opts) {
-            Ok(Some(plan)) => out.plans.push(plan),
-            Ok(None) => {}
+        match plan_gated(w, findings, opts) {
+            Ok((plan, left_out)) => {
+                out.plans.extend(plan);
+                out.left_out.extend(left_out);
+            }
             Err(e) => out.errors.push(format!("{kind} {ns}/{name}: {e}")),
         }
     }
@@ -86,6 +92,95 @@ pub fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
         }
     }
     out
+}
+
+/// A finding left out of its plan, and why. `-o json` prints it as the finding with a
+/// `reason`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftOut {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub reason: String,
+}
+
+/// The plan of `w` under `opts.app_changes`: with [`AppChanges::LeaveOut`], findings whose
+/// secret the app would have to be changed to read are taken out (and the plan built again
+/// without them, so the rest stays exactly as it would be alone).
+fn plan_gated(
+    w: &Workload,
+    mut findings: Vec<Finding>,
+    opts: &FixOptions,
+) -> Result<(Option<Plan>, Vec<LeftOut>), super::workload::FixError> {
+    let mut left_out = Vec::new();
+    loop {
+        let plan = plan_workload(w, &findings, opts)?;
+        let plan = match plan {
+            Some(p) if opts.app_changes == AppChanges::LeaveOut => p,
+            other => return Ok((other, left_out)),
+        };
+        let app: Vec<&MovedSecret> = plan
+            .moved
+            .iter()
+            .filter(|m| m.delivery == Delivery::AppChange)
+            .collect();
+        if app.is_empty() {
+            return Ok((Some(plan), left_out));
+        }
+        let before = findings.len();
+        let mut kept = Vec::new();
+        for mut f in findings {
+            match app.iter().find(|m| m.path == f.path) {
+                Some(m) => {
+                    f.detail.set_delivery(Some(Delivery::AppChange));
+                    left_out.push(LeftOut {
+                        finding: f,
+                        reason: left_out_reason(m),
+                    });
+                }
+                None => kept.push(f),
+            }
+        }
+        if kept.len() == before {
+            // Every moved secret comes from one of the findings; should one not match, no
+            // secret of this object is moved rather than one the app cannot read.
+            for f in kept.iter_mut().filter(|f| f.detail.delivery().is_some()) {
+                f.detail.set_delivery(Some(Delivery::AppChange));
+            }
+            let (moves, rest): (Vec<Finding>, Vec<Finding>) = kept
+                .into_iter()
+                .partition(|f| f.detail.delivery().is_some());
+            left_out.extend(moves.into_iter().map(|finding| {
+                LeftOut {
+                    finding,
+                    reason:
+                        "app-change: the fix could not tell how this secret would reach the app"
+                            .to_string(),
+                }
+            }));
+            kept = rest;
+        }
+        findings = kept;
+    }
+}
+
+/// Why a move was left out, and what would let it in.
+fn left_out_reason(m: &MovedSecret) -> String {
+    match (&m.env, &m.file_var) {
+        (Some(env), Some(var)) => format!(
+            "app-change: {}: the app would have to read {var}; --allow-app-changes moves it \
+             anyway, --file-env {env}=VAR names the variable the app reads",
+            m.reason
+        ),
+        (Some(env), None) => format!(
+            "app-change: {}: the app would have to read the file itself; --allow-app-changes \
+             moves it anyway, --file-env {env}=VAR names the variable the app reads",
+            m.reason
+        ),
+        (None, _) => format!(
+            "app-change: {}; --allow-app-changes moves it anyway",
+            m.reason
+        ),
+    }
 }
 
 /// What an offline fix (`fix -f`) does to the manifest files.
@@ -175,4 +270,78 @@ fn unmoved_literals<'a>(plan: &Plan, not_fixable: &'a [Finding]) -> Vec<&'a str>
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::env_secret;
+    use serde_json::json;
+
+    fn workload() -> Workload {
+        Workload::from_value(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "resourceVersion": "7"},
+            "spec": {"selector": {}, "template": {"spec": {"containers": [
+                {"name": "db", "image": "mysql:8.4", "env": [
+                    {"name": "MYSQL_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+                    {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "db", "key": "token"}}}]}]}}}}))
+        .unwrap()
+        .unwrap()
+    }
+
+    /// Covers issue #14: the gate keeps the native move of an object and leaves its app
+    /// change out (the plan is built as if that finding were not there), or keeps both.
+    #[test]
+    fn the_gate_leaves_app_changes_out_and_keeps_the_rest_of_the_object() {
+        let w = workload();
+        let findings = env_secret::check(&w);
+        let opts = FixOptions::default();
+        assert_eq!(opts.app_changes, AppChanges::LeaveOut, "the safe default");
+        let (plan, left_out) = plan_gated(&w, findings.clone(), &opts).unwrap();
+        let plan = plan.unwrap();
+        assert_eq!(plan.findings.len(), 1);
+        assert_eq!(plan.deliveries(), (1, 0));
+        assert_eq!(left_out.len(), 1);
+        assert_eq!(
+            left_out[0].finding.detail.delivery(),
+            Some(Delivery::AppChange)
+        );
+        assert_eq!(
+            left_out[0].reason,
+            "app-change: the mysql image does not document a file form of this variable: the \
+             app would have to read API_TOKEN_FILE; --allow-app-changes moves it anyway, \
+             --file-env API_TOKEN=VAR names the variable the app reads"
+        );
+        // The kept plan is exactly the plan of the native finding alone.
+        let alone = plan_workload(&w, &findings[..1], &opts).unwrap().unwrap();
+        assert_eq!(plan.after, alone.after);
+        let volume = &plan.after["spec"]["template"]["spec"]["volumes"][0]["secret"];
+        assert_eq!(
+            volume["items"],
+            json!([{"key": "password", "path": "password", "mode": 256}])
+        );
+
+        let include = FixOptions {
+            app_changes: AppChanges::Include,
+            ..FixOptions::default()
+        };
+        let (plan, left_out) = plan_gated(&w, findings, &include).unwrap();
+        assert!(left_out.is_empty());
+        assert_eq!(plan.unwrap().deliveries(), (1, 1));
+    }
+
+    #[test]
+    fn a_user_named_variable_passes_the_gate() {
+        let w = workload();
+        let opts = FixOptions {
+            file_env_vars: super::super::file_env::UserFileVars::parse(&["API_TOKEN=TOKEN_PATH"])
+                .unwrap(),
+            ..FixOptions::default()
+        };
+        let (plan, left_out) = plan_gated(&w, env_secret::check(&w), &opts).unwrap();
+        assert!(left_out.is_empty());
+        let plan = plan.unwrap();
+        assert_eq!(plan.deliveries(), (2, 0));
+        assert!(plan.after.to_string().contains("TOKEN_PATH"));
+    }
 }

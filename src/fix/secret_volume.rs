@@ -35,11 +35,7 @@ use k8s_openapi::api::core::v1::{
     Container, EnvVar, KeyToPath, PodSpec, SecretVolumeSource, Volume, VolumeMount,
 };
 
-#[path = "file_env.rs"]
-pub mod file_env;
-
-use self::file_env::{Delivery, Policy, Resolution, Table, UserFileVars, Why};
-use super::FixOptions;
+use super::file_env::{self, Delivery, Policy, Resolution, Why};
 use crate::model::ContainerGroup;
 
 /// Prefix of the volumes this fix adds.
@@ -386,22 +382,6 @@ pub fn references(c: &Container, name: &str) -> Vec<String> {
         places.push("args".into());
     }
     places
-}
-
-/// Applies `moves` to `spec` and returns the warnings for the user, with the file
-/// variables known to the table (no `--file-env`). See [`move_secrets`].
-pub fn move_to_volumes(
-    spec: &mut PodSpec,
-    moves: &[Move],
-    opts: &FixOptions,
-) -> Result<Vec<String>, MoveError> {
-    let user = UserFileVars::default();
-    let policy = Policy {
-        table: Table::builtin(),
-        user: &user,
-        set_file_vars: opts.file_env,
-    };
-    Ok(move_secrets(spec, moves, &opts.mount_root, policy)?.warnings)
 }
 
 /// Applies `moves` to `spec`, mounting under `mount_root`, and says how each moved value
@@ -848,6 +828,8 @@ fn reference_warnings(spec: &mut PodSpec, vars: &[MovedVar]) -> Result<Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fix::FixOptions;
+    use crate::fix::file_env::{Table, UserFileVars};
     use serde_json::{Value, json};
 
     fn spec(v: Value) -> PodSpec {
@@ -877,6 +859,21 @@ mod tests {
 
     fn skr(env: &str, secret: &str, key: &str) -> Value {
         json!({"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})
+    }
+
+    /// [`move_secrets`] with `opts`, no `--file-env`: the warnings.
+    fn move_to_volumes(
+        spec: &mut PodSpec,
+        moves: &[Move],
+        opts: &FixOptions,
+    ) -> Result<Vec<String>, MoveError> {
+        let user = UserFileVars::default();
+        let policy = Policy {
+            table: Table::builtin(),
+            user: &user,
+            set_file_vars: opts.file_env,
+        };
+        Ok(move_secrets(spec, moves, &opts.mount_root, policy)?.warnings)
     }
 
     fn run(s: &mut PodSpec, moves: &[Move]) -> Vec<String> {
@@ -1648,8 +1645,8 @@ mod tests {
                 });
                 // The diff both ways is exact.
                 let (a, b) = (serde_json::to_value(&original).unwrap(), serde_json::to_value(&fixed).unwrap());
-                let forward = patch::diff(&a, &b, "");
-                let inverse = patch::diff(&b, &a, "");
+                let forward = patch::diff(&a, &b, "").unwrap();
+                let inverse = patch::diff(&b, &a, "").unwrap();
                 prop_assert_eq!(patch::applied(&a, &forward).unwrap(), b.clone());
                 let back: PodSpec = serde_json::from_value(patch::applied(&b, &inverse).unwrap()).unwrap();
                 prop_assert_eq!(back, original);

@@ -17,9 +17,10 @@ use std::collections::BTreeSet;
 use json_patch::PatchOperation;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, SecretKeySelector};
 
+use super::file_env::{Policy, Table};
 use super::literal_secret::{self, LiteralSecret};
 use super::secret_volume::{self, Move, MoveError};
-use super::{Action, FixOptions, Plan, Target, digest, gitops, patch};
+use super::{Action, FixOptions, MovedSecret, Plan, Target, digest, gitops, patch};
 use crate::checks::Fix;
 use crate::model::workload::container_mut;
 use crate::model::{CheckId, ContainerGroup, Detail, Finding, Workload, WorkloadKind};
@@ -193,8 +194,8 @@ pub(crate) fn build(
     if edits.used.is_empty() {
         return Ok(None);
     }
-    let (fixed, warnings) = apply_edits(w, &edits, opts, &object)?;
-    make_plan(w, edits, fixed, warnings, &object)
+    let (fixed, warnings, moved) = apply_edits(w, &edits, opts, &object)?;
+    make_plan(w, edits, fixed, warnings, moved, &object)
 }
 
 /// The findings of `findings` that this object's plan fixes: fixable, about `w`, of a check
@@ -280,6 +281,7 @@ fn collect_edits(
                     secret,
                     key,
                     optional,
+                    ..
                 },
                 Field::Env(i),
             ) => {
@@ -309,6 +311,7 @@ fn collect_edits(
                     secret,
                     prefix,
                     optional,
+                    ..
                 },
                 Field::EnvFrom(i),
             ) => {
@@ -391,23 +394,48 @@ fn collect_edits(
     Ok(e)
 }
 
-/// The fixed spec (moves and pins applied to the restored spec) and the warnings the user
-/// must read.
+/// The fixed spec (moves and pins applied to the restored spec), the warnings the user
+/// must read, and how each moved secret reaches the app.
 fn apply_edits(
     w: &Workload,
     e: &Edits,
     opts: &FixOptions,
     object: &str,
-) -> Result<(PodSpec, Vec<String>), FixError> {
+) -> Result<(PodSpec, Vec<String>, Vec<MovedSecret>), FixError> {
     let mut fixed = e.restored.clone();
     let mut warnings: Vec<String> = gitops::gitops_warning(&w.metadata).into_iter().collect();
-    let moved = secret_volume::move_to_volumes(&mut fixed, &e.moves, opts).map_err(|source| {
-        FixError::Move {
+    let policy = Policy {
+        table: Table::builtin(),
+        user: &opts.file_env_vars,
+        set_file_vars: opts.file_env,
+    };
+    let moved = secret_volume::move_secrets(&mut fixed, &e.moves, &opts.mount_root, policy)
+        .map_err(|source| FixError::Move {
             object: object.to_string(),
             source,
-        }
-    })?;
-    warnings.extend(moved);
+        })?;
+    warnings.extend(moved.warnings);
+    let moved: Vec<MovedSecret> = moved
+        .vars
+        .into_iter()
+        .map(|v| MovedSecret {
+            path: format!(
+                "{}/{}/{}/{}/{}",
+                w.spec_pointer(),
+                v.group.field(),
+                v.container,
+                if v.is_env { "env" } else { "envFrom" },
+                v.index
+            ),
+            container: v.container_name,
+            env: v.env,
+            secret: v.secret,
+            file: v.path,
+            file_var: v.resolution.file_var,
+            delivery: v.resolution.delivery,
+            reason: v.resolution.why.describe(),
+        })
+        .collect();
     for (group, ci, image) in &e.images {
         let c = container_mut(&mut fixed, *group, *ci).ok_or_else(|| FixError::BadPath {
             object: object.to_string(),
@@ -422,18 +450,25 @@ fn apply_edits(
                 .to_string(),
         );
     }
-    Ok((fixed, warnings))
+    Ok((fixed, warnings, moved))
 }
 
 /// The patch (minimal diff of the specs, under the object's pod spec pointer), its inverse
 /// (back to the restored spec), and the plan.
 fn make_plan(
     w: &Workload,
-    e: Edits,
+    mut e: Edits,
     fixed: PodSpec,
     warnings: Vec<String>,
+    moved: Vec<MovedSecret>,
     object: &str,
 ) -> Result<Option<Built>, FixError> {
+    // Each fixed finding says how its secret now reaches the app.
+    for f in &mut e.used {
+        if let Some(m) = moved.iter().find(|m| m.path == f.path) {
+            f.detail.set_delivery(Some(m.delivery));
+        }
+    }
     let ptr = w.spec_pointer();
     let json = |spec: &PodSpec| {
         serde_json::to_value(spec).map_err(|source| FixError::Json {
@@ -480,6 +515,7 @@ fn make_plan(
         },
         prerequisites,
         warnings,
+        moved,
         before: w.raw.clone(),
         after,
     };
@@ -493,7 +529,7 @@ fn make_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Severity;
+    use crate::model::{Delivery, Severity};
     use serde_json::{Value, json};
 
     const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -538,6 +574,7 @@ mod tests {
                 secret: secret.into(),
                 key: key.into(),
                 optional: false,
+                delivery: None,
             },
         )
     }
@@ -550,6 +587,7 @@ mod tests {
             Detail::LiteralSecret {
                 env: env.into(),
                 reason: "name looks like a password".into(),
+                delivery: None,
             },
         )
     }
@@ -602,6 +640,7 @@ mod tests {
                     secret: "api".into(),
                     prefix: None,
                     optional: false,
+                    delivery: None,
                 },
             ),
             image(&w, &format!("{p}/image"), "nginx:1.25", Some(D)),
@@ -626,9 +665,36 @@ mod tests {
                     {"name": "secfix-db", "mountPath": "/var/run/secrets/secfix/db", "readOnly": true},
                     {"name": "secfix-api", "mountPath": "/var/run/secrets/secfix/api", "readOnly": true}]},
                 {"op": "add", "path": format!("{s}/volumes"), "value": [
-                    {"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256}},
+                    {"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256,
+                        "items": [{"key": "password", "path": "password", "mode": 256}]}},
                     {"name": "secfix-api", "secret": {"secretName": "api", "defaultMode": 256}}]}
             ])
+        );
+        // nginx reads no file variables: both moves need an app change, and say so.
+        let classes: Vec<_> = plan
+            .moved
+            .iter()
+            .map(|m| (m.path.as_str(), m.delivery))
+            .collect();
+        assert_eq!(
+            classes,
+            [
+                (
+                    format!("{s}/containers/0/env/1").as_str(),
+                    Delivery::AppChange
+                ),
+                (
+                    format!("{s}/containers/0/envFrom/0").as_str(),
+                    Delivery::AppChange
+                )
+            ]
+        );
+        assert!(
+            plan.findings[..2]
+                .iter()
+                .all(|f| f.detail.delivery() == Some(Delivery::AppChange)),
+            "{:?}",
+            plan.findings
         );
         assert_eq!(
             patch::applied(&w.raw, &plan.forward_patch().unwrap().0).unwrap(),
@@ -1172,6 +1238,7 @@ mod tests {
                             secret: r.name.clone(),
                             key: r.key.clone(),
                             optional: r.optional == Some(true),
+                            delivery: None,
                         };
                         out.push(f);
                     } else if e
@@ -1192,6 +1259,7 @@ mod tests {
                                 secret: r.name.clone(),
                                 prefix: e.prefix.clone(),
                                 optional: r.optional == Some(true),
+                                delivery: None,
                             },
                         ));
                     }

@@ -43,6 +43,32 @@ impl std::fmt::Display for Severity {
 
 pub use crate::checks::CheckId;
 
+/// How a secret moved into a file reaches the app (see `fix::file_env`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delivery {
+    /// The image reads the file through the variable the fix sets (the file-variable table
+    /// says so, or the user named the variable with `--file-env`).
+    Native,
+    /// Not known: the app must be changed to read the file.
+    AppChange,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Native => "native",
+            Delivery::AppChange => "app-change",
+        }
+    }
+}
+
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Check-specific facts a fix needs. Never holds a secret's value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -54,6 +80,9 @@ pub enum Detail {
         secret: String,
         key: String,
         optional: bool,
+        /// How the fix would deliver it (fixable findings only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<Delivery>,
     },
     /// `envFrom[i].secretRef`.
     #[serde(rename_all = "camelCase")]
@@ -62,10 +91,20 @@ pub enum Detail {
         #[serde(skip_serializing_if = "Option::is_none")]
         prefix: Option<String>,
         optional: bool,
+        /// How the fix would deliver it (fixable findings only): always `app-change`, since
+        /// no variable can name files whose keys the fix never reads.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<Delivery>,
     },
     /// A literal value that looks like a secret; `reason` says why (never the value).
     #[serde(rename_all = "camelCase")]
-    LiteralSecret { env: String, reason: String },
+    LiteralSecret {
+        env: String,
+        reason: String,
+        /// How the fix would deliver it (fixable findings only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<Delivery>,
+    },
     /// A namespace direction not isolated by any policy.
     #[serde(rename_all = "camelCase")]
     Unisolated {
@@ -133,6 +172,28 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
     pub detail: Detail,
+}
+
+impl Detail {
+    /// How the fix would deliver a moved secret, for the env findings that carry it.
+    pub fn delivery(&self) -> Option<Delivery> {
+        match self {
+            Detail::SecretKeyRef { delivery, .. }
+            | Detail::SecretRef { delivery, .. }
+            | Detail::LiteralSecret { delivery, .. } => *delivery,
+            _ => None,
+        }
+    }
+
+    /// Sets the delivery of an env finding (others have none).
+    pub fn set_delivery(&mut self, d: Option<Delivery>) {
+        match self {
+            Detail::SecretKeyRef { delivery, .. }
+            | Detail::SecretRef { delivery, .. }
+            | Detail::LiteralSecret { delivery, .. } => *delivery = d,
+            _ => {}
+        }
+    }
 }
 
 impl Finding {

@@ -131,6 +131,7 @@ mod tests {
                     secret: "s".into(),
                     prefix: None,
                     optional: false,
+                    delivery: None,
                 },
             }],
             suppressed: 0,

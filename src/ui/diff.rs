@@ -21,8 +21,8 @@ use similar::{Algorithm, ChangeTag, TextDiff};
 
 use crate::fix::redact::{literal_names, redact_env_values};
 use crate::fix::{Action, NewObject, Plan, Target};
-use crate::model::REDACTED;
 use crate::model::text::printable;
+use crate::model::{Delivery, REDACTED};
 
 /// The annotation `kubectl apply` keeps a full copy of the object in.
 pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -122,7 +122,14 @@ pub fn render_preview(plan: &Plan, color: bool) -> String {
     }
     line(&mut out, &p.header, &scrub.clean(&header));
 
-    for warning in &plan.warnings {
+    let app_changes = plan.deliveries().1;
+    let lead = (app_changes > 0).then(|| {
+        format!(
+            "app-change: the app must be changed to read {app_changes} moved secret(s) from \
+             the files below (or name the variable it reads with --file-env NAME=VAR)"
+        )
+    });
+    for warning in lead.iter().chain(&plan.warnings) {
         let _ = writeln!(
             out,
             "{} {}",
@@ -201,7 +208,19 @@ fn findings_summary(plan: &Plan) -> Option<String> {
     checks.sort();
     checks.dedup();
     let checks: Vec<_> = checks.iter().map(|c| c.as_str()).collect();
-    Some(format!("{}; severity {severity}", checks.join(", ")))
+    let mut summary = format!("{}; severity {severity}", checks.join(", "));
+    let classes: Vec<String> = [
+        (plan.deliveries().0, Delivery::Native),
+        (plan.deliveries().1, Delivery::AppChange),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, d)| format!("{n} {d}"))
+    .collect();
+    if !classes.is_empty() {
+        summary.push_str(&format!("; secrets moved: {}", classes.join(", ")));
+    }
+    Some(summary)
 }
 
 /// Writes one line of our own text (header, labels), styled, with control characters

@@ -35,6 +35,7 @@ pub enum Choice {
 impl Choice {
     /// The menu, in display order. The first entry is the default selection: the change was
     /// already accepted by a server-side dry run, and every apply is saved with its inverse.
+    /// A change the app must be adapted to defaults to [`Choice::Skip`] instead.
     pub const ALL: [Choice; 5] = [
         Choice::Apply,
         Choice::Skip,
@@ -96,15 +97,17 @@ pub fn require_interactive(term: &Term) -> Result<(), NotInteractive> {
     }
 }
 
-/// Shows `prompt` with the [`Choice`] menu on stderr and waits for a choice.
-/// Esc, `q` and Ctrl-C answer [`Choice::Quit`]; the cursor is shown again in every case.
-pub fn ask(prompt: &str) -> io::Result<Choice> {
+/// Shows `prompt` with the [`Choice`] menu on stderr, `default` selected, and waits for a
+/// choice. Esc, `q` and Ctrl-C answer [`Choice::Quit`]; the cursor is shown again in every
+/// case.
+pub fn ask(prompt: &str, default: Choice) -> io::Result<Choice> {
     let term = live_term()?;
     let theme = theme(&term);
+    let default = Choice::ALL.iter().position(|c| *c == default).unwrap_or(0);
     let result = Select::with_theme(theme.as_ref())
         .with_prompt(prompt)
         .items(Choice::ALL.iter().map(|c| c.label()))
-        .default(0)
+        .default(default)
         .interact_opt();
     match finish(result)? {
         Answer::Value(index) => Ok(Choice::from_index(index)),
@@ -232,7 +235,7 @@ mod tests {
         if Term::detect().interactive() {
             return;
         }
-        let e = ask("apply?").unwrap_err();
+        let e = ask("apply?", Choice::Apply).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::NotConnected);
         assert!(e.to_string().contains("--yes"));
         assert!(confirm("sure?", false).is_err());

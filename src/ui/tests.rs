@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use super::diff::{render_patch, render_preview};
-use crate::fix::{Action, NewObject, Plan, Target, patch};
-use crate::model::{CheckId, Detail, Direction, Finding, Severity};
+use crate::fix::{Action, MovedSecret, NewObject, Plan, Target, patch};
+use crate::model::{CheckId, Delivery, Detail, Direction, Finding, Severity};
 
 const DIGEST_NGINX: &str =
     "sha256:6af79ae5de407283dcea8b00d5c37ace95441fd58a8b1d2aa1ed93f5511bb18c";
@@ -111,6 +111,7 @@ fn patch_plan(
         },
         prerequisites,
         warnings,
+        moved: Vec::new(),
         before,
         after,
     }
@@ -159,7 +160,7 @@ pub(super) fn env_secret_plan() -> Plan {
             }]
         }),
     );
-    patch_plan(
+    let mut plan = patch_plan(
         target("apps/v1", "Deployment", "shop", "api"),
         vec![finding(
             CheckId::EnvSecret,
@@ -173,16 +174,37 @@ pub(super) fn env_secret_plan() -> Plan {
                 secret: "db-creds".into(),
                 key: "password".into(),
                 optional: false,
+                delivery: Some(Delivery::AppChange),
             },
         )],
         before,
         after,
         vec![],
         vec![
-            "container api must now read DB_PASSWORD from the file named by DB_PASSWORD_FILE".into(),
+            "container api: DB_PASSWORD is removed; its value is now the file /var/run/secrets/secfix/db-creds/password, named by DB_PASSWORD_FILE: app-change: the app must read DB_PASSWORD_FILE (ghcr.io/acme/api is not in the table of images that read files)".into(),
             "Deployment shop/api is managed by Argo CD (app shop-api): commit this change to Git or it will be reverted".into(),
         ],
-    )
+    );
+    plan.moved = vec![moved(
+        "DB_PASSWORD",
+        "db-creds",
+        "/var/run/secrets/secfix/db-creds/password",
+    )];
+    plan
+}
+
+/// An app-change move of `env` from Secret `secret` into `file`, in container `api`.
+fn moved(env: &str, secret: &str, file: &str) -> MovedSecret {
+    MovedSecret {
+        path: "/spec/template/spec/containers/0/env/1".into(),
+        container: "api".into(),
+        env: Some(env.into()),
+        secret: secret.into(),
+        file: file.into(),
+        file_var: Some(format!("{env}_FILE")),
+        delivery: Delivery::AppChange,
+        reason: "ghcr.io/acme/api is not in the table of images that read files".into(),
+    }
 }
 
 /// (2) `env-literal-secret`: `DB_PASSWORD=hunter2` moves into Secret `api-secfix`.
@@ -237,7 +259,7 @@ pub(super) fn literal_plan() -> Plan {
         }),
         sensitive: true,
     };
-    patch_plan(
+    let mut plan = patch_plan(
         target("apps/v1", "Deployment", "shop", "api"),
         vec![finding(
             CheckId::EnvLiteralSecret,
@@ -249,16 +271,22 @@ pub(super) fn literal_plan() -> Plan {
             Detail::LiteralSecret {
                 env: "DB_PASSWORD".into(),
                 reason: "name contains PASSWORD".into(),
+                delivery: Some(Delivery::AppChange),
             },
         )],
         before,
         after,
         vec![secret],
         vec![
-            "container api must now read DB_PASSWORD from the file named by DB_PASSWORD_FILE"
-                .into(),
+            "container api: DB_PASSWORD is removed; its value is now the file /var/run/secrets/secfix/api-secfix/DB_PASSWORD, named by DB_PASSWORD_FILE: app-change: the app must read DB_PASSWORD_FILE (ghcr.io/acme/api is not in the table of images that read files)".into(),
         ],
-    )
+    );
+    plan.moved = vec![moved(
+        "DB_PASSWORD",
+        "api-secfix",
+        "/var/run/secrets/secfix/api-secfix/DB_PASSWORD",
+    )];
+    plan
 }
 
 /// (3) `default-allow-namespace`: a default-deny NetworkPolicy (DNS egress allowed) created.
@@ -314,6 +342,7 @@ pub(super) fn network_policy_plan() -> Plan {
         warnings: vec![
             "Services in shop will stop receiving traffic until you allow it: service/web (80/TCP), service/api (8080/TCP)".into(),
         ],
+        moved: Vec::new(),
         before: Value::Null,
         after: policy,
     }
