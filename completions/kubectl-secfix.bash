@@ -97,7 +97,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__fix)
-            opts="-n -A -l -f -y -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --allowed-registries --yes --dry-run --save-patches --mount-root --no-file-env --allow-dns --write --output --digest-source --insecure-registry --registry-timeout --kubeconfig --context --help --version"
+            opts="-n -A -l -f -y -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --allowed-registries --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --write --output --digest-source --insecure-registry --registry-timeout --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -144,6 +144,10 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --mount-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file-env)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

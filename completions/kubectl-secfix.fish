@@ -75,6 +75,7 @@ server\t'Send every change with dryRun=All and stop there'
 client\t'Contact nothing for writing; print the plan'"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l save-patches -d 'Save each forward patch and its inverse in DIR (default on a terminal: a timestamped directory under the user\'s state dir)' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l mount-root -d 'Where Secrets moved out of env vars are mounted (one folder per Secret)' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l file-env -d 'The variable the app reads the file path of NAME\'s secret from, e.g. `DB_PASSWORD=DB_PASSWORD_PATH`: that move is then native. Repeatable' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l allow-dns -d 'Let default-deny policies allow DNS egress (UDP and TCP port 53)' -r -f -a "true\t''
 false\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s o -l output -d 'Output format for the plan and results' -r -f -a "text\t''
@@ -89,7 +90,8 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l co
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s A -l all-namespaces -d 'Read all namespaces'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l include-system -d 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s y -l yes -d 'Apply every fix without prompting (required without a terminal)'
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l no-file-env -d 'Do not add `<NAME>_FILE=<path>` variables pointing at the mounted files'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l no-file-env -d 'Do not add variables pointing at the mounted files (except those named with --file-env); every such move then needs an app change'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l allow-app-changes -d 'With --yes, --dry-run or -f: also move secrets the app would have to be changed to read (app-change moves; left out by default, and offered with default skip on a terminal)'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l write -d 'With -f: rewrite the files in place instead of printing the fixed manifests'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s V -l version -d 'Print version'
