@@ -1,12 +1,15 @@
 //! Scan output formats: snapshots of a fixed sample report, SARIF validated against the
 //! official SARIF 2.1.0 schema, JSON/YAML agreement, and no secret value in any format.
 
-use kubectl_secfix::model::{
-    CheckId, Delivery, Detail, Direction, Finding, REDACTED, Severity, SourceLocation,
-};
+mod sample;
+
+use kubectl_secfix::model::{CheckId, Detail, REDACTED, Severity};
 use kubectl_secfix::report::{
-    API_VERSION, FINGERPRINT_KEY, Report, ScanReport, render_table, to_json, to_sarif, to_yaml,
+    API_VERSION, FINGERPRINT_KEY, MARKDOWN_LIMIT, Report, ScanReport, render_html, render_markdown,
+    render_summary, render_table, render_table_sized, to_json, to_sarif, to_yaml,
 };
+use kubectl_secfix::report::{Origin, Target};
+use sample::{finding, sample, source};
 use serde_json::Value;
 
 /// The official SARIF 2.1.0 JSON schema (draft-07), vendored so the test needs no network.
@@ -17,169 +20,6 @@ use serde_json::Value;
 /// It differs from the later OASIS Standard / errata 01 text only in descriptions and in
 /// `suppression.state` (renamed `status`), which this tool never writes.
 const SARIF_SCHEMA: &str = include_str!("fixtures/sarif-schema-2.1.0.json");
-
-fn source(file: &str, line: usize) -> Option<SourceLocation> {
-    Some(SourceLocation {
-        file: file.into(),
-        line,
-        document: 0,
-        item: None,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn finding(
-    check: CheckId,
-    severity: Severity,
-    (namespace, kind, api_version, name): (&str, &str, &str, &str),
-    container: Option<&str>,
-    path: &str,
-    message: &str,
-    fixable: Result<(), &str>,
-    source: Option<SourceLocation>,
-    detail: Detail,
-) -> Finding {
-    Finding {
-        check,
-        severity,
-        namespace: namespace.into(),
-        kind: kind.into(),
-        api_version: api_version.into(),
-        name: name.into(),
-        container: container.map(Into::into),
-        path: path.into(),
-        message: message.into(),
-        fixable: fixable.is_ok(),
-        not_fixable_reason: fixable.err().map(Into::into),
-        source,
-        detail,
-    }
-}
-
-/// A fixed report with findings of every check and every detail variant, with and
-/// without a source file, plus warnings and suppressed findings.
-fn sample() -> Report {
-    let api = ("shop", "Deployment", "apps/v1", "api");
-    Report {
-        findings: vec![
-            finding(
-                CheckId::EnvSecret,
-                Severity::High,
-                api,
-                Some("app"),
-                "/spec/template/spec/containers/0/env/1",
-                "env DB_PASSWORD comes from Secret db (key password)",
-                Ok(()),
-                source("deploy/api.yaml", 1),
-                Detail::SecretKeyRef {
-                    env: "DB_PASSWORD".into(),
-                    secret: "db".into(),
-                    key: "password".into(),
-                    optional: false,
-                    delivery: Some(Delivery::Native),
-                },
-            ),
-            finding(
-                CheckId::EnvSecret,
-                Severity::High,
-                ("shop", "StatefulSet", "apps/v1", "cache"),
-                Some("redis"),
-                "/spec/template/spec/initContainers/0/envFrom/0",
-                "envFrom imports every key of Secret redis-auth",
-                Ok(()),
-                None,
-                Detail::SecretRef {
-                    secret: "redis-auth".into(),
-                    prefix: Some("REDIS_".into()),
-                    optional: true,
-                    delivery: Some(Delivery::AppChange),
-                },
-            ),
-            finding(
-                CheckId::EnvLiteralSecret,
-                Severity::High,
-                api,
-                Some("app"),
-                "/spec/template/spec/containers/0/env/2",
-                "env API_TOKEN holds a literal that looks like a GitHub token",
-                Ok(()),
-                source("deploy/api.yaml", 1),
-                Detail::LiteralSecret {
-                    env: "API_TOKEN".into(),
-                    reason: "looks like a GitHub token".into(),
-                    delivery: Some(Delivery::AppChange),
-                },
-            ),
-            finding(
-                CheckId::DefaultAllowNamespace,
-                Severity::Medium,
-                ("shop", "Namespace", "v1", "shop"),
-                None,
-                "",
-                "no NetworkPolicy isolates ingress to 2 workloads",
-                Ok(()),
-                None,
-                Detail::Unisolated {
-                    direction: Direction::Ingress,
-                    workloads: vec!["deployment/api".into(), "statefulset/cache".into()],
-                },
-            ),
-            finding(
-                CheckId::DefaultAllowNamespace,
-                Severity::Medium,
-                ("shop", "Namespace", "v1", "shop"),
-                None,
-                "",
-                "no NetworkPolicy isolates egress from 2 workloads",
-                Ok(()),
-                None,
-                Detail::Unisolated {
-                    direction: Direction::Egress,
-                    workloads: vec!["deployment/api".into(), "statefulset/cache".into()],
-                },
-            ),
-            finding(
-                CheckId::MutableImageTag,
-                Severity::High,
-                ("jobs", "CronJob", "batch/v1beta1", "nightly-report"),
-                Some("report"),
-                "/spec/jobTemplate/spec/template/spec/containers/0/image",
-                "image busybox:latest is not pinned by digest",
-                Ok(()),
-                source("manifests/my jobs.yaml", 12),
-                Detail::Image {
-                    image: "busybox:latest".into(),
-                    digest: Some(
-                        "sha256:2e4b6e1d3f5a7c9b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b"
-                            .into(),
-                    ),
-                    digest_source: Some("pods".into()),
-                },
-            ),
-            finding(
-                CheckId::MutableImageTag,
-                Severity::Medium,
-                ("default", "Pod", "v1", "debug"),
-                Some("shell"),
-                "/spec/ephemeralContainers/0/image",
-                "image nginx:1.27 is not pinned by digest",
-                Err("no digest: the pod is not running and --digest-source=pods"),
-                source("-", 1),
-                Detail::Image {
-                    image: "nginx:1.27".into(),
-                    digest: None,
-                    digest_source: None,
-                },
-            ),
-        ],
-        suppressed: 1,
-        scanned: 12,
-        warnings: vec![
-            "CronJob: batch/v1 not served, used batch/v1beta1".into(),
-            "Deployments: forbidden (needs list deployments.apps)".into(),
-        ],
-    }
-}
 
 /// The SARIF with the crate version masked, so snapshots survive version bumps.
 fn sarif_for_snapshot(report: &Report) -> String {
@@ -201,6 +41,115 @@ fn table_without_findings_snapshot() {
         ..Report::default()
     };
     insta::assert_snapshot!("table_empty", render_table(&report, false));
+}
+
+// covers issue #12: the grouped summary, per check and per namespace, with next commands.
+#[test]
+fn summary_snapshot() {
+    insta::assert_snapshot!("summary", render_summary(&sample(), false));
+}
+
+#[test]
+fn summary_of_manifests_suggests_fixing_their_files() {
+    let mut report = sample();
+    report.origin = Origin {
+        target: Target::Files(vec!["deploy/".into(), "manifests/".into()]),
+        ..Origin::default()
+    };
+    report.time = None;
+    insta::assert_snapshot!("summary_files", render_summary(&report, false));
+}
+
+#[test]
+fn summary_without_findings_snapshot() {
+    let report = Report {
+        scanned: 4,
+        suppressed: 2,
+        ..Report::default()
+    };
+    insta::assert_snapshot!("summary_empty", render_summary(&report, false));
+}
+
+#[test]
+fn summary_colours_only_severity_counts_and_keeps_columns_aligned() {
+    let report = sample();
+    let plain = render_summary(&report, false);
+    let coloured = render_summary(&report, true);
+    assert!(coloured.contains("\x1b["));
+    assert_eq!(console::strip_ansi_codes(&coloured), plain);
+    assert!(!plain.contains('\x1b'));
+}
+
+#[test]
+fn summary_of_a_large_scan_fits_one_screen() {
+    let out = render_summary(&sample::large(10_000), false);
+    let lines = out.lines().count();
+    assert!(lines <= 30, "{lines} lines:\n{out}");
+    assert!(out.contains("… and 87 more namespaces with "), "{out}");
+    assert!(
+        out.contains("kubectl secfix fix --context admin -A "),
+        "{out}"
+    );
+}
+
+#[test]
+fn table_longer_than_the_screen_snapshot() {
+    insta::assert_snapshot!("table_long", render_table_sized(&sample(), false, Some(5)));
+}
+
+// covers issue #12: Markdown for $GITHUB_STEP_SUMMARY and pull-request comments.
+#[test]
+fn markdown_snapshot() {
+    insta::assert_snapshot!("markdown", render_markdown(&sample()));
+}
+
+#[test]
+fn markdown_lists_a_capped_number_of_findings_per_check_and_stays_under_64_kib() {
+    let out = render_markdown(&sample::large(10_000));
+    assert!(out.len() < MARKDOWN_LIMIT, "{} bytes", out.len());
+    assert!(
+        out.contains("… and 2475 more (`-o json` lists them all)"),
+        "{out}"
+    );
+    // Long texts everywhere: the budget, not the per-check cap, limits the rows.
+    let mut report = sample::large(10_000);
+    for f in &mut report.findings {
+        f.message = "m".repeat(2_000);
+        f.namespace = "n".repeat(63);
+    }
+    report.warnings = vec!["w".repeat(5_000); 50];
+    let out = render_markdown(&report);
+    assert!(out.len() < MARKDOWN_LIMIT, "{} bytes", out.len());
+    let shown = out
+        .lines()
+        .filter(|l| {
+            l.starts_with("| high ") || l.starts_with("| medium ") || l.starts_with("| low ")
+        })
+        .count();
+    let more: usize = out
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("… and ")?
+                .strip_suffix(" more (`-o json` lists them all)")
+        })
+        .map(|n| n.parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(shown + more, 10_000, "every finding is listed or counted");
+}
+
+#[test]
+fn markdown_escapes_what_the_cluster_names() {
+    let mut report = sample();
+    report.findings.truncate(1);
+    report.findings[0].message =
+        "<img src=x onerror=alert(1)> | *bold* [link](http://x) $x$".into();
+    report.findings[0].name = "a`b|c".into();
+    let out = render_markdown(&report);
+    assert!(
+        out.contains(r"\<img src=x onerror=alert(1)\> \| \*bold\* \[link\](http://x) \$x\$"),
+        "{out}"
+    );
+    assert!(out.contains(r"``deployment/a`b\|c``"), "{out}");
 }
 
 #[test]
@@ -404,17 +353,26 @@ fn literal_secret_value_never_appears() {
             delivery: None,
         },
     )];
-    let outputs = [
+    // covers issue #12: the summary, Markdown and HTML never hold a secret either.
+    let per_finding = [
         render_table(&report, false),
         render_table(&report, true),
         to_json(&report),
         to_yaml(&report).unwrap(),
         to_sarif(&report),
+        render_markdown(&report).replace(r"API\_TOKEN", "API_TOKEN"),
+        render_html(&report),
     ];
-    for out in &outputs {
+    let grouped = [
+        render_summary(&report, false),
+        render_summary(&report, true),
+    ];
+    for out in per_finding.iter().chain(&grouped) {
         assert!(!out.contains(value), "secret value leaked:\n{out}");
         assert!(!out.contains("ghp_"), "part of the secret leaked:\n{out}");
-        assert!(out.contains("API_TOKEN"));
+    }
+    for out in &per_finding {
+        assert!(out.contains("API_TOKEN"), "the variable is named:\n{out}");
     }
     // The detail can only ever carry the name and the reason.
     let v: Value = serde_json::from_str(&to_json(&report)).unwrap();

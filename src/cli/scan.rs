@@ -21,6 +21,7 @@ pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
         suppressed: inv.suppressed,
         scanned: inv.scanned,
         warnings: inv.warnings.iter().chain(&inv.errors).cloned().collect(),
+        ..Report::default()
     };
     let text = match args.output {
         ScanOutput::Table => {

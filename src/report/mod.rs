@@ -1,5 +1,7 @@
 //! Scan output: the aligned table (`-o table`), the versioned JSON/YAML document
-//! (`-o json|yaml`) and SARIF 2.1.0 (`-o sarif`).
+//! (`-o json|yaml`), SARIF 2.1.0 (`-o sarif`), and the overviews for people: the grouped
+//! terminal summary (`-o summary`), a self-contained HTML page (`-o html`) and Markdown for
+//! CI job summaries and pull-request comments (`-o markdown`).
 //!
 //! Every renderer is a pure function of a [`Report`] and returns text **without** a trailing
 //! newline, so the caller prints it with `println!` to stdout. Findings are rendered in the
@@ -12,8 +14,12 @@
 //! The JSON/YAML document is a public, versioned interface (`apiVersion: secfix.dev/v1`,
 //! `kind: ScanReport`); `docs/scan-report.md` describes it and its compatibility promise.
 
+mod html;
 mod json;
+mod markdown;
+mod overview;
 mod sarif;
+mod summary;
 mod table;
 
 use std::collections::BTreeMap;
@@ -22,9 +28,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{CheckId, Finding, Severity};
 
+pub use html::{content_security_policy, render_html};
 pub use json::{ReportError, ScanReport, to_json, to_yaml};
+pub use markdown::{MARKDOWN_LIMIT, render_markdown};
+pub use overview::{CheckRow, NamespaceRow, NextStep, Overview};
 pub use sarif::{FINGERPRINT_KEY, SARIF_SCHEMA_URI, to_sarif};
-pub use table::{render_table, render_warnings};
+pub use summary::render_summary;
+pub use table::{render_table, render_table_sized, render_warnings};
 
 /// `apiVersion` of the JSON/YAML scan report document.
 pub const API_VERSION: &str = "secfix.dev/v1";
@@ -44,6 +54,115 @@ pub struct Report {
     /// `"CronJob: batch/v1 not served, used batch/v1beta1"` or
     /// `"Deployments: forbidden (needs list deployments.apps)"`.
     pub warnings: Vec<String>,
+    /// Where the objects came from and how they were selected (report headers, suggested
+    /// commands).
+    pub origin: Origin,
+    /// When the scan ran. The caller passes it in, so renderers stay pure functions of the
+    /// report (and snapshots stable); `None` leaves the time out.
+    pub time: Option<jiff::Timestamp>,
+}
+
+/// Where a scan's objects came from and how they were selected: the header of the HTML and
+/// Markdown reports, and the selection flags that suggested `kubectl secfix fix` commands
+/// repeat so they act on what was scanned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub target: Target,
+    /// The namespace scanned; with `-f`, the `-n` given to objects that name none. `None`:
+    /// all namespaces (`-A`), or `-f` without `-n`.
+    pub namespace: Option<String>,
+    /// `-l` as given.
+    pub selector: Option<String>,
+    /// `--checks` as given; empty means every check ran.
+    pub checks: Vec<CheckId>,
+    /// `--include-system` was given.
+    pub include_system: bool,
+}
+
+/// What was scanned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Target {
+    /// Not said (a report made by a library user, or a test).
+    #[default]
+    Unknown,
+    /// A live cluster, through a kubeconfig context.
+    Cluster {
+        /// The context's name.
+        context: Option<String>,
+        /// The context's cluster, as the kubeconfig names it.
+        cluster: Option<String>,
+        /// `--kubeconfig` when it was given (suggested commands must repeat it).
+        kubeconfig: Option<String>,
+    },
+    /// Manifests read with `-f`, as given (files, directories, `-` for stdin).
+    Files(Vec<String>),
+}
+
+impl Origin {
+    /// True when `check` ran (every check runs unless `--checks` picked some).
+    pub fn ran(&self, check: CheckId) -> bool {
+        self.checks.is_empty() || self.checks.contains(&check)
+    }
+
+    /// One line for report headers, e.g. `context admin (cluster prod), all namespaces` or
+    /// `manifests deploy/, extra.yaml`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        match &self.target {
+            Target::Unknown => {}
+            Target::Cluster {
+                context, cluster, ..
+            } => {
+                let mut s = match context {
+                    Some(c) => format!("context {c}"),
+                    None => "cluster".to_string(),
+                };
+                if let Some(cluster) = cluster {
+                    if context.is_some() {
+                        s.push_str(&format!(" (cluster {cluster})"));
+                    } else {
+                        s = format!("cluster {cluster}");
+                    }
+                }
+                parts.push(s);
+            }
+            Target::Files(paths) => {
+                const SHOWN: usize = 5;
+                let mut s = format!(
+                    "{} {}",
+                    if paths.len() == 1 {
+                        "manifest"
+                    } else {
+                        "manifests"
+                    },
+                    paths
+                        .iter()
+                        .take(SHOWN)
+                        .map(|p| if p == "-" { "<stdin>" } else { p.as_str() })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                if paths.len() > SHOWN {
+                    s.push_str(&format!(" and {} more", paths.len() - SHOWN));
+                }
+                parts.push(s);
+            }
+        }
+        match (&self.target, &self.namespace) {
+            (Target::Files(_), Some(ns)) => parts.push(format!("default namespace {ns}")),
+            (Target::Files(_) | Target::Unknown, None) => {}
+            (Target::Cluster { .. }, None) => parts.push("all namespaces".into()),
+            (_, Some(ns)) => parts.push(format!("namespace {ns}")),
+        }
+        if let Some(l) = &self.selector {
+            parts.push(format!("selector {l}"));
+        }
+        if !self.checks.is_empty() {
+            let ids: Vec<&str> = self.checks.iter().map(|c| c.as_str()).collect();
+            parts.push(format!("checks {}", ids.join(",")));
+        }
+        parts.join(", ")
+    }
 }
 
 /// Counts over a [`Report`], as serialized in the `summary` of the JSON/YAML document.
@@ -155,7 +274,7 @@ mod tests {
             ],
             suppressed: 2,
             scanned: 7,
-            warnings: vec![],
+            ..Report::default()
         };
         let s = r.summary();
         assert_eq!((s.total, s.high, s.medium, s.low), (3, 2, 1, 0));
@@ -182,6 +301,40 @@ mod tests {
             r.summary().line(),
             "0 findings (0 high, 0 medium, 0 low), 0 fixable, 0 suppressed, 1 object scanned"
         );
+    }
+
+    #[test]
+    fn origin_is_described_in_one_line() {
+        let mut o = Origin {
+            target: Target::Cluster {
+                context: Some("admin".into()),
+                cluster: Some("prod".into()),
+                kubeconfig: None,
+            },
+            ..Origin::default()
+        };
+        assert_eq!(o.describe(), "context admin (cluster prod), all namespaces");
+        o.namespace = Some("shop".into());
+        o.selector = Some("app=web".into());
+        o.checks = vec![CheckId::EnvSecret, CheckId::MutableImageTag];
+        assert_eq!(
+            o.describe(),
+            "context admin (cluster prod), namespace shop, selector app=web, checks env-secret,mutable-image-tag"
+        );
+        assert!(o.ran(CheckId::EnvSecret) && !o.ran(CheckId::EnvLiteralSecret));
+        let files: Vec<String> = ["a.yaml", "-", "c", "d", "e", "f", "g"]
+            .map(String::from)
+            .to_vec();
+        let o = Origin {
+            target: Target::Files(files),
+            ..Origin::default()
+        };
+        assert_eq!(
+            o.describe(),
+            "manifests a.yaml, <stdin>, c, d, e and 2 more"
+        );
+        assert!(o.ran(CheckId::EnvLiteralSecret));
+        assert_eq!(Origin::default().describe(), "");
     }
 
     #[test]

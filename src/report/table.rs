@@ -35,10 +35,35 @@ const GAP: u16 = 3;
 /// One row per finding under a header, then a blank line and the summary line. With no
 /// findings: `No findings.`, a blank line and the summary line. No trailing newline.
 pub fn render_table(report: &Report, color: bool) -> String {
+    render_table_sized(report, color, None)
+}
+
+/// [`render_table`] for a terminal of `screen_rows` lines: when the rows do not fit on one
+/// screen, the per-check lines of `-o summary` follow them (before the summary line), so
+/// the end of a long scan still shows where the findings are. `None` (not a terminal):
+/// never.
+pub fn render_table_sized(report: &Report, color: bool, screen_rows: Option<usize>) -> String {
     let summary = report.summary().line();
     if report.findings.is_empty() {
         return format!("No findings.\n\n{summary}");
     }
+    let rows = report.findings.iter().map(|f| row(f, color)).collect();
+    let table = kubectl_table(&HEADER, rows, color);
+    // Header, rows, blank line, summary line.
+    let lines = report.findings.len() + 3;
+    match screen_rows {
+        Some(screen) if lines > screen => {
+            let checks = super::summary::check_table(&super::Overview::of(report));
+            format!("{table}\n\n{checks}\n\n{summary}")
+        }
+        _ => format!("{table}\n\n{summary}"),
+    }
+}
+
+/// A kubectl-style table: `header`, then `rows`, left-aligned columns separated by [`GAP`]
+/// spaces, no borders, no wrapping, no trailing spaces. Cells may carry colour, which
+/// comfy-table keeps out of the width computation; `color` false drops every style.
+pub(super) fn kubectl_table(header: &[&str], rows: Vec<Vec<Cell>>, color: bool) -> String {
     let mut table = Table::new();
     table
         .load_style(presets::NOTHING)
@@ -49,16 +74,16 @@ pub fn render_table(report: &Report, color: bool) -> String {
         // Colour the word, not the padding after it.
         table.style_text_only();
     }
-    table.set_header(HEADER.map(Cell::new));
-    for f in &report.findings {
-        table.add_row(row(f, color));
+    table.set_header(header.iter().map(Cell::new));
+    for r in rows {
+        table.add_row(r);
     }
-    let last = HEADER.len() - 1;
+    let last = header.len() - 1;
     for (i, column) in table.column_iter_mut().enumerate() {
         column.set_padding((0, if i == last { 0 } else { GAP }));
         column.set_cell_alignment(CellAlignment::Left);
     }
-    format!("{}\n\n{summary}", table.trim_fmt())
+    table.trim_fmt()
 }
 
 /// The report's warnings, one `Warning: …` line each (for stderr); empty when there are
@@ -80,17 +105,22 @@ pub fn render_warnings(report: &Report, color: bool) -> String {
         .join("\n")
 }
 
-fn row(f: &Finding, color: bool) -> Vec<Cell> {
-    let mut severity = Cell::new(f.severity.as_str());
-    if color {
-        severity = match f.severity {
-            Severity::High => severity.fg(Color::Red).add_attribute(Attribute::Bold),
-            Severity::Medium => severity.fg(Color::Yellow),
-            Severity::Low => severity.fg(Color::Cyan),
-        };
+/// `text` in `severity`'s colour when `color`: high red and bold, medium yellow, low cyan.
+pub(super) fn severity_cell(text: impl ToString, severity: Severity, color: bool) -> Cell {
+    let cell = Cell::new(text);
+    if !color {
+        return cell;
     }
+    match severity {
+        Severity::High => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+        Severity::Medium => cell.fg(Color::Yellow),
+        Severity::Low => cell.fg(Color::Cyan),
+    }
+}
+
+fn row(f: &Finding, color: bool) -> Vec<Cell> {
     vec![
-        severity,
+        severity_cell(f.severity.as_str(), f.severity, color),
         Cell::new(f.check.as_str()),
         Cell::new(or_none(&f.namespace)),
         Cell::new(or_none(&f.object())),
@@ -137,6 +167,7 @@ mod tests {
             suppressed: 0,
             scanned: 1,
             warnings: vec!["Deployments: forbidden\x1b[2J".into()],
+            ..Report::default()
         }
     }
 
@@ -174,6 +205,20 @@ mod tests {
         assert!(out.contains(r"line1\nline2\u{1b}[31m"), "{out}");
         let w = render_warnings(&report("m"), false);
         assert_eq!(w, r"Warning: Deployments: forbidden\u{1b}[2J");
+    }
+
+    #[test]
+    fn a_table_longer_than_the_screen_ends_with_the_per_check_lines() {
+        let mut r = report("m");
+        r.findings = vec![r.findings[0].clone(); 10];
+        let fits = render_table_sized(&r, false, Some(13));
+        assert_eq!(fits, render_table(&r, false));
+        let long = render_table_sized(&r, false, Some(12));
+        let tail: Vec<&str> = long.lines().skip(11).collect();
+        assert_eq!(tail[0], "");
+        assert!(tail[1].starts_with("CHECK "), "{long}");
+        assert!(tail[2].starts_with("env-secret "), "{long}");
+        assert_eq!(tail.last(), fits.lines().last().as_ref());
     }
 
     #[test]

@@ -1,0 +1,225 @@
+//! A fixed scan report for the report tests (`tests/report.rs`, `tests/html_browser.rs`):
+//! findings of every check and every detail variant, with and without a source file, plus
+//! warnings, suppressed findings, an origin and a time; and [`large`], a deterministic
+//! report of any size.
+#![allow(dead_code)]
+
+use kubectl_secfix::model::{
+    CheckId, Delivery, Detail, Direction, Finding, Severity, SourceLocation,
+};
+use kubectl_secfix::report::{Origin, Report, Target};
+
+pub fn source(file: &str, line: usize) -> Option<SourceLocation> {
+    Some(SourceLocation {
+        file: file.into(),
+        line,
+        document: 0,
+        item: None,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn finding(
+    check: CheckId,
+    severity: Severity,
+    (namespace, kind, api_version, name): (&str, &str, &str, &str),
+    container: Option<&str>,
+    path: &str,
+    message: &str,
+    fixable: Result<(), &str>,
+    source: Option<SourceLocation>,
+    detail: Detail,
+) -> Finding {
+    Finding {
+        check,
+        severity,
+        namespace: namespace.into(),
+        kind: kind.into(),
+        api_version: api_version.into(),
+        name: name.into(),
+        container: container.map(Into::into),
+        path: path.into(),
+        message: message.into(),
+        fixable: fixable.is_ok(),
+        not_fixable_reason: fixable.err().map(Into::into),
+        source,
+        detail,
+    }
+}
+
+/// A fixed report with findings of every check and every detail variant, with and
+/// without a source file, plus warnings and suppressed findings.
+pub fn sample() -> Report {
+    let api = ("shop", "Deployment", "apps/v1", "api");
+    Report {
+        findings: vec![
+            finding(
+                CheckId::EnvSecret,
+                Severity::High,
+                api,
+                Some("app"),
+                "/spec/template/spec/containers/0/env/1",
+                "env DB_PASSWORD comes from Secret db (key password)",
+                Ok(()),
+                source("deploy/api.yaml", 1),
+                Detail::SecretKeyRef {
+                    env: "DB_PASSWORD".into(),
+                    secret: "db".into(),
+                    key: "password".into(),
+                    optional: false,
+                    delivery: Some(Delivery::Native),
+                },
+            ),
+            finding(
+                CheckId::EnvSecret,
+                Severity::High,
+                ("shop", "StatefulSet", "apps/v1", "cache"),
+                Some("redis"),
+                "/spec/template/spec/initContainers/0/envFrom/0",
+                "envFrom imports every key of Secret redis-auth",
+                Ok(()),
+                None,
+                Detail::SecretRef {
+                    secret: "redis-auth".into(),
+                    prefix: Some("REDIS_".into()),
+                    optional: true,
+                    delivery: Some(Delivery::AppChange),
+                },
+            ),
+            finding(
+                CheckId::EnvLiteralSecret,
+                Severity::High,
+                api,
+                Some("app"),
+                "/spec/template/spec/containers/0/env/2",
+                "env API_TOKEN holds a literal that looks like a GitHub token",
+                Ok(()),
+                source("deploy/api.yaml", 1),
+                Detail::LiteralSecret {
+                    env: "API_TOKEN".into(),
+                    reason: "looks like a GitHub token".into(),
+                    delivery: Some(Delivery::AppChange),
+                },
+            ),
+            finding(
+                CheckId::DefaultAllowNamespace,
+                Severity::Medium,
+                ("shop", "Namespace", "v1", "shop"),
+                None,
+                "",
+                "no NetworkPolicy isolates ingress to 2 workloads",
+                Ok(()),
+                None,
+                Detail::Unisolated {
+                    direction: Direction::Ingress,
+                    workloads: vec!["deployment/api".into(), "statefulset/cache".into()],
+                },
+            ),
+            finding(
+                CheckId::DefaultAllowNamespace,
+                Severity::Medium,
+                ("shop", "Namespace", "v1", "shop"),
+                None,
+                "",
+                "no NetworkPolicy isolates egress from 2 workloads",
+                Ok(()),
+                None,
+                Detail::Unisolated {
+                    direction: Direction::Egress,
+                    workloads: vec!["deployment/api".into(), "statefulset/cache".into()],
+                },
+            ),
+            finding(
+                CheckId::MutableImageTag,
+                Severity::High,
+                ("jobs", "CronJob", "batch/v1beta1", "nightly-report"),
+                Some("report"),
+                "/spec/jobTemplate/spec/template/spec/containers/0/image",
+                "image busybox:latest is not pinned by digest",
+                Ok(()),
+                source("manifests/my jobs.yaml", 12),
+                Detail::Image {
+                    image: "busybox:latest".into(),
+                    digest: Some(
+                        "sha256:2e4b6e1d3f5a7c9b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b"
+                            .into(),
+                    ),
+                    digest_source: Some("pods".into()),
+                },
+            ),
+            finding(
+                CheckId::MutableImageTag,
+                Severity::Medium,
+                ("default", "Pod", "v1", "debug"),
+                Some("shell"),
+                "/spec/ephemeralContainers/0/image",
+                "image nginx:1.27 is not pinned by digest",
+                Err("no digest: the pod is not running and --digest-source=pods"),
+                source("-", 1),
+                Detail::Image {
+                    image: "nginx:1.27".into(),
+                    digest: None,
+                    digest_source: None,
+                },
+            ),
+        ],
+        suppressed: 1,
+        scanned: 12,
+        warnings: vec![
+            "CronJob: batch/v1 not served, used batch/v1beta1".into(),
+            "Deployments: forbidden (needs list deployments.apps)".into(),
+        ],
+        origin: Origin {
+            target: Target::Cluster {
+                context: Some("admin".into()),
+                cluster: Some("prod".into()),
+                kubeconfig: None,
+            },
+            ..Origin::default()
+        },
+        time: Some("2026-11-27T10:15:00Z".parse().unwrap()),
+    }
+}
+
+/// `n` findings over 97 namespaces, every check and severity, a third not fixable; the
+/// same `n` gives the same report.
+pub fn large(n: usize) -> Report {
+    let checks = CheckId::ALL;
+    let severities = [Severity::High, Severity::Medium, Severity::Low];
+    let findings = (0..n)
+        .map(|i| {
+            let check = checks[i % checks.len()];
+            let fixable = i % 3 != 0;
+            finding(
+                check,
+                severities[(i / 7) % 3],
+                (
+                    &format!("team-{:02}", i % 97),
+                    "Deployment",
+                    "apps/v1",
+                    &format!("app-{i}"),
+                ),
+                Some("main"),
+                "/spec/template/spec/containers/0/image",
+                &format!("finding {i} of {}", check.as_str()),
+                if fixable {
+                    Ok(())
+                } else {
+                    Err("no digest known")
+                },
+                None,
+                Detail::Image {
+                    image: format!("registry.example/app-{i}:v1"),
+                    digest: None,
+                    digest_source: None,
+                },
+            )
+        })
+        .collect();
+    Report {
+        findings,
+        suppressed: 3,
+        scanned: n,
+        ..sample()
+    }
+}
