@@ -152,6 +152,91 @@ fn markdown_escapes_what_the_cluster_names() {
     assert!(out.contains(r"``deployment/a`b\|c``"), "{out}");
 }
 
+/// Parses Markdown as GitHub does (GFM tables, strikethrough, math) and returns the text
+/// of every table cell of every table, and whether anything but plain text, code, and our
+/// own headings, bold and lists was produced.
+fn parse_markdown(md: &str) -> (Vec<Vec<Vec<String>>>, Vec<String>) {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_MATH
+        | Options::ENABLE_GFM
+        | Options::ENABLE_TASKLISTS;
+    let mut tables: Vec<Vec<Vec<String>>> = Vec::new();
+    let mut unexpected = Vec::new();
+    for event in Parser::new_ext(md, options) {
+        match event {
+            Event::Start(Tag::Table(_)) => tables.push(Vec::new()),
+            Event::Start(Tag::TableHead | Tag::TableRow) => {
+                tables.last_mut().unwrap().push(Vec::new())
+            }
+            Event::Start(Tag::TableCell) => tables
+                .last_mut()
+                .unwrap()
+                .last_mut()
+                .unwrap()
+                .push(String::new()),
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(cell) = tables
+                    .last_mut()
+                    .and_then(|t| t.last_mut())
+                    .and_then(|r| r.last_mut())
+                {
+                    cell.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::Table) => {}
+            Event::Start(
+                Tag::Paragraph
+                | Tag::Heading { .. }
+                | Tag::Strong
+                | Tag::List(_)
+                | Tag::Item
+                | Tag::CodeBlock(_),
+            )
+            | Event::End(_)
+            | Event::SoftBreak => {}
+            other => unexpected.push(format!("{other:?}")),
+        }
+    }
+    // Cells are collected until the table ends; text outside tables is not needed.
+    (tables, unexpected)
+}
+
+#[test]
+fn markdown_renders_cluster_text_as_itself_in_a_gfm_parser() {
+    let hostile = [
+        "<img src=x onerror=alert(1)>",
+        "*em* **strong** ~~strike~~ `code` [link](https://x) ![i](y) <https://z>",
+        "$math$ and $$display$$ | pipe \\ backslash & amp &amp; &#64;",
+        "# not a heading",
+        "tab\tand newline\nhere",
+    ];
+    let mut report = sample();
+    for (f, h) in report.findings.iter_mut().zip(hostile) {
+        f.message = h.to_string();
+    }
+    // The oracle does see markup where there is some.
+    let (_, seen) = parse_markdown("| a |\n|---|\n| <b>x</b> *e* [l](u) $m$ |");
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    let md = render_markdown(&report);
+    let (tables, unexpected) = parse_markdown(&md);
+    assert!(unexpected.is_empty(), "{unexpected:#?}\n{md}");
+    // The finding tables: a header and one row per finding, six cells each.
+    let rows: Vec<&Vec<String>> = tables
+        .iter()
+        .filter(|t| t[0][0] == "severity")
+        .flat_map(|t| t.iter().skip(1))
+        .collect();
+    assert_eq!(rows.len(), report.findings.len());
+    for (row, f) in rows.iter().zip(&report.findings) {
+        assert_eq!(row.len(), 6, "{row:?}");
+        assert_eq!(row[2], f.object());
+        let expected = f.message.replace('\t', "\\t").replace('\n', "\\n");
+        assert_eq!(row[4], expected, "the message renders as itself");
+    }
+}
+
 #[test]
 fn json_snapshot() {
     insta::assert_snapshot!("json", to_json(&sample()));
