@@ -373,3 +373,244 @@ fn under_a_policy_that_allows_no_inline_code_the_page_still_shows_everything() {
         "bars keep their colours"
     );
 }
+
+/// A chromedriver (WebDriver) session on chromium, for clicking and typing in the page.
+struct Driver {
+    child: std::process::Child,
+    agent: ureq::Agent,
+    base: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+/// The key of an element reference in WebDriver answers.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Driver {
+    /// Starts chromedriver on a free loopback port and opens a session on `browser`'s
+    /// chromium; `None` (with a message) when chromedriver is missing outside tests/run.sh.
+    fn start(browser: &Browser) -> Option<Driver> {
+        let bin = std::env::var_os("SECFIX_CHROMEDRIVER")
+            .map(PathBuf::from)
+            .or_else(|| on_path("chromedriver"));
+        let Some(bin) = bin else {
+            if std::env::var("SECFIX_REQUIRE_LIVE").as_deref() == Ok("1") {
+                panic!(
+                    "chromedriver is missing: tests/cluster/setup.sh installs it (apt-get install chromium-driver)"
+                );
+            }
+            eprintln!("skipped: browser test needs chromedriver; run tests/run.sh");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&bin)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(TIMEOUT))
+            .build()
+            .new_agent();
+        let profile = tempfile::tempdir_in(browser.dir.path()).unwrap();
+        let mut driver = Driver {
+            child,
+            agent,
+            base: format!("http://127.0.0.1:{port}"),
+            session: String::new(),
+            _profile: profile,
+        };
+        let start = Instant::now();
+        while driver
+            .agent
+            .get(format!("{}/status", driver.base))
+            .call()
+            .is_err()
+        {
+            assert!(start.elapsed() < TIMEOUT, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let mut args: Vec<String> = FLAGS.iter().map(|s| s.to_string()).collect();
+        args.push(format!(
+            "--user-data-dir={}",
+            driver._profile.path().display()
+        ));
+        args.push("--window-size=1280,900".into());
+        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": browser.bin, "args": args},
+        }}});
+        let answer = driver.call("POST", "/session", Some(caps));
+        driver.session = answer["sessionId"].as_str().unwrap().to_string();
+        Some(driver)
+    }
+
+    /// One WebDriver command; returns its `value`, panicking on a WebDriver error.
+    fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let url = if path == "/session" {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}/session/{}{path}", self.base, self.session)
+        };
+        let resp = match method {
+            "POST" => self
+                .agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .send(body.unwrap_or_else(|| serde_json::json!({})).to_string()),
+            "DELETE" => self.agent.delete(&url).call(),
+            _ => self.agent.get(&url).call(),
+        };
+        let mut resp = resp.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let text = resp.body_mut().read_to_string().unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            resp.status().is_success(),
+            "{method} {path}: HTTP {}: {text}",
+            resp.status()
+        );
+        v["value"].clone()
+    }
+
+    fn goto(&self, url: &str) {
+        self.call("POST", "/url", Some(serde_json::json!({ "url": url })));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            "/element",
+            Some(serde_json::json!({"using": "css selector", "value": css})),
+        );
+        v[ELEMENT].as_str().unwrap().to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let id = self.find(css);
+        self.call("POST", &format!("/element/{id}/click"), None);
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(serde_json::json!({ "text": text })),
+        );
+    }
+
+    /// Runs `script` in the page (WebDriver scripts are not subject to the page's CSP).
+    fn eval(&self, script: &str) -> serde_json::Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(serde_json::json!({"script": script, "args": []})),
+        )
+    }
+
+    /// What the page shows: `[hash, #shown text, checks of the visible rows, objects of the
+    /// visible rows]`, polled until `done` holds (the search box waits 150 ms for typing).
+    fn state_until(&self, done: impl Fn(&PageState) -> bool) -> PageState {
+        let start = Instant::now();
+        loop {
+            let v = self.eval(
+                "const rows = Array.from(document.querySelectorAll('#findings-table tbody tr')).filter(r => !r.hidden);\
+                 return [decodeURIComponent(location.hash), document.getElementById('shown').textContent,\
+                 rows.map(r => r.dataset.check), rows.map(r => r.cells[3].textContent)];",
+            );
+            let strings = |v: &serde_json::Value| -> Vec<String> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect()
+            };
+            let state = PageState {
+                hash: v[0].as_str().unwrap().to_string(),
+                shown: v[1].as_str().unwrap().to_string(),
+                checks: strings(&v[2]),
+                objects: strings(&v[3]),
+            };
+            if done(&state) || start.elapsed() > Duration::from_secs(10) {
+                return state;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct PageState {
+    hash: String,
+    shown: String,
+    checks: Vec<String>,
+    objects: Vec<String>,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let url = format!("{}/session/{}", self.base, self.session);
+            let _ = self.agent.delete(&url).call();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "browser: needs chromium and chromedriver (tests/cluster/setup.sh); tests/run.sh runs it"]
+fn clicking_and_typing_filter_and_sort_the_table_and_keep_the_state_in_the_url() {
+    let Some(b) = Browser::get() else { return };
+    let Some(d) = Driver::start(&b) else { return };
+    d.goto(&b.page("report.html", &render_html(&sample::sample())));
+    let all = d.state_until(|s| s.shown == "7 findings");
+    assert_eq!(all.checks.len(), 7, "{all:?}");
+    assert_eq!(all.hash, "");
+
+    // A check picked in its select.
+    d.click(r#"select[name="check"] option[value="env-secret"]"#);
+    let s = d.state_until(|s| s.checks.len() == 2);
+    assert_eq!(s.hash, "#check=env-secret");
+    assert_eq!(s.checks, ["env-secret"; 2]);
+    assert_eq!(s.shown, "Showing 2 of 7 findings");
+
+    // Sorting by object, then the other way round.
+    d.click(r#"th[data-key="object"] button"#);
+    let s = d.state_until(|s| s.hash.contains("sort=object"));
+    assert_eq!(s.objects, ["deployment/api", "statefulset/cache"]);
+    d.click(r#"th[data-key="object"] button"#);
+    let s = d.state_until(|s| s.hash.contains("dir=desc"));
+    assert_eq!(s.hash, "#check=env-secret&sort=object&dir=desc");
+    assert_eq!(s.objects, ["statefulset/cache", "deployment/api"]);
+
+    // Free text, on top of the check.
+    d.type_into(r#"input[name="q"]"#, "redis");
+    let s = d.state_until(|s| s.checks.len() == 1);
+    assert_eq!(s.objects, ["statefulset/cache"]);
+    assert!(s.hash.contains("q=redis"), "{s:?}");
+
+    // Clear filters keeps the sort order.
+    d.click(r#"button[type="reset"]"#);
+    let s = d.state_until(|s| s.checks.len() == 7);
+    assert_eq!(s.hash, "#sort=object&dir=desc");
+    assert_eq!(s.shown, "7 findings");
+
+    // A bar of the namespace chart filters by its namespace.
+    d.click(r#"a[data-filter="namespace"][data-value="jobs"]"#);
+    let s = d.state_until(|s| s.checks.len() == 1);
+    assert_eq!(s.objects, ["cronjob/nightly-report"]);
+    assert!(s.hash.contains("namespace=jobs"), "{s:?}");
+
+    // Back to a link someone shared: the hash alone sets the view.
+    d.eval("location.hash = '#severity=medium&fixable=no'; return null;");
+    let s = d.state_until(|s| s.checks.len() == 1 && s.hash.contains("fixable"));
+    assert_eq!(s.objects, ["pod/debug"]);
+}

@@ -38,9 +38,10 @@ command -v zsh >/dev/null || need_pkgs+=(zsh)
 command -v fish >/dev/null || need_pkgs+=(fish)
 command -v curl >/dev/null || need_pkgs+=(curl)
 # The HTML report is checked in a real browser (tests/html_browser.rs): Debian's chromium,
-# run headless. fonts-dejavu-core gives it one known font, so screenshots look the same
-# on every machine.
+# run headless, and chromedriver to click and type in it. fonts-dejavu-core gives it one
+# known font, so screenshots look the same on every machine.
 command -v chromium >/dev/null || need_pkgs+=(chromium)
+command -v chromedriver >/dev/null || need_pkgs+=(chromium-driver)
 [ -d /usr/share/fonts/truetype/dejavu ] || need_pkgs+=(fonts-dejavu-core)
 if [ ! -x "$BIN" ]; then
   [ -x "$GO/go" ] || need_pkgs+=(golang-1.19-go)
