@@ -17,9 +17,10 @@
 //! (the charts use SVG presentation attributes, not CSS), only sorting and filtering need
 //! the script.
 //!
-//! **Size.** All rows are written into the page; the script only hides and reorders them,
-//! so 10,000 findings open and filter without freezing (checked in a real browser by
-//! `tests/html_browser.rs`).
+//! **Size.** All rows are written into the page (so it is complete without its script);
+//! the script hides and reorders them and lists at most 500 matching rows at a time, with
+//! "Show more" and "Show all" buttons, so layout stays bounded and 10,000 findings open and
+//! filter without freezing (checked in a real browser by `tests/html_browser.rs`).
 //!
 //! **Escaping.** Every text from the cluster or the manifests is HTML-escaped (and control
 //! characters shown escaped); nothing from the report reaches an attribute unescaped or the
@@ -281,7 +282,10 @@ pub fn render_html(report: &Report) -> String {
     for f in &report.findings {
         row(&mut out, report, f);
     }
-    out.push_str("</tbody>\n</table>\n</section>\n");
+    out.push_str(
+        "</tbody>\n</table>\n<p class=\"more\"><button type=\"button\" id=\"more\" hidden>Show more</button> \
+         <button type=\"button\" id=\"all\" hidden>Show all</button></p>\n</section>\n",
+    );
 
     // What the checks are.
     out.push_str("<section id=\"checks\">\n<h2>The checks</h2>\n<dl>\n");

@@ -2,16 +2,22 @@
 // Filters and sorting for the findings table. The state lives in the URL hash
 // (#check=env-secret&severity=high&namespace=shop&fixable=yes&q=text&sort=namespace&dir=desc),
 // so a filtered view can be bookmarked or shared. Everything works on the rows the page
-// already holds; nothing is fetched.
+// already holds; nothing is fetched. At most PAGE matching rows are listed at a time ("Show
+// more" lists the next ones), so a report of any size lays out and filters quickly.
 (function () {
   var table = document.getElementById("findings-table");
   var form = document.getElementById("filters");
   var shown = document.getElementById("shown");
-  if (!table || !form || !shown) return;
+  var more = document.getElementById("more");
+  var everything = document.getElementById("all");
+  if (!table || !form || !shown || !more || !everything) return;
   var tbody = table.tBodies[0];
   var KEYS = ["check", "severity", "namespace", "fixable", "q", "sort", "dir"];
   var COLUMNS = ["severity", "check", "namespace", "object", "container", "message", "fix"];
   var RANK = { high: 3, medium: 2, low: 1 };
+  var PAGE = 500;
+  var limit = PAGE;
+  var collator = new Intl.Collator(undefined, { numeric: true });
   var rows = Array.prototype.map.call(tbody.rows, function (tr, i) {
     var c = tr.cells;
     return {
@@ -29,6 +35,7 @@
     };
   });
   var order = ":1"; // the order the page was written in
+  var listed = rows; // rows in display order
 
   function readHash() {
     var params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -70,13 +77,14 @@
     if (key) {
       sorted.sort(function (a, b) {
         var x = key === "severity" ? RANK[a.severity] - RANK[b.severity]
-          : a[key].localeCompare(b[key]);
+          : collator.compare(a[key], b[key]);
         return x * dir || a.index - b.index;
       });
     }
     var fragment = document.createDocumentFragment();
     sorted.forEach(function (r) { fragment.appendChild(r.tr); });
     tbody.appendChild(fragment);
+    listed = sorted;
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
       var k = th.getAttribute("data-key");
       if (k === key) th.setAttribute("aria-sort", dir < 0 ? "descending" : "ascending");
@@ -89,9 +97,11 @@
       setSelect(form.elements[k], state[k]);
     });
     form.elements.q.value = state.q;
+    sortRows(state);
     var q = state.q.toLowerCase();
     var n = 0;
-    rows.forEach(function (r) {
+    var visible = 0;
+    listed.forEach(function (r) {
       var match = (!state.check || r.check === state.check) &&
         (!state.severity || r.severity === state.severity) &&
         (!state.namespace || r.namespace === state.namespace) &&
@@ -100,17 +110,25 @@
         if (r.text === null) r.text = r.tr.textContent.toLowerCase();
         match = r.text.indexOf(q) >= 0;
       }
-      if (r.tr.hidden === match) r.tr.hidden = !match;
       if (match) n++;
+      var show = match && visible < limit;
+      if (show) visible++;
+      if (r.tr.hidden === show) r.tr.hidden = !show;
     });
-    sortRows(state);
-    shown.textContent = n === rows.length
+    var text = n === rows.length
       ? rows.length + (rows.length === 1 ? " finding" : " findings")
       : "Showing " + n + " of " + rows.length + " findings";
+    if (visible < n) text += " (the first " + visible + " listed)";
+    shown.textContent = text;
     shown.setAttribute("data-shown", String(n));
+    shown.setAttribute("data-listed", String(visible));
+    more.hidden = everything.hidden = visible >= n;
+    more.textContent = "Show " + Math.min(PAGE, n - visible) + " more";
+    everything.textContent = "Show all " + n;
   }
 
   function update(state) {
+    limit = PAGE;
     writeHash(state);
     apply(state);
   }
@@ -155,7 +173,18 @@
       table.scrollIntoView();
     });
   });
-  window.addEventListener("hashchange", function () { apply(readHash()); });
+  more.addEventListener("click", function () {
+    limit += PAGE;
+    apply(readHash());
+  });
+  everything.addEventListener("click", function () {
+    limit = Infinity;
+    apply(readHash());
+  });
+  window.addEventListener("hashchange", function () {
+    limit = PAGE;
+    apply(readHash());
+  });
 
   apply(readHash());
   form.hidden = false;
