@@ -35,7 +35,7 @@ use sha2::{Digest, Sha256};
 use super::overview::{Counts, Overview, fix_command_for};
 use super::{Report, plural};
 use crate::model::Finding;
-use crate::ui::diff::printable;
+use crate::model::text::printable;
 
 /// The page's style sheet, inlined.
 const STYLE: &str = include_str!("html/report.css");
@@ -294,7 +294,7 @@ pub fn render_html(report: &Report) -> String {
             out,
             "<dt><code>{}</code>: {}</dt><dd>{}</dd>",
             r.check.as_str(),
-            esc(r.check.summary()),
+            esc(r.check.title()),
             esc(r.check.help())
         );
     }

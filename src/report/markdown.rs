@@ -19,7 +19,7 @@ use super::overview::Overview;
 use super::summary::TOP_NAMESPACES;
 use super::{Report, plural};
 use crate::model::Finding;
-use crate::ui::diff::printable;
+use crate::model::text::printable;
 
 /// Upper bound of the rendered Markdown, in bytes (64 KiB).
 pub const MARKDOWN_LIMIT: usize = 64 * 1024;
@@ -50,7 +50,7 @@ pub fn render_markdown(report: &Report) -> String {
             out,
             "\n\n### {}: {} ({})\n\n{}\n\n| severity | namespace | object | container | message | fixable |\n|---|---|---|---|---|---|",
             code(row.check.as_str()),
-            text(row.check.summary()),
+            text(row.check.title()),
             row.counts.findings,
             escape(row.check.help()),
         );
@@ -147,14 +147,11 @@ fn head(out: &mut String, report: &Report, o: &Overview) {
             );
         }
         if o.namespaces.len() > TOP_NAMESPACES {
+            let rest = o.namespaces.len() - TOP_NAMESPACES;
             let _ = write!(
                 out,
-                "\n\n… and {} more",
-                plural(
-                    o.namespaces.len() - TOP_NAMESPACES,
-                    "namespace",
-                    "namespaces"
-                )
+                "\n\n… and {rest} more {}",
+                if rest == 1 { "namespace" } else { "namespaces" }
             );
         }
     }

@@ -73,8 +73,12 @@ pub struct Origin {
     pub namespace: Option<String>,
     /// `-l` as given.
     pub selector: Option<String>,
-    /// `--checks` as given; empty means every check ran.
+    /// `--checks` as given (empty: not given). Suggested commands repeat it.
     pub checks: Vec<CheckId>,
+    /// The checks that ran, in report order (empty: not said; then the ones `checks` names,
+    /// or all). A check that did not run (e.g. `untrusted-registry` without
+    /// `--allowed-registries`) is left out of the per-check overviews.
+    pub ran: Vec<CheckId>,
     /// `--include-system` was given.
     pub include_system: bool,
 }
@@ -99,9 +103,13 @@ pub enum Target {
 }
 
 impl Origin {
-    /// True when `check` ran (every check runs unless `--checks` picked some).
-    pub fn ran(&self, check: CheckId) -> bool {
-        self.checks.is_empty() || self.checks.contains(&check)
+    /// True when `check` ran (see [`Origin::ran`](Origin#structfield.ran)).
+    pub fn did_run(&self, check: CheckId) -> bool {
+        if self.ran.is_empty() {
+            self.checks.is_empty() || self.checks.contains(&check)
+        } else {
+            self.ran.contains(&check)
+        }
     }
 
     /// One line for report headers, e.g. `context admin (cluster prod), all namespaces` or
@@ -321,7 +329,9 @@ mod tests {
             o.describe(),
             "context admin (cluster prod), namespace shop, selector app=web, checks env-secret,mutable-image-tag"
         );
-        assert!(o.ran(CheckId::EnvSecret) && !o.ran(CheckId::EnvLiteralSecret));
+        assert!(o.did_run(CheckId::EnvSecret) && !o.did_run(CheckId::EnvLiteralSecret));
+        o.ran = vec![CheckId::EnvSecret];
+        assert!(!o.did_run(CheckId::MutableImageTag));
         let files: Vec<String> = ["a.yaml", "-", "c", "d", "e", "f", "g"]
             .map(String::from)
             .to_vec();
@@ -333,7 +343,7 @@ mod tests {
             o.describe(),
             "manifests a.yaml, <stdin>, c, d, e and 2 more"
         );
-        assert!(o.ran(CheckId::EnvLiteralSecret));
+        assert!(o.did_run(CheckId::EnvLiteralSecret));
         assert_eq!(Origin::default().describe(), "");
     }
 

@@ -173,7 +173,7 @@ impl Overview {
             .into_iter()
             .filter_map(|check| {
                 let found = per_check.get(&check);
-                if found.is_none() && !origin.ran(check) {
+                if found.is_none() && !origin.did_run(check) {
                     return None;
                 }
                 let (counts, objects, namespaces) = found
@@ -236,7 +236,7 @@ fn next_steps(report: &Report, namespaces: &[NamespaceRow], fixable: usize) -> V
             let mut ids: Vec<CheckId> = n.fixable_by_check.keys().copied().collect();
             if CheckId::ALL
                 .iter()
-                .all(|c| !origin.ran(*c) || ids.contains(c))
+                .all(|c| !origin.did_run(*c) || ids.contains(c))
             {
                 ids.clone_from(&origin.checks);
             }
@@ -485,6 +485,7 @@ mod tests {
                 (EnvLiteralSecret, 0, 0, 0, 0),
                 (DefaultAllowNamespace, 0, 0, 0, 0),
                 (MutableImageTag, 3, 3, 3, 2),
+                (UntrustedRegistry, 0, 0, 0, 0),
             ]
         );
         let ns: Vec<_> = o.namespaces.iter().map(|n| n.label()).collect();

@@ -27,7 +27,7 @@ use super::overview::{Counts, Overview};
 use super::table::{kubectl_table, severity_cell};
 use super::{Report, plural};
 use crate::model::Severity;
-use crate::ui::diff::printable;
+use crate::model::text::printable;
 
 /// How many namespaces the summary lists.
 pub const TOP_NAMESPACES: usize = 10;

@@ -175,6 +175,11 @@ pub fn sample() -> Report {
                 cluster: Some("prod".into()),
                 kubeconfig: None,
             },
+            // As a scan without --allowed-registries: untrusted-registry does not run.
+            ran: CheckId::ALL
+                .into_iter()
+                .filter(|c| *c != CheckId::UntrustedRegistry)
+                .collect(),
             ..Origin::default()
         },
         time: Some("2026-11-27T10:15:00Z".parse().unwrap()),
