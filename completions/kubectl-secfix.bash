@@ -340,11 +340,11 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml sarif" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml sarif summary html markdown" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml sarif" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml sarif summary html markdown" -- "${cur}"))
                     return 0
                     ;;
                 --fail-on)

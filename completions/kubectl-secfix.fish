@@ -42,10 +42,13 @@ default-allow-namespace\t'Namespace pods are not isolated by a NetworkPolicy'
 mutable-image-tag\t'Container image is not pinned by digest'
 untrusted-registry\t'Container image comes from a registry that is not allowed'"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l allowed-registries -d 'Registries images may come from: hosts or host/path prefixes, comma-separated (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a namespace\'s `secfix.dev/allowed-registries` annotation narrows it' -r
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-yaml\t''
-sarif\t''"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "table\t'One line per finding (kubectl style)'
+json\t'The versioned scan report (docs/scan-report.md)'
+yaml\t'The same document as json, in YAML'
+sarif\t'SARIF 2.1.0, for code-scanning tools'
+summary\t'Findings grouped per check and namespace, and the commands to run next'
+html\t'One self-contained HTML page: charts, a filterable table, fix commands'
+markdown\t'GitHub-flavoured Markdown for a job summary or a pull-request comment (< 64 KiB)'"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l fail-on -d 'Exit 3 when a finding at or above this severity is reported' -r -f -a "low\t''
 medium\t''
 high\t''

@@ -468,7 +468,9 @@ async fn no_output_format_contains_a_secret_value() {
     std::fs::write(&file, seed()).unwrap();
     let f = file.to_str().unwrap();
     let mut runs = Vec::new();
-    for o in ["table", "json", "yaml", "sarif"] {
+    for o in [
+        "table", "json", "yaml", "sarif", "summary", "html", "markdown",
+    ] {
         runs.push(c.secfix(["scan", "-n", &ns, "-o", o]).run());
         runs.push(c.secfix(["scan", "-n", &ns, "-f", f, "-o", o]).run());
     }
@@ -538,4 +540,59 @@ async fn untrusted_registry_is_reported_live_and_the_namespace_annotation_narrow
         "{narrowed:?}"
     );
     assert_eq!(images(&["-A"]), narrowed, "-A sees the annotation too");
+}
+
+/// Covers issue #12: the overviews of a live scan name the context it came from, and the
+/// `fix` command the summary suggests runs as printed against that context (validated by
+/// the server here with `--dry-run=server`).
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn the_summary_suggests_a_fix_that_runs_against_the_scanned_context() {
+    let c = live!();
+    let ns = seed_namespace(c, "overview").await;
+    let out = c.secfix(["scan", "-n", &ns, "-o", "summary"]).run();
+    out.assert_code(3);
+    let summary = out.stdout();
+    let command = summary
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("kubectl secfix fix ") && l.contains(&format!(" -n {ns} ")))
+        .unwrap_or_else(|| panic!("no fix suggested for {ns}:\n{summary}"));
+    let command = command.split("   # ").next().unwrap();
+    assert!(
+        command.starts_with("kubectl secfix fix --context "),
+        "{command}"
+    );
+
+    // Run it through a shell with the same environment as kubectl gets here.
+    let env = c.kubectl_command(["version"]);
+    let mut sh = std::process::Command::new("sh");
+    sh.args(["-c", &format!("{command} --dry-run=server -o json")]);
+    for (k, v) in env.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    let run = sh.stdin(std::process::Stdio::null()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{command}: {}\n{stdout}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let plans: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        stdout.contains("validated"),
+        "the server validated the suggested changes: {plans:#}"
+    );
+
+    let html = c.secfix(["scan", "-n", &ns, "-o", "html"]).run();
+    let page = html.stdout();
+    assert!(
+        page.contains("context admin (cluster ") && page.contains(&format!("namespace {ns}")),
+        "the header names the context and namespace"
+    );
+    let md = c.secfix(["scan", "-n", &ns, "-o", "markdown"]).run();
+    assert!(md.stdout().contains(&format!("`{ns}`")));
 }

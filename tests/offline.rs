@@ -491,4 +491,132 @@ fn scan_json_reports_the_delivery_of_each_env_finding() {
             ),
         ]
     );
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo.yaml");
+const CANARY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/canary.yaml");
+const SCAN_FORMATS: [&str; 7] = [
+    "table", "json", "yaml", "sarif", "summary", "html", "markdown",
+];
+
+// covers issue #12: the canary test covers the new formats.
+#[test]
+fn canary_secrets_never_appear_in_any_scan_format() {
+    for format in SCAN_FORMATS {
+        for extra in [&[][..], &["--digest-source", "pods"][..]] {
+            let mut args = vec!["scan", "-f", CANARY, "-o", format];
+            args.extend(extra);
+            let out = secfix(&args, None);
+            let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+            assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+            assert!(
+                !stdout.contains("sfxCANARY") && !stderr.contains("sfxCANARY"),
+                "-o {format} shows a secret:\n{stdout}\n{stderr}"
+            );
+            assert!(
+                stdout.contains("canary"),
+                "-o {format} reports the namespace"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_overviews_name_the_manifests_and_their_fix_commands_run() {
+    let out = secfix(&["scan", "-f", DEMO, "-o", "summary"], None);
+    assert_eq!(out.status.code(), Some(3));
+    let summary = text(&out.stdout);
+    assert!(summary.starts_with("CHECK "), "{summary}");
+    assert!(!summary.contains('\x1b'), "no colour without a terminal");
+    let command = summary
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("kubectl secfix "))
+        .unwrap_or_else(|| panic!("no suggested command:\n{summary}"));
+    assert!(command.starts_with(&format!("fix -f {DEMO} ")), "{command}");
+    // The suggestion runs as printed (through a shell, comment and all): offline, `fix -f`
+    // prints the fixed manifests.
+    let run = Command::new("sh")
+        .args(["-c", &format!("{BIN} {command}")])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{command}: {}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains("secfix-default-deny"),
+        "{}",
+        text(&run.stdout)
+    );
+
+    let out = secfix(&["scan", "-f", DEMO, "-o", "html"], None);
+    let html = text(&out.stdout);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.contains(&format!("manifest {DEMO}")),
+        "the header names the input"
+    );
+    assert!(html.contains("<time datetime=\"20"), "and the time");
+    assert!(html.contains(&format!(
+        "<code>kubectl secfix fix -f {DEMO} --checks env-secret</code>"
+    )));
+
+    let out = secfix(&["scan", "-f", DEMO, "-o", "markdown"], None);
+    let md = text(&out.stdout);
+    assert!(
+        md.starts_with("## kubectl secfix scan\n\nmanifest "),
+        "{md}"
+    );
+    assert!(md.len() < 64 * 1024);
+}
+
+/// `kubectl-secfix ARGS` in a pseudo-terminal of `rows` lines (set before the program
+/// starts), with `env`; returns everything it printed.
+fn in_terminal(rows: u16, env: &[(&str, &str)], args: &[&str]) -> String {
+    use expectrl::{Eof, Expect, Session};
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        &format!("stty rows {rows} cols 200; exec \"$0\" \"$@\""),
+        BIN,
+    ])
+    .args(args)
+    .env("TERM", "xterm")
+    .env_remove("NO_COLOR")
+    .env_remove("KUBECONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut s = Session::spawn(cmd).expect("spawn in a pty");
+    s.set_expect_timeout(Some(std::time::Duration::from_secs(60)));
+    let c = s.expect(Eof).expect("the program exits");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(c.before()),
+        String::from_utf8_lossy(c.as_bytes())
+    )
+}
+
+#[test]
+fn summary_is_coloured_on_a_terminal_unless_no_color() {
+    let coloured = in_terminal(50, &[], &["scan", "-f", DEMO, "-o", "summary"]);
+    assert!(coloured.contains("\x1b["), "{coloured:?}");
+    let plain = in_terminal(
+        50,
+        &[("NO_COLOR", "1")],
+        &["scan", "-f", DEMO, "-o", "summary"],
+    );
+    assert!(!plain.contains("\x1b["), "{plain:?}");
+    assert!(plain.contains("NAMESPACE   FINDINGS   HIGH   MEDIUM   LOW   FIXABLE"));
+}
+
+#[test]
+fn a_table_longer_than_the_terminal_ends_with_the_per_check_lines() {
+    let args = ["scan", "-f", DEMO];
+    // 6 findings: header, rows, blank line and summary line take 9 lines.
+    let long = in_terminal(8, &[("NO_COLOR", "1")], &args);
+    assert!(long.contains("\nCHECK "), "{long}");
+    let fits = in_terminal(9, &[("NO_COLOR", "1")], &args);
+    assert!(!fits.contains("\nCHECK "), "{fits}");
+    // Not a terminal: never (the output stays one finding per line).
+    let piped = text(&secfix(&args, None).stdout);
+    assert!(!piped.contains("\nCHECK "), "{piped}");
 }

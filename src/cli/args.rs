@@ -150,10 +150,20 @@ pub struct ScanArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScanOutput {
+    /// One line per finding (kubectl style).
     Table,
+    /// The versioned scan report (docs/scan-report.md).
     Json,
+    /// The same document as json, in YAML.
     Yaml,
+    /// SARIF 2.1.0, for code-scanning tools.
     Sarif,
+    /// Findings grouped per check and namespace, and the commands to run next.
+    Summary,
+    /// One self-contained HTML page: charts, a filterable table, fix commands.
+    Html,
+    /// GitHub-flavoured Markdown for a job summary or a pull-request comment (< 64 KiB).
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -670,7 +670,9 @@ mod tests {
     fn enum_values_for_every_value_enum_flag() {
         assert_eq!(
             values_of(&["scan", "-o", ""]),
-            ["table", "json", "yaml", "sarif"]
+            [
+                "table", "json", "yaml", "sarif", "summary", "html", "markdown"
+            ]
         );
         assert_eq!(values_of(&["fix", "--output", ""]), ["text", "json"]);
         assert_eq!(
@@ -706,7 +708,7 @@ mod tests {
     fn equals_forms_answer_bare_values() {
         assert_eq!(values_of(&["scan", "--output=y"]), ["yaml"]);
         assert_eq!(values_of(&["fix", "--allow-dns=f"]), ["false"]);
-        assert_eq!(values_of(&["scan", "-o=s"]), ["sarif"]);
+        assert_eq!(values_of(&["scan", "-o=s"]), ["sarif", "summary"]);
         assert_eq!(values_of(&["scan", "-oj"]), ["-ojson"]);
         assert_eq!(values_of(&["scan", "-Aoy"]), ["-Aoyaml"]);
         assert_eq!(values_of(&["scan", "-o"]), ["-o"]);

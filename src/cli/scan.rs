@@ -1,17 +1,21 @@
 //! `kubectl secfix scan`.
 
-use super::args::{DigestSource, FailOn, GlobalArgs, ScanArgs, ScanOutput};
-use super::collect::collect;
+use super::args::{DigestSource, FailOn, GlobalArgs, ScanArgs, ScanOutput, Selection};
+use super::collect::{Collected, Source, collect, scan_options};
 use super::exit;
 use crate::inventory::Keep;
-use crate::report::{self, Report};
+use crate::report::{self, Origin, Report, Target};
+use crate::ui::term::Term;
 
 pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
     let keep = Keep {
         objects: false,
         pods: true,
     };
+    // When the scan ran, for the report headers (taken here so renderers stay pure).
+    let time = jiff::Timestamp::now();
     let collected = collect(global, &args.selection, keep).await?;
+    let origin = origin(global, &args.selection, &collected);
     let mut inv = collected.inventory;
     // A read-only command contacts registries only when asked to (`--digest-source`).
     let source = args.digest.digest_source.unwrap_or(DigestSource::Pods);
@@ -21,15 +25,20 @@ pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
         suppressed: inv.suppressed,
         scanned: inv.scanned,
         warnings: inv.warnings.iter().chain(&inv.errors).cloned().collect(),
-        ..Report::default()
+        origin,
+        time: Some(time),
     };
+    let term = Term::detect();
     let text = match args.output {
         ScanOutput::Table => {
-            report::render_table(&report, crate::ui::term::Term::detect().stdout_color())
+            report::render_table_sized(&report, term.stdout_color(), term.stdout_rows())
         }
         ScanOutput::Json => report::to_json(&report),
         ScanOutput::Yaml => report::to_yaml(&report).map_err(|e| anyhow::anyhow!("{e}"))?,
         ScanOutput::Sarif => report::to_sarif(&report),
+        ScanOutput::Summary => report::render_summary(&report, term.stdout_color()),
+        ScanOutput::Html => report::render_html(&report),
+        ScanOutput::Markdown => report::render_markdown(&report),
     };
     super::print_stdout(&text)?;
     for w in &inv.warnings {
@@ -39,6 +48,50 @@ pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
         super::say("error", e);
     }
     Ok(exit_code(&report, args.fail_on, !inv.errors.is_empty()))
+}
+
+/// Where the objects came from and how they were selected, for report headers and the
+/// commands the overviews suggest.
+fn origin(global: &GlobalArgs, selection: &Selection, collected: &Collected) -> Origin {
+    let (target, namespace) = match &collected.source {
+        Source::Live(conn) => (
+            Target::Cluster {
+                context: conn.context.clone(),
+                cluster: conn.cluster.clone(),
+                kubeconfig: global.kubeconfig.as_ref().map(|p| p.display().to_string()),
+            },
+            if selection.all_namespaces {
+                None
+            } else {
+                Some(
+                    selection
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| conn.default_namespace.clone()),
+                )
+            },
+        ),
+        Source::Offline(_) => (
+            Target::Files(
+                selection
+                    .files
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+            ),
+            selection.namespace.clone(),
+        ),
+    };
+    Origin {
+        target,
+        namespace,
+        selector: selection.selector.clone(),
+        checks: selection.checks.clone(),
+        include_system: selection.include_system,
+        ran: crate::checks::registry::selected(&scan_options(selection))
+            .map(|c| c.id)
+            .collect(),
+    }
 }
 
 /// 1 when something could not be read, else 3 when a finding is at or above `fail_on`.

@@ -20,6 +20,10 @@ pub struct Connection {
     pub client: Client,
     /// The context's namespace, else `default`.
     pub default_namespace: String,
+    /// The context used (`--context`, else the kubeconfig's current one), for reports.
+    pub context: Option<String>,
+    /// That context's cluster, as the kubeconfig names it, for reports.
+    pub cluster: Option<String>,
 }
 
 /// Reads the kubeconfig like kubectl does: `--kubeconfig`, else every file in `KUBECONFIG`
@@ -41,6 +45,16 @@ pub async fn connect(opts: &ConnectOptions) -> anyhow::Result<Connection> {
     {
         anyhow::bail!("--context {ctx:?}: no such context in the kubeconfig");
     }
+    let context = opts
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone());
+    let cluster = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| Some(&c.name) == context.as_ref())
+        .and_then(|c| c.context.as_ref())
+        .map(|c| c.cluster.clone());
     let options = KubeConfigOptions {
         context: opts.context.clone(),
         ..KubeConfigOptions::default()
@@ -55,5 +69,7 @@ pub async fn connect(opts: &ConnectOptions) -> anyhow::Result<Connection> {
     Ok(Connection {
         client,
         default_namespace,
+        context,
+        cluster,
     })
 }

@@ -28,8 +28,9 @@ pub struct Overview {
     pub checks: Vec<CheckRow>,
     /// Every namespace with findings, most findings first (then most high, then by name).
     pub namespaces: Vec<NamespaceRow>,
-    /// What to run next: a `fix` for the [`NEXT_STEPS`] namespaces with the most fixable
-    /// high findings, then one for the whole scan when more namespaces have fixable findings.
+    /// What to run next: a `fix` for each of the [`NEXT_STEPS`] namespaces (for manifests:
+    /// files) with the most fixable high findings, then one for the whole scan when more
+    /// have fixable findings.
     pub next: Vec<NextStep>,
     /// Findings no `fix` can change (each carries its `notFixableReason`).
     pub not_fixable: usize,
@@ -105,8 +106,6 @@ pub struct NamespaceRow {
     pub context: Option<String>,
     pub namespace: String,
     pub counts: Counts,
-    /// Fixable findings per check.
-    pub fixable_by_check: BTreeMap<CheckId, Counts>,
 }
 
 impl NamespaceRow {
@@ -161,12 +160,8 @@ impl Overview {
                     context: ctx.map(str::to_string),
                     namespace: f.namespace.clone(),
                     counts: Counts::default(),
-                    fixable_by_check: BTreeMap::new(),
                 });
             row.counts.add(f);
-            if f.fixable {
-                row.fixable_by_check.entry(f.check).or_default().add(f);
-            }
         }
 
         let checks = CheckId::ALL
@@ -195,7 +190,7 @@ impl Overview {
                 .then_with(|| (&a.context, &a.namespace).cmp(&(&b.context, &b.namespace)))
         });
 
-        let next = next_steps(report, &namespaces, summary.fixable);
+        let next = next_steps(report, summary.fixable);
         Overview {
             not_fixable: summary.total - summary.fixable,
             summary,
@@ -208,68 +203,76 @@ impl Overview {
 
 type ObjectKey<'a> = (Option<&'a str>, &'a str, &'a str, &'a str);
 
-fn next_steps(report: &Report, namespaces: &[NamespaceRow], fixable: usize) -> Vec<NextStep> {
+/// What a suggested `fix` covers: a namespace of a cluster, or (for manifests, where `-n`
+/// selects nothing) the files the findings came from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum StepKey<'a> {
+    Namespace(Option<&'a str>, &'a str),
+    Files(Vec<&'a str>),
+}
+
+/// One `fix` per group of fixable findings (see [`StepKey`]), most fixable high findings
+/// first, at most [`NEXT_STEPS`]; then one for the whole scan when there are more groups.
+fn next_steps(report: &Report, fixable: usize) -> Vec<NextStep> {
     let origin = &report.origin;
-    let mut ranked: Vec<&NamespaceRow> =
-        namespaces.iter().filter(|n| n.counts.fixable > 0).collect();
-    let fixable_counts = |n: &NamespaceRow| {
-        let mut c = Counts::default();
-        for k in n.fixable_by_check.values() {
-            c.merge(k);
-        }
-        c
-    };
-    ranked.sort_by_cached_key(|n| {
-        let c = fixable_counts(n);
-        (
-            std::cmp::Reverse((c.high, c.medium, c.low)),
-            n.context.clone(),
-            n.namespace.clone(),
-        )
+    let files = matches!(origin.target, Target::Files(_));
+    let mut groups: BTreeMap<StepKey<'_>, (Counts, BTreeSet<CheckId>, BTreeSet<NsKey<'_>>)> =
+        BTreeMap::new();
+    for f in report.findings.iter().filter(|f| f.fixable) {
+        let key = if files {
+            StepKey::Files(files_of(origin, &[f]))
+        } else {
+            StepKey::Namespace(context_of(f), &f.namespace)
+        };
+        let (counts, checks, namespaces) = groups.entry(key).or_default();
+        counts.add(f);
+        checks.insert(f.check);
+        namespaces.insert((context_of(f), &f.namespace));
+    }
+    let mut ranked: Vec<_> = groups.into_iter().collect();
+    ranked.sort_by(|(a, (x, ..)), (b, (y, ..))| {
+        (y.high, y.medium, y.low)
+            .cmp(&(x.high, x.medium, x.low))
+            .then_with(|| a.cmp(b))
     });
     let mut steps: Vec<NextStep> = ranked
         .iter()
         .take(NEXT_STEPS)
-        .map(|n| {
+        .map(|(key, (counts, checks, namespaces))| {
             // In CheckId order, as `--checks` lists them everywhere else; no `--checks` (or
             // the scan's) when every check that ran is in.
-            let mut ids: Vec<CheckId> = n.fixable_by_check.keys().copied().collect();
+            let mut ids: Vec<CheckId> = checks.iter().copied().collect();
             if CheckId::ALL
                 .iter()
                 .all(|c| !origin.did_run(*c) || ids.contains(c))
             {
                 ids.clone_from(&origin.checks);
             }
-            let in_ns: Vec<&Finding> = report
-                .findings
-                .iter()
-                .filter(|f| {
-                    f.fixable && f.namespace == n.namespace && context_of(f) == n.context.as_deref()
-                })
-                .collect();
+            let command = match key {
+                StepKey::Namespace(context, ns) => {
+                    fix_command(origin, *context, Some(ns), &[], &ids)
+                }
+                StepKey::Files(files) => fix_command(origin, None, None, files, &ids),
+            };
             NextStep {
-                command: fix_command(
-                    &report.origin,
-                    n.context.as_deref(),
-                    Some(&n.namespace),
-                    &files_of(&report.origin, &in_ns),
-                    &ids,
-                ),
-                counts: fixable_counts(n),
-                namespaces: 1,
+                command,
+                counts: *counts,
+                namespaces: namespaces.len(),
             }
         })
         .collect();
     if ranked.len() > NEXT_STEPS {
         let mut counts = Counts::default();
-        for f in report.findings.iter().filter(|f| f.fixable) {
-            counts.add(f);
+        let mut namespaces = BTreeSet::new();
+        for (_, (c, _, ns)) in &ranked {
+            counts.merge(c);
+            namespaces.extend(ns.iter().copied());
         }
         debug_assert_eq!(counts.findings, fixable);
         steps.push(NextStep {
-            command: fix_all_command(&report.origin),
+            command: fix_all_command(origin),
             counts,
-            namespaces: ranked.len(),
+            namespaces: namespaces.len(),
         });
     }
     steps

@@ -41,6 +41,17 @@ impl Term {
     pub fn stdout_color(&self) -> bool {
         color_allowed(self.stdout_tty, &env_lookup)
     }
+
+    /// The height of the terminal stdout writes to, in lines; `None` when stdout is not a
+    /// terminal (or its size is unknown).
+    pub fn stdout_rows(&self) -> Option<usize> {
+        if !self.stdout_tty {
+            return None;
+        }
+        console::Term::stdout()
+            .size_checked()
+            .map(|(rows, _)| usize::from(rows))
+    }
 }
 
 fn env_lookup(name: &str) -> Option<std::ffi::OsString> {
