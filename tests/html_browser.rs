@@ -4,10 +4,10 @@
 //! screenshot, and the browser's console (CSP violations and script errors are logged
 //! there).
 //!
-//! `tests/cluster/setup.sh` installs chromium. These tests are ignored in a plain
-//! `cargo test` (they need the browser); `tests/run.sh` runs them, and there a missing
-//! chromium is a failure, never a skip (`SECFIX_REQUIRE_LIVE=1`). `SECFIX_CHROMIUM` names
-//! another binary.
+//! `tests/cluster/setup.sh` installs chromium and chromedriver. These tests are ignored in a
+//! plain `cargo test` (they need the browser); `tests/run.sh` runs them
+//! (`--include-ignored`), and a missing browser fails them, never skips them.
+//! `SECFIX_CHROMIUM` and `SECFIX_CHROMEDRIVER` name other binaries.
 //!
 //! covers issue #12: the HTML report tested in a real browser.
 
@@ -51,24 +51,18 @@ struct Run {
 }
 
 impl Browser {
-    /// Chromium, or `None` (with a message) when it is missing outside `tests/run.sh`.
-    fn get() -> Option<Browser> {
+    /// Chromium; a missing one fails the test (it only runs when asked for).
+    fn get() -> Browser {
         let bin = std::env::var_os("SECFIX_CHROMIUM")
             .map(PathBuf::from)
-            .or_else(|| on_path("chromium"));
-        let Some(bin) = bin else {
-            if std::env::var("SECFIX_REQUIRE_LIVE").as_deref() == Ok("1") {
-                panic!(
-                    "chromium is missing: tests/cluster/setup.sh installs it (apt-get install chromium)"
-                );
-            }
-            eprintln!("skipped: browser test needs chromium; run tests/run.sh");
-            return None;
-        };
-        Some(Browser {
+            .or_else(|| on_path("chromium"))
+            .expect(
+                "chromium is missing: tests/cluster/setup.sh installs it (apt-get install chromium)",
+            );
+        Browser {
             bin,
             dir: tempfile::tempdir().unwrap(),
-        })
+        }
     }
 
     /// Writes `html` as a file and returns its `file://` URL.
@@ -199,7 +193,7 @@ fn shown(dom: &str) -> (usize, String) {
 #[test]
 #[ignore = "browser: needs chromium (tests/cluster/setup.sh); tests/run.sh runs it"]
 fn the_page_runs_its_script_under_its_own_policy_and_shows_rows_totals_and_filters() {
-    let Some(b) = Browser::get() else { return };
+    let b = Browser::get();
     let report = sample::sample();
     let html = render_html(&report);
     let run = b.dom(&b.page("report.html", &html));
@@ -254,7 +248,7 @@ fn the_page_runs_its_script_under_its_own_policy_and_shows_rows_totals_and_filte
 #[test]
 #[ignore = "browser: needs chromium (tests/cluster/setup.sh); tests/run.sh runs it"]
 fn a_filter_in_the_url_hash_shows_only_the_chosen_check() {
-    let Some(b) = Browser::get() else { return };
+    let b = Browser::get();
     let url = b.page("report.html", &render_html(&sample::sample()));
 
     let run = b.dom(&format!("{url}#check=mutable-image-tag"));
@@ -301,7 +295,7 @@ fn a_filter_in_the_url_hash_shows_only_the_chosen_check() {
 #[test]
 #[ignore = "browser: needs chromium (tests/cluster/setup.sh); tests/run.sh runs it"]
 fn a_screenshot_of_the_page_has_the_window_size() {
-    let Some(b) = Browser::get() else { return };
+    let b = Browser::get();
     let url = b.page("report.html", &render_html(&sample::sample()));
     let png = b.dir.path().join("shot.png");
     b.run(&[
@@ -322,7 +316,7 @@ fn a_screenshot_of_the_page_has_the_window_size() {
 #[test]
 #[ignore = "browser: needs chromium (tests/cluster/setup.sh); tests/run.sh runs it"]
 fn ten_thousand_findings_open_and_filter() {
-    let Some(b) = Browser::get() else { return };
+    let b = Browser::get();
     let report: Report = sample::large(10_000);
     let html = render_html(&report);
     let url = b.page("large.html", &html);
@@ -360,7 +354,7 @@ fn ten_thousand_findings_open_and_filter() {
 #[test]
 #[ignore = "browser: needs chromium (tests/cluster/setup.sh); tests/run.sh runs it"]
 fn under_a_policy_that_allows_no_inline_code_the_page_still_shows_everything() {
-    let Some(b) = Browser::get() else { return };
+    let b = Browser::get();
     let html = render_html(&sample::sample()).replace(
         content_security_policy(),
         "default-src 'none'; base-uri 'none'; form-action 'none'",
@@ -397,20 +391,14 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Driver {
     /// Starts chromedriver on a free loopback port and opens a session on `browser`'s
-    /// chromium; `None` (with a message) when chromedriver is missing outside tests/run.sh.
-    fn start(browser: &Browser) -> Option<Driver> {
+    /// chromium; a missing chromedriver fails the test.
+    fn start(browser: &Browser) -> Driver {
         let bin = std::env::var_os("SECFIX_CHROMEDRIVER")
             .map(PathBuf::from)
-            .or_else(|| on_path("chromedriver"));
-        let Some(bin) = bin else {
-            if std::env::var("SECFIX_REQUIRE_LIVE").as_deref() == Ok("1") {
-                panic!(
-                    "chromedriver is missing: tests/cluster/setup.sh installs it (apt-get install chromium-driver)"
-                );
-            }
-            eprintln!("skipped: browser test needs chromedriver; run tests/run.sh");
-            return None;
-        };
+            .or_else(|| on_path("chromedriver"))
+            .expect(
+                "chromedriver is missing: tests/cluster/setup.sh installs it (apt-get install chromium-driver)",
+            );
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -458,7 +446,7 @@ impl Driver {
         }}});
         let answer = driver.call("POST", "/session", Some(caps));
         driver.session = answer["sessionId"].as_str().unwrap().to_string();
-        Some(driver)
+        driver
     }
 
     /// One WebDriver command; returns its `value`, panicking on a WebDriver error.
@@ -577,8 +565,8 @@ impl Drop for Driver {
 #[test]
 #[ignore = "browser: needs chromium and chromedriver (tests/cluster/setup.sh); tests/run.sh runs it"]
 fn clicking_and_typing_filter_and_sort_the_table_and_keep_the_state_in_the_url() {
-    let Some(b) = Browser::get() else { return };
-    let Some(d) = Driver::start(&b) else { return };
+    let b = Browser::get();
+    let d = Driver::start(&b);
     d.goto(&b.page("report.html", &render_html(&sample::sample())));
     let all = d.state_until(|s| s.shown == "7 findings");
     assert_eq!(all.checks.len(), 7, "{all:?}");
