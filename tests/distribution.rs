@@ -627,7 +627,21 @@ fn release_archive_installs_and_completes_through_kubectl() {
     assert!(!subcommands.contains("__complete"), "{subcommands}");
     assert!(subcommands.ends_with(":4\n"), "{subcommands}");
     let formats = complete(&["scan", "-o", ""]);
-    assert_eq!(formats, "table\njson\nyaml\nsarif\n:4\n");
+    let names: Vec<&str> = formats
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "table", "json", "yaml", "sarif", "summary", "html", "markdown", ":4"
+        ],
+        "{formats}"
+    );
+    assert!(
+        formats.contains("summary\tFindings grouped per check and namespace"),
+        "formats are described: {formats}"
+    );
     let checks = complete(&["fix", "--checks", "env-secret,m"]);
     assert!(
         checks.starts_with("env-secret,mutable-image-tag\t"),
