@@ -491,6 +491,7 @@ fn scan_json_reports_the_delivery_of_each_env_finding() {
             ),
         ]
     );
+}
 
 const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo.yaml");
 const CANARY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/canary.yaml");
