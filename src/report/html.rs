@@ -32,7 +32,8 @@ use std::sync::LazyLock;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::overview::{Counts, Overview, fix_command_for};
+use super::overview::{Counts, Overview, fix_command_for, needs_app_change};
+use super::summary::APP_CHANGE_NOTE;
 use super::{Report, plural};
 use crate::model::Finding;
 use crate::model::text::printable;
@@ -223,18 +224,15 @@ pub fn render_html(report: &Report) -> String {
             for step in &o.next {
                 let _ = writeln!(
                     out,
-                    "<li><code>{}</code><span>{} fixable: {}{}</span></li>",
+                    "<li><code>{}</code><span>{}</span></li>",
                     esc(&step.command),
-                    step.counts.findings,
-                    step.counts.split(),
-                    if step.namespaces > 1 {
-                        format!(" in {} namespaces", step.namespaces)
-                    } else {
-                        String::new()
-                    }
+                    esc(&step.describe())
                 );
             }
             out.push_str("</ol>\n");
+            if o.app_change > 0 {
+                let _ = writeln!(out, "<p class=\"muted\">{}</p>", with_code(APP_CHANGE_NOTE));
+            }
         }
         if o.not_fixable > 0 {
             let _ = writeln!(
@@ -358,6 +356,10 @@ fn filters(out: &mut String, o: &Overview) {
 fn row(out: &mut String, report: &Report, f: &Finding) {
     let sev = f.severity.as_str();
     let fix = match fix_command_for(&report.origin, f) {
+        Some(cmd) if needs_app_change(f) => format!(
+            "<code>{}</code><br><span class=\"muted\">app change: the app must be changed to read the file</span>",
+            esc(&cmd)
+        ),
         Some(cmd) => format!("<code>{}</code>", esc(&cmd)),
         None => format!(
             "<span class=\"muted\">{}</span>",
@@ -465,6 +467,20 @@ fn url_component(s: &str) -> String {
     out
 }
 
+/// Our own text with `code spans` (Markdown style) as HTML `<code>`.
+fn with_code(s: &str) -> String {
+    s.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", esc(part))
+            } else {
+                esc(part)
+            }
+        })
+        .collect()
+}
+
 /// `s` escaped for HTML text and double-quoted attributes, control characters shown escaped.
 fn esc(s: &str) -> String {
     let s = printable(s);
@@ -528,6 +544,7 @@ mod tests {
             r"&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;\u{1b}"
         );
         assert_eq!(url_component("a b/ü"), "a%20b%2F%C3%BC");
+        assert_eq!(with_code("run `a<b` now"), "run <code>a&lt;b</code> now");
     }
 
     #[test]

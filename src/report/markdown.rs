@@ -15,8 +15,8 @@
 
 use std::fmt::Write as _;
 
-use super::overview::Overview;
-use super::summary::TOP_NAMESPACES;
+use super::overview::{Overview, needs_app_change};
+use super::summary::{APP_CHANGE_NOTE, TOP_NAMESPACES};
 use super::{Report, plural};
 use crate::model::Finding;
 use crate::model::text::printable;
@@ -159,15 +159,13 @@ fn head(out: &mut String, report: &Report, o: &Overview) {
     if !o.next.is_empty() {
         out.push_str("\n\n**Next**\n\n```sh");
         for step in &o.next {
-            let _ = write!(
-                out,
-                "\n{}   # {} fixable: {}",
-                fenced(&step.command),
-                step.counts.findings,
-                step.counts.split()
-            );
+            let _ = write!(out, "\n{}   # {}", fenced(&step.command), step.describe());
         }
         out.push_str("\n```");
+        if o.app_change > 0 {
+            // Our own text: its code spans are meant as Markdown.
+            let _ = write!(out, "\n\n{APP_CHANGE_NOTE}");
+        }
     }
     if o.not_fixable > 0 {
         let _ = write!(
@@ -193,6 +191,7 @@ fn head(out: &mut String, report: &Report, o: &Overview) {
 
 fn finding_row(f: &Finding) -> String {
     let fix = match (f.fixable, &f.not_fixable_reason) {
+        (true, _) if needs_app_change(f) => "yes, app change".to_string(),
         (true, _) => "yes".to_string(),
         (false, Some(r)) => format!("no: {}", text(r)),
         (false, None) => "no".to_string(),

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::{Origin, Report, Summary, Target};
-use crate::model::{CheckId, Finding, Severity};
+use crate::model::{CheckId, Delivery, Finding, Severity};
 
 /// How many namespaces get a `fix` command of their own in [`Overview::next`].
 pub const NEXT_STEPS: usize = 3;
@@ -34,6 +34,8 @@ pub struct Overview {
     pub next: Vec<NextStep>,
     /// Findings no `fix` can change (each carries its `notFixableReason`).
     pub not_fixable: usize,
+    /// Fixable findings that need an app change ([`needs_app_change`]).
+    pub app_change: usize,
 }
 
 /// Findings of one check, by severity.
@@ -44,6 +46,16 @@ pub struct Counts {
     pub medium: usize,
     pub low: usize,
     pub fixable: usize,
+    /// Fixable findings whose fix needs the app changed to read the secret from a file
+    /// ([`needs_app_change`]): `fix` offers them on a terminal and leaves them out with
+    /// `--yes` unless `--allow-app-changes`.
+    pub app_change: usize,
+}
+
+/// True for a fixable finding whose fix the app must be changed for (a secret moved to a
+/// file the image is not known to read).
+pub fn needs_app_change(f: &Finding) -> bool {
+    f.fixable && f.detail.delivery() == Some(Delivery::AppChange)
 }
 
 impl Counts {
@@ -57,6 +69,9 @@ impl Counts {
         if f.fixable {
             self.fixable += 1;
         }
+        if needs_app_change(f) {
+            self.app_change += 1;
+        }
     }
 
     /// Adds `other`'s counts to these.
@@ -66,6 +81,7 @@ impl Counts {
         self.medium += other.medium;
         self.low += other.low;
         self.fixable += other.fixable;
+        self.app_change += other.app_change;
     }
 
     /// `3 high, 2 medium` (severities with findings only; `none` when empty).
@@ -127,6 +143,22 @@ pub struct NextStep {
     pub counts: Counts,
     /// How many namespaces those are in.
     pub namespaces: usize,
+}
+
+impl NextStep {
+    /// `6 fixable: 4 high, 2 medium in 2 namespaces; 1 needs an app change`.
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} fixable: {}", self.counts.findings, self.counts.split());
+        if self.namespaces > 1 {
+            s.push_str(&format!(" in {} namespaces", self.namespaces));
+        }
+        match self.counts.app_change {
+            0 => {}
+            1 => s.push_str("; 1 needs an app change"),
+            n => s.push_str(&format!("; {n} need an app change")),
+        }
+        s
+    }
 }
 
 /// The kubeconfig context a finding came from, for a scan of several clusters.
@@ -193,6 +225,11 @@ impl Overview {
         let next = next_steps(report, summary.fixable);
         Overview {
             not_fixable: summary.total - summary.fixable,
+            app_change: report
+                .findings
+                .iter()
+                .filter(|f| needs_app_change(f))
+                .count(),
             summary,
             checks,
             namespaces,

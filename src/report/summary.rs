@@ -29,6 +29,9 @@ use super::{Report, plural};
 use crate::model::Severity;
 use crate::model::text::printable;
 
+/// What an app change means for the suggested commands (shown when some fix needs one).
+pub(super) const APP_CHANGE_NOTE: &str = "An app change moves a secret to a file the app must be changed to read: `fix` asks about it on a terminal, and otherwise (`--yes`, `-f`) leaves it out unless `--allow-app-changes`.";
+
 /// How many namespaces the summary lists.
 pub const TOP_NAMESPACES: usize = 10;
 
@@ -46,17 +49,14 @@ pub fn render_summary(report: &Report, color: bool) -> String {
             next.push("Next:".to_string());
             for step in &o.next {
                 next.push(format!(
-                    "  {}   # {} fixable: {}{}",
+                    "  {}   # {}",
                     printable(&step.command),
-                    step.counts.findings,
-                    step.counts.split(),
-                    if step.namespaces > 1 {
-                        format!(" in {} namespaces", step.namespaces)
-                    } else {
-                        String::new()
-                    }
+                    step.describe()
                 ));
             }
+        }
+        if o.app_change > 0 {
+            next.push(APP_CHANGE_NOTE.to_string());
         }
         if o.not_fixable > 0 {
             next.push(format!(
