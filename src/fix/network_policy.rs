@@ -18,6 +18,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
 use super::{Action, Plan, Target};
+
+pub mod evidence;
+pub mod graph;
+pub mod render;
 use crate::model::{CheckId, Detail, Direction, Finding};
 
 /// Base name of the created policy.
