@@ -98,6 +98,11 @@ pub enum Source {
         config_map: String,
         key: String,
     },
+    /// A file of a ConfigMap volume the container mounts (one key).
+    ConfigMapFile {
+        config_map: String,
+        key: String,
+    },
     Args,
     Command,
 }
@@ -105,7 +110,10 @@ pub enum Source {
 impl Source {
     /// True when a value from here may be shown (ConfigMap values never are).
     pub fn may_show_value(&self) -> bool {
-        !matches!(self, Source::ConfigMap { .. })
+        !matches!(
+            self,
+            Source::ConfigMap { .. } | Source::ConfigMapFile { .. }
+        )
     }
 }
 
@@ -118,6 +126,9 @@ impl std::fmt::Display for Source {
                 config_map,
                 key,
             } => write!(f, "env {var} from ConfigMap {config_map} key {key}"),
+            Source::ConfigMapFile { config_map, key } => {
+                write!(f, "file {key} of ConfigMap {config_map}")
+            }
             Source::Args => f.write_str("args"),
             Source::Command => f.write_str("command"),
         }
@@ -396,11 +407,102 @@ fn value_refs(var: &str, value: &str) -> Vec<(HostRef, bool)> {
         return Vec::new();
     }
     let address = name_says_address(var);
+    let tokens: Vec<&str> = value
+        .split(is_separator)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tokens.len() > 1 && !address {
+        // Several words (`JAVA_OPTS`, a command line): bare words need an address context.
+        return context_refs(&tokens);
+    }
     host_refs_with_keys(value)
         .into_iter()
         .filter(|(_, key)| key.as_deref().is_none_or(|k| !name_says_not_a_host(k)))
         .map(|(r, key)| (r, address || key.as_deref().is_some_and(name_says_address)))
         .collect()
+}
+
+/// Programs whose next word is a host (`nc -z db 5432`, `nslookup db`).
+const NETWORK_TOOLS: &[&str] = &[
+    "nslookup",
+    "dig",
+    "host",
+    "nc",
+    "ncat",
+    "netcat",
+    "ping",
+    "telnet",
+    "curl",
+    "wget",
+    "pg_isready",
+    "psql",
+    "mysql",
+    "mysqladmin",
+    "redis-cli",
+    "mongo",
+    "mongosh",
+    "grpcurl",
+];
+
+/// Host references in a run of words (a command line, a config file) where a single bare
+/// word is only taken as a host in an address context: after an address flag or key
+/// (`-h db`, `--db-host db`, `host: db`), after a network tool (`nslookup db`), or before
+/// a port number (`nc -z db 5432`). `svc:port`, URLs and dotted names count anywhere.
+/// Values after a flag or key that names a password, user, … are skipped.
+pub fn context_refs(tokens: &[&str]) -> Vec<(HostRef, bool)> {
+    let mut out = Vec::new();
+    for (i, raw) in tokens.iter().enumerate() {
+        let prev = i
+            .checked_sub(1)
+            .map(|j| tokens[j].trim_end_matches([':', '=']))
+            .unwrap_or("");
+        let next = tokens.get(i + 1).copied().unwrap_or("");
+        let prev_is_key = prev.starts_with('-')
+            || tokens
+                .get(i.wrapping_sub(1))
+                .is_some_and(|t| t.ends_with([':', '=']));
+        if prev_is_key && !prev.contains('=') && name_says_not_a_host(prev) {
+            continue;
+        }
+        let prev_address = prev_is_key && (name_says_address(prev) || prev == "-h");
+        let tool = prev.rsplit('/').next().unwrap_or(prev);
+        let after_tool = NETWORK_TOOLS.contains(&tool) || NETWORK_TOOLS.contains(&prev);
+        let before_port = next.parse::<u16>().is_ok_and(|p| p > 0)
+            && !matches!(
+                *raw,
+                "sleep"
+                    | "timeout"
+                    | "seq"
+                    | "exit"
+                    | "head"
+                    | "tail"
+                    | "wait"
+                    | "kill"
+                    | "nice"
+                    | "expr"
+                    | "test"
+                    | "retry"
+                    | "retries"
+                    | "usleep"
+            );
+        if raw.ends_with([':', '=']) {
+            // A key (`port:`), not a value.
+            continue;
+        }
+        let token = raw.trim_end_matches('.');
+        let Some((r, key)) = token_ref(token) else {
+            continue;
+        };
+        if ignored_host(&r.host) || key.is_some_and(name_says_not_a_host) {
+            continue;
+        }
+        let key_address = key.is_some_and(name_says_address);
+        let strong = r.form != Form::Bare || r.host.contains('.');
+        if strong || prev_address || key_address || after_tool || before_port {
+            out.push((r, prev_address || key_address));
+        }
+    }
+    out
 }
 
 fn config_map_data<'a>(
@@ -436,11 +538,61 @@ pub fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> {
             });
         }
     };
+    // ConfigMap volumes: volume name → (ConfigMap, the keys it projects; `None` = all).
+    let mut cm_volumes: BTreeMap<&str, Vec<(&str, Option<Vec<&str>>)>> = BTreeMap::new();
+    for v in spec.volumes.iter().flatten() {
+        fn keys(items: &Option<Vec<k8s_openapi::api::core::v1::KeyToPath>>) -> Option<Vec<&str>> {
+            items
+                .as_ref()
+                .map(|i| i.iter().map(|k| k.key.as_str()).collect())
+        }
+        if let Some(c) = &v.config_map {
+            cm_volumes
+                .entry(&v.name)
+                .or_default()
+                .push((&c.name, keys(&c.items)));
+        }
+        for src in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
+            if let Some(c) = &src.config_map {
+                cm_volumes
+                    .entry(&v.name)
+                    .or_default()
+                    .push((&c.name, keys(&c.items)));
+            }
+        }
+    }
     let mut visit = |name: &str,
                      env: &[k8s_openapi::api::core::v1::EnvVar],
                      env_from: &[k8s_openapi::api::core::v1::EnvFromSource],
+                     mounts: &[k8s_openapi::api::core::v1::VolumeMount],
                      args: &[String],
                      command: &[String]| {
+        for m in mounts {
+            for (cm, keys) in cm_volumes.get(m.name.as_str()).into_iter().flatten() {
+                let Some(data) = config_map_data(config_maps, ns, cm) else {
+                    continue;
+                };
+                let sub = m.sub_path.as_deref();
+                for (key, v) in data {
+                    let projected = keys.as_ref().is_none_or(|k| k.contains(&key.as_str()));
+                    // A subPath mount of a whole ConfigMap is one file, named by its key.
+                    let mounted = sub.is_none_or(|p| keys.is_some() || p == key);
+                    if !projected || !mounted {
+                        continue;
+                    }
+                    let tokens: Vec<&str> =
+                        v.split(is_separator).filter(|t| !t.is_empty()).collect();
+                    push(
+                        name,
+                        Source::ConfigMapFile {
+                            config_map: cm.to_string(),
+                            key: key.clone(),
+                        },
+                        context_refs(&tokens),
+                    );
+                }
+            }
+        }
         for e in env {
             if let Some(v) = &e.value {
                 push(
@@ -490,23 +642,12 @@ pub fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> {
             }
         }
         for (source, list) in [(Source::Command, command), (Source::Args, args)] {
-            let mut refs = Vec::new();
-            for (i, a) in list.iter().enumerate() {
-                // `--password VALUE`: the flag before a value names it.
-                let prev = i.checked_sub(1).map(|j| list[j].as_str()).unwrap_or("");
-                if prev.starts_with('-') && !prev.contains('=') && name_says_not_a_host(prev) {
-                    continue;
-                }
-                let flag_address = prev.starts_with('-') && name_says_address(prev);
-                for (r, key) in host_refs_with_keys(a) {
-                    if key.as_deref().is_some_and(name_says_not_a_host) {
-                        continue;
-                    }
-                    let address = flag_address || key.as_deref().is_some_and(name_says_address);
-                    refs.push((r, address));
-                }
-            }
-            push(name, source, refs);
+            let tokens: Vec<&str> = list
+                .iter()
+                .flat_map(|a| a.split(is_separator))
+                .filter(|t| !t.is_empty())
+                .collect();
+            push(name, source, context_refs(&tokens));
         }
     };
     for c in containers {
@@ -514,6 +655,7 @@ pub fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> {
             &c.name,
             c.env.as_deref().unwrap_or(&[]),
             c.env_from.as_deref().unwrap_or(&[]),
+            c.volume_mounts.as_deref().unwrap_or(&[]),
             c.args.as_deref().unwrap_or(&[]),
             c.command.as_deref().unwrap_or(&[]),
         );
@@ -523,6 +665,7 @@ pub fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> {
             &c.name,
             c.env.as_deref().unwrap_or(&[]),
             c.env_from.as_deref().unwrap_or(&[]),
+            c.volume_mounts.as_deref().unwrap_or(&[]),
             c.args.as_deref().unwrap_or(&[]),
             c.command.as_deref().unwrap_or(&[]),
         );
@@ -725,6 +868,88 @@ mod tests {
                 .find(|m| m.host.host == "search.tools")
                 .unwrap()
                 .named_as_address
+        );
+    }
+
+    fn words(text: &str) -> Vec<String> {
+        let tokens: Vec<&str> = text.split(is_separator).filter(|t| !t.is_empty()).collect();
+        context_refs(&tokens)
+            .into_iter()
+            .map(|(r, _)| r.display())
+            .collect()
+    }
+
+    #[test]
+    fn bare_words_in_commands_and_files_need_an_address_context() {
+        // A word that happens to be a Service name is no evidence on its own: it would take
+        // the "assumed" reachability away from that Service's real callers.
+        assert!(words("python -m user --workers 4").is_empty());
+        assert!(words("job_name: cart").is_empty());
+        assert_eq!(words("redis-cli -h redis -p 6379 ping"), ["redis"]);
+        assert_eq!(words("until nslookup mydb; do sleep 2; done"), ["mydb"]);
+        assert_eq!(words("nc -z db 5432"), ["db"]);
+        assert_eq!(words("--db-host db --password db"), ["db"]);
+        assert_eq!(words("host: redis\nport: 6379\nuser: redis"), ["redis"]);
+        assert_eq!(words("DB_HOST=db"), ["db"]);
+        assert_eq!(
+            words("location / { proxy_pass http://backend:8080; }"),
+            ["backend:8080"]
+        );
+        assert_eq!(
+            words("upstream cache.data.svc.cluster.local"),
+            ["cache.data.svc.cluster.local"]
+        );
+    }
+
+    #[test]
+    fn mounted_config_map_files_are_read_only_for_the_projected_keys() {
+        let w = workload(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "proxy", "namespace": "shop"},
+            "spec": {"template": {"spec": {
+                "containers": [{"name": "nginx", "volumeMounts": [
+                    {"name": "conf", "mountPath": "/etc/nginx/conf.d"},
+                    {"name": "proj", "mountPath": "/etc/x"}]}],
+                "volumes": [
+                    {"name": "conf", "configMap": {"name": "nginx"}},
+                    {"name": "proj", "projected": {"sources": [{"configMap": {"name": "more",
+                        "items": [{"key": "used", "path": "u"}]}}]}},
+                    {"name": "unmounted", "configMap": {"name": "other"}}]}}}
+        }));
+        let cms: Vec<ConfigMap> = vec![
+            serde_json::from_value(json!({"metadata": {"name": "nginx", "namespace": "shop"},
+                "data": {"default.conf": "server { location / { proxy_pass http://web:8080; } }"}}))
+            .unwrap(),
+            serde_json::from_value(json!({"metadata": {"name": "more", "namespace": "shop"},
+                "data": {"used": "api:9000", "unused": "nope:1"}}))
+            .unwrap(),
+            serde_json::from_value(json!({"metadata": {"name": "other", "namespace": "shop"},
+                "data": {"x": "other:1"}}))
+            .unwrap(),
+        ];
+        let got: Vec<(String, String)> = mentions(&w, &cms)
+            .into_iter()
+            .map(|m| (m.source.to_string(), m.host.display()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "file default.conf of ConfigMap nginx".to_string(),
+                    "web:8080".to_string()
+                ),
+                (
+                    "file used of ConfigMap more".to_string(),
+                    "api:9000".to_string()
+                ),
+            ]
+        );
+        assert!(
+            !Source::ConfigMapFile {
+                config_map: "a".into(),
+                key: "b".into()
+            }
+            .may_show_value()
         );
     }
 }
