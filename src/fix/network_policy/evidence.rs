@@ -519,6 +519,9 @@ fn config_map_data<'a>(
         .and_then(|c| c.data.as_ref())
 }
 
+/// A ConfigMap a volume holds, with the keys it projects (`None`: all).
+type ConfigMapVolume<'a> = (&'a str, Option<Vec<&'a str>>);
+
 /// Every host the containers of `w` name, with where. `config_maps` are the ConfigMaps
 /// known (any namespace): only the keys that an env var of `w` reads are looked at.
 pub fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> {
@@ -539,7 +542,7 @@ pub fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> {
         }
     };
     // ConfigMap volumes: volume name → (ConfigMap, the keys it projects; `None` = all).
-    let mut cm_volumes: BTreeMap<&str, Vec<(&str, Option<Vec<&str>>)>> = BTreeMap::new();
+    let mut cm_volumes: BTreeMap<&str, Vec<ConfigMapVolume<'_>>> = BTreeMap::new();
     for v in spec.volumes.iter().flatten() {
         fn keys(items: &Option<Vec<k8s_openapi::api::core::v1::KeyToPath>>) -> Option<Vec<&str>> {
             items
