@@ -50,6 +50,47 @@ pub struct NamespacePolicies {
     pub notes: Vec<String>,
 }
 
+/// One row of the flow table as text: what, from, to (with Service port), pod ports, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRow {
+    pub kind: &'static str,
+    pub from: String,
+    pub to: String,
+    pub ports: String,
+    /// Evidence, then the note, joined with "; ".
+    pub why: String,
+}
+
+impl NamespacePolicies {
+    /// The flow table as text rows, for previews (`caller → service:port`, evidence,
+    /// assumed flows, entry points, what will be blocked).
+    pub fn flow_rows(&self) -> Vec<FlowRow> {
+        self.flows
+            .iter()
+            .map(|f| {
+                let mut why = f.evidence.join("; ");
+                if let Some(n) = &f.note {
+                    if !why.is_empty() {
+                        why.push_str("; ");
+                    }
+                    why.push_str(n);
+                }
+                FlowRow {
+                    kind: f.kind.as_str(),
+                    from: f.from.text(&self.namespace),
+                    to: f.to.text(&self.namespace),
+                    ports: if f.kind == FlowKind::Blocked {
+                        String::new()
+                    } else {
+                        super::graph::ports_text(&f.ports)
+                    },
+                    why,
+                }
+            })
+            .collect()
+    }
+}
+
 /// Builds the policy sets of the namespaces in `fixed` (namespace → directions to isolate)
 /// from everything known in `cluster`. `taken` lists the NetworkPolicy names that exist
 /// per namespace. Namespaces with no direction get nothing.
@@ -1277,6 +1318,40 @@ mod tests {
                 .any(|n| n.contains("the pods of Pod debug have no labels")),
             "{:?}",
             set.notes
+        );
+    }
+
+    #[test]
+    fn flow_rows_say_caller_service_port_and_evidence() {
+        let mut objs = shop();
+        objs.push(app("redis", json!([]), json!([{"containerPort": 6379}])));
+        objs.push(service(
+            "redis",
+            json!({"app": "redis"}),
+            json!([{"port": 6379}]),
+        ));
+        objs[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "PAY_URL", "value": "https://pay.example.com"}));
+        let rows = plan(objs).flow_rows();
+        let text: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} | {} | {} | {} | {}",
+                    r.kind, r.from, r.to, r.ports, r.why
+                )
+            })
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "evidence | Deployment web | cart:7070 | 9000/TCP | env CART_SERVICE_ADDR of Deployment web",
+                "assumed | every pod of the namespace | redis | 6379/TCP | no workload names Service redis",
+                "dns | every pod of the namespace | cluster DNS (kube-system/kube-dns) | 53/UDP, 53/TCP | --allow-dns",
+                "will be blocked | Deployment web | pay.example.com |  | env PAY_URL of Deployment web; outside the cluster",
+            ]
         );
     }
 }
