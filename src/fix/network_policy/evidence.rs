@@ -291,8 +291,18 @@ fn host_port(s: &str) -> Option<(String, Option<u16>)> {
         };
         return Some((ip.to_ascii_lowercase(), port));
     }
-    let (host, port) = match s.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p.parse::<u16>().ok().filter(|p| *p > 0)?)),
+    // `host:port`, or `host:port:port` (ZooKeeper's `zk-0.zk:2888:3888`): the first port.
+    let (host, port) = match s.split_once(':') {
+        Some((h, ps)) => {
+            let mut ports = ps
+                .split(':')
+                .map(|p| p.parse::<u16>().ok().filter(|p| *p > 0));
+            let first = ports.next().flatten()?;
+            if ports.any(|p| p.is_none()) {
+                return None;
+            }
+            (h, Some(first))
+        }
         None => (s, None),
     };
     let host = host.strip_suffix('.').unwrap_or(host);
@@ -719,6 +729,10 @@ mod tests {
         assert_eq!(
             hp("redis-cart:6379/0"),
             ("redis-cart".into(), Some(6379), Form::HostPort)
+        );
+        assert_eq!(
+            hp("server.1=zk-0.zk-hs:2888:3888"),
+            ("zk-0.zk-hs".into(), Some(2888), Form::HostPort)
         );
         assert!(host_refs("image:tag").is_empty());
         assert!(host_refs("redis:99999").is_empty());

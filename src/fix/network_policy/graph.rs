@@ -500,6 +500,8 @@ impl<'a> Svc<'a> {
 pub enum Target {
     /// A known Service (by index into [`Graph::services`]).
     Service(usize),
+    /// One pod of a known headless Service (`web-0.web`): clients reach the pod itself.
+    Pod(usize),
     /// A Service in a namespace known to exist, but the Service itself is not known.
     UnknownService { namespace: String, name: String },
     /// No Service of the workload's namespace has this one-label name.
@@ -677,7 +679,12 @@ impl<'a> Graph<'a> {
         match labels.iter().position(|l| *l == "svc") {
             Some(2) => return service(labels[1], labels[0]),
             // pod.service.namespace.svc: a pod of a headless Service.
-            Some(3) => return service(labels[2], labels[1]),
+            Some(3) => {
+                return match service(labels[2], labels[1]) {
+                    Target::Service(i) => Target::Pod(i),
+                    t => t,
+                };
+            }
             _ => {}
         }
         match labels.as_slice() {
@@ -692,7 +699,7 @@ impl<'a> Graph<'a> {
                     .lookup(namespace, b)
                     .filter(|i| self.services[*i].headless)
                 {
-                    Target::Service(i)
+                    Target::Pod(i)
                 } else if self.namespaces.contains(*b) {
                     service(b, a)
                 } else {
@@ -700,7 +707,7 @@ impl<'a> Graph<'a> {
                 }
             }
             [_, b, c] => match self.lookup(c, b).filter(|i| self.services[*i].headless) {
-                Some(i) => Target::Service(i),
+                Some(i) => Target::Pod(i),
                 None => Target::External,
             },
             _ => Target::External,
@@ -726,8 +733,10 @@ impl<'a> Graph<'a> {
             evidence: vec![why.clone()],
             note: Some(note),
         };
-        match self.classify(&r.host, w.namespace()) {
-            Target::Service(i) => {
+        let target = self.classify(&r.host, w.namespace());
+        let pod = matches!(target, Target::Pod(_));
+        match target {
+            Target::Service(i) | Target::Pod(i) => {
                 let s = &self.services[i];
                 if let Some(ext) = &s.external_name {
                     self.blocked.push(Flow {
@@ -778,6 +787,13 @@ impl<'a> Graph<'a> {
                             (Some(s.all_targets()), None)
                         }
                     },
+                    // A pod named without a port: whatever its containers declare, as
+                    // peers of a StatefulSet use ports their Service may not list.
+                    None if pod => {
+                        let mut ports = s.all_targets();
+                        ports.extend(container_ports(&s.backing));
+                        (Some(dedup(ports)), None)
+                    }
                     None => (Some(s.all_targets()), None),
                 };
                 self.calls
@@ -1047,9 +1063,9 @@ mod tests {
         assert_eq!(c("redis.shop.svc.cluster.local"), Target::Service(0));
         assert_eq!(c("db.data"), Target::Service(1));
         assert_eq!(c("db.data.svc.cluster.local"), Target::Service(1));
-        assert_eq!(c("kv-0.peers"), Target::Service(2));
-        assert_eq!(c("kv-0.peers.shop"), Target::Service(2));
-        assert_eq!(c("kv-0.peers.shop.svc.cluster.local"), Target::Service(2));
+        assert_eq!(c("kv-0.peers"), Target::Pod(2));
+        assert_eq!(c("kv-0.peers.shop"), Target::Pod(2));
+        assert_eq!(c("kv-0.peers.shop.svc.cluster.local"), Target::Pod(2));
         assert_eq!(
             c("cache.other"),
             Target::UnknownService {

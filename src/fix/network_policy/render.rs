@@ -896,7 +896,7 @@ mod tests {
                 "spec": {"clusterIP": "None", "selector": {"app": "db"}}}),
             app(
                 "kv",
-                json!([]),
+                json!([{"name": "INITIAL_CLUSTER", "value": "kv-0.kv,kv-1.kv"}]),
                 json!([{"containerPort": 2379}, {"containerPort": 2380}]),
             ),
             json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kv"},
@@ -912,6 +912,11 @@ mod tests {
         );
         assert!(
             r.contains(&"evidence Deployment web -> kv [2379/TCP]".to_string()),
+            "{r:?}"
+        );
+        // Peers named pod by pod reach every port their containers declare.
+        assert!(
+            r.contains(&"evidence Deployment kv -> kv [2379/TCP, 2380/TCP]".to_string()),
             "{r:?}"
         );
     }
