@@ -164,7 +164,25 @@ fn service_pods(s: &Svc<'_>) -> LabelSelector {
     selector_of(s.selector.as_ref().unwrap_or(&BTreeMap::new()))
 }
 
+/// The longest object name (a DNS subdomain).
+const MAX_NAME: usize = 253;
+
+/// `name` cut to fit [`MAX_NAME`] with room for a `-N` suffix: a long one keeps its start
+/// and ends in a hash of the whole, so distinct names stay distinct (and stable).
+fn fit(name: String) -> String {
+    if name.len() <= MAX_NAME - 4 {
+        return name;
+    }
+    // FNV-1a: stable across runs and platforms.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let head = name[..MAX_NAME - 4 - 17].trim_end_matches(['-', '.']);
+    format!("{head}-{hash:016x}")
+}
+
 fn unique(base: String, used: &mut BTreeSet<String>) -> String {
+    let base = fit(base);
     let name = if used.contains(&base) {
         (2..)
             .map(|i| format!("{base}-{i}"))
@@ -1358,5 +1376,18 @@ mod tests {
                 "will be blocked | Deployment web | pay.example.com |  | env PAY_URL of Deployment web; outside the cluster",
             ]
         );
+    }
+
+    #[test]
+    fn long_names_are_cut_to_a_valid_length_and_stay_distinct() {
+        let a = fit(format!("secfix-egress-deployment-{}", "a".repeat(250)));
+        let b = fit(format!("secfix-egress-deployment-{}b", "a".repeat(249)));
+        assert!(a.len() <= MAX_NAME - 4, "{}", a.len());
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            fit(format!("secfix-egress-deployment-{}", "a".repeat(250)))
+        );
+        assert_eq!(fit("short".into()), "short");
     }
 }
