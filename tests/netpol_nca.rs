@@ -1,5 +1,6 @@
-//! The least-privilege NetworkPolicy set judged by an independent engine: on real public
-//! apps (`tests/fixtures/apps/`), network-config-analyzer (`nca`) checks that every
+//! The least-privilege NetworkPolicy set judged by an independent engine: the real binary
+//! runs `fix -f` on real public apps (`tests/fixtures/apps/`), and network-config-analyzer
+//! (`nca`) checks that every
 //! documented connection is still permitted (`want.yaml`) and that connections no evidence
 //! supports are denied (`avoid.yaml`). Covers issue #10 ("Done when").
 //!
@@ -7,16 +8,9 @@
 //! `SECFIX_NCA`). Without it the tests are ignored in a plain `cargo test`; `tests/run.sh`
 //! runs them and they fail (never skip) when nca is missing.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
-use k8s_openapi::api::networking::v1::Ingress;
-use kubectl_secfix::checks::default_allow_namespace::{PodGroup, check};
-use kubectl_secfix::fix::network_policy::graph::Cluster;
-use kubectl_secfix::fix::network_policy::render::{NamespacePolicies, Options, build};
-use kubectl_secfix::model::{Detail, Direction, Workload};
 use serde_json::Value;
 
 fn apps_dir() -> PathBuf {
@@ -43,90 +37,21 @@ fn nca() -> PathBuf {
     p
 }
 
-/// Every object of a manifest file, with a namespace (`default` when it names none).
-fn objects(path: &Path) -> Vec<Value> {
-    let files = kubectl_secfix::manifest::load(&[path.to_path_buf()]).unwrap();
-    kubectl_secfix::manifest::objects(&files)
-        .into_iter()
-        .map(|(mut o, _)| {
-            let namespaced = o.get("kind").and_then(Value::as_str) != Some("Namespace");
-            if namespaced && o.pointer("/metadata/namespace").is_none() {
-                o["metadata"]["namespace"] = "default".into();
-            }
-            o
-        })
-        .collect()
-}
-
-/// The policy sets `fix` plans for every namespace of the app, the way the fix does: the
-/// directions come from the `default-allow-namespace` findings.
-fn plan(app: &str, opts: &Options) -> Vec<NamespacePolicies> {
-    let objs = objects(&apps_dir().join(app).join("app.yaml"));
-    let of_kind = |k: &'static str| objs.iter().filter(move |o| o["kind"] == k).cloned();
-    let workloads: Vec<Workload> = objs
-        .iter()
-        .filter_map(|o| Workload::from_value(o.clone()).unwrap())
-        .collect();
-    let services: Vec<Service> = of_kind("Service")
-        .map(|o| serde_json::from_value(o).unwrap())
-        .collect();
-    let ingresses: Vec<Ingress> = of_kind("Ingress")
-        .map(|o| serde_json::from_value(o).unwrap())
-        .collect();
-    let config_maps: Vec<ConfigMap> = of_kind("ConfigMap")
-        .map(|o| serde_json::from_value(o).unwrap())
-        .collect();
-    let routes: Vec<Value> = objs
-        .iter()
-        .filter(|o| o["kind"] == "HTTPRoute" || o["kind"] == "GRPCRoute")
-        .cloned()
-        .collect();
-    let mut by_ns: BTreeMap<String, Vec<PodGroup>> = BTreeMap::new();
-    for w in &workloads {
-        by_ns
-            .entry(w.namespace().to_string())
-            .or_default()
-            .push(PodGroup::of(w));
-    }
-    let mut fixed: BTreeMap<String, BTreeSet<Direction>> = BTreeMap::new();
-    for (ns, pods) in &by_ns {
-        for f in check(ns, pods, &[]) {
-            if let Detail::Unisolated { direction, .. } = f.detail {
-                fixed.entry(ns.clone()).or_default().insert(direction);
-            }
-        }
-    }
-    let cluster = Cluster {
-        workloads: &workloads,
-        services: &services,
-        ingresses: &ingresses,
-        routes: &routes,
-        config_maps: &config_maps,
-        namespaces: &[],
-    };
-    build(&cluster, &fixed, &BTreeMap::new(), opts)
-}
-
-fn least_privilege() -> Options {
-    Options {
-        allow_dns: true,
-        allow_egress: Vec::new(),
-    }
-}
-
-fn write_policies(dir: &Path, sets: &[NamespacePolicies]) -> PathBuf {
-    let mut out = String::new();
-    for set in sets {
-        for p in &set.policies {
-            let mut v = serde_json::to_value(p).unwrap();
-            v["apiVersion"] = "networking.k8s.io/v1".into();
-            v["kind"] = "NetworkPolicy".into();
-            out.push_str("---\n");
-            out.push_str(&serde_saphyr::to_string(&v).unwrap());
-        }
-    }
-    let path = dir.join("policies.yaml");
-    std::fs::write(&path, out).unwrap();
+/// Runs the real binary: `kubectl-secfix fix -f APP --checks default-allow-namespace ARGS`
+/// and returns its stdout (the new objects) written to `dir/policies.yaml`.
+fn fix(dir: &Path, app: &str, args: &[&str]) -> PathBuf {
+    let app_yaml = apps_dir().join(app).join("app.yaml");
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-secfix"))
+        .args(["fix", "-f"])
+        .arg(&app_yaml)
+        .args(["--checks", "default-allow-namespace"])
+        .args(args)
+        .output()
+        .expect("run kubectl-secfix");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{app}: fix failed: {stderr}");
+    let path = dir.join(format!("{app}-policies.yaml"));
+    std::fs::write(&path, &out.stdout).unwrap();
     path
 }
 
@@ -203,20 +128,24 @@ fn judge(app: &str, op: &str, file: &str, policies: &Path, tmp: &Path) {
 
 fn judged(app: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    let sets = plan(app, &least_privilege());
-    assert!(!sets.is_empty(), "{app}: no policy planned");
-    for set in &sets {
-        for p in &set.policies {
-            let labels = p.metadata.labels.as_ref().unwrap();
-            assert_eq!(
-                labels
-                    .get("app.kubernetes.io/managed-by")
-                    .map(String::as_str),
-                Some("kubectl-secfix")
-            );
-        }
+    let policies = fix(tmp.path(), app, &[]);
+    let text = std::fs::read_to_string(&policies).unwrap();
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    assert!(
+        docs.len() > 1,
+        "{app}: a policy set, not one policy:\n{text}"
+    );
+    for d in &docs {
+        assert_eq!(d["kind"], "NetworkPolicy", "{app}: {d}");
+        assert_eq!(
+            d["metadata"]["labels"]["app.kubernetes.io/managed-by"], "kubectl-secfix",
+            "{app}: {d}"
+        );
+        assert!(
+            !d.to_string().contains("0.0.0.0/0") || d["spec"].get("egress").is_none(),
+            "{app}: egress to the internet: {d}"
+        );
     }
-    let policies = write_policies(tmp.path(), &sets);
     judge(app, "--permits", "want.yaml", &policies, tmp.path());
     judge(app, "--forbids", "avoid.yaml", &policies, tmp.path());
 }
@@ -239,8 +168,8 @@ app_tests! {
     emojivoto_keeps_svc_ns_port_calls_and_denies_other_callers_and_ports => "emojivoto",
 }
 
-/// Without the least-privilege set (today's deny-all), documented connections are cut:
-/// the WANT files really capture something.
+/// Today's single deny-all policy (`--network-policy deny-all`) cuts documented
+/// connections: the WANT files really capture something.
 #[test]
 #[ignore = "needs nca: tests/cluster/setup.sh installs it (tests/run.sh)"]
 fn deny_all_cuts_documented_connections() {
@@ -252,14 +181,9 @@ fn deny_all_cuts_documented_connections() {
         "bookinfo",
         "emojivoto",
     ] {
-        let mut sets = plan(app, &least_privilege());
-        for s in &mut sets {
-            s.policies.truncate(1);
-            if let Some(spec) = s.policies[0].spec.as_mut() {
-                spec.egress = None;
-            }
-        }
-        let policies = write_policies(tmp.path(), &sets);
+        let policies = fix(tmp.path(), app, &["--network-policy", "deny-all"]);
+        let text = std::fs::read_to_string(&policies).unwrap();
+        assert_eq!(text.matches("kind: NetworkPolicy").count(), 1, "{text}");
         let spec = apps_dir().join(app).join("want.yaml");
         let (ok, out) = query("--permits", &spec, &policies, app);
         assert!(!ok, "{app}: deny-all permits the WANT file?\n{out}");

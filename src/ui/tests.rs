@@ -114,6 +114,7 @@ fn patch_plan(
         moved: Vec::new(),
         before,
         after,
+        flows: Vec::new(),
     }
 }
 
@@ -245,6 +246,7 @@ pub(super) fn literal_plan() -> Plan {
         }),
     );
     let secret = NewObject {
+        keep_on_rollback: true,
         target: target("v1", "Secret", "shop", "api-secfix"),
         object: json!({
             "apiVersion": "v1",
@@ -345,6 +347,7 @@ pub(super) fn network_policy_plan() -> Plan {
         moved: Vec::new(),
         before: Value::Null,
         after: policy,
+        flows: Vec::new(),
     }
 }
 

@@ -241,11 +241,15 @@ pub fn name_says_not_a_host(name: &str) -> bool {
         .is_some_and(|w| NOT_A_HOST.contains(&w.as_str()))
 }
 
-/// The name of a variable or flag says its value is an address.
+/// The name of a variable or flag says its value is an address: its last word (numbers
+/// aside) is `HOST`, `ADDR`, `URL`, … (`REDIS_HOST`, `--db-url`, `PEER_ADDR_2`; not
+/// `GET_HOSTS_FROM`).
 pub fn name_says_address(name: &str) -> bool {
     name_words(name)
         .iter()
-        .any(|w| ADDRESS_WORDS.contains(&w.as_str()))
+        .rev()
+        .find(|w| !w.bytes().all(|b| b.is_ascii_digit()))
+        .is_some_and(|w| ADDRESS_WORDS.contains(&w.as_str()))
 }
 
 fn is_separator(c: char) -> bool {
@@ -806,6 +810,8 @@ mod tests {
         assert!(name_says_address("REDIS_URL"));
         assert!(name_says_address("--db-host"));
         assert!(!name_says_address("USERS"));
+        assert!(!name_says_address("GET_HOSTS_FROM"));
+        assert!(name_says_address("PEER_ADDR_2"));
     }
 
     fn workload(v: serde_json::Value) -> Workload {

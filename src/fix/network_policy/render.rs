@@ -65,7 +65,14 @@ impl NamespacePolicies {
     /// The flow table as text rows, for previews (`caller → service:port`, evidence,
     /// assumed flows, entry points, what will be blocked).
     pub fn flow_rows(&self) -> Vec<FlowRow> {
-        self.flows
+        flow_rows(&self.namespace, &self.flows)
+    }
+}
+
+/// The rows of `flows`, seen from `namespace`.
+pub fn flow_rows(namespace: &str, flows: &[Flow]) -> Vec<FlowRow> {
+    {
+        flows
             .iter()
             .map(|f| {
                 let mut why = f.evidence.join("; ");
@@ -77,8 +84,8 @@ impl NamespacePolicies {
                 }
                 FlowRow {
                     kind: f.kind.as_str(),
-                    from: f.from.text(&self.namespace),
-                    to: f.to.text(&self.namespace),
+                    from: f.from.text(namespace),
+                    to: f.to.text(namespace),
                     ports: if f.kind == FlowKind::Blocked {
                         String::new()
                     } else {
