@@ -44,8 +44,8 @@ pub struct ListRequest {
     pub api_versions: &'static [&'static str],
     /// Apply the label selector (workloads only).
     pub selected: bool,
-    /// A cluster that serves none of the versions (404) is normal (an optional API such as
-    /// the Gateway API): say nothing.
+    /// A cluster that does not serve a version (404) is normal (an optional API such as
+    /// the Gateway API): fall back or skip without saying so.
     pub optional: bool,
 }
 
@@ -294,7 +294,7 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
                             req.api_versions.join(", ")
                         ),
                     };
-                    if next.is_some() || !req.optional {
+                    if !req.optional {
                         let _ = tx.send(ListEvent::Note(note)).await;
                     }
                     break;
