@@ -238,4 +238,42 @@ spec:
     );
     assert!(managed_policies(c, &shop).is_empty());
     assert!(managed_policies(c, &data).is_empty());
+
+    // One namespace at a time: the Service of the other namespace is read by name, so the
+    // egress still goes to its pods only.
+    let out = c
+        .secfix([
+            "fix",
+            "-n",
+            &shop,
+            "--checks",
+            "default-allow-namespace",
+            "--dry-run=client",
+            "-o",
+            "json",
+        ])
+        .run();
+    out.assert_code(0);
+    let report = out.json();
+    let egress = report["results"][0]["creates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["metadata"]["name"] == "secfix-egress-deployment-web")
+        .cloned()
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert!(
+        egress["spec"]["egress"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(
+            {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": data}},
+                "podSelector": {"matchLabels": {"app": "db"}}}],
+             "ports": [{"port": 5432, "protocol": "TCP"}]})),
+        "{egress:#}"
+    );
+    assert!(
+        managed_policies(c, &shop).is_empty(),
+        "--dry-run=client wrote"
+    );
 }
