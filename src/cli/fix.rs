@@ -295,9 +295,6 @@ fn run_offline(
     // A NetworkPolicy set is explained on stderr: stdout stays the manifests.
     for plan in plans.iter().filter(|p| !p.flows.is_empty()) {
         eprintln!("NetworkPolicies for namespace {}:", plan.target.namespace);
-        for w in &plan.warnings {
-            super::say("warning", w);
-        }
         eprint!("{}", crate::ui::diff::flow_table(plan));
     }
     if args.write {
