@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
 
-use k8s_openapi::api::core::v1::{Namespace, Service};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use kube::Client;
 use serde_json::Value;
 
@@ -19,8 +19,8 @@ use crate::model::{SourceLocation, Workload, WorkloadKind};
 /// What to keep besides findings.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Keep {
-    /// Top-level workloads (with their raw objects), NetworkPolicies and Services: `fix`
-    /// needs them to plan.
+    /// Top-level workloads (with their raw objects), NetworkPolicies, Services, Ingresses,
+    /// HTTPRoutes and the ConfigMaps workloads read: `fix` needs them to plan.
     pub objects: bool,
     /// What pods report about the digests they run, and the ReplicaSets/Jobs that own
     /// them: digest pinning from running pods needs them.
@@ -39,6 +39,15 @@ pub struct Inventory {
     pub digests: crate::fix::digest::PodDigests,
     pub policies: Vec<NetworkPolicy>,
     pub services: Vec<Service>,
+    /// `networking.k8s.io/v1` Ingresses (only with `Keep::objects`).
+    pub ingresses: Vec<Ingress>,
+    /// Gateway API `HTTPRoute`s/`GRPCRoute`s as JSON (only with `Keep::objects`).
+    pub routes: Vec<Value>,
+    /// ConfigMaps: offline every one in the manifests; live only those a workload reads
+    /// (only with `Keep::objects`). Values are evidence for NetworkPolicies, never shown.
+    pub config_maps: Vec<ConfigMap>,
+    /// Names of the namespaces known to exist (Namespace objects read).
+    pub namespaces: Vec<String>,
     /// Notes for the report (older API versions used, kinds skipped).
     pub warnings: Vec<String>,
     /// Errors that make the run exit 1 after reporting (forbidden kinds, …).
@@ -91,6 +100,39 @@ impl Collector {
                     format!("{}invalid Namespace: {}", at(&source), without_values(&e))
                 })?;
                 self.scanner.add_namespace(&ns);
+                if self.keep.objects
+                    && let Some(name) = &ns.metadata.name
+                {
+                    self.inv.namespaces.push(name.clone());
+                }
+            }
+            "Ingress"
+                if self.keep.objects
+                    && obj.get("apiVersion").and_then(Value::as_str)
+                        == Some("networking.k8s.io/v1") =>
+            {
+                let mut ing: Ingress = serde_json::from_value(obj).map_err(|e| {
+                    format!("{}invalid Ingress: {}", at(&source), without_values(&e))
+                })?;
+                self.default_ns(&mut ing.metadata);
+                self.inv.ingresses.push(ing);
+            }
+            "HTTPRoute" | "GRPCRoute" if self.keep.objects => {
+                let mut route = obj;
+                if route.pointer("/metadata/namespace").is_none()
+                    && let Some(ns) = &self.default_namespace
+                    && let Some(meta) = route.get_mut("metadata").and_then(Value::as_object_mut)
+                {
+                    meta.insert("namespace".into(), ns.clone().into());
+                }
+                self.inv.routes.push(route);
+            }
+            "ConfigMap" if self.keep.objects => {
+                let mut cm: ConfigMap = serde_json::from_value(obj).map_err(|e| {
+                    format!("{}invalid ConfigMap: {}", at(&source), without_values(&e))
+                })?;
+                self.default_ns(&mut cm.metadata);
+                self.inv.config_maps.push(cm);
             }
             "NetworkPolicy" => {
                 let mut np: NetworkPolicy = serde_json::from_value(obj).map_err(|e| {
@@ -228,8 +270,125 @@ pub fn requests(keep: Keep) -> Vec<ListRequest> {
     ];
     if keep.objects {
         v.push(ListRequest::new("Service", &["v1"], false));
+        v.push(ListRequest::new(
+            "Ingress",
+            &["networking.k8s.io/v1"],
+            false,
+        ));
+        v.push(
+            ListRequest::new(
+                "HTTPRoute",
+                &[
+                    "gateway.networking.k8s.io/v1",
+                    "gateway.networking.k8s.io/v1beta1",
+                ],
+                false,
+            )
+            .optional(),
+        );
     }
     v
+}
+
+/// Reads what the NetworkPolicy evidence needs beyond the listing: the ConfigMaps that
+/// workloads read (env `configMapKeyRef`/`envFrom`, volumes; never Secrets), then the
+/// Services of other namespaces that evidence names. One `GET` each; a missing object is
+/// skipped, a forbidden one said.
+async fn read_referenced(collector: &mut Collector, client: &Client) {
+    let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
+    for w in &collector.inv.workloads {
+        let ns = w.namespace().to_string();
+        let spec = &w.spec;
+        let containers = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(spec.containers.iter());
+        for c in containers {
+            for e in c.env.iter().flatten() {
+                if let Some(r) = e
+                    .value_from
+                    .as_ref()
+                    .and_then(|v| v.config_map_key_ref.as_ref())
+                {
+                    wanted.insert((ns.clone(), r.name.clone()));
+                }
+            }
+            for ef in c.env_from.iter().flatten() {
+                if let Some(r) = &ef.config_map_ref {
+                    wanted.insert((ns.clone(), r.name.clone()));
+                }
+            }
+        }
+        for v in spec.volumes.iter().flatten() {
+            if let Some(c) = &v.config_map {
+                wanted.insert((ns.clone(), c.name.clone()));
+            }
+            for src in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
+                if let Some(c) = &src.config_map {
+                    wanted.insert((ns.clone(), c.name.clone()));
+                }
+            }
+        }
+    }
+    let have: BTreeSet<(String, String)> = collector
+        .inv
+        .config_maps
+        .iter()
+        .map(|c| {
+            (
+                c.metadata.namespace.clone().unwrap_or_default(),
+                c.metadata.name.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    for (ns, name) in wanted.difference(&have) {
+        let api: kube::Api<ConfigMap> = kube::Api::namespaced(client.clone(), ns);
+        match api.get_opt(name).await {
+            Ok(Some(cm)) => collector.inv.config_maps.push(cm),
+            Ok(None) => {}
+            Err(e) if crate::cluster::status_code(&e) == Some(403) => collector.warn(format!(
+                "cannot read ConfigMap {ns}/{name} (forbidden, needs `get` on configmaps): \
+                 its values are not used as NetworkPolicy evidence"
+            )),
+            Err(e) => collector.warn(format!(
+                "cannot read ConfigMap {ns}/{name}: {}",
+                crate::cluster::describe_error(&e)
+            )),
+        }
+    }
+    let wanted = {
+        let inv = &collector.inv;
+        crate::fix::network_policy::graph::Graph::wanted_services(
+            &crate::fix::network_policy::graph::Cluster {
+                workloads: &inv.workloads,
+                services: &inv.services,
+                ingresses: &inv.ingresses,
+                routes: &inv.routes,
+                config_maps: &inv.config_maps,
+                namespaces: &inv.namespaces,
+            },
+        )
+    };
+    for (ns, name) in wanted {
+        let api: kube::Api<Service> = kube::Api::namespaced(client.clone(), &ns);
+        match api.get_opt(&name).await {
+            Ok(Some(svc)) => collector.inv.services.push(svc),
+            Ok(None) => {}
+            Err(e) if crate::cluster::status_code(&e) == Some(403) => {
+                collector.warn(format!(
+                    "cannot read Service {ns}/{name} (forbidden, needs `get` on services): \
+                     egress to it is allowed to every pod of namespace {ns}"
+                ));
+                // Named but unreadable: still a namespace of the cluster.
+                collector.inv.namespaces.push(ns.clone());
+            }
+            Err(e) => collector.warn(format!(
+                "cannot read Service {ns}/{name}: {}",
+                crate::cluster::describe_error(&e)
+            )),
+        }
+    }
 }
 
 /// Lists the cluster into the collector, every kind at once, page by page. Progress goes
@@ -259,6 +418,9 @@ pub async fn collect_live(collector: &mut Collector, client: &Client, scope: Sco
     }
     let mut rx = spawn_listers(client.clone(), scope, &requests(keep));
     drain(collector, &mut rx, &progress).await;
+    if keep.objects {
+        read_referenced(collector, client).await;
+    }
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }

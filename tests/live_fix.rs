@@ -201,7 +201,7 @@ async fn literal_moves_into_a_secret_and_rolls_back_as_a_reference() {
 
 #[tokio::test]
 #[ignore = "live: needs the test bed (tests/run.sh runs it)"]
-async fn default_deny_policy_is_created_and_deleted_on_rollback() {
+async fn deny_all_mode_creates_the_default_deny_policy_and_rollback_deletes_it() {
     let c = live!();
     let ns = c.namespace("fix-netpol").await;
     c.apply_yaml(
@@ -221,6 +221,8 @@ async fn default_deny_policy_is_created_and_deleted_on_rollback() {
             &ns,
             "--checks",
             "default-allow-namespace",
+            "--network-policy",
+            "deny-all",
             "--yes",
             "--save-patches",
             saved.to_str().unwrap(),

@@ -42,6 +42,12 @@ spec:
         env:
         - {name: API_KEY, value: "not-a-real-key-but-a-literal"}
         - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}
+        - {name: CACHE_ADDR, valueFrom: {configMapKeyRef: {name: settings, key: cache}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {cache: "app:80"}
 ---
 apiVersion: v1
 kind: Service
@@ -49,6 +55,12 @@ metadata: {name: app}
 spec:
   selector: {app: app}
   ports: [{port: 80}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: app}
+spec:
+  defaultBackend: {service: {name: app, port: {number: 80}}}
 "#,
     )
     .await;
@@ -84,6 +96,10 @@ spec:
     bind(c, &ns, "secfix-fix");
     let fix = fix_as_viewer();
     fix.assert_code(0);
+    // The NetworkPolicy fix read the ConfigMap, Ingresses and HTTPRoutes it needs.
+    for unread in ["forbidden", "cannot read", "cannot list"] {
+        assert!(!fix.stderr().contains(unread), "{}", fix.stderr());
+    }
     assert!(
         fix.stdout()
             .contains("2 applied, 0 validated, 0 skipped, 0 failed"),

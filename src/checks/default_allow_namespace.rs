@@ -25,9 +25,11 @@ pub static CHECK: Check = Check {
     name: "default-allow-namespace",
     title: "Namespace pods are not isolated by a NetworkPolicy",
     help: "Without a NetworkPolicy selecting a pod, all traffic to and from it is allowed. \
-           The fix adds a default-deny NetworkPolicy (allowing DNS egress by default).",
+           The fix adds a least-privilege NetworkPolicy set: default deny, plus the \
+           connections the workloads are seen to need (Services they name, Services nobody \
+           names from their own namespace, entry points from anywhere, DNS).",
     finds: "a namespace whose pods no NetworkPolicy isolates, per direction",
-    remedy: "adds NetworkPolicy `secfix-default-deny` (DNS egress still allowed)",
+    remedy: "adds a least-privilege NetworkPolicy set: default deny plus the connections the workloads are seen to need (see Least-privilege NetworkPolicies); `--network-policy deny-all`: one default-deny policy",
     severity: Severity::Medium,
     tags: &["network"],
     fix: Fix::Namespace,

@@ -8,6 +8,8 @@ use crate::checks::untrusted_registry::AllowList;
 use crate::model::{CheckId, Severity};
 
 use crate::fix::DEFAULT_MOUNT_ROOT;
+use crate::fix::network_policy::Mode as NetworkPolicyMode;
+use crate::fix::network_policy::graph::Cidr;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -232,6 +234,15 @@ pub struct FixArgs {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
           default_missing_value = "true", value_name = "BOOL")]
     pub allow_dns: bool,
+    /// What the default-allow-namespace fix writes: `least-privilege`, a policy set that keeps
+    /// the connections the workloads are seen to need and denies the rest, or `deny-all`, one
+    /// default-deny policy.
+    #[arg(long, value_enum, default_value_t = NetworkPolicyMode::LeastPrivilege, value_name = "MODE")]
+    pub network_policy: NetworkPolicyMode,
+    /// Let every pod of a fixed namespace reach this address block (CIDR such as
+    /// 10.0.0.0/8; repeatable). NetworkPolicies cannot match host names.
+    #[arg(long, value_name = "CIDR", value_parser = parse_cidr)]
+    pub allow_egress: Vec<Cidr>,
     /// With -f: rewrite the files in place instead of printing the fixed manifests.
     #[arg(long, requires = "files")]
     pub write: bool,
@@ -270,6 +281,10 @@ pub struct CompleteArgs {
     /// The words typed after `kubectl secfix`, the last being the one to complete.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub words: Vec<String>,
+}
+
+fn parse_cidr(s: &str) -> Result<Cidr, String> {
+    s.parse()
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ use super::exit;
 use crate::cluster::apply::{self, ApplyError};
 use crate::cluster::journal::{self, LazyJournal};
 use crate::fix::file_env::UserFileVars;
+use crate::fix::network_policy::Mode as NetworkPolicyMode;
+use crate::fix::network_policy::graph::Flow;
 use crate::fix::plan::{LeftOut, OfflineEdits, Plans, build_plans, offline_edits};
 use crate::fix::{Action, AppChanges, FixOptions, MovedSecret, Plan, Target};
 use crate::inventory::Keep;
@@ -55,6 +57,10 @@ struct PlanResult {
     /// Secrets moved from env vars into files, each with its delivery class.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     moved: Vec<MovedSecret>,
+    /// For a NetworkPolicy set: who may call what, on which ports, and why; what will be
+    /// blocked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    flows: Vec<Flow>,
     #[serde(skip_serializing_if = "Option::is_none")]
     saved: Option<PathBuf>,
 }
@@ -78,6 +84,7 @@ impl PlanResult {
             patch: plan.forward_patch(),
             creates,
             moved: plan.moved.clone(),
+            flows: plan.flows.clone(),
             saved: None,
         }
     }
@@ -114,6 +121,14 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         // Before anything is read or written: never hang waiting for an answer.
         prompt::require_interactive(&term).map_err(|e| UsageError(e.to_string()))?;
     }
+    if !args.allow_egress.is_empty() && args.network_policy == NetworkPolicyMode::DenyAll {
+        return Err(UsageError(
+            "--allow-egress needs --network-policy least-privilege (deny-all writes one \
+             default-deny policy)"
+                .into(),
+        )
+        .into());
+    }
     if args.write && args.dry_run != DryRun::None {
         return Err(UsageError("--write cannot be combined with --dry-run".into()).into());
     }
@@ -137,6 +152,8 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
             AppChanges::LeaveOut
         },
         allow_dns: args.allow_dns,
+        network_policy: args.network_policy,
+        allow_egress: args.allow_egress.clone(),
     };
     let Plans {
         plans,
@@ -274,6 +291,11 @@ fn run_offline(
         let results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
         print_json(&results, found, args.dry_run, None)?;
         return Ok(exit::OK);
+    }
+    // A NetworkPolicy set is explained on stderr: stdout stays the manifests.
+    for plan in plans.iter().filter(|p| !p.flows.is_empty()) {
+        eprintln!("NetworkPolicies for namespace {}:", plan.target.namespace);
+        eprint!("{}", crate::ui::diff::flow_table(plan));
     }
     if args.write {
         let written = crate::manifest::write_in_place(files, &edits)?;

@@ -43,7 +43,9 @@ pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<u8>
                 }
             }
         }
-        for c in &rec.created {
+        // Newest first: a NetworkPolicy set's default deny goes before its allow policies,
+        // so no moment has the deny without the allows.
+        for c in rec.created.iter().rev() {
             let t = &c.target;
             if c.keep {
                 line(format!(

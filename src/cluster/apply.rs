@@ -130,7 +130,13 @@ async fn create(
 pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome, ApplyError> {
     let stage = if dry_run { "server dry run" } else { "apply" };
     let mut outcome = Outcome::default();
-    for NewObject { target, object, .. } in &plan.prerequisites {
+    for NewObject {
+        target,
+        object,
+        keep_on_rollback,
+        ..
+    } in &plan.prerequisites
+    {
         let created = create(plan, client, target, object, dry_run, stage).await;
         let created = match created.and_then(|o| uid_of(o, target, dry_run, stage)) {
             Ok(uid) => uid,
@@ -139,7 +145,7 @@ pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome
         outcome.created.push(Created {
             target: target.clone(),
             uid: created,
-            keep_on_rollback: true,
+            keep_on_rollback: *keep_on_rollback,
         });
     }
     let result = match &plan.action {
@@ -225,7 +231,8 @@ async fn clean_up(
     if dry_run {
         return err;
     }
-    for c in &outcome.created {
+    // Newest first: a policy set's default deny never outlives its allow policies.
+    for c in outcome.created.iter().rev() {
         if let Err(why) = delete_by_uid(client, &c.target, &c.uid).await {
             let t = &c.target;
             err.message.push_str(&format!(

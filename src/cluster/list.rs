@@ -44,6 +44,9 @@ pub struct ListRequest {
     pub api_versions: &'static [&'static str],
     /// Apply the label selector (workloads only).
     pub selected: bool,
+    /// A cluster that does not serve a version (404) is normal (an optional API such as
+    /// the Gateway API): fall back or skip without saying so.
+    pub optional: bool,
 }
 
 impl ListRequest {
@@ -56,7 +59,14 @@ impl ListRequest {
             kind,
             api_versions,
             selected,
+            optional: false,
         }
+    }
+
+    /// The same request for an API the cluster may not serve.
+    pub const fn optional(mut self) -> Self {
+        self.optional = true;
+        self
     }
 }
 
@@ -284,7 +294,9 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
                             req.api_versions.join(", ")
                         ),
                     };
-                    let _ = tx.send(ListEvent::Note(note)).await;
+                    if !req.optional {
+                        let _ = tx.send(ListEvent::Note(note)).await;
+                    }
                     break;
                 }
                 Err(e) => {

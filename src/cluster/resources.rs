@@ -13,6 +13,7 @@ const KNOWN: &[(&str, &str, &str, bool)] = &[
     ),
     ("v1", "Service", "services", true),
     ("v1", "Secret", "secrets", true),
+    ("v1", "ConfigMap", "configmaps", true),
     ("v1", "Namespace", "namespaces", false),
     ("apps/v1", "Deployment", "deployments", true),
     ("apps/v1", "StatefulSet", "statefulsets", true),
@@ -25,6 +26,19 @@ const KNOWN: &[(&str, &str, &str, bool)] = &[
         "networking.k8s.io/v1",
         "NetworkPolicy",
         "networkpolicies",
+        true,
+    ),
+    ("networking.k8s.io/v1", "Ingress", "ingresses", true),
+    (
+        "gateway.networking.k8s.io/v1",
+        "HTTPRoute",
+        "httproutes",
+        true,
+    ),
+    (
+        "gateway.networking.k8s.io/v1beta1",
+        "HTTPRoute",
+        "httproutes",
         true,
     ),
 ];
@@ -69,6 +83,10 @@ mod tests {
             rbac_name(&api_resource("apps/v1", "Deployment").unwrap()),
             "deployments.apps"
         );
-        assert!(api_resource("v1", "ConfigMap").is_none());
+        assert!(api_resource("v1", "Endpoints").is_none());
+        assert_eq!(
+            rbac_name(&api_resource("gateway.networking.k8s.io/v1", "HTTPRoute").unwrap()),
+            "httproutes.gateway.networking.k8s.io"
+        );
     }
 }

@@ -103,6 +103,7 @@ impl LiteralSecret {
             "stringData": self.data,
         });
         NewObject {
+            keep_on_rollback: true,
             target: Target {
                 api_version: "v1".to_string(),
                 kind: "Secret".to_string(),

@@ -37,6 +37,10 @@ pub struct FixOptions {
     pub app_changes: AppChanges,
     /// Default-deny policies allow DNS egress (UDP/TCP 53).
     pub allow_dns: bool,
+    /// What the `default-allow-namespace` fix writes.
+    pub network_policy: network_policy::Mode,
+    /// Address blocks every pod may reach (least-privilege policies, `--allow-egress`).
+    pub allow_egress: Vec<network_policy::graph::Cidr>,
 }
 
 impl Default for FixOptions {
@@ -47,6 +51,8 @@ impl Default for FixOptions {
             file_env_vars: UserFileVars::default(),
             app_changes: AppChanges::LeaveOut,
             allow_dns: true,
+            network_policy: network_policy::Mode::default(),
+            allow_egress: Vec::new(),
         }
     }
 }
@@ -125,6 +131,9 @@ pub struct NewObject {
     pub object: Value,
     /// Holds secret values: never print or save `object` unredacted.
     pub sensitive: bool,
+    /// `rollback` leaves it in place (the Secret a restored spec still references); else
+    /// it is deleted with the rest of the plan.
+    pub keep_on_rollback: bool,
 }
 
 /// Every change for one target object, grouping all its fixable findings.
@@ -144,6 +153,9 @@ pub struct Plan {
     /// secret values: display through `redact` only.
     pub before: Value,
     pub after: Value,
+    /// For a NetworkPolicy set: the flow table that explains it (who may call what, on
+    /// which ports, from what evidence; what will be blocked). Empty for other plans.
+    pub flows: Vec<network_policy::graph::Flow>,
 }
 
 impl Plan {

@@ -1,5 +1,10 @@
-//! `default-allow-namespace` fix: a default-deny NetworkPolicy for the namespace.
+//! `default-allow-namespace` fix. Two modes ([`Mode`]):
+//! - `least-privilege` (the default): a policy set per namespace that keeps every connection
+//!   the evidence shows and denies the rest ([`plan_least_privilege`]; the builder lives in
+//!   [`evidence`], [`graph`] and [`render`]);
+//! - `deny-all`: one default-deny NetworkPolicy for the namespace ([`plan_namespace`]).
 //!
+//! The deny-all policy:
 //! The policy selects every pod (`podSelector: {}`) and lists only the directions the
 //! findings report as unisolated; a direction an existing catch-all policy (empty pod
 //! selector) already isolates is left out. With `allow_dns`, an Egress policy keeps one rule
@@ -18,6 +23,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
 use super::{Action, Plan, Target};
+
+pub mod evidence;
+pub mod graph;
+pub mod render;
 use crate::model::{CheckId, Detail, Direction, Finding};
 
 /// Base name of the created policy.
@@ -142,7 +151,184 @@ pub fn plan_namespace(
         moved: Vec::new(),
         before: Value::Null,
         after,
+        flows: Vec::new(),
     })
+}
+
+/// What the `default-allow-namespace` fix writes (`--network-policy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// One default-deny policy per namespace; DNS to any address stays allowed.
+    DenyAll,
+    /// Default deny plus the allow rules the evidence supports.
+    #[default]
+    LeastPrivilege,
+}
+
+/// The directions `findings` report as unisolated in `namespace`, less those an existing
+/// catch-all policy of `policies` isolates, and the findings used.
+fn directions_to_isolate(
+    namespace: &str,
+    findings: &[Finding],
+    policies: &[NetworkPolicy],
+) -> (BTreeSet<Direction>, Vec<Finding>) {
+    let mut used = Vec::new();
+    let mut directions = BTreeSet::new();
+    for f in findings {
+        if f.check != CheckId::DefaultAllowNamespace
+            || !f.fixable
+            || f.kind != "Namespace"
+            || f.name != namespace
+        {
+            continue;
+        }
+        if let Detail::Unisolated { direction, .. } = &f.detail {
+            directions.insert(*direction);
+            used.push(f.clone());
+        }
+    }
+    for p in policies.iter().filter(|p| {
+        p.metadata
+            .namespace
+            .as_deref()
+            .is_none_or(|n| n == namespace)
+    }) {
+        for d in catch_all_directions(p) {
+            directions.remove(&d);
+        }
+    }
+    (directions, used)
+}
+
+/// The least-privilege plans: one per namespace of `by_namespace` (its fixable findings)
+/// that has a direction to isolate. `cluster` is everything known (every namespace read),
+/// `policies` the NetworkPolicies that exist.
+///
+/// Each plan creates the namespace's allow policies first (its prerequisites) and the
+/// default deny last (its target), so no moment has the deny without the allows; `rollback`
+/// deletes them all. `flows` carries the flow table.
+pub fn plan_least_privilege(
+    by_namespace: &BTreeMap<String, Vec<Finding>>,
+    cluster: &graph::Cluster<'_>,
+    policies: &[NetworkPolicy],
+    opts: &super::FixOptions,
+) -> Vec<Plan> {
+    let mut fixed = BTreeMap::new();
+    let mut used = BTreeMap::new();
+    for (ns, findings) in by_namespace {
+        let (directions, u) = directions_to_isolate(ns, findings, policies);
+        if !directions.is_empty() {
+            fixed.insert(ns.clone(), directions);
+            used.insert(ns.clone(), u);
+        }
+    }
+    let mut taken: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for p in policies {
+        if let (Some(ns), Some(name)) = (&p.metadata.namespace, &p.metadata.name) {
+            taken.entry(ns.clone()).or_default().insert(name.clone());
+        }
+    }
+    let build_opts = render::Options {
+        allow_dns: opts.allow_dns,
+        allow_egress: opts.allow_egress.clone(),
+    };
+    let target = |ns: &str, p: &NetworkPolicy| Target {
+        api_version: "networking.k8s.io/v1".to_string(),
+        kind: "NetworkPolicy".to_string(),
+        namespace: ns.to_string(),
+        name: p.metadata.name.clone().unwrap_or_default(),
+    };
+    let object = |p: &NetworkPolicy| {
+        let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            // apiVersion and kind first, as kubectl prints objects.
+            let mut o = serde_json::Map::new();
+            o.insert("apiVersion".into(), "networking.k8s.io/v1".into());
+            o.insert("kind".into(), "NetworkPolicy".into());
+            o.extend(std::mem::take(m));
+            *m = o;
+        }
+        v
+    };
+    render::build(cluster, &fixed, &taken, &build_opts)
+        .into_iter()
+        .filter_map(|set| {
+            let mut policies = set.policies.iter();
+            let deny = policies.next()?;
+            let prerequisites = policies
+                .map(|p| super::NewObject {
+                    target: target(&set.namespace, p),
+                    object: object(p),
+                    sensitive: false,
+                    keep_on_rollback: false,
+                })
+                .collect::<Vec<_>>();
+            let mut warnings = summary(&set);
+            warnings.extend(set.notes.iter().cloned());
+            Some(Plan {
+                target: target(&set.namespace, deny),
+                findings: used.remove(&set.namespace).unwrap_or_default(),
+                action: Action::Create,
+                prerequisites,
+                warnings,
+                before: Value::Null,
+                after: object(deny),
+                moved: Vec::new(),
+                flows: set.flows.clone(),
+            })
+        })
+        .collect()
+}
+
+/// One line on what the set keeps and cuts.
+fn summary(set: &render::NamespacePolicies) -> Vec<String> {
+    use graph::FlowKind;
+    let count = |k: FlowKind| set.flows.iter().filter(|f| f.kind == k).count();
+    let mut parts = Vec::new();
+    for (k, one, many) in [
+        (
+            FlowKind::Evidence,
+            "flow from evidence",
+            "flows from evidence",
+        ),
+        (
+            FlowKind::Assumed,
+            "assumed flow (no workload names the Service)",
+            "assumed flows (no workload names the Service)",
+        ),
+        (FlowKind::EntryPoint, "entry point", "entry points"),
+    ] {
+        let n = count(k);
+        if n > 0 {
+            parts.push(format!("{n} {}", if n == 1 { one } else { many }));
+        }
+    }
+    let directions: Vec<String> = set
+        .directions
+        .iter()
+        .map(|d| d.as_str().to_ascii_lowercase())
+        .collect();
+    let mut out = vec![format!(
+        "namespace {}: {} NetworkPolic{} allow only the flows in the table ({}); all other \
+         {} is denied",
+        set.namespace,
+        set.policies.len(),
+        if set.policies.len() == 1 { "y" } else { "ies" },
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        },
+        directions.join(" and "),
+    )];
+    let blocked = count(FlowKind::Blocked);
+    if blocked > 0 {
+        out.push(format!(
+            "{blocked} destination{} named by workloads will be blocked (see the flow table)",
+            if blocked == 1 { "" } else { "s" }
+        ));
+    }
+    out
 }
 
 /// The directions a policy isolates for every pod of its namespace (empty pod selector).

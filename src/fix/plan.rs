@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::network_policy::plan_namespace;
+use super::network_policy::{plan_least_privilege, plan_namespace};
 use super::redact::redact_env_values;
 use super::workload::plan_workload;
 use super::{Action, AppChanges, FixOptions, MovedSecret, Plan};
@@ -70,6 +70,23 @@ pub fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
             }
             Err(e) => out.errors.push(format!("{kind} {ns}/{name}: {e}")),
         }
+    }
+    if opts.network_policy == super::network_policy::Mode::LeastPrivilege {
+        let cluster = super::network_policy::graph::Cluster {
+            workloads: &inv.workloads,
+            services: &inv.services,
+            ingresses: &inv.ingresses,
+            routes: &inv.routes,
+            config_maps: &inv.config_maps,
+            namespaces: &inv.namespaces,
+        };
+        out.plans.extend(plan_least_privilege(
+            &by_namespace,
+            &cluster,
+            &inv.policies,
+            opts,
+        ));
+        return out;
     }
     for (ns, findings) in by_namespace {
         let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
@@ -207,7 +224,7 @@ pub fn offline_edits(
 ) -> OfflineEdits {
     let mut out = OfflineEdits::default();
     for plan in plans {
-        for p in &plan.prerequisites {
+        for p in plan.prerequisites.iter().filter(|p| p.sensitive) {
             let keys: Vec<&str> = p
                 .object
                 .get("stringData")
@@ -247,8 +264,17 @@ pub fn offline_edits(
                         .map(str::to_string)
                     });
                 if let Some(file) = file {
-                    out.edits.append(&file, plan.after.clone());
-                    out.shown.append(&file, plan.after.clone());
+                    // A policy set: the allow policies, then the default deny.
+                    let new = plan
+                        .prerequisites
+                        .iter()
+                        .filter(|p| !p.sensitive)
+                        .map(|p| &p.object)
+                        .chain(std::iter::once(&plan.after));
+                    for object in new {
+                        out.edits.append(&file, object.clone());
+                        out.shown.append(&file, object.clone());
+                    }
                 }
             }
         }

@@ -518,6 +518,7 @@ fn make_plan(
         moved,
         before: w.raw.clone(),
         after,
+        flows: Vec::new(),
     };
     Ok(Some(Built {
         plan,

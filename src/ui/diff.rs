@@ -138,6 +138,10 @@ pub fn render_preview(plan: &Plan, color: bool) -> String {
         );
     }
 
+    if !plan.flows.is_empty() {
+        out.push_str(&flow_table(plan));
+    }
+
     for prerequisite in &plan.prerequisites {
         line(
             &mut out,
@@ -169,6 +173,49 @@ pub fn render_preview(plan: &Plan, color: bool) -> String {
         Action::Patch { .. } => (format!("{name} (before)"), format!("{name} (after)")),
     };
     unified(&mut out, &p, &before, &after, &old_label, &new_label);
+    out
+}
+
+/// The flow table of a NetworkPolicy set: one aligned row per flow (what, from, to, pod
+/// ports, why), control characters escaped.
+pub fn flow_table(plan: &Plan) -> String {
+    let rows = crate::fix::network_policy::render::flow_rows(&plan.target.namespace, &plan.flows);
+    let mut table: Vec<[String; 5]> = vec![[
+        "FLOW".into(),
+        "FROM".into(),
+        "TO".into(),
+        "PORTS".into(),
+        "WHY".into(),
+    ]];
+    for r in rows {
+        table.push([
+            r.kind.to_string(),
+            printable(&r.from).into_owned(),
+            printable(&r.to).into_owned(),
+            r.ports,
+            printable(&r.why).into_owned(),
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for row in &table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &table {
+        let mut l = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                l.push_str(cell);
+            } else {
+                l.push_str(cell);
+                l.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    }
     out
 }
 

@@ -114,6 +114,7 @@ fn patch_plan(
         moved: Vec::new(),
         before,
         after,
+        flows: Vec::new(),
     }
 }
 
@@ -245,6 +246,7 @@ pub(super) fn literal_plan() -> Plan {
         }),
     );
     let secret = NewObject {
+        keep_on_rollback: true,
         target: target("v1", "Secret", "shop", "api-secfix"),
         object: json!({
             "apiVersion": "v1",
@@ -345,6 +347,7 @@ pub(super) fn network_policy_plan() -> Plan {
         moved: Vec::new(),
         before: Value::Null,
         after: policy,
+        flows: Vec::new(),
     }
 }
 
@@ -418,6 +421,64 @@ fn preview_literal_secret() {
 #[test]
 fn preview_network_policy_create() {
     insta::assert_snapshot!(render_preview(&network_policy_plan(), false));
+}
+
+/// A least-privilege policy set: the flow table above the policies' YAML (covers issue #10,
+/// "How it shows").
+fn policy_set_plan() -> Plan {
+    use crate::fix::network_policy::{graph::Cluster, plan_least_privilege};
+    use crate::model::Workload;
+    let workloads: Vec<Workload> = [
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "env": [
+                    {"name": "CART_SERVICE_ADDR", "value": "cart:7070"},
+                    {"name": "PAYMENT_URL", "value": "https://api.example.com/v1"}]}]}}}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "cart", "namespace": "shop"},
+            "spec": {"selector": {"matchLabels": {"app": "cart"}}, "template": {"metadata": {"labels": {"app": "cart"}},
+                "spec": {"containers": [{"name": "cart", "ports": [{"name": "grpc", "containerPort": 9000}]}]}}}}),
+    ]
+    .into_iter()
+    .map(|v| Workload::from_value(v).unwrap().unwrap())
+    .collect();
+    let services: Vec<k8s_openapi::api::core::v1::Service> = [
+        json!({"metadata": {"name": "cart", "namespace": "shop"},
+            "spec": {"selector": {"app": "cart"}, "ports": [{"port": 7070, "targetPort": "grpc"}]}}),
+        json!({"metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
+    ]
+    .into_iter()
+    .map(|v| serde_json::from_value(v).unwrap())
+    .collect();
+    let findings: Vec<Finding> = [Direction::Ingress, Direction::Egress]
+        .into_iter()
+        .map(|direction| {
+            finding(
+                CheckId::DefaultAllowNamespace,
+                Severity::Medium,
+                "Namespace",
+                "shop",
+                None,
+                "",
+                Detail::Unisolated {
+                    direction,
+                    workloads: vec!["Deployment/cart".into(), "Deployment/web".into()],
+                },
+            )
+        })
+        .collect();
+    let by_ns = std::collections::BTreeMap::from([("shop".to_string(), findings)]);
+    let cluster = Cluster {
+        workloads: &workloads,
+        services: &services,
+        ..Cluster::default()
+    };
+    plan_least_privilege(&by_ns, &cluster, &[], &crate::fix::FixOptions::default()).remove(0)
+}
+
+#[test]
+fn preview_network_policy_set_with_flow_table() {
+    insta::assert_snapshot!(render_preview(&policy_set_plan(), false));
 }
 
 #[test]

@@ -4,6 +4,8 @@
 # ${SECFIX_CACHE:-~/.cache/kubectl-secfix}/kube-apiserver-<version>/. Idempotent: a second run
 # only checks that everything is present.
 #
+# Also installs network-config-analyzer (`nca`, PyPI) in a venv at $CACHE/nca.
+#
 # Prints the path of the cached kube-apiserver binary on its last line.
 #
 # Runs under a lock ($CACHE/setup.lock): test runs started at the same time on one machine wait
@@ -85,6 +87,26 @@ if ! command -v kubectl >/dev/null; then
     "${APT_GET[@]}" install -y -qq kubernetes-client >&2
   fi
   command -v kubectl >/dev/null || { log "error: no kubectl could be installed"; exit 1; }
+fi
+
+# network-config-analyzer (`nca`), the independent NetworkPolicy engine that judges the
+# policies `fix` plans (tests/netpol_nca.rs), in its own venv. Tests find it at
+# $CACHE/nca/bin/nca (or SECFIX_NCA).
+NCA_VENV="$CACHE/nca"
+if [ ! -x "$NCA_VENV/bin/nca" ]; then
+  log "installing network-config-analyzer (PyPI) in $NCA_VENV"
+  if ! python3 -m venv "$NCA_VENV" >/dev/null 2>&1; then
+    apt_update
+    "${APT_GET[@]}" install -y -qq python3-venv >&2
+    rm -rf "$NCA_VENV"
+    python3 -m venv "$NCA_VENV" >&2
+  fi
+  if ! "$NCA_VENV/bin/pip" install --quiet network-config-analyzer >&2 ||
+    [ ! -x "$NCA_VENV/bin/nca" ]; then
+    rm -rf "$NCA_VENV"
+    log "error: network-config-analyzer could not be installed"
+    exit 1
+  fi
 fi
 
 if [ -x "$BIN" ]; then

@@ -1,0 +1,1400 @@
+//! The least-privilege policy set of a namespace, from the [`Graph`]: its NetworkPolicy
+//! objects and the flow table that explains them.
+//!
+//! Per namespace, for the directions the findings report as unisolated:
+//! - `secfix-default-deny` selects every pod: default deny; its egress rules allow DNS to
+//!   the cluster DNS pods, the Services nobody names (assumed), and `--allow-egress` blocks;
+//! - `secfix-ingress-<service>` selects a Service's pods: ingress from its evidenced callers
+//!   (else from every pod of the namespace: assumed), and from anywhere for entry points;
+//! - `secfix-egress-<kind>-<workload>` selects a caller's pods: egress to the pods of the
+//!   Services it names.
+//!
+//! Every rule is on the pod ports (Service target ports). Names that are taken get `-2`,
+//! `-3`, …. Every object carries `app.kubernetes.io/managed-by: kubectl-secfix`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::graph::{Callee, Cidr, Cluster, Flow, FlowKind, Graph, Peer, PodPort, PortValue, Svc};
+use super::{MANAGED_BY, MANAGED_BY_LABEL, POLICY_NAME};
+use crate::model::Direction;
+
+/// The label every namespace carries with its own name.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Knobs of the least-privilege builder.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Egress to the cluster DNS pods on 53/UDP and 53/TCP.
+    pub allow_dns: bool,
+    /// Extra egress to these address blocks, from every pod.
+    pub allow_egress: Vec<Cidr>,
+}
+
+/// The policy set of one namespace.
+#[derive(Debug, Clone)]
+pub struct NamespacePolicies {
+    pub namespace: String,
+    pub directions: BTreeSet<Direction>,
+    /// In apply order: the default deny first.
+    pub policies: Vec<NetworkPolicy>,
+    /// The flow table, sorted (entry points, evidence, assumed, DNS, allowed, blocked).
+    pub flows: Vec<Flow>,
+    /// Things to say once (host names cannot be matched, pods without labels, …).
+    pub notes: Vec<String>,
+}
+
+/// One row of the flow table as text: what, from, to (with Service port), pod ports, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRow {
+    pub kind: &'static str,
+    pub from: String,
+    pub to: String,
+    pub ports: String,
+    /// Evidence, then the note, joined with "; ".
+    pub why: String,
+}
+
+impl NamespacePolicies {
+    /// The flow table as text rows, for previews (`caller → service:port`, evidence,
+    /// assumed flows, entry points, what will be blocked).
+    pub fn flow_rows(&self) -> Vec<FlowRow> {
+        flow_rows(&self.namespace, &self.flows)
+    }
+}
+
+/// The rows of `flows`, seen from `namespace`.
+pub fn flow_rows(namespace: &str, flows: &[Flow]) -> Vec<FlowRow> {
+    {
+        flows
+            .iter()
+            .map(|f| {
+                let mut why = f.evidence.join("; ");
+                if let Some(n) = &f.note {
+                    if !why.is_empty() {
+                        why.push_str("; ");
+                    }
+                    why.push_str(n);
+                }
+                FlowRow {
+                    kind: f.kind.as_str(),
+                    from: f.from.text(namespace),
+                    to: f.to.text(namespace),
+                    ports: if f.kind == FlowKind::Blocked {
+                        String::new()
+                    } else {
+                        super::graph::ports_text(&f.ports)
+                    },
+                    why,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Builds the policy sets of the namespaces in `fixed` (namespace → directions to isolate)
+/// from everything known in `cluster`. `taken` lists the NetworkPolicy names that exist
+/// per namespace. Namespaces with no direction get nothing.
+pub fn build(
+    cluster: &Cluster<'_>,
+    fixed: &BTreeMap<String, BTreeSet<Direction>>,
+    taken: &BTreeMap<String, BTreeSet<String>>,
+    opts: &Options,
+) -> Vec<NamespacePolicies> {
+    let graph = Graph::build(cluster, &opts.allow_egress);
+    fixed
+        .iter()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(ns, directions)| {
+            let empty = BTreeSet::new();
+            namespace_set(
+                &graph,
+                ns,
+                directions,
+                taken.get(ns).unwrap_or(&empty),
+                opts,
+            )
+        })
+        .collect()
+}
+
+fn labels() -> Option<BTreeMap<String, String>> {
+    Some(BTreeMap::from([(
+        MANAGED_BY_LABEL.to_string(),
+        MANAGED_BY.to_string(),
+    )]))
+}
+
+fn selector_of(labels: &BTreeMap<String, String>) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(labels.clone()),
+        match_expressions: None,
+    }
+}
+
+fn namespace_selector(ns: &str) -> LabelSelector {
+    selector_of(&BTreeMap::from([(
+        NAMESPACE_NAME_LABEL.to_string(),
+        ns.to_string(),
+    )]))
+}
+
+fn policy_ports(ports: &[PodPort]) -> Option<Vec<NetworkPolicyPort>> {
+    (!ports.is_empty()).then(|| {
+        ports
+            .iter()
+            .map(|p| NetworkPolicyPort {
+                port: Some(p.to_int_or_string()),
+                protocol: Some(p.protocol.clone()),
+                end_port: None,
+            })
+            .collect()
+    })
+}
+
+/// A peer for the pods picked by `pods` in `peer_ns`, seen from `ns`.
+fn pods_peer(ns: &str, peer_ns: &str, pods: LabelSelector) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        pod_selector: Some(pods),
+        namespace_selector: (peer_ns != ns).then(|| namespace_selector(peer_ns)),
+        ip_block: None,
+    }
+}
+
+fn service_pods(s: &Svc<'_>) -> LabelSelector {
+    selector_of(s.selector.as_ref().unwrap_or(&BTreeMap::new()))
+}
+
+/// The longest object name (a DNS subdomain).
+const MAX_NAME: usize = 253;
+
+/// `name` cut to fit [`MAX_NAME`] with room for a `-N` suffix: a long one keeps its start
+/// and ends in a hash of the whole, so distinct names stay distinct (and stable).
+fn fit(name: String) -> String {
+    if name.len() <= MAX_NAME - 4 {
+        return name;
+    }
+    // FNV-1a: stable across runs and platforms.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let head = name[..MAX_NAME - 4 - 17].trim_end_matches(['-', '.']);
+    format!("{head}-{hash:016x}")
+}
+
+fn unique(base: String, used: &mut BTreeSet<String>) -> String {
+    let base = fit(base);
+    let name = if used.contains(&base) {
+        (2..)
+            .map(|i| format!("{base}-{i}"))
+            .find(|n| !used.contains(n))
+            .unwrap_or(base)
+    } else {
+        base
+    };
+    used.insert(name.clone());
+    name
+}
+
+/// A name part from an object name: already a DNS label, kept as is.
+fn policy(
+    ns: &str,
+    name: String,
+    pods: LabelSelector,
+    direction: Direction,
+    ingress: Option<Vec<NetworkPolicyIngressRule>>,
+    egress: Option<Vec<NetworkPolicyEgressRule>>,
+) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: Some(ns.to_string()),
+            labels: labels(),
+            ..ObjectMeta::default()
+        },
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(pods),
+            policy_types: Some(vec![direction.as_str().to_string()]),
+            ingress,
+            egress,
+        }),
+    }
+}
+
+fn dns_rule() -> NetworkPolicyEgressRule {
+    let port = |protocol: &str| NetworkPolicyPort {
+        port: Some(IntOrString::Int(53)),
+        protocol: Some(protocol.to_string()),
+        end_port: None,
+    };
+    NetworkPolicyEgressRule {
+        to: Some(vec![NetworkPolicyPeer {
+            namespace_selector: Some(namespace_selector("kube-system")),
+            pod_selector: Some(selector_of(&BTreeMap::from([(
+                "k8s-app".to_string(),
+                "kube-dns".to_string(),
+            )]))),
+            ip_block: None,
+        }]),
+        ports: Some(vec![port("UDP"), port("TCP")]),
+    }
+}
+
+fn anywhere() -> Vec<NetworkPolicyPeer> {
+    ["0.0.0.0/0", "::/0"]
+        .into_iter()
+        .map(|cidr| NetworkPolicyPeer {
+            ip_block: Some(IPBlock {
+                cidr: cidr.to_string(),
+                except: None,
+            }),
+            ..NetworkPolicyPeer::default()
+        })
+        .collect()
+}
+
+fn service_peer(s: &Svc<'_>, port: Option<i32>) -> Peer {
+    Peer::Service {
+        namespace: s.namespace.clone(),
+        name: s.name.clone(),
+        port,
+    }
+}
+
+fn single_port(ports: &BTreeSet<i32>) -> Option<i32> {
+    (ports.len() == 1).then(|| *ports.iter().next().unwrap_or(&0))
+}
+
+fn namespace_set(
+    g: &Graph<'_>,
+    ns: &str,
+    directions: &BTreeSet<Direction>,
+    taken: &BTreeSet<String>,
+    opts: &Options,
+) -> NamespacePolicies {
+    let ingress_on = directions.contains(&Direction::Ingress);
+    let egress_on = directions.contains(&Direction::Egress);
+    let mut used = taken.clone();
+    let mut flows = Vec::new();
+    let mut notes = Vec::new();
+    let mut policies = Vec::new();
+
+    let assumed = g.assumed(ns);
+
+    // The default deny, with the namespace-wide egress rules.
+    let default_name = unique(POLICY_NAME.to_string(), &mut used);
+    let mut default_egress = Vec::new();
+    if egress_on {
+        if opts.allow_dns {
+            default_egress.push(dns_rule());
+            flows.push(Flow {
+                kind: FlowKind::Dns,
+                from: Peer::Namespace {
+                    namespace: ns.to_string(),
+                },
+                to: Peer::ClusterDns,
+                ports: vec![
+                    PodPort {
+                        port: PortValue::Number(53),
+                        protocol: "UDP".into(),
+                    },
+                    PodPort {
+                        port: PortValue::Number(53),
+                        protocol: "TCP".into(),
+                    },
+                ],
+                evidence: vec!["--allow-dns".into()],
+                note: None,
+            });
+        }
+        for &i in &assumed {
+            let s = &g.services[i];
+            let ports = s.all_targets();
+            default_egress.push(NetworkPolicyEgressRule {
+                to: Some(vec![pods_peer(ns, ns, service_pods(s))]),
+                ports: policy_ports(&ports),
+            });
+        }
+        for c in &opts.allow_egress {
+            default_egress.push(NetworkPolicyEgressRule {
+                to: Some(vec![NetworkPolicyPeer {
+                    ip_block: Some(IPBlock {
+                        cidr: c.to_string(),
+                        except: None,
+                    }),
+                    ..NetworkPolicyPeer::default()
+                }]),
+                ports: None,
+            });
+            flows.push(Flow {
+                kind: FlowKind::AllowedEgress,
+                from: Peer::Namespace {
+                    namespace: ns.to_string(),
+                },
+                to: Peer::Cidr { cidr: *c },
+                ports: Vec::new(),
+                evidence: vec![format!("--allow-egress {c}")],
+                note: None,
+            });
+        }
+    }
+    policies.push(NetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some(default_name),
+            namespace: Some(ns.to_string()),
+            labels: labels(),
+            ..ObjectMeta::default()
+        },
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: Some(directions.iter().map(|d| d.as_str().to_string()).collect()),
+            ingress: None,
+            egress: (egress_on && !default_egress.is_empty()).then_some(default_egress),
+        }),
+    });
+
+    // Ingress to each Service's pods.
+    for (i, s) in g.services.iter().enumerate() {
+        if s.namespace != ns || s.selector.is_none() {
+            continue;
+        }
+        let mut rules = Vec::new();
+        if let Some(entry) = g.entry_points.get(&i).filter(|_| ingress_on) {
+            let ports = entry.rule_ports();
+            rules.push(NetworkPolicyIngressRule {
+                from: Some(anywhere()),
+                ports: policy_ports(&ports),
+            });
+            flows.push(Flow {
+                kind: FlowKind::EntryPoint,
+                from: Peer::Anywhere,
+                to: service_peer(s, single_port(&entry.service_ports)),
+                ports,
+                evidence: entry.evidence.iter().cloned().collect(),
+                note: None,
+            });
+        }
+        match g.callers.get(&i) {
+            Some(callers) => {
+                for (caller, call) in callers {
+                    let ports = call.rule_ports();
+                    let (sel, _) = g.selectors.get(caller).cloned().unwrap_or_default();
+                    rules.push(NetworkPolicyIngressRule {
+                        from: Some(vec![pods_peer(ns, &caller.namespace, sel)]),
+                        ports: policy_ports(&ports),
+                    });
+                    flows.push(Flow {
+                        kind: FlowKind::Evidence,
+                        from: Peer::Workload(caller.clone()),
+                        to: service_peer(s, single_port(&call.service_ports)),
+                        ports,
+                        evidence: call.evidence.iter().cloned().collect(),
+                        note: None,
+                    });
+                }
+            }
+            None if assumed.contains(&i) => {
+                let ports = s.all_targets();
+                rules.push(NetworkPolicyIngressRule {
+                    from: Some(vec![pods_peer(ns, ns, LabelSelector::default())]),
+                    ports: policy_ports(&ports),
+                });
+                flows.push(Flow {
+                    kind: FlowKind::Assumed,
+                    from: Peer::Namespace {
+                        namespace: ns.to_string(),
+                    },
+                    to: service_peer(s, None),
+                    ports,
+                    evidence: vec![format!("no workload names Service {}", s.name)],
+                    note: None,
+                });
+            }
+            None => {}
+        }
+        if ingress_on && !rules.is_empty() {
+            let name = unique(format!("secfix-ingress-{}", s.name), &mut used);
+            policies.push(policy(
+                ns,
+                name,
+                service_pods(s),
+                Direction::Ingress,
+                Some(rules),
+                None,
+            ));
+        }
+    }
+
+    // Egress from each caller of the namespace. Evidence flows to Services of other
+    // namespaces are listed here (those of this namespace are listed with its ingress).
+    for (caller, calls) in g.calls.iter().filter(|(c, _)| c.namespace == ns) {
+        let mut rules = Vec::new();
+        for (callee, call) in calls {
+            let ports = call.rule_ports();
+            match callee {
+                Callee::Service(i) => {
+                    let s = &g.services[*i];
+                    rules.push(NetworkPolicyEgressRule {
+                        to: Some(vec![pods_peer(ns, &s.namespace, service_pods(s))]),
+                        ports: policy_ports(&ports),
+                    });
+                    if s.namespace != ns {
+                        flows.push(Flow {
+                            kind: FlowKind::Evidence,
+                            from: Peer::Workload(caller.clone()),
+                            to: service_peer(s, single_port(&call.service_ports)),
+                            ports,
+                            evidence: call.evidence.iter().cloned().collect(),
+                            note: None,
+                        });
+                    }
+                }
+                Callee::Namespace { namespace, name } => {
+                    rules.push(NetworkPolicyEgressRule {
+                        to: Some(vec![NetworkPolicyPeer {
+                            namespace_selector: Some(namespace_selector(namespace)),
+                            pod_selector: None,
+                            ip_block: None,
+                        }]),
+                        ports: policy_ports(&ports),
+                    });
+                    flows.push(Flow {
+                        kind: FlowKind::Evidence,
+                        from: Peer::Workload(caller.clone()),
+                        to: Peer::Service {
+                            namespace: namespace.clone(),
+                            name: name.clone(),
+                            port: None,
+                        },
+                        ports,
+                        evidence: call.evidence.iter().cloned().collect(),
+                        note: Some(format!(
+                            "Service {name}.{namespace} is not known here: egress to every pod of namespace {namespace}"
+                        )),
+                    });
+                }
+            }
+        }
+        let (sel, labelled) = g.selectors.get(caller).cloned().unwrap_or_default();
+        if !labelled {
+            notes.push(format!(
+                "the pods of {caller} have no labels: rules for them apply to every pod of namespace {ns}"
+            ));
+        }
+        if egress_on {
+            let name = unique(
+                format!(
+                    "secfix-egress-{}-{}",
+                    caller.kind.as_str().to_ascii_lowercase(),
+                    caller.name
+                ),
+                &mut used,
+            );
+            policies.push(policy(ns, name, sel, Direction::Egress, None, Some(rules)));
+        }
+    }
+
+    // What will be blocked (egress only matters when egress is isolated).
+    if egress_on {
+        let blocked: Vec<Flow> = g
+            .blocked
+            .iter()
+            .filter(|f| matches!(&f.from, Peer::Workload(w) if w.namespace == ns))
+            .cloned()
+            .collect();
+        if blocked.iter().any(|f| f.kind == FlowKind::Blocked) {
+            notes.push(
+                "NetworkPolicies cannot match host names: traffic to the destinations listed as \
+                 blocked is denied; --allow-egress CIDR allows an address block"
+                    .to_string(),
+            );
+        }
+        flows.extend(blocked);
+    }
+    notes.extend(
+        g.notes
+            .iter()
+            .filter(|(n, _)| n == ns)
+            .map(|(_, note)| note.clone()),
+    );
+    notes.sort();
+    notes.dedup();
+    flows.sort();
+    NamespacePolicies {
+        namespace: ns.to_string(),
+        directions: directions.clone(),
+        policies,
+        flows,
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Workload;
+    use k8s_openapi::api::core::v1::{ConfigMap, Service};
+    use k8s_openapi::api::networking::v1::Ingress;
+    use serde_json::{Value, json};
+
+    /// Objects of any kind → the policy sets for `fixed` namespaces (both directions).
+    struct World {
+        workloads: Vec<Workload>,
+        services: Vec<Service>,
+        ingresses: Vec<Ingress>,
+        routes: Vec<Value>,
+        config_maps: Vec<ConfigMap>,
+        namespaces: Vec<String>,
+    }
+
+    fn world(objs: Vec<Value>) -> World {
+        let mut w = World {
+            workloads: Vec::new(),
+            services: Vec::new(),
+            ingresses: Vec::new(),
+            routes: Vec::new(),
+            config_maps: Vec::new(),
+            namespaces: Vec::new(),
+        };
+        for mut o in objs {
+            if o.pointer("/metadata/namespace").is_none() {
+                o["metadata"]["namespace"] = "shop".into();
+            }
+            match o["kind"].as_str().unwrap() {
+                "Service" => w.services.push(serde_json::from_value(o).unwrap()),
+                "Ingress" => w.ingresses.push(serde_json::from_value(o).unwrap()),
+                "ConfigMap" => w.config_maps.push(serde_json::from_value(o).unwrap()),
+                "HTTPRoute" => w.routes.push(o),
+                "Namespace" => w
+                    .namespaces
+                    .push(o["metadata"]["name"].as_str().unwrap().into()),
+                _ => w.workloads.push(Workload::from_value(o).unwrap().unwrap()),
+            }
+        }
+        w
+    }
+
+    fn plan_with(
+        w: &World,
+        fixed: &[(&str, &[Direction])],
+        taken: &[(&str, &str)],
+        opts: &Options,
+    ) -> Vec<NamespacePolicies> {
+        let cluster = Cluster {
+            workloads: &w.workloads,
+            services: &w.services,
+            ingresses: &w.ingresses,
+            routes: &w.routes,
+            config_maps: &w.config_maps,
+            namespaces: &w.namespaces,
+        };
+        let fixed = fixed
+            .iter()
+            .map(|(n, d)| (n.to_string(), d.iter().copied().collect()))
+            .collect();
+        let mut t: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (ns, name) in taken {
+            t.entry(ns.to_string())
+                .or_default()
+                .insert(name.to_string());
+        }
+        build(&cluster, &fixed, &t, opts)
+    }
+
+    const BOTH: &[Direction] = &[Direction::Ingress, Direction::Egress];
+
+    fn dns() -> Options {
+        Options {
+            allow_dns: true,
+            allow_egress: Vec::new(),
+        }
+    }
+
+    fn plan(objs: Vec<Value>) -> NamespacePolicies {
+        let w = world(objs);
+        let mut v = plan_with(&w, &[("shop", BOTH)], &[], &dns());
+        assert_eq!(v.len(), 1);
+        v.remove(0)
+    }
+
+    fn deploy(name: &str, ns: Option<&str>, container: Value) -> Value {
+        let mut meta = json!({"name": name});
+        if let Some(ns) = ns {
+            meta["namespace"] = ns.into();
+        }
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+            "spec": {"selector": {"matchLabels": {"app": name}},
+                "template": {"metadata": {"labels": {"app": name}},
+                    "spec": {"containers": [container]}}}})
+    }
+
+    fn app(name: &str, env: Value, ports: Value) -> Value {
+        deploy(
+            name,
+            None,
+            json!({"name": "main", "image": "x", "env": env, "ports": ports}),
+        )
+    }
+
+    fn service(name: &str, selector: Value, ports: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"selector": selector, "ports": ports}})
+    }
+
+    /// The policy named `name`, as JSON.
+    fn pol(set: &NamespacePolicies, name: &str) -> Value {
+        let p = set
+            .policies
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no policy {name} in {:?}", names(set)));
+        serde_json::to_value(p).unwrap()
+    }
+
+    fn names(set: &NamespacePolicies) -> Vec<String> {
+        set.policies
+            .iter()
+            .map(|p| p.metadata.name.clone().unwrap())
+            .collect()
+    }
+
+    /// `kind from → to [ports]` rows of the flow table.
+    fn rows(set: &NamespacePolicies) -> Vec<String> {
+        set.flows
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} -> {} [{}]",
+                    f.kind.as_str(),
+                    f.from.text(&set.namespace),
+                    f.to.text(&set.namespace),
+                    super::super::graph::ports_text(&f.ports)
+                )
+            })
+            .collect()
+    }
+
+    fn shop() -> Vec<Value> {
+        vec![
+            app(
+                "web",
+                json!([{"name": "CART_SERVICE_ADDR", "value": "cart:7070"}]),
+                json!([{"containerPort": 8080}]),
+            ),
+            app(
+                "cart",
+                json!([]),
+                json!([{"name": "grpc", "containerPort": 9000}]),
+            ),
+            service(
+                "cart",
+                json!({"app": "cart"}),
+                json!([{"port": 7070, "targetPort": "grpc"}]),
+            ),
+        ]
+    }
+
+    #[test]
+    fn env_evidence_allows_caller_to_service_pods_on_the_target_port() {
+        let set = plan(shop());
+        assert_eq!(
+            names(&set),
+            [
+                "secfix-default-deny",
+                "secfix-ingress-cart",
+                "secfix-egress-deployment-web"
+            ]
+        );
+        assert_eq!(
+            pol(&set, "secfix-ingress-cart")["spec"],
+            json!({"podSelector": {"matchLabels": {"app": "cart"}}, "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}],
+                    "ports": [{"port": 9000, "protocol": "TCP"}]}]})
+        );
+        assert_eq!(
+            pol(&set, "secfix-egress-deployment-web")["spec"],
+            json!({"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Egress"],
+                "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "cart"}}}],
+                    "ports": [{"port": 9000, "protocol": "TCP"}]}]})
+        );
+        let f = set
+            .flows
+            .iter()
+            .find(|f| f.kind == FlowKind::Evidence)
+            .unwrap();
+        assert_eq!(f.evidence, ["env CART_SERVICE_ADDR of Deployment web"]);
+        assert_eq!(
+            rows(&set)[0],
+            "evidence Deployment web -> cart:7070 [9000/TCP]"
+        );
+        for p in &set.policies {
+            assert_eq!(
+                p.metadata.labels.as_ref().unwrap()["app.kubernetes.io/managed-by"],
+                "kubectl-secfix"
+            );
+        }
+    }
+
+    #[test]
+    fn default_deny_allows_dns_to_cluster_dns_only() {
+        let set = plan(shop());
+        assert_eq!(
+            pol(&set, "secfix-default-deny")["spec"],
+            json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                "egress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                    "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]})
+        );
+        let w = world(shop());
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &Options::default()).remove(0);
+        assert!(
+            pol(&set, "secfix-default-deny")["spec"]
+                .get("egress")
+                .is_none()
+        );
+        assert!(!rows(&set).iter().any(|r| r.starts_with("dns")));
+    }
+
+    #[test]
+    fn every_evidence_form_names_the_service() {
+        for value in [
+            "cart",
+            "cart:7070",
+            "cart.shop",
+            "cart.shop:7070",
+            "cart.shop.svc",
+            "cart.shop.svc.cluster.local",
+            "cart.shop.svc.cluster.local:7070",
+            "http://cart:7070/api",
+            "grpc://cart.shop.svc.cluster.local:7070",
+        ] {
+            let mut objs = shop();
+            objs[0] = app(
+                "web",
+                json!([{"name": "CART_HOST", "value": value}]),
+                json!([]),
+            );
+            let set = plan(objs);
+            assert!(
+                rows(&set)
+                    .iter()
+                    .any(|r| r.starts_with("evidence Deployment web -> cart")),
+                "{value}: {:?}",
+                rows(&set)
+            );
+        }
+        // args and command
+        for container in [
+            json!({"name": "main", "args": ["--cart=cart:7070"]}),
+            json!({"name": "main", "command": ["sh", "-c", "exec app --cart-addr cart.shop:7070"]}),
+        ] {
+            let mut objs = shop();
+            objs[0] = deploy("web", None, container.clone());
+            let set = plan(objs);
+            assert!(
+                rows(&set)
+                    .iter()
+                    .any(|r| r == "evidence Deployment web -> cart:7070 [9000/TCP]"),
+                "{container}: {:?}",
+                rows(&set)
+            );
+        }
+    }
+
+    #[test]
+    fn config_map_values_are_evidence_and_never_shown() {
+        let mut objs = shop();
+        objs[0] = app(
+            "web",
+            json!([{"name": "CART", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "cart"}}},
+                {"name": "PAY", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "pay"}}}]),
+            json!([]),
+        );
+        objs.push(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"},
+            "data": {"cart": "redis://user:hunter2@cart:7070/0", "pay": "https://payments.example.com",
+                "unused": "https://unused.example.com"}}));
+        let set = plan(objs);
+        let f = set
+            .flows
+            .iter()
+            .find(|f| f.kind == FlowKind::Evidence)
+            .unwrap();
+        assert_eq!(
+            f.evidence,
+            ["env CART from ConfigMap cfg key cart of Deployment web"]
+        );
+        let b = set
+            .flows
+            .iter()
+            .find(|f| f.kind == FlowKind::Blocked)
+            .unwrap();
+        assert_eq!(b.to, Peer::Host { host: None });
+        let all = format!("{:?}{}", set, serde_json::to_string(&set.flows).unwrap());
+        for secret in ["hunter2", "payments.example.com", "unused"] {
+            assert!(!all.contains(secret), "{secret} shown");
+        }
+    }
+
+    #[test]
+    fn user_and_database_names_equal_to_a_service_are_not_evidence() {
+        let objs = vec![
+            app(
+                "wordpress",
+                json!([{"name": "WORDPRESS_DB_USER", "value": "wordpress"},
+                {"name": "WORDPRESS_DB_HOST", "value": "mysql"}]),
+                json!([{"containerPort": 80}]),
+            ),
+            app(
+                "mysql",
+                json!([{"name": "MYSQL_USER", "value": "wordpress"},
+                {"name": "MYSQL_DATABASE", "value": "wordpress"}]),
+                json!([{"containerPort": 3306}]),
+            ),
+            service(
+                "wordpress",
+                json!({"app": "wordpress"}),
+                json!([{"port": 80}]),
+            ),
+            service("mysql", json!({"app": "mysql"}), json!([{"port": 3306}])),
+        ];
+        let set = plan(objs);
+        assert_eq!(
+            rows(&set)
+                .into_iter()
+                .filter(|r| !r.starts_with("dns"))
+                .collect::<Vec<_>>(),
+            [
+                "evidence Deployment wordpress -> mysql [3306/TCP]",
+                "assumed every pod of the namespace -> wordpress [80/TCP]",
+            ]
+        );
+    }
+
+    #[test]
+    fn unnamed_services_are_assumed_reachable_from_the_namespace() {
+        let mut objs = shop();
+        objs.push(app("redis", json!([]), json!([{"containerPort": 6379}])));
+        objs.push(service(
+            "redis",
+            json!({"app": "redis"}),
+            json!([{"port": 6379}]),
+        ));
+        let set = plan(objs);
+        assert!(
+            rows(&set)
+                .contains(&"assumed every pod of the namespace -> redis [6379/TCP]".to_string())
+        );
+        assert_eq!(
+            pol(&set, "secfix-ingress-redis")["spec"]["ingress"],
+            json!([{"from": [{"podSelector": {}}], "ports": [{"port": 6379, "protocol": "TCP"}]}])
+        );
+        // The matching egress is in the default deny (every pod may call it).
+        let egress = &pol(&set, "secfix-default-deny")["spec"]["egress"];
+        assert!(egress.as_array().unwrap().contains(&json!(
+            {"to": [{"podSelector": {"matchLabels": {"app": "redis"}}}], "ports": [{"port": 6379, "protocol": "TCP"}]}
+        )), "{egress}");
+        // A Service with evidenced callers gets ingress from them only.
+        let cart = &pol(&set, "secfix-ingress-cart")["spec"]["ingress"];
+        assert_eq!(cart.as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn headless_services() {
+        let objs = vec![
+            app(
+                "web",
+                json!([{"name": "DB_HOSTS", "value": "db-0.db:5432,db-1.db:5432"},
+                {"name": "PEERS", "value": "kv"}]),
+                json!([]),
+            ),
+            json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+                "spec": {"selector": {"matchLabels": {"app": "db"}}, "serviceName": "db",
+                    "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [
+                        {"name": "pg", "ports": [{"containerPort": 5432}, {"containerPort": 8008}]}]}}}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
+                "spec": {"clusterIP": "None", "selector": {"app": "db"}}}),
+            app(
+                "kv",
+                json!([{"name": "INITIAL_CLUSTER", "value": "kv-0.kv,kv-1.kv"}]),
+                json!([{"containerPort": 2379}, {"containerPort": 2380}]),
+            ),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kv"},
+                "spec": {"clusterIP": "None", "selector": {"app": "kv"}, "ports": [{"port": 2379}]}}),
+        ];
+        let set = plan(objs);
+        let r = rows(&set);
+        // A port the Service does not list: the pods' port, as clients of headless Services
+        // connect to pods.
+        assert!(
+            r.contains(&"evidence Deployment web -> db:5432 [5432/TCP]".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&"evidence Deployment web -> kv [2379/TCP]".to_string()),
+            "{r:?}"
+        );
+        // Peers named pod by pod reach every port their containers declare.
+        assert!(
+            r.contains(&"evidence Deployment kv -> kv [2379/TCP, 2380/TCP]".to_string()),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn multi_port_services_allow_the_named_port_or_all() {
+        let objs = vec![
+            app(
+                "a",
+                json!([{"name": "X_ADDR", "value": "multi:80"}]),
+                json!([]),
+            ),
+            app(
+                "b",
+                json!([{"name": "X_HOST", "value": "multi"}]),
+                json!([]),
+            ),
+            app(
+                "m",
+                json!([]),
+                json!([{"name": "http", "containerPort": 8080}, {"name": "admin", "containerPort": 9090}]),
+            ),
+            service(
+                "multi",
+                json!({"app": "m"}),
+                json!([
+                {"name": "http", "port": 80, "targetPort": "http"},
+                {"name": "admin", "port": 90, "targetPort": "admin"},
+                {"name": "dns", "port": 53, "protocol": "UDP"}]),
+            ),
+        ];
+        let set = plan(objs);
+        let r = rows(&set);
+        assert!(
+            r.contains(&"evidence Deployment a -> multi:80 [8080/TCP]".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&"evidence Deployment b -> multi [53/UDP, 8080/TCP, 9090/TCP]".to_string()),
+            "{r:?}"
+        );
+        // A port that is no port of the Service: every port, and a note.
+        let objs = vec![
+            app(
+                "a",
+                json!([{"name": "X_ADDR", "value": "multi:7777"}]),
+                json!([]),
+            ),
+            app(
+                "m",
+                json!([]),
+                json!([{"name": "http", "containerPort": 8080}]),
+            ),
+            service(
+                "multi",
+                json!({"app": "m"}),
+                json!([{"port": 80, "targetPort": "http"}]),
+            ),
+        ];
+        let set = plan(objs);
+        assert!(rows(&set).contains(&"evidence Deployment a -> multi [8080/TCP]".to_string()));
+        assert!(
+            set.notes
+                .iter()
+                .any(|n| n.contains("port 7777 is not a port of Service multi"))
+        );
+    }
+
+    #[test]
+    fn selector_less_and_external_name_services_have_no_pods_to_allow() {
+        let objs = vec![
+            app(
+                "web",
+                json!([{"name": "LEGACY_ADDR", "value": "legacy:5432"},
+                {"name": "MAIL_HOST", "value": "mail"}, {"name": "K8S", "value": "https://kubernetes.default.svc"}]),
+                json!([]),
+            ),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "legacy"},
+                "spec": {"ports": [{"port": 5432}]}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "mail"},
+                "spec": {"type": "ExternalName", "externalName": "smtp.example.com"}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kubernetes", "namespace": "default"},
+                "spec": {"ports": [{"port": 443}]}}),
+        ];
+        let set = plan(objs);
+        assert_eq!(names(&set), ["secfix-default-deny"]);
+        let blocked: Vec<&Flow> = set
+            .flows
+            .iter()
+            .filter(|f| f.kind == FlowKind::Blocked)
+            .collect();
+        assert_eq!(blocked.len(), 3, "{:?}", rows(&set));
+        let notes: Vec<&str> = blocked.iter().filter_map(|f| f.note.as_deref()).collect();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("Service legacy has no selector")),
+            "{notes:?}"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("points to smtp.example.com")),
+            "{notes:?}"
+        );
+        assert!(
+            notes.iter().any(|n| n.contains("Kubernetes API server")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn two_services_on_the_same_pods() {
+        let objs = vec![
+            app(
+                "web",
+                json!([]),
+                json!([{"containerPort": 8080}, {"containerPort": 9090}]),
+            ),
+            app(
+                "bot",
+                json!([{"name": "WEB_ADDR", "value": "web:80"}]),
+                json!([]),
+            ),
+            service(
+                "web",
+                json!({"app": "web"}),
+                json!([{"port": 80, "targetPort": 8080}]),
+            ),
+            service(
+                "web-metrics",
+                json!({"app": "web"}),
+                json!([{"port": 9090}]),
+            ),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-external"},
+                "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 443, "targetPort": 8080}]}}),
+        ];
+        let set = plan(objs);
+        let r = rows(&set);
+        assert!(
+            r.contains(&"evidence Deployment bot -> web:80 [8080/TCP]".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&"assumed every pod of the namespace -> web-metrics [9090/TCP]".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(
+                &"entry point anywhere (0.0.0.0/0, ::/0) -> web-external [8080/TCP]".to_string()
+            ),
+            "{r:?}"
+        );
+        // The load balancer twin of a named Service is for outside callers: not assumed.
+        assert!(
+            !r.iter()
+                .any(|r| r.starts_with("assumed") && r.contains("web-external")),
+            "{r:?}"
+        );
+        for n in [
+            "secfix-ingress-web",
+            "secfix-ingress-web-metrics",
+            "secfix-ingress-web-external",
+        ] {
+            assert_eq!(
+                pol(&set, n)["spec"]["podSelector"],
+                json!({"matchLabels": {"app": "web"}})
+            );
+        }
+    }
+
+    #[test]
+    fn entry_points_get_ingress_from_anywhere() {
+        let anywhere = json!([{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}]);
+        let objs = vec![
+            app("lb", json!([]), json!([{"containerPort": 80}])),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "lb"},
+                "spec": {"type": "LoadBalancer", "selector": {"app": "lb"}, "ports": [{"port": 80}]}}),
+            app("np", json!([]), json!([{"containerPort": 81}])),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "np"},
+                "spec": {"type": "NodePort", "selector": {"app": "np"}, "ports": [{"port": 81}]}}),
+            app(
+                "ing",
+                json!([]),
+                json!([{"name": "http", "containerPort": 8080}, {"containerPort": 9000}]),
+            ),
+            service(
+                "ing",
+                json!({"app": "ing"}),
+                json!([{"name": "web", "port": 80, "targetPort": "http"}, {"name": "other", "port": 9000}]),
+            ),
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "site"},
+                "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix",
+                    "backend": {"service": {"name": "ing", "port": {"name": "web"}}}}]}}]}}),
+            app("route", json!([]), json!([{"containerPort": 9080}])),
+            service("route", json!({"app": "route"}), json!([{"port": 9080}])),
+            json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"},
+                "spec": {"rules": [{"backendRefs": [{"name": "route", "port": 9080}]}]}}),
+        ];
+        let set = plan(objs);
+        let r = rows(&set);
+        for (svc, port, why) in [
+            ("lb", 80, "Service lb type LoadBalancer"),
+            ("np", 81, "Service np type NodePort"),
+            ("ing", 8080, "backend of Ingress site"),
+            ("route", 9080, "backend of HTTPRoute r"),
+        ] {
+            let p = pol(&set, &format!("secfix-ingress-{svc}"));
+            let rules = p["spec"]["ingress"].as_array().unwrap();
+            assert!(
+                rules.contains(
+                    &json!({"from": anywhere, "ports": [{"port": port, "protocol": "TCP"}]})
+                ),
+                "{svc}: {rules:?}"
+            );
+            let f = set
+                .flows
+                .iter()
+                .find(|f| {
+                    f.kind == FlowKind::EntryPoint
+                        && matches!(&f.to, Peer::Service { name, .. } if name == svc)
+                })
+                .unwrap_or_else(|| panic!("{svc}: {r:?}"));
+            assert_eq!(f.evidence, [why]);
+        }
+    }
+
+    #[test]
+    fn across_namespaces_egress_names_the_namespace_and_both_sides_when_both_are_fixed() {
+        let objs = vec![
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cache"}}),
+            deploy(
+                "web",
+                Some("shop"),
+                json!({"name": "main", "env": [
+                {"name": "REDIS_ADDR", "value": "redis.data:6379"},
+                {"name": "MEMCACHE_ADDR", "value": "memcached.cache.svc.cluster.local:11211"}]}),
+            ),
+            deploy(
+                "redis",
+                Some("data"),
+                json!({"name": "r", "ports": [{"containerPort": 6379}]}),
+            ),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "redis", "namespace": "data"},
+                "spec": {"selector": {"app": "redis"}, "ports": [{"port": 6379}]}}),
+        ];
+        let w = world(objs);
+        let sets = plan_with(&w, &[("shop", BOTH), ("data", BOTH)], &[], &dns());
+        let shop = sets.iter().find(|s| s.namespace == "shop").unwrap();
+        let data = sets.iter().find(|s| s.namespace == "data").unwrap();
+        let egress = &pol(shop, "secfix-egress-deployment-web")["spec"]["egress"];
+        assert_eq!(
+            egress,
+            &json!([
+                {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "data"}},
+                    "podSelector": {"matchLabels": {"app": "redis"}}}],
+                 "ports": [{"port": 6379, "protocol": "TCP"}]},
+                {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cache"}}}],
+                 "ports": [{"port": 11211, "protocol": "TCP"}]}
+            ])
+        );
+        assert_eq!(
+            pol(data, "secfix-ingress-redis")["spec"]["ingress"],
+            json!([{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "shop"}},
+                "podSelector": {"matchLabels": {"app": "web"}}}],
+                "ports": [{"port": 6379, "protocol": "TCP"}]}])
+        );
+        assert!(rows(data).contains(
+            &"evidence Deployment web (namespace shop) -> redis:6379 [6379/TCP]".to_string()
+        ));
+        assert!(
+            rows(shop)
+                .contains(&"evidence Deployment web -> redis.data:6379 [6379/TCP]".to_string())
+        );
+        // Only shop fixed: its egress, nothing for data.
+        let sets = plan_with(&w, &[("shop", BOTH)], &[], &dns());
+        assert_eq!(sets.len(), 1);
+        assert_eq!(
+            &pol(&sets[0], "secfix-egress-deployment-web")["spec"]["egress"],
+            egress
+        );
+    }
+
+    #[test]
+    fn outside_destinations_are_listed_as_blocked_and_allow_egress_adds_blocks() {
+        let mut objs = shop();
+        objs[0] = app(
+            "web",
+            json!([{"name": "PAYMENT_URL", "value": "https://user:pw@api.example.com/v1"},
+                {"name": "LEGACY_ADDR", "value": "10.1.2.3:5432"},
+                {"name": "INDEX", "value": "dist/index.js"}]),
+            json!([]),
+        );
+        let w = world(objs.clone());
+        let opts = Options {
+            allow_dns: true,
+            allow_egress: vec!["10.0.0.0/8".parse().unwrap()],
+        };
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &opts).remove(0);
+        let r = rows(&set);
+        assert!(
+            r.contains(
+                &"will be blocked Deployment web -> api.example.com [all ports]".to_string()
+            ),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&"allowed egress Deployment web -> 10.1.2.3:5432 [all ports]".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(
+                &"allowed egress every pod of the namespace -> 10.0.0.0/8 [all ports]".to_string()
+            ),
+            "{r:?}"
+        );
+        assert!(
+            set.notes
+                .iter()
+                .any(|n| n.contains("cannot match host names"))
+        );
+        let egress = pol(&set, "secfix-default-deny")["spec"]["egress"].clone();
+        assert!(
+            egress
+                .as_array()
+                .unwrap()
+                .contains(&json!({"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}))
+        );
+        assert!(!format!("{set:?}").contains("pw@"));
+        // Never egress to the whole internet.
+        for p in &set.policies {
+            assert!(
+                !serde_json::to_string(&p.spec.as_ref().unwrap().egress)
+                    .unwrap()
+                    .contains("0.0.0.0/0")
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_unisolated_directions_get_policies() {
+        let w = world(shop());
+        let set = plan_with(&w, &[("shop", &[Direction::Ingress])], &[], &dns()).remove(0);
+        assert_eq!(names(&set), ["secfix-default-deny", "secfix-ingress-cart"]);
+        assert_eq!(
+            pol(&set, "secfix-default-deny")["spec"]["policyTypes"],
+            json!(["Ingress"])
+        );
+        let set = plan_with(&w, &[("shop", &[Direction::Egress])], &[], &dns()).remove(0);
+        assert_eq!(
+            names(&set),
+            ["secfix-default-deny", "secfix-egress-deployment-web"]
+        );
+    }
+
+    #[test]
+    fn names_are_deterministic_and_avoid_taken_ones() {
+        let w = world(shop());
+        let a = plan_with(
+            &w,
+            &[("shop", BOTH)],
+            &[
+                ("shop", "secfix-default-deny"),
+                ("shop", "secfix-ingress-cart"),
+                ("shop", "secfix-ingress-cart-2"),
+            ],
+            &dns(),
+        )
+        .remove(0);
+        assert_eq!(
+            names(&a),
+            [
+                "secfix-default-deny-2",
+                "secfix-ingress-cart-3",
+                "secfix-egress-deployment-web"
+            ]
+        );
+        let b = plan_with(
+            &w,
+            &[("shop", BOTH)],
+            &[
+                ("shop", "secfix-default-deny"),
+                ("shop", "secfix-ingress-cart"),
+                ("shop", "secfix-ingress-cart-2"),
+            ],
+            &dns(),
+        )
+        .remove(0);
+        assert_eq!(format!("{:?}", a.policies), format!("{:?}", b.policies));
+    }
+
+    #[test]
+    fn pods_without_labels_are_said() {
+        let objs = vec![
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug"},
+                "spec": {"containers": [{"name": "c", "env": [{"name": "CART_ADDR", "value": "cart:7070"}]}]}}),
+            app("cart", json!([]), json!([{"containerPort": 7070}])),
+            service("cart", json!({"app": "cart"}), json!([{"port": 7070}])),
+        ];
+        let set = plan(objs);
+        assert!(
+            set.notes
+                .iter()
+                .any(|n| n.contains("the pods of Pod debug have no labels")),
+            "{:?}",
+            set.notes
+        );
+    }
+
+    #[test]
+    fn flow_rows_say_caller_service_port_and_evidence() {
+        let mut objs = shop();
+        objs.push(app("redis", json!([]), json!([{"containerPort": 6379}])));
+        objs.push(service(
+            "redis",
+            json!({"app": "redis"}),
+            json!([{"port": 6379}]),
+        ));
+        objs[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "PAY_URL", "value": "https://pay.example.com"}));
+        let rows = plan(objs).flow_rows();
+        let text: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} | {} | {} | {} | {}",
+                    r.kind, r.from, r.to, r.ports, r.why
+                )
+            })
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "evidence | Deployment web | cart:7070 | 9000/TCP | env CART_SERVICE_ADDR of Deployment web",
+                "assumed | every pod of the namespace | redis | 6379/TCP | no workload names Service redis",
+                "dns | every pod of the namespace | cluster DNS (kube-system/kube-dns) | 53/UDP, 53/TCP | --allow-dns",
+                "will be blocked | Deployment web | pay.example.com |  | env PAY_URL of Deployment web; outside the cluster",
+            ]
+        );
+    }
+
+    #[test]
+    fn long_names_are_cut_to_a_valid_length_and_stay_distinct() {
+        let a = fit(format!("secfix-egress-deployment-{}", "a".repeat(250)));
+        let b = fit(format!("secfix-egress-deployment-{}b", "a".repeat(249)));
+        assert!(a.len() <= MAX_NAME - 4, "{}", a.len());
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            fit(format!("secfix-egress-deployment-{}", "a".repeat(250)))
+        );
+        assert_eq!(fit("short".into()), "short");
+    }
+}
