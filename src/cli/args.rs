@@ -124,7 +124,8 @@ pub struct DigestArgs {
     #[arg(long, value_name = "HOST")]
     pub insecure_registry: Vec<String>,
     /// Timeout for each registry request, in seconds.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 10, value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=crate::registry::MAX_TIMEOUT_SECS))]
     pub registry_timeout: u64,
 }
 

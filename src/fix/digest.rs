@@ -570,4 +570,13 @@ mod tests {
         assert_eq!(pinned("nginx", D1).unwrap(), format!("nginx@{D1}"));
         assert!(pinned("UPPER", D1).is_err());
     }
+
+    /// covers issue #15 (item 12): `"nginx:1.25 "` is refused, never pinned as
+    /// `nginx:1.25 @sha256:…`; an unpullable digest is replaced by nothing.
+    #[test]
+    fn pinning_refuses_references_with_whitespace_or_bad_digests() {
+        for image in ["nginx:1.25 ", " nginx:1.25", "x@md5:abc"] {
+            assert!(pinned(image, D1).is_err(), "{image:?}");
+        }
+    }
 }

@@ -28,22 +28,18 @@ impl ImageRef {
             reference: reference.to_string(),
             reason,
         };
-        let s = reference.trim();
+        // The API server refuses an image with leading or trailing whitespace, and a runtime
+        // would not pull it: such a reference is invalid here too (never pinned as written).
+        if reference.trim() != reference {
+            return Err(err("leading or trailing whitespace"));
+        }
+        let s = reference;
         if s.is_empty() {
             return Err(err("empty reference"));
         }
         let (rest, digest) = match s.split_once('@') {
             Some((r, d)) => {
-                let (algo, hex) = d
-                    .split_once(':')
-                    .ok_or_else(|| err("digest lacks an algorithm"))?;
-                if algo.is_empty() || hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit())
-                {
-                    return Err(err("malformed digest"));
-                }
-                if algo == "sha256" && hex.len() != 64 {
-                    return Err(err("sha256 digest must have 64 hex digits"));
-                }
+                check_digest(d).map_err(err)?;
                 (r, Some(d.to_string()))
             }
             None => (s, None),
@@ -89,11 +85,17 @@ impl ImageRef {
         } else {
             path
         };
+        if !valid_host(&registry) {
+            return Err(err("malformed registry host"));
+        }
+        // Path components start and end with [a-z0-9], with `.`, `_` or `-` between (so no
+        // `.` or `..` component ever reaches a registry URL).
         let valid_path = repository.split('/').all(|c| {
-            !c.is_empty()
-                && c.chars().all(|ch| {
-                    ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-')
-                })
+            let alnum = |ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit();
+            c.starts_with(alnum)
+                && c.ends_with(alnum)
+                && c.chars()
+                    .all(|ch| alnum(ch) || matches!(ch, '.' | '_' | '-'))
         });
         if !valid_path {
             return Err(err("repository must be lowercase path components"));
@@ -124,9 +126,74 @@ impl ImageRef {
     /// The reference as written, pinned to `digest` (the tag is kept:
     /// `nginx:1.25` → `nginx:1.25@sha256:…`).
     pub fn pinned(&self, digest: &str) -> String {
+        // `original` parsed, so it has no surrounding blanks and at most one '@'.
         let base = self.original.split('@').next().unwrap_or(&self.original);
         format!("{base}@{digest}")
     }
+}
+
+/// `host[:port]` of the distribution grammar: dot-separated labels of ASCII letters, digits
+/// and inner `-`, or a bracketed IPv6 literal; the port is decimal.
+fn valid_host(registry: &str) -> bool {
+    let (host, port) = match registry.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, after)) => {
+                if v6.parse::<std::net::Ipv6Addr>().is_err() {
+                    return false;
+                }
+                match after {
+                    "" => return true,
+                    p => ("", p.strip_prefix(':').unwrap_or("x")),
+                }
+            }
+            None => return false,
+        },
+        None => match registry.split_once(':') {
+            Some((h, p)) => (h, p),
+            None => (registry, ""),
+        },
+    };
+    let port_ok = port.is_empty() && !registry.ends_with(':')
+        || (!port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = registry.starts_with('[')
+        || (!host.is_empty()
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            }));
+    port_ok && host_ok
+}
+
+/// Checks a digest (`algorithm:encoded`) the way a container runtime does before pulling
+/// (OCI image spec, "Digests"; go-digest as containerd uses it): `sha256`, `sha384` or
+/// `sha512` with exactly 64, 96 or 128 **lowercase** hex digits. Anything else (`md5:…`, uppercase hex, a second `@`)
+/// cannot be pulled, so it is not a pin.
+fn check_digest(d: &str) -> Result<(), &'static str> {
+    let (algo, hex) = d.split_once(':').ok_or("digest lacks an algorithm")?;
+    let want = match algo {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => return Err("unsupported digest algorithm (sha256, sha384 or sha512 expected)"),
+    };
+    if !hex
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err("malformed digest (lowercase hex expected)");
+    }
+    if hex.len() != want {
+        return Err(match want {
+            64 => "sha256 digest must have 64 hex digits",
+            96 => "sha384 digest must have 96 hex digits",
+            _ => "sha512 digest must have 128 hex digits",
+        });
+    }
+    Ok(())
 }
 
 impl std::fmt::Display for ImageRef {
@@ -174,6 +241,18 @@ mod tests {
     }
 
     #[test]
+    fn registry_hosts() {
+        for ok in [
+            "[::1]:5000/app",
+            "[::1]/app",
+            "reg-1.example.com:443/a/b",
+            "localhost/x",
+        ] {
+            assert!(ImageRef::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
     fn registry_port_is_not_a_tag() {
         let r = ImageRef::parse("localhost:5000/app").unwrap();
         assert_eq!(r.registry, "localhost:5000");
@@ -202,9 +281,64 @@ mod tests {
         );
     }
 
+    /// covers issue #15 (item 12): a digest a runtime cannot pull is not a pin.
+    #[test]
+    fn unpullable_digests_do_not_count_as_pinned() {
+        let hex = "0123456789abcdef".repeat(4);
+        for bad in [
+            "x@md5:abc".to_string(),
+            format!("x@md5:{hex}"),
+            format!("a@b@sha256:{hex}"),
+            format!("nginx@sha256:{}", hex.to_uppercase()),
+            format!("nginx:1.25@sha256:{}", &hex[..63]),
+            format!("nginx@sha512:{hex}"),
+            format!("nginx@sha256:{hex}@sha256:{hex}"),
+            format!("nginx@:{hex}"),
+            "nginx@sha256".to_string(),
+        ] {
+            assert!(ImageRef::parse(&bad).is_err(), "{bad}");
+        }
+        assert!(
+            ImageRef::parse(&format!("nginx@sha512:{hex}{hex}"))
+                .unwrap()
+                .is_pinned()
+        );
+    }
+
+    /// covers issue #15 (item 12): `"nginx:1.25 "` is never pinned as `nginx:1.25 @sha256:…`.
+    #[test]
+    fn references_with_surrounding_whitespace_are_invalid() {
+        for bad in [
+            "nginx:1.25 ",
+            " nginx:1.25",
+            "nginx:1.25\t",
+            "nginx:1.25\n",
+            "\u{a0}nginx",
+        ] {
+            let e = ImageRef::parse(bad).unwrap_err();
+            assert_eq!(e.reason, "leading or trailing whitespace", "{bad:?}");
+        }
+        assert!(ImageRef::parse("nginx:1.25 @sha256:0").is_err());
+    }
+
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "UPPER/case", "repo:", "repo:-bad", "a//b"] {
+        for bad in [
+            "",
+            "UPPER/case",
+            "repo:",
+            "repo:-bad",
+            "a//b",
+            "localhost:5000/../v2/x",
+            "localhost:5000/./x",
+            "reg.io:/x",
+            "reg.io:5x/x",
+            "re#g.io/x",
+            "re_g.io/x",
+            "-reg.io/x",
+            "[::1/x",
+            "[zz]:5000/x",
+        ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad}");
         }
     }

@@ -150,27 +150,44 @@ pub enum WorkloadError {
 }
 
 /// A serde error message safe to print: "invalid type: string \"hunter2\", expected i32"
-/// would echo a value from the spec (an env value can be a secret), so quoted and
-/// backticked values before ", expected" are replaced with `<redacted>`. Messages that
-/// name fields ("missing field `containers`") are kept as they are.
+/// would echo a value from the spec (an env value can be a secret), so the whole offending
+/// value is replaced with `<redacted>`, keeping only what kind of value it was
+/// (`invalid type: string <redacted>, expected i32`). Messages that name fields ("missing
+/// field `containers`") are kept as they are.
+///
+/// The value is cut at the *last* `, expected`: the expected part comes from the type being
+/// read, never from the input, while the value itself may contain `", expected"`.
 pub fn without_values(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    let Some(rest) = msg
-        .strip_prefix("invalid type: ")
-        .or_else(|| msg.strip_prefix("invalid value: "))
-    else {
-        return msg;
-    };
-    let prefix = &msg[..msg.len() - rest.len()];
-    let (what, tail) = rest.split_once(", expected").unwrap_or((rest, ""));
-    let what = match what.split_once([' ', '`', '"']) {
-        Some((kind, _)) if what.contains(['"', '`']) => format!("{kind} {}", super::REDACTED),
-        _ => what.to_string(),
-    };
-    let tail = if tail.is_empty() {
-        String::new()
+    redact_serde_message(&e.to_string())
+}
+
+/// [`without_values`] on a message.
+pub fn redact_serde_message(msg: &str) -> String {
+    let redacted = super::REDACTED;
+    let (prefix, rest) = if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        ("invalid type: ", rest)
+    } else if let Some(rest) = msg.strip_prefix("invalid value: ") {
+        ("invalid value: ", rest)
+    } else if let Some(rest) = msg.strip_prefix("unknown variant ") {
+        // "unknown variant `VALUE`, expected one of …" or "…, there are no variants".
+        let tail = rest
+            .rfind(", expected")
+            .or_else(|| rest.rfind(", there are no variants"))
+            .map_or("", |i| &rest[i..]);
+        return format!("unknown variant {redacted}{tail}");
     } else {
-        format!(", expected{tail}")
+        return msg.to_string();
+    };
+    let (what, tail) = match rest.rfind(", expected") {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    // "string \"…\"", "integer `5`", "floating point `1.5`", "character `c`", "boolean
+    // `true`": keep the words before the value. Words alone ("map", "sequence", "unit
+    // value") hold no value and are kept.
+    let what = match what.find(['"', '`']) {
+        Some(i) => format!("{} {redacted}", what[..i].trim_end()),
+        None => what.to_string(),
     };
     format!("{prefix}{what}{tail}")
 }
@@ -451,6 +468,56 @@ mod tests {
         // Messages without a value are kept whole.
         let e = serde_json::from_value::<Vec<u8>>(json!({})).unwrap_err();
         assert_eq!(without_values(&e), e.to_string());
+    }
+
+    /// covers issue #15 (item 4): a string `valueFrom` holding `", expected"` is redacted
+    /// whole, not cut at the first `, expected` it contains.
+    #[test]
+    fn a_string_value_from_holding_expected_is_redacted_whole() {
+        for secret in [
+            "s3cr3t\", expected hunter2-tail",
+            "s3cr3t, expected hunter2-tail",
+            "s3cr3t`, expected hunter2-tail",
+            "s3cr3t\\\", expected hunter2-tail",
+        ] {
+            let err = Workload::from_value(json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "p"},
+                "spec": {"containers": [{"name": "c",
+                    "env": [{"name": "PASSWORD", "valueFrom": secret}]}]}}))
+            .unwrap_err()
+            .to_string();
+            assert!(!err.contains("s3cr3t") && !err.contains("hunter2"), "{err}");
+            assert!(
+                err.ends_with("invalid type: string <redacted>, expected EnvVarSource"),
+                "{err}"
+            );
+        }
+        for (msg, want) in [
+            (
+                "unknown variant `a, expected b`, expected one of `X`, `Y`",
+                "unknown variant <redacted>, expected one of `X`, `Y`",
+            ),
+            (
+                "invalid value: character `,`, expected a digit at line 1 column 2",
+                "invalid value: character <redacted>, expected a digit at line 1 column 2",
+            ),
+            (
+                "invalid type: floating point `1.5`, expected i32",
+                "invalid type: floating point <redacted>, expected i32",
+            ),
+            (
+                "invalid type: map, expected a string",
+                "invalid type: map, expected a string",
+            ),
+        ] {
+            assert_eq!(redact_serde_message(msg), want);
+        }
+    }
+
+    #[test]
+    fn messages_naming_fields_are_kept() {
+        let e = serde_json::from_value::<EnvVar>(json!({"value": "x"})).unwrap_err();
+        assert_eq!(without_values(&e), "missing field `name`");
     }
 
     #[test]

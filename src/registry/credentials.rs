@@ -15,14 +15,14 @@
 //! `index.docker.io`, `registry-1.docker.io`).
 //!
 //! A missing file or a registry without an entry means anonymous access. An `identitytoken`
-//! (an OAuth refresh token, as Azure's registry issues) is not supported by `oci-client`:
-//! such a registry is tried anonymously. A file that is not valid JSON, or an `auth` that is
+//! (an OAuth refresh token, as Azure's registry issues) is not supported: such a registry
+//! is tried anonymously. A file that is not valid JSON, or an `auth` that is
 //! not base64 of `user:password`, is an error naming the file.
 
 use std::path::{Path, PathBuf};
 
+use super::distribution::Auth;
 use docker_credential::{CredentialRetrievalError, DockerCredential};
-use oci_client::secrets::RegistryAuth;
 
 /// The key the Docker CLI stores Docker Hub credentials under.
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
@@ -68,9 +68,9 @@ impl DockerConfig {
     /// The credentials for `registry` (`host[:port]`, `docker.io` for Docker Hub).
     ///
     /// Blocking: a credential helper may run. The error message never holds a credential.
-    pub(crate) fn auth_for(&self, registry: &str) -> Result<RegistryAuth, String> {
+    pub(crate) fn auth_for(&self, registry: &str) -> Result<Auth, String> {
         let Some(bytes) = &self.bytes else {
-            return Ok(RegistryAuth::Anonymous);
+            return Ok(Auth::Anonymous);
         };
         let keys: &[&str] = if registry == "docker.io" {
             &[DOCKER_HUB_KEY, "docker.io"]
@@ -80,28 +80,24 @@ impl DockerConfig {
         for key in keys {
             match docker_credential::get_credential_from_reader(bytes.as_slice(), key) {
                 Ok(DockerCredential::UsernamePassword(user, password)) => {
-                    return Ok(RegistryAuth::Basic(user, password));
+                    return Ok(Auth::Basic { user, password });
                 }
-                Ok(DockerCredential::IdentityToken(_)) => return Ok(RegistryAuth::Anonymous),
+                Ok(DockerCredential::IdentityToken(_)) => return Ok(Auth::Anonymous),
                 Err(CredentialRetrievalError::NoCredentialConfigured) => continue,
                 Err(e) => return self.lookup_error(registry, e),
             }
         }
-        Ok(RegistryAuth::Anonymous)
+        Ok(Auth::Anonymous)
     }
 
-    fn lookup_error(
-        &self,
-        registry: &str,
-        e: CredentialRetrievalError,
-    ) -> Result<RegistryAuth, String> {
+    fn lookup_error(&self, registry: &str, e: CredentialRetrievalError) -> Result<Auth, String> {
         let path = self.path.display();
         Err(match e {
             CredentialRetrievalError::HelperFailure { stdout, stderr, .. }
                 if stdout.contains("credentials not found")
                     || stderr.contains("credentials not found") =>
             {
-                return Ok(RegistryAuth::Anonymous);
+                return Ok(Auth::Anonymous);
             }
             CredentialRetrievalError::HelperFailure { helper, .. } => {
                 format!("credential helper {helper} failed for {registry} (from {path})")
@@ -125,7 +121,7 @@ impl DockerConfig {
             }
             CredentialRetrievalError::ConfigNotFound
             | CredentialRetrievalError::NoCredentialConfigured => {
-                return Ok(RegistryAuth::Anonymous);
+                return Ok(Auth::Anonymous);
             }
         })
     }
@@ -142,8 +138,11 @@ mod tests {
         (dir, cfg)
     }
 
-    fn basic(user: &str, pass: &str) -> RegistryAuth {
-        RegistryAuth::Basic(user.into(), pass.into())
+    fn basic(user: &str, pass: &str) -> Auth {
+        Auth::Basic {
+            user: user.into(),
+            password: pass.into(),
+        }
     }
 
     #[test]
@@ -170,11 +169,8 @@ mod tests {
         assert_eq!(cfg.auth_for("reg.example.com").unwrap(), basic("bob", "pw"));
         assert_eq!(cfg.auth_for("unpadded.example").unwrap(), basic("u", "p"));
         assert_eq!(cfg.auth_for("docker.io").unwrap(), basic("hub", "hubpw"));
-        assert_eq!(
-            cfg.auth_for("127.0.0.1:5001").unwrap(),
-            RegistryAuth::Anonymous
-        );
-        assert_eq!(cfg.auth_for("ghcr.io").unwrap(), RegistryAuth::Anonymous);
+        assert_eq!(cfg.auth_for("127.0.0.1:5001").unwrap(), Auth::Anonymous);
+        assert_eq!(cfg.auth_for("ghcr.io").unwrap(), Auth::Anonymous);
     }
 
     #[test]
@@ -187,11 +183,11 @@ mod tests {
     fn missing_file_or_entry_is_anonymous() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = DockerConfig::load(Some(dir.path())).unwrap();
-        assert_eq!(cfg.auth_for("ghcr.io").unwrap(), RegistryAuth::Anonymous);
+        assert_eq!(cfg.auth_for("ghcr.io").unwrap(), Auth::Anonymous);
         let (_d, cfg) = config("{}");
-        assert_eq!(cfg.auth_for("ghcr.io").unwrap(), RegistryAuth::Anonymous);
+        assert_eq!(cfg.auth_for("ghcr.io").unwrap(), Auth::Anonymous);
         let (_d, cfg) = config(r#"{"auths": {"ghcr.io": {"identitytoken": "tok"}}}"#);
-        assert_eq!(cfg.auth_for("ghcr.io").unwrap(), RegistryAuth::Anonymous);
+        assert_eq!(cfg.auth_for("ghcr.io").unwrap(), Auth::Anonymous);
     }
 
     #[test]
@@ -230,6 +226,6 @@ mod tests {
             "{err}"
         );
         // Other registries are not affected by a per-registry helper.
-        assert_eq!(cfg.auth_for("quay.io").unwrap(), RegistryAuth::Anonymous);
+        assert_eq!(cfg.auth_for("quay.io").unwrap(), Auth::Anonymous);
     }
 }

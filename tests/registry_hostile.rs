@@ -1,0 +1,400 @@
+//! `registry::Resolver` against hostile registries: a registry that streams a huge manifest,
+//! announces a huge one, drips bytes forever, or points its token realm at another host over
+//! plain HTTP (covers issue #15, items 6 and 12).
+//!
+//! The real test bed's registry (distribution 2.8) cannot be made to misbehave, so these
+//! registries are small HTTP/1.1 servers on loopback written here: each one is an adversary,
+//! not a stand-in for a well-behaved registry (those tests are in `live_registry.rs`). They need
+//! nothing installed and always run.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kubectl_secfix::model::ImageRef;
+use kubectl_secfix::registry::{MAX_MANIFEST_BYTES, RegistryOptions, ResolveError, Resolver};
+
+/// What the server sends for one request.
+enum Body {
+    Fixed(Vec<u8>),
+    /// Chunked, `total` bytes of `x` in 64 KiB chunks, as fast as the client reads.
+    Endless {
+        total: u64,
+    },
+    /// Announces `Content-Length: length`, then sends as much as the client takes.
+    Announced {
+        length: u64,
+    },
+    /// One byte every `every`, for at most `limit`.
+    Drip {
+        every: Duration,
+        limit: Duration,
+    },
+}
+
+struct Answer {
+    status: &'static str,
+    headers: Vec<(String, String)>,
+    body: Body,
+}
+
+fn answer(status: &'static str, headers: &[(&str, &str)], body: Body) -> Answer {
+    Answer {
+        status,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Request {
+    method: String,
+    path: String,
+    authorization: Option<String>,
+}
+
+/// A loopback HTTP server answering each request with `script`; records requests and counts
+/// the body bytes it managed to send.
+struct Server {
+    addr: String,
+    requests: Arc<Mutex<Vec<Request>>>,
+    sent: Arc<AtomicU64>,
+}
+
+impl Server {
+    fn start(host: &str, script: impl Fn(&Request) -> Answer + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind(format!("{host}:0")).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let addr = format!("{host}:{}", addr.port());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let sent = Arc::new(AtomicU64::new(0));
+        let script = Arc::new(script);
+        let (r, s) = (requests.clone(), sent.clone());
+        // Detached: the listener lives until the test process ends.
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (r, s, script) = (r.clone(), s.clone(), script.clone());
+                std::thread::spawn(move || serve(conn, &*script, &r, &s));
+            }
+        });
+        Server {
+            addr,
+            requests,
+            sent,
+        }
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+fn serve(
+    mut conn: TcpStream,
+    script: &(dyn Fn(&Request) -> Answer + Send + Sync),
+    requests: &Mutex<Vec<Request>>,
+    sent: &AtomicU64,
+) {
+    loop {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match conn.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                _ => return,
+            }
+        }
+        let text = String::from_utf8_lossy(&head).to_string();
+        let mut lines = text.split("\r\n");
+        let mut first = lines.next().unwrap_or_default().split(' ');
+        let method = first.next().unwrap_or_default().to_string();
+        let path = first.next().unwrap_or_default().to_string();
+        let authorization = lines
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.trim().to_string());
+        let req = Request {
+            method,
+            path,
+            authorization,
+        };
+        if let Ok(mut r) = requests.lock() {
+            r.push(req.clone());
+        }
+        let a = script(&req);
+        let mut out = format!("HTTP/1.1 {}\r\n", a.status);
+        for (k, v) in &a.headers {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+        let head_only = req.method == "HEAD";
+        match &a.body {
+            Body::Fixed(b) => out.push_str(&format!("Content-Length: {}\r\n\r\n", b.len())),
+            Body::Endless { .. } => out.push_str("Transfer-Encoding: chunked\r\n\r\n"),
+            Body::Announced { length } => {
+                out.push_str(&format!("Content-Length: {length}\r\n\r\n"))
+            }
+            Body::Drip { .. } => out.push_str("Transfer-Encoding: chunked\r\n\r\n"),
+        }
+        if conn.write_all(out.as_bytes()).is_err() {
+            return;
+        }
+        if head_only {
+            continue;
+        }
+        let ok = match a.body {
+            Body::Fixed(b) => conn.write_all(&b).is_ok(),
+            Body::Endless { total } => {
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut left = total;
+                let mut ok = true;
+                while left > 0 {
+                    let n = left.min(chunk.len() as u64) as usize;
+                    let frame = [format!("{n:x}\r\n").as_bytes(), &chunk[..n], b"\r\n"].concat();
+                    if conn.write_all(&frame).is_err() {
+                        ok = false;
+                        break;
+                    }
+                    sent.fetch_add(n as u64, Ordering::SeqCst);
+                    left -= n as u64;
+                }
+                ok && conn.write_all(b"0\r\n\r\n").is_ok()
+            }
+            Body::Announced { length } => {
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut left = length;
+                while left > 0 {
+                    let n = left.min(chunk.len() as u64) as usize;
+                    if conn.write_all(&chunk[..n]).is_err() {
+                        break;
+                    }
+                    sent.fetch_add(n as u64, Ordering::SeqCst);
+                    left -= n as u64;
+                }
+                false
+            }
+            Body::Drip { every, limit } => {
+                let start = Instant::now();
+                while start.elapsed() < limit {
+                    if conn.write_all(b"1\r\nx\r\n").is_err() {
+                        return;
+                    }
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(every);
+                }
+                false
+            }
+        };
+        if !ok {
+            return;
+        }
+    }
+}
+
+fn img(s: &str) -> ImageRef {
+    ImageRef::parse(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn resolve(
+    opts: RegistryOptions,
+    refs: &[ImageRef],
+) -> BTreeMap<String, Result<String, ResolveError>> {
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    rt.block_on(Resolver::new(opts).resolve_all(refs))
+}
+
+fn opts(timeout: Duration, docker_config: &std::path::Path) -> RegistryOptions {
+    RegistryOptions {
+        insecure: Vec::new(),
+        timeout,
+        max_concurrent: 8,
+        docker_config: Some(docker_config.to_path_buf()),
+    }
+}
+
+fn err(res: &BTreeMap<String, Result<String, ResolveError>>, key: &str) -> ResolveError {
+    match res.get(key) {
+        Some(Err(e)) => e.clone(),
+        other => panic!("{key}: expected an error, got {other:?}"),
+    }
+}
+
+/// A HEAD without a digest header, then a GET answered by `body`.
+fn no_digest_then(body: impl Fn() -> Body + Send + Sync + 'static) -> Server {
+    Server::start("127.0.0.1", move |r| match r.method.as_str() {
+        "HEAD" => answer("200 OK", &[], Body::Fixed(Vec::new())),
+        _ => answer("200 OK", &[], body()),
+    })
+}
+
+#[test]
+fn a_streamed_manifest_past_the_cap_is_cut_off_without_reading_it_all() {
+    let total = 64 * 1024 * 1024;
+    let server = no_digest_then(move || Body::Endless { total });
+    let key = format!("{}/app:v1", server.addr);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let res = resolve(opts(Duration::from_secs(10), dir.path()), &[img(&key)]);
+    let e = err(&res, &key);
+    assert_eq!(
+        e.to_string(),
+        format!("cannot resolve {key}: the manifest is larger than 4 MiB")
+    );
+    // The client stopped at the cap: what the server could push is the cap plus the socket
+    // buffers, nowhere near the 64 MiB on offer.
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = server.sent.load(Ordering::SeqCst);
+    assert!(
+        sent < MAX_MANIFEST_BYTES + 12 * 1024 * 1024,
+        "server sent {sent} bytes"
+    );
+}
+
+#[test]
+fn a_huge_content_length_is_refused_before_the_body_is_read() {
+    let server = no_digest_then(|| Body::Announced {
+        length: 3 * 1024 * 1024 * 1024,
+    });
+    let key = format!("{}/app:v1", server.addr);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let res = resolve(opts(Duration::from_secs(10), dir.path()), &[img(&key)]);
+    assert_eq!(
+        err(&res, &key).to_string(),
+        format!("cannot resolve {key}: the manifest is larger than 4 MiB")
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = server.sent.load(Ordering::SeqCst);
+    assert!(sent < 12 * 1024 * 1024, "server sent {sent} bytes");
+}
+
+#[test]
+fn a_registry_that_keeps_dripping_bytes_is_cut_at_the_time_budget() {
+    // Each read gets a byte well within the 1 s read timeout, so only the whole-lookup
+    // budget (4 × the timeout) can end it.
+    let server = no_digest_then(|| Body::Drip {
+        every: Duration::from_millis(100),
+        limit: Duration::from_secs(30),
+    });
+    let key = format!("{}/app:v1", server.addr);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let start = Instant::now();
+    let res = resolve(opts(Duration::from_secs(1), dir.path()), &[img(&key)]);
+    let took = start.elapsed();
+    let registry = server.addr.clone();
+    assert_eq!(err(&res, &key), ResolveError::Timeout { registry, secs: 4 });
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+}
+
+/// A Docker config with `user:pass` for `registry`.
+fn config_with_credentials(registry: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config =
+        serde_json::json!({"auths": {registry: {"username": "user", "password": "s3cret-Pa55"}}});
+    std::fs::write(dir.path().join("config.json"), config.to_string()).expect("config.json");
+    dir
+}
+
+/// A registry whose HEAD asks for a Bearer token from `realm` and accepts `Bearer tok`.
+fn bearer_registry(realm: Arc<Mutex<String>>) -> Server {
+    Server::start("127.0.0.1", move |r| {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        if r.path.starts_with("/token") {
+            return answer("200 OK", &[], Body::Fixed(br#"{"token":"tok"}"#.to_vec()));
+        }
+        if r.authorization.as_deref() == Some("Bearer tok") {
+            return answer(
+                "200 OK",
+                &[("Docker-Content-Digest", &digest)],
+                Body::Fixed(Vec::new()),
+            );
+        }
+        let realm = realm.lock().map(|r| r.clone()).unwrap_or_default();
+        let challenge = format!(r#"Bearer realm="{realm}",service="reg""#);
+        answer(
+            "401 Unauthorized",
+            &[("WWW-Authenticate", &challenge)],
+            Body::Fixed(Vec::new()),
+        )
+    })
+}
+
+#[test]
+fn basic_credentials_are_never_sent_to_a_plain_http_realm_on_another_host() {
+    // The token service: another host name and port, plain HTTP, hands out tokens to anyone.
+    let tokens = Server::start("localhost", |_| {
+        answer("200 OK", &[], Body::Fixed(br#"{"token":"tok"}"#.to_vec()))
+    });
+    let realm = Arc::new(Mutex::new(format!("http://{}/token", tokens.addr)));
+    let registry = bearer_registry(realm.clone());
+    let key = format!("{}/app:v1", registry.addr);
+    let dir = config_with_credentials(&registry.addr);
+
+    let res = resolve(opts(Duration::from_secs(5), dir.path()), &[img(&key)]);
+    assert_eq!(
+        res.get(&key),
+        Some(&Ok(format!("sha256:{}", "ab".repeat(32))))
+    );
+    let asked = tokens.requests();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(
+        asked[0].authorization, None,
+        "credentials leaked: {asked:?}"
+    );
+    assert!(
+        asked[0].path.contains("scope=repository%3Aapp%3Apull"),
+        "{asked:?}"
+    );
+
+    // The realm on the registry's own host and port gets them (the user allowed plain HTTP
+    // to that registry already).
+    *realm.lock().expect("lock") = format!("http://{}/token", registry.addr);
+    let res = resolve(opts(Duration::from_secs(5), dir.path()), &[img(&key)]);
+    assert!(matches!(res.get(&key), Some(Ok(_))), "{res:?}");
+    let own = registry
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/token"))
+        .expect("token request on the registry itself");
+    assert!(
+        own.authorization
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Basic ")),
+        "{own:?}"
+    );
+
+    // A plain-HTTP realm on a host that is not allowed plain HTTP is not contacted at all.
+    *realm.lock().expect("lock") = "http://auth.example.invalid/token".to_string();
+    let res = resolve(opts(Duration::from_secs(5), dir.path()), &[img(&key)]);
+    let e = err(&res, &key).to_string();
+    assert!(
+        e.contains("--insecure-registry auth.example.invalid"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_token_service_that_refuses_anonymous_access_says_credentials_were_withheld() {
+    let tokens = Server::start("localhost", |_| {
+        answer(
+            "401 Unauthorized",
+            &[],
+            Body::Fixed(b"need credentials".to_vec()),
+        )
+    });
+    let realm = Arc::new(Mutex::new(format!("http://{}/token", tokens.addr)));
+    let registry = bearer_registry(realm);
+    let key = format!("{}/app:v1", registry.addr);
+    let dir = config_with_credentials(&registry.addr);
+    let res = resolve(opts(Duration::from_secs(5), dir.path()), &[img(&key)]);
+    let e = err(&res, &key).to_string();
+    assert!(e.contains("credentials were not sent"), "{e}");
+    assert!(
+        !e.contains("s3cret") && !e.contains("need credentials"),
+        "{e}"
+    );
+    assert!(tokens.requests().iter().all(|r| r.authorization.is_none()));
+}
