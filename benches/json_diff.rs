@@ -45,7 +45,9 @@ fn case(name: &str, n: usize) -> (Value, Value) {
             env.insert(n / 2, secret);
             let before = spec(env.clone(), false);
             env.remove(n / 2);
-            env.push(json!({"name": "DB_PASSWORD_FILE", "value": "/var/run/secrets/secfix/db/password"}));
+            env.push(
+                json!({"name": "DB_PASSWORD_FILE", "value": "/var/run/secrets/secfix/db/password"}),
+            );
             (before, spec(env, true))
         }
         "every-10th" => {
@@ -68,11 +70,16 @@ fn case(name: &str, n: usize) -> (Value, Value) {
 fn run_case(name: &str, n: usize) {
     let (before, after) = case(name, n);
     let start = Instant::now();
-    let ops = patch::diff(&before, &after, "/spec/template/spec");
+    let ops = patch::diff(&before, &after, "/spec/template/spec").expect("pointer");
     let wrapped_before = json!({"spec": {"template": {"spec": before}}});
     let wrapped_after = json!({"spec": {"template": {"spec": after}}});
     let got = patch::applied(&wrapped_before, &ops).expect("forward patch applies");
-    let inverse = patch::diff(&wrapped_after["spec"]["template"]["spec"], &wrapped_before["spec"]["template"]["spec"], "/spec/template/spec");
+    let inverse = patch::diff(
+        &wrapped_after["spec"]["template"]["spec"],
+        &wrapped_before["spec"]["template"]["spec"],
+        "/spec/template/spec",
+    )
+    .expect("pointer");
     let back = patch::applied(&got, &inverse).expect("inverse applies");
     let took = start.elapsed();
     assert_eq!(got, wrapped_after, "{name} {n}: forward patch");
@@ -116,9 +123,16 @@ fn main() {
                     .args(["--case", name, &n.to_string()])
                     .output()
                     .expect("run case");
-                assert!(out.status.success(), "{name} {n}: {}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{name} {n}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 let text = String::from_utf8_lossy(&out.stdout);
-                let v: Vec<u64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+                let v: Vec<u64> = text
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
                 times.push(Duration::from_millis(v[0]));
                 ops = v[1];
                 peak = peak.max(v[2]);

@@ -3,14 +3,20 @@
 //! `json_patch::diff` compares arrays index by index, so removing `env[1]` of three entries
 //! becomes "replace env[1] with env[2], remove env[2]": it rewrites entries the fix never
 //! touched and, for a literal secret, would copy values into the patch. This diff aligns
-//! arrays by their longest common subsequence instead, so an entry that is removed is a single
-//! `remove` and untouched entries never appear.
+//! arrays by a shortest edit script of equal elements instead, so an entry that is removed is
+//! a single `remove` and untouched entries never appear. The alignment is Myers' diff in
+//! linear space (the `similar` crate), so a container with 20,000 env entries is diffed in milliseconds
+//! (`benches/json_diff.rs`).
 
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{
     AddOperation, Patch, PatchOperation, RemoveOperation, ReplaceOperation, TestOperation,
 };
 use serde_json::{Map, Value};
+use similar::{Algorithm, DiffOp};
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::{Duration, Instant};
 
 /// The operations that turn `left` into `right`, with paths under `prefix`
 /// (a JSON pointer such as `/spec/template/spec`, or `""`); an error when `prefix` is not a
@@ -66,83 +72,159 @@ fn diff_object(
     }
 }
 
-/// Aligns the arrays by longest common subsequence of equal elements. Runs of removed and
-/// added elements at the same place are paired element by element and diffed recursively
-/// (so a changed container becomes a few nested ops, not a whole replaced container).
+/// Aligns the arrays by a shortest edit script of equal elements (Myers' algorithm in linear
+/// space, from the `similar` crate, over elements interned to ids so equal values compare in
+/// O(1)). Runs of removed and added elements between two aligned elements are paired element
+/// by element and diffed recursively (so a changed container becomes a few nested ops, not a
+/// whole replaced container).
+///
+/// Time is about (n + m) · d for d differences, memory O(n + m): 20,000 env entries with a
+/// few changes take milliseconds (`benches/json_diff.rs`). Past [`ALIGN_DEADLINE`] the
+/// alignment stops refining and the rest is paired by position: the patch is still exact,
+/// only less small.
 fn diff_array(
     left: &[Value],
     right: &[Value],
     path: &mut PointerBuf,
     ops: &mut Vec<PatchOperation>,
 ) {
-    let (n, m) = (left.len(), right.len());
-    // lcs[i][j] = LCS length of left[i..] and right[j..]. Pod spec arrays are short.
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if left[i] == right[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
+    let (a, b) = intern(left, right);
+    let deadline = Instant::now().checked_add(ALIGN_DEADLINE);
+    let script = similar::capture_diff_slices_deadline(Algorithm::Myers, &a, &b, deadline);
+    // `pos` is the index in the array as already patched; (i0, j0) start the pending run.
+    let mut pos = 0usize;
+    let (mut i0, mut j0) = (0usize, 0usize);
+    for op in script {
+        if let DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = op
+        {
+            emit_run(
+                &left[i0..old_index],
+                &right[j0..new_index],
+                &mut pos,
+                path,
+                ops,
+            );
+            pos += len;
+            i0 = old_index + len;
+            j0 = new_index + len;
+        }
+    }
+    emit_run(&left[i0..], &right[j0..], &mut pos, path, ops);
+}
+
+/// The ops for one run of `removed` elements replaced by `added` ones, at `pos`.
+fn emit_run(
+    removed: &[Value],
+    added: &[Value],
+    pos: &mut usize,
+    path: &mut PointerBuf,
+    ops: &mut Vec<PatchOperation>,
+) {
+    let paired = removed.len().min(added.len());
+    for k in 0..paired {
+        path.push_back(*pos);
+        if same_identity(&removed[k], &added[k]) {
+            diff_value(&removed[k], &added[k], path, ops);
+        } else {
+            ops.push(PatchOperation::Replace(ReplaceOperation {
+                path: path.clone(),
+                value: added[k].clone(),
+            }));
+        }
+        path.pop_back();
+        *pos += 1;
+    }
+    for _ in paired..removed.len() {
+        path.push_back(*pos);
+        ops.push(PatchOperation::Remove(RemoveOperation {
+            path: path.clone(),
+        }));
+        path.pop_back();
+    }
+    for value in &added[paired..] {
+        path.push_back(*pos);
+        ops.push(PatchOperation::Add(AddOperation {
+            path: path.clone(),
+            value: value.clone(),
+        }));
+        path.pop_back();
+        *pos += 1;
+    }
+}
+
+/// How long one array's alignment may refine before the rest is paired by position.
+const ALIGN_DEADLINE: Duration = Duration::from_millis(500);
+
+/// Ids for the elements of both arrays: equal values get equal ids, different values
+/// different ids (a hash picks the bucket, `==` decides).
+fn intern(left: &[Value], right: &[Value]) -> (Vec<u32>, Vec<u32>) {
+    fn ids<'a>(
+        values: &'a [Value],
+        buckets: &mut HashMap<u64, Vec<(&'a Value, u32)>>,
+        next: &mut u32,
+    ) -> Vec<u32> {
+        let mut out = Vec::with_capacity(values.len());
+        for v in values {
+            let bucket = buckets.entry(fingerprint(v)).or_default();
+            let id = match bucket.iter().find(|(seen, _)| *seen == v) {
+                Some((_, id)) => *id,
+                None => {
+                    bucket.push((v, *next));
+                    *next += 1;
+                    *next - 1
+                }
             };
+            out.push(id);
         }
+        out
     }
-    // Walk both arrays; `pos` is the index in the array as already patched.
-    let (mut i, mut j, mut pos) = (0, 0, 0usize);
-    while i < n || j < m {
-        if i < n && j < m && left[i] == right[j] {
-            i += 1;
-            j += 1;
-            pos += 1;
-            continue;
-        }
-        // Collect the run of removals and additions up to the next common element.
-        let (i0, j0) = (i, j);
-        while i < n && (j >= m || (left[i] != right[j] && lcs[i + 1][j] >= lcs[i][j + 1])) {
-            i += 1;
-        }
-        while j < m && (i >= n || (left[i] != right[j] && lcs[i][j + 1] > lcs[i + 1][j])) {
-            j += 1;
-        }
-        if i == i0 && j == j0 {
-            // Cannot happen (one side always advances), but never loop forever.
-            break;
-        }
-        let removed = &left[i0..i];
-        let added = &right[j0..j];
-        let paired = removed.len().min(added.len());
-        for k in 0..paired {
-            if same_identity(&removed[k], &added[k]) {
-                path.push_back(pos);
-                diff_value(&removed[k], &added[k], path, ops);
-                path.pop_back();
-            } else {
-                path.push_back(pos);
-                ops.push(PatchOperation::Replace(ReplaceOperation {
-                    path: path.clone(),
-                    value: added[k].clone(),
-                }));
-                path.pop_back();
+    let mut buckets = HashMap::new();
+    let mut next = 0u32;
+    let a = ids(left, &mut buckets, &mut next);
+    let b = ids(right, &mut buckets, &mut next);
+    (a, b)
+}
+
+/// A hash of a JSON value consistent with `==`: object members are combined independently
+/// of their order (`serde_json` maps compare as maps), numbers by value.
+fn fingerprint(v: &Value) -> u64 {
+    let mut h = DefaultHasher::new();
+    match v {
+        Value::Null => 0u8.hash(&mut h),
+        Value::Bool(b) => (1u8, b).hash(&mut h),
+        Value::Number(n) => {
+            2u8.hash(&mut h);
+            if let Some(u) = n.as_u64() {
+                (0u8, u).hash(&mut h);
+            } else if let Some(i) = n.as_i64() {
+                (1u8, i).hash(&mut h);
+            } else if let Some(f) = n.as_f64() {
+                // 0.0 == -0.0: one bucket for both.
+                (2u8, if f == 0.0 { 0 } else { f.to_bits() }).hash(&mut h);
             }
-            pos += 1;
         }
-        for _ in paired..removed.len() {
-            path.push_back(pos);
-            ops.push(PatchOperation::Remove(RemoveOperation {
-                path: path.clone(),
-            }));
-            path.pop_back();
+        Value::String(s) => (3u8, s).hash(&mut h),
+        Value::Array(items) => {
+            (4u8, items.len()).hash(&mut h);
+            for item in items {
+                fingerprint(item).hash(&mut h);
+            }
         }
-        for value in &added[paired..] {
-            path.push_back(pos);
-            ops.push(PatchOperation::Add(AddOperation {
-                path: path.clone(),
-                value: value.clone(),
-            }));
-            path.pop_back();
-            pos += 1;
+        Value::Object(map) => {
+            let members = map.iter().fold(0u64, |acc, (k, v)| {
+                let mut m = DefaultHasher::new();
+                k.hash(&mut m);
+                fingerprint(v).hash(&mut m);
+                acc.wrapping_add(m.finish())
+            });
+            (5u8, map.len(), members).hash(&mut h);
         }
     }
+    h.finish()
 }
 
 /// Two array elements are "the same item, changed" when they are objects with the same
@@ -203,11 +285,23 @@ fn keep_order(value: &mut Value, model: &Value) {
             }
         }
         (Value::Array(items), Value::Array(model_items)) => {
+            // The first model item of each string name, so large arrays stay linear.
+            let mut by_name: HashMap<&str, usize> = HashMap::new();
+            for (i, m) in model_items.iter().enumerate() {
+                if let Some(n) = m.get("name").and_then(Value::as_str) {
+                    by_name.entry(n).or_insert(i);
+                }
+            }
             for (i, item) in items.iter_mut().enumerate() {
-                let by_name = item
-                    .get("name")
-                    .and_then(|n| model_items.iter().find(|m| m.get("name") == Some(n)));
-                if let Some(m) = by_name.or_else(|| model_items.get(i)) {
+                let named = match item.get("name") {
+                    Some(Value::String(n)) => by_name.get(n.as_str()).copied(),
+                    Some(n) => model_items.iter().position(|m| m.get("name") == Some(n)),
+                    None => None,
+                };
+                if let Some(m) = named
+                    .map(|j| &model_items[j])
+                    .or_else(|| model_items.get(i))
+                {
                     keep_order(item, m);
                 }
             }
@@ -277,6 +371,42 @@ mod tests {
         assert_eq!(
             keys,
             ["name", "image", "env", "imagePullPolicy", "volumeMounts"]
+        );
+    }
+
+    /// covers issue #15 (item 7): 20,000 env entries (an n×m table would be 1.6 GB) give the
+    /// two ops the change needs; timings are in `benches/json_diff.rs`.
+    #[test]
+    fn twenty_thousand_env_entries_diff_to_the_ops_of_the_change() {
+        let env: Vec<Value> = (0..20_000)
+            .map(|i| json!({"name": format!("V{i}"), "value": format!("{i}")}))
+            .collect();
+        let mut changed = env.clone();
+        changed.remove(10_000);
+        changed[15_000]["value"] = json!("new");
+        changed.push(json!({"name": "V_FILE", "value": "/f"}));
+        let (l, r) = (json!({"env": env}), json!({"env": changed}));
+        let ops = diff(&l, &r, "").unwrap();
+        assert_eq!(
+            ops_json(&ops),
+            json!([
+                {"op": "remove", "path": "/env/10000"},
+                {"op": "replace", "path": "/env/15000/value", "value": "new"},
+                {"op": "add", "path": "/env/19999", "value": {"name": "V_FILE", "value": "/f"}}
+            ])
+        );
+        assert_eq!(applied(&l, &ops).unwrap(), r);
+        let back = diff(&r, &l, "").unwrap();
+        assert_eq!(applied(&r, &back).unwrap(), l);
+    }
+
+    #[test]
+    fn equal_values_with_members_in_another_order_align() {
+        let l = json!({"v": [{"a": 1, "b": [1.0, -0.0]}, {"name": "x"}]});
+        let r = json!({"v": [{"b": [1.0, 0.0], "a": 1}]});
+        assert_eq!(
+            ops_json(&diff(&l, &r, "").unwrap()),
+            json!([{"op": "remove", "path": "/v/1"}])
         );
     }
 
