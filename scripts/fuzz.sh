@@ -58,13 +58,16 @@ export RUSTFLAGS="-Cpasses=sancov-module \
 echo "fuzz.sh: building ${targets[*]} (release, instrumented) in $CARGO_TARGET_DIR" >&2
 bins=()
 for t in "${targets[@]}"; do bins+=(--bin "$t"); done
-cargo build --release --locked --manifest-path fuzz/Cargo.toml "${bins[@]}" >&2
+# An explicit --target keeps RUSTFLAGS off build scripts and proc macros (which would fail
+# to link without the libFuzzer runtime), as cargo-fuzz does.
+host=$(rustc -vV | sed -n 's/^host: //p')
+cargo build --release --locked --target "$host" --manifest-path fuzz/Cargo.toml "${bins[@]}" >&2
 
 mkdir -p "$artifacts"
 results=()
 failed=0
 for t in "${targets[@]}"; do
-    bin=$CARGO_TARGET_DIR/release/$t
+    bin=$CARGO_TARGET_DIR/$host/release/$t
     work=$corpus_root/$t
     mkdir -p "$work"
     seeds=("$root/fuzz/seeds/$t")

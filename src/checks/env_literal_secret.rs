@@ -244,6 +244,78 @@ pub fn check(w: &Workload) -> Vec<Finding> {
             out.push(f);
         }
     }
+    out.extend(last_applied_literals(w));
+    out
+}
+
+/// `not_fixable_reason` of a literal found only in the last-applied annotation.
+pub const LAST_APPLIED_REASON: &str = "the kubectl.kubernetes.io/last-applied-configuration \
+     annotation keeps it from an earlier `kubectl apply`: apply the manifest again without the \
+     literal, or remove the annotation";
+
+/// Literal secrets in the `kubectl.kubernetes.io/last-applied-configuration` annotation
+/// (a full copy of the object as last applied) that the spec itself no longer holds: the
+/// spec's own literals are reported above, and their fix rewrites the annotation too.
+fn last_applied_literals(w: &Workload) -> Vec<Finding> {
+    let annotation = crate::fix::redact::LAST_APPLIED_ANNOTATION;
+    let Some(text) = w
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(annotation))
+    else {
+        return Vec::new();
+    };
+    let Ok(applied) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let in_spec: std::collections::BTreeSet<&str> = w
+        .containers()
+        .iter()
+        .flat_map(|c| c.env.iter().filter_map(|e| e.value.as_deref()))
+        .collect();
+    let Some(spec) = applied.pointer(w.spec_pointer()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for group in ["initContainers", "containers", "ephemeralContainers"] {
+        let containers = spec.get(group).and_then(|v| v.as_array());
+        for c in containers.into_iter().flatten() {
+            let container = c.get("name").and_then(|n| n.as_str());
+            let entries = c.get("env").and_then(|v| v.as_array());
+            for e in entries.into_iter().flatten() {
+                let name = e.get("name").and_then(|n| n.as_str());
+                let value = e.get("value").and_then(|v| v.as_str());
+                let (Some(name), Some(value)) = (name, value) else {
+                    continue;
+                };
+                if in_spec.contains(value) {
+                    continue;
+                }
+                let Some(reason) = classify(name, value) else {
+                    continue;
+                };
+                let mut f = workload_finding(
+                    w,
+                    CheckId::EnvLiteralSecret,
+                    Severity::High,
+                    container,
+                    format!(
+                        "/metadata/annotations/{}",
+                        annotation.replace('~', "~0").replace('/', "~1")
+                    ),
+                    format!("{name} holds a literal secret in the last-applied-configuration annotation ({reason})"),
+                    Detail::LiteralSecret {
+                        env: name.to_string(),
+                        reason: reason.to_string(),
+                    },
+                );
+                f.fixable = false;
+                f.not_fixable_reason = Some(LAST_APPLIED_REASON.to_string());
+                out.push(f);
+            }
+        }
+    }
     out
 }
 
@@ -575,6 +647,42 @@ fn not_a_secret_value(value: &str) -> bool {
         || is_placeholder(t)
         || URL.is_match(t)
         || ABSOLUTE_PATH.is_match(t)
+}
+
+#[cfg(test)]
+mod last_applied_tests {
+    use super::*;
+    use crate::checks::tests::deployment;
+    use serde_json::json;
+
+    /// covers issue #15 (item 2): scan reports a literal secret that only the last-applied
+    /// annotation still holds, never its value.
+    #[test]
+    fn a_literal_left_in_the_last_applied_annotation_is_reported() {
+        let mut w = deployment(
+            "web",
+            json!({"containers": [{"name": "app", "image": "a:1",
+                "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]}),
+        );
+        let applied = json!({"spec": {"template": {"spec": {"containers": [{"name": "app",
+            "env": [{"name": "DB_PASSWORD", "value": "sfxCANARY-old-Pa55w0rd"}]}]}}}});
+        w.metadata.annotations = Some(
+            [(
+                crate::fix::redact::LAST_APPLIED_ANNOTATION.to_string(),
+                applied.to_string(),
+            )]
+            .into(),
+        );
+        let fs = check(&w);
+        assert_eq!(fs.len(), 1, "{fs:?}");
+        assert!(!fs[0].fixable);
+        assert_eq!(fs[0].container.as_deref(), Some("app"));
+        assert_eq!(
+            fs[0].path,
+            "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"
+        );
+        assert!(!format!("{fs:?}").contains("sfxCANARY"));
+    }
 }
 
 #[cfg(test)]

@@ -49,9 +49,9 @@ struct PlanResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     warnings: Vec<String>,
-    /// The forward JSON patch (guarded); absent for a created object.
+    /// The forward JSON patch (guarded; values redacted); absent for a created object.
     #[serde(skip_serializing_if = "Option::is_none")]
-    patch: Option<json_patch::Patch>,
+    patch: Option<Value>,
     /// Objects created (secret values redacted).
     creates: Vec<Value>,
     /// Secrets moved from env vars into files, each with its delivery class.
@@ -81,7 +81,7 @@ impl PlanResult {
             status: Status::Planned,
             error: None,
             warnings: plan.warnings.clone(),
-            patch: plan.forward_patch(),
+            patch: plan.display_patch(),
             creates,
             moved: plan.moved.clone(),
             flows: plan.flows.clone(),

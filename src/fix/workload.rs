@@ -6,7 +6,10 @@
 //! under the object's pod spec pointer, and `after` is that patch applied to the object as
 //! read. The inverse turns `after` back into the original, except that env entries whose
 //! literal values were moved into a Secret come back as `secretKeyRef`s to that Secret: the
-//! literal never appears in a patch.
+//! literal never appears in a patch. A `kubectl.kubernetes.io/last-applied-configuration`
+//! annotation holding a moved literal is rewritten the same way (one `replace` op), so the
+//! literal leaves the object entirely; the inverse leaves that rewritten annotation, which
+//! already matches the `secretKeyRef`s it restores.
 //!
 //! Scope: the object that owns the pod template is the target. A bare Pod only takes digest
 //! pins (the rest of a Pod's spec is immutable). Objects owned by a controller that is scanned
@@ -14,16 +17,19 @@
 
 use std::collections::BTreeSet;
 
-use json_patch::PatchOperation;
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{PatchOperation, ReplaceOperation};
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, SecretKeySelector};
 
 use super::file_env::{Policy, Table};
 use super::literal_secret::{self, LiteralSecret};
+use super::redact::LAST_APPLIED_ANNOTATION;
 use super::secret_volume::{self, Move, MoveError};
 use super::{Action, FixOptions, MovedSecret, Plan, Target, digest, gitops, patch};
 use crate::checks::Fix;
 use crate::model::workload::container_mut;
 use crate::model::{CheckId, ContainerGroup, Detail, Finding, Workload, WorkloadKind};
+use serde_json::Value;
 
 /// Why a workload's findings could not be turned into a plan. Messages name the object and
 /// the JSON pointer, never a value.
@@ -482,9 +488,15 @@ fn make_plan(
         pointer: ptr.to_string(),
         source,
     };
-    let ops: Vec<PatchOperation> = patch::diff(&v_before, &v_fixed, ptr).map_err(bad_pointer)?;
+    let mut ops: Vec<PatchOperation> =
+        patch::diff(&v_before, &v_fixed, ptr).map_err(bad_pointer)?;
     if ops.is_empty() {
         return Ok(None);
+    }
+    // The moved literals leave the last-applied annotation too (no inverse op: the inverse
+    // restores `secretKeyRef`s, which the rewritten annotation already names).
+    if let Some(op) = last_applied_op(w, &e) {
+        ops.push(op);
     }
     let inverse = patch::diff(&v_fixed, &v_restored, ptr).map_err(bad_pointer)?;
     let after = patch::applied(&w.raw, &ops).map_err(|source| FixError::Patch {
@@ -525,6 +537,93 @@ fn make_plan(
         fixed,
         restored: e.restored,
     }))
+}
+
+/// The op that rewrites `w`'s `kubectl.kubernetes.io/last-applied-configuration` annotation
+/// the way the fix rewrites the spec for moved literals: each moved env entry's `value`
+/// becomes the `valueFrom.secretKeyRef` to the new Secret. `None` when nothing moved, the
+/// annotation is absent or not JSON, or it holds none of the moved values.
+fn last_applied_op(w: &Workload, e: &Edits) -> Option<PatchOperation> {
+    let secret = e.secret_name.as_deref()?;
+    let text = w
+        .metadata
+        .annotations
+        .as_ref()?
+        .get(LAST_APPLIED_ANNOTATION)?;
+    let mut applied: Value = serde_json::from_str(text).ok()?;
+    let mut changed = false;
+    for m in &e.moves {
+        let Move::Key {
+            group,
+            container,
+            env,
+            secret: s,
+            key,
+            ..
+        } = m
+        else {
+            continue;
+        };
+        if s != secret {
+            continue;
+        }
+        let Some(name) = container_name(&w.spec, *group, *container) else {
+            continue;
+        };
+        let pointer = format!("{}/{}", w.spec_pointer(), group.field());
+        let Some(Value::Array(containers)) = applied.pointer_mut(&pointer) else {
+            continue;
+        };
+        let Some(Value::Array(entries)) = containers
+            .iter_mut()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str()))
+            .and_then(|c| c.get_mut("env"))
+        else {
+            continue;
+        };
+        for entry in entries.iter_mut() {
+            let named = entry.get("name").and_then(Value::as_str) == Some(env.as_str());
+            if let (true, Some(obj)) = (named, entry.as_object_mut())
+                && obj.remove("value").is_some()
+            {
+                obj.insert(
+                    "valueFrom".to_string(),
+                    serde_json::json!({"secretKeyRef": {"name": secret, "key": key}}),
+                );
+                changed = true;
+            }
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let mut new = serde_json::to_string(&applied).ok()?;
+    if text.ends_with('\n') {
+        new.push('\n');
+    }
+    let mut path = PointerBuf::parse("/metadata/annotations").ok()?;
+    path.push_back(LAST_APPLIED_ANNOTATION);
+    Some(PatchOperation::Replace(ReplaceOperation {
+        path,
+        value: Value::String(new),
+    }))
+}
+
+/// The name of container `index` of `group` in `spec`.
+fn container_name(spec: &PodSpec, group: ContainerGroup, index: usize) -> Option<String> {
+    match group {
+        ContainerGroup::InitContainers => spec
+            .init_containers
+            .as_ref()?
+            .get(index)
+            .map(|c| c.name.clone()),
+        ContainerGroup::Containers => spec.containers.get(index).map(|c| c.name.clone()),
+        ContainerGroup::EphemeralContainers => spec
+            .ephemeral_containers
+            .as_ref()?
+            .get(index)
+            .map(|c| c.name.clone()),
+    }
 }
 
 #[cfg(test)]
@@ -782,6 +881,51 @@ mod tests {
         assert!(
             w_text.contains("$(API_TOKEN) in args will no longer expand"),
             "{w_text}"
+        );
+    }
+
+    /// covers issue #15 (item 2): a moved literal leaves the last-applied annotation too;
+    /// the forward patch never holds the literal, and the inverse restores the `secretKeyRef`
+    /// the rewritten annotation names.
+    #[test]
+    fn a_moved_literal_leaves_the_last_applied_annotation() {
+        let spec = json!({"containers": [{"name": "app", "image": "app:1",
+            "env": [{"name": "API_TOKEN", "value": SECRET_VALUE}, {"name": "MODE", "value": "prod"}]}]});
+        let mut raw = deployment(spec.clone()).raw;
+        let applied = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"template": {"spec": spec}}});
+        raw["metadata"]["annotations"] = json!({LAST_APPLIED_ANNOTATION: format!("{applied}\n")});
+        let w = workload(raw);
+        let fs = vec![literal(
+            &w,
+            "/spec/template/spec/containers/0/env/0",
+            "API_TOKEN",
+        )];
+        let plan = plan_workload(&w, &fs, &FixOptions::default())
+            .unwrap()
+            .unwrap();
+        let (ops, inverse, _) = ops_of(&plan);
+        assert!(!ops.to_string().contains(SECRET_VALUE), "{ops}");
+        assert!(!inverse.to_string().contains(SECRET_VALUE), "{inverse}");
+        let annotation = plan.after["metadata"]["annotations"][LAST_APPLIED_ANNOTATION]
+            .as_str()
+            .unwrap();
+        assert!(!annotation.contains(SECRET_VALUE));
+        assert!(annotation.ends_with('\n'));
+        let rewritten: Value = serde_json::from_str(annotation).unwrap();
+        assert_eq!(
+            rewritten["spec"]["template"]["spec"]["containers"][0]["env"],
+            json!([{"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "web-secfix", "key": "API_TOKEN"}}},
+                {"name": "MODE", "value": "prod"}])
+        );
+        assert!(!plan.after.to_string().contains(SECRET_VALUE));
+        // Rolled back: the spec names the Secret, as the annotation does.
+        let inverse_ops: Vec<PatchOperation> = serde_json::from_value(inverse).unwrap();
+        let back = patch::applied(&plan.after, &inverse_ops).unwrap();
+        assert_eq!(
+            back["spec"]["template"]["spec"]["containers"][0]["env"][0],
+            rewritten["spec"]["template"]["spec"]["containers"][0]["env"][0]
         );
     }
 

@@ -5,27 +5,26 @@
 //! - The diff is of YAML (what `kubectl get -o yaml` users read), not of the JSON patch, with
 //!   server bookkeeping removed ([`display_yaml`]) so only the fix's lines differ.
 //! - Everything shown comes from the plan's display copies ([`Plan::display_objects`],
-//!   [`NewObject::display`]); on top of that, a last pass replaces any literal secret value
-//!   still found in the text ([`Scrubber`]), so a builder mistake cannot leak one.
+//!   [`NewObject::display`]), which go through the core's one redaction pass
+//!   ([`Redactor`]); the same pass runs over the rendered text, so a builder mistake cannot
+//!   leak one.
 //! - Coloured and plain output are the same text: colour only adds escape codes around it,
 //!   and without `color` there is no escape byte at all (whatever `console` detects). YAML
 //!   escapes control characters in strings, so an object cannot smuggle escape codes in.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use console::Style;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use similar::udiff::UnifiedHunkHeader;
 use similar::{Algorithm, ChangeTag, TextDiff};
 
-use crate::fix::redact::{literal_names, redact_env_values};
-use crate::fix::{Action, NewObject, Plan, Target};
+use crate::fix::redact::Redactor;
+use crate::fix::{Action, Plan, Target};
 use crate::model::text::printable;
 use crate::model::{Delivery, REDACTED};
 
-/// The annotation `kubectl apply` keeps a full copy of the object in.
-pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+pub use crate::fix::redact::LAST_APPLIED_ANNOTATION;
 
 /// `metadata` fields the server maintains; they never differ because of a fix.
 const SERVER_METADATA: [&str; 6] = [
@@ -39,10 +38,6 @@ const SERVER_METADATA: [&str; 6] = [
 
 /// Lines of context around each change, as `diff -u`.
 const CONTEXT: usize = 3;
-
-/// Secret values shorter than this are left to structural redaction only: replacing every
-/// occurrence of a one- or two-character string would make the preview unreadable.
-const MIN_SCRUB_LEN: usize = 4;
 
 /// `obj` as YAML, without server noise: `status`, `metadata.managedFields`,
 /// `resourceVersion`, `uid`, `creationTimestamp`, `generation`, `selfLink`, the
@@ -109,7 +104,7 @@ fn strip_null_timestamps(v: &mut Value) {
 /// The text shown before the prompt for one plan. Without `color` it holds no escape codes.
 pub fn render_preview(plan: &Plan, color: bool) -> String {
     let p = Palette::new(color);
-    let scrub = Scrubber::for_plan(plan);
+    let scrub = Redactor::for_plan(plan);
     let mut out = String::new();
 
     let verb = match plan.action {
@@ -120,7 +115,7 @@ pub fn render_preview(plan: &Plan, color: bool) -> String {
     if let Some(summary) = findings_summary(plan) {
         header.push_str(&format!(" ({summary})"));
     }
-    line(&mut out, &p.header, &scrub.clean(&header));
+    line(&mut out, &p.header, &scrub.text(&header));
 
     let app_changes = plan.deliveries().1;
     let lead = (app_changes > 0).then(|| {
@@ -134,7 +129,7 @@ pub fn render_preview(plan: &Plan, color: bool) -> String {
             out,
             "{} {}",
             p.warning_label.apply_to("warning:"),
-            p.warning.apply_to(printable(&scrub.clean(warning)))
+            p.warning.apply_to(printable(&scrub.text(warning)))
         );
     }
 
@@ -149,7 +144,7 @@ pub fn render_preview(plan: &Plan, color: bool) -> String {
             &format!("will create {}", describe(&prerequisite.target)),
         );
         let yaml = scrub
-            .clean(&display_yaml(&prerequisite.display()))
+            .text(&display_yaml(&prerequisite.display()))
             .into_owned();
         unified(
             &mut out,
@@ -164,9 +159,9 @@ pub fn render_preview(plan: &Plan, color: bool) -> String {
     let (before, after) = plan.display_objects();
     let before = match plan.action {
         Action::Create => String::new(),
-        Action::Patch { .. } => scrub.clean(&display_yaml(&before)).into_owned(),
+        Action::Patch { .. } => scrub.text(&display_yaml(&before)).into_owned(),
     };
-    let after = scrub.clean(&display_yaml(&after)).into_owned();
+    let after = scrub.text(&display_yaml(&after)).into_owned();
     let name = describe(&plan.target);
     let (old_label, new_label) = match plan.action {
         Action::Create => ("/dev/null".to_string(), name),
@@ -222,18 +217,14 @@ pub fn flow_table(plan: &Plan) -> String {
 /// The JSON patch sent for the plan, pretty-printed (the "show JSON patch" choice); for a
 /// create, the object sent. Literal secret values are redacted wherever they appear.
 pub fn render_patch(plan: &Plan) -> String {
-    let scrub = Scrubber::for_plan(plan);
-    let value = match plan.forward_patch() {
-        Some(patch) => {
-            let mut ops = serde_json::to_value(&patch).unwrap_or(Value::Null);
-            redact_patch_values(&mut ops, plan);
-            ops
-        }
+    let scrub = Redactor::for_plan(plan);
+    let value = match plan.display_patch() {
+        Some(ops) => ops,
         None => plan.display_objects().1,
     };
     let text = serde_json::to_string_pretty(&value)
         .unwrap_or_else(|e| format!("(cannot render the patch: {e})"));
-    let mut text = scrub.clean(&text).into_owned();
+    let mut text = scrub.text(&text).into_owned();
     text.push('\n');
     text
 }
@@ -361,124 +352,6 @@ impl Palette {
             delete_emphasis: s().red().bright().bold().underlined(),
             insert: s().green(),
             insert_emphasis: s().green().bright().bold().underlined(),
-        }
-    }
-}
-
-/// Replaces the literal secret values of a plan wherever they still appear in a text: the
-/// values of env entries its findings flag, and the data of sensitive objects it creates.
-pub struct Scrubber {
-    secrets: Vec<String>,
-}
-
-impl Scrubber {
-    pub fn for_plan(plan: &Plan) -> Self {
-        let names = literal_names(plan);
-        let mut secrets = Vec::new();
-        for obj in [&plan.before, &plan.after] {
-            collect_env_values(obj, &names, &mut secrets);
-        }
-        for new in &plan.prerequisites {
-            collect_sensitive_data(new, &mut secrets);
-        }
-        secrets.retain(|s| s.len() >= MIN_SCRUB_LEN && s != REDACTED);
-        // Longest first, so a value containing another is replaced whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Scrubber { secrets }
-    }
-
-    /// `text` with every known secret value replaced by [`REDACTED`].
-    pub fn clean<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut out = Cow::Borrowed(text);
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), REDACTED));
-            }
-        }
-        out
-    }
-}
-
-/// The string `value`s of env entries named in `names`, anywhere under `obj`.
-fn collect_env_values(obj: &Value, names: &[&str], out: &mut Vec<String>) {
-    match obj {
-        Value::Object(map) => {
-            for (key, child) in map {
-                if key == "env"
-                    && let Value::Array(entries) = child
-                {
-                    for entry in entries {
-                        let named = entry
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .is_some_and(|n| names.contains(&n));
-                        if named && let Some(Value::String(v)) = entry.get("value") {
-                            out.push(v.clone());
-                        }
-                    }
-                } else {
-                    collect_env_values(child, names, out);
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|i| collect_env_values(i, names, out)),
-        _ => {}
-    }
-}
-
-fn collect_sensitive_data(new: &NewObject, out: &mut Vec<String>) {
-    if !new.sensitive {
-        return;
-    }
-    for field in ["data", "stringData"] {
-        if let Some(Value::Object(map)) = new.object.get(field) {
-            out.extend(map.values().filter_map(Value::as_str).map(str::to_string));
-        }
-    }
-}
-
-/// Redacts literal secret values in the `value` of patch operations (a JSON array of ops):
-/// whole env arrays, single env entries, and an entry's `value` field.
-pub(super) fn redact_patch_values(ops: &mut Value, plan: &Plan) {
-    let names = literal_names(plan);
-    if names.is_empty() {
-        return;
-    }
-    let Value::Array(ops) = ops else { return };
-    for op in ops {
-        let Some(path) = op.get("path").and_then(Value::as_str).map(str::to_string) else {
-            continue;
-        };
-        let Some(value) = op.get_mut("value") else {
-            continue;
-        };
-        let segments: Vec<&str> = path.split('/').collect();
-        let last = segments.last().copied().unwrap_or_default();
-        let parent = segments.len().checked_sub(2).map(|i| segments[i]);
-        let grandparent = segments.len().checked_sub(3).map(|i| segments[i]);
-        if last == "env" {
-            let mut wrapper = Value::Object(Map::from_iter([("env".to_string(), value.take())]));
-            redact_env_values(&mut wrapper, &names);
-            *value = wrapper["env"].take();
-        } else if parent == Some("env") {
-            let mut wrapper = serde_json::json!({ "env": [value.take()] });
-            redact_env_values(&mut wrapper, &names);
-            *value = wrapper["env"][0].take();
-        } else if last == "value" && grandparent == Some("env") {
-            // `/…/env/3/value`: the entry's name is in the object before the change.
-            let entry = path.rsplit_once('/').map(|(p, _)| p).unwrap_or_default();
-            let named = plan
-                .before
-                .pointer(entry)
-                .and_then(|e| e.get("name"))
-                .and_then(Value::as_str)
-                .is_some_and(|n| names.contains(&n));
-            if named {
-                *value = Value::String(REDACTED.to_string());
-            }
-        } else {
-            redact_env_values(value, &names);
         }
     }
 }
