@@ -553,3 +553,36 @@ fn scrubber_catches_what_redaction_missed() {
     assert!(!preview.contains("hunter2"), "{preview}");
     assert!(!render_patch(&plan).contains("hunter2"));
 }
+
+/// covers issue #15 (item 3): the interactive preview and "show JSON patch" of a plan that
+/// only pins a digest never show a literal the plan does not move (diff context, args,
+/// annotations, the last-applied annotation).
+#[test]
+fn a_digest_only_preview_never_shows_an_unmoved_literal() {
+    let canary = "sfxCANARY-f6g7h8i9j0";
+    let spec = |image: &str| {
+        json!({"containers": [{"name": "nginx", "image": image,
+            "args": [format!("--token={canary}")],
+            "env": [{"name": "API_TOKEN", "value": canary}, {"name": "COPY", "value": canary}]}]})
+    };
+    let mut plan = image_pin_plan();
+    let pinned = format!("nginx:1.27@{DIGEST_NGINX}");
+    plan.before = live_deployment("web", spec("nginx:1.27"));
+    plan.after = live_deployment("web", spec(&pinned));
+    for obj in [&mut plan.before, &mut plan.after] {
+        obj["metadata"]["annotations"] = json!({
+            "note": format!("token {canary}"),
+            crate::fix::redact::LAST_APPLIED_ANNOTATION: json!({"spec": {"containers": [
+                {"name": "nginx", "env": [{"name": "API_TOKEN", "value": canary}]}]}}).to_string()
+        });
+    }
+    for color in [false, true] {
+        let preview = super::diff::render_preview(&plan, color);
+        assert!(!preview.contains("sfxCANARY"), "{preview}");
+        assert!(preview.contains(DIGEST_NGINX), "{preview}");
+    }
+    let patch = super::diff::render_patch(&plan);
+    assert!(!patch.contains("sfxCANARY"), "{patch}");
+    let (before, after) = plan.display_objects();
+    assert!(!format!("{before}{after}").contains("sfxCANARY"));
+}
