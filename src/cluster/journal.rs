@@ -1,9 +1,11 @@
 //! Saved patches: one JSON file per applied plan, holding the forward patch and its
 //! inverse, so `kubectl secfix rollback DIR` can undo the run.
 //!
-//! Files are written `0600` in a `0700` directory: they name Secrets (never their values).
-//! Each file is written to a temporary name and renamed, so a crash never leaves half a
-//! record.
+//! Files are written `0600` in a `0700` directory (one `fix` creates; an existing directory
+//! keeps its mode): they name Secrets (never their values). Each file is written to a
+//! temporary name and linked into place, so a crash never leaves half a record and an
+//! existing record is never overwritten. `rollback` trusts nothing it reads: see
+//! [`read_all`].
 
 use std::fs;
 use std::io::Write as _;
@@ -12,8 +14,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
+use json_patch::PatchOperation;
+
 use super::apply::Outcome;
 use crate::fix::{Plan, Target};
+use crate::model::WorkloadKind;
 
 pub const RECORD_API_VERSION: &str = "secfix.dev/v1";
 pub const RECORD_KIND: &str = "FixRecord";
@@ -84,13 +89,25 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Creates `dir` (mode 0700) if needed; numbering continues after existing records.
+    /// Creates `dir` (mode 0700) if needed; an existing directory keeps its mode (it is not
+    /// ours to change). Numbering continues after the highest existing record number.
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        fs::create_dir_all(dir).with_context(|| {
-            format!("--save-patches {}: cannot create directory", dir.display())
-        })?;
-        set_mode(dir, 0o700)?;
-        let next = list(dir)?.len() + 1;
+        if !dir.is_dir() {
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::create_dir_all(parent).with_context(|| {
+                    format!("--save-patches {}: cannot create directory", dir.display())
+                })?;
+            }
+            create_private_dir(dir).with_context(|| {
+                format!("--save-patches {}: cannot create directory", dir.display())
+            })?;
+        }
+        let next = list(dir)?
+            .iter()
+            .filter_map(|p| record_number(p))
+            .max()
+            .unwrap_or(0)
+            + 1;
         Ok(Journal {
             dir: dir.to_path_buf(),
             next,
@@ -101,29 +118,54 @@ impl Journal {
         &self.dir
     }
 
-    /// Writes one record as `NNN-kind-namespace-name.json` (mode 0600).
+    /// Writes one record as `NNN-kind-namespace-name.json` (mode 0600). An existing file is
+    /// never replaced: the number moves on until a free name is found.
     pub fn write(&mut self, record: &Record) -> anyhow::Result<PathBuf> {
-        let t = &record.target;
-        let name = format!(
-            "{:03}-{}-{}-{}.json",
-            self.next,
-            t.kind.to_lowercase(),
-            t.namespace,
-            t.name
-        );
-        let path = self.dir.join(name);
-        let tmp = self.dir.join(format!(".{}.tmp", self.next));
         let body = serde_json::to_vec_pretty(record)?;
+        let tmp = self
+            .dir
+            .join(format!(".{}-{}.tmp", std::process::id(), self.next));
+        let _ = fs::remove_file(&tmp);
         {
             let mut f = open_private(&tmp)?;
             f.write_all(&body)?;
             f.write_all(b"\n")?;
             f.sync_all()?;
         }
-        fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-        self.next += 1;
-        Ok(path)
+        loop {
+            let path = self.dir.join(record_file_name(self.next, &record.target));
+            self.next += 1;
+            // A hard link fails when the name exists: no record is ever overwritten.
+            match fs::hard_link(&tmp, &path) {
+                Ok(()) => {
+                    let _ = fs::remove_file(&tmp);
+                    return Ok(path);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e).with_context(|| format!("cannot write {}", path.display()));
+                }
+            }
+        }
     }
+}
+
+/// `NNN-kind-namespace-name.json`.
+fn record_file_name(n: usize, t: &Target) -> String {
+    format!(
+        "{n:03}-{}-{}-{}.json",
+        t.kind.to_lowercase(),
+        t.namespace,
+        t.name
+    )
+}
+
+/// The `NNN` of a record file name.
+fn record_number(p: &Path) -> Option<usize> {
+    let name = p.file_name()?.to_str()?;
+    let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// A journal opened when the first record is written, so a run that applies nothing leaves
@@ -182,9 +224,18 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Reads and checks every record of `dir` before anything is rolled back, so a bad file
-/// stops the rollback before the first write.
+/// Reads and checks every record of `dir` before anything is rolled back (and before any
+/// cluster is contacted), so a bad or planted file stops the rollback before the first write:
+///
+/// - `dir` and every record are owned by the user running rollback and not writable by group
+///   or others, and records are regular files (not symlinks);
+/// - the file name is the one `fix` gives that record (`NNN-kind-namespace-name.json`);
+/// - the target is a kind `fix` patches, with its API version; created objects are kinds
+///   `fix` creates (NetworkPolicy, Secret) in the target's namespace;
+/// - every inverse starts with the `test` of `/metadata/resourceVersion`, and its other ops
+///   are `add`/`remove`/`replace`/`test` under the object's pod spec, where fixes write.
 pub fn read_all(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Record)>> {
+    check_private(dir, true)?;
     let paths = list(dir)?;
     if paths.is_empty() {
         anyhow::bail!(
@@ -195,6 +246,7 @@ pub fn read_all(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Record)>> {
     paths
         .into_iter()
         .map(|p| {
+            check_private(&p, false)?;
             let text =
                 fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
             let rec: Record = serde_json::from_str(&text)
@@ -207,9 +259,140 @@ pub fn read_all(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Record)>> {
                     rec.kind
                 );
             }
+            verify_record(&p, &rec).map_err(|why| {
+                anyhow::anyhow!("{}: refused, not a record `fix` writes: {why}", p.display())
+            })?;
             Ok((p, rec))
         })
         .collect()
+}
+
+/// What a record may hold (see [`read_all`]); the reason names no value.
+pub fn verify_record(path: &Path, rec: &Record) -> Result<(), String> {
+    let t = &rec.target;
+    let number = record_number(path).ok_or("the file name has no record number")?;
+    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if file != record_file_name(number, t) {
+        return Err(format!(
+            "the file name does not match the record's target {} {}/{}",
+            t.kind, t.namespace, t.name
+        ));
+    }
+    let created_only = rec.inverse.is_none() && rec.forward.is_none();
+    match WorkloadKind::from_kind(&t.kind) {
+        Some(kind) => {
+            let versions: &[&str] = match kind {
+                WorkloadKind::CronJob => &["batch/v1", "batch/v1beta1"],
+                k => &[k.api_version()][..],
+            };
+            if !versions.contains(&t.api_version.as_str()) {
+                return Err(format!("{} is not served as {}", t.kind, t.api_version));
+            }
+        }
+        None if created_only && t.kind == "NetworkPolicy" => {
+            if t.api_version != "networking.k8s.io/v1" {
+                return Err(format!("{} is not served as {}", t.kind, t.api_version));
+            }
+        }
+        None => return Err(format!("fix never patches a {}", t.kind)),
+    }
+    for c in &rec.created {
+        let ok = matches!(
+            (c.target.kind.as_str(), c.target.api_version.as_str()),
+            ("NetworkPolicy", "networking.k8s.io/v1") | ("Secret", "v1")
+        ) && c.target.namespace == t.namespace;
+        if !ok {
+            return Err(format!(
+                "fix never creates {} {}/{} for it",
+                c.target.kind, c.target.namespace, c.target.name
+            ));
+        }
+    }
+    let Some(inverse) = &rec.inverse else {
+        return Ok(());
+    };
+    let pointer = WorkloadKind::from_kind(&t.kind)
+        .map(|k| k.spec_pointer())
+        .ok_or_else(|| format!("fix never patches a {}", t.kind))?;
+    let mut ops = inverse.0.iter();
+    match ops.next() {
+        Some(PatchOperation::Test(op)) if op.path.as_str() == "/metadata/resourceVersion" => {}
+        _ => return Err("the inverse does not start with the resourceVersion test".into()),
+    }
+    let under_spec = |p: &str| {
+        p.strip_prefix(pointer)
+            .is_some_and(|rest| rest.starts_with('/'))
+    };
+    for op in ops {
+        let path = match op {
+            PatchOperation::Add(o) => o.path.as_str(),
+            PatchOperation::Remove(o) => o.path.as_str(),
+            PatchOperation::Replace(o) => o.path.as_str(),
+            PatchOperation::Test(o) => o.path.as_str(),
+            _ => return Err("the inverse moves or copies values (fix never does)".into()),
+        };
+        if !under_spec(path) {
+            return Err(format!("the inverse writes {path}, outside {pointer}"));
+        }
+    }
+    Ok(())
+}
+
+/// A directory (`dir`) or record file must belong to the user running rollback and not be
+/// writable by anyone else; a record must be a regular file, not a link.
+#[cfg(unix)]
+fn check_private(path: &Path, dir: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta =
+        fs::symlink_metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta = if dir && meta.file_type().is_symlink() {
+        fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?
+    } else {
+        meta
+    };
+    let what = if dir { "directory" } else { "record" };
+    if dir && !meta.is_dir() {
+        anyhow::bail!("{}: not a directory", path.display());
+    }
+    if !dir && !meta.file_type().is_file() {
+        anyhow::bail!(
+            "{}: refused: the {what} is not a regular file",
+            path.display()
+        );
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        anyhow::bail!(
+            "{}: refused: the {what} belongs to uid {}, not to you (uid {me})",
+            path.display(),
+            meta.uid()
+        );
+    }
+    if meta.mode() & 0o022 != 0 {
+        anyhow::bail!(
+            "{}: refused: the {what} is writable by group or others (mode {:o}); `chmod go-w` it if you trust its contents",
+            path.display(),
+            meta.mode() & 0o777
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path, _: bool) -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    fs::DirBuilder::new().mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir(dir)
 }
 
 #[cfg(unix)]
@@ -227,18 +410,6 @@ fn open_private(path: &Path) -> anyhow::Result<fs::File> {
 #[cfg(not(unix))]
 fn open_private(path: &Path) -> anyhow::Result<fs::File> {
     fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-        .with_context(|| format!("cannot set permissions of {}", path.display()))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &Path, _: u32) -> anyhow::Result<()> {
-    Ok(())
 }
 
 /// The default `--save-patches` directory in interactive mode:
@@ -293,5 +464,154 @@ mod tests {
         let j2 = Journal::open(&dir).unwrap();
         assert_eq!(j2.next, 2);
         assert_eq!(read_all(&dir).unwrap().len(), 1);
+    }
+
+    fn record(kind: &str, api: &str, ns: &str, name: &str, inverse: serde_json::Value) -> Record {
+        Record {
+            api_version: RECORD_API_VERSION.into(),
+            kind: RECORD_KIND.into(),
+            target: crate::fix::Target {
+                api_version: api.into(),
+                kind: kind.into(),
+                namespace: ns.into(),
+                name: name.into(),
+            },
+            checks: vec!["env-secret".into()],
+            forward: None,
+            inverse: Some(serde_json::from_value(inverse).unwrap()),
+            created: vec![],
+        }
+    }
+
+    fn guard() -> serde_json::Value {
+        serde_json::json!({"op": "test", "path": "/metadata/resourceVersion", "value": "7"})
+    }
+
+    /// covers issue #15 (item 11): only records `fix` writes pass, whatever their file says.
+    #[test]
+    fn rollback_refuses_records_fix_never_writes() {
+        let ok_inverse = serde_json::json!([guard(),
+            {"op": "remove", "path": "/spec/template/spec/volumes/0"}]);
+        let ok = record("Deployment", "apps/v1", "shop", "web", ok_inverse.clone());
+        let p = Path::new("/d/001-deployment-shop-web.json");
+        assert_eq!(verify_record(p, &ok), Ok(()));
+        // The issue's example: a kube-system Secret's /data/token under a Deployment's name.
+        let planted = record(
+            "Secret",
+            "v1",
+            "kube-system",
+            "token",
+            serde_json::json!([guard(), {"op": "replace", "path": "/data/token", "value": "eA=="}]),
+        );
+        assert!(verify_record(p, &planted).is_err());
+        let p_secret = Path::new("/d/001-secret-kube-system-token.json");
+        assert!(
+            verify_record(p_secret, &planted)
+                .unwrap_err()
+                .contains("never patches a Secret")
+        );
+        // File name and record disagree.
+        assert!(verify_record(Path::new("/d/001-deployment-shop-api.json"), &ok).is_err());
+        assert!(verify_record(Path::new("/d/deployment-shop-web.json"), &ok).is_err());
+        // No guard first; a path outside the pod spec; move/copy; a kind's wrong API version.
+        for inverse in [
+            serde_json::json!([{"op": "remove", "path": "/spec/template/spec/volumes/0"}]),
+            serde_json::json!([{"op": "remove", "path": "/spec/template/spec/volumes/0"}, guard()]),
+            serde_json::json!([guard(), {"op": "replace", "path": "/metadata/labels", "value": {}}]),
+            serde_json::json!([guard(), {"op": "replace", "path": "/spec/template/specx", "value": 1}]),
+            serde_json::json!([guard(), {"op": "copy", "from": "/spec/template/spec/containers/0", "path": "/spec/template/spec/containers/1"}]),
+        ] {
+            let r = record("Deployment", "apps/v1", "shop", "web", inverse.clone());
+            assert!(verify_record(p, &r).is_err(), "{inverse}");
+        }
+        assert!(verify_record(p, &record("Deployment", "v1", "shop", "web", ok_inverse)).is_err());
+        let pod = record(
+            "Pod",
+            "v1",
+            "shop",
+            "bare",
+            serde_json::json!([guard(),
+            {"op": "replace", "path": "/spec/containers/0/image", "value": "a@sha256:00"}]),
+        );
+        assert_eq!(
+            verify_record(Path::new("/d/002-pod-shop-bare.json"), &pod),
+            Ok(())
+        );
+    }
+
+    /// covers issue #15 (item 11): a world-writable directory or a record another user could
+    /// have written is refused before anything else happens.
+    #[cfg(unix)]
+    #[test]
+    fn rollback_refuses_a_directory_or_record_others_can_write() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        let mut j = Journal::open(&dir).unwrap();
+        let rec = record(
+            "Deployment",
+            "apps/v1",
+            "shop",
+            "web",
+            serde_json::json!([guard(), {"op": "remove", "path": "/spec/template/spec/volumes/0"}]),
+        );
+        let path = j.write(&rec).unwrap();
+        assert_eq!(read_all(&dir).unwrap().len(), 1);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let e = read_all(&dir).unwrap_err().to_string();
+        assert!(e.contains("writable by group or others"), "{e}");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o620)).unwrap();
+        assert!(read_all(&dir).unwrap_err().to_string().contains("writable"));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        // A symlinked record is refused too.
+        let link = dir.join("002-deployment-shop-web.json");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(
+            read_all(&dir)
+                .unwrap_err()
+                .to_string()
+                .contains("not a regular file")
+        );
+    }
+
+    /// covers issue #15 (item 11): `--save-patches DIR` leaves an existing directory's mode
+    /// alone, and numbering never lands on an existing record.
+    #[cfg(unix)]
+    #[test]
+    fn save_patches_keeps_an_existing_directory_and_never_overwrites_a_record() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("shared");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
+        fs::write(dir.join("001-deployment-a-a.json"), "first").unwrap();
+        fs::write(dir.join("003-deployment-a-c.json"), "third").unwrap();
+        let mut j = Journal::open(&dir).unwrap();
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o750
+        );
+        let rec = record(
+            "Deployment",
+            "apps/v1",
+            "a",
+            "c",
+            serde_json::json!([guard(), {"op": "remove", "path": "/spec/template/spec/volumes/0"}]),
+        );
+        let p = j.write(&rec).unwrap();
+        assert!(p.ends_with("004-deployment-a-c.json"), "{}", p.display());
+        assert_eq!(
+            fs::read_to_string(dir.join("003-deployment-a-c.json")).unwrap(),
+            "third"
+        );
+        // A name taken behind the journal's back is skipped, never replaced.
+        fs::write(dir.join("005-deployment-a-c.json"), "planted").unwrap();
+        let p = j.write(&rec).unwrap();
+        assert!(p.ends_with("006-deployment-a-c.json"), "{}", p.display());
+        assert_eq!(
+            fs::read_to_string(dir.join("005-deployment-a-c.json")).unwrap(),
+            "planted"
+        );
     }
 }
