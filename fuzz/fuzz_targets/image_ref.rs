@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(r.original, text);
     assert_eq!(text.trim(), text, "accepted surrounding blanks: {text:?}");
-    assert!(text.matches('@').count() <= 1, "accepted two digests: {text:?}");
+    assert!(
+        text.matches('@').count() <= 1,
+        "accepted two digests: {text:?}"
+    );
     assert_eq!(ImageRef::parse(&r.original).as_ref(), Ok(&r));
     let key = kubectl_secfix::registry::resolve_key(&r);
     assert!(!key.chars().any(char::is_whitespace), "{key:?}");
@@ -27,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
         .unwrap_or_else(|e| panic!("{text:?} pinned as {pinned:?} does not parse: {e}"));
     assert!(p.is_pinned());
     assert_eq!(p.digest.as_deref(), Some(DIGEST));
-    assert_eq!((&p.registry, &p.repository, &p.tag), (&r.registry, &r.repository, &r.tag));
+    assert_eq!(
+        (&p.registry, &p.repository, &p.tag),
+        (&r.registry, &r.repository, &r.tag)
+    );
     if let Some(d) = &r.digest {
         assert!(!d.bytes().any(|b| b.is_ascii_uppercase()), "{text:?}");
     }

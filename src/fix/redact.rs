@@ -185,9 +185,26 @@ impl Redactor {
         if self.is_empty() {
             return;
         }
+        // The last-applied annotation is JSON in a string: redacted as JSON (whatever escapes
+        // spell the value there), then written back.
+        let applied = v
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(LAST_APPLIED_ANNOTATION))
+            .and_then(Value::as_str)
+            .and_then(|t| serde_json::from_str::<Value>(t).ok());
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
         redact_env_values(v, &names);
         self.scrub_strings(v);
+        if let Some(mut applied) = applied
+            && let Some(Value::Object(annotations)) = v.pointer_mut("/metadata/annotations")
+        {
+            redact_env_values(&mut applied, &names);
+            self.scrub_strings(&mut applied);
+            annotations.insert(
+                LAST_APPLIED_ANNOTATION.to_string(),
+                Value::String(applied.to_string()),
+            );
+        }
     }
 
     fn scrub_strings(&self, v: &mut Value) {
