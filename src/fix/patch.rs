@@ -5,8 +5,8 @@
 //! touched and, for a literal secret, would copy values into the patch. This diff aligns
 //! arrays by a shortest edit script of equal elements instead, so an entry that is removed is
 //! a single `remove` and untouched entries never appear. The alignment is Myers' diff in
-//! linear space (the `similar` crate), so a container with 20,000 env entries is diffed in milliseconds
-//! (`benches/json_diff.rs`).
+//! linear space (the `similar` crate): a container with 20,000 env entries is diffed,
+//! patched and inverted in about half a second in 64 MiB (`benches/json_diff.rs`).
 
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{
@@ -79,7 +79,7 @@ fn diff_object(
 /// whole replaced container).
 ///
 /// Time is about (n + m) · d for d differences, memory O(n + m): 20,000 env entries with a
-/// few changes take milliseconds (`benches/json_diff.rs`). Past [`ALIGN_DEADLINE`] the
+/// few changes take well under a second (`benches/json_diff.rs`). Past [`ALIGN_DEADLINE`] the
 /// alignment stops refining and the rest is paired by position: the patch is still exact,
 /// only less small.
 fn diff_array(
