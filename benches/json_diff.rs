@@ -106,11 +106,18 @@ fn main() {
         run_case(&args[1], args[2].parse().expect("size"));
         return;
     }
-    // `cargo bench` passes `--bench`; anything numeric is a size.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this too, without it:
+    // then one quick round checks that the cases still round-trip. A numeric arg is a size.
+    let benching = args.iter().any(|a| a == "--bench");
     let mut sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     if sizes.is_empty() {
-        sizes = vec![3000, 20000];
+        sizes = if benching {
+            vec![3000, 20000]
+        } else {
+            vec![300]
+        };
     }
+    let runs = if benching { RUNS } else { 1 };
     let me = std::env::current_exe().expect("own path");
     println!("| case | env entries | median wall | ops | peak RSS |");
     println!("|---|---:|---:|---:|---:|");
@@ -118,7 +125,7 @@ fn main() {
         for &n in &sizes {
             let mut times = Vec::new();
             let (mut ops, mut peak) = (0, 0);
-            for _ in 0..RUNS {
+            for _ in 0..runs {
                 let out = Command::new(&me)
                     .args(["--case", name, &n.to_string()])
                     .output()
@@ -140,7 +147,7 @@ fn main() {
             times.sort();
             println!(
                 "| {name} | {n} | {:.3} s | {ops} | {:.1} MiB |",
-                times[RUNS / 2].as_secs_f64(),
+                times[runs / 2].as_secs_f64(),
                 peak as f64 / 1024.0
             );
         }
