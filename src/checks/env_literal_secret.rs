@@ -308,6 +308,7 @@ fn last_applied_literals(w: &Workload) -> Vec<Finding> {
                     Detail::LiteralSecret {
                         env: name.to_string(),
                         reason: reason.to_string(),
+                        delivery: None,
                     },
                 );
                 f.fixable = false;

@@ -21,8 +21,8 @@ use similar::{Algorithm, ChangeTag, TextDiff};
 
 use crate::fix::redact::Redactor;
 use crate::fix::{Action, Plan, Target};
+use crate::model::Delivery;
 use crate::model::text::printable;
-use crate::model::{Delivery, REDACTED};
 
 pub use crate::fix::redact::LAST_APPLIED_ANNOTATION;
 
