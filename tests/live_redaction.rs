@@ -116,6 +116,7 @@ async fn live_fixes_never_show_a_literal_and_clear_the_last_applied_annotation()
             "-n",
             &ns,
             "--yes",
+            "--allow-app-changes",
             "--checks",
             "env-literal-secret",
             "--save-patches",
