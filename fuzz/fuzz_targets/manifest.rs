@@ -1,11 +1,12 @@
 //! The manifest loader on arbitrary bytes (YAML or JSON → documents → objects → workloads):
 //! never panics or hangs, keeps every byte of the input in its documents (what `--write`
 //! relies on to leave untouched documents byte for byte), and never echoes a string value of
-//! a pod spec in a workload's parse error.
+//! a pod spec in a workload's parse error (quoted or in backticks, as serde would).
 #![no_main]
 
 use kubectl_secfix::manifest;
 use kubectl_secfix::model::Workload;
+use kubectl_secfix::model::workload::WorkloadError;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -23,14 +24,24 @@ fuzz_target!(|data: &[u8]| {
             let mut keys = Vec::new();
             let mut strings = Vec::new();
             scalars(&obj, &mut keys, &mut strings);
-            if let Err(e) = Workload::from_value(obj) {
-                let msg = e.to_string();
-                // The part before the (type-defined) "expected …" may only name fields.
-                let head = msg.rfind(", expected").map_or(msg.as_str(), |i| &msg[..i]);
-                let head = head.split_once(": ").map_or(head, |(_, rest)| rest);
-                let head = head.split_once(": ").map_or(head, |(_, rest)| rest);
-                for s in strings.iter().filter(|s| s.len() >= 6 && !keys.contains(s)) {
-                    assert!(!head.contains(s.as_str()), "value {s:?} echoed in {msg:?}");
+            let reason = match Workload::from_value(obj) {
+                Err(WorkloadError::InvalidSpec { reason, .. }) => reason,
+                Err(WorkloadError::InvalidMeta(reason)) => reason,
+                _ => continue,
+            };
+            // serde echoes a value quoted (`string "…"`) or in backticks; the part before the
+            // (type-defined) "expected …" may hold neither a quote nor a backticked value
+            // other than a field name.
+            let head = reason
+                .rfind(", expected")
+                .map_or(reason.as_str(), |i| &reason[..i]);
+            assert!(!head.contains('"'), "a quoted value echoed in {reason:?}");
+            for (i, quoted) in head.split('`').enumerate() {
+                if i % 2 == 1 {
+                    assert!(
+                        keys.iter().any(|k| k == quoted) || !strings.iter().any(|s| s == quoted),
+                        "value {quoted:?} echoed in {reason:?}"
+                    );
                 }
             }
         }
