@@ -71,6 +71,10 @@ pub enum FixError {
         object: String,
         source: json_patch::PatchError,
     },
+    #[error(
+        "{object}: {path} could not be read (wrong type or a placeholder), and the fix would change it; correct it first"
+    )]
+    Unread { object: String, path: String },
 }
 
 /// The plan fixing every fixable finding of `w`, or `None` when none applies.
@@ -499,6 +503,16 @@ fn make_plan(
         ops.push(op);
     }
     let inverse = patch::diff(&v_fixed, &v_restored, ptr).map_err(bad_pointer)?;
+    // The typed spec leaves out fields it could not read: a change at or over one of them
+    // would lose it.
+    for op in ops.iter().chain(&inverse) {
+        if let Some(path) = w.touches_unread(op.path().as_ref()) {
+            return Err(FixError::Unread {
+                object: object.to_string(),
+                path: path.to_string(),
+            });
+        }
+    }
     let after = patch::applied(&w.raw, &ops).map_err(|source| FixError::Patch {
         object: object.to_string(),
         source,

@@ -1,210 +1,337 @@
 //! The offline side: manifests in (`-f` files, directories, stdin), fixed manifests out.
 //!
-//! Files are split into YAML documents at `---` lines and each document is parsed on its
-//! own, so a rewrite can leave every document it does not change byte for byte as it was.
-//! A changed document is re-serialized with its keys in their original order (comments
-//! inside that document are not kept). A JSON file is one document.
+//! - [`loader`]: which sources `-f` names (directories walked, links followed once, FIFOs
+//!   refused) and opening them without blocking;
+//! - [`yaml`] and [`scalar`]: YAML read as kubectl reads it (YAML 1.1 scalars, duplicate keys,
+//!   document splitting), document by document, and large `List`s item by item;
+//! - [`json`]: JSON streams, items of a `List` one by one;
+//! - [`stream`]: objects out of one source, Lists (nested too) flattened;
+//! - [`writer`]: what changes, for stdout or rewritten in place, all or nothing.
+//!
+//! Reading is tolerant: a source or document that cannot be read is reported (file and line)
+//! and every other one is still read. Objects are handed over as they are read, so `scan`
+//! holds one object at a time whatever the size of the input; `fix` keeps every source's
+//! bytes and documents to rewrite them.
 
-use std::collections::BTreeMap;
-use std::fs;
-use std::io::Read as _;
-use std::path::{Path, PathBuf};
+pub mod json;
+pub mod loader;
+pub mod scalar;
+pub mod stream;
+pub mod writer;
+pub mod yaml;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read as _};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
 use crate::error::UsageError;
 use crate::model::SourceLocation;
 
-/// One YAML (or JSON) document of a file.
-#[derive(Debug, Clone)]
-pub struct Document {
-    /// 1-based line of the document's first content line (after `---` and comments).
+pub use loader::FileStamp;
+pub use stream::{Doc as Document, Limits};
+pub use writer::{Edits, Rendered, Written, render, render_changed, to_yaml};
+
+/// A problem with the input, at a file and line (line 0: the file as a whole).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    pub file: String,
+    /// 1-based; 0 when it is about the whole file.
     pub line: usize,
-    /// The document's text, including its leading `---` line if it had one.
-    pub text: String,
-    /// `None` for an empty document (only comments or blank lines).
-    pub value: Option<Value>,
+    pub message: String,
+    /// `false` for a warning.
+    #[serde(skip)]
+    pub error: bool,
 }
 
-/// A manifest file and its documents.
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        }
+    }
+}
+
+/// A manifest source, kept whole to be rewritten (`fix`).
 #[derive(Debug, Clone)]
 pub struct ManifestFile {
     /// `None` for stdin.
     pub path: Option<PathBuf>,
     /// The path as shown to the user (`-` for stdin).
     pub display: String,
+    /// Read as JSON (kubectl's sniffing: the first non-blank character is `{`).
     pub json: bool,
+    /// The source as read.
+    pub bytes: Vec<u8>,
     pub documents: Vec<Document>,
+    /// The file when it was read (`None` for stdin).
+    pub stamp: Option<FileStamp>,
+    /// Something in it could not be read: it must not be rewritten.
+    pub failed: bool,
 }
 
-/// Reads every path (`-` is stdin; directories are walked for .yaml, .yml and .json, in
-/// sorted order). Any unreadable file or unparseable document fails the whole load with
-/// an error naming the file and line, before anything else happens.
-pub fn load(paths: &[PathBuf]) -> Result<Vec<ManifestFile>, UsageError> {
+impl ManifestFile {
+    fn unreadable(display: String) -> ManifestFile {
+        ManifestFile {
+            path: None,
+            display,
+            json: false,
+            bytes: Vec::new(),
+            documents: Vec::new(),
+            stamp: None,
+            failed: true,
+        }
+    }
+}
+
+/// How to read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Keep every source whole (to rewrite it); else hand objects over as they are read.
+    pub keep: bool,
+    pub limits: Limits,
+    /// The namespace of objects that name none (`-n`, else `default`), for telling
+    /// duplicate objects apart.
+    pub default_namespace: String,
+    /// Threads that parse a large source's documents and items in parallel.
+    pub threads: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            keep: false,
+            limits: Limits::default(),
+            default_namespace: "default".into(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        }
+    }
+}
+
+/// Reads every source `-f` names, in order: each object goes to `on_object` as soon as it is
+/// read, each problem to `on_diag`. With [`ReadOptions::keep`], returns every source whole
+/// (an unreadable one as an empty, failed entry); else nothing.
+///
+/// Two objects with the same API group, kind, namespace and name get a warning naming both
+/// places; each is still read (and fixed) on its own, by where it is.
+pub fn read(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    on_object: &mut dyn FnMut(Value, SourceLocation),
+    on_diag: &mut dyn FnMut(Diagnostic),
+) -> Vec<ManifestFile> {
+    let (specs, path_errors) = loader::expand(paths);
     let mut files = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| UsageError(format!("-f -: cannot read stdin: {e}")))?;
-            files.push(parse_file(None, "-".into(), &text, false)?);
-            continue;
+    for e in path_errors {
+        if opts.keep {
+            // A rewrite must know that not everything was read.
+            files.push(ManifestFile::unreadable(e.path.clone()));
         }
-        let meta =
-            fs::metadata(path).map_err(|e| UsageError(format!("-f {}: {e}", path.display())))?;
-        let found: Vec<PathBuf> = if meta.is_dir() {
-            let mut v: Vec<PathBuf> = walkdir::WalkDir::new(path)
-                .sort_by_file_name()
-                .into_iter()
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_file() && is_manifest(e.path()))
-                .map(|e| e.into_path())
-                .collect();
-            v.sort();
-            v
-        } else {
-            vec![path.clone()]
-        };
-        for file in found {
-            let text = fs::read_to_string(&file)
-                .map_err(|e| UsageError(format!("-f {}: {e}", file.display())))?;
-            let json = file.extension().is_some_and(|x| x == "json");
-            files.push(parse_file(
-                Some(file.clone()),
-                file.display().to_string(),
-                &text,
-                json,
-            )?);
-        }
+        on_diag(Diagnostic {
+            file: e.path,
+            line: 0,
+            message: e.message,
+            error: true,
+        });
     }
-    Ok(files)
-}
-
-fn is_manifest(p: &Path) -> bool {
-    p.extension()
-        .and_then(|x| x.to_str())
-        .is_some_and(|x| matches!(x, "yaml" | "yml" | "json"))
-}
-
-/// Parses one file's text into documents.
-pub fn parse_file(
-    path: Option<PathBuf>,
-    display: String,
-    text: &str,
-    json: bool,
-) -> Result<ManifestFile, UsageError> {
-    let documents = if json || looks_like_json(text) {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| UsageError(format!("{display}:{}: invalid JSON: {e}", e.line())))?;
-        vec![Document {
-            line: 1,
-            text: text.to_string(),
-            value: Some(value),
-        }]
-    } else {
-        split_documents(text)
-            .into_iter()
-            .map(|(line, chunk)| {
-                let value = if has_content(&chunk) {
-                    let v: Value = serde_saphyr::from_str(&chunk).map_err(|e| {
-                        let at = e
-                            .location()
-                            .map_or(line, |l| line + (l.line() as usize).saturating_sub(1));
-                        UsageError(format!(
-                            "{display}:{at}: invalid YAML: {}",
-                            yaml_message(&e.to_string())
-                        ))
-                    })?;
-                    (!v.is_null()).then_some(v)
-                } else {
-                    None
+    let mut seen: HashMap<(String, String, String, String), (String, usize)> = HashMap::new();
+    for spec in specs {
+        let display = spec.display.clone();
+        let mut file_failed = false;
+        let mut documents = Vec::new();
+        let mut handle = |out: stream::Out| match out {
+            stream::Out::Object(found) => {
+                let location = SourceLocation {
+                    file: display.clone(),
+                    line: found.line,
+                    document: found.document,
+                    item: found.items.first().copied(),
+                    nested: found
+                        .items
+                        .get(1..)
+                        .map(<[usize]>::to_vec)
+                        .unwrap_or_default(),
                 };
-                Ok(Document {
-                    line: line + first_content_line(&chunk),
-                    text: chunk,
-                    value,
-                })
-            })
-            .collect::<Result<_, UsageError>>()?
-    };
-    Ok(ManifestFile {
-        path,
-        display,
-        json: json || looks_like_json(text),
-        documents,
-    })
-}
-
-/// The parser's message without its own (document-relative) position prefix.
-fn yaml_message(s: &str) -> String {
-    let first = s.lines().next().unwrap_or(s);
-    let re = regex::Regex::new(r"^(error: )?line \d+ column \d+: ").expect("static regex");
-    re.replace(first, "").into_owned()
-}
-
-fn looks_like_json(text: &str) -> bool {
-    text.trim_start().starts_with('{')
-}
-
-fn is_separator(line: &str) -> bool {
-    line == "---" || line.starts_with("--- ") || line.starts_with("---\t") || line == "---\r"
-}
-
-fn is_content(l: &str) -> bool {
-    let t = l.trim();
-    !t.is_empty() && !t.starts_with('#') && !is_separator(l) && t != "..."
-}
-
-fn has_content(chunk: &str) -> bool {
-    chunk.lines().any(is_content)
-}
-
-/// 0-based offset of the chunk's first content line (0 when it has none).
-fn first_content_line(chunk: &str) -> usize {
-    chunk.lines().position(is_content).unwrap_or(0)
-}
-
-/// Splits at `---` lines; each chunk keeps its separator line. Returns (1-based line of the
-/// chunk's first line, chunk text).
-fn split_documents(text: &str) -> Vec<(usize, String)> {
-    let mut out: Vec<(usize, String)> = Vec::new();
-    let mut current = String::new();
-    let mut start = 1;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let bare = line.trim_end_matches(['\n', '\r']);
-        if is_separator(bare) && !current.is_empty() {
-            out.push((start, std::mem::take(&mut current)));
-            start = i + 1;
+                if let Some(key) = identity(&found.value, &opts.default_namespace) {
+                    if let Some((file, line)) = seen.get(&key) {
+                        on_diag(Diagnostic {
+                            file: display.clone(),
+                            line: found.line,
+                            message: format!(
+                                "{} {}/{} is also defined at {file}:{line}; each is checked and fixed on its own",
+                                key.1, key.2, key.3
+                            ),
+                            error: false,
+                        });
+                    } else {
+                        seen.insert(key, (display.clone(), found.line));
+                    }
+                }
+                on_object(found.value, location);
+            }
+            stream::Out::Diag(d) => {
+                file_failed |= d.error;
+                on_diag(Diagnostic {
+                    file: display.clone(),
+                    line: d.line,
+                    message: d.message,
+                    error: d.error,
+                });
+            }
+            stream::Out::Document(d) => documents.push(d),
+        };
+        let (bytes, stamp, path, is_json) = match read_source(&spec, opts, &mut handle) {
+            Ok(r) => r,
+            Err(message) => {
+                on_diag(Diagnostic {
+                    file: display.clone(),
+                    line: 0,
+                    message,
+                    error: true,
+                });
+                if opts.keep {
+                    files.push(ManifestFile::unreadable(display));
+                }
+                continue;
+            }
+        };
+        if opts.keep {
+            let failed = file_failed || documents.iter().any(|d: &Document| d.error.is_some());
+            files.push(ManifestFile {
+                path,
+                display,
+                json: is_json,
+                bytes,
+                documents,
+                stamp,
+                failed,
+            });
         }
-        current.push_str(line);
     }
-    if !current.is_empty() || out.is_empty() {
-        out.push((start, current));
-    }
-    out
+    files
 }
 
-/// Every object of the files with where it came from; `kind: List` documents are
-/// expanded into their items.
+type SourceRead = (Vec<u8>, Option<FileStamp>, Option<PathBuf>, bool);
+
+/// Sources from this size on are parsed on several threads.
+const PARALLEL_FROM_BYTES: u64 = 1 << 20;
+
+/// Reads one source through `handle`; with `keep`, returns its bytes.
+fn read_source(
+    spec: &loader::SourceSpec,
+    opts: &ReadOptions,
+    handle: &mut dyn FnMut(stream::Out),
+) -> Result<SourceRead, String> {
+    let io = |e: std::io::Error| format!("cannot read: {e}");
+    // Threads pay off only on large sources.
+    let threads = |size: Option<u64>| {
+        if size.is_some_and(|s| s < PARALLEL_FROM_BYTES) {
+            1
+        } else {
+            opts.threads
+        }
+    };
+    let l = &opts.limits;
+    match &spec.kind {
+        loader::SourceKind::Stdin => {
+            if opts.keep {
+                let mut bytes = Vec::new();
+                std::io::stdin()
+                    .lock()
+                    .read_to_end(&mut bytes)
+                    .map_err(io)?;
+                let json = json::looks_like_json(&bytes);
+                let t = threads(Some(bytes.len() as u64));
+                stream::read(&bytes[..], json, true, l, t, handle).map_err(io)?;
+                Ok((bytes, None, None, json))
+            } else {
+                let mut r = BufReader::with_capacity(1 << 18, std::io::stdin());
+                let json = json::looks_like_json(r.fill_buf().map_err(io)?);
+                stream::read(r, json, false, l, threads(None), handle).map_err(io)?;
+                Ok((Vec::new(), None, None, json))
+            }
+        }
+        loader::SourceKind::File(path) => {
+            if opts.keep {
+                let (bytes, stamp) = loader::read_all(path)?;
+                let json = json::looks_like_json(&bytes);
+                let t = threads(Some(bytes.len() as u64));
+                stream::read(&bytes[..], json, true, l, t, handle).map_err(io)?;
+                Ok((bytes, Some(stamp), Some(path.clone()), json))
+            } else {
+                let (file, stamp) = loader::open(path)?;
+                let mut r = BufReader::with_capacity(1 << 18, file);
+                let json = json::looks_like_json(r.fill_buf().map_err(io)?);
+                let t = threads(Some(stamp.size));
+                stream::read(r, json, false, l, t, handle).map_err(io)?;
+                Ok((Vec::new(), Some(stamp), Some(path.clone()), json))
+            }
+        }
+    }
+}
+
+/// (API group, kind, namespace, name) of an object that has a name.
+fn identity(v: &Value, default_ns: &str) -> Option<(String, String, String, String)> {
+    let name = v.pointer("/metadata/name")?.as_str()?;
+    let kind = v.get("kind")?.as_str()?;
+    let group = v
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .and_then(|a| a.split_once('/').map(|(g, _)| g))
+        .unwrap_or("");
+    let ns = v
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or(default_ns);
+    Some((group.into(), kind.into(), ns.into(), name.into()))
+}
+
+/// Reads every path whole, for `fix` (see [`read`]). Kept for the command layer until it
+/// reads tolerantly: the first error fails the load, naming its file and line.
+pub fn load(paths: &[PathBuf]) -> Result<Vec<ManifestFile>, UsageError> {
+    let mut first_error = None;
+    let opts = ReadOptions {
+        keep: true,
+        ..ReadOptions::default()
+    };
+    let files = read(paths, &opts, &mut |_, _| {}, &mut |d| {
+        if d.error && first_error.is_none() {
+            first_error = Some(d.to_string());
+        }
+    });
+    match first_error {
+        Some(e) => Err(UsageError(format!("-f {e}"))),
+        None => Ok(files),
+    }
+}
+
+/// Every object of the kept files with where it came from; Lists are flattened.
 pub fn objects(files: &[ManifestFile]) -> Vec<(Value, SourceLocation)> {
     let mut out = Vec::new();
     for f in files {
-        for (d, doc) in f.documents.iter().enumerate() {
+        for doc in &f.documents {
             let Some(v) = &doc.value else { continue };
-            let loc = |item| SourceLocation {
-                file: f.display.clone(),
-                line: doc.line,
-                document: d,
-                item,
-            };
-            if is_list(v) {
-                for (i, item) in v["items"].as_array().into_iter().flatten().enumerate() {
-                    out.push((item.clone(), loc(Some(i))));
+            stream::flatten_document(v, doc, &mut |o| {
+                if let stream::Out::Object(found) = o {
+                    out.push((
+                        found.value,
+                        SourceLocation {
+                            file: f.display.clone(),
+                            line: found.line,
+                            document: found.document,
+                            item: found.items.first().copied(),
+                            nested: found
+                                .items
+                                .get(1..)
+                                .map(<[usize]>::to_vec)
+                                .unwrap_or_default(),
+                        },
+                    ));
                 }
-            } else {
-                out.push((v.clone(), loc(None)));
-            }
+            });
         }
     }
     out
@@ -223,245 +350,24 @@ pub fn first_file_of_namespace<'a>(
             .unwrap_or(default_ns)
             == ns
     };
+    fn any(v: &Value, f: &dyn Fn(&Value) -> bool) -> bool {
+        match v.get("items").and_then(Value::as_array) {
+            Some(items) => items.iter().any(|i| any(i, f)),
+            None => f(v),
+        }
+    }
     files.iter().find_map(|f| {
         f.documents
             .iter()
             .filter_map(|d| d.value.as_ref())
-            .any(|v| {
-                if is_list(v) {
-                    v["items"].as_array().into_iter().flatten().any(in_ns)
-                } else {
-                    in_ns(v)
-                }
-            })
+            .any(|v| any(v, &in_ns))
             .then_some(f.display.as_str())
     })
 }
 
-fn is_list(v: &Value) -> bool {
-    v.get("kind")
-        .and_then(Value::as_str)
-        .is_some_and(|k| k == "List" || k.ends_with("List"))
-        && v.get("items").is_some_and(Value::is_array)
-}
-
-/// Changes to make to the loaded files: replaced objects by location, and new documents
-/// appended to a file.
-/// Replacement objects for one document: `(item index in a List, new object)`.
-type DocumentChanges = Vec<(Option<usize>, Value)>;
-
-#[derive(Debug, Default)]
-pub struct Edits {
-    /// Keyed by (file as displayed, document index).
-    replaced: BTreeMap<(String, usize), DocumentChanges>,
-    appended: BTreeMap<String, Vec<Value>>,
-}
-
-impl Edits {
-    pub fn replace(&mut self, at: &SourceLocation, object: Value) {
-        self.replaced
-            .entry((at.file.clone(), at.document))
-            .or_default()
-            .push((at.item, object));
-    }
-
-    pub fn append(&mut self, file: &str, object: Value) {
-        self.appended
-            .entry(file.to_string())
-            .or_default()
-            .push(object);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.replaced.is_empty() && self.appended.is_empty()
-    }
-
-    /// Whether `file` changes.
-    pub fn touches(&self, file: &str) -> bool {
-        self.appended.contains_key(file) || self.replaced.keys().any(|(f, _)| f == file)
-    }
-}
-
-/// YAML for a rewritten document. Long strings (pinned image references) stay on one line
-/// instead of being folded, so a rewrite changes as few lines as possible.
-pub fn to_yaml(v: &Value) -> Result<String, String> {
-    let mut options = serde_saphyr::SerializerOptions::default();
-    options.folded_wrap_chars = usize::MAX;
-    serde_saphyr::to_string_with_options(v, options).map_err(|e| e.to_string())
-}
-
-/// The file's new text: untouched documents verbatim, changed ones re-serialized.
-pub fn render(file: &ManifestFile, edits: &Edits) -> Result<String, String> {
-    if file.json {
-        let mut v = file
-            .documents
-            .first()
-            .and_then(|d| d.value.clone())
-            .unwrap_or(Value::Null);
-        if let Some(changes) = edits.replaced.get(&(file.display.clone(), 0)) {
-            apply_changes(&mut v, changes);
-        }
-        let mut out = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
-        out.push('\n');
-        for extra in edits.appended.get(&file.display).into_iter().flatten() {
-            out.push_str(&serde_json::to_string_pretty(extra).map_err(|e| e.to_string())?);
-            out.push('\n');
-        }
-        return Ok(out);
-    }
-    let mut out = String::new();
-    for (d, doc) in file.documents.iter().enumerate() {
-        match (edits.replaced.get(&(file.display.clone(), d)), &doc.value) {
-            (Some(changes), Some(v)) => {
-                let mut v = v.clone();
-                apply_changes(&mut v, changes);
-                if let Some(first) = doc.text.lines().next().filter(|l| is_separator(l)) {
-                    out.push_str(first);
-                    out.push('\n');
-                }
-                out.push_str(&to_yaml(&v)?);
-            }
-            _ => out.push_str(&doc.text),
-        }
-    }
-    for extra in edits.appended.get(&file.display).into_iter().flatten() {
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push('\n');
-        }
-        out.push_str("---\n");
-        out.push_str(&to_yaml(extra)?);
-    }
-    Ok(out)
-}
-
-/// Only what changes, as YAML documents: every changed object (a changed `List` as its
-/// whole document) and every new one. This is what `fix -f` prints, ready for
-/// `kubectl apply -f -`; documents it does not change are not repeated.
-pub fn render_changed(files: &[ManifestFile], edits: &Edits) -> Result<String, String> {
-    let mut docs = Vec::new();
-    for f in files {
-        for (d, doc) in f.documents.iter().enumerate() {
-            if let (Some(changes), Some(v)) =
-                (edits.replaced.get(&(f.display.clone(), d)), &doc.value)
-            {
-                let mut v = v.clone();
-                apply_changes(&mut v, changes);
-                docs.push(to_yaml(&v)?);
-            }
-        }
-        for extra in edits.appended.get(&f.display).into_iter().flatten() {
-            docs.push(to_yaml(extra)?);
-        }
-    }
-    Ok(docs.join("---\n"))
-}
-
-fn apply_changes(doc: &mut Value, changes: &[(Option<usize>, Value)]) {
-    for (item, new) in changes {
-        match item {
-            Some(i) => {
-                if let Some(slot) = doc.get_mut("items").and_then(|v| v.get_mut(*i)) {
-                    *slot = new.clone();
-                }
-            }
-            None => *doc = new.clone(),
-        }
-    }
-}
-
-/// Rewrites every changed file in place. Every file is rendered first; nothing is
-/// written unless all render. Each file is replaced atomically (temp file + rename),
-/// keeping its permissions.
+/// Rewrites every changed file in place, all or nothing ([`writer`]); returns the files
+/// rewritten and created.
 pub fn write_in_place(files: &[ManifestFile], edits: &Edits) -> anyhow::Result<Vec<PathBuf>> {
-    let mut rendered = Vec::new();
-    for f in files.iter().filter(|f| edits.touches(&f.display)) {
-        let Some(path) = &f.path else {
-            anyhow::bail!("--write cannot rewrite stdin (-f -)");
-        };
-        let text = render(f, edits).map_err(|e| anyhow::anyhow!("{}: {e}", f.display))?;
-        rendered.push((path.clone(), text));
-    }
-    let mut written = Vec::new();
-    for (path, text) in rendered {
-        let tmp = path.with_extension("secfix.tmp");
-        fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
-        if let Ok(meta) = fs::metadata(&path) {
-            let _ = fs::set_permissions(&tmp, meta.permissions());
-        }
-        fs::rename(&tmp, &path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        written.push(path);
-    }
-    Ok(written)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    const MULTI: &str = "# leading comment\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n# only a comment\n---\nkind: ConfigMap\napiVersion: v1\nmetadata: {name: c}\n";
-
-    #[test]
-    fn splits_documents_with_lines() {
-        let f = parse_file(None, "m.yaml".into(), MULTI, false).unwrap();
-        assert_eq!(f.documents.len(), 3);
-        assert_eq!(f.documents[0].line, 2);
-        assert!(f.documents[1].value.is_none());
-        assert_eq!(f.documents[2].line, 9);
-        let objs = objects(&[f]);
-        assert_eq!(objs.len(), 2);
-        assert_eq!(objs[1].1.line, 9);
-    }
-
-    #[test]
-    fn render_keeps_untouched_documents_verbatim_and_key_order() {
-        let f = parse_file(None, "m.yaml".into(), MULTI, false).unwrap();
-        let mut edits = Edits::default();
-        let objs = objects(std::slice::from_ref(&f));
-        let mut changed = objs[1].0.clone();
-        changed["data"] = json!({"k": "v"});
-        edits.replace(&objs[1].1, changed);
-        let out = render(&f, &edits).unwrap();
-        assert!(out.starts_with("# leading comment\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n# only a comment\n---\n"));
-        let tail = &out[out.rfind("---\n").unwrap() + 4..];
-        assert!(
-            tail.starts_with("kind: ConfigMap\napiVersion: v1\n"),
-            "{tail}"
-        );
-        assert!(tail.contains("k: v"));
-    }
-
-    #[test]
-    fn lists_are_expanded_and_rewritten_by_item() {
-        let text = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: a}}\n- {apiVersion: v1, kind: Pod, metadata: {name: b}}\n";
-        let f = parse_file(None, "l.yaml".into(), text, false).unwrap();
-        let objs = objects(std::slice::from_ref(&f));
-        assert_eq!(objs.len(), 2);
-        let mut edits = Edits::default();
-        let mut b = objs[1].0.clone();
-        b["metadata"]["labels"] = json!({"x": "y"});
-        edits.replace(&objs[1].1, b);
-        let out: Value = serde_saphyr::from_str(&render(&f, &edits).unwrap()).unwrap();
-        assert_eq!(out["items"][1]["metadata"]["labels"]["x"], "y");
-        assert!(out["items"][0]["metadata"].get("labels").is_none());
-    }
-
-    #[test]
-    fn bad_yaml_names_file_and_document_line() {
-        let err =
-            parse_file(None, "bad.yaml".into(), "a: 1\n---\nb: [unclosed\n", false).unwrap_err();
-        assert_eq!(err.0, "bad.yaml:3: invalid YAML: unclosed bracket '['");
-    }
-
-    #[test]
-    fn json_files_are_one_document() {
-        let f = parse_file(
-            None,
-            "x.json".into(),
-            "{\"kind\": \"Pod\", \"apiVersion\": \"v1\"}",
-            true,
-        )
-        .unwrap();
-        assert_eq!(objects(&[f]).len(), 1);
-    }
+    let w = writer::write_in_place(files, edits)?;
+    Ok(w.rewritten.into_iter().chain(w.created).collect())
 }

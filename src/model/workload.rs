@@ -7,8 +7,21 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
 
+/// Where a custom kind keeps its pod template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TemplatePath {
+    /// `spec.template.spec` (Argo Rollout, OpenShift DeploymentConfig, Knative, Kruise, …).
+    Template,
+    /// `spec.jobTemplate.spec.template.spec` (CronJob-like kinds).
+    JobTemplate,
+}
+
 /// Kinds of object that carry a pod spec, with where that spec lives in the object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+///
+/// Besides the built-in kinds, any other kind with a pod template (an object with
+/// `containers` at `spec.template.spec` or `spec.jobTemplate.spec.template.spec`) is a
+/// [`WorkloadKind::Custom`] workload, reported under its own kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WorkloadKind {
     Deployment,
     StatefulSet,
@@ -18,7 +31,26 @@ pub enum WorkloadKind {
     Job,
     CronJob,
     Pod,
+    /// Another kind with a pod template (its name interned: see [`WorkloadKind::custom`]).
+    Custom {
+        kind: &'static str,
+        template: TemplatePath,
+    },
 }
+
+impl Serialize for WorkloadKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Kinds that own ReplicaSets besides Deployment, and ReplicationControllers: their
+/// ReplicaSets (and those ReplicaSets' Pods) are reported on them.
+const REPLICASET_OWNERS: &[&str] = &["Deployment", "Rollout"];
+const REPLICATION_CONTROLLER_OWNERS: &[&str] = &["DeploymentConfig"];
+
+/// At most this many distinct custom kinds are told apart in one run (names are interned).
+const MAX_CUSTOM_KINDS: usize = 4096;
 
 impl WorkloadKind {
     pub const ALL: [WorkloadKind; 8] = [
@@ -32,8 +64,54 @@ impl WorkloadKind {
         WorkloadKind::Pod,
     ];
 
+    /// A built-in kind by name.
     pub fn from_kind(kind: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == kind)
+    }
+
+    /// The kind of `raw`: a built-in kind, or a custom kind with a pod template (`containers`
+    /// at one of the [`TemplatePath`]s); `None` for anything else.
+    pub fn of(raw: &Value) -> Option<Self> {
+        let kind = raw.get("kind").and_then(Value::as_str)?;
+        if let Some(k) = Self::from_kind(kind) {
+            return Some(k);
+        }
+        let has_containers = |p: &str| {
+            raw.pointer(p)
+                .and_then(|s| s.get("containers"))
+                .is_some_and(Value::is_array)
+        };
+        let template = if has_containers("/spec/template/spec") {
+            TemplatePath::Template
+        } else if has_containers("/spec/jobTemplate/spec/template/spec") {
+            TemplatePath::JobTemplate
+        } else {
+            return None;
+        };
+        Self::custom(kind, template)
+    }
+
+    /// A custom kind (names of letters and digits only, as Kubernetes kinds are).
+    pub fn custom(kind: &str, template: TemplatePath) -> Option<Self> {
+        if kind.is_empty() || kind.len() > 253 || !kind.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return None;
+        }
+        static KINDS: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+            std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let mut kinds = KINDS.lock().unwrap_or_else(|e| e.into_inner());
+        let name = match kinds.get(kind) {
+            Some(k) => *k,
+            None if kinds.len() < MAX_CUSTOM_KINDS => {
+                let leaked: &'static str = Box::leak(kind.to_string().into_boxed_str());
+                kinds.insert(leaked);
+                leaked
+            }
+            None => return None,
+        };
+        Some(WorkloadKind::Custom {
+            kind: name,
+            template,
+        })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +124,7 @@ impl WorkloadKind {
             WorkloadKind::Job => "Job",
             WorkloadKind::CronJob => "CronJob",
             WorkloadKind::Pod => "Pod",
+            WorkloadKind::Custom { kind, .. } => kind,
         }
     }
 
@@ -53,7 +132,11 @@ impl WorkloadKind {
     pub fn spec_pointer(self) -> &'static str {
         match self {
             WorkloadKind::Pod => "/spec",
-            WorkloadKind::CronJob => "/spec/jobTemplate/spec/template/spec",
+            WorkloadKind::CronJob
+            | WorkloadKind::Custom {
+                template: TemplatePath::JobTemplate,
+                ..
+            } => "/spec/jobTemplate/spec/template/spec",
             _ => "/spec/template/spec",
         }
     }
@@ -62,16 +145,22 @@ impl WorkloadKind {
     fn template_meta_pointer(self) -> &'static str {
         match self {
             WorkloadKind::Pod => "/metadata",
-            WorkloadKind::CronJob => "/spec/jobTemplate/spec/template/metadata",
+            WorkloadKind::CronJob
+            | WorkloadKind::Custom {
+                template: TemplatePath::JobTemplate,
+                ..
+            } => "/spec/jobTemplate/spec/template/metadata",
             _ => "/spec/template/metadata",
         }
     }
 
-    /// The preferred `apiVersion` (the one a live listing asks for first).
+    /// The preferred `apiVersion` of a built-in kind (the one a live listing asks for
+    /// first); empty for a custom kind (its objects always say theirs).
     pub fn api_version(self) -> &'static str {
         match self {
             WorkloadKind::Pod | WorkloadKind::ReplicationController => "v1",
             WorkloadKind::Job | WorkloadKind::CronJob => "batch/v1",
+            WorkloadKind::Custom { .. } => "",
             _ => "apps/v1",
         }
     }
@@ -87,7 +176,8 @@ impl WorkloadKind {
                 "Job",
                 "ReplicationController",
             ],
-            WorkloadKind::ReplicaSet => &["Deployment"],
+            WorkloadKind::ReplicaSet => REPLICASET_OWNERS,
+            WorkloadKind::ReplicationController => REPLICATION_CONTROLLER_OWNERS,
             WorkloadKind::Job => &["CronJob"],
             _ => &[],
         }
@@ -100,12 +190,14 @@ impl std::fmt::Display for WorkloadKind {
     }
 }
 
-/// Where an object came from when read from a manifest file (`-f`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// Where an object came from when read from a manifest file (`-f`). Offline objects are
+/// told apart by where they are, never by kind, namespace and name (two files may define
+/// the same object).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub struct SourceLocation {
     /// The path as given on the command line (`-` for stdin).
     pub file: String,
-    /// 1-based line of the document's first line.
+    /// 1-based line of the object: its document's first content line, or its List item's.
     pub line: usize,
     /// 0-based index of the YAML document in the file.
     #[serde(skip, default)]
@@ -113,6 +205,9 @@ pub struct SourceLocation {
     /// Index in `items` when the object came from a `kind: List` document.
     #[serde(skip, default)]
     pub item: Option<usize>,
+    /// Indexes in the `items` of nested Lists, below `item`.
+    #[serde(skip, default)]
+    pub nested: Vec<usize>,
 }
 
 /// An object that carries a pod spec, read live or from a manifest.
@@ -128,6 +223,10 @@ pub struct Workload {
     /// The whole object as read, so a fix can be previewed and applied to it.
     pub raw: Value,
     pub source: Option<SourceLocation>,
+    /// JSON pointers (in `raw`) of fields that no check reads and that could not be read
+    /// (a wrong type, a placeholder): left out of `spec`/`metadata`, kept in `raw`. A fix
+    /// never writes at or under them.
+    pub unread: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,14 +291,152 @@ pub fn redact_serde_message(msg: &str) -> String {
     format!("{prefix}{what}{tail}")
 }
 
+/// Pod spec fields the checks read (in each container: its `name`, `image`, `env`, `envFrom`):
+/// a type error there is reported. Any other field that cannot be read is left out of the
+/// typed spec instead (and kept in the raw object), so that a placeholder such as
+/// `lun: <ADD LUN ID Here>` never hides an object from the checks.
+pub const CHECKED_CONTAINER_FIELDS: [&str; 4] = ["name", "image", "env", "envFrom"];
+
+/// Metadata fields the checks read (names, suppression annotations, owners).
+pub const CHECKED_METADATA_FIELDS: [&str; 4] =
+    ["name", "namespace", "annotations", "ownerReferences"];
+
+/// One step of a path in a JSON value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn pointer_of(base: &str, path: &[Step]) -> String {
+    let mut p = base.to_string();
+    for s in path {
+        p.push('/');
+        match s {
+            Step::Key(k) => p.push_str(&k.replace('~', "~0").replace('/', "~1")),
+            Step::Index(i) => p.push_str(&i.to_string()),
+        }
+    }
+    p
+}
+
+fn display_path(path: &[Step]) -> String {
+    let mut out = String::new();
+    for s in path {
+        match s {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn steps(p: &serde_path_to_error::Path) -> Vec<Step> {
+    p.iter()
+        .filter_map(|s| match s {
+            serde_path_to_error::Segment::Map { key } => Some(Step::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(Step::Index(*index)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a pod spec path is one the checks read.
+fn checked_in_spec(path: &[Step]) -> bool {
+    let group = matches!(path.first(), Some(Step::Key(k)) if matches!(k.as_str(), "containers" | "initContainers" | "ephemeralContainers"));
+    match (group, path.get(1), path.get(2)) {
+        (false, ..) => false,
+        (true, None, _) | (true, Some(_), None) => true,
+        (true, Some(Step::Index(_)), Some(Step::Key(f))) => {
+            CHECKED_CONTAINER_FIELDS.contains(&f.as_str())
+        }
+        _ => true,
+    }
+}
+
+fn checked_in_metadata(path: &[Step]) -> bool {
+    match path.first() {
+        None => true,
+        Some(Step::Key(k)) => CHECKED_METADATA_FIELDS.contains(&k.as_str()),
+        Some(Step::Index(_)) => true,
+    }
+}
+
+fn value_at_mut<'v>(v: &'v mut Value, path: &[Step]) -> Option<&'v mut Value> {
+    let mut cur = v;
+    for s in path {
+        cur = match s {
+            Step::Key(k) => cur.get_mut(k.as_str())?,
+            Step::Index(i) => cur.get_mut(*i)?,
+        };
+    }
+    Some(cur)
+}
+
+/// Decodes `T` from `value`; a field that cannot be read and that `checked` does not claim
+/// is left out (set to null, or its nearest optional parent is) and its path returned.
+/// A field `checked` claims fails the decode, with its path.
+fn decode_lenient<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    checked: fn(&[Step]) -> bool,
+) -> Result<(T, Vec<Vec<Step>>), String> {
+    if let Ok(t) = T::deserialize(value) {
+        return Ok((t, Vec::new()));
+    }
+    let mut work = value.clone();
+    let mut pruned: Vec<Vec<Step>> = Vec::new();
+    // Each round prunes one more field (or a parent of one pruned before), so this ends.
+    for _ in 0..256 {
+        let err = match serde_path_to_error::deserialize::<_, T>(&work) {
+            Ok(t) => return Ok((t, pruned)),
+            Err(e) => e,
+        };
+        let path = steps(err.path());
+        let reason = without_values(err.inner());
+        if checked(&path) {
+            return Err(if path.is_empty() {
+                reason
+            } else {
+                format!("{}: {reason}", display_path(&path))
+            });
+        }
+        // The deepest key on the path not pruned yet (an array element cannot be left out
+        // without moving the ones after it).
+        let mut target = path.clone();
+        loop {
+            while matches!(target.last(), Some(Step::Index(_))) {
+                target.pop();
+            }
+            if target.is_empty() || checked(&target) {
+                return Err(format!("{}: {reason}", display_path(&path)));
+            }
+            if pruned.contains(&target) {
+                target.pop();
+                continue;
+            }
+            break;
+        }
+        match value_at_mut(&mut work, &target) {
+            Some(slot) => *slot = Value::Null,
+            None => return Err(format!("{}: {reason}", display_path(&path))),
+        }
+        pruned.retain(|p| !p.starts_with(&target));
+        pruned.push(target);
+    }
+    Err("too many fields that cannot be read".into())
+}
+
 impl Workload {
-    /// Reads an object; `Ok(None)` when its kind carries no pod spec.
+    /// Reads an object; `Ok(None)` when its kind carries no pod spec (see
+    /// [`WorkloadKind::of`]). Fields no check reads never make this fail
+    /// ([`CHECKED_CONTAINER_FIELDS`]): they are listed in [`Workload::unread`] instead.
     pub fn from_value(raw: Value) -> Result<Option<Self>, WorkloadError> {
-        let Some(kind) = raw
-            .get("kind")
-            .and_then(Value::as_str)
-            .and_then(WorkloadKind::from_kind)
-        else {
+        let Some(kind) = WorkloadKind::of(&raw) else {
             return Ok(None);
         };
         let api_version = raw
@@ -207,10 +444,16 @@ impl Workload {
             .and_then(Value::as_str)
             .unwrap_or(kind.api_version())
             .to_string();
-        // Deserialized from borrowed values: no copy of the (large) spec or metadata.
+        let mut unread = Vec::new();
+        // Deserialized from borrowed values: no copy of the (large) spec or metadata unless
+        // something in them cannot be read.
         let metadata: ObjectMeta = match raw.get("metadata") {
-            Some(m) => ObjectMeta::deserialize(m)
-                .map_err(|e| WorkloadError::InvalidMeta(without_values(&e)))?,
+            Some(m) => {
+                let (meta, pruned) = decode_lenient::<ObjectMeta>(m, checked_in_metadata)
+                    .map_err(WorkloadError::InvalidMeta)?;
+                unread.extend(pruned.iter().map(|p| pointer_of("/metadata", p)));
+                meta
+            }
             None => ObjectMeta::default(),
         };
         let name = metadata.name.clone().unwrap_or_default();
@@ -221,11 +464,9 @@ impl Workload {
                     name: name.clone(),
                     pointer: kind.spec_pointer(),
                 })?;
-        let spec = PodSpec::deserialize(spec_value).map_err(|e| WorkloadError::InvalidSpec {
-            kind,
-            name,
-            reason: without_values(&e),
-        })?;
+        let (spec, pruned) = decode_lenient::<PodSpec>(spec_value, checked_in_spec)
+            .map_err(|reason| WorkloadError::InvalidSpec { kind, name, reason })?;
+        unread.extend(pruned.iter().map(|p| pointer_of(kind.spec_pointer(), p)));
         let pod_labels = raw
             .pointer(kind.template_meta_pointer())
             .and_then(|m| m.get("labels"))
@@ -239,7 +480,18 @@ impl Workload {
             spec,
             raw,
             source: None,
+            unread,
         }))
+    }
+
+    /// Whether a patch operation at `path` (a JSON pointer in the object) would write at or
+    /// under a field that could not be read, or over one (see [`Workload::unread`]).
+    pub fn touches_unread(&self, path: &str) -> Option<&str> {
+        let within = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+        self.unread
+            .iter()
+            .find(|u| within(path, u) || within(u, path))
+            .map(String::as_str)
     }
 
     pub fn name(&self) -> &str {
@@ -548,5 +800,119 @@ mod tests {
         assert!(!pod("Rollout").is_owned_by_scanned_controller());
         assert!(owned_by_scanned_controller(&pod("ReplicaSet").raw));
         assert!(!owned_by_scanned_controller(&pod("Rollout").raw));
+    }
+
+    #[test]
+    fn a_placeholder_in_a_field_no_check_reads_never_drops_the_object() {
+        // covers issue #16: `lun: <ADD LUN ID Here>` made the typed decode fail.
+        let w = Workload::from_value(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "creationTimestamp": 5},
+            "spec": {"template": {"spec": {
+                "containers": [{"name": "c", "image": "nginx", "ports": [{"containerPort": "<port>"}],
+                    "env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}],
+                "volumes": [{"name": "disk", "fc": {"targetWWNs": ["500a0982991b8dc5"], "lun": "<ADD LUN ID Here>"}},
+                            {"name": "cfg", "configMap": {"name": "c"}}]}}}}))
+        .unwrap()
+        .unwrap();
+        assert_eq!(w.spec.containers[0].env.as_ref().unwrap().len(), 1);
+        assert_eq!(
+            w.spec.volumes.as_ref().unwrap().len(),
+            2,
+            "array positions kept"
+        );
+        assert_eq!(
+            w.unread,
+            [
+                "/metadata/creationTimestamp",
+                "/spec/template/spec/containers/0/ports/0/containerPort",
+                "/spec/template/spec/volumes/0/fc/lun",
+            ]
+        );
+        assert_eq!(
+            w.raw["spec"]["template"]["spec"]["volumes"][0]["fc"]["lun"],
+            "<ADD LUN ID Here>"
+        );
+        assert!(
+            w.touches_unread("/spec/template/spec/volumes/0/fc")
+                .is_some()
+        );
+        assert!(w.touches_unread("/spec/template/spec/volumes/2").is_none());
+        // A required field that cannot be read is left out too (k8s-openapi reads a null
+        // required field as its default), positions in arrays are kept.
+        let w = Workload::from_value(json!({"kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c"}], "volumes": [{"name": 7}]}}))
+        .unwrap()
+        .unwrap();
+        assert_eq!(w.unread, ["/spec/volumes/0/name"]);
+        assert_eq!(w.spec.volumes.as_ref().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn a_type_error_in_a_field_a_check_reads_is_reported_with_its_path() {
+        let err = Workload::from_value(json!({"kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "env": [{"name": "A", "value": 5}]}]}}))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("containers[0].env[0].value: invalid type: integer"),
+            "{err}"
+        );
+        let err = Workload::from_value(json!({"kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": ["x"]}]}}))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("containers[0].image"), "{err}");
+        let err = Workload::from_value(
+            json!({"kind": "Pod", "metadata": {"name": "p", "annotations": {"a": 1}},
+            "spec": {"containers": []}}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("annotations"), "{err}");
+    }
+
+    #[test]
+    fn any_kind_with_a_pod_template_is_a_workload_under_its_own_kind() {
+        let rollout = Workload::from_value(
+            json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {"name": "r"},
+            "spec": {"template": {"metadata": {"labels": {"app": "r"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:latest"}]}}}}),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(rollout.kind.as_str(), "Rollout");
+        assert_eq!(rollout.kind.spec_pointer(), "/spec/template/spec");
+        assert_eq!(rollout.pod_labels["app"], "r");
+        let cron = Workload::from_value(json!({"apiVersion": "x.io/v1", "kind": "CronThing",
+            "metadata": {"name": "c"},
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}}}))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            cron.kind.spec_pointer(),
+            "/spec/jobTemplate/spec/template/spec"
+        );
+        assert_eq!(cron.containers().len(), 0);
+        // A template that is not a pod's (no containers) is not a workload.
+        for v in [
+            json!({"kind": "MachineDeployment", "spec": {"template": {"spec": {"bootstrap": {}}}}}),
+            json!({"kind": "Weird Kind!", "spec": {"template": {"spec": {"containers": []}}}}),
+        ] {
+            assert!(Workload::from_value(v).unwrap().is_none());
+        }
+        // ReplicaSets of a Rollout and ReplicationControllers of a DeploymentConfig are
+        // reported on them.
+        let owned = |kind: &str, owner: &str| {
+            json!({"apiVersion": "v1", "kind": kind,
+            "metadata": {"name": "o", "ownerReferences": [{"apiVersion": "x", "kind": owner, "name": "n", "uid": "u", "controller": true}]},
+            "spec": {"template": {"spec": {"containers": []}}}})
+        };
+        assert!(owned_by_scanned_controller(&owned("ReplicaSet", "Rollout")));
+        assert!(owned_by_scanned_controller(&owned(
+            "ReplicationController",
+            "DeploymentConfig"
+        )));
+        assert!(!owned_by_scanned_controller(&owned("ReplicaSet", "Other")));
     }
 }

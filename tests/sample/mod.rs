@@ -13,8 +13,7 @@ pub fn source(file: &str, line: usize) -> Option<SourceLocation> {
     Some(SourceLocation {
         file: file.into(),
         line,
-        document: 0,
-        item: None,
+        ..SourceLocation::default()
     })
 }
 
