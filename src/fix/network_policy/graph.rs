@@ -597,6 +597,25 @@ pub fn pod_selector(w: &Workload) -> (LabelSelector, bool) {
                 match_expressions: None,
             }),
         WorkloadKind::CronJob | WorkloadKind::Pod => None,
+        // Other controllers: a label selector (Argo Rollout) or a plain map (OpenShift
+        // DeploymentConfig), where the template is the controller's own.
+        WorkloadKind::Custom {
+            template: crate::model::workload::TemplatePath::Template,
+            ..
+        } => w.raw.pointer("/spec/selector").and_then(|s| {
+            serde_json::from_value::<LabelSelector>(s.clone())
+                .ok()
+                .filter(|l| l.match_labels.is_some() || l.match_expressions.is_some())
+                .or_else(|| {
+                    serde_json::from_value::<BTreeMap<String, String>>(s.clone())
+                        .ok()
+                        .map(|m| LabelSelector {
+                            match_labels: Some(m),
+                            match_expressions: None,
+                        })
+                })
+        }),
+        WorkloadKind::Custom { .. } => None,
     };
     let non_empty = |s: &LabelSelector| {
         s.match_labels.as_ref().is_some_and(|m| !m.is_empty())
