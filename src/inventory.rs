@@ -50,8 +50,11 @@ pub struct Inventory {
     pub namespaces: Vec<String>,
     /// Notes for the report (older API versions used, kinds skipped).
     pub warnings: Vec<String>,
-    /// Errors that make the run exit 1 after reporting (forbidden kinds, …).
+    /// Errors that make the run exit 1 after reporting (forbidden kinds, input that could
+    /// not be read, …).
     pub errors: Vec<String>,
+    /// The `-f` input that could not be read, by file and line (also in `errors`).
+    pub input_errors: Vec<crate::report::InputError>,
 }
 
 /// Feeds objects into the scanner and keeps what later stages need.
@@ -87,18 +90,14 @@ impl Collector {
     }
 
     /// Takes one object of any kind; kinds that matter for no check are ignored.
-    /// Returns an error message for an object that has the right kind but a broken shape.
+    /// Returns an error message for an object that has the right kind but a broken shape
+    /// (where it is, `source`, is the caller's to say).
     pub fn add(&mut self, obj: Value, source: Option<SourceLocation>) -> Result<(), String> {
         let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-        let at = |source: &Option<SourceLocation>| match source {
-            Some(s) => format!("{}:{}: ", s.file, s.line),
-            None => String::new(),
-        };
         match kind {
             "Namespace" => {
-                let ns: Namespace = serde_json::from_value(obj).map_err(|e| {
-                    format!("{}invalid Namespace: {}", at(&source), without_values(&e))
-                })?;
+                let ns: Namespace = serde_json::from_value(obj)
+                    .map_err(|e| format!("invalid Namespace: {}", without_values(&e)))?;
                 self.scanner.add_namespace(&ns);
                 if self.keep.objects
                     && let Some(name) = &ns.metadata.name
@@ -111,9 +110,8 @@ impl Collector {
                     && obj.get("apiVersion").and_then(Value::as_str)
                         == Some("networking.k8s.io/v1") =>
             {
-                let mut ing: Ingress = serde_json::from_value(obj).map_err(|e| {
-                    format!("{}invalid Ingress: {}", at(&source), without_values(&e))
-                })?;
+                let mut ing: Ingress = serde_json::from_value(obj)
+                    .map_err(|e| format!("invalid Ingress: {}", without_values(&e)))?;
                 self.default_ns(&mut ing.metadata);
                 self.inv.ingresses.push(ing);
             }
@@ -128,20 +126,14 @@ impl Collector {
                 self.inv.routes.push(route);
             }
             "ConfigMap" if self.keep.objects => {
-                let mut cm: ConfigMap = serde_json::from_value(obj).map_err(|e| {
-                    format!("{}invalid ConfigMap: {}", at(&source), without_values(&e))
-                })?;
+                let mut cm: ConfigMap = serde_json::from_value(obj)
+                    .map_err(|e| format!("invalid ConfigMap: {}", without_values(&e)))?;
                 self.default_ns(&mut cm.metadata);
                 self.inv.config_maps.push(cm);
             }
             "NetworkPolicy" => {
-                let mut np: NetworkPolicy = serde_json::from_value(obj).map_err(|e| {
-                    format!(
-                        "{}invalid NetworkPolicy: {}",
-                        at(&source),
-                        without_values(&e)
-                    )
-                })?;
+                let mut np: NetworkPolicy = serde_json::from_value(obj)
+                    .map_err(|e| format!("invalid NetworkPolicy: {}", without_values(&e)))?;
                 self.default_ns(&mut np.metadata);
                 self.scanner.add_network_policy(&np);
                 if self.keep.objects {
@@ -149,9 +141,8 @@ impl Collector {
                 }
             }
             "Service" if self.keep.objects => {
-                let mut svc: Service = serde_json::from_value(obj).map_err(|e| {
-                    format!("{}invalid Service: {}", at(&source), without_values(&e))
-                })?;
+                let mut svc: Service = serde_json::from_value(obj)
+                    .map_err(|e| format!("invalid Service: {}", without_values(&e)))?;
                 self.default_ns(&mut svc.metadata);
                 self.inv.services.push(svc);
             }
@@ -163,9 +154,7 @@ impl Collector {
                 }
             }
             _ => {
-                let Some(mut w) =
-                    Workload::from_value(obj).map_err(|e| format!("{}{e}", at(&source)))?
-                else {
+                let Some(mut w) = Workload::from_value(obj).map_err(|e| e.to_string())? else {
                     return Ok(());
                 };
                 w.source = source;
@@ -211,45 +200,135 @@ impl Collector {
         self.inv.warnings.push(w);
     }
 
-    fn error(&mut self, e: String) {
-        self.inv.errors.push(e);
-    }
-}
-
-/// Reads manifests (already loaded) into a collector (made
-/// [`with_default_namespace`](Collector::with_default_namespace)).
-pub fn collect_offline(
-    collector: &mut Collector,
-    files: &[crate::manifest::ManifestFile],
-    selector: Option<&crate::model::selector::Selector>,
-) -> Result<(), crate::error::UsageError> {
-    let objects = crate::manifest::objects(files);
-    // Namespaces first: per-workload checks read their namespace's annotations.
-    let (namespaces, rest): (Vec<_>, Vec<_>) = objects
-        .into_iter()
-        .partition(|(obj, _)| obj.get("kind").and_then(Value::as_str) == Some("Namespace"));
-    for (obj, loc) in namespaces.into_iter().chain(rest) {
-        let kind = obj
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+    /// One object read from `-f` input (filtered by `-l` when it is a workload); an object
+    /// that cannot be read is an input error at its place.
+    fn add_offline(
+        &mut self,
+        obj: Value,
+        loc: SourceLocation,
+        selector: Option<&crate::model::selector::Selector>,
+    ) {
         if let Some(sel) = selector
-            && WorkloadKind::from_kind(&kind).is_some()
+            && WorkloadKind::of(&obj).is_some()
         {
             let labels = obj
                 .pointer("/metadata/labels")
                 .and_then(|l| serde_json::from_value(l.clone()).ok())
                 .unwrap_or_default();
             if !sel.matches(&labels) {
-                continue;
+                return;
             }
         }
-        collector
-            .add(obj, Some(loc))
-            .map_err(crate::error::UsageError)?;
+        let (file, line) = (loc.file.clone(), loc.line);
+        if let Err(message) = self.add(obj, Some(loc)) {
+            self.diagnostic(crate::manifest::Diagnostic {
+                file,
+                line,
+                message,
+                error: true,
+            });
+        }
     }
-    Ok(())
+
+    /// A problem with the input: an error is reported (the run exits 1), a warning said.
+    fn diagnostic(&mut self, d: crate::manifest::Diagnostic) {
+        if d.error {
+            self.inv.errors.push(d.to_string());
+            self.inv.input_errors.push(crate::report::InputError {
+                file: d.file,
+                line: (d.line > 0).then_some(d.line),
+                message: d.message,
+            });
+        } else {
+            self.inv.warnings.push(d.to_string());
+        }
+    }
+
+    fn error(&mut self, e: String) {
+        self.inv.errors.push(e);
+    }
+}
+
+/// Reads `-f` manifests into a collector (made
+/// [`with_default_namespace`](Collector::with_default_namespace)), tolerantly: what cannot be
+/// read is recorded as an error by file and line ([`Inventory::input_errors`]) and the rest
+/// is still read.
+///
+/// With `keep`, every source is kept whole (for `fix` to rewrite) and returned. Otherwise
+/// objects are checked as they are read and dropped, so memory does not grow with the input
+/// (`scan`). Namespaces are fed before workloads when a check needs their annotations
+/// ([`ScanOptions::reads_namespace_annotations`]): then the input is read twice, Namespaces
+/// first (standard input is held in memory for that).
+pub fn collect_offline(
+    collector: &mut Collector,
+    paths: &[std::path::PathBuf],
+    keep: bool,
+    selector: Option<&crate::model::selector::Selector>,
+) -> Vec<crate::manifest::ManifestFile> {
+    let opts = crate::manifest::ReadOptions {
+        keep,
+        default_namespace: collector
+            .default_namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        ..crate::manifest::ReadOptions::default()
+    };
+    let is_namespace = |v: &Value| v.get("kind").and_then(Value::as_str) == Some("Namespace");
+    let mut diags = Vec::new();
+    let files = if keep {
+        let files = crate::manifest::read(paths, &opts, &mut |_, _| {}, &mut |d| diags.push(d));
+        let objects = crate::manifest::objects(&files);
+        // Namespaces first: per-workload checks read their namespace's annotations.
+        let (namespaces, rest): (Vec<_>, Vec<_>) =
+            objects.into_iter().partition(|(obj, _)| is_namespace(obj));
+        for (obj, loc) in namespaces.into_iter().chain(rest) {
+            collector.add_offline(obj, loc, selector);
+        }
+        files
+    } else {
+        let two_passes = collector.scanner.options().reads_namespace_annotations();
+        let stdin_bytes;
+        let paths: Vec<std::path::PathBuf> =
+            if two_passes && paths.iter().any(|p| p.as_os_str() == "-") {
+                // Standard input cannot be read twice: hold it, and read it from memory.
+                let mut bytes = Vec::new();
+                let _ = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes);
+                stdin_bytes = Some(bytes);
+                paths.to_vec()
+            } else {
+                stdin_bytes = None;
+                paths.to_vec()
+            };
+        if two_passes {
+            crate::manifest::read_with_stdin(
+                &paths,
+                &opts,
+                stdin_bytes.as_deref(),
+                &mut |obj, loc| {
+                    if is_namespace(&obj) {
+                        collector.add_offline(obj, loc, selector);
+                    }
+                },
+                &mut |_| {},
+            );
+        }
+        crate::manifest::read_with_stdin(
+            &paths,
+            &opts,
+            stdin_bytes.as_deref(),
+            &mut |obj, loc| {
+                if !(two_passes && is_namespace(&obj)) {
+                    collector.add_offline(obj, loc, selector);
+                }
+            },
+            &mut |d| diags.push(d),
+        );
+        Vec::new()
+    };
+    for d in diags {
+        collector.diagnostic(d);
+    }
+    files
 }
 
 /// Namespaces, listed before everything else with `-A`.

@@ -107,19 +107,25 @@ fn stdin_directories_lists_and_json_are_all_read() {
 }
 
 #[test]
-fn bad_input_names_the_file_and_line_and_exits_2() {
+fn bad_input_names_the_file_and_line_exits_1_and_the_rest_is_still_scanned() {
     let dir = tempfile::tempdir().unwrap();
     let bad = write(
         dir.path(),
         "bad.yaml",
         &format!("{APP}---\nkind: Deployment\nmetadata: [oops\n"),
     );
-    let out = secfix(&["scan", "-f", &bad], None);
-    assert_eq!(out.status.code(), Some(2));
+    let out = secfix(&["scan", "-f", &bad, "-o", "json"], None);
+    assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains(&format!("{bad}:19: invalid YAML")), "{err}");
+    assert!(
+        findings(&out)
+            .iter()
+            .any(|f| f["check"] == "env-secret" && f["name"] == "web"),
+        "the good document is still scanned"
+    );
     let missing = secfix(&["scan", "-f", "/nonexistent/x.yaml"], None);
-    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("/nonexistent/x.yaml"));
     let flag = secfix(&["scan", "--checks", "nope"], None);
     assert_eq!(flag.status.code(), Some(2));
@@ -169,7 +175,8 @@ fn write_rewrites_only_what_changes_and_nothing_when_any_file_is_bad() {
     let good = write(dir.path(), "good.yaml", APP);
     let broken = write(dir.path(), "broken.yaml", "kind: [\n");
     let out = secfix(&["fix", "-f", &good, "-f", &broken, "--write"], None);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not rewriting anything"));
     assert_eq!(std::fs::read_to_string(&good).unwrap(), APP);
 }
 

@@ -102,6 +102,13 @@ impl ScanOptions {
         registry::selected(self).any(|c| c.id == check)
     }
 
+    /// Whether a check that runs reads its namespace's annotations beyond suppression
+    /// (`untrusted-registry`, narrowed per namespace): Namespace objects must then be fed
+    /// before their workloads. Suppression works in any order.
+    pub fn reads_namespace_annotations(&self) -> bool {
+        self.enabled(CheckId::UntrustedRegistry)
+    }
+
     /// A usage error when `--checks` names a check that cannot run with these options.
     pub fn validate(&self) -> Result<(), UsageError> {
         match registry::unavailable(self).first() {
@@ -139,6 +146,11 @@ pub struct Scanner {
 }
 
 impl Scanner {
+    /// The options it runs with.
+    pub fn options(&self) -> &ScanOptions {
+        &self.opts
+    }
+
     pub fn new(opts: ScanOptions) -> Self {
         let checks = registry::selected(&opts).collect();
         Scanner {

@@ -56,11 +56,16 @@ pub async fn collect(
             )
             .into());
         }
-        let files = crate::manifest::load(&selection.files)?;
         // Objects that name no namespace are in `-n`, else `default`, as for `kubectl apply -f`.
         let ns = selection.namespace.as_deref().unwrap_or("default");
         let mut collector = collector.with_default_namespace(ns);
-        collect_offline(&mut collector, &files, selector.as_ref())?;
+        // `fix` keeps the files to rewrite them; `scan` checks objects as they are read.
+        let files = collect_offline(
+            &mut collector,
+            &selection.files,
+            keep.objects,
+            selector.as_ref(),
+        );
         return Ok(Collected {
             inventory: collector.finish(),
             source: Source::Offline(files),

@@ -132,6 +132,24 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     if args.write && args.dry_run != DryRun::None {
         return Err(UsageError("--write cannot be combined with --dry-run".into()).into());
     }
+    // Before anything is read: these would write nothing, or nothing the user asked for.
+    if args.write && args.output == FixOutput::Json {
+        return Err(UsageError(
+            "--write cannot be combined with -o json (the JSON report describes the fixes; \
+             --write rewrites the files)"
+                .into(),
+        )
+        .into());
+    }
+    if args.write && !offline {
+        return Err(UsageError("--write needs -f (it rewrites manifest files)".into()).into());
+    }
+    if args.write && args.selection.files.iter().any(|f| f.as_os_str() == "-") {
+        return Err(UsageError(
+            "--write cannot rewrite standard input (-f -): name the files".into(),
+        )
+        .into());
+    }
     let file_env_vars =
         UserFileVars::parse(&args.file_env).map_err(|e| UsageError(e.to_string()))?;
     let keep = Keep {
@@ -172,7 +190,14 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     }
     let read_failed = !collected.inventory.errors.is_empty() || !plan_errors.is_empty();
     let code = match &collected.source {
-        Source::Offline(files) => run_offline(args, files, &plans, &not_fixable, &left_out)?,
+        Source::Offline(files) => run_offline(
+            args,
+            files,
+            &collected.inventory.input_errors,
+            &plans,
+            &not_fixable,
+            &left_out,
+        )?,
         Source::Live(conn) => {
             let found = Found {
                 plans: &plans,
@@ -262,6 +287,7 @@ fn print_json(
 fn run_offline(
     args: &FixArgs,
     files: &[crate::manifest::ManifestFile],
+    input_errors: &[crate::report::InputError],
     plans: &[Plan],
     not_fixable: &[Finding],
     left_out: &[LeftOut],
@@ -298,14 +324,27 @@ fn run_offline(
         eprint!("{}", crate::ui::diff::flow_table(plan));
     }
     if args.write {
-        let written = crate::manifest::write_in_place(files, &edits)?;
-        for p in &written {
+        // All or nothing: input that could not be read means nothing is written.
+        if !input_errors.is_empty() {
+            anyhow::bail!(
+                "not rewriting anything: {} part(s) of the input could not be read (see above)",
+                input_errors.len()
+            );
+        }
+        let written = crate::manifest::writer::write_in_place(files, &edits)?;
+        for p in &written.rewritten {
             eprintln!("rewrote {}", p.display());
+        }
+        for p in &written.created {
+            eprintln!(
+                "created {} for the new objects (a JSON file holding plain objects cannot take more)",
+                p.display()
+            );
         }
         eprintln!(
             "{} fix(es) written to {} file(s)",
             plans.len(),
-            written.len()
+            written.rewritten.len() + written.created.len()
         );
         return Ok(exit::OK);
     }

@@ -24,7 +24,18 @@ pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
         findings: inv.findings,
         suppressed: inv.suppressed,
         scanned: inv.scanned,
-        warnings: inv.warnings.iter().chain(&inv.errors).cloned().collect(),
+        // Input errors are reported on their own (`errors`), the other errors as warnings.
+        warnings: inv
+            .warnings
+            .iter()
+            .chain(
+                inv.errors
+                    .iter()
+                    .filter(|e| !inv.input_errors.iter().any(|i| i.to_string() == **e)),
+            )
+            .cloned()
+            .collect(),
+        errors: inv.input_errors.clone(),
         origin,
         time: Some(time),
     };

@@ -16,7 +16,7 @@ use super::{Action, AppChanges, FixOptions, MovedSecret, Plan};
 use crate::checks::Fix;
 use crate::inventory::Inventory;
 use crate::manifest::{Edits, ManifestFile};
-use crate::model::{Delivery, Detail, Finding, Workload};
+use crate::model::{Delivery, Detail, Finding, SourceLocation, Workload};
 
 /// The plans for one run, and what could not be planned.
 #[derive(Debug, Default)]
@@ -34,8 +34,13 @@ pub struct Plans {
 
 /// Groups the fixable findings of `inv` by the object (or namespace) their fix changes and
 /// builds one plan for each.
+///
+/// Offline, objects are told apart by where they are (file, document, List item), never by
+/// kind, namespace and name alone: two files may define the same object, and each is fixed
+/// in its own file.
 pub fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
-    let mut by_object: BTreeMap<(String, String, String), Vec<Finding>> = BTreeMap::new();
+    type Key = (String, String, String, Option<SourceLocation>);
+    let mut by_object: BTreeMap<Key, Vec<Finding>> = BTreeMap::new();
     let mut by_namespace: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
     let mut out = Plans::default();
     for f in &inv.findings {
@@ -47,18 +52,29 @@ pub fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
                 .or_default()
                 .push(f.clone()),
             Fix::Workload => by_object
-                .entry((f.kind.clone(), f.namespace.clone(), f.name.clone()))
+                .entry((
+                    f.kind.clone(),
+                    f.namespace.clone(),
+                    f.name.clone(),
+                    f.source.clone(),
+                ))
                 .or_default()
                 .push(f.clone()),
         }
     }
-    let index: HashMap<(&str, &str, &str), &Workload> = inv
+    let index: HashMap<(&str, &str, &str, Option<&SourceLocation>), &Workload> = inv
         .workloads
         .iter()
-        .map(|w| ((w.kind.as_str(), w.namespace(), w.name()), w))
+        .map(|w| {
+            (
+                (w.kind.as_str(), w.namespace(), w.name(), w.source.as_ref()),
+                w,
+            )
+        })
         .collect();
-    for ((kind, ns, name), findings) in by_object {
-        let Some(w) = index.get(&(kind.as_str(), ns.as_str(), name.as_str())) else {
+    for ((kind, ns, name, source), findings) in by_object {
+        let Some(w) = index.get(&(kind.as_str(), ns.as_str(), name.as_str(), source.as_ref()))
+        else {
             out.errors
                 .push(format!("{kind} {ns}/{name}: object not found for fixing"));
             continue;
@@ -245,10 +261,12 @@ pub fn offline_edits(
                 let Some(loc) = plan.findings.iter().find_map(|f| f.source.clone()) else {
                     continue;
                 };
-                out.edits.replace(&loc, plan.after.clone());
+                // Only into the document the plan was made from, as it was read.
+                out.edits
+                    .replace_checked(&loc, &plan.before, plan.after.clone());
                 let mut redacted = plan.display_objects().1;
                 redact_env_values(&mut redacted, &unmoved_literals(plan, not_fixable));
-                out.shown.replace(&loc, redacted);
+                out.shown.replace_checked(&loc, &plan.before, redacted);
             }
             Action::Create => {
                 let file = plan

@@ -26,7 +26,6 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::error::UsageError;
 use crate::model::SourceLocation;
 
 pub use loader::FileStamp;
@@ -123,6 +122,18 @@ pub fn read(
     on_object: &mut dyn FnMut(Value, SourceLocation),
     on_diag: &mut dyn FnMut(Diagnostic),
 ) -> Vec<ManifestFile> {
+    read_with_stdin(paths, opts, None, on_object, on_diag)
+}
+
+/// [`read`], with standard input's content given (`-` then reads `stdin`, not the real
+/// standard input): for reading the same input twice.
+pub fn read_with_stdin(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    stdin: Option<&[u8]>,
+    on_object: &mut dyn FnMut(Value, SourceLocation),
+    on_diag: &mut dyn FnMut(Diagnostic),
+) -> Vec<ManifestFile> {
     let (specs, path_errors) = loader::expand(paths);
     let mut files = Vec::new();
     for e in path_errors {
@@ -183,7 +194,7 @@ pub fn read(
             }
             stream::Out::Document(d) => documents.push(d),
         };
-        let (bytes, stamp, path, is_json) = match read_source(&spec, opts, &mut handle) {
+        let (bytes, stamp, path, is_json) = match read_source(&spec, opts, stdin, &mut handle) {
             Ok(r) => r,
             Err(message) => {
                 on_diag(Diagnostic {
@@ -223,6 +234,7 @@ const PARALLEL_FROM_BYTES: u64 = 1 << 20;
 fn read_source(
     spec: &loader::SourceSpec,
     opts: &ReadOptions,
+    stdin: Option<&[u8]>,
     handle: &mut dyn FnMut(stream::Out),
 ) -> Result<SourceRead, String> {
     let io = |e: std::io::Error| format!("cannot read: {e}");
@@ -236,6 +248,22 @@ fn read_source(
     };
     let l = &opts.limits;
     match &spec.kind {
+        loader::SourceKind::Stdin if stdin.is_some() => {
+            let bytes = stdin.unwrap_or_default();
+            let json = json::looks_like_json(bytes);
+            let t = threads(Some(bytes.len() as u64));
+            stream::read(bytes, json, opts.keep, l, t, handle).map_err(io)?;
+            Ok((
+                if opts.keep {
+                    bytes.to_vec()
+                } else {
+                    Vec::new()
+                },
+                None,
+                None,
+                json,
+            ))
+        }
         loader::SourceKind::Stdin => {
             if opts.keep {
                 let mut bytes = Vec::new();
@@ -287,25 +315,6 @@ fn identity(v: &Value, default_ns: &str) -> Option<(String, String, String, Stri
         .and_then(Value::as_str)
         .unwrap_or(default_ns);
     Some((group.into(), kind.into(), ns.into(), name.into()))
-}
-
-/// Reads every path whole, for `fix` (see [`read`]). Kept for the command layer until it
-/// reads tolerantly: the first error fails the load, naming its file and line.
-pub fn load(paths: &[PathBuf]) -> Result<Vec<ManifestFile>, UsageError> {
-    let mut first_error = None;
-    let opts = ReadOptions {
-        keep: true,
-        ..ReadOptions::default()
-    };
-    let files = read(paths, &opts, &mut |_, _| {}, &mut |d| {
-        if d.error && first_error.is_none() {
-            first_error = Some(d.to_string());
-        }
-    });
-    match first_error {
-        Some(e) => Err(UsageError(format!("-f {e}"))),
-        None => Ok(files),
-    }
 }
 
 /// Every object of the kept files with where it came from; Lists are flattened.
@@ -363,11 +372,4 @@ pub fn first_file_of_namespace<'a>(
             .any(|v| any(v, &in_ns))
             .then_some(f.display.as_str())
     })
-}
-
-/// Rewrites every changed file in place, all or nothing ([`writer`]); returns the files
-/// rewritten and created.
-pub fn write_in_place(files: &[ManifestFile], edits: &Edits) -> anyhow::Result<Vec<PathBuf>> {
-    let w = writer::write_in_place(files, edits)?;
-    Ok(w.rewritten.into_iter().chain(w.created).collect())
 }

@@ -508,3 +508,109 @@ fn stage(target: &Path, content: &[u8], stamp: Option<&FileStamp>) -> std::io::R
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("cannot create a temporary file")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{ReadOptions, read};
+    use serde_json::json;
+
+    const APP: &str = "# keep me\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v   # inside\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n";
+
+    fn load(paths: &[PathBuf]) -> Vec<ManifestFile> {
+        let opts = ReadOptions {
+            keep: true,
+            ..ReadOptions::default()
+        };
+        read(paths, &opts, &mut |_, _| {}, &mut |d| {
+            assert!(!d.error, "{d}")
+        })
+    }
+
+    fn located(files: &[ManifestFile], index: usize) -> (SourceLocation, Value) {
+        let objs = crate::manifest::objects(files);
+        objs[index].clone().swap()
+    }
+
+    trait Swap {
+        fn swap(self) -> (SourceLocation, Value);
+    }
+    impl Swap for (Value, SourceLocation) {
+        fn swap(self) -> (SourceLocation, Value) {
+            (self.1, self.0)
+        }
+    }
+
+    #[test]
+    fn a_file_changed_since_it_was_read_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.yaml");
+        std::fs::write(&path, APP).unwrap();
+        let files = load(std::slice::from_ref(&path));
+        let (loc, before) = located(&files, 1);
+        let mut after = before.clone();
+        after["data"] = json!({"x": "y"});
+        let mut edits = Edits::default();
+        edits.replace_checked(&loc, &before, after);
+        // Someone edits the file meanwhile (same size, so only the content tells).
+        let edited = APP.replace("name: b", "name: c");
+        std::fs::write(&path, &edited).unwrap();
+        let err = write_in_place(&files, &edits).unwrap_err().to_string();
+        assert!(err.contains("changed since it was read"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+    }
+
+    #[test]
+    fn one_documents_content_is_never_written_into_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.yaml");
+        std::fs::write(&path, APP).unwrap();
+        let files = load(std::slice::from_ref(&path));
+        let (loc_a, a) = located(&files, 0);
+        let (_, b) = located(&files, 1);
+        // A plan made from b, aimed at a's place.
+        let mut edits = Edits::default();
+        edits.replace_checked(&loc_a, &b, b.clone());
+        let err = render(&files[0], &edits).unwrap_err();
+        assert!(err.contains("not the one the fix was planned for"), "{err}");
+        // Without the object as read, the identity still has to match.
+        let mut edits = Edits::default();
+        edits.replace(&loc_a, b);
+        assert!(render(&files[0], &edits).is_err());
+        let mut edits = Edits::default();
+        let mut changed = a.clone();
+        changed["data"]["k"] = json!("w");
+        edits.replace_checked(&loc_a, &a, changed);
+        let out = String::from_utf8(render(&files[0], &edits).unwrap().content.unwrap()).unwrap();
+        assert!(out.starts_with("# keep me\napiVersion: v1\n"), "{out}");
+        assert!(out.ends_with("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"));
+    }
+
+    #[test]
+    fn all_files_are_prepared_before_any_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("a.yaml");
+        let second = dir.path().join("b.yaml");
+        std::fs::write(&first, APP).unwrap();
+        std::fs::write(&second, APP).unwrap();
+        let files = load(&[first.clone(), second.clone()]);
+        let mut edits = Edits::default();
+        for i in [0, 2] {
+            let (loc, before) = located(&files, i);
+            let mut after = before.clone();
+            after["data"] = json!({"new": "1"});
+            edits.replace_checked(&loc, &before, after);
+        }
+        // The second file is not what was read any more: the first, already prepared, is
+        // not replaced either.
+        std::fs::remove_file(&second).unwrap();
+        std::fs::create_dir(&second).unwrap();
+        assert!(write_in_place(&files, &edits).is_err());
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), APP);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.contains("secfix-")), "{names:?}");
+    }
+}

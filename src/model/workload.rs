@@ -193,7 +193,9 @@ impl std::fmt::Display for WorkloadKind {
 /// Where an object came from when read from a manifest file (`-f`). Offline objects are
 /// told apart by where they are, never by kind, namespace and name (two files may define
 /// the same object).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 pub struct SourceLocation {
     /// The path as given on the command line (`-` for stdin).
     pub file: String,

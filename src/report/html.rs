@@ -156,8 +156,11 @@ pub fn render_html(report: &Report) -> String {
             plural(s.suppressed, "finding", "findings")
         );
     }
-    if !report.warnings.is_empty() {
+    if !report.warnings.is_empty() || !report.errors.is_empty() {
         out.push_str("<ul class=\"warnings\">\n");
+        for e in &report.errors {
+            let _ = writeln!(out, "<li>Error: {}</li>", esc(&e.to_string()));
+        }
         for w in &report.warnings {
             let _ = writeln!(out, "<li>Warning: {}</li>", esc(w));
         }

@@ -25,6 +25,10 @@ pub struct ScanReport {
     pub summary: Summary,
     /// Non-finding messages (API versions fallen back to, lists forbidden by RBAC, …).
     pub warnings: Vec<String>,
+    /// Input that could not be read (`-f` files and documents, by file and line); absent
+    /// when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<super::InputError>,
 }
 
 impl From<&Report> for ScanReport {
@@ -35,6 +39,7 @@ impl From<&Report> for ScanReport {
             findings: r.findings.clone(),
             summary: r.summary(),
             warnings: r.warnings.clone(),
+            errors: r.errors.clone(),
         }
     }
 }

@@ -175,6 +175,15 @@ fn head(out: &mut String, report: &Report, o: &Overview) {
         );
     }
 
+    if !report.errors.is_empty() {
+        out.push_str("\n\n**Input that could not be read**\n");
+        for e in report.errors.iter().take(WARNINGS) {
+            let _ = write!(out, "\n- {}", text(&e.to_string()));
+        }
+        if report.errors.len() > WARNINGS {
+            let _ = write!(out, "\n- … and {} more", report.errors.len() - WARNINGS);
+        }
+    }
     if !report.warnings.is_empty() {
         out.push_str("\n\n**Warnings**\n");
         for w in report.warnings.iter().take(WARNINGS) {

@@ -54,12 +54,37 @@ pub struct Report {
     /// `"CronJob: batch/v1 not served, used batch/v1beta1"` or
     /// `"Deployments: forbidden (needs list deployments.apps)"`.
     pub warnings: Vec<String>,
+    /// Input that could not be read: a `-f` path, file, document or object, by file and
+    /// line. The rest was still scanned, and the run exits 1.
+    pub errors: Vec<InputError>,
     /// Where the objects came from and how they were selected (report headers, suggested
     /// commands).
     pub origin: Origin,
     /// When the scan ran. The caller passes it in, so renderers stay pure functions of the
     /// report (and snapshots stable); `None` leaves the time out.
     pub time: Option<jiff::Timestamp>,
+}
+
+/// Input that could not be read (an `errors` entry of the JSON/YAML report, an error
+/// notification in SARIF).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InputError {
+    /// The path as given (`-` for stdin).
+    pub file: String,
+    /// 1-based line; absent when the problem is the file as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// What is wrong (never a value from the input).
+    pub message: String,
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{l}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
 }
 
 /// Where a scan's objects came from and how they were selected: the header of the HTML and

@@ -630,8 +630,7 @@ mod tests {
         f.source = Some(SourceLocation {
             file: "deploy/my api.yaml".into(),
             line: 3,
-            document: 0,
-            item: None,
+            ..SourceLocation::default()
         });
         assert_eq!(
             fix_command_for(&origin, &f).unwrap(),

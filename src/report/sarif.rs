@@ -20,8 +20,10 @@
 //!   stable across runs and independent of messages, line numbers and severity;
 //! - `result.properties` repeat the finding's structured fields (`apiVersion`, `container`,
 //!   `fixable`, `detail`, …) for consumers that want more than SARIF's vocabulary;
-//! - warnings become `invocations[0].toolExecutionNotifications` (level `warning`), and the
-//!   run's `properties.summary` carries the same counts as the JSON report.
+//! - input that could not be read becomes `invocations[0].toolExecutionNotifications` of
+//!   level `error`, located by file and line (and `executionSuccessful` is then false);
+//!   warnings follow with level `warning`; the run's `properties.summary` carries the same
+//!   counts as the JSON report.
 
 use std::collections::BTreeMap;
 
@@ -59,21 +61,32 @@ fn sarif_log(report: &Report) -> Sarif {
         .rules(CheckId::ALL.map(rule).to_vec())
         .build();
 
-    let notifications: Vec<Notification> = report
-        .warnings
+    let mut notifications: Vec<Notification> = report
+        .errors
         .iter()
-        .map(|w| {
-            Notification::builder()
-                .level(json!("warning"))
-                .message(text(w))
-                .build()
+        .map(|e| {
+            let notification = Notification::builder()
+                .level(json!("error"))
+                .message(text(&e.message));
+            match input_location(e) {
+                Some(l) => notification.locations(vec![l]).build(),
+                None => notification.build(),
+            }
         })
         .collect();
+    notifications.extend(report.warnings.iter().map(|w| {
+        Notification::builder()
+            .level(json!("warning"))
+            .message(text(w))
+            .build()
+    }));
+    // Some input could not be read: the scan did not see everything.
+    let successful = report.errors.is_empty();
     let invocation = if notifications.is_empty() {
         Invocation::builder().execution_successful(true).build()
     } else {
         Invocation::builder()
-            .execution_successful(true)
+            .execution_successful(successful)
             .tool_execution_notifications(notifications)
             .build()
     };
@@ -95,6 +108,30 @@ fn sarif_log(report: &Report) -> Sarif {
         .version(json!("2.1.0"))
         .runs(vec![run])
         .build()
+}
+
+/// Where an input error is: the file (not for stdin) and its line.
+fn input_location(e: &super::InputError) -> Option<Location> {
+    if e.file == "-" || e.file.is_empty() {
+        return None;
+    }
+    let artifact = ArtifactLocation::builder()
+        .uri(uri_reference(&e.file))
+        .build();
+    let physical = match e
+        .line
+        .and_then(|l| i64::try_from(l).ok())
+        .filter(|l| *l >= 1)
+    {
+        Some(line) => PhysicalLocation::builder()
+            .artifact_location(artifact)
+            .region(Region::builder().start_line(line).build())
+            .build(),
+        None => PhysicalLocation::builder()
+            .artifact_location(artifact)
+            .build(),
+    };
+    Some(Location::builder().physical_location(physical).build())
 }
 
 fn level(severity: Severity) -> ResultLevel {

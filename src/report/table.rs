@@ -97,10 +97,24 @@ pub fn render_warnings(report: &Report, color: bool) -> String {
     } else {
         "Warning:".to_string()
     };
+    let error = if color {
+        console::style("Error:")
+            .red()
+            .force_styling(true)
+            .to_string()
+    } else {
+        "Error:".to_string()
+    };
     report
-        .warnings
+        .errors
         .iter()
-        .map(|w| format!("{label} {}", printable(w)))
+        .map(|e| format!("{error} {}", printable(&e.to_string())))
+        .chain(
+            report
+                .warnings
+                .iter()
+                .map(|w| format!("{label} {}", printable(w))),
+        )
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -167,6 +181,7 @@ mod tests {
             suppressed: 0,
             scanned: 1,
             warnings: vec!["Deployments: forbidden\x1b[2J".into()],
+            errors: Vec::new(),
             ..Report::default()
         }
     }

@@ -168,6 +168,7 @@ pub fn sample() -> Report {
             "CronJob: batch/v1 not served, used batch/v1beta1".into(),
             "Deployments: forbidden (needs list deployments.apps)".into(),
         ],
+        errors: Vec::new(),
         origin: Origin {
             target: Target::Cluster {
                 context: Some("admin".into()),
