@@ -42,6 +42,7 @@ default-allow-namespace\t'Namespace pods are not isolated by a NetworkPolicy'
 mutable-image-tag\t'Container image is not pinned by digest'
 untrusted-registry\t'Container image comes from a registry that is not allowed'"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l allowed-registries -d 'Registries images may come from: hosts or host/path prefixes, comma-separated (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a namespace\'s `secfix.dev/allowed-registries` annotation narrows it' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l include-kinds -d 'Also list this kind when the cluster serves it, and check its pod template (`spec.template.spec` or `spec.jobTemplate.spec.template.spec`), e.g. `apps.kruise.io/v1alpha1/CloneSet`. Repeatable. Argo Rollouts and OpenShift DeploymentConfigs are listed without it; with -f, every kind with a pod template is checked anyway' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "table\t'One line per finding (kubectl style)'
 json\t'The versioned scan report (docs/scan-report.md)'
 yaml\t'The same document as json, in YAML'
@@ -73,6 +74,7 @@ default-allow-namespace\t'Namespace pods are not isolated by a NetworkPolicy'
 mutable-image-tag\t'Container image is not pinned by digest'
 untrusted-registry\t'Container image comes from a registry that is not allowed'"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l allowed-registries -d 'Registries images may come from: hosts or host/path prefixes, comma-separated (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a namespace\'s `secfix.dev/allowed-registries` annotation narrows it' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l include-kinds -d 'Also list this kind when the cluster serves it, and check its pod template (`spec.template.spec` or `spec.jobTemplate.spec.template.spec`), e.g. `apps.kruise.io/v1alpha1/CloneSet`. Repeatable. Argo Rollouts and OpenShift DeploymentConfigs are listed without it; with -f, every kind with a pod template is checked anyway' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l dry-run -d '`server`: validate every change with a server-side dry run and stop; `client`: print the plan without writing; `none`: dry run, then apply' -r -f -a "none\t'Validate with the server, then apply'
 server\t'Send every change with dryRun=All and stop there'
 client\t'Contact nothing for writing; print the plan'"

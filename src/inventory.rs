@@ -163,9 +163,9 @@ impl Collector {
                 if self.keep.pods {
                     match w.kind {
                         WorkloadKind::Pod => self.inv.digests.add_pod(&w),
-                        WorkloadKind::ReplicaSet | WorkloadKind::Job => {
-                            self.inv.digests.add_owner(&w)
-                        }
+                        WorkloadKind::ReplicaSet
+                        | WorkloadKind::ReplicationController
+                        | WorkloadKind::Job => self.inv.digests.add_owner(&w),
                         _ => {}
                     }
                 }
@@ -470,9 +470,21 @@ async fn read_referenced(collector: &mut Collector, client: &Client) {
     }
 }
 
-/// Lists the cluster into the collector, every kind at once, page by page. Progress goes
-/// to stderr, only when stderr is a terminal.
-pub async fn collect_live(collector: &mut Collector, client: &Client, scope: Scope, keep: Keep) {
+/// Lists the cluster into the collector, every kind at once, page by page: the built-in
+/// kinds, plus the pod-template controllers discovery finds served (Argo Rollouts, OpenShift
+/// DeploymentConfigs, and `include` from `--include-kinds`). Progress goes to stderr, only
+/// when stderr is a terminal.
+pub async fn collect_live(
+    collector: &mut Collector,
+    client: &Client,
+    scope: Scope,
+    keep: Keep,
+    include: &[crate::cluster::discovery::KindRef],
+) {
+    let (served, notes) = crate::cluster::discovery::discover(client, include).await;
+    for n in notes {
+        collector.warn(n);
+    }
     let all = scope.namespace.is_none();
     if let Some(ns) = &scope.namespace {
         // One namespace: read just it (for its annotations), not the cluster's list.
@@ -495,7 +507,9 @@ pub async fn collect_live(collector: &mut Collector, client: &Client, scope: Sco
         let mut rx = spawn_listers(client.clone(), scope.clone(), &[NAMESPACES]);
         drain(collector, &mut rx, &progress).await;
     }
-    let mut rx = spawn_listers(client.clone(), scope, &requests(keep));
+    let mut kinds = requests(keep);
+    kinds.extend(served.iter().map(ListRequest::discovered));
+    let mut rx = spawn_listers(client.clone(), scope, &kinds);
     drain(collector, &mut rx, &progress).await;
     if keep.objects {
         read_referenced(collector, client).await;

@@ -70,16 +70,21 @@ fn kubectl(c: &support::Cluster, path: &Path) -> Result<Vec<Value>, String> {
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
-    let v: Value = serde_json::from_slice(&out.stdout).expect("kubectl prints JSON");
-    // Several objects come back as a List that kubectl makes up for printing.
-    let generated_list = v["kind"] == "List"
-        && v.get("metadata")
-            .is_some_and(|m| m == &serde_json::json!({"resourceVersion": ""}));
-    Ok(if generated_list {
-        v["items"].as_array().cloned().unwrap_or_default()
-    } else {
-        vec![v]
-    })
+    // One JSON object after the other; several objects may also come back as a List that
+    // kubectl makes up for printing.
+    let mut objects = Vec::new();
+    for v in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<Value>() {
+        let v = v.expect("kubectl prints JSON");
+        let generated_list = v["kind"] == "List"
+            && v.get("metadata")
+                .is_some_and(|m| m == &serde_json::json!({"resourceVersion": ""}));
+        if generated_list {
+            objects.extend(v["items"].as_array().cloned().unwrap_or_default());
+        } else {
+            objects.push(v);
+        }
+    }
+    Ok(objects)
 }
 
 /// Equal as kubectl holds them: numbers by value (kubectl prints 2^63 as 9223372036854776000),

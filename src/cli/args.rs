@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::checks::untrusted_registry::AllowList;
+use crate::cluster::discovery::KindRef;
 use crate::model::{CheckId, Severity};
 
 use crate::fix::DEFAULT_MOUNT_ROOT;
@@ -105,6 +106,17 @@ pub struct Selection {
     /// namespace's `secfix.dev/allowed-registries` annotation narrows it.
     #[arg(long, value_name = "LIST", value_parser = parse_allow_list)]
     pub allowed_registries: Option<AllowList>,
+    /// Also list this kind when the cluster serves it, and check its pod template
+    /// (`spec.template.spec` or `spec.jobTemplate.spec.template.spec`), e.g.
+    /// `apps.kruise.io/v1alpha1/CloneSet`. Repeatable. Argo Rollouts and OpenShift
+    /// DeploymentConfigs are listed without it; with -f, every kind with a pod template is
+    /// checked anyway.
+    #[arg(long = "include-kinds", value_name = "GROUP/VERSION/KIND", value_parser = parse_kind_ref, value_delimiter = ',')]
+    pub include_kinds: Vec<KindRef>,
+}
+
+fn parse_kind_ref(s: &str) -> Result<KindRef, String> {
+    KindRef::parse(s)
 }
 
 fn parse_allow_list(s: &str) -> Result<AllowList, String> {

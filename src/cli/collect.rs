@@ -89,7 +89,14 @@ pub async fn collect(
         label_selector: selection.selector.clone(),
     };
     let mut collector = collector;
-    collect_live(&mut collector, &conn.client, scope, keep).await;
+    collect_live(
+        &mut collector,
+        &conn.client,
+        scope,
+        keep,
+        &selection.include_kinds,
+    )
+    .await;
     Ok(Collected {
         inventory: collector.finish(),
         source: Source::Live(conn),

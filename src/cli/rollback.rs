@@ -20,6 +20,17 @@ pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<u8>
         .await
         .context("cannot connect to the cluster")?;
     let dry = args.dry_run == DryRun::Server;
+    // Kinds a fix reached through discovery (Argo Rollouts, …) are found again the same way.
+    for (_, rec) in &records {
+        let targets = std::iter::once(&rec.target).chain(rec.created.iter().map(|c| &c.target));
+        for t in targets {
+            if let Err(e) =
+                crate::cluster::discovery::ensure_known(&conn.client, &t.api_version, &t.kind).await
+            {
+                super::say("warning", format!("{t}: {e}"));
+            }
+        }
+    }
     let mut failed = 0;
     let mut done = 0;
     for (path, rec) in records.iter().rev() {

@@ -47,6 +47,8 @@ pub struct ListRequest {
     /// A cluster that does not serve a version (404) is normal (an optional API such as
     /// the Gateway API): fall back or skip without saying so.
     pub optional: bool,
+    /// A cluster-scoped kind (besides Namespace): listed across the cluster even with `-n`.
+    pub cluster_scoped: bool,
 }
 
 impl ListRequest {
@@ -60,6 +62,22 @@ impl ListRequest {
             api_versions,
             selected,
             optional: false,
+            cluster_scoped: false,
+        }
+    }
+
+    /// A workload kind found by discovery ([`crate::cluster::discovery`]). Its names live as
+    /// long as the process (a handful per run).
+    pub fn discovered(served: &crate::cluster::discovery::Served) -> Self {
+        let kind: &'static str = Box::leak(served.kind.clone().into_boxed_str());
+        let version: &'static str = Box::leak(served.api_version.clone().into_boxed_str());
+        let versions: &'static [&'static str] = Box::leak(vec![version].into_boxed_slice());
+        ListRequest {
+            kind,
+            api_versions: versions,
+            selected: true,
+            optional: false,
+            cluster_scoped: !served.namespaced,
         }
     }
 
@@ -111,10 +129,11 @@ fn decode_item(raw: &RawValue, ar: &ApiResource) -> Result<Value, String> {
     };
     let mut v: Value = if ar.kind == "Pod" {
         let head: ObjectHead = serde_json::from_str(raw.get()).map_err(failed)?;
-        let owned =
-            head.metadata.owner_references.iter().any(|o| {
-                o.controller && WorkloadKind::Pod.owner_kinds().contains(&o.kind.as_str())
-            });
+        let owned = head
+            .metadata
+            .owner_references
+            .iter()
+            .any(|o| o.controller && WorkloadKind::Pod.is_owned_by(&o.kind));
         if owned {
             let slim: SlimPod = serde_json::from_str(raw.get()).map_err(failed)?;
             serde_json::to_value(slim).map_err(failed)?
@@ -266,7 +285,7 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
         let Some(ar) = api_resource(api_version, req.kind) else {
             continue;
         };
-        let namespaced = req.kind != "Namespace";
+        let namespaced = req.kind != "Namespace" && !req.cluster_scoped;
         let api: Api<DynamicObject> = match (&scope.namespace, namespaced) {
             (Some(ns), true) => Api::namespaced_with(client.clone(), ns, &ar),
             _ => Api::all_with(client.clone(), &ar),

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod client;
+pub mod discovery;
 pub mod journal;
 pub mod list;
 pub mod resources;

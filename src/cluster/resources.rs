@@ -43,11 +43,34 @@ const KNOWN: &[(&str, &str, &str, bool)] = &[
     ),
 ];
 
-/// The `ApiResource` for `apiVersion` + `kind`, if it is one we know.
-pub fn api_resource(api_version: &str, kind: &str) -> Option<ApiResource> {
-    let (_, _, plural, _) = KNOWN
+/// Kinds found by discovery in this run (pod-template controllers: see
+/// [`super::discovery`]), with whether they are namespaced.
+static DISCOVERED: std::sync::RwLock<Vec<(ApiResource, bool)>> = std::sync::RwLock::new(Vec::new());
+
+/// Makes a kind found by discovery known to [`api_resource`] (listing, patching, rollback).
+pub fn register(ar: &ApiResource, namespaced: bool) {
+    let mut known = DISCOVERED.write().unwrap_or_else(|e| e.into_inner());
+    if !known
         .iter()
-        .find(|(v, k, _, _)| *v == api_version && *k == kind)?;
+        .any(|(k, _)| k.api_version == ar.api_version && k.kind == ar.kind)
+    {
+        known.push((ar.clone(), namespaced));
+    }
+}
+
+/// The `ApiResource` for `apiVersion` + `kind`, if it is one we know (built in, or found by
+/// discovery in this run).
+pub fn api_resource(api_version: &str, kind: &str) -> Option<ApiResource> {
+    let Some((_, _, plural, _)) = KNOWN
+        .iter()
+        .find(|(v, k, _, _)| *v == api_version && *k == kind)
+    else {
+        let known = DISCOVERED.read().unwrap_or_else(|e| e.into_inner());
+        return known
+            .iter()
+            .find(|(k, _)| k.api_version == api_version && k.kind == kind)
+            .map(|(k, _)| k.clone());
+    };
     let (group, version) = match api_version.split_once('/') {
         Some((g, v)) => (g, v),
         None => ("", api_version),

@@ -49,6 +49,18 @@ impl Serialize for WorkloadKind {
 const REPLICASET_OWNERS: &[&str] = &["Deployment", "Rollout"];
 const REPLICATION_CONTROLLER_OWNERS: &[&str] = &["DeploymentConfig"];
 
+/// Controller kinds a live run lists besides the built-in ones (found by discovery): the
+/// ReplicaSets, ReplicationControllers, Jobs and Pods they own are reported on them.
+static CONTROLLERS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Registers a controller kind that is listed and checked (see [`CONTROLLERS`]).
+pub fn register_controller(kind: &str) {
+    let mut c = CONTROLLERS.write().unwrap_or_else(|e| e.into_inner());
+    if !c.iter().any(|k| k == kind) {
+        c.push(kind.to_string());
+    }
+}
+
 /// At most this many distinct custom kinds are told apart in one run (names are interned).
 const MAX_CUSTOM_KINDS: usize = 4096;
 
@@ -163,6 +175,26 @@ impl WorkloadKind {
             WorkloadKind::Custom { .. } => "",
             _ => "apps/v1",
         }
+    }
+
+    /// Whether an object of this kind controlled by an `owner` of that kind is reported on
+    /// its owner: [`WorkloadKind::owner_kinds`], and registered controllers
+    /// ([`register_controller`]) for ReplicaSets, ReplicationControllers, Jobs and Pods.
+    pub fn is_owned_by(self, owner: &str) -> bool {
+        if self.owner_kinds().contains(&owner) {
+            return true;
+        }
+        matches!(
+            self,
+            WorkloadKind::Pod
+                | WorkloadKind::ReplicaSet
+                | WorkloadKind::ReplicationController
+                | WorkloadKind::Job
+        ) && CONTROLLERS
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|k| k == owner)
     }
 
     /// Kinds whose controller owns objects of this kind, so that an owned object's
@@ -530,7 +562,7 @@ impl Workload {
     /// controllers (custom resources) are reported on their own.
     pub fn is_owned_by_scanned_controller(&self) -> bool {
         self.controller()
-            .is_some_and(|o| self.kind.owner_kinds().contains(&o.kind.as_str()))
+            .is_some_and(|o| self.kind.is_owned_by(&o.kind))
     }
 }
 
@@ -550,7 +582,7 @@ pub fn owned_by_scanned_controller(raw: &Value) -> bool {
         .flatten()
         .filter(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
         .filter_map(|o| o.get("kind").and_then(Value::as_str))
-        .any(|k| kind.owner_kinds().contains(&k))
+        .any(|k| kind.is_owned_by(k))
 }
 
 impl Workload {
