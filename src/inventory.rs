@@ -277,12 +277,13 @@ pub fn collect_offline(
     let mut diags = Vec::new();
     let files = if keep {
         let files = crate::manifest::read(paths, &opts, &mut |_, _| {}, &mut |d| diags.push(d));
-        let objects = crate::manifest::objects(&files);
         // Namespaces first: per-workload checks read their namespace's annotations.
-        let (namespaces, rest): (Vec<_>, Vec<_>) =
-            objects.into_iter().partition(|(obj, _)| is_namespace(obj));
-        for (obj, loc) in namespaces.into_iter().chain(rest) {
-            collector.add_offline(obj, loc, selector);
+        for first in [true, false] {
+            crate::manifest::for_each_object(&files, &mut |obj, loc| {
+                if is_namespace(&obj) == first {
+                    collector.add_offline(obj, loc, selector);
+                }
+            });
         }
         files
     } else {

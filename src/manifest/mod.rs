@@ -320,15 +320,21 @@ fn identity(v: &Value, default_ns: &str) -> Option<(String, String, String, Stri
 /// Every object of the kept files with where it came from; Lists are flattened.
 pub fn objects(files: &[ManifestFile]) -> Vec<(Value, SourceLocation)> {
     let mut out = Vec::new();
-    for f in files {
-        for doc in &f.documents {
+    for_each_object(files, &mut |v, loc| out.push((v, loc)));
+    out
+}
+
+/// [`objects`] one at a time (a copy of one object at a time, not of them all).
+pub fn for_each_object(files: &[ManifestFile], f: &mut dyn FnMut(Value, SourceLocation)) {
+    for file in files {
+        for doc in &file.documents {
             let Some(v) = &doc.value else { continue };
             stream::flatten_document(v, doc, &mut |o| {
                 if let stream::Out::Object(found) = o {
-                    out.push((
+                    f(
                         found.value,
                         SourceLocation {
-                            file: f.display.clone(),
+                            file: file.display.clone(),
                             line: found.line,
                             document: found.document,
                             item: found.items.first().copied(),
@@ -338,12 +344,11 @@ pub fn objects(files: &[ManifestFile]) -> Vec<(Value, SourceLocation)> {
                                 .map(<[usize]>::to_vec)
                                 .unwrap_or_default(),
                         },
-                    ));
+                    );
                 }
             });
         }
     }
-    out
 }
 
 /// The first file holding an object of namespace `ns` (objects that name none are in

@@ -180,7 +180,7 @@ impl Job {
                 shift,
             } => {
                 let mut local = Anchors::new();
-                match yaml::parse(&text, base, shift, limits, &mut local, false) {
+                match yaml::parse(&text, base, shift, limits, &mut local) {
                     Ok(p) => {
                         done.pieces.extend(p.warnings.into_iter().map(Piece::Diag));
                         doc.value = p.value;
@@ -202,7 +202,7 @@ impl Job {
                 let on_worker = names.is_none();
                 let mut local = Anchors::new();
                 let table = names.unwrap_or(&mut local);
-                match yaml::parse(&text, line - 1, 0, limits, table, on_worker) {
+                match yaml::parse(&text, line - 1, 0, limits, table) {
                     Ok(p) => {
                         done.pieces.extend(p.warnings.into_iter().map(Piece::Diag));
                         done.pieces.push(Piece::Item {
@@ -232,7 +232,7 @@ impl Job {
                 let mut local = Anchors::new();
                 // The wrapper's lines are not contiguous (the items are cut out): its problems
                 // are reported at its first line.
-                if let Err(f) = yaml::parse(&text, 0, 0, limits, &mut local, false) {
+                if let Err(f) = yaml::parse(&text, 0, 0, limits, &mut local) {
                     let d = Diag::error(first_line, f.diag.message);
                     doc.error = Some(format!("line {}: {}", d.line, d.message));
                     done.pieces.push(Piece::Diag(d));

@@ -35,13 +35,33 @@ use super::loader::FileStamp;
 use super::stream::Doc;
 use crate::model::SourceLocation;
 
-/// One object to replace: where it is in its document, what it was, and what it becomes.
+/// One object to replace: where it is in its document, what it was (a digest of it), and
+/// what it becomes.
 #[derive(Debug, Clone)]
 struct Replacement {
     items: Vec<usize>,
     line: usize,
-    before: Option<Value>,
+    before: Option<u64>,
     after: Value,
+}
+
+/// A digest of a value, to tell that an object is still the one a change was planned from
+/// without holding a copy of it.
+fn digest(v: &Value) -> u64 {
+    use std::hash::Hasher as _;
+    struct W(std::collections::hash_map::DefaultHasher);
+    impl std::io::Write for W {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.write(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = W(std::collections::hash_map::DefaultHasher::new());
+    let _ = serde_json::to_writer(&mut w, v);
+    w.0.finish()
 }
 
 /// Changes to make to the files read: replaced objects by location, and new objects for a
@@ -63,10 +83,10 @@ impl Edits {
     /// Replaces the object at `at`, which must still be exactly `before` (the object the
     /// change was planned from): one document's content is never written into another.
     pub fn replace_checked(&mut self, at: &SourceLocation, before: &Value, after: Value) {
-        self.push(at, Some(before.clone()), after);
+        self.push(at, Some(digest(before)), after);
     }
 
-    fn push(&mut self, at: &SourceLocation, before: Option<Value>, after: Value) {
+    fn push(&mut self, at: &SourceLocation, before: Option<u64>, after: Value) {
         let mut items: Vec<usize> = at.item.into_iter().collect();
         items.extend(&at.nested);
         self.replaced
@@ -137,8 +157,8 @@ fn changed_value(file: &str, doc: &Doc, changes: &[Replacement]) -> Result<Value
                 r.line
             )
         };
-        match &r.before {
-            Some(before) if before != slot => return Err(refused()),
+        match r.before {
+            Some(before) if before != digest(slot) => return Err(refused()),
             None if identity(slot) != identity(&r.after) => return Err(refused()),
             _ => {}
         }

@@ -551,7 +551,6 @@ pub fn parse(
     shift: usize,
     limits: &Limits,
     names: &mut Anchors,
-    _defer_missing: bool,
 ) -> Result<Parsed, ParseFail> {
     let mut options = granit_parser::Options::default();
     options.set_emit_comments(false);
