@@ -1,7 +1,8 @@
 //! The manifest loader on arbitrary bytes (YAML or JSON → documents → objects → workloads):
-//! never panics or hangs, keeps every byte of the input in its documents (what `--write`
-//! relies on to leave untouched documents byte for byte), and never echoes a string value of
-//! a pod spec in a workload's parse error (quoted or in backticks, as serde would).
+//! never panics or hangs, accounts for every byte of the input (YAML documents tile it; JSON
+//! values sit in order between whitespace), renders a file it does not change byte for byte
+//! (what `--write` relies on), and never echoes a string value of a pod spec in a workload's
+//! parse error (quoted or in backticks, as serde would).
 #![no_main]
 
 use kubectl_secfix::manifest;
@@ -11,38 +12,42 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    for json in [false, true] {
-        let Ok(file) = manifest::parse_file(None, "-".into(), text, json) else {
-            continue;
+    let (file, _) = manifest::parse_bytes("-", data);
+    let mut at = 0;
+    for d in &file.documents {
+        assert!(d.span.start >= at && d.span.end >= d.span.start, "documents out of order");
+        if !file.json {
+            assert_eq!(d.span.start, at, "a YAML document lost bytes");
+        }
+        at = d.span.end;
+    }
+    if !file.json && !file.documents.is_empty() {
+        assert_eq!(at, data.len(), "the YAML documents do not cover the input");
+    }
+    let unchanged = manifest::render(&file, &manifest::Edits::default()).expect("render");
+    assert!(unchanged.content.is_none(), "a file without changes was rewritten");
+    for (obj, _) in manifest::objects(std::slice::from_ref(&file)) {
+        let mut keys = Vec::new();
+        let mut strings = Vec::new();
+        scalars(&obj, &mut keys, &mut strings);
+        let reason = match Workload::from_value(obj) {
+            Err(WorkloadError::InvalidSpec { reason, .. }) => reason,
+            Err(WorkloadError::InvalidMeta(reason)) => reason,
+            _ => continue,
         };
-        let joined: String = file.documents.iter().map(|d| d.text.as_str()).collect();
-        assert_eq!(joined, text, "documents lost or added bytes");
-        for (obj, _) in manifest::objects(std::slice::from_ref(&file)) {
-            let mut keys = Vec::new();
-            let mut strings = Vec::new();
-            scalars(&obj, &mut keys, &mut strings);
-            let reason = match Workload::from_value(obj) {
-                Err(WorkloadError::InvalidSpec { reason, .. }) => reason,
-                Err(WorkloadError::InvalidMeta(reason)) => reason,
-                _ => continue,
-            };
-            // serde echoes a value quoted (`string "…"`) or in backticks; the part before the
-            // (type-defined) "expected …" may hold neither a quote nor a backticked value
-            // other than a field name.
-            let head = reason
-                .rfind(", expected")
-                .map_or(reason.as_str(), |i| &reason[..i]);
-            assert!(!head.contains('"'), "a quoted value echoed in {reason:?}");
-            for (i, quoted) in head.split('`').enumerate() {
-                if i % 2 == 1 {
-                    assert!(
-                        keys.iter().any(|k| k == quoted) || !strings.iter().any(|s| s == quoted),
-                        "value {quoted:?} echoed in {reason:?}"
-                    );
-                }
+        // serde echoes a value quoted (`string "…"`) or in backticks; the part before the
+        // (type-defined) "expected …" may hold neither a quote nor a backticked value
+        // other than a field name.
+        let head = reason
+            .rfind(", expected")
+            .map_or(reason.as_str(), |i| &reason[..i]);
+        assert!(!head.contains('"'), "a quoted value echoed in {reason:?}");
+        for (i, quoted) in head.split('`').enumerate() {
+            if i % 2 == 1 {
+                assert!(
+                    keys.iter().any(|k| k == quoted) || !strings.iter().any(|s| s == quoted),
+                    "value {quoted:?} echoed in {reason:?}"
+                );
             }
         }
     }

@@ -12,12 +12,7 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let Ok(file) = manifest::parse_file(None, "-".into(), text, false) else {
-        return;
-    };
+    let (file, _) = manifest::parse_bytes("-", data);
     for (obj, _) in manifest::objects(std::slice::from_ref(&file)) {
         let mut flagged = Vec::new();
         flagged_values(&obj, &mut flagged);

@@ -317,6 +317,48 @@ fn identity(v: &Value, default_ns: &str) -> Option<(String, String, String, Stri
     Some((group.into(), kind.into(), ns.into(), name.into()))
 }
 
+/// One source read whole from memory, as [`read`] with [`ReadOptions::keep`] reads a file
+/// (for tests and fuzzing): the source, and every problem found in it.
+pub fn parse_bytes(display: &str, bytes: &[u8]) -> (ManifestFile, Vec<Diagnostic>) {
+    let opts = ReadOptions {
+        keep: true,
+        threads: 1,
+        ..ReadOptions::default()
+    };
+    let json = json::looks_like_json(bytes);
+    let mut documents = Vec::new();
+    let mut diags = Vec::new();
+    let result = stream::read(bytes, json, true, &opts.limits, 1, &mut |o| match o {
+        stream::Out::Object(_) => {}
+        stream::Out::Diag(d) => diags.push(Diagnostic {
+            file: display.to_string(),
+            line: d.line,
+            message: d.message,
+            error: d.error,
+        }),
+        stream::Out::Document(d) => documents.push(d),
+    });
+    if let Err(e) = result {
+        diags.push(Diagnostic {
+            file: display.to_string(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+            error: true,
+        });
+    }
+    let failed = diags.iter().any(|d| d.error) || documents.iter().any(|d| d.error.is_some());
+    let file = ManifestFile {
+        path: None,
+        display: display.to_string(),
+        json,
+        bytes: bytes.to_vec(),
+        documents,
+        stamp: None,
+        failed,
+    };
+    (file, diags)
+}
+
 /// Every object of the kept files with where it came from; Lists are flattened.
 pub fn objects(files: &[ManifestFile]) -> Vec<(Value, SourceLocation)> {
     let mut out = Vec::new();

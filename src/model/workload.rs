@@ -354,7 +354,15 @@ fn pointer_of(base: &str, path: &[Step]) -> String {
     p
 }
 
+/// A path as `containers[0].env[1].value`. A key that is not a plain name (annotation and
+/// label keys are free text) shows as `<key>`: a message never echoes text from the input.
 fn display_path(path: &[Step]) -> String {
+    let plain = |k: &str| {
+        !k.is_empty()
+            && k.len() <= 253
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    };
     let mut out = String::new();
     for s in path {
         match s {
@@ -362,7 +370,7 @@ fn display_path(path: &[Step]) -> String {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                out.push_str(k);
+                out.push_str(if plain(k) { k } else { "<key>" });
             }
             Step::Index(i) => out.push_str(&format!("[{i}]")),
         }
@@ -948,5 +956,16 @@ mod tests {
             "DeploymentConfig"
         )));
         assert!(!owned_by_scanned_controller(&owned("ReplicaSet", "Other")));
+    }
+
+    #[test]
+    fn a_type_error_path_never_echoes_a_free_text_key() {
+        let err = Workload::from_value(json!({"kind": "Pod",
+            "metadata": {"name": "p", "annotations": {"x:\"hunter2\"": null}},
+            "spec": {"containers": []}}))
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("annotations.<key>"), "{err}");
     }
 }
