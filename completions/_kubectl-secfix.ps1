@@ -101,6 +101,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
         }
         'kubectl-secfix;rollback' {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, '`server`: validate the inverses with a server-side dry run and stop')
+            [CompletionResult]::new('--include-kinds', '--include-kinds', [CompletionResultType]::ParameterName, 'Also roll back fixes of this kind (one `fix` reached with `--include-kinds`). Repeatable. Argo Rollouts and OpenShift DeploymentConfigs need no flag')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -287,7 +287,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__rollback)
-            opts="-h -V --dry-run --kubeconfig --context --help --version"
+            opts="-h -V --dry-run --include-kinds --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -295,6 +295,10 @@ _kubectl__secfix() {
             case "${prev}" in
                 --dry-run)
                     COMPREPLY=($(compgen -W "none server client" -- "${cur}"))
+                    return 0
+                    ;;
+                --include-kinds)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)

@@ -106,6 +106,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s V 
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l dry-run -d '`server`: validate the inverses with a server-side dry run and stop' -r -f -a "none\t'Validate with the server, then apply'
 server\t'Send every change with dryRun=All and stop there'
 client\t'Contact nothing for writing; print the plan'"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l include-kinds -d 'Also roll back fixes of this kind (one `fix` reached with `--include-kinds`). Repeatable. Argo Rollouts and OpenShift DeploymentConfigs need no flag' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -280,6 +280,10 @@ pub struct RollbackArgs {
     /// `server`: validate the inverses with a server-side dry run and stop.
     #[arg(long, value_enum, default_value_t = DryRun::None, value_name = "MODE")]
     pub dry_run: DryRun,
+    /// Also roll back fixes of this kind (one `fix` reached with `--include-kinds`).
+    /// Repeatable. Argo Rollouts and OpenShift DeploymentConfigs need no flag.
+    #[arg(long = "include-kinds", value_name = "GROUP/VERSION/KIND", value_parser = parse_kind_ref, value_delimiter = ',')]
+    pub include_kinds: Vec<KindRef>,
 }
 
 #[derive(Debug, Args)]

@@ -8,14 +8,15 @@ use super::args::{DryRun, GlobalArgs, RollbackArgs};
 use super::exit;
 use crate::cluster::apply::{delete_by_uid, patch_guarded};
 use crate::cluster::client::connect;
-use crate::cluster::journal::read_all;
+use crate::cluster::journal::read_all_with;
 
 pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<u8> {
     if args.dry_run == DryRun::Client {
         return Err(super::UsageError("rollback supports --dry-run=server or none".into()).into());
     }
     // Read and check every record before the first write.
-    let records = read_all(&args.dir).map_err(|e| super::UsageError(format!("{e:#}")))?;
+    let records = read_all_with(&args.dir, &args.include_kinds)
+        .map_err(|e| super::UsageError(format!("{e:#}")))?;
     let conn = connect(&global.connect_options())
         .await
         .context("cannot connect to the cluster")?;

@@ -230,11 +230,21 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// - `dir` and every record are owned by the user running rollback and not writable by group
 ///   or others, and records are regular files (not symlinks);
 /// - the file name is the one `fix` gives that record (`NNN-kind-namespace-name.json`);
-/// - the target is a kind `fix` patches, with its API version; created objects are kinds
-///   `fix` creates (NetworkPolicy, Secret) in the target's namespace;
+/// - the target is a kind `fix` patches, with its API version (a built-in workload kind, a
+///   controller of [`crate::cluster::discovery::TEMPLATE_KINDS`], or one of `include`, the
+///   kinds given to `rollback --include-kinds`); created objects are kinds `fix` creates
+///   (NetworkPolicy, Secret) in the target's namespace;
 /// - every inverse starts with the `test` of `/metadata/resourceVersion`, and its other ops
 ///   are `add`/`remove`/`replace`/`test` under the object's pod spec, where fixes write.
 pub fn read_all(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Record)>> {
+    read_all_with(dir, &[])
+}
+
+/// [`read_all`], also accepting fixes of the `include` kinds.
+pub fn read_all_with(
+    dir: &Path,
+    include: &[crate::cluster::discovery::KindRef],
+) -> anyhow::Result<Vec<(PathBuf, Record)>> {
     check_private(dir, true)?;
     let paths = list(dir)?;
     if paths.is_empty() {
@@ -259,7 +269,7 @@ pub fn read_all(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Record)>> {
                     rec.kind
                 );
             }
-            verify_record(&p, &rec).map_err(|why| {
+            verify_record_with(&p, &rec, include).map_err(|why| {
                 anyhow::anyhow!("{}: refused, not a record `fix` writes: {why}", p.display())
             })?;
             Ok((p, rec))
@@ -269,6 +279,38 @@ pub fn read_all(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Record)>> {
 
 /// What a record may hold (see [`read_all`]); the reason names no value.
 pub fn verify_record(path: &Path, rec: &Record) -> Result<(), String> {
+    verify_record_with(path, rec, &[])
+}
+
+/// Where a kind found by discovery keeps its pod spec, if `fix` patches it: a controller of
+/// [`crate::cluster::discovery::TEMPLATE_KINDS`] (at `spec.template.spec`), or one of
+/// `include` (at either template path).
+fn discovered_pointers(
+    api_version: &str,
+    kind: &str,
+    include: &[crate::cluster::discovery::KindRef],
+) -> Option<&'static [&'static str]> {
+    let known = crate::cluster::discovery::TEMPLATE_KINDS
+        .iter()
+        .any(|(g, v, k)| format!("{g}/{v}") == api_version && *k == kind);
+    if known {
+        return Some(&["/spec/template/spec"]);
+    }
+    include
+        .iter()
+        .any(|k| k.api_version() == api_version && k.kind == kind)
+        .then_some(&[
+            "/spec/template/spec",
+            "/spec/jobTemplate/spec/template/spec",
+        ])
+}
+
+/// [`verify_record`], also accepting fixes of the `include` kinds.
+pub fn verify_record_with(
+    path: &Path,
+    rec: &Record,
+    include: &[crate::cluster::discovery::KindRef],
+) -> Result<(), String> {
     let t = &rec.target;
     let number = record_number(path).ok_or("the file name has no record number")?;
     let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -279,7 +321,7 @@ pub fn verify_record(path: &Path, rec: &Record) -> Result<(), String> {
         ));
     }
     let created_only = rec.inverse.is_none() && rec.forward.is_none();
-    match WorkloadKind::from_kind(&t.kind) {
+    let pointers: &[&str] = match WorkloadKind::from_kind(&t.kind) {
         Some(kind) => {
             let versions: &[&str] = match kind {
                 WorkloadKind::CronJob => &["batch/v1", "batch/v1beta1"],
@@ -288,14 +330,26 @@ pub fn verify_record(path: &Path, rec: &Record) -> Result<(), String> {
             if !versions.contains(&t.api_version.as_str()) {
                 return Err(format!("{} is not served as {}", t.kind, t.api_version));
             }
+            match kind {
+                WorkloadKind::Pod => &["/spec"],
+                WorkloadKind::CronJob => &["/spec/jobTemplate/spec/template/spec"],
+                _ => &["/spec/template/spec"],
+            }
         }
         None if created_only && t.kind == "NetworkPolicy" => {
             if t.api_version != "networking.k8s.io/v1" {
                 return Err(format!("{} is not served as {}", t.kind, t.api_version));
             }
+            &[]
         }
-        None => return Err(format!("fix never patches a {}", t.kind)),
-    }
+        None => discovered_pointers(&t.api_version, &t.kind, include).ok_or_else(|| {
+            format!(
+                "fix never patches a {} ({}; a kind fixed with --include-kinds needs rollback \
+                 --include-kinds too)",
+                t.kind, t.api_version
+            )
+        })?,
+    };
     for c in &rec.created {
         let ok = matches!(
             (c.target.kind.as_str(), c.target.api_version.as_str()),
@@ -311,17 +365,19 @@ pub fn verify_record(path: &Path, rec: &Record) -> Result<(), String> {
     let Some(inverse) = &rec.inverse else {
         return Ok(());
     };
-    let pointer = WorkloadKind::from_kind(&t.kind)
-        .map(|k| k.spec_pointer())
-        .ok_or_else(|| format!("fix never patches a {}", t.kind))?;
+    if pointers.is_empty() {
+        return Err(format!("fix never patches a {}", t.kind));
+    }
     let mut ops = inverse.0.iter();
     match ops.next() {
         Some(PatchOperation::Test(op)) if op.path.as_str() == "/metadata/resourceVersion" => {}
         _ => return Err("the inverse does not start with the resourceVersion test".into()),
     }
     let under_spec = |p: &str| {
-        p.strip_prefix(pointer)
-            .is_some_and(|rest| rest.starts_with('/'))
+        pointers.iter().any(|pointer| {
+            p.strip_prefix(pointer)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
     };
     for op in ops {
         let path = match op {
@@ -332,7 +388,10 @@ pub fn verify_record(path: &Path, rec: &Record) -> Result<(), String> {
             _ => return Err("the inverse moves or copies values (fix never does)".into()),
         };
         if !under_spec(path) {
-            return Err(format!("the inverse writes {path}, outside {pointer}"));
+            return Err(format!(
+                "the inverse writes {path}, outside {}",
+                pointers.join(" and ")
+            ));
         }
     }
     Ok(())
@@ -613,5 +672,45 @@ mod tests {
             fs::read_to_string(dir.join("005-deployment-a-c.json")).unwrap(),
             "planted"
         );
+    }
+
+    #[test]
+    fn rollback_accepts_the_pod_template_controllers_fix_patches_and_no_other_kind() {
+        let inverse = serde_json::json!([
+            {"op": "test", "path": "/metadata/resourceVersion", "value": "7"},
+            {"op": "remove", "path": "/spec/template/spec/volumes/0"}]);
+        let check = |kind: &str, api: &str, include: &[crate::cluster::discovery::KindRef]| {
+            let rec = record(kind, api, "ns", "x", inverse.clone());
+            let path = PathBuf::from(record_file_name(1, &rec.target));
+            verify_record_with(&path, &rec, include)
+        };
+        assert_eq!(check("Rollout", "argoproj.io/v1alpha1", &[]), Ok(()));
+        assert_eq!(
+            check("DeploymentConfig", "apps.openshift.io/v1", &[]),
+            Ok(())
+        );
+        assert!(check("Rollout", "evil.io/v1", &[]).is_err());
+        let widget = crate::cluster::discovery::KindRef::parse("example.com/v1/Widget").unwrap();
+        assert!(
+            check("Widget", "example.com/v1", &[])
+                .unwrap_err()
+                .contains("--include-kinds")
+        );
+        assert_eq!(
+            check("Widget", "example.com/v1", std::slice::from_ref(&widget)),
+            Ok(())
+        );
+        // Never outside the pod template, whatever the kind.
+        let rec = record(
+            "Rollout",
+            "argoproj.io/v1alpha1",
+            "ns",
+            "x",
+            serde_json::json!([
+                {"op": "test", "path": "/metadata/resourceVersion", "value": "7"},
+                {"op": "replace", "path": "/spec/replicas", "value": 0}]),
+        );
+        let path = PathBuf::from(record_file_name(1, &rec.target));
+        assert!(verify_record_with(&path, &rec, &[widget]).is_err());
     }
 }
