@@ -18,6 +18,7 @@ mod html;
 mod json;
 mod markdown;
 mod overview;
+pub mod policy_report;
 mod sarif;
 mod summary;
 mod table;
