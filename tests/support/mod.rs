@@ -47,6 +47,13 @@ pub const ENV_REGISTRY: &str = "SECFIX_TEST_REGISTRY";
 pub const ENV_AUTH_REGISTRY: &str = "SECFIX_TEST_AUTH_REGISTRY";
 pub const ENV_AUTH_USER: &str = "SECFIX_TEST_AUTH_USER";
 pub const ENV_AUTH_PASSWORD: &str = "SECFIX_TEST_AUTH_PASSWORD";
+/// Prefix of the first test bed's variables (`SECFIX_TEST_KUBECONFIG`, …).
+pub const ENV_PREFIX: &str = "SECFIX_TEST_";
+/// Prefix of the second test bed's variables (`SECFIX_TEST2_KUBECONFIG`, …): `tests/run.sh`
+/// starts a second, independent test bed (its own etcd, kube-apiserver and registries) for
+/// the tests that need two clusters (several kubeconfig contexts at once). Tests install
+/// nothing cluster-wide there (no CRDs), so it also stands for "a cluster without X".
+pub const ENV2_PREFIX: &str = "SECFIX_TEST2_";
 
 /// Media types of the manifests, configs and layers that [`Registry`] pushes.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -84,7 +91,14 @@ pub const DEFAULT_CMD_TIMEOUT: Duration = Duration::from_secs(120);
 /// (a live test run outside `tests/run.sh`).
 pub fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(Cluster::from_env)
+    CLUSTER.get_or_init(|| Cluster::from_env(ENV_PREFIX))
+}
+
+/// Returns the second test bed (variables `SECFIX_TEST2_*`, see [`ENV2_PREFIX`]); panics like
+/// [`cluster()`] when it is not configured.
+pub fn second_cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| Cluster::from_env(ENV2_PREFIX))
 }
 
 /// The test bed, in a live test (which is marked
@@ -93,6 +107,17 @@ pub fn cluster() -> &'static Cluster {
 macro_rules! live {
     () => {
         $crate::support::cluster()
+    };
+}
+
+/// Both test beds, in a live test that needs two clusters: `let (a, b) = live2!();`.
+#[macro_export]
+macro_rules! live2 {
+    () => {
+        (
+            $crate::support::cluster(),
+            $crate::support::second_cluster(),
+        )
     };
 }
 
@@ -115,14 +140,18 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    fn from_env() -> Cluster {
-        let names = [
+    /// The test bed whose variables start with `prefix` ([`ENV_PREFIX`] or [`ENV2_PREFIX`]).
+    fn from_env(prefix: &str) -> Cluster {
+        let names: Vec<String> = [
             ENV_KUBECONFIG,
             ENV_REGISTRY,
             ENV_AUTH_REGISTRY,
             ENV_AUTH_USER,
             ENV_AUTH_PASSWORD,
-        ];
+        ]
+        .iter()
+        .map(|n| format!("{prefix}{}", n.trim_start_matches(ENV_PREFIX)))
+        .collect();
         let values: Vec<Option<String>> = names
             .iter()
             .map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
@@ -131,7 +160,7 @@ impl Cluster {
             .iter()
             .zip(&values)
             .filter(|(_, v)| v.is_none())
-            .map(|(n, _)| *n)
+            .map(|(n, _)| n.as_str())
             .collect();
         if !missing.is_empty() {
             panic!(
@@ -153,7 +182,8 @@ impl Cluster {
         };
         assert!(
             cluster.kubeconfig.is_file(),
-            "{ENV_KUBECONFIG}={} is not a file; is the test cluster still up?",
+            "{}={} is not a file; is the test cluster still up?",
+            names[0],
             cluster.kubeconfig.display()
         );
         cluster
@@ -183,6 +213,31 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("kubeconfig {} context {context}: {e}", path.display()));
         kube::Client::try_from(config)
             .unwrap_or_else(|e| panic!("cannot build a client for context {context}: {e}"))
+    }
+
+    /// The test bed's kubeconfig as JSON.
+    pub fn kubeconfig_value(&self) -> Value {
+        let path = &self.kubeconfig;
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("cannot read kubeconfig {}: {e}", path.display()));
+        serde_saphyr::from_str(&text)
+            .unwrap_or_else(|e| panic!("kubeconfig {} is not YAML: {e}", path.display()))
+    }
+
+    /// The API server's URL (`https://127.0.0.1:PORT`), from the kubeconfig.
+    pub fn server(&self) -> String {
+        let kc = self.kubeconfig_value();
+        str_at(&kc, "/clusters/0/cluster/server").to_string()
+    }
+
+    /// The test bed's directory (`DIR` of `tests/cluster/up.sh DIR`).
+    pub fn dir(&self) -> &Path {
+        self.kubeconfig.parent().unwrap_or(Path::new("/"))
+    }
+
+    /// The API server's serving certificate followed by its CA: what a client trusts.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir().join("apiserver/apiserver.crt")
     }
 
     /// Creates a fresh namespace `<prefix>-<pid>-<n>` and returns its name.
@@ -601,6 +656,80 @@ impl Cluster {
     {
         self.kubectl(["secfix"]).args(args)
     }
+}
+
+/// Where a context of [`merged_kubeconfig`] points.
+#[derive(Debug, Clone, Copy)]
+pub enum ContextTo<'a> {
+    /// The context `admin` or `viewer` of a test bed.
+    Bed(&'a Cluster, &'a str),
+    /// An API server that is not there: a loopback port nothing listens on (connection
+    /// refused at once).
+    Unreachable,
+}
+
+/// Writes a kubeconfig (mode 0600: it holds tokens) at `path` with one context per
+/// `(name, to)`, each with its own cluster and user entries named like the context, the first
+/// one current; returns `path`. This is how a user's kubeconfig with several clusters looks.
+pub fn merged_kubeconfig(path: &Path, contexts: &[(&str, ContextTo<'_>)]) -> PathBuf {
+    let (mut clusters, mut users, mut ctxs) = (vec![], vec![], vec![]);
+    for (name, to) in contexts {
+        let (cluster, user, namespace) = match to {
+            ContextTo::Bed(bed, context) => {
+                let kc = bed.kubeconfig_value();
+                let find = |list: &str, n: &str| -> Value {
+                    kc[list]
+                        .as_array()
+                        .and_then(|l| l.iter().find(|e| e["name"] == n))
+                        .cloned()
+                        .unwrap_or_else(|| {
+                            panic!("{}: no {list} entry {n}", bed.kubeconfig.display())
+                        })
+                };
+                let ctx = find("contexts", context);
+                let cluster = find("clusters", str_at(&ctx, "/context/cluster"));
+                let user = find("users", str_at(&ctx, "/context/user"));
+                (
+                    cluster["cluster"].clone(),
+                    user["user"].clone(),
+                    str_at(&ctx, "/context/namespace").to_string(),
+                )
+            }
+            ContextTo::Unreachable => {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .map(|a| a.port())
+                    .unwrap_or_else(|e| panic!("no free loopback port: {e}"));
+                (
+                    json!({"server": format!("https://127.0.0.1:{port}"), "insecure-skip-tls-verify": true}),
+                    json!({"token": "unreachable"}),
+                    "default".to_string(),
+                )
+            }
+        };
+        clusters.push(json!({"name": name, "cluster": cluster}));
+        users.push(json!({"name": name, "user": user}));
+        ctxs.push(json!({"name": name, "context": {"cluster": name, "user": name, "namespace": namespace}}));
+    }
+    let kc = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": clusters,
+        "users": users,
+        "contexts": ctxs,
+        "current-context": contexts.first().map(|(n, _)| *n).unwrap_or_default(),
+    });
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    file.write_all(kc.to_string().as_bytes())
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path.to_path_buf()
 }
 
 fn ns_resource() -> ApiResource {

@@ -1,0 +1,169 @@
+//! `deploy/`: the namespace, ServiceAccount, ClusterRole, binding and CronJob that run
+//! `kubectl-secfix scan -A --report-to-cluster` inside a cluster (covers issue #13, "Deployable").
+//!
+//! The manifests are checked offline against the rbac/ role and the Kubernetes types, and
+//! accepted by the real API server with a server-side dry run.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Every document of every `deploy/*.yaml`, in file name order (as `kubectl apply -f deploy/`
+/// reads them).
+fn deploy_docs() -> Vec<(String, Value)> {
+    let mut files: Vec<_> = std::fs::read_dir(Path::new(ROOT).join("deploy"))
+        .expect("deploy/ exists")
+        .map(|e| e.expect("deploy/ entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    let mut docs = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let values: Vec<Value> =
+            serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        for v in values.into_iter().filter(|v| !v.is_null()) {
+            docs.push((f.file_name().unwrap().to_string_lossy().into_owned(), v));
+        }
+    }
+    docs
+}
+
+fn doc(kind: &str) -> Value {
+    let found: Vec<Value> = deploy_docs()
+        .into_iter()
+        .filter(|(_, d)| d["kind"] == kind)
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(found.len(), 1, "deploy/ has exactly one {kind}");
+    found.into_iter().next().unwrap()
+}
+
+#[test]
+fn deploy_cluster_role_is_the_scan_role_plus_writing_policy_reports() {
+    let scan: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(Path::new(ROOT).join("rbac/secfix-scan.yaml")).unwrap(),
+    )
+    .unwrap();
+    let role = doc("ClusterRole");
+    let mut expected = scan["rules"].as_array().unwrap().clone();
+    expected.push(serde_json::json!({
+        "apiGroups": ["wgpolicyk8s.io"],
+        "resources": ["policyreports", "clusterpolicyreports"],
+        "verbs": ["list", "create", "update", "delete"],
+    }));
+    assert_eq!(role["rules"], Value::Array(expected));
+    let rules = role["rules"].to_string();
+    assert!(
+        !rules.contains("secrets"),
+        "it never reads Secrets: {rules}"
+    );
+
+    let binding = doc("ClusterRoleBinding");
+    let sa = doc("ServiceAccount");
+    assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
+    assert_eq!(binding["subjects"][0]["kind"], "ServiceAccount");
+    assert_eq!(binding["subjects"][0]["name"], sa["metadata"]["name"]);
+    assert_eq!(
+        binding["subjects"][0]["namespace"],
+        sa["metadata"]["namespace"]
+    );
+    assert_eq!(
+        sa["metadata"]["namespace"],
+        doc("Namespace")["metadata"]["name"]
+    );
+}
+
+#[test]
+fn deploy_cronjob_is_a_batch_v1_cronjob_running_the_scheduled_scan() {
+    let cron = doc("CronJob");
+    assert_eq!(cron["apiVersion"], "batch/v1");
+    // Every field is one the Kubernetes types know: a round trip through k8s-openapi loses
+    // nothing (an unknown or misspelt field would be dropped).
+    let typed: k8s_openapi::api::batch::v1::CronJob =
+        serde_json::from_value(cron.clone()).expect("a valid batch/v1 CronJob");
+    let mut back = serde_json::to_value(&typed).unwrap();
+    back["apiVersion"] = cron["apiVersion"].clone();
+    back["kind"] = cron["kind"].clone();
+    assert_eq!(back, cron);
+
+    let pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["serviceAccountName"],
+        doc("ServiceAccount")["metadata"]["name"]
+    );
+    assert_eq!(
+        cron["metadata"]["namespace"],
+        doc("Namespace")["metadata"]["name"]
+    );
+    let command: Vec<&str> = pod["containers"][0]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(command[0].ends_with("/kubectl-secfix"), "{command:?}");
+    assert_eq!(
+        command[1..],
+        ["scan", "-A", "--report-to-cluster", "--fail-on", "none"]
+    );
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
+        true
+    );
+}
+
+/// The deploy/ documents as one YAML stream the server can take: the CronJob is sent as
+/// `batch/v1beta1` when the server has no `batch/v1` CronJob (before 1.21, like the test
+/// bed); its fields are the same in both versions.
+fn deploy_stream(serves_batch_v1_cronjob: bool) -> String {
+    deploy_docs()
+        .into_iter()
+        .map(|(_, mut d)| {
+            if d["kind"] == "CronJob" && !serves_batch_v1_cronjob {
+                d["apiVersion"] = Value::from("batch/v1beta1");
+            }
+            serde_saphyr::to_string(&d).unwrap()
+        })
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn deploy_manifests_pass_a_server_dry_run() {
+    let c = live!();
+    let serves_v1 = c
+        .kubectl(["get", "--raw", "/apis/batch/v1"])
+        .run()
+        .stdout()
+        .contains("\"cronjobs\"");
+    // A server dry run creates nothing, so objects in the new namespace would be refused
+    // with NotFound: the namespace is created for real first (as the README says to).
+    c.kubectl(["apply", "-f", &format!("{ROOT}/deploy/00-namespace.yaml")])
+        .run()
+        .assert_code(0);
+    let out = c
+        .kubectl(["apply", "--dry-run=server", "-f", "-"])
+        .stdin(deploy_stream(serves_v1))
+        .run();
+    out.assert_code(0);
+    let stdout = out.stdout();
+    for what in [
+        "namespace/secfix-system",
+        "serviceaccount/kubectl-secfix",
+        "clusterrole.rbac.authorization.k8s.io/secfix-scheduled-scan",
+        "clusterrolebinding.rbac.authorization.k8s.io/secfix-scheduled-scan",
+        "cronjob.batch/kubectl-secfix",
+    ] {
+        assert!(
+            stdout.contains(what) && stdout.contains("(server dry run)"),
+            "{what} not accepted: {out:?}"
+        );
+    }
+}
