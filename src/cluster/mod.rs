@@ -6,6 +6,7 @@ pub mod client;
 pub mod discovery;
 pub mod journal;
 pub mod list;
+pub mod policy_report;
 pub mod resources;
 
 /// A short, user-facing description of a kube error: the server's message for API errors

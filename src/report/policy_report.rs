@@ -16,7 +16,9 @@
 //!   `scored` = true, `timestamp` = when the scan ran, `resources` = the object (apiVersion,
 //!   kind, namespace, name), `message` = the finding's message, and `properties` = every
 //!   other field of the finding as it appears in `-o json` (nested objects flattened with
-//!   dots, e.g. `detail.secret`; lists of strings joined with `, `; other lists as JSON);
+//!   dots, e.g. `detail.secret`; lists of strings joined with `, `; other lists as JSON;
+//!   empty values left out: the 1.20 API server, at least, reads an empty string in that
+//!   map as null and rejects the whole report);
 //! - `summary.fail` = the number of results; `pass`, `warn`, `error` and `skip` are 0
 //!   (suppressed findings are neither results nor counted);
 //! - every report is labelled [`MANAGED_BY_LABEL`]=[`MANAGED_BY`], which is how a later run
@@ -312,7 +314,7 @@ pub fn result(f: &Finding, at: Timestamp) -> PolicyResult {
 }
 
 /// Adds `value` under `key` to `out`: scalars as text, objects key by key (`key.sub`),
-/// lists of strings joined with `, `, other lists as JSON; `null` is left out.
+/// lists of strings joined with `, `, other lists as JSON; `null` and `""` are left out.
 fn flatten(key: &str, value: &Value, out: &mut BTreeMap<String, String>) {
     match value {
         Value::Null => {}
@@ -322,6 +324,9 @@ fn flatten(key: &str, value: &Value, out: &mut BTreeMap<String, String>) {
         Value::Number(n) => {
             out.insert(key.to_string(), n.to_string());
         }
+        // The 1.20 API server's validation (at least) reads an empty string in a string map
+        // as null and rejects the whole report: an empty value is left out, like a null one.
+        Value::String(s) if s.is_empty() => {}
         Value::String(s) => {
             out.insert(key.to_string(), s.clone());
         }
@@ -452,6 +457,10 @@ mod tests {
         assert_eq!(r.properties["source.line"], "3");
         assert_eq!(r.properties["notFixableReason"], "why");
         assert!(!r.properties.contains_key("container"), "None is left out");
+        assert!(
+            !r.properties.contains_key("path"),
+            "an empty string is left out"
+        );
         for mapped in MAPPED {
             assert!(
                 !r.properties.contains_key(mapped),

@@ -438,6 +438,42 @@ impl Cluster {
         self.kubectl_apply(&yaml);
     }
 
+    /// Installs the Policy WG's PolicyReport CRDs (`tests/fixtures/policy-report/`, v1alpha2)
+    /// and waits until they are served. Idempotent. Only on the first test bed: the second
+    /// one never has them (see [`ENV2_PREFIX`]).
+    pub fn install_policy_report_crds(&self) {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/policy-report/");
+        self.kubectl(["apply", "-f", dir]).run().assert_code(0);
+        self.kubectl([
+            "wait",
+            "--for=condition=established",
+            "--timeout=60s",
+            "crd/policyreports.wgpolicyk8s.io",
+            "crd/clusterpolicyreports.wgpolicyk8s.io",
+        ])
+        .run()
+        .assert_code(0);
+        // Established is not yet served by discovery everywhere: wait for the group.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = self
+                .kubectl(["get", "--raw", "/apis/wgpolicyk8s.io/v1alpha2"])
+                .run();
+            let body = out.stdout();
+            if out.code() == 0
+                && body.contains("\"policyreports\"")
+                && body.contains("\"clusterpolicyreports\"")
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the PolicyReport CRDs are not served after 60 s: {out:?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// `kubectl apply -f -` of `yaml`; panics unless it succeeds.
     pub fn kubectl_apply(&self, yaml: &str) -> Output {
         let out = self.kubectl(["apply", "-f", "-"]).stdin(yaml).run();
