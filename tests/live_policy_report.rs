@@ -93,7 +93,7 @@ async fn reports_are_created_replaced_then_deleted_when_the_namespace_is_clean()
     let expected = first.namespaces[&ns].clone();
     let written = write(&client, first, Some(&ns)).await.unwrap();
     assert_eq!(written.errors, Vec::<String>::new());
-    assert_eq!(written.namespaces, [ns.clone()]);
+    assert_eq!(written.namespaces, vec![ns.clone()]);
     assert_eq!(written.cluster, Some(true));
     let stored = get_report(c, &ns).await.expect("the report was created");
     assert_eq!(stored.results, expected.results);
@@ -126,7 +126,7 @@ async fn reports_are_created_replaced_then_deleted_when_the_namespace_is_clean()
 
     // Nothing found any more: our report is deleted.
     let written = write(&client, build(&[], AT), Some(&ns)).await.unwrap();
-    assert_eq!(written.deleted, [ns.clone()]);
+    assert_eq!(written.deleted, vec![ns.clone()]);
     assert!(get_report(c, &ns).await.is_none());
 }
 
