@@ -684,6 +684,90 @@ impl Cluster {
         cmd
     }
 
+    /// A token of the ServiceAccount `ns/name`, from the TokenRequest API (what the kubelet
+    /// mounts into a pod), valid for an hour.
+    pub fn service_account_token(&self, ns: &str, name: &str) -> String {
+        let out = self
+            .kubectl(["create", "token", name, "-n", ns, "--duration=1h"])
+            .run();
+        out.assert_code(0);
+        out.stdout().trim().to_string()
+    }
+
+    /// The plugin binary run as in a pod of this cluster: no kubeconfig anywhere (`HOME` is an
+    /// empty directory, `KUBECONFIG` unset), `KUBERNETES_SERVICE_HOST`/`_PORT` naming the API
+    /// server, and the service account's `token`, `ca.crt` and `namespace` files at the
+    /// standard path `/var/run/secrets/kubernetes.io/serviceaccount/`, which kube-rs (like
+    /// client-go) reads.
+    ///
+    /// The files are put there inside a private mount namespace (`unshare --mount`, as root):
+    /// a tmpfs mounted over `/var/run` in that namespace only holds them, so the machine's
+    /// own `/var/run` is neither read nor changed. Panics when mount namespaces are not
+    /// available.
+    pub fn in_cluster_secfix<I, S>(&self, token: &str, namespace: &str, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let probe = Cmd::new("unshare")
+            .args(["--mount", "--propagation", "private", "true"])
+            .run();
+        assert_eq!(
+            probe.code(),
+            0,
+            "the in-cluster test needs a private mount namespace (unshare --mount, as root) to \
+             put a service account at /var/run/secrets/kubernetes.io/serviceaccount: {probe:?}"
+        );
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "secfix-in-cluster-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let sa = dir.join("serviceaccount");
+        let home = dir.join("home");
+        for d in [&sa, &home] {
+            std::fs::create_dir_all(d)
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", d.display()));
+        }
+        std::fs::write(sa.join("token"), token).unwrap_or_else(|e| panic!("token file: {e}"));
+        std::fs::write(sa.join("namespace"), namespace)
+            .unwrap_or_else(|e| panic!("namespace file: {e}"));
+        std::fs::copy(self.ca_file(), sa.join("ca.crt")).unwrap_or_else(|e| panic!("ca.crt: {e}"));
+        let server = self.server();
+        let hostport = server.trim_start_matches("https://");
+        let (host, port) = hostport
+            .rsplit_once(':')
+            .unwrap_or_else(|| panic!("server {server} has no port"));
+        // In the new mount namespace: a tmpfs over the real directory behind /var/run (often
+        // /run), the service account files copied in, then the plugin.
+        let script = r#"set -e
+run=$(readlink -f /var/run)
+mount -t tmpfs -o mode=0755 secfix-in-cluster "$run"
+mkdir -p /var/run/secrets/kubernetes.io/serviceaccount
+cp "$SECFIX_SA_DIR"/token "$SECFIX_SA_DIR"/ca.crt "$SECFIX_SA_DIR"/namespace /var/run/secrets/kubernetes.io/serviceaccount/
+exec "$@""#;
+        Cmd::new("unshare")
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+            ])
+            .arg(env!("CARGO_BIN_EXE_kubectl-secfix"))
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .env("HOME", &home)
+            .env("SECFIX_SA_DIR", &sa)
+            .env("KUBERNETES_SERVICE_HOST", host)
+            .env("KUBERNETES_SERVICE_PORT", port)
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .env("DOCKER_CONFIG", dir.join("docker-none"))
+    }
+
     /// `kubectl secfix ARGS…` through kubectl's plugin mechanism.
     pub fn secfix<I, S>(&self, args: I) -> Cmd
     where
