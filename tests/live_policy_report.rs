@@ -75,7 +75,7 @@ async fn cluster_results_of(c: &support::Cluster, ns: &str) -> Vec<Value> {
 }
 
 #[tokio::test]
-#[ignore = "live: needs the test bed (tests/run.sh)"]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
 async fn reports_are_created_replaced_then_deleted_when_the_namespace_is_clean() {
     let c = live!();
     c.install_policy_report_crds();
@@ -131,7 +131,7 @@ async fn reports_are_created_replaced_then_deleted_when_the_namespace_is_clean()
 }
 
 #[tokio::test]
-#[ignore = "live: needs the test bed (tests/run.sh)"]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
 async fn a_report_of_the_same_name_that_is_not_ours_is_left_alone() {
     let c = live!();
     c.install_policy_report_crds();
@@ -160,7 +160,7 @@ async fn a_report_of_the_same_name_that_is_not_ours_is_left_alone() {
 }
 
 #[tokio::test]
-#[ignore = "live: needs the test bed (tests/run.sh)"]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
 async fn a_one_namespace_scan_keeps_the_other_namespaces_in_the_cluster_report() {
     let c = live!();
     c.install_policy_report_crds();
@@ -180,7 +180,7 @@ async fn a_one_namespace_scan_keeps_the_other_namespaces_in_the_cluster_report()
 }
 
 #[tokio::test]
-#[ignore = "live: needs the test bed (tests/run.sh)"]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
 async fn missing_crds_are_a_clear_error() {
     let (_, second) = live2!();
     let client = second.client().await;
