@@ -482,6 +482,23 @@ pub async fn collect_live(
     keep: Keep,
     include: &[crate::cluster::discovery::KindRef],
 ) {
+    let progress = progress_bar();
+    collect_live_with(collector, client, scope, keep, include, progress.as_ref()).await;
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+}
+
+/// Like [`collect_live`], showing what has been listed on `progress` (the caller's line, e.g.
+/// one per context in a scan of several contexts; the caller clears it).
+pub async fn collect_live_with(
+    collector: &mut Collector,
+    client: &Client,
+    scope: Scope,
+    keep: Keep,
+    include: &[crate::cluster::discovery::KindRef],
+    progress: Option<&indicatif::ProgressBar>,
+) {
     let (served, notes) = crate::cluster::discovery::discover(client, include).await;
     for n in notes {
         collector.warn(n);
@@ -502,21 +519,17 @@ pub async fn collect_live(
             )),
         }
     }
-    let progress = progress_bar();
     if all {
         // Namespaces first, so per-workload checks see their namespace's annotations.
         let mut rx = spawn_listers(client.clone(), scope.clone(), &[NAMESPACES]);
-        drain(collector, &mut rx, &progress).await;
+        drain(collector, &mut rx, progress).await;
     }
     let mut kinds = requests(keep);
     kinds.extend(served.iter().map(ListRequest::discovered));
     let mut rx = spawn_listers(client.clone(), scope, &kinds);
-    drain(collector, &mut rx, &progress).await;
+    drain(collector, &mut rx, progress).await;
     if keep.objects {
         read_referenced(collector, client).await;
-    }
-    if let Some(pb) = progress {
-        pb.finish_and_clear();
     }
 }
 
@@ -524,7 +537,7 @@ pub async fn collect_live(
 async fn drain(
     collector: &mut Collector,
     rx: &mut tokio::sync::mpsc::Receiver<ListEvent>,
-    progress: &Option<indicatif::ProgressBar>,
+    progress: Option<&indicatif::ProgressBar>,
 ) {
     let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
     let mut failures = BTreeSet::new();
@@ -546,7 +559,7 @@ async fn drain(
                 for e in undecodable {
                     collector.error(e);
                 }
-                if let Some(pb) = &progress {
+                if let Some(pb) = progress {
                     let parts: Vec<String> =
                         counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
                     pb.set_message(format!("listed {}", parts.join(", ")));

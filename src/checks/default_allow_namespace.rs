@@ -112,6 +112,7 @@ pub fn check(namespace: &str, pods: &[PodGroup], policies: &[NetworkPolicy]) -> 
         let n = workloads.len();
         let plural = if n == 1 { "" } else { "s" };
         out.push(Finding {
+            origin: None,
             check: CheckId::DefaultAllowNamespace,
             severity: Severity::Medium,
             namespace: namespace.to_string(),

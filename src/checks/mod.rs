@@ -315,6 +315,7 @@ pub(crate) fn workload_finding(
     detail: Detail,
 ) -> Finding {
     Finding {
+        origin: None,
         check,
         severity,
         namespace: w.namespace().to_string(),

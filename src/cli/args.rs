@@ -161,6 +161,43 @@ pub struct ScanArgs {
     pub fail_on: FailOn,
     #[command(flatten)]
     pub digest: DigestArgs,
+    #[command(flatten)]
+    pub contexts: ContextArgs,
+    /// Also write the findings into the cluster as Policy WG reports (wgpolicyk8s.io/v1alpha2):
+    /// a PolicyReport per namespace and a ClusterPolicyReport, replaced on each run. Needs
+    /// the PolicyReport CRDs.
+    #[arg(long)]
+    pub report_to_cluster: bool,
+}
+
+/// Several kubeconfig contexts in one scan.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ContextArgs {
+    /// Scan every context of the kubeconfig, several at once.
+    #[arg(long, conflicts_with = "contexts")]
+    pub all_contexts: bool,
+    /// Scan these kubeconfig contexts (comma-separated), several at once.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub contexts: Vec<String>,
+    /// How many contexts are scanned at once (with --all-contexts or --contexts).
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel_contexts: u16,
+}
+
+impl ContextArgs {
+    /// The contexts asked for, if several-context mode is on.
+    pub fn selection(&self) -> Option<crate::contexts::ContextSelection> {
+        if self.all_contexts {
+            Some(crate::contexts::ContextSelection::All)
+        } else if !self.contexts.is_empty() {
+            Some(crate::contexts::ContextSelection::Named(
+                self.contexts.clone(),
+            ))
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -264,6 +301,12 @@ pub struct FixArgs {
     pub output: FixOutput,
     #[command(flatten)]
     pub digest: DigestArgs,
+    /// Refused with a clear message: fix works on one context at a time.
+    #[arg(long, hide = true)]
+    pub all_contexts: bool,
+    /// Refused with a clear message: fix works on one context at a time.
+    #[arg(long, hide = true, value_delimiter = ',', value_name = "LIST")]
+    pub contexts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

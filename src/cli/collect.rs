@@ -5,9 +5,11 @@ use anyhow::Context as _;
 use super::UsageError;
 use super::args::{GlobalArgs, Selection};
 use crate::checks::ScanOptions;
-use crate::cluster::client::{Connection, connect};
+use crate::cluster::client::{ConnectOptions, Connection, connect};
 use crate::cluster::list::Scope;
-use crate::inventory::{Collector, Inventory, Keep, collect_live, collect_offline};
+use crate::inventory::{
+    Collector, Inventory, Keep, collect_live, collect_live_with, collect_offline,
+};
 use crate::manifest::ManifestFile;
 use crate::model::selector::Selector;
 
@@ -15,6 +17,8 @@ use crate::model::selector::Selector;
 pub struct Collected {
     pub inventory: Inventory,
     pub source: Source,
+    /// The namespace read live; `None` for all namespaces (`-A`) and offline.
+    pub namespace: Option<String>,
 }
 
 pub enum Source {
@@ -69,9 +73,22 @@ pub async fn collect(
         return Ok(Collected {
             inventory: collector.finish(),
             source: Source::Offline(files),
+            namespace: None,
         });
     }
-    let conn = connect(&global.connect_options())
+    collect_live_from(&global.connect_options(), selection, collector, keep, None).await
+}
+
+/// Reads the cluster of `opts` as `selection` says, into `collector`. Progress goes on
+/// `progress` when given (one line of several), else on a spinner of its own (on a terminal).
+pub async fn collect_live_from(
+    opts: &ConnectOptions,
+    selection: &Selection,
+    collector: Collector,
+    keep: Keep,
+    progress: Option<&indicatif::ProgressBar>,
+) -> anyhow::Result<Collected> {
+    let conn = connect(opts)
         .await
         .context("cannot connect to the cluster")?;
     let namespace = if selection.all_namespaces {
@@ -85,20 +102,27 @@ pub async fn collect(
         )
     };
     let scope = Scope {
-        namespace,
+        namespace: namespace.clone(),
         label_selector: selection.selector.clone(),
     };
     let mut collector = collector;
-    collect_live(
-        &mut collector,
-        &conn.client,
-        scope,
-        keep,
-        &selection.include_kinds,
-    )
-    .await;
+    let include = &selection.include_kinds;
+    match progress {
+        Some(pb) => {
+            collect_live_with(&mut collector, &conn.client, scope, keep, include, Some(pb)).await
+        }
+        None => collect_live(&mut collector, &conn.client, scope, keep, include).await,
+    }
     Ok(Collected {
         inventory: collector.finish(),
         source: Source::Live(conn),
+        namespace,
     })
+}
+
+/// The collector `selection` asks for (its options checked first).
+pub fn collector(selection: &Selection, keep: Keep) -> anyhow::Result<Collector> {
+    let opts = scan_options(selection);
+    opts.validate()?;
+    Ok(Collector::new(opts, keep))
 }

@@ -114,6 +114,19 @@ struct Found<'a> {
 }
 
 pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
+    if args.all_contexts || !args.contexts.is_empty() {
+        let flag = if args.all_contexts {
+            "--all-contexts"
+        } else {
+            "--contexts"
+        };
+        return Err(UsageError(format!(
+            "{flag}: fix works on one context at a time, on purpose (each change is previewed, \
+             dry-run, saved and rolled back per cluster); run `kubectl secfix fix --context NAME` \
+             for each context (`kubectl secfix scan {flag}` shows where the findings are)"
+        ))
+        .into());
+    }
     let term = Term::detect();
     let offline = !args.selection.files.is_empty();
     let interactive = !offline && !args.yes && args.dry_run == DryRun::None;

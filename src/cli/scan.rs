@@ -1,25 +1,86 @@
-//! `kubectl secfix scan`.
+//! `kubectl secfix scan`: one context (or manifests), or several contexts at once.
 
+use std::io::IsTerminal as _;
+
+use super::UsageError;
 use super::args::{DigestSource, FailOn, GlobalArgs, ScanArgs, ScanOutput, Selection};
-use super::collect::{Collected, Source, collect, scan_options};
+use super::collect::{Collected, Source, collect, collect_live_from, collector, scan_options};
 use super::exit;
-use crate::inventory::Keep;
-use crate::report::{self, Origin, Report, Target};
+use crate::cluster::client::{ConnectOptions, Connection, load_kubeconfig};
+use crate::cluster::policy_report as cluster_reports;
+use crate::contexts::{self, ContextScan, ContextSelection, Target};
+use crate::inventory::{Inventory, Keep};
+use crate::model::{ContextRef, Finding};
+use crate::report::policy_report::{self, Timestamp};
+use crate::report::{self, Origin, Report};
 use crate::ui::term::Term;
 
+const KEEP: Keep = Keep {
+    objects: false,
+    pods: true,
+};
+
 pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
-    let keep = Keep {
-        objects: false,
-        pods: true,
+    check_flags(global, args)?;
+    let started = jiff::Timestamp::now();
+    match args.contexts.selection() {
+        Some(selection) => run_contexts(global, args, &selection, started).await,
+        None => run_one(global, args, started).await,
+    }
+}
+
+/// Flag combinations that cannot work, as usage errors (exit 2) before anything is read.
+fn check_flags(global: &GlobalArgs, args: &ScanArgs) -> Result<(), UsageError> {
+    let several = if args.contexts.all_contexts {
+        Some("--all-contexts")
+    } else if !args.contexts.contexts.is_empty() {
+        Some("--contexts")
+    } else {
+        None
     };
-    // When the scan ran, for the report headers (taken here so renderers stay pure).
-    let time = jiff::Timestamp::now();
-    let collected = collect(global, &args.selection, keep).await?;
+    let files = !args.selection.files.is_empty();
+    if let Some(flag) = several {
+        if global.context.is_some() {
+            return Err(UsageError(format!(
+                "{flag} cannot be combined with --context (which picks one context)"
+            )));
+        }
+        if files {
+            return Err(UsageError(format!(
+                "{flag} cannot be combined with -f ({flag} scans clusters, -f reads manifests)"
+            )));
+        }
+    }
+    if args.report_to_cluster {
+        if files {
+            return Err(UsageError(
+                "--report-to-cluster cannot be combined with -f (manifests have no cluster to \
+                 write reports into)"
+                    .into(),
+            ));
+        }
+        if args.selection.selector.is_some() {
+            return Err(UsageError(
+                "--report-to-cluster cannot be combined with -l (a namespace's report would \
+                 leave out the objects the selector does not match)"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One context, or manifests.
+async fn run_one(
+    global: &GlobalArgs,
+    args: &ScanArgs,
+    started: jiff::Timestamp,
+) -> anyhow::Result<u8> {
+    let collected = collect(global, &args.selection, KEEP).await?;
     let origin = origin(global, &args.selection, &collected);
+    let namespace = collected.namespace.clone();
     let mut inv = collected.inventory;
-    // A read-only command contacts registries only when asked to (`--digest-source`).
-    let source = args.digest.digest_source.unwrap_or(DigestSource::Pods);
-    super::digests::resolve(&mut inv, source, &args.digest).await;
+    resolve_digests(&mut inv, args).await;
     let report = Report {
         findings: inv.findings,
         suppressed: inv.suppressed,
@@ -36,29 +97,215 @@ pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
             .cloned()
             .collect(),
         errors: inv.input_errors.clone(),
+        contexts: Vec::new(),
         origin,
-        time: Some(time),
+        time: Some(started),
     };
-    let term = Term::detect();
-    let text = match args.output {
-        ScanOutput::Table => {
-            report::render_table_sized(&report, term.stdout_color(), term.stdout_rows())
-        }
-        ScanOutput::Json => report::to_json(&report),
-        ScanOutput::Yaml => report::to_yaml(&report).map_err(|e| anyhow::anyhow!("{e}"))?,
-        ScanOutput::Sarif => report::to_sarif(&report),
-        ScanOutput::Summary => report::render_summary(&report, term.stdout_color()),
-        ScanOutput::Html => report::render_html(&report),
-        ScanOutput::Markdown => report::render_markdown(&report),
-    };
-    super::print_stdout(&text)?;
+    print_report(&report, args)?;
     for w in &inv.warnings {
         super::say("warning", w);
     }
     for e in &inv.errors {
         super::say("error", e);
     }
-    Ok(exit_code(&report, args.fail_on, !inv.errors.is_empty()))
+    let mut failed = !inv.errors.is_empty();
+    if args.report_to_cluster
+        && let Source::Live(conn) = &collected.source
+    {
+        match write_reports(conn, &report.findings, namespace.as_deref(), started).await {
+            Ok((note, errors)) => {
+                super::say("note", note);
+                for e in &errors {
+                    super::say("error", e);
+                }
+                failed |= !errors.is_empty();
+            }
+            Err(e) => {
+                super::say("error", e);
+                failed = true;
+            }
+        }
+    }
+    Ok(exit_code(&report, args.fail_on, failed))
+}
+
+/// Several contexts at once (`--all-contexts`, `--contexts`).
+async fn run_contexts(
+    global: &GlobalArgs,
+    args: &ScanArgs,
+    selection: &ContextSelection,
+    started: jiff::Timestamp,
+) -> anyhow::Result<u8> {
+    let flag = match selection {
+        ContextSelection::All => "--all-contexts",
+        ContextSelection::Named(_) => "--contexts",
+    };
+    let kubeconfig = load_kubeconfig(&global.connect_options())
+        .map_err(|e| anyhow::anyhow!("{flag} needs a kubeconfig: {e:#}"))?;
+    let targets = contexts::targets(&kubeconfig, selection)?;
+    let origin = contexts_origin(global, &args.selection, &targets);
+    // Bad --checks or -l values are usage errors, found before any context is contacted.
+    collector(&args.selection, KEEP)?;
+    if let Some(s) = &args.selection.selector {
+        crate::model::selector::Selector::parse(s)
+            .map_err(|e| UsageError(format!("-l {s:?}: {e}")))?;
+    }
+    let progress = Progress::new(&targets);
+    let outcomes = contexts::scan_all(targets, usize::from(args.contexts.parallel_contexts), |t| {
+        let bar = progress.bar(&t.context);
+        async move {
+            let result = scan_context(global, args, &t, bar.as_ref(), started).await;
+            if let Some(bar) = &bar {
+                bar.finish_with_message(match &result {
+                    Ok(s) if s.errors.is_empty() => format!("done: {}", plural(s.findings.len())),
+                    Ok(s) => format!(
+                        "incomplete: {}, {} error(s)",
+                        plural(s.findings.len()),
+                        s.errors.len()
+                    ),
+                    Err(e) => format!("failed: {e}"),
+                });
+            }
+            result
+        }
+    })
+    .await;
+    progress.clear();
+    let mut merged = contexts::merge(outcomes);
+    merged.report.origin = origin;
+    merged.report.time = Some(started);
+    print_report(&merged.report, args)?;
+    for w in &merged.warnings {
+        super::say("warning", w);
+    }
+    for n in &merged.notes {
+        super::say("note", n);
+    }
+    for e in &merged.errors {
+        super::say("error", e);
+    }
+    Ok(exit_code(
+        &merged.report,
+        args.fail_on,
+        !merged.errors.is_empty(),
+    ))
+}
+
+fn plural(n: usize) -> String {
+    format!("{n} finding{}", if n == 1 { "" } else { "s" })
+}
+
+/// One context of several: connect, check it answers, list, resolve digests, and write its
+/// reports when asked. `Err` when nothing could be read at all.
+async fn scan_context(
+    global: &GlobalArgs,
+    args: &ScanArgs,
+    target: &Target,
+    bar: Option<&indicatif::ProgressBar>,
+    started: jiff::Timestamp,
+) -> Result<ContextScan, String> {
+    let opts = ConnectOptions {
+        kubeconfig: global.kubeconfig.clone(),
+        context: Some(target.context.clone()),
+    };
+    if let Some(bar) = bar {
+        bar.set_message("connecting");
+    }
+    // A first request, so an unreachable or rejecting server is one clear error rather than
+    // one per kind listed.
+    let conn = crate::cluster::client::connect(&opts)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    conn.client.apiserver_version().await.map_err(|e| {
+        let why = match &e {
+            kube::Error::Api(_) => crate::cluster::describe_error(&e),
+            // The transport error's causes say what happened (refused, timed out, TLS…).
+            _ => causes(&e),
+        };
+        format!("cannot reach {}: {why}", conn.server)
+    })?;
+    let collector = collector(&args.selection, KEEP).map_err(|e| format!("{e:#}"))?;
+    let collected = collect_live_from(&opts, &args.selection, collector, KEEP, bar)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let namespace = collected.namespace.clone();
+    let mut inv = collected.inventory;
+    resolve_digests(&mut inv, args).await;
+    let mut scan = ContextScan {
+        findings: inv.findings,
+        suppressed: inv.suppressed,
+        scanned: inv.scanned,
+        warnings: inv.warnings,
+        errors: inv.errors,
+        notes: Vec::new(),
+        server: conn.server.clone(),
+    };
+    if args.report_to_cluster
+        && let Source::Live(conn) = &collected.source
+    {
+        if let Some(bar) = bar {
+            bar.set_message("writing PolicyReports");
+        }
+        // The reports hold the findings as the JSON report shows them, context included.
+        let origin = ContextRef {
+            context: target.context.clone(),
+            server: conn.server.clone(),
+        };
+        let findings: Vec<Finding> = scan
+            .findings
+            .iter()
+            .cloned()
+            .map(|mut f| {
+                f.origin = Some(origin.clone());
+                f
+            })
+            .collect();
+        match write_reports(conn, &findings, namespace.as_deref(), started).await {
+            Ok((note, errors)) => {
+                scan.notes.push(note);
+                scan.errors.extend(errors);
+            }
+            Err(e) => scan.errors.push(e),
+        }
+    }
+    Ok(scan)
+}
+
+/// An error and its causes, `: `-separated, each said once (hyper repeats its own message in
+/// the next cause).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = next {
+        let msg = err.to_string();
+        if !parts.iter().any(|p| p.contains(&msg)) {
+            parts.push(msg);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
+}
+
+/// A read-only command contacts registries only when asked to (`--digest-source`).
+async fn resolve_digests(inv: &mut Inventory, args: &ScanArgs) {
+    let source = args.digest.digest_source.unwrap_or(DigestSource::Pods);
+    super::digests::resolve(inv, source, &args.digest).await;
+}
+
+fn print_report(report: &Report, args: &ScanArgs) -> anyhow::Result<()> {
+    let term = Term::detect();
+    let text = match args.output {
+        ScanOutput::Table => {
+            report::render_table_sized(report, term.stdout_color(), term.stdout_rows())
+        }
+        ScanOutput::Json => report::to_json(report),
+        ScanOutput::Yaml => report::to_yaml(report).map_err(|e| anyhow::anyhow!("{e}"))?,
+        ScanOutput::Sarif => report::to_sarif(report),
+        ScanOutput::Summary => report::render_summary(report, term.stdout_color()),
+        ScanOutput::Html => report::render_html(report),
+        ScanOutput::Markdown => report::render_markdown(report),
+    };
+    super::print_stdout(&text)
 }
 
 /// Where the objects came from and how they were selected, for report headers and the
@@ -66,24 +313,15 @@ pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
 fn origin(global: &GlobalArgs, selection: &Selection, collected: &Collected) -> Origin {
     let (target, namespace) = match &collected.source {
         Source::Live(conn) => (
-            Target::Cluster {
+            report::Target::Cluster {
                 context: conn.context.clone(),
                 cluster: conn.cluster.clone(),
                 kubeconfig: global.kubeconfig.as_ref().map(|p| p.display().to_string()),
             },
-            if selection.all_namespaces {
-                None
-            } else {
-                Some(
-                    selection
-                        .namespace
-                        .clone()
-                        .unwrap_or_else(|| conn.default_namespace.clone()),
-                )
-            },
+            collected.namespace.clone(),
         ),
         Source::Offline(_) => (
-            Target::Files(
+            report::Target::Files(
                 selection
                     .files
                     .iter()
@@ -93,6 +331,24 @@ fn origin(global: &GlobalArgs, selection: &Selection, collected: &Collected) -> 
             selection.namespace.clone(),
         ),
     };
+    selection_origin(selection, target, namespace)
+}
+
+/// The origin of a scan of several contexts.
+fn contexts_origin(global: &GlobalArgs, selection: &Selection, targets: &[Target]) -> Origin {
+    let target = report::Target::Contexts {
+        contexts: targets.iter().map(|t| t.context.clone()).collect(),
+        kubeconfig: global.kubeconfig.as_ref().map(|p| p.display().to_string()),
+        default_namespaces: !selection.all_namespaces && selection.namespace.is_none(),
+    };
+    selection_origin(selection, target, selection.namespace.clone())
+}
+
+fn selection_origin(
+    selection: &Selection,
+    target: report::Target,
+    namespace: Option<String>,
+) -> Origin {
     Origin {
         target,
         namespace,
@@ -105,7 +361,81 @@ fn origin(global: &GlobalArgs, selection: &Selection, collected: &Collected) -> 
     }
 }
 
-/// 1 when something could not be read, else 3 when a finding is at or above `fail_on`.
+/// Writes the PolicyReports of `findings` (scanned in `namespace`, `None` = all) into the
+/// cluster of `conn`. `Ok`: a line saying what was written, and the reports that failed;
+/// `Err`: nothing could be written (the CRDs are missing, say).
+async fn write_reports(
+    conn: &Connection,
+    findings: &[Finding],
+    namespace: Option<&str>,
+    started: jiff::Timestamp,
+) -> Result<(String, Vec<String>), String> {
+    let at = Timestamp {
+        seconds: started.as_second(),
+        nanos: 0,
+    };
+    let reports = policy_report::build(findings, at);
+    let written = cluster_reports::write(&conn.client, reports, namespace)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((written.line(), written.errors.clone()))
+}
+
+/// One progress line per context, on a terminal only.
+struct Progress {
+    multi: Option<indicatif::MultiProgress>,
+    bars: std::collections::BTreeMap<String, indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(targets: &[Target]) -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress {
+                multi: None,
+                bars: Default::default(),
+            };
+        }
+        let multi =
+            indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+        let width = targets
+            .iter()
+            .map(|t| t.context.chars().count())
+            .max()
+            .unwrap_or(0);
+        let style = indicatif::ProgressStyle::with_template(&format!(
+            "{{spinner}} {{prefix:{width}}}  {{wide_msg}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+        let bars = targets
+            .iter()
+            .map(|t| {
+                let bar = multi.add(indicatif::ProgressBar::new_spinner());
+                bar.set_style(style.clone());
+                bar.set_prefix(crate::model::text::printable(&t.context).into_owned());
+                bar.set_message("waiting");
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                (t.context.clone(), bar)
+            })
+            .collect();
+        Progress {
+            multi: Some(multi),
+            bars,
+        }
+    }
+
+    fn bar(&self, context: &str) -> Option<indicatif::ProgressBar> {
+        self.bars.get(context).cloned()
+    }
+
+    fn clear(&self) {
+        if let Some(multi) = &self.multi {
+            let _ = multi.clear();
+        }
+    }
+}
+
+/// 1 when something could not be read (or written), else 3 when a finding is at or above
+/// `fail_on`.
 pub fn exit_code(report: &Report, fail_on: FailOn, errors: bool) -> u8 {
     if errors {
         return exit::RUNTIME;

@@ -506,6 +506,7 @@ mod tests {
 
     fn finding(kind: &str, name: &str, image: &str, path: &str) -> Finding {
         Finding {
+            origin: None,
             check: CheckId::MutableImageTag,
             severity: Severity::Medium,
             namespace: "ns".into(),

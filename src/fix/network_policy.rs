@@ -421,6 +421,7 @@ mod tests {
 
     fn finding(ns: &str, direction: Direction) -> Finding {
         Finding {
+            origin: None,
             check: CheckId::DefaultAllowNamespace,
             severity: Severity::Medium,
             namespace: ns.into(),

@@ -662,6 +662,7 @@ mod tests {
 
     fn finding(w: &Workload, check: CheckId, path: &str, detail: Detail) -> Finding {
         Finding {
+            origin: None,
             check,
             severity: Severity::High,
             namespace: w.namespace().into(),

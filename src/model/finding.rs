@@ -150,10 +150,25 @@ impl Direction {
     }
 }
 
+/// Which cluster a finding was read from, in a scan of several kubeconfig contexts
+/// (`--all-contexts`, `--contexts`). Serialized into the finding itself, as `context` and
+/// `server`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ContextRef {
+    /// The kubeconfig context's name.
+    pub context: String,
+    /// The API server URL of the context's cluster.
+    pub server: String,
+}
+
 /// One risky thing found in one object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
+    /// The context (and its server) the finding comes from, in a scan of several contexts;
+    /// `None` otherwise.
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<ContextRef>,
     pub check: CheckId,
     pub severity: Severity,
     pub namespace: String,
@@ -200,5 +215,10 @@ impl Finding {
     /// `kind/name`, as kubectl prints objects.
     pub fn object(&self) -> String {
         format!("{}/{}", self.kind.to_lowercase(), self.name)
+    }
+
+    /// The kubeconfig context the finding comes from, in a scan of several contexts.
+    pub fn context(&self) -> Option<&str> {
+        self.origin.as_ref().map(|o| o.context.as_str())
     }
 }

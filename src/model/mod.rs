@@ -7,7 +7,7 @@ pub mod selector;
 pub mod text;
 pub mod workload;
 
-pub use finding::{CheckId, Delivery, Detail, Direction, Finding, Severity};
+pub use finding::{CheckId, ContextRef, Delivery, Detail, Direction, Finding, Severity};
 pub use image_ref::ImageRef;
 pub use workload::{ContainerGroup, ContainerRef, SourceLocation, Workload, WorkloadKind};
 

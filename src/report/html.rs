@@ -376,7 +376,16 @@ fn row(out: &mut String, report: &Report, f: &Finding) {
         check = f.check.as_str(),
         fixable = if f.fixable { " class=\"fixable\"" } else { "" },
         ns = esc(&f.namespace),
-        object = esc(&f.object()),
+        // In a scan of several contexts the object's context comes first (the namespace
+        // cell stays the namespace alone: the namespace filter matches it exactly).
+        object = match f.context() {
+            Some(c) => format!(
+                "<span class=\"muted\">{}</span> {}",
+                esc(c),
+                esc(&f.object())
+            ),
+            None => esc(&f.object()),
+        },
         container = esc(f.container.as_deref().unwrap_or("")),
         message = esc(&f.message),
     );

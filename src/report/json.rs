@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{API_VERSION, KIND, Report, Summary};
+use super::{API_VERSION, ContextStatus, KIND, Report, Summary};
 use crate::model::Finding;
 
 /// The JSON/YAML scan report, field for field as written.
@@ -29,6 +29,9 @@ pub struct ScanReport {
     /// when there is none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<super::InputError>,
+    /// How each context went, in a scan of several contexts; absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contexts: Vec<ContextStatus>,
 }
 
 impl From<&Report> for ScanReport {
@@ -40,6 +43,7 @@ impl From<&Report> for ScanReport {
             summary: r.summary(),
             warnings: r.warnings.clone(),
             errors: r.errors.clone(),
+            contexts: r.contexts.clone(),
         }
     }
 }

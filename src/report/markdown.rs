@@ -205,10 +205,15 @@ fn finding_row(f: &Finding) -> String {
         (false, Some(r)) => format!("no: {}", text(r)),
         (false, None) => "no".to_string(),
     };
+    // In a scan of several contexts, `context/namespace`, as in the namespace table.
+    let namespace = match f.context() {
+        Some(c) => format!("{c}/{}", f.namespace),
+        None => f.namespace.clone(),
+    };
     format!(
         "| {} | {} | {} | {} | {} | {} |",
         f.severity,
-        code(&f.namespace),
+        code(&namespace),
         code(&f.object()),
         f.container.as_deref().map(code).unwrap_or_default(),
         text(&f.message),

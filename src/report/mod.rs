@@ -64,6 +64,47 @@ pub struct Report {
     /// When the scan ran. The caller passes it in, so renderers stay pure functions of the
     /// report (and snapshots stable); `None` leaves the time out.
     pub time: Option<jiff::Timestamp>,
+    /// How each context went, in a scan of several contexts (`--all-contexts`,
+    /// `--contexts`), in the order they were given; empty otherwise.
+    pub contexts: Vec<ContextStatus>,
+}
+
+/// How one context of a scan of several contexts went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextStatus {
+    /// The kubeconfig context's name.
+    pub context: String,
+    /// The API server URL of its cluster (empty when the kubeconfig names none).
+    pub server: String,
+    /// `ok`, or `failed` when anything could not be read (or written).
+    pub status: ContextState,
+    /// Findings from this context (suppressed ones not counted).
+    pub findings: usize,
+    /// Objects checked in this context.
+    pub scanned: usize,
+    /// What went wrong, one message each (empty when `ok`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// [`ContextStatus::status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContextState {
+    /// Scanned completely.
+    Ok,
+    /// Unreachable, forbidden, misconfigured, or only partly read.
+    Failed,
+}
+
+impl ContextState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContextState::Ok => "ok",
+            ContextState::Failed => "failed",
+        }
+    }
 }
 
 /// Input that could not be read (an `errors` entry of the JSON/YAML report, an error
@@ -126,6 +167,16 @@ pub enum Target {
     },
     /// Manifests read with `-f`, as given (files, directories, `-` for stdin).
     Files(Vec<String>),
+    /// Several kubeconfig contexts at once (`--all-contexts`, `--contexts`); each finding
+    /// names its own context.
+    Contexts {
+        /// Their names, in scan order.
+        contexts: Vec<String>,
+        /// `--kubeconfig` when it was given (suggested commands must repeat it).
+        kubeconfig: Option<String>,
+        /// Neither `-n` nor `-A`: each context's own namespace was scanned.
+        default_namespaces: bool,
+    },
 }
 
 impl Origin {
@@ -181,11 +232,41 @@ impl Origin {
                 }
                 parts.push(s);
             }
+            Target::Contexts { contexts, .. } => {
+                const SHOWN: usize = 5;
+                let mut s = format!(
+                    "{} {}",
+                    if contexts.len() == 1 {
+                        "context"
+                    } else {
+                        "contexts"
+                    },
+                    contexts
+                        .iter()
+                        .take(SHOWN)
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                if contexts.len() > SHOWN {
+                    s.push_str(&format!(" and {} more", contexts.len() - SHOWN));
+                }
+                parts.push(s);
+            }
         }
         match (&self.target, &self.namespace) {
             (Target::Files(_), Some(ns)) => parts.push(format!("default namespace {ns}")),
             (Target::Files(_) | Target::Unknown, None) => {}
-            (Target::Cluster { .. }, None) => parts.push("all namespaces".into()),
+            (
+                Target::Contexts {
+                    default_namespaces: true,
+                    ..
+                },
+                None,
+            ) => parts.push("each context's namespace".into()),
+            (Target::Cluster { .. } | Target::Contexts { .. }, None) => {
+                parts.push("all namespaces".into())
+            }
             (_, Some(ns)) => parts.push(format!("namespace {ns}")),
         }
         if let Some(l) = &self.selector {
@@ -243,6 +324,11 @@ impl Report {
         s
     }
 
+    /// True for a scan of several contexts: the table then shows a CONTEXT column.
+    pub fn is_multi_context(&self) -> bool {
+        !self.contexts.is_empty() || self.findings.iter().any(|f| f.origin.is_some())
+    }
+
     /// The highest severity among the findings (`None` when there are none); the CLI
     /// compares it with `--fail-on` for exit code 3.
     pub fn worst(&self) -> Option<Severity> {
@@ -278,6 +364,7 @@ mod tests {
 
     fn finding(check: CheckId, severity: Severity, fixable: bool) -> Finding {
         Finding {
+            origin: None,
             check,
             severity,
             namespace: "ns".into(),
@@ -371,6 +458,27 @@ mod tests {
         );
         assert!(o.did_run(CheckId::EnvLiteralSecret));
         assert_eq!(Origin::default().describe(), "");
+        let mut o = Origin {
+            target: Target::Contexts {
+                contexts: vec!["prod".into(), "staging".into()],
+                kubeconfig: None,
+                default_namespaces: true,
+            },
+            ..Origin::default()
+        };
+        assert_eq!(
+            o.describe(),
+            "contexts prod, staging, each context's namespace"
+        );
+        if let Target::Contexts {
+            default_namespaces, ..
+        } = &mut o.target
+        {
+            *default_namespaces = false;
+        }
+        assert_eq!(o.describe(), "contexts prod, staging, all namespaces");
+        o.namespace = Some("shop".into());
+        assert_eq!(o.describe(), "contexts prod, staging, namespace shop");
     }
 
     #[test]

@@ -164,10 +164,10 @@ impl NextStep {
 /// The kubeconfig context a finding came from, for a scan of several clusters.
 ///
 /// Single-cluster scans return `None`, and every grouping below then keys on the namespace
-/// alone. When findings carry their context (multi-cluster scans), return it here: the
-/// namespace rows, charts and suggested commands (`--context`) then follow it.
-pub fn context_of(_finding: &Finding) -> Option<&str> {
-    None
+/// alone. Findings of a scan of several contexts carry their context: the namespace rows,
+/// charts and suggested commands (`--context`) then follow it.
+pub fn context_of(finding: &Finding) -> Option<&str> {
+    finding.context()
 }
 
 type NsKey<'a> = (Option<&'a str>, &'a str);
@@ -298,7 +298,10 @@ fn next_steps(report: &Report, fixable: usize) -> Vec<NextStep> {
             }
         })
         .collect();
-    if ranked.len() > NEXT_STEPS {
+    // A scan of several contexts has no one command for everything: `fix` works on one
+    // context at a time.
+    let several = matches!(origin.target, Target::Contexts { .. });
+    if ranked.len() > NEXT_STEPS && !several {
         let mut counts = Counts::default();
         let mut namespaces = BTreeSet::new();
         for (_, (c, _, ns)) in &ranked {
@@ -392,18 +395,20 @@ fn fix_command(
 
 fn base_args(origin: &Origin, context: Option<&str>) -> Vec<String> {
     let mut args: Vec<String> = ["kubectl", "secfix", "fix"].map(String::from).to_vec();
-    if let Target::Cluster {
-        context: scanned,
-        kubeconfig,
-        ..
-    } = &origin.target
-    {
-        if let Some(k) = kubeconfig {
-            args.extend(["--kubeconfig".into(), k.clone()]);
-        }
-        if let Some(c) = context.or(scanned.as_deref()) {
-            args.extend(["--context".into(), c.to_string()]);
-        }
+    let (scanned, kubeconfig) = match &origin.target {
+        Target::Cluster {
+            context,
+            kubeconfig,
+            ..
+        } => (context.as_deref(), kubeconfig),
+        Target::Contexts { kubeconfig, .. } => (None, kubeconfig),
+        Target::Unknown | Target::Files(_) => return args,
+    };
+    if let Some(k) = kubeconfig {
+        args.extend(["--kubeconfig".into(), k.clone()]);
+    }
+    if let Some(c) = context.or(scanned) {
+        args.extend(["--context".into(), c.to_string()]);
     }
     args
 }
@@ -457,6 +462,7 @@ mod tests {
 
     fn finding(check: CheckId, severity: Severity, ns: &str, name: &str, fixable: bool) -> Finding {
         Finding {
+            origin: None,
             check,
             severity,
             namespace: ns.into(),

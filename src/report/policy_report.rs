@@ -12,7 +12,8 @@
 //!   report cluster-scoped resources;
 //! - one result per finding, in the scan report's order: `source` = `kubectl-secfix`,
 //!   `policy` = check id, `rule` = the kind of evidence (`detail.type`: `secretKeyRef`,
-//!   `literalSecret`, `unisolated`, `image`, …), `severity` = the finding's, `result` = `fail`,
+//!   `literalSecret`, `unisolated`, `image`, …), `category` = the check's first tag (`secrets`,
+//!   `network`, `supply-chain`), `severity` = the finding's, `result` = `fail`,
 //!   `scored` = true, `timestamp` = when the scan ran, `resources` = the object (apiVersion,
 //!   kind, namespace, name), `message` = the finding's message, and `properties` = every
 //!   other field of the finding as it appears in `-o json` (nested objects flattened with
@@ -296,7 +297,7 @@ pub fn result(f: &Finding, at: Timestamp) -> PolicyResult {
         source: Some(SOURCE.to_string()),
         policy: f.check.as_str().to_string(),
         rule,
-        category: None,
+        category: f.check.def().tags.first().map(|t| t.to_string()),
         severity: Some(f.severity),
         result: Status::Fail,
         scored: true,
@@ -363,6 +364,7 @@ mod tests {
 
     fn env_secret(ns: &str, name: &str) -> Finding {
         Finding {
+            origin: None,
             check: CheckId::EnvSecret,
             severity: Severity::High,
             namespace: ns.into(),
@@ -380,12 +382,14 @@ mod tests {
                 secret: "shop-db".into(),
                 key: "password".into(),
                 optional: false,
+                delivery: None,
             },
         }
     }
 
     fn unisolated(ns: &str, direction: Direction) -> Finding {
         Finding {
+            origin: None,
             check: CheckId::DefaultAllowNamespace,
             severity: Severity::Medium,
             namespace: ns.into(),
@@ -417,6 +421,7 @@ mod tests {
                 "source": "kubectl-secfix",
                 "policy": "env-secret",
                 "rule": "secretKeyRef",
+                "category": "secrets",
                 "severity": "high",
                 "result": "fail",
                 "scored": true,
@@ -445,6 +450,7 @@ mod tests {
             line: 3,
             document: 0,
             item: None,
+            nested: Vec::new(),
         });
         f.not_fixable_reason = Some("why".into());
         let r = result(&f, AT);

@@ -16,14 +16,17 @@
 //!   `physicalLocation` (the path as given, percent-encoded into a URI reference, and the
 //!   document's first line); stdin (`-`) has no artifact and gets none;
 //! - `partialFingerprints["secfixFinding/v1"]` = `check:namespace/Kind/name` + path (+
-//!   `#direction` for namespace isolation, whose two findings share an object and path):
-//!   stable across runs and independent of messages, line numbers and severity;
+//!   `#direction` for namespace isolation, whose two findings share an object and path), with
+//!   `context@` in front in a scan of several contexts: stable across runs and independent of
+//!   messages, line numbers and severity;
 //! - `result.properties` repeat the finding's structured fields (`apiVersion`, `container`,
-//!   `fixable`, `detail`, …) for consumers that want more than SARIF's vocabulary;
+//!   `fixable`, `detail`, and `context`/`server` in a scan of several contexts, …) for
+//!   consumers that want more than SARIF's vocabulary;
 //! - input that could not be read becomes `invocations[0].toolExecutionNotifications` of
 //!   level `error`, located by file and line (and `executionSuccessful` is then false);
 //!   warnings follow with level `warning`; the run's `properties.summary` carries the same
-//!   counts as the JSON report.
+//!   counts as the JSON report (and `properties.contexts` how each context went, in a scan
+//!   of several contexts).
 
 use std::collections::BTreeMap;
 
@@ -92,13 +95,20 @@ fn sarif_log(report: &Report) -> Sarif {
     };
 
     let summary = serde_json::to_value(report.summary()).unwrap_or(Value::Null);
+    let mut run_properties = BTreeMap::from([("summary".to_string(), summary)]);
+    if !report.contexts.is_empty() {
+        run_properties.insert(
+            "contexts".to_string(),
+            serde_json::to_value(&report.contexts).unwrap_or(Value::Null),
+        );
+    }
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .invocations(vec![invocation])
         .results(report.findings.iter().map(result).collect::<Vec<_>>())
         .properties(
             PropertyBag::builder()
-                .additional_properties(BTreeMap::from([("summary".to_string(), summary)]))
+                .additional_properties(run_properties)
                 .build(),
         )
         .build();
@@ -258,6 +268,10 @@ fn location(f: &Finding) -> Location {
 /// namespace isolation). Messages, severity and line numbers are left out on purpose.
 fn fingerprint(f: &Finding) -> String {
     let mut id = format!("{}:{}{}", f.check, object_name(f), f.path);
+    if let Some(context) = f.context() {
+        // The same object in two clusters is two results.
+        id = format!("{context}@{id}");
+    }
     if let Detail::Unisolated { direction, .. } = &f.detail {
         id.push('#');
         id.push_str(&direction.as_str().to_lowercase());
@@ -284,6 +298,10 @@ fn properties(f: &Finding) -> BTreeMap<String, Value> {
     }
     if let Some(r) = &f.not_fixable_reason {
         p.insert("notFixableReason".to_string(), json!(r));
+    }
+    if let Some(o) = &f.origin {
+        p.insert("context".to_string(), json!(o.context));
+        p.insert("server".to_string(), json!(o.server));
     }
     p
 }

@@ -34,6 +34,9 @@ const GAP: u16 = 3;
 
 /// One row per finding under a header, then a blank line and the summary line. With no
 /// findings: `No findings.`, a blank line and the summary line. No trailing newline.
+///
+/// A scan of several contexts adds a CONTEXT column in front, and after the summary a blank
+/// line and one line per context (`CONTEXT SERVER STATUS FINDINGS`).
 pub fn render_table(report: &Report, color: bool) -> String {
     render_table_sized(report, color, None)
 }
@@ -43,12 +46,31 @@ pub fn render_table(report: &Report, color: bool) -> String {
 /// the end of a long scan still shows where the findings are. `None` (not a terminal):
 /// never.
 pub fn render_table_sized(report: &Report, color: bool, screen_rows: Option<usize>) -> String {
-    let summary = report.summary().line();
+    let mut summary = report.summary().line();
+    if !report.contexts.is_empty() {
+        summary = format!("{summary}\n\n{}", contexts_table(report));
+    }
     if report.findings.is_empty() {
         return format!("No findings.\n\n{summary}");
     }
-    let rows = report.findings.iter().map(|f| row(f, color)).collect();
-    let table = kubectl_table(&HEADER, rows, color);
+    let multi = report.is_multi_context();
+    let header: Vec<&str> = multi
+        .then_some("CONTEXT")
+        .into_iter()
+        .chain(HEADER)
+        .collect();
+    let rows = report
+        .findings
+        .iter()
+        .map(|f| {
+            let mut cells = row(f, color);
+            if multi {
+                cells.insert(0, Cell::new(or_none(f.context().unwrap_or(""))));
+            }
+            cells
+        })
+        .collect();
+    let table = kubectl_table(&header, rows, color);
     // Header, rows, blank line, summary line.
     let lines = report.findings.len() + 3;
     match screen_rows {
@@ -58,6 +80,23 @@ pub fn render_table_sized(report: &Report, color: bool, screen_rows: Option<usiz
         }
         _ => format!("{table}\n\n{summary}"),
     }
+}
+
+/// One line per context of a scan of several contexts, under a header.
+fn contexts_table(report: &Report) -> String {
+    let rows = report
+        .contexts
+        .iter()
+        .map(|c| {
+            vec![
+                Cell::new(or_none(&c.context)),
+                Cell::new(or_none(&c.server)),
+                Cell::new(c.status.as_str()),
+                Cell::new(c.findings),
+            ]
+        })
+        .collect();
+    kubectl_table(&["CONTEXT", "SERVER", "STATUS", "FINDINGS"], rows, false)
 }
 
 /// A kubectl-style table: `header`, then `rows`, left-aligned columns separated by [`GAP`]
@@ -159,6 +198,7 @@ mod tests {
     fn report(message: &str) -> Report {
         Report {
             findings: vec![Finding {
+                origin: None,
                 check: CheckId::EnvSecret,
                 severity: Severity::High,
                 namespace: "default".into(),

@@ -31,6 +31,7 @@ fn finding(
     detail: Detail,
 ) -> Finding {
     Finding {
+        origin: None,
         check,
         severity,
         namespace: "shop".into(),

@@ -30,6 +30,7 @@ pub fn finding(
     detail: Detail,
 ) -> Finding {
     Finding {
+        origin: None,
         check,
         severity,
         namespace: namespace.into(),
@@ -183,6 +184,7 @@ pub fn sample() -> Report {
             ..Origin::default()
         },
         time: Some("2026-11-27T10:15:00Z".parse().unwrap()),
+        contexts: Vec::new(),
     }
 }
 

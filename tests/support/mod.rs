@@ -781,8 +781,13 @@ exec "$@""#;
 /// Where a context of [`merged_kubeconfig`] points.
 #[derive(Debug, Clone, Copy)]
 pub enum ContextTo<'a> {
-    /// The context `admin` or `viewer` of a test bed.
-    Bed(&'a Cluster, &'a str),
+    /// The context `context` (`admin` or `viewer`) of a test bed, with `namespace` as its
+    /// default namespace (else the bed's, `default`).
+    Bed {
+        bed: &'a Cluster,
+        context: &'a str,
+        namespace: Option<&'a str>,
+    },
     /// An API server that is not there: a loopback port nothing listens on (connection
     /// refused at once).
     Unreachable,
@@ -795,7 +800,11 @@ pub fn merged_kubeconfig(path: &Path, contexts: &[(&str, ContextTo<'_>)]) -> Pat
     let (mut clusters, mut users, mut ctxs) = (vec![], vec![], vec![]);
     for (name, to) in contexts {
         let (cluster, user, namespace) = match to {
-            ContextTo::Bed(bed, context) => {
+            ContextTo::Bed {
+                bed,
+                context,
+                namespace,
+            } => {
                 let kc = bed.kubeconfig_value();
                 let find = |list: &str, n: &str| -> Value {
                     kc[list]
@@ -812,7 +821,9 @@ pub fn merged_kubeconfig(path: &Path, contexts: &[(&str, ContextTo<'_>)]) -> Pat
                 (
                     cluster["cluster"].clone(),
                     user["user"].clone(),
-                    str_at(&ctx, "/context/namespace").to_string(),
+                    namespace
+                        .unwrap_or(str_at(&ctx, "/context/namespace"))
+                        .to_string(),
                 )
             }
             ContextTo::Unreachable => {
