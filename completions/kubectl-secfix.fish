@@ -59,10 +59,14 @@ pods\t''
 registry\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l insecure-registry -d 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l registry-timeout -d 'Timeout for each registry request, in seconds' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l contexts -d 'Scan these kubeconfig contexts (comma-separated), several at once' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l parallel-contexts -d 'How many contexts are scanned at once (with --all-contexts or --contexts)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s A -l all-namespaces -d 'Read all namespaces'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l include-system -d 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l all-contexts -d 'Scan every context of the kubeconfig, several at once'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l report-to-cluster -d 'Also write the findings into the cluster as Policy WG reports (wgpolicyk8s.io/v1alpha2): a PolicyReport per namespace and a ClusterPolicyReport, replaced on each run. Needs the PolicyReport CRDs'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s V -l version -d 'Print version'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s n -l namespace -d 'Namespace to read (default: the context\'s namespace, else `default`)' -r
@@ -93,6 +97,7 @@ pods\t''
 registry\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l insecure-registry -d 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l registry-timeout -d 'Timeout for each registry request, in seconds' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l contexts -d 'Refused with a clear message: fix works on one context at a time' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s A -l all-namespaces -d 'Read all namespaces'
@@ -101,6 +106,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s y 
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l no-file-env -d 'Do not add variables pointing at the mounted files (except those named with --file-env); every such move then needs an app change'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l allow-app-changes -d 'With --yes, --dry-run or -f: also move secrets the app would have to be changed to read (app-change moves; left out by default, and offered with default skip on a terminal)'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l write -d 'With -f: rewrite the files in place instead of printing the fixed manifests'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l all-contexts -d 'Refused with a clear message: fix works on one context at a time'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s V -l version -d 'Print version'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l dry-run -d '`server`: validate the inverses with a server-side dry run and stop' -r -f -a "none\t'Validate with the server, then apply'

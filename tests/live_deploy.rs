@@ -167,3 +167,93 @@ async fn deploy_manifests_pass_a_server_dry_run() {
         );
     }
 }
+
+/// Covers issue #13, "In-cluster mode" and "A CronJob from deploy/ keeps PolicyReports
+/// current": deploy/ applied for real, then the CronJob's own command run as its pod would run
+/// it: no kubeconfig, the service environment of the pod, and a token of the deployed
+/// ServiceAccount (from the TokenRequest API, as the kubelet mounts it) at the standard path
+/// `/var/run/secrets/kubernetes.io/serviceaccount/` (in a private mount namespace). The
+/// ServiceAccount's ClusterRole is all it has.
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn the_cronjob_command_runs_in_cluster_as_the_deployed_service_account() {
+    let c = live!();
+    c.install_policy_report_crds();
+    let serves_v1 = c
+        .kubectl(["get", "--raw", "/apis/batch/v1"])
+        .run()
+        .stdout()
+        .contains("\"cronjobs\"");
+    c.kubectl(["apply", "-f", &format!("{ROOT}/deploy/00-namespace.yaml")])
+        .run()
+        .assert_code(0);
+    c.kubectl(["apply", "-f", "-"])
+        .stdin(deploy_stream(serves_v1))
+        .run()
+        .assert_code(0);
+    let ns = c.namespace("in-cluster").await;
+    c.apply_yaml(
+        &ns,
+        &support::deployment("web", support::SECRET_REF_ENV, support::PINNED_IMAGE),
+    )
+    .await;
+
+    let cron = doc("CronJob");
+    let command: Vec<String> =
+        cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .skip(1)
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+    let token = c.service_account_token("secfix-system", "kubectl-secfix");
+    let out = c.in_cluster_secfix(&token, "secfix-system", &command).run();
+    // --fail-on none: findings do not fail the Job; anything unreadable or unwritable would.
+    out.assert_code(0);
+    assert!(
+        out.stderr().contains("note: wrote ") && out.stderr().contains("PolicyReports"),
+        "{out:?}"
+    );
+    let report = c
+        .get(
+            &ns,
+            "wgpolicyk8s.io/v1alpha2",
+            "PolicyReport",
+            "kubectl-secfix",
+        )
+        .await;
+    assert_eq!(report["results"][0]["policy"], "env-secret");
+    assert_eq!(
+        report["results"][0]["resources"][0]["name"], "web",
+        "{report}"
+    );
+
+    // -n defaults to the pod's namespace, as kubectl does in a pod.
+    let out = c
+        .in_cluster_secfix(&token, &ns, ["scan", "-o", "json"])
+        .run();
+    out.assert_code(3);
+    let findings = out.json()["findings"].as_array().unwrap().clone();
+    assert!(!findings.is_empty() && findings.iter().all(|f| f["namespace"] == ns.as_str()));
+
+    // There is no kubeconfig to pick a context from.
+    let out = c
+        .in_cluster_secfix(&token, &ns, ["scan", "--context", "prod"])
+        .run();
+    out.assert_code(2);
+    assert!(
+        out.stderr()
+            .contains("--context \"prod\": there is no kubeconfig"),
+        "{out:?}"
+    );
+
+    // A kubeconfig, where there is one, wins over the service account: the viewer context
+    // of the test bed's kubeconfig may read nothing.
+    let out = c
+        .in_cluster_secfix(&token, &ns, ["scan", "--context", "viewer"])
+        .env("KUBECONFIG", &c.kubeconfig)
+        .run();
+    out.assert_code(1);
+    assert!(out.stderr().contains("forbidden"), "{out:?}");
+}

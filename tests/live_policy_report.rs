@@ -196,3 +196,314 @@ async fn missing_crds_are_a_clear_error() {
         "{msg}"
     );
 }
+
+// --- through `scan --report-to-cluster` -------------------------------------------------------
+
+/// Finding fields that are result fields of their own, not properties.
+const MAPPED: [&str; 7] = [
+    "check",
+    "severity",
+    "namespace",
+    "kind",
+    "apiVersion",
+    "name",
+    "message",
+];
+
+/// The result the README promises for a finding of the JSON report (an independent statement
+/// of the mapping): `policy` = check, `rule` = detail type, the object as the resource, and
+/// every other field as a property (nested ones dotted, string lists joined, empty ones left
+/// out).
+fn expected_result(f: &Value) -> Value {
+    fn walk(key: &str, v: &Value, out: &mut serde_json::Map<String, Value>) {
+        match v {
+            Value::Null => {}
+            Value::String(s) if s.is_empty() => {}
+            Value::String(s) => {
+                out.insert(key.into(), json!(s));
+            }
+            Value::Bool(_) | Value::Number(_) => {
+                out.insert(key.into(), json!(v.to_string()));
+            }
+            Value::Object(m) => m
+                .iter()
+                .for_each(|(k, v)| walk(&format!("{key}.{k}"), v, out)),
+            Value::Array(items) if items.iter().all(Value::is_string) => {
+                let joined: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                out.insert(key.into(), json!(joined.join(", ")));
+            }
+            Value::Array(_) => {
+                out.insert(key.into(), json!(v.to_string()));
+            }
+        }
+    }
+    let mut properties = serde_json::Map::new();
+    for (k, v) in f.as_object().unwrap() {
+        if !MAPPED.contains(&k.as_str()) {
+            walk(k, v, &mut properties);
+        }
+    }
+    let mut resource = json!({"apiVersion": f["apiVersion"], "kind": f["kind"], "name": f["name"]});
+    if f["kind"] != "Namespace" {
+        resource["namespace"] = f["namespace"].clone();
+    }
+    let category = match f["check"].as_str().unwrap() {
+        "env-secret" | "env-literal-secret" => "secrets",
+        "default-allow-namespace" => "network",
+        _ => "supply-chain",
+    };
+    json!({
+        "source": "kubectl-secfix",
+        "policy": f["check"],
+        "rule": f["detail"]["type"],
+        "category": category,
+        "severity": f["severity"],
+        "result": "fail",
+        "scored": true,
+        "resources": [resource],
+        "message": f["message"],
+        "properties": properties,
+    })
+}
+
+/// A stored result without its timestamp (checked separately), as JSON.
+fn without_timestamp(r: &Value) -> Value {
+    let mut r = r.clone();
+    let ts = r.as_object_mut().unwrap().remove("timestamp");
+    assert!(
+        ts.is_some_and(|t| t["seconds"].as_i64().unwrap() > 0),
+        "{r}"
+    );
+    r
+}
+
+/// Checks that the reports in the cluster hold exactly the findings of `report` (a JSON scan
+/// report of namespace `ns`): the namespace's PolicyReport the namespaced ones, in order, and
+/// the ClusterPolicyReport the Namespace's own.
+async fn assert_reports_match(c: &support::Cluster, ns: &str, report: &Value) {
+    let findings = report["findings"].as_array().unwrap();
+    let (cluster_scoped, namespaced): (Vec<&Value>, Vec<&Value>) =
+        findings.iter().partition(|f| f["kind"] == "Namespace");
+    let stored = get_report(c, ns).await.expect("a PolicyReport was written");
+    let got: Vec<Value> = stored
+        .results
+        .iter()
+        .map(|r| without_timestamp(&serde_json::to_value(r).unwrap()))
+        .collect();
+    let want: Vec<Value> = namespaced.iter().map(|f| expected_result(f)).collect();
+    assert_eq!(got, want);
+    assert_eq!(stored.summary.fail as usize, want.len());
+    assert_eq!(
+        (
+            stored.summary.pass,
+            stored.summary.warn,
+            stored.summary.error,
+            stored.summary.skip
+        ),
+        (0, 0, 0, 0)
+    );
+    let got: Vec<Value> = cluster_results_of(c, ns)
+        .await
+        .iter()
+        .map(without_timestamp)
+        .collect();
+    let want: Vec<Value> = cluster_scoped.iter().map(|f| expected_result(f)).collect();
+    assert_eq!(got, want);
+}
+
+/// A namespace with findings of four checks, one of them a literal secret value.
+async fn seeded(c: &support::Cluster, prefix: &str) -> String {
+    let ns = c.namespace(prefix).await;
+    c.apply_yaml(
+        &ns,
+        &support::deployment("web", support::SECRET_REF_ENV, "nginx:1.25"),
+    )
+    .await;
+    c.apply_yaml(
+        &ns,
+        &support::deployment(
+            "worker",
+            "[{name: API_TOKEN, value: sfxCANARY-policyreport-7f3a9c}]",
+            support::PINNED_IMAGE,
+        ),
+    )
+    .await;
+    ns
+}
+
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn a_scan_writes_reports_whose_results_match_the_json_report_exactly() {
+    let c = live!();
+    c.install_policy_report_crds();
+    let ns = seeded(c, "polr-scan").await;
+    let out = c
+        .secfix(["scan", "-n", &ns, "-o", "json", "--report-to-cluster"])
+        .run();
+    out.assert_code(3);
+    assert!(
+        out.stderr()
+            .contains("note: wrote 1 PolicyReport and the ClusterPolicyReport"),
+        "{out:?}"
+    );
+    let report = out.json();
+    let checks: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    for check in [
+        "env-secret",
+        "env-literal-secret",
+        "mutable-image-tag",
+        "default-allow-namespace",
+    ] {
+        assert!(checks.contains(&check), "{check} in {checks:?}");
+    }
+    assert_reports_match(c, &ns, &report).await;
+
+    // Labelled as ours, and no secret value anywhere in them.
+    let stored = get_report(c, &ns).await.unwrap();
+    assert_eq!(
+        stored.metadata.labels.unwrap()["app.kubernetes.io/managed-by"],
+        "kubectl-secfix"
+    );
+    for what in [
+        vec![
+            "get",
+            "policyreport",
+            "kubectl-secfix",
+            "-n",
+            &ns,
+            "-o",
+            "json",
+        ],
+        vec!["get", "clusterpolicyreport", "kubectl-secfix", "-o", "json"],
+    ] {
+        let got = c.kubectl(what).run();
+        got.assert_code(0);
+        assert!(!got.stdout().contains("sfxCANARY"), "{got:?}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn a_second_scan_replaces_the_reports_never_duplicates_them() {
+    let c = live!();
+    c.install_policy_report_crds();
+    let ns = seeded(c, "polr-rescan").await;
+    let scan = || {
+        c.secfix(["scan", "-n", &ns, "-o", "json", "--report-to-cluster"])
+            .run()
+    };
+    scan().assert_code(3);
+    let first = get_report(c, &ns).await.unwrap();
+
+    // The literal is fixed by hand: its finding must leave the report.
+    c.kubectl(["delete", "deployment", "worker", "-n", &ns])
+        .run()
+        .assert_code(0);
+    let out = scan();
+    out.assert_code(3);
+    let report = out.json();
+    assert!(
+        !report["findings"]
+            .to_string()
+            .contains("env-literal-secret"),
+        "the literal is gone from the scan"
+    );
+    assert_reports_match(c, &ns, &report).await;
+    let second = get_report(c, &ns).await.unwrap();
+    assert_eq!(second.metadata.uid, first.metadata.uid, "replaced in place");
+    assert!(second.results.len() < first.results.len());
+    let names = c
+        .kubectl(["get", "policyreports", "-n", &ns, "-o", "name"])
+        .run();
+    assert_eq!(
+        names.stdout().trim(),
+        "policyreport.wgpolicyk8s.io/kubectl-secfix",
+        "one report per namespace"
+    );
+    let in_cluster_report = cluster_results_of(c, &ns).await;
+    assert_eq!(in_cluster_report.len(), 2, "Ingress and Egress, once each");
+}
+
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn without_the_crds_the_scan_says_so_and_exits_1() {
+    let (_, second) = live2!();
+    let ns = seeded(second, "polr-nocrd").await;
+    let out = second
+        .secfix(["scan", "-n", &ns, "--report-to-cluster"])
+        .run();
+    out.assert_code(1);
+    let err = out.stderr();
+    assert!(
+        err.contains("error: the PolicyReport CRDs are not installed in this cluster")
+            && err.contains("kubectl-secfix does not install them"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout().contains("env-secret"),
+        "the scan's own output is still printed: {out:?}"
+    );
+}
+
+/// Several contexts, each writing into its own cluster; the one without the CRDs fails alone.
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn each_context_writes_its_own_cluster_and_one_without_crds_fails_alone() {
+    let (a, b) = live2!();
+    a.install_policy_report_crds();
+    let ns_a = seeded(a, "polr-multi").await;
+    let ns_b = seeded(b, "polr-multi").await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = support::merged_kubeconfig(
+        &dir.path().join("kubeconfig"),
+        &[
+            (
+                "with-crds",
+                support::ContextTo::Bed {
+                    bed: a,
+                    context: "admin",
+                    namespace: Some(&ns_a),
+                },
+            ),
+            (
+                "without-crds",
+                support::ContextTo::Bed {
+                    bed: b,
+                    context: "admin",
+                    namespace: Some(&ns_b),
+                },
+            ),
+        ],
+    );
+    let out = a
+        .secfix([
+            "scan",
+            "--all-contexts",
+            "-o",
+            "json",
+            "--report-to-cluster",
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .run();
+    out.assert_code(1);
+    let err = out.stderr();
+    assert!(
+        err.contains("note: context with-crds: wrote 1 PolicyReport")
+            && err.contains("error: context without-crds: the PolicyReport CRDs are not installed"),
+        "{out:?}"
+    );
+    let mut report = out.json();
+    let findings = report["findings"].as_array_mut().unwrap();
+    findings.retain(|f| f["context"] == "with-crds");
+    assert!(findings.iter().all(|f| f["server"] == a.server().as_str()));
+    // The reports carry the context and server too, as the JSON report does.
+    assert_reports_match(a, &ns_a, &report).await;
+    let contexts = &out.json()["contexts"];
+    assert_eq!(contexts[0]["status"], "ok");
+    assert_eq!(contexts[1]["status"], "failed");
+}

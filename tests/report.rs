@@ -509,3 +509,98 @@ fn docs_describe_every_field() {
     missing.dedup();
     assert!(missing.is_empty(), "docs/scan-report.md lacks {missing:?}");
 }
+
+/// The sample as a scan of several contexts would report it: the first findings from
+/// context `prod`, the rest from `staging`, and a third context that could not be reached.
+fn multi_context_sample() -> Report {
+    use kubectl_secfix::model::ContextRef;
+    use kubectl_secfix::report::{ContextState, ContextStatus};
+    let mut report = sample();
+    let split = 2;
+    for (i, f) in report.findings.iter_mut().enumerate() {
+        f.source = None;
+        f.origin = Some(if i < split {
+            ContextRef {
+                context: "prod".into(),
+                server: "https://prod.example.com:6443".into(),
+            }
+        } else {
+            ContextRef {
+                context: "staging".into(),
+                server: "https://staging.example.com".into(),
+            }
+        });
+    }
+    let n = report.findings.len();
+    report.contexts = vec![
+        ContextStatus {
+            context: "prod".into(),
+            server: "https://prod.example.com:6443".into(),
+            status: ContextState::Ok,
+            findings: split,
+            scanned: 5,
+            errors: vec![],
+        },
+        ContextStatus {
+            context: "staging".into(),
+            server: "https://staging.example.com".into(),
+            status: ContextState::Ok,
+            findings: n - split,
+            scanned: 7,
+            errors: vec![],
+        },
+        ContextStatus {
+            context: "edge".into(),
+            server: "https://10.0.0.9:6443".into(),
+            status: ContextState::Failed,
+            findings: 0,
+            scanned: 0,
+            errors: vec!["cannot reach https://10.0.0.9:6443: connection refused".into()],
+        },
+    ];
+    report
+}
+
+/// Covers issue #13: each finding carries its context in every format.
+#[test]
+fn table_of_several_contexts_snapshot() {
+    insta::assert_snapshot!(
+        "table_contexts",
+        render_table(&multi_context_sample(), false)
+    );
+}
+
+#[test]
+fn json_of_several_contexts_snapshot() {
+    let report = multi_context_sample();
+    let json = to_json(&report);
+    insta::assert_snapshot!("json_contexts", json);
+    // YAML says the same, and the document reads back.
+    let from_yaml: Value = serde_saphyr::from_str(&to_yaml(&report).unwrap()).unwrap();
+    let from_json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(from_yaml, from_json);
+    let back: ScanReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.findings, report.findings);
+    assert_eq!(back.contexts, report.contexts);
+}
+
+#[test]
+fn sarif_of_several_contexts_is_valid_and_carries_the_contexts() {
+    let report = multi_context_sample();
+    let log: Value = serde_json::from_str(&to_sarif(&report)).unwrap();
+    assert_valid(&sarif_validator(), &log);
+    let run = &log["runs"][0];
+    for (r, f) in run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&report.findings)
+    {
+        let o = f.origin.as_ref().unwrap();
+        assert_eq!(r["properties"]["context"], o.context.as_str());
+        assert_eq!(r["properties"]["server"], o.server.as_str());
+        let fp = r["partialFingerprints"][FINGERPRINT_KEY].as_str().unwrap();
+        assert!(fp.starts_with(&format!("{}@", o.context)), "{fp}");
+    }
+    assert_eq!(run["properties"]["contexts"][2]["status"], "failed");
+}

@@ -201,9 +201,12 @@ impl Completions {
 pub enum Request {
     /// Answer known from the clap definitions alone.
     Done(Completions),
-    /// Context names from the kubeconfig, starting with `prefix`.
+    /// Context names from the kubeconfig, starting with `prefix`. For a list
+    /// (`--contexts a,b,`), `head` is what comes before the item being completed (`a,b,`):
+    /// each candidate starts with it, and names already listed are left out.
     Contexts {
         prefix: String,
+        head: String,
         kubeconfig: Option<PathBuf>,
     },
     /// Namespace names from the cluster, starting with `prefix`.
@@ -221,10 +224,24 @@ pub enum Request {
 pub async fn complete(global: &args::GlobalArgs, args: &args::CompleteArgs) -> anyhow::Result<u8> {
     let answer = match plan(&args.words) {
         Request::Done(c) => c,
-        Request::Contexts { prefix, kubeconfig } => Completions {
-            candidates: contexts(kubeconfig.or_else(|| global.kubeconfig.clone()), &prefix),
-            directive: directive::NO_FILE_COMP,
-        },
+        Request::Contexts {
+            prefix,
+            head,
+            kubeconfig,
+        } => {
+            let listed: HashSet<&str> = head.split(',').collect();
+            Completions {
+                candidates: contexts(kubeconfig.or_else(|| global.kubeconfig.clone()), &prefix)
+                    .into_iter()
+                    .filter(|c| !listed.contains(c.value.as_str()))
+                    .map(|c| Candidate {
+                        value: format!("{head}{}", c.value),
+                        ..c
+                    })
+                    .collect(),
+                directive: directive::NO_FILE_COMP,
+            }
+        }
         Request::Namespaces {
             prefix,
             kubeconfig,
@@ -455,6 +472,18 @@ fn values(arg: &Arg, current: &str, prefix: &str, ctx: &Ctx) -> Request {
         "context" if prefix.is_empty() => {
             return Request::Contexts {
                 prefix: current.to_owned(),
+                head: String::new(),
+                kubeconfig: ctx.kubeconfig.clone(),
+            };
+        }
+        "contexts" if prefix.is_empty() => {
+            let (head, item) = match current.rfind(',') {
+                Some(i) => current.split_at(i + 1),
+                None => ("", current),
+            };
+            return Request::Contexts {
+                prefix: item.to_owned(),
+                head: head.to_owned(),
                 kubeconfig: ctx.kubeconfig.clone(),
             };
         }
@@ -778,7 +807,25 @@ mod tests {
             plan(&words(&["--kubeconfig", "/k", "scan", "--context", "de"])),
             Request::Contexts {
                 prefix: "de".into(),
+                head: String::new(),
                 kubeconfig: Some("/k".into())
+            }
+        );
+        assert_eq!(
+            plan(&words(&["scan", "--contexts", "dev,st"])),
+            Request::Contexts {
+                prefix: "st".into(),
+                head: "dev,".into(),
+                kubeconfig: None
+            },
+            "--contexts completes the item after the last comma"
+        );
+        assert_eq!(
+            plan(&words(&["scan", "--contexts=prod,"])),
+            Request::Contexts {
+                prefix: "".into(),
+                head: "prod,".into(),
+                kubeconfig: None
             }
         );
         assert_eq!(
