@@ -5,8 +5,10 @@
 #
 # It starts two independent test beds at once (tests/cluster/up.sh twice, each in its own temp
 # dir; stopped and removed on exit, Ctrl-C included), seeds them over the API with different
-# sizes (so one context is clearly the slowest), writes one kubeconfig with both as contexts
-# `a` and `b`, then times, interleaved, RUNS rounds of (release build, `-A -o json`):
+# sizes (so one context is clearly the slowest), puts a latency proxy in front of each API
+# server (benches/latency_proxy.py: SECFIX_BENCH_RTT_MS of round trip, as to a remote
+# cluster), writes one kubeconfig with both as contexts `a` and `b` (through the proxies),
+# then times, interleaved, RUNS rounds of (release build, `-A -o json`):
 #   a     `kubectl-secfix scan --context a`
 #   b     `kubectl-secfix scan --context b`
 #   both  `kubectl-secfix scan --contexts a,b`
@@ -23,12 +25,14 @@
 # Environment:
 #   SECFIX_BENCH_RUNS      timed rounds (default 5)
 #   SECFIX_BENCH_PARALLEL  concurrent create requests while seeding (default 32)
+#   SECFIX_BENCH_RTT_MS    round-trip time added between the scans and each API server
+#                          (default 50; 0: no proxy, the API servers are reached directly)
 #   SECFIX_BENCH_DOC       file the results are appended to (default docs/benchmarks.md;
 #                          empty: do not write)
 #   CARGO_TARGET_DIR       where `cargo build --release` puts the binary (default target/)
 #   plus what tests/cluster/up.sh reads (KUBE_APISERVER, SECFIX_CACHE, ...).
-# Needs: tests/cluster/setup.sh done, curl with HTTP/2, jq, kubectl, /usr/bin/time (Debian
-# package `time`).
+# Needs: tests/cluster/setup.sh done, curl with HTTP/2, jq, kubectl, python3, /usr/bin/time
+# (Debian package `time`).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -36,6 +40,7 @@ PODS_A=${1:-3000}
 PODS_B=${2:-6000}
 RUNS=${SECFIX_BENCH_RUNS:-5}
 PARALLEL=${SECFIX_BENCH_PARALLEL:-32}
+RTT_MS=${SECFIX_BENCH_RTT_MS:-50}
 DOC=${SECFIX_BENCH_DOC-$ROOT/docs/benchmarks.md}
 
 log() { echo "bench: $*" >&2; }
@@ -47,7 +52,8 @@ for n in "$PODS_A" "$PODS_B"; do
 done
 case "$RUNS" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_RUNS must be a positive number, got '$RUNS'" ;; esac
 case "$PARALLEL" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_PARALLEL must be a positive number, got '$PARALLEL'" ;; esac
-for tool in curl jq kubectl; do
+case "$RTT_MS" in '' | *[!0-9]*) die "SECFIX_BENCH_RTT_MS must be a whole number of milliseconds, got '$RTT_MS'" ;; esac
+for tool in curl jq kubectl python3; do
   command -v "$tool" >/dev/null || die "'$tool' is not installed"
 done
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get install time"
@@ -66,12 +72,17 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/secfix-bench-multi.XXXXXX")
 BED_A="$WORK/a" BED_B="$WORK/b"
 mkdir -p "$BED_A" "$BED_B" "$WORK/results"
 up_b=
+proxies=()
 cleanup() {
   trap - EXIT INT TERM
   if [ -n "$up_b" ] && kill -0 "$up_b" 2>/dev/null; then
     kill -TERM -- "-$up_b" 2>/dev/null || kill -TERM "$up_b" 2>/dev/null || true
     wait "$up_b" 2>/dev/null || true
   fi
+  for pid in "${proxies[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   log "stopping the test beds"
   "$ROOT/tests/cluster/down.sh" "$BED_A" || true
   "$ROOT/tests/cluster/down.sh" "$BED_B" || true
@@ -87,20 +98,44 @@ up_b=$!
 wait "$up_b" || die "the second test bed did not start"
 up_b=
 
-# One kubeconfig, contexts `a` and `b` (each bed's own names are the same, so they are renamed).
-KUBECONFIG_AB="$WORK/kubeconfig"
 # bed_field BED JSONPATH : a field of BED's own kubeconfig.
 bed_field() { KUBECONFIG="$1/kubeconfig" kubectl config view --raw -o jsonpath="$2"; }
+
+# The server each context reaches: the API server itself, or a latency proxy in front of it.
+# proxy BED : sets $via to the URL to use for BED.
+proxy() {
+  local server hostport fifo port
+  server=$(bed_field "$1" '{.clusters[0].cluster.server}')
+  if [ "$RTT_MS" = 0 ]; then
+    via=$server
+    return
+  fi
+  hostport=${server#https://}
+  fifo="$WORK/proxy.$RANDOM"
+  mkfifo "$fifo"
+  python3 "$ROOT/benches/latency_proxy.py" 0 "$hostport" "$((RTT_MS / 2))" >"$fifo" &
+  proxies+=($!)
+  read -r _ port <"$fifo" || die "the latency proxy for $server did not start"
+  rm -f "$fifo"
+  via="https://127.0.0.1:$port"
+}
+proxy "$BED_A"
+VIA_A=$via
+proxy "$BED_B"
+VIA_B=$via
+
+# One kubeconfig, contexts `a` and `b` (each bed's own names are the same, so they are renamed).
+KUBECONFIG_AB="$WORK/kubeconfig"
 {
   echo "apiVersion: v1"
   echo "kind: Config"
   echo "current-context: a"
   echo "clusters:"
-  for pair in "a:$BED_A" "b:$BED_B"; do
-    name=${pair%%:*} bed=${pair#*:}
+  for pair in "a:$BED_A:$VIA_A" "b:$BED_B:$VIA_B"; do
+    IFS=: read -r name bed _ <<<"$pair"
     echo "- name: $name"
     echo "  cluster:"
-    echo "    server: $(bed_field "$bed" '{.clusters[0].cluster.server}')"
+    echo "    server: ${pair#*:*:}"
     echo "    certificate-authority: $bed/apiserver/apiserver.crt"
   done
   echo "users:"
@@ -143,12 +178,12 @@ send() {
   fi
   log "$label: $total requests in $((SECONDS - start))s"
 }
-# seed CONTEXT PODS : fills the bed behind CONTEXT.
+# seed CONTEXT BED PODS : fills BED (directly, not through the latency proxy).
 seed() {
-  local ctx=$1 pods=$2 seed_dir="$WORK/seed-$1" ns_count k i ns cfg f
-  SERVER=$(kubectl config view --raw -o jsonpath="{.clusters[?(@.name==\"$ctx\")].cluster.server}")
-  TOKEN=$(kubectl config view --raw -o jsonpath="{.users[?(@.name==\"$ctx\")].user.token}")
-  CA=$(kubectl config view --raw -o jsonpath="{.clusters[?(@.name==\"$ctx\")].cluster.certificate-authority}")
+  local ctx=$1 bed=$2 pods=$3 seed_dir="$WORK/seed-$1" ns_count k i ns cfg f
+  SERVER=$(bed_field "$bed" '{.clusters[0].cluster.server}')
+  TOKEN=$(bed_field "$bed" '{.users[?(@.name=="admin")].user.token}')
+  CA="$bed/apiserver/apiserver.crt"
   mkdir -p "$seed_dir"
   ns_count=$(((pods + 999) / 1000))
   cfg="$seed_dir/ns.cfg"
@@ -179,8 +214,8 @@ seed() {
   rm -rf "$seed_dir"
 }
 seed_started=$SECONDS
-seed a "$PODS_A"
-seed b "$PODS_B"
+seed a "$BED_A" "$PODS_A"
+seed b "$BED_B" "$PODS_B"
 log "seeded in $((SECONDS - seed_started))s"
 
 # --- what is measured ------------------------------------------------------------------------
@@ -237,12 +272,17 @@ SLOWEST=$(awk -v a="$WALL_A" -v b="$WALL_B" 'BEGIN { print (a > b) ? a : b }')
 SUM=$(awk -v a="$WALL_A" -v b="$WALL_B" 'BEGIN { printf "%.2f", a + b }')
 VS_SLOWEST=$(awk -v x="$WALL_BOTH" -v y="$SLOWEST" 'BEGIN { printf "%.2f", x / y }')
 VS_SUM=$(awk -v x="$WALL_BOTH" -v y="$SUM" 'BEGIN { printf "%.2f", x / y }')
+if [ "$RTT_MS" = 0 ]; then
+  RTT_LABEL="API servers reached directly"
+else
+  RTT_LABEL="${RTT_MS} ms round trip to each API server"
+fi
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
 
 RESULT=$(
   cat <<EOF
-### Two contexts, $PODS_A + $PODS_B Pods ($(date -u +%Y-%m-%d), secfix $COMMIT$DIRTY)
+### Two contexts, $PODS_A + $PODS_B Pods, $RTT_LABEL ($(date -u +%Y-%m-%d), secfix $COMMIT$DIRTY)
 
 $RUNS rounds, medians; machine: $(nproc) cores, load average $LOAD_BEFORE before, $LOAD_AFTER after.
 

@@ -156,7 +156,7 @@ async fn run_contexts(
         async move {
             let result = scan_context(global, args, &t, bar.as_ref(), started).await;
             if let Some(bar) = &bar {
-                bar.finish_with_message(match &result {
+                let state = match &result {
                     Ok(s) if s.errors.is_empty() => format!("done: {}", plural(s.findings.len())),
                     Ok(s) => format!(
                         "incomplete: {}, {} error(s)",
@@ -164,7 +164,8 @@ async fn run_contexts(
                         s.errors.len()
                     ),
                     Err(e) => format!("failed: {e}"),
-                });
+                };
+                bar.finish_with_message(crate::model::text::printable(&state).into_owned());
             }
             result
         }
