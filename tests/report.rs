@@ -604,3 +604,43 @@ fn sarif_of_several_contexts_is_valid_and_carries_the_contexts() {
     }
     assert_eq!(run["properties"]["contexts"][2]["status"], "failed");
 }
+
+/// Covers issue #13: the overviews of a scan of several contexts say which context each
+/// namespace and finding is in, and suggest one `fix --context` per context, never one
+/// `fix` for everything.
+#[test]
+fn overviews_of_several_contexts_name_each_context() {
+    let mut report = multi_context_sample();
+    report.origin = Origin {
+        target: Target::Contexts {
+            contexts: vec!["prod".into(), "staging".into(), "edge".into()],
+            kubeconfig: None,
+            default_namespaces: false,
+        },
+        ..Origin::default()
+    };
+    let summary = render_summary(&report, false);
+    assert!(summary.contains("staging/shop"), "{summary}");
+    assert!(
+        summary.contains("kubectl secfix fix --context prod -n shop"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("kubectl secfix fix --context staging -n shop"),
+        "{summary}"
+    );
+    assert!(
+        !summary
+            .lines()
+            .any(|l| l.contains("fix -A") || l.contains("fix -n")),
+        "no fix without a context: {summary}"
+    );
+    let markdown = render_markdown(&report);
+    assert!(
+        markdown.contains("contexts prod, staging, edge, all namespaces"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("`prod/shop`"), "{markdown}");
+    let html = render_html(&report);
+    assert!(html.contains("<span class=\"muted\">staging</span> deployment/api"));
+}
