@@ -635,9 +635,17 @@ fn overviews_of_several_contexts_name_each_context() {
             .any(|l| l.contains("fix -A") || l.contains("fix -n")),
         "no fix without a context: {summary}"
     );
+    assert!(
+        summary.contains("edge      https://10.0.0.9:6443           failed   0"),
+        "how each context went: {summary}"
+    );
     let markdown = render_markdown(&report);
     assert!(
         markdown.contains("contexts prod, staging, edge, all namespaces"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| `edge` | `https://10.0.0.9:6443` | failed | 0 |"),
         "{markdown}"
     );
     assert!(markdown.contains("`prod/shop`"), "{markdown}");

@@ -114,6 +114,20 @@ fn head(out: &mut String, report: &Report, o: &Overview) {
         plural(s.scanned, "object", "objects"),
     );
 
+    if !report.contexts.is_empty() {
+        out.push_str("\n\n| context | server | status | findings |\n|---|---|---|--:|");
+        for c in &report.contexts {
+            let _ = write!(
+                out,
+                "\n| {} | {} | {} | {} |",
+                code(&c.context),
+                code(&c.server),
+                c.status.as_str(),
+                c.findings
+            );
+        }
+    }
+
     out.push_str(
         "\n\n| check | findings | objects | namespaces | fixable |\n|---|--:|--:|--:|--:|",
     );

@@ -43,6 +43,10 @@ pub fn render_summary(report: &Report, color: bool) -> String {
         blocks.push(namespace_table(&o, color));
     }
     blocks.push(o.summary.line());
+    if !report.contexts.is_empty() {
+        // How each context of a scan of several went, as at the end of the table.
+        blocks.push(super::table::contexts_table(report));
+    }
     if !o.next.is_empty() || o.not_fixable > 0 {
         let mut next = Vec::new();
         if !o.next.is_empty() {

@@ -83,7 +83,7 @@ pub fn render_table_sized(report: &Report, color: bool, screen_rows: Option<usiz
 }
 
 /// One line per context of a scan of several contexts, under a header.
-fn contexts_table(report: &Report) -> String {
+pub(super) fn contexts_table(report: &Report) -> String {
     let rows = report
         .contexts
         .iter()
