@@ -43,8 +43,8 @@ PARALLEL=${SECFIX_BENCH_PARALLEL:-32}
 RTT_MS=${SECFIX_BENCH_RTT_MS:-50}
 DOC=${SECFIX_BENCH_DOC-$ROOT/docs/benchmarks.md}
 
-log() { echo "bench: $*" >&2; }
-die() { echo "bench: error: $*" >&2; exit 1; }
+# shellcheck source=benches/common.sh
+. "$ROOT/benches/common.sh"
 
 for n in "$PODS_A" "$PODS_B"; do
   case "$n" in '' | *[!0-9]*) die "pod counts must be whole numbers, got '$n'" ;; esac
@@ -53,19 +53,10 @@ done
 case "$RUNS" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_RUNS must be a positive number, got '$RUNS'" ;; esac
 case "$PARALLEL" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_PARALLEL must be a positive number, got '$PARALLEL'" ;; esac
 case "$RTT_MS" in '' | *[!0-9]*) die "SECFIX_BENCH_RTT_MS must be a whole number of milliseconds, got '$RTT_MS'" ;; esac
-for tool in curl jq kubectl python3; do
-  command -v "$tool" >/dev/null || die "'$tool' is not installed"
-done
-[ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get install time"
-curl --version | grep -w HTTP2 >/dev/null || die "this curl has no HTTP/2 support"
+need curl jq kubectl python3
 
 # --- build -----------------------------------------------------------------------------------
-log "building the release binary"
-(cd "$ROOT" && cargo build --release --quiet --bin kubectl-secfix)
-TARGET=${CARGO_TARGET_DIR:-target}
-case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
-SECFIX="$TARGET/release/kubectl-secfix"
-[ -x "$SECFIX" ] || die "no binary at $SECFIX after cargo build --release"
+build_release
 
 # --- two test beds ---------------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/secfix-bench-multi.XXXXXX")
@@ -158,26 +149,6 @@ export KUBECONFIG="$KUBECONFIG_AB"
 IMAGE_REPO=registry.example.com/bench
 PROXY_IMAGE='envoyproxy/envoy:v1.29.1@sha256:0f6e4ae1bd2e4b5a8bdbf7d8c2a9e0fb7d1b1b0a3e2f0c2d8f5a7e6b4c3d2e1f'
 
-# request CFG METHOD PATH BODY_FILE : appends one request (to $SERVER, as $TOKEN) to a curl config.
-request() {
-  printf 'url = "%s%s"\nrequest = "%s"\ndata-binary = "@%s"\nheader = "Content-Type: application/json"\nheader = "Authorization: Bearer %s"\nuser-agent = "secfix-bench"\ncacert = "%s"\noutput = "/dev/null"\nsilent\nshow-error\nwrite-out = "%%{http_code} %%{url_effective}\\n"\nnext\n' \
-    "$SERVER" "$3" "$2" "$4" "$TOKEN" "$CA" >>"$1"
-}
-# send CFG LABEL : runs the requests of CFG, PARALLEL at a time; fails unless all are 2xx.
-send() {
-  local cfg=$1 label=$2 out="$1.out" start=$SECONDS total bad
-  sed -i '$d' "$cfg" # the last `next`
-  curl --no-progress-meter -Z --parallel-max "$PARALLEL" -K "$cfg" >"$out" 2>"$cfg.err" || true
-  total=$(wc -l <"$out")
-  bad=$(grep -cv '^2' "$out" || true)
-  if [ "$bad" != 0 ] || [ -s "$cfg.err" ]; then
-    echo "bench: error: $label: $bad of $total requests failed:" >&2
-    grep -v '^2' "$out" | sort | head -n 5 | sed 's/^/    /' >&2
-    head -n 5 "$cfg.err" | sed 's/^/    /' >&2
-    exit 1
-  fi
-  log "$label: $total requests in $((SECONDS - start))s"
-}
 # seed CONTEXT BED PODS : fills BED (directly, not through the latency proxy).
 seed() {
   local ctx=$1 bed=$2 pods=$3 seed_dir="$WORK/seed-$1" ns_count k i ns cfg f
@@ -192,7 +163,7 @@ seed() {
     printf -v ns 'bench-%03d' "$k"
     f="$seed_dir/ns-$k.json"
     printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"%s"}}' "$ns" >"$f"
-    request "$cfg" POST /api/v1/namespaces "$f"
+    request "$cfg" POST /api/v1/namespaces application/json "$f"
   done
   send "$cfg" "$ctx: namespaces"
   cfg="$seed_dir/pods.cfg"
@@ -201,14 +172,14 @@ seed() {
     printf -v ns 'bench-%03d' "$k"
     f="$seed_dir/np-$k.json"
     printf '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"default-deny","namespace":"%s"},"spec":{"podSelector":{},"policyTypes":["Ingress","Egress"]}}' "$ns" >"$f"
-    request "$cfg" POST "/apis/networking.k8s.io/v1/namespaces/$ns/networkpolicies" "$f"
+    request "$cfg" POST "/apis/networking.k8s.io/v1/namespaces/$ns/networkpolicies" application/json "$f"
   done
   for ((i = 0; i < pods; i++)); do
     printf -v ns 'bench-%03d' $((i % ns_count))
     f="$seed_dir/pod-$i.json"
     printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"solo-%d","namespace":"%s","labels":{"app":"solo-%d","tier":"backend","team":"bench"},"annotations":{"bench.secfix.dev/seeded":"true","prometheus.io/scrape":"true"}},"spec":{"containers":[{"name":"app","image":"%s/solo-%d:1.4.2","env":[{"name":"DB_PASSWORD","valueFrom":{"secretKeyRef":{"name":"solo-%d-db","key":"password"}}},{"name":"LOG_LEVEL","value":"info"}],"resources":{"requests":{"cpu":"100m","memory":"128Mi"}},"readinessProbe":{"httpGet":{"path":"/healthz","port":8080}},"volumeMounts":[{"name":"config","mountPath":"/etc/app","readOnly":true}]},{"name":"proxy","image":"%s"}],"volumes":[{"name":"config","configMap":{"name":"solo-%d-config"}}]}}' \
       "$i" "$ns" "$i" "$IMAGE_REPO" "$i" "$i" "$PROXY_IMAGE" "$i" >"$f"
-    request "$cfg" POST "/api/v1/namespaces/$ns/pods" "$f"
+    request "$cfg" POST "/api/v1/namespaces/$ns/pods" application/json "$f"
   done
   send "$cfg" "$ctx: NetworkPolicies and $pods Pods"
   rm -rf "$seed_dir"

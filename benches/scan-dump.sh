@@ -30,23 +30,14 @@ DOC=${SECFIX_BENCH_DOC-$ROOT/docs/benchmarks.md}
 PODS_PER_RS=25
 DOCS=2000
 
-log() { echo "bench: $*" >&2; }
-die() { echo "bench: error: $*" >&2; exit 1; }
+# shellcheck source=benches/common.sh
+. "$ROOT/benches/common.sh"
 
 case "$N" in '' | *[!0-9]*) die "N must be a whole number of pods, got '$N'" ;; esac
 [ "$N" -ge 100 ] || die "N must be at least 100, got $N"
 case "$RUNS" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_RUNS must be a positive number, got '$RUNS'" ;; esac
-for tool in curl jq kubectl awk; do
-  command -v "$tool" >/dev/null || die "'$tool' is not installed"
-done
-[ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get install time"
-
-log "building the release binary"
-(cd "$ROOT" && cargo build --release --quiet --bin kubectl-secfix)
-TARGET=${CARGO_TARGET_DIR:-target}
-case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
-SECFIX="$TARGET/release/kubectl-secfix"
-[ -x "$SECFIX" ] || die "no binary at $SECFIX after cargo build --release"
+need curl jq kubectl awk
+build_release
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/secfix-dump-bench.XXXXXX")
 cleanup() {

@@ -45,26 +45,17 @@ DOC=${SECFIX_BENCH_DOC-$ROOT/docs/benchmarks.md}
 PAGE=500
 PODS_PER_RS=25
 
-log() { echo "bench: $*" >&2; }
-die() { echo "bench: error: $*" >&2; exit 1; }
+# shellcheck source=benches/common.sh
+. "$ROOT/benches/common.sh"
 
 case "$N" in '' | *[!0-9]*) die "N must be a whole number of pods, got '$N'" ;; esac
 [ "$N" -ge 100 ] || die "N must be at least 100, got $N"
 case "$RUNS" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_RUNS must be a positive number, got '$RUNS'" ;; esac
 case "$PARALLEL" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_PARALLEL must be a positive number, got '$PARALLEL'" ;; esac
-for tool in curl jq kubectl; do
-  command -v "$tool" >/dev/null || die "'$tool' is not installed"
-done
-[ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get install time"
-curl --version | grep -w HTTP2 >/dev/null || die "this curl has no HTTP/2 support"
+need curl jq kubectl
 
 # --- build -----------------------------------------------------------------------------------
-log "building the release binary"
-(cd "$ROOT" && cargo build --release --quiet --bin kubectl-secfix)
-TARGET=${CARGO_TARGET_DIR:-target}
-case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
-SECFIX="$TARGET/release/kubectl-secfix"
-[ -x "$SECFIX" ] || die "no binary at $SECFIX after cargo build --release"
+build_release
 
 # --- test bed --------------------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/secfix-bench.XXXXXX")

@@ -1,5 +1,5 @@
 # Seeds the bench cluster: sourced by benches/scan-large.sh and benches/scan-dump.sh after
-# they have started a test bed. Reads N, PARALLEL, SERVER, TOKEN, CA, WORK, log, die; sets
+# they have started a test bed. Reads N, PARALLEL, SERVER, TOKEN, CA, WORK and benches/common.sh (log, die, request, send); sets
 # NS_COUNT, OWNED, RS_COUNT, BARE, SEED_SECONDS (see scan-large.sh for what it seeds).
 # shellcheck shell=bash
 SEED="$WORK/seed"
@@ -26,27 +26,6 @@ owner_ref() {
 }
 meta() { # meta NAME NS APP EXTRA
   printf '"metadata":{"name":"%s","namespace":"%s","labels":{"app":"%s","tier":"backend","team":"bench"},"annotations":{"bench.secfix.dev/seeded":"true","prometheus.io/scrape":"true","prometheus.io/port":"9090"}%s}' "$1" "$2" "$3" "$4"
-}
-
-# request CFG METHOD PATH CONTENT_TYPE BODY_FILE : appends one request to a curl config.
-request() {
-  printf 'url = "%s%s"\nrequest = "%s"\ndata-binary = "@%s"\nheader = "Content-Type: %s"\nheader = "Authorization: Bearer %s"\nuser-agent = "secfix-bench"\ncacert = "%s"\noutput = "/dev/null"\nsilent\nshow-error\nwrite-out = "%%{http_code} %%{url_effective}\\n"\nnext\n' \
-    "$SERVER" "$3" "$2" "$5" "$4" "$TOKEN" "$CA" >>"$1"
-}
-# send CFG LABEL : runs the requests of CFG, PARALLEL at a time; fails unless all are 2xx.
-send() {
-  local cfg=$1 label=$2 out="$1.out" start=$SECONDS total bad
-  sed -i '$d' "$cfg" # the last `next`
-  curl --no-progress-meter -Z --parallel-max "$PARALLEL" -K "$cfg" >"$out" 2>"$cfg.err" || true
-  total=$(wc -l <"$out")
-  bad=$(grep -cv '^2' "$out" || true)
-  if [ "$bad" != 0 ] || [ -s "$cfg.err" ]; then
-    echo "bench: error: $label: $bad of $total requests failed:" >&2
-    grep -v '^2' "$out" | sort | head -n 5 | sed 's/^/    /' >&2
-    head -n 5 "$cfg.err" | sed 's/^/    /' >&2
-    exit 1
-  fi
-  log "$label: $total requests in $((SECONDS - start))s"
 }
 
 seed_started=$SECONDS

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use super::UsageError;
 use super::args::{GlobalArgs, Selection};
 use crate::checks::ScanOptions;
-use crate::cluster::client::{ConnectOptions, Connection, connect};
+use crate::cluster::client::{Connection, connect};
 use crate::cluster::list::Scope;
 use crate::inventory::{
     Collector, Inventory, Keep, collect_live, collect_live_with, collect_offline,
@@ -76,21 +76,21 @@ pub async fn collect(
             namespace: None,
         });
     }
-    collect_live_from(&global.connect_options(), selection, collector, keep, None).await
+    let conn = connect(&global.connect_options())
+        .await
+        .context("cannot connect to the cluster")?;
+    Ok(collect_live_from(conn, selection, collector, keep, None).await)
 }
 
-/// Reads the cluster of `opts` as `selection` says, into `collector`. Progress goes on
+/// Reads the cluster of `conn` as `selection` says, into `collector`. Progress goes on
 /// `progress` when given (one line of several), else on a spinner of its own (on a terminal).
 pub async fn collect_live_from(
-    opts: &ConnectOptions,
+    conn: Connection,
     selection: &Selection,
     collector: Collector,
     keep: Keep,
     progress: Option<&indicatif::ProgressBar>,
-) -> anyhow::Result<Collected> {
-    let conn = connect(opts)
-        .await
-        .context("cannot connect to the cluster")?;
+) -> Collected {
     let namespace = if selection.all_namespaces {
         None
     } else {
@@ -113,11 +113,11 @@ pub async fn collect_live_from(
         }
         None => collect_live(&mut collector, &conn.client, scope, keep, include).await,
     }
-    Ok(Collected {
+    Collected {
         inventory: collector.finish(),
         source: Source::Live(conn),
         namespace,
-    })
+    }
 }
 
 /// The collector `selection` asks for (its options checked first).

@@ -212,23 +212,26 @@ async fn scan_context(
     if let Some(bar) = bar {
         bar.set_message("connecting");
     }
-    // A first request, so an unreachable or rejecting server is one clear error rather than
-    // one per kind listed.
     let conn = crate::cluster::client::connect(&opts)
         .await
         .map_err(|e| format!("{e:#}"))?;
-    conn.client.apiserver_version().await.map_err(|e| {
+    let server = conn.server.clone();
+    let collector = collector(&args.selection, KEEP).map_err(|e| format!("{e:#}"))?;
+    // `/version` alongside the lists (no round trip added): when it fails, the context is
+    // unreachable or rejects us, and that one error is reported instead of one per kind.
+    let version = conn.client.clone();
+    let (reached, collected) = tokio::join!(
+        version.apiserver_version(),
+        collect_live_from(conn, &args.selection, collector, KEEP, bar)
+    );
+    reached.map_err(|e| {
         let why = match &e {
             kube::Error::Api(_) => crate::cluster::describe_error(&e),
             // The transport error's causes say what happened (refused, timed out, TLS…).
             _ => causes(&e),
         };
-        format!("cannot reach {}: {why}", conn.server)
+        format!("cannot reach {server}: {why}")
     })?;
-    let collector = collector(&args.selection, KEEP).map_err(|e| format!("{e:#}"))?;
-    let collected = collect_live_from(&opts, &args.selection, collector, KEEP, bar)
-        .await
-        .map_err(|e| format!("{e:#}"))?;
     let namespace = collected.namespace.clone();
     let mut inv = collected.inventory;
     resolve_digests(&mut inv, args).await;
@@ -239,7 +242,7 @@ async fn scan_context(
         warnings: inv.warnings,
         errors: inv.errors,
         notes: Vec::new(),
-        server: conn.server.clone(),
+        server: server.clone(),
     };
     if args.report_to_cluster
         && let Source::Live(conn) = &collected.source
@@ -250,7 +253,7 @@ async fn scan_context(
         // The reports hold the findings as the JSON report shows them, context included.
         let origin = ContextRef {
             context: target.context.clone(),
-            server: conn.server.clone(),
+            server,
         };
         let findings: Vec<Finding> = scan
             .findings
