@@ -113,15 +113,26 @@ pub type Outcome = (Target, Result<ContextScan, String>);
 
 /// Runs `scan` for every target, at most `parallel` (at least 1) at once, and returns the
 /// outcomes in the order of `targets`.
+///
+/// Each context's scan is a task of its own, so contexts are checked on different threads
+/// (a large context's pages keep one core busy), and one that panics is that context's
+/// failure, not the end of the run. Must be called within a Tokio runtime.
 pub async fn scan_all<F, Fut>(targets: Vec<Target>, parallel: usize, scan: F) -> Vec<Outcome>
 where
     F: Fn(Target) -> Fut,
-    Fut: Future<Output = Result<ContextScan, String>>,
+    Fut: Future<Output = Result<ContextScan, String>> + Send + 'static,
 {
     futures::stream::iter(targets)
         .map(|t| {
-            let fut = scan(t.clone());
-            async move { (t, fut.await) }
+            // `buffered` pulls (and so spawns) at most `parallel` of these at a time.
+            let task = tokio::spawn(scan(t.clone()));
+            async move {
+                let outcome = match task.await {
+                    Ok(outcome) => outcome,
+                    Err(e) => Err(format!("the scan of this context stopped: {e}")),
+                };
+                (t, outcome)
+            }
         })
         .buffered(parallel.max(1))
         .collect()
@@ -193,6 +204,7 @@ pub fn merge(outcomes: Vec<Outcome>) -> Merged {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
@@ -260,17 +272,20 @@ mod tests {
 
     #[tokio::test]
     async fn at_most_parallel_at_once_outcomes_in_target_order() {
-        let targets: Vec<Target> = (0..6)
+        let targets: Vec<Target> = (0..7)
             .map(|i| Target {
                 context: format!("c{i}"),
                 server: String::new(),
             })
             .collect();
-        let running = AtomicUsize::new(0);
-        let peak = AtomicUsize::new(0);
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
         let outcomes = scan_all(targets, 2, |t| {
-            let (running, peak) = (&running, &peak);
+            let (running, peak) = (running.clone(), peak.clone());
             async move {
+                if t.context == "c6" {
+                    panic!("a bug in one context");
+                }
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
                 // Later contexts finish first.
@@ -290,8 +305,13 @@ mod tests {
         .await;
         assert_eq!(peak.load(Ordering::SeqCst), 2);
         let order: Vec<&str> = outcomes.iter().map(|(t, _)| t.context.as_str()).collect();
-        assert_eq!(order, ["c0", "c1", "c2", "c3", "c4", "c5"]);
+        assert_eq!(order, ["c0", "c1", "c2", "c3", "c4", "c5", "c6"]);
         assert!(outcomes[3].1.is_err());
+        let panicked = outcomes[6].1.as_ref().unwrap_err();
+        assert!(
+            panicked.starts_with("the scan of this context stopped"),
+            "{panicked}"
+        );
         assert_eq!(outcomes.iter().filter(|(_, r)| r.is_ok()).count(), 5);
     }
 

@@ -56,4 +56,17 @@ async fn namespace_and_context_values_come_from_the_cluster_and_kubeconfig() {
         "{}",
         out.stdout()
     );
+
+    // `--contexts` completes the item after the last comma, leaving out those listed.
+    let out = c
+        .kubectl(["__complete", "secfix", "scan", "--contexts", "admin,"])
+        .env("PATH", &path)
+        .run();
+    let text = out.stdout();
+    let candidates: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(':'))
+        .map(|l| l.split('\t').next().unwrap_or(l))
+        .collect();
+    assert_eq!(candidates, ["admin,viewer"], "{}", out.stdout());
 }

@@ -149,7 +149,7 @@ pub enum DigestSource {
     Registry,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ScanArgs {
     #[command(flatten)]
     pub selection: Selection,

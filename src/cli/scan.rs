@@ -151,9 +151,13 @@ async fn run_contexts(
             .map_err(|e| UsageError(format!("-l {s:?}: {e}")))?;
     }
     let progress = Progress::new(&targets);
+    // Each context is a task of its own (see `scan_all`): it owns what it reads.
+    let shared = std::sync::Arc::new((global.clone(), args.clone()));
     let outcomes = contexts::scan_all(targets, usize::from(args.contexts.parallel_contexts), |t| {
         let bar = progress.bar(&t.context);
+        let shared = shared.clone();
         async move {
+            let (global, args) = &*shared;
             let result = scan_context(global, args, &t, bar.as_ref(), started).await;
             if let Some(bar) = &bar {
                 let state = match &result {

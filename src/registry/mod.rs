@@ -205,7 +205,12 @@ impl Resolver {
         let auths = self.credentials(&registries).await;
         let client = &client;
         let auths = &auths;
-        futures::stream::iter(jobs)
+        // The futures are collected first, so no closure over `(String, &ImageRef)` is part
+        // of the future's type: that keeps the resolution `Send` (a scan of several contexts
+        // runs each in a task of its own), which rustc cannot prove through the closure's
+        // higher-ranked lifetime.
+        let lookups: Vec<_> = jobs
+            .into_iter()
             .map(|(key, image)| async move {
                 let result = match auths.get(image.registry.as_str()) {
                     Some(Ok(auth)) => self.resolve_one(client, image, &key, auth).await,
@@ -220,6 +225,8 @@ impl Resolver {
                 };
                 (key, result)
             })
+            .collect();
+        futures::stream::iter(lookups)
             .buffer_unordered(self.opts.max_concurrent.max(1))
             .collect()
             .await
