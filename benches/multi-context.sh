@@ -249,7 +249,8 @@ else
   RTT_LABEL="${RTT_MS} ms round trip to each API server"
 fi
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
+# Local changes to the code (the results file itself does not count).
+DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no -- . ':!docs' 2>/dev/null | grep -q . && echo "+dirty" || true)
 
 RESULT=$(
   cat <<EOF
