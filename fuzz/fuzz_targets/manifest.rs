@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let (file, _) = manifest::parse_bytes("-", data);
     let mut at = 0;
     for d in &file.documents {
-        assert!(d.span.start >= at && d.span.end >= d.span.start, "documents out of order");
+        assert!(
+            d.span.start >= at && d.span.end >= d.span.start,
+            "documents out of order"
+        );
         if !file.json {
             assert_eq!(d.span.start, at, "a YAML document lost bytes");
         }
@@ -25,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(at, data.len(), "the YAML documents do not cover the input");
     }
     let unchanged = manifest::render(&file, &manifest::Edits::default()).expect("render");
-    assert!(unchanged.content.is_none(), "a file without changes was rewritten");
+    assert!(
+        unchanged.content.is_none(),
+        "a file without changes was rewritten"
+    );
     for (obj, _) in manifest::objects(std::slice::from_ref(&file)) {
         let mut keys = Vec::new();
         let mut strings = Vec::new();
