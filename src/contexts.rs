@@ -117,7 +117,7 @@ pub type Outcome = (Target, Result<ContextScan, String>);
 /// Each context's scan is a task of its own, so contexts are checked on different threads
 /// (a large context's pages keep one core busy), and one that panics is that context's
 /// failure, not the end of the run. Must be called within a Tokio runtime.
-pub async fn scan_all<F, Fut>(targets: Vec<Target>, parallel: usize, scan: F) -> Vec<Outcome>
+pub(crate) async fn scan_all<F, Fut>(targets: Vec<Target>, parallel: usize, scan: F) -> Vec<Outcome>
 where
     F: Fn(Target) -> Fut,
     Fut: Future<Output = Result<ContextScan, String>> + Send + 'static,

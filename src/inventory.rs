@@ -58,7 +58,7 @@ pub struct Inventory {
 }
 
 /// Feeds objects into the scanner and keeps what later stages need.
-pub struct Collector {
+pub(crate) struct Collector {
     scanner: Scanner,
     keep: Keep,
     inv: Inventory,
@@ -78,7 +78,7 @@ impl Collector {
     }
 
     /// The namespace given to objects that name none (offline manifests).
-    pub fn with_default_namespace(mut self, ns: &str) -> Self {
+    pub(crate) fn with_default_namespace(mut self, ns: &str) -> Self {
         self.default_namespace = Some(ns.to_string());
         self
     }
@@ -178,10 +178,6 @@ impl Collector {
         Ok(())
     }
 
-    pub fn scanned(&self) -> usize {
-        self.scanner.scanned()
-    }
-
     pub fn finish(self) -> Inventory {
         let ScanResult {
             findings,
@@ -259,7 +255,7 @@ impl Collector {
 /// (`scan`). Namespaces are fed before workloads when a check needs their annotations
 /// ([`ScanOptions::reads_namespace_annotations`]): then the input is read twice, Namespaces
 /// first (standard input is held in memory for that).
-pub fn collect_offline(
+pub(crate) fn collect_offline(
     collector: &mut Collector,
     paths: &[std::path::PathBuf],
     keep: bool,
@@ -475,7 +471,7 @@ async fn read_referenced(collector: &mut Collector, client: &Client) {
 /// kinds, plus the pod-template controllers discovery finds served (Argo Rollouts, OpenShift
 /// DeploymentConfigs, and `include` from `--include-kinds`). Progress goes to stderr, only
 /// when stderr is a terminal.
-pub async fn collect_live(
+pub(crate) async fn collect_live(
     collector: &mut Collector,
     client: &Client,
     scope: Scope,
@@ -491,7 +487,7 @@ pub async fn collect_live(
 
 /// Like [`collect_live`], showing what has been listed on `progress` (the caller's line, e.g.
 /// one per context in a scan of several contexts; the caller clears it).
-pub async fn collect_live_with(
+pub(crate) async fn collect_live_with(
     collector: &mut Collector,
     client: &Client,
     scope: Scope,
@@ -565,7 +561,7 @@ async fn drain(
                     pb.set_message(format!("listed {}", parts.join(", ")));
                 }
             }
-            ListEvent::Failed { message, .. } => {
+            ListEvent::Failed { message } => {
                 failures.insert(message);
             }
             ListEvent::Note(n) => collector.warn(n),

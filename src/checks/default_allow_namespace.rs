@@ -56,7 +56,7 @@ impl PodGroup {
 }
 
 /// The directions a policy isolates, after `policyTypes` defaulting.
-pub fn policy_directions(np: &NetworkPolicy) -> Vec<Direction> {
+pub(crate) fn policy_directions(np: &NetworkPolicy) -> Vec<Direction> {
     let Some(spec) = &np.spec else {
         return vec![Direction::Ingress];
     };

@@ -49,14 +49,14 @@ use super::registry::{self, Check, Fix, Run};
 use super::{env_fixability, workload_finding};
 
 /// Minimum length for the entropy rule.
-pub const ENTROPY_MIN_LEN: usize = 32;
+pub(crate) const ENTROPY_MIN_LEN: usize = 32;
 /// Minimum Shannon entropy, in bits per character, for the entropy rule.
-pub const ENTROPY_MIN_BITS: f64 = 4.0;
+pub(crate) const ENTROPY_MIN_BITS: f64 = 4.0;
 /// Minimum share of adjacent characters of different classes for the entropy rule.
-pub const ENTROPY_MIN_SWITCH: f64 = 0.45;
+pub(crate) const ENTROPY_MIN_SWITCH: f64 = 0.45;
 
 /// Words that, after a secret noun, make a name refer to something about the secret.
-pub const QUALIFIERS: &[&str] = &[
+pub(crate) const QUALIFIERS: &[&str] = &[
     "file",
     "files",
     "path",
@@ -249,7 +249,7 @@ pub fn check(w: &Workload) -> Vec<Finding> {
 }
 
 /// `not_fixable_reason` of a literal found only in the last-applied annotation.
-pub const LAST_APPLIED_REASON: &str = "the kubectl.kubernetes.io/last-applied-configuration \
+pub(crate) const LAST_APPLIED_REASON: &str = "the kubectl.kubernetes.io/last-applied-configuration \
      annotation keeps it from an earlier `kubectl apply`: apply the manifest again without the \
      literal, or remove the annotation";
 
@@ -489,7 +489,7 @@ fn class(c: u8) -> Class {
 }
 
 /// Shannon entropy of `s`'s bytes, in bits per byte.
-pub fn shannon_entropy(s: &str) -> f64 {
+pub(crate) fn shannon_entropy(s: &str) -> f64 {
     let mut counts = [0usize; 256];
     for b in s.bytes() {
         counts[b as usize] += 1;
@@ -534,7 +534,7 @@ fn looks_random(v: &str) -> bool {
 
 /// Splits a variable name into lower-case words at separators, camelCase humps
 /// (`APIKey` → `api`, `key`) and letter/digit boundaries.
-pub fn name_words(name: &str) -> Vec<String> {
+pub(crate) fn name_words(name: &str) -> Vec<String> {
     let chars: Vec<char> = name.chars().collect();
     let mut out = Vec::new();
     let mut cur = String::new();

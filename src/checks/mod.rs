@@ -82,7 +82,7 @@ checks! {
 }
 
 /// Namespaces the namespace check skips unless [`ScanOptions::include_system`].
-pub const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
+pub(crate) const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
 
 /// What to scan for: the options every check may read.
 #[derive(Debug, Clone, Default)]
@@ -98,14 +98,14 @@ pub struct ScanOptions {
 
 impl ScanOptions {
     /// Whether `check` runs with these options.
-    pub fn enabled(&self, check: CheckId) -> bool {
+    pub(crate) fn enabled(&self, check: CheckId) -> bool {
         registry::selected(self).any(|c| c.id == check)
     }
 
     /// Whether a check that runs reads its namespace's annotations beyond suppression
     /// (`untrusted-registry`, narrowed per namespace): Namespace objects must then be fed
     /// before their workloads. Suppression works in any order.
-    pub fn reads_namespace_annotations(&self) -> bool {
+    pub(crate) fn reads_namespace_annotations(&self) -> bool {
         self.enabled(CheckId::UntrustedRegistry)
     }
 
@@ -167,7 +167,7 @@ impl Scanner {
 
     /// Records a Namespace: its annotations apply to everything in it (feed Namespaces
     /// before their workloads, so per-workload checks see them).
-    pub fn add_namespace(&mut self, ns: &Namespace) {
+    pub(crate) fn add_namespace(&mut self, ns: &Namespace) {
         let name = ns.metadata.name.clone().unwrap_or_default();
         let annotations = ns.metadata.annotations.clone().unwrap_or_default();
         let facts = NamespaceFacts {
@@ -178,7 +178,7 @@ impl Scanner {
     }
 
     /// Records a NetworkPolicy for the namespace check (namespace `default` when unset).
-    pub fn add_network_policy(&mut self, np: &NetworkPolicy) {
+    pub(crate) fn add_network_policy(&mut self, np: &NetworkPolicy) {
         let ns = np.metadata.namespace.as_deref().unwrap_or("default");
         self.policies
             .entry(ns.to_string())
@@ -263,7 +263,7 @@ impl Scanner {
 
 /// The deterministic report order: namespace, kind, name, check, then path with array
 /// indexes compared as numbers (`/containers/2` before `/containers/10`), then the rest.
-pub fn compare_findings(a: &Finding, b: &Finding) -> Ordering {
+pub(crate) fn compare_findings(a: &Finding, b: &Finding) -> Ordering {
     a.namespace
         .cmp(&b.namespace)
         .then_with(|| a.kind.cmp(&b.kind))

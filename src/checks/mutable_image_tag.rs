@@ -15,7 +15,7 @@ use super::registry::{self, Check, Fix, Run};
 use super::workload_finding;
 
 /// `not_fixable_reason` of a finding whose digest the CLI has not resolved.
-pub const NO_DIGEST_YET: &str = "no digest resolved yet";
+pub(crate) const NO_DIGEST_YET: &str = "no digest resolved yet";
 
 /// The check's definition (registered in [`super`]).
 pub static CHECK: Check = Check {

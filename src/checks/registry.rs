@@ -100,7 +100,7 @@ pub struct NamespaceFacts {
 
 impl CheckId {
     /// The check's definition.
-    pub fn def(self) -> &'static Check {
+    pub(crate) fn def(self) -> &'static Check {
         super::definition(self)
     }
 
@@ -167,7 +167,7 @@ impl clap::ValueEnum for CheckId {
 
 /// The checks to run with `opts`, in registry order. Checks that cannot run with these
 /// options are left out, and so is everything `--checks` does not name.
-pub fn selected(opts: &ScanOptions) -> impl Iterator<Item = &'static Check> + '_ {
+pub(crate) fn selected(opts: &ScanOptions) -> impl Iterator<Item = &'static Check> + '_ {
     CheckId::ALL
         .into_iter()
         .map(CheckId::def)
@@ -176,7 +176,7 @@ pub fn selected(opts: &ScanOptions) -> impl Iterator<Item = &'static Check> + '_
 }
 
 /// Checks that `--checks` names explicitly but cannot run with `opts`, with the reason.
-pub fn unavailable(opts: &ScanOptions) -> Vec<(CheckId, &'static str)> {
+pub(crate) fn unavailable(opts: &ScanOptions) -> Vec<(CheckId, &'static str)> {
     let named: BTreeSet<CheckId> = opts.checks.iter().copied().collect();
     named
         .into_iter()

@@ -39,7 +39,7 @@ impl Ignore {
     }
 
     /// Reads the annotation from an object's annotations (none: suppresses nothing).
-    pub fn from_annotations(annotations: Option<&BTreeMap<String, String>>) -> Ignore {
+    pub(crate) fn from_annotations(annotations: Option<&BTreeMap<String, String>>) -> Ignore {
         annotations
             .and_then(|a| a.get(IGNORE_ANNOTATION))
             .map(|v| Ignore::parse(v))

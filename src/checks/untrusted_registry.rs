@@ -23,7 +23,7 @@ use super::registry::{Check, CheckContext, Fix, Run};
 use super::{ScanOptions, workload_finding};
 
 /// The namespace annotation that narrows `--allowed-registries`.
-pub const ANNOTATION: &str = "secfix.dev/allowed-registries";
+pub(crate) const ANNOTATION: &str = "secfix.dev/allowed-registries";
 
 /// The check's definition (registered in [`super`]).
 pub static CHECK: Check = Check {

@@ -49,7 +49,7 @@ pub struct GlobalArgs {
 
 impl GlobalArgs {
     /// The core's view of the connection flags.
-    pub fn connect_options(&self) -> crate::cluster::client::ConnectOptions {
+    pub(crate) fn connect_options(&self) -> crate::cluster::client::ConnectOptions {
         crate::cluster::client::ConnectOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
@@ -187,7 +187,7 @@ pub struct ContextArgs {
 
 impl ContextArgs {
     /// The contexts asked for, if several-context mode is on.
-    pub fn selection(&self) -> Option<crate::contexts::ContextSelection> {
+    pub(crate) fn selection(&self) -> Option<crate::contexts::ContextSelection> {
         if self.all_contexts {
             Some(crate::contexts::ContextSelection::All)
         } else if !self.contexts.is_empty() {
@@ -228,7 +228,7 @@ pub enum FailOn {
 
 impl FailOn {
     /// The lowest severity that fails the run, if any.
-    pub fn threshold(self) -> Option<Severity> {
+    pub(crate) fn threshold(self) -> Option<Severity> {
         match self {
             FailOn::Low => Some(Severity::Low),
             FailOn::Medium => Some(Severity::Medium),

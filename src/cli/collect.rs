@@ -26,13 +26,9 @@ pub enum Source {
     Offline(Vec<ManifestFile>),
 }
 
-impl Collected {
-    pub fn is_live(&self) -> bool {
-        matches!(self.source, Source::Live(_))
-    }
-}
+impl Collected {}
 
-pub fn scan_options(selection: &Selection) -> ScanOptions {
+pub(crate) fn scan_options(selection: &Selection) -> ScanOptions {
     ScanOptions {
         checks: selection.checks.iter().copied().collect(),
         include_system: selection.include_system,
@@ -84,7 +80,7 @@ pub async fn collect(
 
 /// Reads the cluster of `conn` as `selection` says, into `collector`. Progress goes on
 /// `progress` when given (one line of several), else on a spinner of its own (on a terminal).
-pub async fn collect_live_from(
+pub(crate) async fn collect_live_from(
     conn: Connection,
     selection: &Selection,
     collector: Collector,
@@ -121,7 +117,7 @@ pub async fn collect_live_from(
 }
 
 /// The collector `selection` asks for (its options checked first).
-pub fn collector(selection: &Selection, keep: Keep) -> anyhow::Result<Collector> {
+pub(crate) fn collector(selection: &Selection, keep: Keep) -> anyhow::Result<Collector> {
     let opts = scan_options(selection);
     opts.validate()?;
     Ok(Collector::new(opts, keep))

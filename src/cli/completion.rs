@@ -34,22 +34,20 @@ use clap_complete::Shell;
 use super::args::{self, Cli};
 
 /// The binary the static completion scripts are generated for.
-pub const BIN_NAME: &str = "kubectl-secfix";
+pub(crate) const BIN_NAME: &str = "kubectl-secfix";
 
 /// The longest we wait for the cluster when completing `-n/--namespace`: the user is
 /// waiting at a prompt, so an unreachable cluster simply yields nothing.
-pub const CLUSTER_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const CLUSTER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Cobra's `ShellCompDirective` bits, written as the last line `:<n>` of a `__complete` answer.
-pub mod directive {
+pub(crate) mod directive {
     /// Let the shell fall back to file completion when there are no candidates.
-    pub const DEFAULT: u32 = 0;
-    /// Do not add a space after the completed word.
-    pub const NO_SPACE: u32 = 2;
+    pub(crate) const DEFAULT: u32 = 0;
     /// Never fall back to file completion.
-    pub const NO_FILE_COMP: u32 = 4;
+    pub(crate) const NO_FILE_COMP: u32 = 4;
     /// Complete directory names only.
-    pub const FILTER_DIRS: u32 = 16;
+    pub(crate) const FILTER_DIRS: u32 = 16;
 }
 
 /// The command tree as users see it: the `Cli` definition without hidden subcommands
@@ -58,7 +56,7 @@ pub mod directive {
 /// `clap_complete`'s generators list hidden subcommands too, and clap offers no way to drop a
 /// subcommand, so the root is rebuilt from the definition's own arguments and visible
 /// subcommands. Nothing is listed by hand.
-pub fn visible_command() -> clap::Command {
+pub(crate) fn visible_command() -> clap::Command {
     let full = Cli::command();
     let mut root = clap::Command::new(BIN_NAME)
         .bin_name(BIN_NAME)
@@ -108,7 +106,7 @@ pub fn completion_file_name(shell: Shell) -> String {
 }
 
 /// `kubectl secfix completion SHELL`: prints the completion script on stdout.
-pub fn print_completion(args: &args::CompletionArgs) -> anyhow::Result<u8> {
+pub(crate) fn print_completion(args: &args::CompletionArgs) -> anyhow::Result<u8> {
     let script = completion_script(args.shell);
     let mut out = std::io::stdout().lock();
     out.write_all(&script)

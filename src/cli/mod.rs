@@ -17,8 +17,8 @@ pub use args::Cli;
 /// Exit codes (documented in `--help` and the README).
 pub mod exit {
     pub const OK: u8 = 0;
-    pub const RUNTIME: u8 = 1;
-    pub const USAGE: u8 = 2;
+    pub(crate) const RUNTIME: u8 = 1;
+    pub(crate) const USAGE: u8 = 2;
     pub const FINDINGS: u8 = 3;
 }
 
@@ -62,7 +62,7 @@ pub fn say(label: &str, text: impl std::fmt::Display) {
 
 /// Writes command output to stdout. A closed pipe (`| head`) ends the output quietly, as
 /// for any Unix filter.
-pub fn print_stdout(text: &str) -> anyhow::Result<()> {
+pub(crate) fn print_stdout(text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let result = out

@@ -444,7 +444,7 @@ impl Progress {
 
 /// 1 when something could not be read (or written), else 3 when a finding is at or above
 /// `fail_on`.
-pub fn exit_code(report: &Report, fail_on: FailOn, errors: bool) -> u8 {
+pub(crate) fn exit_code(report: &Report, fail_on: FailOn, errors: bool) -> u8 {
     if errors {
         return exit::RUNTIME;
     }

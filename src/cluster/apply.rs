@@ -281,7 +281,11 @@ pub async fn dry_run_then_apply(client: &Client, plan: &Plan) -> Result<Outcome,
 }
 
 /// Deletes an object only if it is still the one with `uid`.
-pub async fn delete_by_uid(client: &Client, target: &Target, uid: &str) -> Result<(), String> {
+pub(crate) async fn delete_by_uid(
+    client: &Client,
+    target: &Target,
+    uid: &str,
+) -> Result<(), String> {
     let api = api_for(client, target).map_err(|e| e.message)?;
     let params = DeleteParams {
         preconditions: Some(Preconditions {
@@ -297,7 +301,7 @@ pub async fn delete_by_uid(client: &Client, target: &Target, uid: &str) -> Resul
 }
 
 /// Applies a saved (guarded) patch to `target`, after a server dry run.
-pub async fn patch_guarded(
+pub(crate) async fn patch_guarded(
     client: &Client,
     target: &Target,
     patch: &json_patch::Patch,

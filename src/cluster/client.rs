@@ -36,7 +36,7 @@ pub struct Connection {
 
 /// Where the connection settings come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigSource {
+pub(crate) enum ConfigSource {
     /// A kubeconfig file (`--kubeconfig`, `KUBECONFIG`, `~/.kube/config`).
     Kubeconfig,
     /// The pod's service account: `KUBERNETES_SERVICE_HOST`/`_PORT` and the token, CA and
@@ -51,7 +51,7 @@ pub enum ConfigSource {
 ///
 /// `explicit`: `--kubeconfig` was given; `kubeconfig_env`: `KUBECONFIG`; `home_config`:
 /// `~/.kube/config` exists; `service_host`: `KUBERNETES_SERVICE_HOST`.
-pub fn config_source(
+pub(crate) fn config_source(
     explicit: bool,
     kubeconfig_env: Option<&OsStr>,
     home_config: bool,
@@ -68,7 +68,7 @@ pub fn config_source(
 }
 
 /// [`config_source`] for this process's flags and environment.
-pub fn current_config_source(opts: &ConnectOptions) -> ConfigSource {
+pub(crate) fn current_config_source(opts: &ConnectOptions) -> ConfigSource {
     let home_config = std::env::home_dir()
         .map(|h| h.join(".kube").join("config"))
         .is_some_and(|p| Path::new(&p).exists());
@@ -82,7 +82,7 @@ pub fn current_config_source(opts: &ConnectOptions) -> ConfigSource {
 
 /// Reads the kubeconfig like kubectl does: `--kubeconfig`, else every file in `KUBECONFIG`
 /// (merged), else `~/.kube/config`; `--context` overrides the current context.
-pub fn load_kubeconfig(opts: &ConnectOptions) -> anyhow::Result<Kubeconfig> {
+pub(crate) fn load_kubeconfig(opts: &ConnectOptions) -> anyhow::Result<Kubeconfig> {
     match &opts.kubeconfig {
         Some(path) => Kubeconfig::read_from(path)
             .with_context(|| format!("cannot read kubeconfig {}", path.display())),
@@ -95,7 +95,7 @@ pub fn load_kubeconfig(opts: &ConnectOptions) -> anyhow::Result<Kubeconfig> {
 
 /// The API server URL of `context` (else the current context) in `kubeconfig`, as written
 /// there; empty when the kubeconfig does not say.
-pub fn server_of(kubeconfig: &Kubeconfig, context: Option<&str>) -> String {
+pub(crate) fn server_of(kubeconfig: &Kubeconfig, context: Option<&str>) -> String {
     let context = context.or(kubeconfig.current_context.as_deref());
     let cluster = kubeconfig
         .contexts

@@ -15,7 +15,7 @@ use kube::discovery::Scope;
 use super::status_code;
 
 /// Pod-template kinds listed whenever the cluster serves them.
-pub const TEMPLATE_KINDS: &[(&str, &str, &str)] = &[
+pub(crate) const TEMPLATE_KINDS: &[(&str, &str, &str)] = &[
     ("argoproj.io", "v1alpha1", "Rollout"),
     ("apps.openshift.io", "v1", "DeploymentConfig"),
 ];
@@ -68,7 +68,7 @@ impl std::fmt::Display for KindRef {
 
 /// A kind the cluster serves: what to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Served {
+pub(crate) struct Served {
     pub api_version: String,
     pub kind: String,
     pub namespaced: bool,
@@ -77,7 +77,7 @@ pub struct Served {
 /// Asks the cluster which of [`TEMPLATE_KINDS`] and `include` it serves, registers those,
 /// and returns them, with a warning for each kind of `include` it does not serve (the
 /// built-in ones are silently skipped: most clusters have neither).
-pub async fn discover(client: &Client, include: &[KindRef]) -> (Vec<Served>, Vec<String>) {
+pub(crate) async fn discover(client: &Client, include: &[KindRef]) -> (Vec<Served>, Vec<String>) {
     let mut wanted: Vec<(KindRef, bool)> = TEMPLATE_KINDS
         .iter()
         .map(|(g, v, k)| {
@@ -136,7 +136,11 @@ fn is_not_served(e: &kube::Error) -> bool {
 
 /// Registers `api_version`/`kind` from discovery when it is not known yet (for `rollback`
 /// of a fix made to a discovered kind). `Ok(false)` when the cluster does not serve it.
-pub async fn ensure_known(client: &Client, api_version: &str, kind: &str) -> Result<bool, String> {
+pub(crate) async fn ensure_known(
+    client: &Client,
+    api_version: &str,
+    kind: &str,
+) -> Result<bool, String> {
     if super::resources::api_resource(api_version, kind).is_some() {
         return Ok(true);
     }

@@ -20,12 +20,12 @@ use super::apply::Outcome;
 use crate::fix::{Plan, Target};
 use crate::model::WorkloadKind;
 
-pub const RECORD_API_VERSION: &str = "secfix.dev/v1";
-pub const RECORD_KIND: &str = "FixRecord";
+pub(crate) const RECORD_API_VERSION: &str = "secfix.dev/v1";
+pub(crate) const RECORD_KIND: &str = "FixRecord";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Record {
+pub(crate) struct Record {
     pub api_version: String,
     pub kind: String,
     pub target: Target,
@@ -44,7 +44,7 @@ pub struct Record {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreatedRecord {
+pub(crate) struct CreatedRecord {
     pub target: Target,
     pub uid: String,
     /// Rollback leaves it in place (see `apply::Created::keep_on_rollback`).
@@ -83,7 +83,7 @@ impl Record {
 }
 
 /// A directory of records being written.
-pub struct Journal {
+pub(crate) struct Journal {
     dir: PathBuf,
     next: usize,
 }
@@ -171,7 +171,7 @@ fn record_number(p: &Path) -> Option<usize> {
 /// A journal opened when the first record is written, so a run that applies nothing leaves
 /// nothing behind; or at once, so an unusable directory stops a run before anything is
 /// written. `None` as the directory saves nothing.
-pub struct LazyJournal {
+pub(crate) struct LazyJournal {
     dir: Option<PathBuf>,
     journal: Option<Journal>,
 }
@@ -236,12 +236,13 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 ///   (NetworkPolicy, Secret) in the target's namespace;
 /// - every inverse starts with the `test` of `/metadata/resourceVersion`, and its other ops
 ///   are `add`/`remove`/`replace`/`test` under the object's pod spec, where fixes write.
-pub fn read_all(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Record)>> {
+#[cfg(test)]
+pub(crate) fn read_all(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Record)>> {
     read_all_with(dir, &[])
 }
 
 /// [`read_all`], also accepting fixes of the `include` kinds.
-pub fn read_all_with(
+pub(crate) fn read_all_with(
     dir: &Path,
     include: &[crate::cluster::discovery::KindRef],
 ) -> anyhow::Result<Vec<(PathBuf, Record)>> {
@@ -278,7 +279,8 @@ pub fn read_all_with(
 }
 
 /// What a record may hold (see [`read_all`]); the reason names no value.
-pub fn verify_record(path: &Path, rec: &Record) -> Result<(), String> {
+#[cfg(test)]
+pub(crate) fn verify_record(path: &Path, rec: &Record) -> Result<(), String> {
     verify_record_with(path, rec, &[])
 }
 
@@ -306,7 +308,7 @@ fn discovered_pointers(
 }
 
 /// [`verify_record`], also accepting fixes of the `include` kinds.
-pub fn verify_record_with(
+pub(crate) fn verify_record_with(
     path: &Path,
     rec: &Record,
     include: &[crate::cluster::discovery::KindRef],
@@ -473,7 +475,7 @@ fn open_private(path: &Path) -> anyhow::Result<fs::File> {
 
 /// The default `--save-patches` directory in interactive mode:
 /// `$XDG_STATE_HOME/kubectl-secfix/patches/<UTC timestamp>` (else `~/.local/state/…`).
-pub fn default_dir() -> PathBuf {
+pub(crate) fn default_dir() -> PathBuf {
     let base = dirs::state_dir()
         .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
         .unwrap_or_else(std::env::temp_dir);

@@ -15,11 +15,11 @@ use super::{describe_error, status_code};
 use crate::model::WorkloadKind;
 
 /// Objects per LIST page.
-pub const PAGE_SIZE: u32 = 500;
+pub(crate) const PAGE_SIZE: u32 = 500;
 
 /// The page size in use: [`PAGE_SIZE`], or `SECFIX_LIST_PAGE_SIZE` when set to a positive
 /// number (a tuning knob, and how the tests exercise pagination with few objects).
-pub fn page_size() -> u32 {
+pub(crate) fn page_size() -> u32 {
     std::env::var("SECFIX_LIST_PAGE_SIZE")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -39,7 +39,7 @@ pub struct Scope {
 /// One kind to list, with older `apiVersion`s to fall back to when the server does not
 /// serve it (404), e.g. `batch/v1beta1` CronJobs on servers before 1.21.
 #[derive(Debug, Clone, Copy)]
-pub struct ListRequest {
+pub(crate) struct ListRequest {
     pub kind: &'static str,
     pub api_versions: &'static [&'static str],
     /// Apply the label selector (workloads only).
@@ -68,7 +68,7 @@ impl ListRequest {
 
     /// A workload kind found by discovery ([`crate::cluster::discovery`]). Its names live as
     /// long as the process (a handful per run).
-    pub fn discovered(served: &crate::cluster::discovery::Served) -> Self {
+    pub(crate) fn discovered(served: &crate::cluster::discovery::Served) -> Self {
         let kind: &'static str = Box::leak(served.kind.clone().into_boxed_str());
         let version: &'static str = Box::leak(served.api_version.clone().into_boxed_str());
         let versions: &'static [&'static str] = Box::leak(vec![version].into_boxed_slice());
@@ -244,7 +244,7 @@ struct SlimContainer {
 
 /// What a lister reports while it runs.
 #[derive(Debug)]
-pub enum ListEvent {
+pub(crate) enum ListEvent {
     /// A page of objects, each with `apiVersion` and `kind` filled in, and a message for
     /// each item of the page that could not be decoded.
     Page {
@@ -253,11 +253,7 @@ pub enum ListEvent {
         undecodable: Vec<String>,
     },
     /// Listing this kind failed (forbidden, unreachable, …); other kinds go on.
-    Failed {
-        kind: &'static str,
-        message: String,
-        forbidden: bool,
-    },
+    Failed { message: String },
     /// Something the user should know that is not a failure (an older API version used,
     /// a kind the server does not serve).
     Note(String),
@@ -265,7 +261,7 @@ pub enum ListEvent {
 
 /// Starts one task per request and returns the stream of their events. The stream ends
 /// when every lister is done.
-pub fn spawn_listers(
+pub(crate) fn spawn_listers(
     client: Client,
     scope: Scope,
     requests: &[ListRequest],
@@ -338,13 +334,7 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
                             describe_error(&e)
                         )
                     };
-                    let _ = tx
-                        .send(ListEvent::Failed {
-                            kind: req.kind,
-                            message,
-                            forbidden,
-                        })
-                        .await;
+                    let _ = tx.send(ListEvent::Failed { message }).await;
                     return;
                 }
             };

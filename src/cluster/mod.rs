@@ -4,14 +4,14 @@
 pub mod apply;
 pub mod client;
 pub mod discovery;
-pub mod journal;
+pub(crate) mod journal;
 pub mod list;
 pub mod policy_report;
 pub mod resources;
 
 /// A short, user-facing description of a kube error: the server's message for API errors
 /// (`forbidden: …`, `conflict: …`), the transport error otherwise.
-pub fn describe_error(e: &kube::Error) -> String {
+pub(crate) fn describe_error(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(status) => {
             let reason = if status.reason.is_empty() {
@@ -30,7 +30,7 @@ pub fn describe_error(e: &kube::Error) -> String {
 }
 
 /// The HTTP status code of an API error, if it is one.
-pub fn status_code(e: &kube::Error) -> Option<u16> {
+pub(crate) fn status_code(e: &kube::Error) -> Option<u16> {
     match e {
         kube::Error::Api(status) => Some(status.code),
         _ => None,

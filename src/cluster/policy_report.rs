@@ -94,7 +94,7 @@ fn resource(kind: &str, plural: &str) -> ApiResource {
 }
 
 /// Checks that both report kinds are served.
-pub async fn check_crds(client: &Client) -> Result<(), WriteError> {
+pub(crate) async fn check_crds(client: &Client) -> Result<(), WriteError> {
     let served: BTreeSet<String> = match client
         .list_api_group_resources(&format!("{GROUP}/{VERSION}"))
         .await

@@ -48,7 +48,7 @@ const KNOWN: &[(&str, &str, &str, bool)] = &[
 static DISCOVERED: std::sync::RwLock<Vec<(ApiResource, bool)>> = std::sync::RwLock::new(Vec::new());
 
 /// Makes a kind found by discovery known to [`api_resource`] (listing, patching, rollback).
-pub fn register(ar: &ApiResource, namespaced: bool) {
+pub(crate) fn register(ar: &ApiResource, namespaced: bool) {
     let mut known = DISCOVERED.write().unwrap_or_else(|e| e.into_inner());
     if !known
         .iter()
@@ -60,7 +60,7 @@ pub fn register(ar: &ApiResource, namespaced: bool) {
 
 /// The `ApiResource` for `apiVersion` + `kind`, if it is one we know (built in, or found by
 /// discovery in this run).
-pub fn api_resource(api_version: &str, kind: &str) -> Option<ApiResource> {
+pub(crate) fn api_resource(api_version: &str, kind: &str) -> Option<ApiResource> {
     let Some((_, _, plural, _)) = KNOWN
         .iter()
         .find(|(v, k, _, _)| *v == api_version && *k == kind)
@@ -82,7 +82,7 @@ pub fn api_resource(api_version: &str, kind: &str) -> Option<ApiResource> {
 }
 
 /// `deployments.apps`, as RBAC names a resource.
-pub fn rbac_name(ar: &ApiResource) -> String {
+pub(crate) fn rbac_name(ar: &ApiResource) -> String {
     if ar.group.is_empty() {
         ar.plural.clone()
     } else {

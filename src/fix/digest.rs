@@ -74,7 +74,7 @@ impl PodDigests {
 
     /// Records an object between pods and workloads (a ReplicaSet, a Job): only its
     /// controller owner reference is read; an object without one is ignored.
-    pub fn add_owner(&mut self, o: &Workload) {
+    pub(crate) fn add_owner(&mut self, o: &Workload) {
         if let Some(c) = o.controller() {
             self.owners.insert(
                 key(o.namespace(), o.kind.as_str(), o.name()),
@@ -98,13 +98,13 @@ impl PodDigests {
 
     /// Records a pod (kind Pod, `raw` with its `status`). Pods in phase Succeeded or Failed
     /// and objects of other kinds are ignored.
-    pub fn add_pod(&mut self, pod: &Workload) {
+    pub(crate) fn add_pod(&mut self, pod: &Workload) {
         self.add_pod_value(&pod.raw);
     }
 
     /// [`add_pod`](PodDigests::add_pod) straight from the pod's JSON, so a scan need not
     /// parse the spec of the many pods whose findings belong to their controllers.
-    pub fn add_pod_value(&mut self, raw: &Value) {
+    pub(crate) fn add_pod_value(&mut self, raw: &Value) {
         if raw.get("kind").and_then(Value::as_str) != Some("Pod") {
             return;
         }
@@ -164,7 +164,7 @@ impl PodDigests {
 
     /// The digest every reporting pod of workload `kind/name` in `namespace` runs for
     /// `container` with `image`, or why there is none.
-    pub fn agreed(
+    pub(crate) fn agreed(
         &self,
         namespace: &str,
         kind: &str,
@@ -245,7 +245,7 @@ pub fn parse_image_id(id: &str) -> Option<(String, String)> {
 /// `digest` and `digest_source: "pods"` and `fixable` when they agree, otherwise
 /// `fixable: false` with the reason. Findings that already carry a digest, and those of
 /// ephemeral containers (never fixable), are left alone.
-pub fn apply_pod_digests(findings: &mut [Finding], digests: &PodDigests) {
+pub(crate) fn apply_pod_digests(findings: &mut [Finding], digests: &PodDigests) {
     for f in findings.iter_mut() {
         if f.path.contains("/ephemeralContainers/") {
             continue;
@@ -267,7 +267,7 @@ pub fn apply_pod_digests(findings: &mut [Finding], digests: &PodDigests) {
 }
 
 /// The image of a mutable-image-tag finding that has no digest yet.
-pub fn unresolved_image(f: &Finding) -> Option<&str> {
+pub(crate) fn unresolved_image(f: &Finding) -> Option<&str> {
     match &f.detail {
         Detail::Image {
             image,
@@ -280,7 +280,7 @@ pub fn unresolved_image(f: &Finding) -> Option<&str> {
 
 /// Records the digest a fix will pin and where it came from (`pods`, `registry`): the
 /// finding becomes fixable.
-pub fn set_digest(f: &mut Finding, digest: String, source: &str) {
+pub(crate) fn set_digest(f: &mut Finding, digest: String, source: &str) {
     if let Detail::Image {
         digest: d,
         digest_source,

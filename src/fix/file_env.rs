@@ -71,7 +71,7 @@ fn is_env_char(c: char) -> bool {
 }
 
 /// Whether `s` is a valid environment variable name (`[-._a-zA-Z][-._a-zA-Z0-9]*`).
-pub fn is_env_name(s: &str) -> bool {
+pub(crate) fn is_env_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()
@@ -103,7 +103,7 @@ struct RawTable {
 
 /// One image (family) of the table, validated.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Short name for messages (`mysql`, `grafana`).
     pub image: String,
     /// Where the image documents the convention.
@@ -118,7 +118,7 @@ pub struct Entry {
 
 impl Entry {
     /// The file variable for `var` (`MYSQL_PASSWORD` → `MYSQL_PASSWORD_FILE`).
-    pub fn file_var(&self, var: &str) -> String {
+    pub(crate) fn file_var(&self, var: &str) -> String {
         format!("{}{var}{}", self.before, self.after)
     }
 
@@ -140,7 +140,7 @@ impl Entry {
 /// Why the table could not be loaded. Only a broken `file_env.yaml` gives one (a test loads it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("file_env.yaml: {0}")]
-pub struct TableError(String);
+pub(crate) struct TableError(String);
 
 /// The knowledge table: entries, and an index by `(registry, repository)`.
 #[derive(Debug, Clone)]
@@ -151,7 +151,7 @@ pub struct Table {
 
 impl Table {
     /// The table shipped in the binary (`file_env.yaml`).
-    pub fn builtin() -> &'static Table {
+    pub(crate) fn builtin() -> &'static Table {
         static TABLE: LazyLock<Table> = LazyLock::new(|| {
             // The embedded file is checked by `builtin_table_loads`; a broken one is a bug
             // in this build, not a runtime condition.
@@ -252,7 +252,8 @@ impl Table {
     }
 
     /// Every `registry/repository` the table knows, for docs and tests.
-    pub fn repositories(&self) -> impl Iterator<Item = String> + '_ {
+    #[cfg(test)]
+    pub(crate) fn repositories(&self) -> impl Iterator<Item = String> + '_ {
         self.index.keys().map(|(r, p)| format!("{r}/{p}"))
     }
 }
@@ -330,7 +331,7 @@ pub struct Policy<'a> {
 
 /// Why a moved variable got its class. Holds names only, never values.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Why {
+pub(crate) enum Why {
     /// The table: `image` reads the file variable (`docs` says so).
     Table { image: String, docs: String },
     /// The user named the variable with `--file-env`.
@@ -355,7 +356,7 @@ pub enum Why {
 
 impl Why {
     /// One sentence on why, for warnings and `-o json` reasons.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Why::Table { image, docs } => format!("the {image} image reads it ({docs})"),
             Why::UserNamed => "named with --file-env".to_string(),
@@ -383,7 +384,7 @@ impl Why {
 
 /// The delivery of one moved variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolution {
+pub(crate) struct Resolution {
     pub delivery: Delivery,
     /// The variable set to the file's path; `None` when none is set.
     pub file_var: Option<String>,
@@ -483,7 +484,7 @@ fn resolve_unchecked(c: &Container, name: &str, policy: Policy<'_>) -> Resolutio
 
 /// The delivery of an `envFrom` Secret: always an app change (no variable can name files
 /// whose keys the fix never reads).
-pub fn resolve_whole() -> Resolution {
+pub(crate) fn resolve_whole() -> Resolution {
     Resolution {
         delivery: Delivery::AppChange,
         file_var: None,
@@ -493,7 +494,7 @@ pub fn resolve_whole() -> Resolution {
 
 /// The delivery `scan` reports for `env[index]` (named `name`) of container `cid` of
 /// `spec`: the table alone, as `fix` without `--file-env` or `--no-file-env` would decide.
-pub fn scan_delivery(
+pub(crate) fn scan_delivery(
     spec: &PodSpec,
     (group, ci): (ContainerGroup, usize),
     index: usize,
@@ -514,7 +515,7 @@ pub fn scan_delivery(
 }
 
 /// The names of `c`'s env entries other than `env[index]`.
-pub fn other_env_names(c: &Container, index: usize) -> BTreeSet<&str> {
+pub(crate) fn other_env_names(c: &Container, index: usize) -> BTreeSet<&str> {
     c.env
         .iter()
         .flatten()

@@ -49,7 +49,7 @@ fn tool_of_mark(key: &str, value: &str) -> Option<&'static str> {
 }
 
 /// The tools that manage an object, deduplicated, in a stable order.
-pub fn managers(meta: &ObjectMeta) -> Vec<&'static str> {
+pub(crate) fn managers(meta: &ObjectMeta) -> Vec<&'static str> {
     let mut found = BTreeSet::new();
     for entry in meta.managed_fields.iter().flatten() {
         if let Some(tool) = entry.manager.as_deref().and_then(tool_of_manager) {
@@ -72,7 +72,7 @@ pub fn managers(meta: &ObjectMeta) -> Vec<&'static str> {
 
 /// A warning when a GitOps controller or package manager owns the object, else `None`:
 /// `managed by Argo CD: the change will be reverted by the next sync; …`.
-pub fn gitops_warning(meta: &ObjectMeta) -> Option<String> {
+pub(crate) fn gitops_warning(meta: &ObjectMeta) -> Option<String> {
     let tools = managers(meta);
     if tools.is_empty() {
         return None;

@@ -21,13 +21,13 @@ const MAX_NAME: usize = 253;
 
 /// `<workload>-secfix`, or the first of `<workload>-secfix-2`, `-3`, … not in `taken`,
 /// the workload part cut so the name fits 253 characters.
-pub fn secret_name(workload: &str, taken: &BTreeSet<String>) -> String {
+pub(crate) fn secret_name(workload: &str, taken: &BTreeSet<String>) -> String {
     crate::model::names::unique(workload, "-secfix", "-", MAX_NAME, |n| taken.contains(n))
 }
 
 /// A Secret key for an env var name: characters outside `[-._a-zA-Z0-9]` become `_`;
 /// names that would be empty, `.` or `..` become `value`.
-pub fn sanitize_key(env: &str) -> String {
+pub(crate) fn sanitize_key(env: &str) -> String {
     let k: String = env
         .chars()
         .map(|c| {
@@ -81,7 +81,7 @@ impl LiteralSecret {
     /// The Secret to create before the workload is patched, in the workload's namespace
     /// (`namespace`: as written in the workload, omitted from the object when it has none;
     /// `target_namespace`: the effective one).
-    pub fn into_object(
+    pub(crate) fn into_object(
         self,
         namespace: Option<&str>,
         target_namespace: &str,

@@ -3,14 +3,14 @@
 //! plans, `manifest` writes them to files, `ui` previews them.
 
 pub mod digest;
-pub mod file_env;
-pub mod gitops;
-pub mod literal_secret;
-pub mod network_policy;
+pub(crate) mod file_env;
+pub(crate) mod gitops;
+pub(crate) mod literal_secret;
+pub(crate) mod network_policy;
 pub mod patch;
 pub mod plan;
 pub mod redact;
-pub mod secret_volume;
+pub(crate) mod secret_volume;
 pub mod workload;
 
 use json_patch::{Patch, PatchOperation};
@@ -21,7 +21,7 @@ use self::file_env::UserFileVars;
 use crate::model::{Delivery, Finding};
 
 /// Default folder under which Secrets moved out of environment variables are mounted.
-pub const DEFAULT_MOUNT_ROOT: &str = "/var/run/secrets/secfix";
+pub(crate) const DEFAULT_MOUNT_ROOT: &str = "/var/run/secrets/secfix";
 
 /// Knobs of the fix builders (from `fix` flags).
 #[derive(Debug, Clone)]
@@ -160,20 +160,20 @@ pub struct Plan {
 
 impl Plan {
     /// How many moved secrets of each class: (native, app-change).
-    pub fn deliveries(&self) -> (usize, usize) {
+    pub(crate) fn deliveries(&self) -> (usize, usize) {
         let n = |d| self.moved.iter().filter(|m| m.delivery == d).count();
         (n(Delivery::Native), n(Delivery::AppChange))
     }
 
     /// Whether the app must be changed for some move of this plan.
-    pub fn needs_app_change(&self) -> bool {
+    pub(crate) fn needs_app_change(&self) -> bool {
         self.deliveries().1 > 0
     }
 
     /// The patch sent to the server: the `resourceVersion` guard, then the ops. A plan
     /// built from a manifest has no `resourceVersion`, so its patch has no guard (it is
     /// applied to the file; `cluster::apply` refuses to send it).
-    pub fn forward_patch(&self) -> Option<Patch> {
+    pub(crate) fn forward_patch(&self) -> Option<Patch> {
         match &self.action {
             Action::Patch {
                 resource_version: Some(rv),
@@ -203,7 +203,7 @@ impl Plan {
     }
 
     /// The inverse patch, guarded by the `resourceVersion` the forward patch produced.
-    pub fn inverse_patch(&self, new_resource_version: &str) -> Option<Patch> {
+    pub(crate) fn inverse_patch(&self, new_resource_version: &str) -> Option<Patch> {
         match &self.action {
             Action::Patch { inverse, .. } => {
                 Some(patch::guarded(new_resource_version, inverse.clone()))

@@ -25,16 +25,16 @@ use serde_json::Value;
 use super::{Action, Plan, Target};
 
 pub mod evidence;
-pub mod graph;
+pub(crate) mod graph;
 pub mod render;
 use crate::model::{CheckId, Detail, Direction, Finding};
 
 /// Base name of the created policy.
-pub const POLICY_NAME: &str = "secfix-default-deny";
+pub(crate) const POLICY_NAME: &str = "secfix-default-deny";
 /// The label every object this tool creates carries.
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub(crate) const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Its value.
-pub const MANAGED_BY: &str = "kubectl-secfix";
+pub(crate) const MANAGED_BY: &str = "kubectl-secfix";
 
 /// Longest object name (DNS subdomain).
 const MAX_NAME: usize = 253;
@@ -45,7 +45,7 @@ const LIST_LIMIT: usize = 10;
 /// The default-deny plan for `namespace`, from its fixable `default-allow-namespace`
 /// findings; `None` when there is nothing to isolate. `policies` and `services` are those
 /// of the namespace (others are ignored).
-pub fn plan_namespace(
+pub(crate) fn plan_namespace(
     namespace: &str,
     findings: &[Finding],
     policies: &[NetworkPolicy],
@@ -207,7 +207,7 @@ fn directions_to_isolate(
 /// Each plan creates the namespace's allow policies first (its prerequisites) and the
 /// default deny last (its target), so no moment has the deny without the allows; `rollback`
 /// deletes them all. `flows` carries the flow table.
-pub fn plan_least_privilege(
+pub(crate) fn plan_least_privilege(
     by_namespace: &BTreeMap<String, Vec<Finding>>,
     cluster: &graph::Cluster<'_>,
     policies: &[NetworkPolicy],
@@ -333,7 +333,7 @@ fn summary(set: &render::NamespacePolicies) -> Vec<String> {
 
 /// The directions a policy isolates for every pod of its namespace (empty pod selector).
 /// Without `policyTypes`, Ingress always and Egress when it has egress rules.
-pub fn catch_all_directions(p: &NetworkPolicy) -> Vec<Direction> {
+pub(crate) fn catch_all_directions(p: &NetworkPolicy) -> Vec<Direction> {
     let Some(spec) = &p.spec else {
         return Vec::new();
     };
@@ -376,7 +376,7 @@ fn listed(names: &[&str]) -> String {
 }
 
 /// The default-deny policy object.
-pub fn build_policy(
+pub(crate) fn build_policy(
     namespace: &str,
     name: &str,
     directions: &BTreeSet<Direction>,

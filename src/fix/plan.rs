@@ -20,7 +20,7 @@ use crate::model::{Delivery, Detail, Finding, SourceLocation, Workload};
 
 /// The plans for one run, and what could not be planned.
 #[derive(Debug, Default)]
-pub struct Plans {
+pub(crate) struct Plans {
     pub plans: Vec<Plan>,
     /// Findings no fix can handle (reported, never acted on).
     pub not_fixable: Vec<Finding>,
@@ -38,7 +38,7 @@ pub struct Plans {
 /// Offline, objects are told apart by where they are (file, document, List item), never by
 /// kind, namespace and name alone: two files may define the same object, and each is fixed
 /// in its own file.
-pub fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
+pub(crate) fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
     type Key = (String, String, String, Option<SourceLocation>);
     let mut by_object: BTreeMap<Key, Vec<Finding>> = BTreeMap::new();
     let mut by_namespace: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
@@ -130,7 +130,7 @@ pub fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
 /// A finding left out of its plan, and why. `-o json` prints it as the finding with a
 /// `reason`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LeftOut {
+pub(crate) struct LeftOut {
     #[serde(flatten)]
     pub finding: Finding,
     pub reason: String,
@@ -218,7 +218,7 @@ fn left_out_reason(m: &MovedSecret) -> String {
 
 /// What an offline fix (`fix -f`) does to the manifest files.
 #[derive(Debug, Default)]
-pub struct OfflineEdits {
+pub(crate) struct OfflineEdits {
     /// The changes `--write` makes to the files.
     pub edits: Edits,
     /// The same changes as stdout may show them: any literal secret still in a changed
@@ -232,7 +232,7 @@ pub struct OfflineEdits {
 /// of its objects (objects without a namespace count as `default_namespace`). The Secret a
 /// literal moves into is never written to a file, since its value would be: a note says to
 /// create it.
-pub fn offline_edits(
+pub(crate) fn offline_edits(
     plans: &[Plan],
     not_fixable: &[Finding],
     files: &[ManifestFile],

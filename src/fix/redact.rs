@@ -54,14 +54,14 @@ impl Redactor {
 
     /// The redactor for one plan: its object before and after, the data of the Secrets it
     /// creates, and the env names its findings flag.
-    pub fn for_plan(plan: &Plan) -> Self {
+    pub(crate) fn for_plan(plan: &Plan) -> Self {
         let mut r = Redactor::new();
         r.learn_plan(plan);
         r
     }
 
     /// Learns everything [`Redactor::for_plan`] does from `plan`.
-    pub fn learn_plan(&mut self, plan: &Plan) {
+    pub(crate) fn learn_plan(&mut self, plan: &Plan) {
         self.learn(&plan.before);
         self.learn(&plan.after);
         for p in &plan.prerequisites {
@@ -99,7 +99,7 @@ impl Redactor {
 
     /// Learns every `data`/`stringData` value of a Secret (and, for `data`, its decoded
     /// text).
-    pub fn learn_secret_data(&mut self, obj: &Value) {
+    pub(crate) fn learn_secret_data(&mut self, obj: &Value) {
         for field in ["data", "stringData"] {
             if let Some(Value::Object(map)) = obj.get(field) {
                 for v in map.values().filter_map(Value::as_str) {
@@ -181,7 +181,7 @@ impl Redactor {
     }
 
     /// [`Redactor::value`] in place.
-    pub fn redact_in_place(&self, v: &mut Value) {
+    pub(crate) fn redact_in_place(&self, v: &mut Value) {
         if self.is_empty() {
             return;
         }
@@ -288,7 +288,7 @@ impl Redactor {
 }
 
 /// Replaces the `value` of every env entry named in `names`, in every container of `obj`.
-pub fn redact_env_values(obj: &mut Value, names: &[&str]) {
+pub(crate) fn redact_env_values(obj: &mut Value, names: &[&str]) {
     if names.is_empty() {
         return;
     }
@@ -323,7 +323,7 @@ fn walk_env(v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
 }
 
 /// A Secret-like object with every `data`/`stringData` value replaced.
-pub fn redact_secret(obj: &Value) -> Value {
+pub(crate) fn redact_secret(obj: &Value) -> Value {
     let mut out = obj.clone();
     for field in ["data", "stringData"] {
         if let Some(Value::Object(map)) = out.get_mut(field) {
@@ -336,7 +336,7 @@ pub fn redact_secret(obj: &Value) -> Value {
 }
 
 /// The env names whose literal values a plan's findings flag as secrets.
-pub fn literal_names(plan: &Plan) -> Vec<&str> {
+pub(crate) fn literal_names(plan: &Plan) -> Vec<&str> {
     plan.findings
         .iter()
         .filter_map(|f| match &f.detail {
@@ -360,13 +360,13 @@ impl NewObject {
 impl Plan {
     /// `before` and `after` as they may be shown: every secret value the [`Redactor`] finds
     /// in them redacted (not only the literals this plan moves).
-    pub fn display_objects(&self) -> (Value, Value) {
+    pub(crate) fn display_objects(&self) -> (Value, Value) {
         let r = Redactor::for_plan(self);
         (r.value(&self.before), r.value(&self.after))
     }
 
     /// The forward patch as it may be shown (`-o json`, "show JSON patch"): values redacted.
-    pub fn display_patch(&self) -> Option<Value> {
+    pub(crate) fn display_patch(&self) -> Option<Value> {
         let patch = serde_json::to_value(self.forward_patch()?).ok()?;
         Some(Redactor::for_plan(self).patch(&patch, &self.before))
     }

@@ -39,9 +39,9 @@ use super::file_env::{self, Delivery, Policy, Resolution, Why};
 use crate::model::ContainerGroup;
 
 /// Prefix of the volumes this fix adds.
-pub const VOLUME_PREFIX: &str = "secfix-";
+pub(crate) const VOLUME_PREFIX: &str = "secfix-";
 /// `defaultMode` of the volumes this fix adds, and `mode` of their items: owner read-only.
-pub const DEFAULT_MODE: i32 = 0o400;
+pub(crate) const DEFAULT_MODE: i32 = 0o400;
 /// Longest volume name (DNS label).
 const MAX_VOLUME_NAME: usize = 63;
 
@@ -50,7 +50,7 @@ type Cid = (ContainerGroup, usize);
 
 /// One env reference to move into a mounted file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Move {
+pub(crate) enum Move {
     /// `env[index]` of the container, `valueFrom.secretKeyRef {name: secret, key}`.
     Key {
         group: ContainerGroup,
@@ -133,7 +133,7 @@ pub enum MoveError {
 
 /// What happened to one moved entry. Names and paths only, never a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MovedVar {
+pub(crate) struct MovedVar {
     pub group: ContainerGroup,
     pub container: usize,
     /// The container's name.
@@ -150,15 +150,9 @@ pub struct MovedVar {
     pub resolution: Resolution,
 }
 
-impl MovedVar {
-    pub fn delivery(&self) -> Delivery {
-        self.resolution.delivery
-    }
-}
-
 /// The outcome of [`move_secrets`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Moved {
+pub(crate) struct Moved {
     /// What the user must know (app changes, `$(…)` that no longer expand, prefixes).
     pub warnings: Vec<String>,
     /// One per moved entry, in the order of the moves.
@@ -257,7 +251,7 @@ fn mount_root(root: &str) -> Result<&str, MoveError> {
 }
 
 /// `secfix-<secret>` as a DNS label, made unique against `taken`.
-pub fn volume_name(secret: &str, taken: &BTreeSet<String>) -> String {
+pub(crate) fn volume_name(secret: &str, taken: &BTreeSet<String>) -> String {
     let raw: String = format!("{VOLUME_PREFIX}{secret}")
         .to_ascii_lowercase()
         .chars()
@@ -387,7 +381,7 @@ pub fn references(c: &Container, name: &str) -> Vec<String> {
 /// Applies `moves` to `spec`, mounting under `mount_root`, and says how each moved value
 /// reaches the app. Duplicate moves of the same entry are applied once. Nothing is changed
 /// when an error is returned.
-pub fn move_secrets(
+pub(crate) fn move_secrets(
     spec: &mut PodSpec,
     moves: &[Move],
     mount_root_path: &str,
@@ -1349,7 +1343,7 @@ mod tests {
         let whole = &moved.vars[1];
         assert_eq!((whole.is_env, whole.path.as_str()), (false, "/s/db"));
         assert_eq!(whole.resolution.why, Why::WholeSecret);
-        assert_eq!(whole.delivery(), Delivery::AppChange);
+        assert_eq!(whole.resolution.delivery, Delivery::AppChange);
         assert_eq!(moved.vars[0].path, "/s/db/password");
     }
 
@@ -1389,7 +1383,7 @@ mod tests {
             v["containers"][1]["env"],
             json!([{"name": "GF_SECURITY_ADMIN_PASSWORD__FILE", "value": "/var/run/secrets/secfix/graf/admin"}])
         );
-        let classes: Vec<Delivery> = moved.vars.iter().map(MovedVar::delivery).collect();
+        let classes: Vec<Delivery> = moved.vars.iter().map(|v| v.resolution.delivery).collect();
         assert_eq!(
             classes,
             [Delivery::Native, Delivery::Native, Delivery::AppChange]
@@ -1437,7 +1431,7 @@ mod tests {
                 key(C, 0, 1, "MYSQL_PASSWORD", "db", "q"),
             ],
         );
-        assert_eq!(moved.vars[0].delivery(), Delivery::Native);
+        assert_eq!(moved.vars[0].resolution.delivery, Delivery::Native);
         assert_eq!(
             moved.vars[1].resolution.why,
             Why::Taken {

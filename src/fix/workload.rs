@@ -90,7 +90,7 @@ pub fn plan_workload(
 
 /// [`plan_workload`], also avoiding the Secret names in `existing_secrets` (the Secrets of
 /// the namespace, when known) for the Secret that receives moved literals.
-pub fn plan_workload_with_secrets(
+pub(crate) fn plan_workload_with_secrets(
     w: &Workload,
     findings: &[Finding],
     opts: &FixOptions,

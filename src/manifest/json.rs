@@ -204,7 +204,7 @@ pub fn parse(
 
 /// kubectl's sniffing: JSON when the first non-whitespace character of the first 4096
 /// bytes is `{`.
-pub fn looks_like_json(head: &[u8]) -> bool {
+pub(crate) fn looks_like_json(head: &[u8]) -> bool {
     let head = &head[..head.len().min(4096)];
     let text = String::from_utf8_lossy(head);
     text.trim_start_matches(char::is_whitespace)

@@ -18,14 +18,14 @@ use std::path::{Path, PathBuf};
 
 /// What a source is, for reading and for rewriting it.
 #[derive(Debug, Clone)]
-pub enum SourceKind {
+pub(crate) enum SourceKind {
     Stdin,
     File(PathBuf),
 }
 
 /// One source to read, as `-f` named it (or as found in a directory).
 #[derive(Debug, Clone)]
-pub struct SourceSpec {
+pub(crate) struct SourceSpec {
     /// The path as shown to the user (`-` for stdin).
     pub display: String,
     pub kind: SourceKind,
@@ -33,7 +33,7 @@ pub struct SourceSpec {
 
 /// A path `-f` named that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathError {
+pub(crate) struct PathError {
     pub path: String,
     pub message: String,
 }
@@ -82,7 +82,7 @@ impl FileStamp {
 }
 
 /// Whether a directory entry is a manifest by its name.
-pub fn is_manifest_name(p: &Path) -> bool {
+pub(crate) fn is_manifest_name(p: &Path) -> bool {
     p.extension()
         .and_then(|x| x.to_str())
         .is_some_and(|x| matches!(x, "yaml" | "yml" | "json"))
@@ -90,7 +90,7 @@ pub fn is_manifest_name(p: &Path) -> bool {
 
 /// Expands `-f` paths into sources, in order. Problems are returned beside the sources: a
 /// bad path never hides the others.
-pub fn expand(paths: &[PathBuf]) -> (Vec<SourceSpec>, Vec<PathError>) {
+pub(crate) fn expand(paths: &[PathBuf]) -> (Vec<SourceSpec>, Vec<PathError>) {
     let mut specs = Vec::new();
     let mut errors = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -229,7 +229,7 @@ pub fn open(path: &Path) -> Result<(File, FileStamp), String> {
 }
 
 /// Reads a whole regular file (for rewriting it later).
-pub fn read_all(path: &Path) -> Result<(Vec<u8>, FileStamp), String> {
+pub(crate) fn read_all(path: &Path) -> Result<(Vec<u8>, FileStamp), String> {
     let (mut file, stamp) = open(path)?;
     let mut bytes = Vec::with_capacity(stamp.size as usize);
     file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;

@@ -127,7 +127,7 @@ pub fn read(
 
 /// [`read`], with standard input's content given (`-` then reads `stdin`, not the real
 /// standard input): for reading the same input twice.
-pub fn read_with_stdin(
+pub(crate) fn read_with_stdin(
     paths: &[PathBuf],
     opts: &ReadOptions,
     stdin: Option<&[u8]>,
@@ -367,7 +367,7 @@ pub fn objects(files: &[ManifestFile]) -> Vec<(Value, SourceLocation)> {
 }
 
 /// [`objects`] one at a time (a copy of one object at a time, not of them all).
-pub fn for_each_object(files: &[ManifestFile], f: &mut dyn FnMut(Value, SourceLocation)) {
+pub(crate) fn for_each_object(files: &[ManifestFile], f: &mut dyn FnMut(Value, SourceLocation)) {
     for file in files {
         for doc in &file.documents {
             let Some(v) = &doc.value else { continue };
@@ -395,7 +395,7 @@ pub fn for_each_object(files: &[ManifestFile], f: &mut dyn FnMut(Value, SourceLo
 
 /// The first file holding an object of namespace `ns` (objects that name none are in
 /// `default_ns`), by reference: nothing is copied.
-pub fn first_file_of_namespace<'a>(
+pub(crate) fn first_file_of_namespace<'a>(
     files: &'a [ManifestFile],
     ns: &str,
     default_ns: &str,

@@ -67,7 +67,7 @@ pub enum CoreTag {
 
 impl CoreTag {
     /// The tag of a full tag URI (`tag:yaml.org,2002:int`).
-    pub fn from_uri(uri: &str) -> CoreTag {
+    pub(crate) fn from_uri(uri: &str) -> CoreTag {
         match uri.strip_prefix("tag:yaml.org,2002:") {
             Some("str") => CoreTag::Str,
             Some("int") => CoreTag::Int,
@@ -362,7 +362,7 @@ pub fn to_value(s: Scalar) -> Result<Value, String> {
 /// A float as kubectl holds it after its JSON round trip: an integer when the value is
 /// integral and fits in an `i64` (Go prints it without a fraction, and the unstructured
 /// decoder reads that back as an integer), else a float.
-pub fn float_value(f: f64) -> Result<Value, String> {
+pub(crate) fn float_value(f: f64) -> Result<Value, String> {
     if !f.is_finite() {
         let what = if f.is_nan() {
             "NaN"
@@ -384,7 +384,7 @@ pub fn float_value(f: f64) -> Result<Value, String> {
 }
 
 /// The JSON object key of a resolved scalar (sigs.k8s.io/yaml's conversion).
-pub fn to_key(s: Scalar) -> Result<String, String> {
+pub(crate) fn to_key(s: Scalar) -> Result<String, String> {
     match s {
         Scalar::Str(s) => Ok(s),
         Scalar::Int(i) => Ok(i.to_string()),
@@ -400,7 +400,7 @@ pub fn to_key(s: Scalar) -> Result<String, String> {
 
 /// The key of a value reached through an alias (the alias points at an already converted
 /// node).
-pub fn value_to_key(v: &Value) -> Result<String, String> {
+pub(crate) fn value_to_key(v: &Value) -> Result<String, String> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Bool(b) => Ok(b.to_string()),
@@ -415,7 +415,7 @@ pub fn value_to_key(v: &Value) -> Result<String, String> {
 }
 
 /// The error for a mapping or sequence used as a mapping key.
-pub fn invalid_key() -> String {
+pub(crate) fn invalid_key() -> String {
     "invalid map key: a mapping or sequence cannot be a key (kubectl refuses it too)".into()
 }
 

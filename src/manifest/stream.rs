@@ -101,11 +101,6 @@ pub enum Out {
     Document(Doc),
 }
 
-/// Whether a value is a List as kubectl sees it: an object with an `items` key.
-pub fn is_list(v: &Value) -> bool {
-    v.as_object().is_some_and(|m| m.contains_key("items"))
-}
-
 /// Work the splitters hand out, in input order.
 #[derive(Debug)]
 pub enum Task {
@@ -151,7 +146,7 @@ pub enum Job {
 }
 
 /// Anchors by name, shared by the items of one large YAML List.
-pub type Anchors = HashMap<String, (Value, usize)>;
+pub(crate) type Anchors = HashMap<String, (Value, usize)>;
 
 /// What a job gives.
 struct Done {

@@ -82,7 +82,7 @@ impl Edits {
 
     /// Replaces the object at `at`, which must still be exactly `before` (the object the
     /// change was planned from): one document's content is never written into another.
-    pub fn replace_checked(&mut self, at: &SourceLocation, before: &Value, after: Value) {
+    pub(crate) fn replace_checked(&mut self, at: &SourceLocation, before: &Value, after: Value) {
         self.push(at, Some(digest(before)), after);
     }
 
@@ -101,7 +101,7 @@ impl Edits {
     }
 
     /// Adds a new object to (or beside) `file`.
-    pub fn append(&mut self, file: &str, object: Value) {
+    pub(crate) fn append(&mut self, file: &str, object: Value) {
         self.appended
             .entry(file.to_string())
             .or_default()
@@ -113,7 +113,7 @@ impl Edits {
     }
 
     /// Whether `file` changes.
-    pub fn touches(&self, file: &str) -> bool {
+    pub(crate) fn touches(&self, file: &str) -> bool {
         self.appended.contains_key(file) || self.replaced.keys().any(|(f, _)| f == file)
     }
 
@@ -272,7 +272,7 @@ pub fn render(file: &ManifestFile, edits: &Edits) -> Result<Rendered, String> {
 }
 
 /// Where objects that a JSON file cannot take go: `NAME.secfix.json` beside it.
-pub fn new_file_for(path: &Path) -> PathBuf {
+pub(crate) fn new_file_for(path: &Path) -> PathBuf {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -331,7 +331,7 @@ impl Drop for Cleanup {
 }
 
 /// Rewrites every changed file in place, all or nothing (see the module documentation).
-pub fn write_in_place(files: &[ManifestFile], edits: &Edits) -> anyhow::Result<Written> {
+pub(crate) fn write_in_place(files: &[ManifestFile], edits: &Edits) -> anyhow::Result<Written> {
     let failed: Vec<&str> = files
         .iter()
         .filter(|f| f.failed)

@@ -201,7 +201,7 @@ impl Detail {
     }
 
     /// Sets the delivery of an env finding (others have none).
-    pub fn set_delivery(&mut self, d: Option<Delivery>) {
+    pub(crate) fn set_delivery(&mut self, d: Option<Delivery>) {
         match self {
             Detail::SecretKeyRef { delivery, .. }
             | Detail::SecretRef { delivery, .. }

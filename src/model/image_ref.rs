@@ -114,12 +114,12 @@ impl ImageRef {
     }
 
     /// The tag a runtime pulls: the given one, else `latest`.
-    pub fn effective_tag(&self) -> &str {
+    pub(crate) fn effective_tag(&self) -> &str {
         self.tag.as_deref().unwrap_or("latest")
     }
 
     /// `registry/repository`, fully normalised (`docker.io/library/nginx`).
-    pub fn full_name(&self) -> String {
+    pub(crate) fn full_name(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
     }
 
@@ -204,7 +204,7 @@ impl std::fmt::Display for ImageRef {
 
 /// `sha256:` followed by 64 lowercase hex digits: the only digest form this tool pins or
 /// accepts from a registry.
-pub fn is_sha256_digest(s: &str) -> bool {
+pub(crate) fn is_sha256_digest(s: &str) -> bool {
     s.strip_prefix("sha256:").is_some_and(|h| {
         h.len() == 64
             && h.bytes()

@@ -13,10 +13,10 @@ pub use workload::{ContainerGroup, ContainerRef, SourceLocation, Workload, Workl
 
 /// The annotation that suppresses checks on an object or a whole namespace:
 /// `secfix.dev/ignore: "env-secret,mutable-image-tag"` or `"all"`.
-pub const IGNORE_ANNOTATION: &str = "secfix.dev/ignore";
+pub(crate) const IGNORE_ANNOTATION: &str = "secfix.dev/ignore";
 
 /// Field manager for every write this tool makes.
-pub const FIELD_MANAGER: &str = "kubectl-secfix";
+pub(crate) const FIELD_MANAGER: &str = "kubectl-secfix";
 
 /// What replaces a secret's value wherever one would otherwise be shown or written.
 pub const REDACTED: &str = "<redacted>";

@@ -59,7 +59,10 @@ impl Requirement {
 /// an empty selector (`{}`) selects everything. A selector the API server would reject (an
 /// unknown operator, `In`/`NotIn` without values) selects nothing: for a NetworkPolicy that
 /// means "isolates nothing", the conservative reading for a security check.
-pub fn label_selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn label_selector_matches(
+    sel: &LabelSelector,
+    labels: &BTreeMap<String, String>,
+) -> bool {
     let labels_ok = sel
         .match_labels
         .iter()

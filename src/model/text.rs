@@ -6,7 +6,7 @@ use std::borrow::Cow;
 /// shown as Rust escapes (`\u{1b}`), so text from the cluster stays on one line and cannot
 /// drive the terminal. Every line this tool prints that can quote cluster or manifest data
 /// (tables, warnings, errors, previews) goes through it.
-pub fn printable(text: &str) -> Cow<'_, str> {
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return Cow::Borrowed(text);
     }

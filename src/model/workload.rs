@@ -54,7 +54,7 @@ const REPLICATION_CONTROLLER_OWNERS: &[&str] = &["DeploymentConfig"];
 static CONTROLLERS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
 
 /// Registers a controller kind that is listed and checked (see [`CONTROLLERS`]).
-pub fn register_controller(kind: &str) {
+pub(crate) fn register_controller(kind: &str) {
     let mut c = CONTROLLERS.write().unwrap_or_else(|e| e.into_inner());
     if !c.iter().any(|k| k == kind) {
         c.push(kind.to_string());
@@ -77,7 +77,7 @@ impl WorkloadKind {
     ];
 
     /// A built-in kind by name.
-    pub fn from_kind(kind: &str) -> Option<Self> {
+    pub(crate) fn from_kind(kind: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == kind)
     }
 
@@ -141,7 +141,7 @@ impl WorkloadKind {
     }
 
     /// JSON pointer of the pod spec inside an object of this kind.
-    pub fn spec_pointer(self) -> &'static str {
+    pub(crate) fn spec_pointer(self) -> &'static str {
         match self {
             WorkloadKind::Pod => "/spec",
             WorkloadKind::CronJob
@@ -180,7 +180,7 @@ impl WorkloadKind {
     /// Whether an object of this kind controlled by an `owner` of that kind is reported on
     /// its owner: [`WorkloadKind::owner_kinds`], and registered controllers
     /// ([`register_controller`]) for ReplicaSets, ReplicationControllers, Jobs and Pods.
-    pub fn is_owned_by(self, owner: &str) -> bool {
+    pub(crate) fn is_owned_by(self, owner: &str) -> bool {
         if self.owner_kinds().contains(&owner) {
             return true;
         }
@@ -199,7 +199,7 @@ impl WorkloadKind {
 
     /// Kinds whose controller owns objects of this kind, so that an owned object's
     /// findings belong to its owner instead.
-    pub fn owner_kinds(self) -> &'static [&'static str] {
+    pub(crate) fn owner_kinds(self) -> &'static [&'static str] {
         match self {
             WorkloadKind::Pod => &[
                 "ReplicaSet",
@@ -290,12 +290,12 @@ pub enum WorkloadError {
 ///
 /// The value is cut at the *last* `, expected`: the expected part comes from the type being
 /// read, never from the input, while the value itself may contain `", expected"`.
-pub fn without_values(e: &serde_json::Error) -> String {
+pub(crate) fn without_values(e: &serde_json::Error) -> String {
     redact_serde_message(&e.to_string())
 }
 
 /// [`without_values`] on a message.
-pub fn redact_serde_message(msg: &str) -> String {
+pub(crate) fn redact_serde_message(msg: &str) -> String {
     let redacted = super::REDACTED;
     let (prefix, rest) = if let Some(rest) = msg.strip_prefix("invalid type: ") {
         ("invalid type: ", rest)
@@ -329,10 +329,10 @@ pub fn redact_serde_message(msg: &str) -> String {
 /// a type error there is reported. Any other field that cannot be read is left out of the
 /// typed spec instead (and kept in the raw object), so that a placeholder such as
 /// `lun: <ADD LUN ID Here>` never hides an object from the checks.
-pub const CHECKED_CONTAINER_FIELDS: [&str; 4] = ["name", "image", "env", "envFrom"];
+pub(crate) const CHECKED_CONTAINER_FIELDS: [&str; 4] = ["name", "image", "env", "envFrom"];
 
 /// Metadata fields the checks read (names, suppression annotations, owners).
-pub const CHECKED_METADATA_FIELDS: [&str; 4] =
+pub(crate) const CHECKED_METADATA_FIELDS: [&str; 4] =
     ["name", "namespace", "annotations", "ownerReferences"];
 
 /// One step of a path in a JSON value.
@@ -528,7 +528,7 @@ impl Workload {
 
     /// Whether a patch operation at `path` (a JSON pointer in the object) would write at or
     /// under a field that could not be read, or over one (see [`Workload::unread`]).
-    pub fn touches_unread(&self, path: &str) -> Option<&str> {
+    pub(crate) fn touches_unread(&self, path: &str) -> Option<&str> {
         let within = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
         self.unread
             .iter()
@@ -544,7 +544,7 @@ impl Workload {
         self.metadata.namespace.as_deref().unwrap_or("default")
     }
 
-    pub fn spec_pointer(&self) -> &'static str {
+    pub(crate) fn spec_pointer(&self) -> &'static str {
         self.kind.spec_pointer()
     }
 
@@ -568,7 +568,7 @@ impl Workload {
     /// True when this object's findings belong to a controller that is scanned itself
     /// (Pod→ReplicaSet, ReplicaSet→Deployment, Job→CronJob, …). Objects owned by other
     /// controllers (custom resources) are reported on their own.
-    pub fn is_owned_by_scanned_controller(&self) -> bool {
+    pub(crate) fn is_owned_by_scanned_controller(&self) -> bool {
         self.controller()
             .is_some_and(|o| self.kind.is_owned_by(&o.kind))
     }
@@ -576,7 +576,7 @@ impl Workload {
 
 /// [`Workload::is_owned_by_scanned_controller`] read straight from an object's JSON, without
 /// parsing it into a workload.
-pub fn owned_by_scanned_controller(raw: &Value) -> bool {
+pub(crate) fn owned_by_scanned_controller(raw: &Value) -> bool {
     let Some(kind) = raw
         .get("kind")
         .and_then(Value::as_str)
@@ -621,7 +621,7 @@ impl ContainerGroup {
 
 /// The container at `index` of `group` in `spec`, for changing it. Ephemeral containers
 /// are never returned: they cannot be changed once added.
-pub fn container_mut(
+pub(crate) fn container_mut(
     spec: &mut PodSpec,
     group: ContainerGroup,
     index: usize,
@@ -684,7 +684,10 @@ fn container_ref<'a>(
 }
 
 /// Every container of `spec`, in the order init, regular, ephemeral.
-pub fn containers_of<'a>(spec: &'a PodSpec, spec_pointer: &'static str) -> Vec<ContainerRef<'a>> {
+pub(crate) fn containers_of<'a>(
+    spec: &'a PodSpec,
+    spec_pointer: &'static str,
+) -> Vec<ContainerRef<'a>> {
     let mut out = Vec::new();
     for (i, c) in slice(&spec.init_containers).iter().enumerate() {
         out.push(container_ref(

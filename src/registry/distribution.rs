@@ -34,15 +34,15 @@ use crate::model::ImageRef;
 /// 4 MiB, and containerd reads no more).
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 /// The largest token answer read.
-pub const MAX_TOKEN_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_TOKEN_BYTES: u64 = 1024 * 1024;
 /// The largest error body read (only its OCI error codes are used).
-pub const MAX_ERROR_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_ERROR_BYTES: u64 = 64 * 1024;
 /// Redirects followed per request.
-pub const MAX_REDIRECTS: usize = 5;
+pub(crate) const MAX_REDIRECTS: usize = 5;
 
 /// Credentials for one registry. Deliberately not `Debug`-printable with the password.
 #[derive(Clone, PartialEq, Eq)]
-pub enum Auth {
+pub(crate) enum Auth {
     Anonymous,
     Basic { user: String, password: String },
 }
@@ -58,7 +58,7 @@ impl std::fmt::Debug for Auth {
 
 /// The host the API requests of `registry` go to: Docker Hub's API is
 /// `registry-1.docker.io`; every other registry is its own.
-pub fn api_host(registry: &str) -> &str {
+pub(crate) fn api_host(registry: &str) -> &str {
     if registry == "docker.io" {
         "registry-1.docker.io"
     } else {
@@ -103,7 +103,7 @@ impl Authorization {
 
 /// Whether a URL may be contacted: HTTPS anywhere, plain HTTP only to hosts that may be
 /// reached over plain HTTP.
-pub fn may_contact(url: &Url, insecure: &[String]) -> bool {
+pub(crate) fn may_contact(url: &Url, insecure: &[String]) -> bool {
     match url.scheme() {
         "https" => true,
         "http" => plain_http_allowed(&authority(url), insecure),
@@ -115,7 +115,7 @@ pub fn may_contact(url: &Url, insecure: &[String]) -> bool {
 /// (the URL the challenge came from): over HTTPS, or over plain HTTP only to the same scheme,
 /// host and port as the registry (which the user already allowed plain HTTP for). Never to
 /// another host over plain HTTP, whatever the names.
-pub fn may_send_credentials(registry_url: &Url, realm: &Url) -> bool {
+pub(crate) fn may_send_credentials(registry_url: &Url, realm: &Url) -> bool {
     match realm.scheme() {
         "https" => true,
         "http" => {
@@ -232,7 +232,7 @@ async fn small_body(res: &mut Response, cap: u64) -> Option<Vec<u8>> {
 }
 
 /// One lookup: what it needs to know and how it maps transport errors.
-pub struct Lookup<'a> {
+pub(crate) struct Lookup<'a> {
     pub client: &'a reqwest::Client,
     pub image: &'a ImageRef,
     /// The key of the reference ([`super::resolve_key`]), for messages.

@@ -59,7 +59,7 @@ pub use plain_http::{is_loopback_registry, plain_http_allowed};
 
 /// The manifest media types accepted when resolving a tag: OCI image index, OCI image
 /// manifest, Docker manifest list, Docker v2 manifest.
-pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
+pub(crate) const MANIFEST_MEDIA_TYPES: [&str; 4] = [
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -67,10 +67,10 @@ pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
 ];
 
 /// The largest `--registry-timeout` (one hour); [`RegistryOptions::timeout`] is capped to it.
-pub const MAX_TIMEOUT_SECS: u64 = 3600;
+pub(crate) const MAX_TIMEOUT_SECS: u64 = 3600;
 
 /// Default for [`RegistryOptions::max_concurrent`].
-pub const DEFAULT_MAX_CONCURRENT: usize = 8;
+pub(crate) const DEFAULT_MAX_CONCURRENT: usize = 8;
 
 /// The `User-Agent` sent to registries.
 const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));

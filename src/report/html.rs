@@ -44,7 +44,7 @@ const STYLE: &str = include_str!("html/report.css");
 const SCRIPT: &str = include_str!("html/report.js");
 
 /// Namespaces in the per-namespace chart.
-pub const CHART_NAMESPACES: usize = 15;
+pub(crate) const CHART_NAMESPACES: usize = 15;
 
 /// Chart geometry, in SVG user units (pixels at 100 %).
 const CHART_WIDTH: f64 = 640.0;

@@ -25,7 +25,7 @@ use crate::model::text::printable;
 pub const MARKDOWN_LIMIT: usize = 64 * 1024;
 
 /// Findings listed per check before `… and N more`.
-pub const FINDINGS_PER_CHECK: usize = 25;
+pub(crate) const FINDINGS_PER_CHECK: usize = 25;
 
 /// Longest cell, in characters; longer text is cut with `…`.
 const CELL_CHARS: usize = 160;

@@ -40,7 +40,7 @@ pub use table::{render_table, render_table_sized, render_warnings};
 /// `apiVersion` of the JSON/YAML scan report document.
 pub const API_VERSION: &str = "secfix.dev/v1";
 /// `kind` of the JSON/YAML scan report document.
-pub const KIND: &str = "ScanReport";
+pub(crate) const KIND: &str = "ScanReport";
 
 /// The outcome of one scan, as every output format sees it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -181,7 +181,7 @@ pub enum Target {
 
 impl Origin {
     /// True when `check` ran (see [`Origin::ran`](Origin#structfield.ran)).
-    pub fn did_run(&self, check: CheckId) -> bool {
+    pub(crate) fn did_run(&self, check: CheckId) -> bool {
         if self.ran.is_empty() {
             self.checks.is_empty() || self.checks.contains(&check)
         } else {
@@ -191,7 +191,7 @@ impl Origin {
 
     /// One line for report headers, e.g. `context admin (cluster prod), all namespaces` or
     /// `manifests deploy/, extra.yaml`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts = Vec::new();
         match &self.target {
             Target::Unknown => {}
@@ -325,7 +325,7 @@ impl Report {
     }
 
     /// True for a scan of several contexts: the table then shows a CONTEXT column.
-    pub fn is_multi_context(&self) -> bool {
+    pub(crate) fn is_multi_context(&self) -> bool {
         !self.contexts.is_empty() || self.findings.iter().any(|f| f.origin.is_some())
     }
 

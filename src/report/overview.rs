@@ -16,7 +16,7 @@ use super::{Origin, Report, Summary, Target};
 use crate::model::{CheckId, Delivery, Finding, Severity};
 
 /// How many namespaces get a `fix` command of their own in [`Overview::next`].
-pub const NEXT_STEPS: usize = 3;
+pub(crate) const NEXT_STEPS: usize = 3;
 
 /// The grouped view of a [`Report`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub struct Counts {
 
 /// True for a fixable finding whose fix the app must be changed for (a secret moved to a
 /// file the image is not known to read).
-pub fn needs_app_change(f: &Finding) -> bool {
+pub(crate) fn needs_app_change(f: &Finding) -> bool {
     f.fixable && f.detail.delivery() == Some(Delivery::AppChange)
 }
 
@@ -147,7 +147,7 @@ pub struct NextStep {
 
 impl NextStep {
     /// `6 fixable: 4 high, 2 medium in 2 namespaces; 1 needs an app change`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut s = format!("{} fixable: {}", self.counts.findings, self.counts.split());
         if self.namespaces > 1 {
             s.push_str(&format!(" in {} namespaces", self.namespaces));
@@ -166,7 +166,7 @@ impl NextStep {
 /// Single-cluster scans return `None`, and every grouping below then keys on the namespace
 /// alone. Findings of a scan of several contexts carry their context: the namespace rows,
 /// charts and suggested commands (`--context`) then follow it.
-pub fn context_of(finding: &Finding) -> Option<&str> {
+pub(crate) fn context_of(finding: &Finding) -> Option<&str> {
     finding.context()
 }
 
@@ -340,7 +340,7 @@ fn files_of<'a>(origin: &'a Origin, findings: &[&'a Finding]) -> Vec<&'a str> {
 /// The command that fixes one finding: the finding's namespace and check (a `fix` cannot
 /// pick a single object; on a terminal it asks before each change), with `-f` naming the
 /// finding's file for a manifest scan. `None` for a finding that is not fixable.
-pub fn fix_command_for(origin: &Origin, finding: &Finding) -> Option<String> {
+pub(crate) fn fix_command_for(origin: &Origin, finding: &Finding) -> Option<String> {
     if !finding.fixable {
         return None;
     }

@@ -38,29 +38,29 @@ use serde_json::Value;
 use crate::model::{Finding, Severity};
 
 /// API group of the reports.
-pub const GROUP: &str = "wgpolicyk8s.io";
+pub(crate) const GROUP: &str = "wgpolicyk8s.io";
 /// API version served by the Policy WG's CRDs that policy engines read.
 pub const VERSION: &str = "v1alpha2";
 /// `apiVersion` of both report kinds.
 pub const API_VERSION: &str = "wgpolicyk8s.io/v1alpha2";
 /// The namespaced report kind (one per namespace).
-pub const POLICY_REPORT: &str = "PolicyReport";
+pub(crate) const POLICY_REPORT: &str = "PolicyReport";
 /// The cluster-scoped report kind.
-pub const CLUSTER_POLICY_REPORT: &str = "ClusterPolicyReport";
+pub(crate) const CLUSTER_POLICY_REPORT: &str = "ClusterPolicyReport";
 /// Resource (plural) names, for RBAC and URLs.
-pub const POLICY_REPORTS: &str = "policyreports";
-pub const CLUSTER_POLICY_REPORTS: &str = "clusterpolicyreports";
+pub(crate) const POLICY_REPORTS: &str = "policyreports";
+pub(crate) const CLUSTER_POLICY_REPORTS: &str = "clusterpolicyreports";
 /// The name of every report kubectl-secfix writes: one per namespace, one cluster-wide.
-pub const REPORT_NAME: &str = "kubectl-secfix";
+pub(crate) const REPORT_NAME: &str = "kubectl-secfix";
 /// The label that marks a report as written by kubectl-secfix.
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub(crate) const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Its value.
-pub const MANAGED_BY: &str = "kubectl-secfix";
+pub(crate) const MANAGED_BY: &str = "kubectl-secfix";
 /// `results[].source`: the engine that produced the result.
-pub const SOURCE: &str = "kubectl-secfix";
+pub(crate) const SOURCE: &str = "kubectl-secfix";
 
 /// The label selector that finds our reports (`app.kubernetes.io/managed-by=kubectl-secfix`).
-pub fn managed_by_selector() -> String {
+pub(crate) fn managed_by_selector() -> String {
     format!("{MANAGED_BY_LABEL}={MANAGED_BY}")
 }
 
@@ -191,12 +191,12 @@ pub fn build(findings: &[Finding], at: Timestamp) -> PolicyReports {
 
 /// Whether a finding is about a cluster-scoped object: it goes into the
 /// `ClusterPolicyReport`. A Namespace object, or anything that names no namespace.
-pub fn is_cluster_scoped(f: &Finding) -> bool {
+pub(crate) fn is_cluster_scoped(f: &Finding) -> bool {
     (f.kind == "Namespace" && f.api_version == "v1") || f.namespace.is_empty()
 }
 
 /// The `PolicyReport` of namespace `ns` holding `results`.
-pub fn namespace_report(ns: &str, results: Vec<PolicyResult>) -> PolicyReport {
+pub(crate) fn namespace_report(ns: &str, results: Vec<PolicyResult>) -> PolicyReport {
     PolicyReport {
         api_version: API_VERSION.to_string(),
         kind: POLICY_REPORT.to_string(),
@@ -236,7 +236,7 @@ pub fn cluster_report(results: Vec<PolicyResult>) -> PolicyReport {
 /// The cluster report's results after a scan of one namespace `ns`: the results of
 /// `existing` about other namespaces are kept, those about `ns` are replaced by `fresh`.
 /// Results are grouped by namespace (stable: each group keeps its order).
-pub fn merge_cluster_results(
+pub(crate) fn merge_cluster_results(
     existing: &[PolicyResult],
     fresh: Vec<PolicyResult>,
     ns: &str,
@@ -253,7 +253,7 @@ pub fn merge_cluster_results(
 
 /// The namespace a result is about: its resource's namespace, or the name of a Namespace
 /// resource.
-pub fn result_namespace(r: &PolicyResult) -> Option<&str> {
+pub(crate) fn result_namespace(r: &PolicyResult) -> Option<&str> {
     let res = r.resources.first()?;
     match (&res.namespace, res.kind.as_deref()) {
         (Some(ns), _) if !ns.is_empty() => Some(ns),

@@ -33,7 +33,7 @@ use crate::model::text::printable;
 pub(super) const APP_CHANGE_NOTE: &str = "An app change moves a secret to a file the app must be changed to read: `fix` asks about it on a terminal, and otherwise (`--yes`, `-f`) leaves it out unless `--allow-app-changes`.";
 
 /// How many namespaces the summary lists.
-pub const TOP_NAMESPACES: usize = 10;
+pub(crate) const TOP_NAMESPACES: usize = 10;
 
 /// The grouped summary of `report` (no trailing newline).
 pub fn render_summary(report: &Report, color: bool) -> String {

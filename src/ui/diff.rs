@@ -60,7 +60,7 @@ pub fn display_yaml(obj: &Value) -> String {
 }
 
 /// A copy of `obj` without the fields [`display_yaml`] leaves out.
-pub fn strip_noise(obj: &Value) -> Value {
+pub(crate) fn strip_noise(obj: &Value) -> Value {
     let mut v = obj.clone();
     if let Value::Object(map) = &mut v {
         map.remove("status");
@@ -173,7 +173,7 @@ pub fn render_preview(plan: &Plan, color: bool) -> String {
 
 /// The flow table of a NetworkPolicy set: one aligned row per flow (what, from, to, pod
 /// ports, why), control characters escaped.
-pub fn flow_table(plan: &Plan) -> String {
+pub(crate) fn flow_table(plan: &Plan) -> String {
     let rows = crate::fix::network_policy::render::flow_rows(&plan.target.namespace, &plan.flows);
     let mut table: Vec<[String; 5]> = vec![[
         "FLOW".into(),

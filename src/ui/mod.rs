@@ -8,9 +8,5 @@ pub mod diff;
 pub mod prompt;
 pub mod term;
 
-pub use diff::{display_yaml, render_patch, render_preview};
-pub use prompt::{Choice, NotInteractive, ask, confirm, require_interactive, restore_terminal};
-pub use term::Term;
-
 #[cfg(test)]
 mod tests;

@@ -12,8 +12,8 @@
 
 use std::io;
 
+use dialoguer::Select;
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
-use dialoguer::{Confirm, Select};
 
 use super::term::Term;
 
@@ -112,21 +112,6 @@ pub fn ask(prompt: &str, default: Choice) -> io::Result<Choice> {
     match finish(result)? {
         Answer::Value(index) => Ok(Choice::from_index(index)),
         Answer::Interrupted => Ok(Choice::Quit),
-    }
-}
-
-/// A yes/no question on stderr (`y`/`n`, Enter takes `default`). Esc, `q` and Ctrl-C answer
-/// `false`: declining is always the safe answer.
-pub fn confirm(prompt: &str, default: bool) -> io::Result<bool> {
-    let term = live_term()?;
-    let theme = theme(&term);
-    let result = Confirm::with_theme(theme.as_ref())
-        .with_prompt(prompt)
-        .default(default)
-        .interact_opt();
-    match finish(result)? {
-        Answer::Value(answer) => Ok(answer.unwrap_or(false)),
-        Answer::Interrupted => Ok(false),
     }
 }
 
@@ -238,6 +223,5 @@ mod tests {
         let e = ask("apply?", Choice::Apply).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::NotConnected);
         assert!(e.to_string().contains("--yes"));
-        assert!(confirm("sure?", false).is_err());
     }
 }

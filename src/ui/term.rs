@@ -18,7 +18,7 @@ pub struct Term {
 
 impl Term {
     /// Asks the OS about the three standard streams (`isatty`).
-    pub fn detect() -> Self {
+    pub(crate) fn detect() -> Self {
         Term {
             stdin_tty: std::io::stdin().is_terminal(),
             stderr_tty: std::io::stderr().is_terminal(),
@@ -28,23 +28,24 @@ impl Term {
 
     /// Prompts are possible: they read keys from stdin and draw on stderr, so both must be
     /// terminals (dialoguer fails with "not a terminal" otherwise; we check first).
+    #[cfg(test)]
     pub fn interactive(&self) -> bool {
         self.stdin_tty && self.stderr_tty
     }
 
     /// Colour for what we write to stderr (the preview, prompts, progress).
-    pub fn stderr_color(&self) -> bool {
+    pub(crate) fn stderr_color(&self) -> bool {
         color_allowed(self.stderr_tty, &env_lookup)
     }
 
     /// Colour for what we write to stdout (reports).
-    pub fn stdout_color(&self) -> bool {
+    pub(crate) fn stdout_color(&self) -> bool {
         color_allowed(self.stdout_tty, &env_lookup)
     }
 
     /// The height of the terminal stdout writes to, in lines; `None` when stdout is not a
     /// terminal (or its size is unknown).
-    pub fn stdout_rows(&self) -> Option<usize> {
+    pub(crate) fn stdout_rows(&self) -> Option<usize> {
         if !self.stdout_tty {
             return None;
         }
@@ -63,7 +64,7 @@ fn env_lookup(name: &str) -> Option<std::ffi::OsString> {
 ///
 /// `NO_COLOR` follows the no-color.org wording: "when present and not an empty string
 /// (regardless of its value)". `TERM=dumb` terminals do not understand escape codes.
-pub fn color_allowed<V: AsRef<OsStr>>(tty: bool, env: &dyn Fn(&str) -> Option<V>) -> bool {
+pub(crate) fn color_allowed<V: AsRef<OsStr>>(tty: bool, env: &dyn Fn(&str) -> Option<V>) -> bool {
     if !tty {
         return false;
     }

@@ -19,7 +19,7 @@ use crate::model::Workload;
 
 /// How a host appeared in the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Form {
+pub(crate) enum Form {
     /// A word on its own: `redis`, `db.shop`.
     Bare,
     /// `host:port`.
@@ -30,7 +30,7 @@ pub enum Form {
 
 /// A host (and maybe port) found in a string.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct HostRef {
+pub(crate) struct HostRef {
     /// Lower case, without a trailing dot. An IP address as written.
     pub host: String,
     pub port: Option<u16>,
@@ -47,7 +47,7 @@ impl HostRef {
 
     /// The port a client of this reference connects to: the explicit one, else the usual
     /// port of the URL scheme.
-    pub fn effective_port(&self) -> Option<u16> {
+    pub(crate) fn effective_port(&self) -> Option<u16> {
         self.port
             .or_else(|| self.scheme.as_deref().and_then(scheme_port))
     }
@@ -63,7 +63,7 @@ impl HostRef {
 }
 
 /// The usual port of a URL scheme.
-pub fn scheme_port(scheme: &str) -> Option<u16> {
+pub(crate) fn scheme_port(scheme: &str) -> Option<u16> {
     Some(match scheme {
         "http" | "ws" => 80,
         "https" | "wss" | "grpcs" => 443,
@@ -109,7 +109,7 @@ pub enum Source {
 
 impl Source {
     /// True when a value from here may be shown (ConfigMap values never are).
-    pub fn may_show_value(&self) -> bool {
+    pub(crate) fn may_show_value(&self) -> bool {
         !matches!(
             self,
             Source::ConfigMap { .. } | Source::ConfigMapFile { .. }
@@ -137,7 +137,7 @@ impl std::fmt::Display for Source {
 
 /// A host named by one container of a workload.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Mention {
+pub(crate) struct Mention {
     pub container: String,
     pub source: Source,
     pub host: HostRef,
@@ -229,7 +229,7 @@ fn name_words(name: &str) -> Vec<String> {
 }
 
 /// The value of a variable or flag with this name is not a host (user, name, password, …).
-pub fn name_says_not_a_host(name: &str) -> bool {
+pub(crate) fn name_says_not_a_host(name: &str) -> bool {
     let words = name_words(name);
     words.iter().any(|w| {
         matches!(
@@ -244,7 +244,7 @@ pub fn name_says_not_a_host(name: &str) -> bool {
 /// The name of a variable or flag says its value is an address: its last word (numbers
 /// aside) is `HOST`, `ADDR`, `URL`, … (`REDIS_HOST`, `--db-url`, `PEER_ADDR_2`; not
 /// `GET_HOSTS_FROM`).
-pub fn name_says_address(name: &str) -> bool {
+pub(crate) fn name_says_address(name: &str) -> bool {
     name_words(name)
         .iter()
         .rev()
@@ -393,7 +393,7 @@ fn token_ref(token: &str) -> Option<(HostRef, Option<&str>)> {
 
 /// Every host reference in `text`, in order, each with the `--flag`/`KEY` name written
 /// before it (`--redis=redis:6379` gives `--redis`). Loopback and `0.0.0.0` are left out.
-pub fn host_refs_with_keys(text: &str) -> Vec<(HostRef, Option<String>)> {
+pub(crate) fn host_refs_with_keys(text: &str) -> Vec<(HostRef, Option<String>)> {
     let mut out = Vec::new();
     for token in text.split(is_separator).filter(|t| !t.is_empty()) {
         let token = token.trim_end_matches(['.', ':']);
@@ -407,7 +407,8 @@ pub fn host_refs_with_keys(text: &str) -> Vec<(HostRef, Option<String>)> {
 }
 
 /// Every host reference in `text`.
-pub fn host_refs(text: &str) -> Vec<HostRef> {
+#[cfg(test)]
+pub(crate) fn host_refs(text: &str) -> Vec<HostRef> {
     host_refs_with_keys(text)
         .into_iter()
         .map(|(r, _)| r)
@@ -463,7 +464,7 @@ const NETWORK_TOOLS: &[&str] = &[
 /// (`-h db`, `--db-host db`, `host: db`), after a network tool (`nslookup db`), or before
 /// a port number (`nc -z db 5432`). `svc:port`, URLs and dotted names count anywhere.
 /// Values after a flag or key that names a password, user, … are skipped.
-pub fn context_refs(tokens: &[&str]) -> Vec<(HostRef, bool)> {
+pub(crate) fn context_refs(tokens: &[&str]) -> Vec<(HostRef, bool)> {
     let mut out = Vec::new();
     for (i, raw) in tokens.iter().enumerate() {
         let prev = i
@@ -538,7 +539,7 @@ type ConfigMapVolume<'a> = (&'a str, Option<Vec<&'a str>>);
 
 /// Every host the containers of `w` name, with where. `config_maps` are the ConfigMaps
 /// known (any namespace): only the keys that an env var of `w` reads are looked at.
-pub fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> {
+pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> {
     let mut out = Vec::new();
     let ns = w.namespace();
     let spec = &w.spec;

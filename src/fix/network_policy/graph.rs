@@ -169,7 +169,7 @@ impl PodPort {
         }
     }
 
-    pub fn to_int_or_string(&self) -> IntOrString {
+    pub(crate) fn to_int_or_string(&self) -> IntOrString {
         match &self.port {
             PortValue::Number(n) => IntOrString::Int(*n),
             PortValue::Name(s) => IntOrString::String(s.clone()),
@@ -187,7 +187,7 @@ impl std::fmt::Display for PodPort {
 }
 
 /// `8080/TCP, 9090/TCP`, or `all ports` for an empty list.
-pub fn ports_text(ports: &[PodPort]) -> String {
+pub(crate) fn ports_text(ports: &[PodPort]) -> String {
     if ports.is_empty() {
         "all ports".into()
     } else {
@@ -311,7 +311,7 @@ pub struct Flow {
 
 /// A Service as the graph sees it.
 #[derive(Debug, Clone)]
-pub struct Svc<'a> {
+pub(crate) struct Svc<'a> {
     pub namespace: String,
     pub name: String,
     /// `None` for a Service without selector (or an empty one) and for `ExternalName`.
@@ -326,17 +326,16 @@ pub struct Svc<'a> {
 
 /// One port of a Service with the pod ports it leads to.
 #[derive(Debug, Clone)]
-pub struct SvcPort {
+pub(crate) struct SvcPort {
     pub port: i32,
     pub name: Option<String>,
-    pub protocol: String,
     pub targets: Vec<PodPort>,
 }
 
 impl Svc<'_> {
     /// Every pod port of the Service (empty: a headless Service without ports, meaning
     /// the ports the backing containers declare, else all).
-    pub fn all_targets(&self) -> Vec<PodPort> {
+    pub(crate) fn all_targets(&self) -> Vec<PodPort> {
         if self.ports.is_empty() {
             return container_ports(&self.backing);
         }
@@ -349,7 +348,7 @@ impl Svc<'_> {
 }
 
 /// `(namespace, name)` of a Service.
-pub type SvcKey = (String, String);
+pub(crate) type SvcKey = (String, String);
 
 fn dedup(it: impl IntoIterator<Item = PodPort>) -> Vec<PodPort> {
     let set: BTreeSet<PodPort> = it.into_iter().collect();
@@ -447,7 +446,6 @@ impl<'a> Svc<'a> {
             .map(|p| SvcPort {
                 port: p.port,
                 name: p.name.clone(),
-                protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
                 targets: resolve_targets(p, &backing),
             })
             .collect();
@@ -468,7 +466,7 @@ impl<'a> Svc<'a> {
 
     /// The pod ports a client that connects to `port` (of the Service, or of the pods for
     /// a headless one) reaches. `None`: the port matches nothing.
-    pub fn ports_for(&self, port: u16) -> Option<Vec<PodPort>> {
+    pub(crate) fn ports_for(&self, port: u16) -> Option<Vec<PodPort>> {
         let p = i32::from(port);
         let by_service: Vec<PodPort> = dedup(
             self.ports
@@ -512,7 +510,7 @@ pub enum Target {
 
 /// The graph for a set of namespaces.
 #[derive(Debug)]
-pub struct Graph<'a> {
+pub(crate) struct Graph<'a> {
     pub services: Vec<Svc<'a>>,
     by_key: BTreeMap<SvcKey, usize>,
     namespaces: BTreeSet<String>,
@@ -534,7 +532,7 @@ pub struct Graph<'a> {
 
 /// What a caller calls.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Callee {
+pub(crate) enum Callee {
     Service(usize),
     /// Every pod of a namespace (a Service there that is not known).
     Namespace {
@@ -566,7 +564,7 @@ impl Call {
     }
 
     /// The ports a rule lists: empty when every port is allowed.
-    pub fn rule_ports(&self) -> Vec<PodPort> {
+    pub(crate) fn rule_ports(&self) -> Vec<PodPort> {
         if self.all_ports {
             Vec::new()
         } else {
@@ -578,7 +576,7 @@ impl Call {
 /// The selector of a workload's pods: its own `spec.selector` where it has one, else its
 /// pod template's labels. The flag is false when the pods have no labels at all (the
 /// selector then picks every pod of the namespace).
-pub fn pod_selector(w: &Workload) -> (LabelSelector, bool) {
+pub(crate) fn pod_selector(w: &Workload) -> (LabelSelector, bool) {
     let own = match w.kind {
         WorkloadKind::Deployment
         | WorkloadKind::StatefulSet
@@ -679,7 +677,7 @@ impl<'a> Graph<'a> {
     /// Services in namespaces outside `cluster` that its workloads may name (`redis.data`,
     /// `db.data.svc…`, `web-0.web.data`): a live run reads them (`GET`) so their pods and
     /// ports are known, then builds again. `(namespace, name)`, sorted.
-    pub fn wanted_services(cluster: &Cluster<'_>) -> BTreeSet<SvcKey> {
+    pub(crate) fn wanted_services(cluster: &Cluster<'_>) -> BTreeSet<SvcKey> {
         let g = Graph::build(cluster, &[]);
         let mut out = BTreeSet::new();
         for w in cluster.workloads {
@@ -1017,7 +1015,7 @@ impl<'a> Graph<'a> {
     /// Except an entry point whose pods and ports a Service with evidenced callers serves
     /// too (a LoadBalancer twin of a named ClusterIP Service): its callers inside the
     /// cluster use the named one, and it is for outside callers.
-    pub fn assumed(&self, namespace: &str) -> Vec<usize> {
+    pub(crate) fn assumed(&self, namespace: &str) -> Vec<usize> {
         (0..self.services.len())
             .filter(|i| {
                 let s = &self.services[*i];

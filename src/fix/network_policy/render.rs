@@ -26,7 +26,7 @@ use super::{MANAGED_BY, MANAGED_BY_LABEL, POLICY_NAME};
 use crate::model::Direction;
 
 /// The label every namespace carries with its own name.
-pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+pub(crate) const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 /// Knobs of the least-privilege builder.
 #[derive(Debug, Clone, Default)]
@@ -39,7 +39,7 @@ pub struct Options {
 
 /// The policy set of one namespace.
 #[derive(Debug, Clone)]
-pub struct NamespacePolicies {
+pub(crate) struct NamespacePolicies {
     pub namespace: String,
     pub directions: BTreeSet<Direction>,
     /// In apply order: the default deny first.
@@ -52,7 +52,7 @@ pub struct NamespacePolicies {
 
 /// One row of the flow table as text: what, from, to (with Service port), pod ports, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlowRow {
+pub(crate) struct FlowRow {
     pub kind: &'static str,
     pub from: String,
     pub to: String,
@@ -61,16 +61,10 @@ pub struct FlowRow {
     pub why: String,
 }
 
-impl NamespacePolicies {
-    /// The flow table as text rows, for previews (`caller → service:port`, evidence,
-    /// assumed flows, entry points, what will be blocked).
-    pub fn flow_rows(&self) -> Vec<FlowRow> {
-        flow_rows(&self.namespace, &self.flows)
-    }
-}
+impl NamespacePolicies {}
 
 /// The rows of `flows`, seen from `namespace`.
-pub fn flow_rows(namespace: &str, flows: &[Flow]) -> Vec<FlowRow> {
+pub(crate) fn flow_rows(namespace: &str, flows: &[Flow]) -> Vec<FlowRow> {
     {
         flows
             .iter()
@@ -1364,7 +1358,8 @@ mod tests {
             .as_array_mut()
             .unwrap()
             .push(json!({"name": "PAY_URL", "value": "https://pay.example.com"}));
-        let rows = plan(objs).flow_rows();
+        let p = plan(objs);
+        let rows = flow_rows(&p.namespace, &p.flows);
         let text: Vec<String> = rows
             .iter()
             .map(|r| {
