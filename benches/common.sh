@@ -8,6 +8,14 @@
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: error: $*" >&2; exit 1; }
 
+# check_sizes : fails unless N (pods, at least 100), RUNS and PARALLEL are whole numbers.
+check_sizes() {
+  case "$N" in '' | *[!0-9]*) die "N must be a whole number of pods, got '$N'" ;; esac
+  [ "$N" -ge 100 ] || die "N must be at least 100, got $N"
+  case "$RUNS" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_RUNS must be a positive number, got '$RUNS'" ;; esac
+  case "$PARALLEL" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_PARALLEL must be a positive number, got '$PARALLEL'" ;; esac
+}
+
 # need TOOL... : fails unless every TOOL is installed; also /usr/bin/time and curl with HTTP/2.
 need() {
   local tool

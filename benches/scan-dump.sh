@@ -33,9 +33,7 @@ DOCS=2000
 # shellcheck source=benches/common.sh
 . "$ROOT/benches/common.sh"
 
-case "$N" in '' | *[!0-9]*) die "N must be a whole number of pods, got '$N'" ;; esac
-[ "$N" -ge 100 ] || die "N must be at least 100, got $N"
-case "$RUNS" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_RUNS must be a positive number, got '$RUNS'" ;; esac
+check_sizes
 need curl jq kubectl awk
 build_release
 

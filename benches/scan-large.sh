@@ -48,10 +48,7 @@ PODS_PER_RS=25
 # shellcheck source=benches/common.sh
 . "$ROOT/benches/common.sh"
 
-case "$N" in '' | *[!0-9]*) die "N must be a whole number of pods, got '$N'" ;; esac
-[ "$N" -ge 100 ] || die "N must be at least 100, got $N"
-case "$RUNS" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_RUNS must be a positive number, got '$RUNS'" ;; esac
-case "$PARALLEL" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_PARALLEL must be a positive number, got '$PARALLEL'" ;; esac
+check_sizes
 need curl jq kubectl
 
 # --- build -----------------------------------------------------------------------------------

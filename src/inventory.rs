@@ -57,6 +57,20 @@ pub struct Inventory {
     pub input_errors: Vec<crate::report::InputError>,
 }
 
+impl Inventory {
+    /// The namespace graph's view of what was read (for least-privilege NetworkPolicies).
+    pub(crate) fn cluster(&self) -> crate::fix::network_policy::graph::Cluster<'_> {
+        crate::fix::network_policy::graph::Cluster {
+            workloads: &self.workloads,
+            services: &self.services,
+            ingresses: &self.ingresses,
+            routes: &self.routes,
+            config_maps: &self.config_maps,
+            namespaces: &self.namespaces,
+        }
+    }
+}
+
 /// Feeds objects into the scanner and keeps what later stages need.
 pub(crate) struct Collector {
     scanner: Scanner,
@@ -435,16 +449,7 @@ async fn read_referenced(collector: &mut Collector, client: &Client) {
     }
     let wanted = {
         let inv = &collector.inv;
-        crate::fix::network_policy::graph::Graph::wanted_services(
-            &crate::fix::network_policy::graph::Cluster {
-                workloads: &inv.workloads,
-                services: &inv.services,
-                ingresses: &inv.ingresses,
-                routes: &inv.routes,
-                config_maps: &inv.config_maps,
-                namespaces: &inv.namespaces,
-            },
-        )
+        crate::fix::network_policy::graph::Graph::wanted_services(&inv.cluster())
     };
     for (ns, name) in wanted {
         let api: kube::Api<Service> = kube::Api::namespaced(client.clone(), &ns);

@@ -223,26 +223,26 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     Ok(if read_failed { exit::RUNTIME } else { code })
 }
 
+/// `Deployment shop/web (env-secret, container app)`: what a stderr line is about.
+fn subject(f: &Finding) -> String {
+    let container = f
+        .container
+        .as_deref()
+        .map(|c| format!(", container {c}"))
+        .unwrap_or_default();
+    format!(
+        "{} {}/{} ({}{container})",
+        f.kind, f.namespace, f.name, f.check
+    )
+}
+
 fn print_not_fixable(not_fixable: &[Finding]) {
     for f in not_fixable {
         let why = f
             .not_fixable_reason
             .as_deref()
             .unwrap_or("no automatic fix");
-        super::say(
-            "not fixable",
-            format!(
-                "{} {}/{} ({}{}): {why}",
-                f.kind,
-                f.namespace,
-                f.name,
-                f.check,
-                f.container
-                    .as_deref()
-                    .map(|c| format!(", container {c}"))
-                    .unwrap_or_default()
-            ),
-        );
+        super::say("not fixable", format!("{}: {why}", subject(f)));
     }
 }
 
@@ -256,21 +256,7 @@ fn print_left_out(left_out: &[LeftOut]) {
             Detail::SecretRef { secret, .. } => format!("envFrom Secret {secret}"),
             _ => f.path.clone(),
         };
-        super::say(
-            "left out",
-            format!(
-                "{} {}/{} ({}{}): {what}: {}",
-                f.kind,
-                f.namespace,
-                f.name,
-                f.check,
-                f.container
-                    .as_deref()
-                    .map(|c| format!(", container {c}"))
-                    .unwrap_or_default(),
-                l.reason
-            ),
-        );
+        super::say("left out", format!("{}: {what}: {}", subject(f), l.reason));
     }
 }
 

@@ -53,27 +53,8 @@ pub(crate) fn plan_namespace(
     opts: &super::FixOptions,
 ) -> Option<Plan> {
     let in_ns = |meta: &ObjectMeta| meta.namespace.as_deref().is_none_or(|n| n == namespace);
-    let mut used = Vec::new();
-    let mut directions = BTreeSet::new();
-    for f in findings {
-        if f.check != CheckId::DefaultAllowNamespace
-            || !f.fixable
-            || f.kind != "Namespace"
-            || f.name != namespace
-        {
-            continue;
-        }
-        if let Detail::Unisolated { direction, .. } = &f.detail {
-            directions.insert(*direction);
-            used.push(f.clone());
-        }
-    }
+    let (directions, used) = directions_to_isolate(namespace, findings, policies);
     let policies: Vec<&NetworkPolicy> = policies.iter().filter(|p| in_ns(&p.metadata)).collect();
-    for p in &policies {
-        for d in catch_all_directions(p) {
-            directions.remove(&d);
-        }
-    }
     if directions.is_empty() {
         return None;
     }

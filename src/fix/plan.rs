@@ -88,14 +88,7 @@ pub(crate) fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
         }
     }
     if opts.network_policy == super::network_policy::Mode::LeastPrivilege {
-        let cluster = super::network_policy::graph::Cluster {
-            workloads: &inv.workloads,
-            services: &inv.services,
-            ingresses: &inv.ingresses,
-            routes: &inv.routes,
-            config_maps: &inv.config_maps,
-            namespaces: &inv.namespaces,
-        };
+        let cluster = inv.cluster();
         out.plans.extend(plan_least_privilege(
             &by_namespace,
             &cluster,

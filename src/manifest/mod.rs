@@ -155,17 +155,7 @@ pub(crate) fn read_with_stdin(
         let mut documents = Vec::new();
         let mut handle = |out: stream::Out| match out {
             stream::Out::Object(found) => {
-                let location = SourceLocation {
-                    file: display.clone(),
-                    line: found.line,
-                    document: found.document,
-                    item: found.items.first().copied(),
-                    nested: found
-                        .items
-                        .get(1..)
-                        .map(<[usize]>::to_vec)
-                        .unwrap_or_default(),
-                };
+                let location = found.location(&display);
                 if let Some(key) = identity(&found.value, &opts.default_namespace) {
                     if let Some((file, line)) = seen.get(&key) {
                         on_diag(Diagnostic {
@@ -373,20 +363,8 @@ pub(crate) fn for_each_object(files: &[ManifestFile], f: &mut dyn FnMut(Value, S
             let Some(v) = &doc.value else { continue };
             stream::flatten_document(v, doc, &mut |o| {
                 if let stream::Out::Object(found) = o {
-                    f(
-                        found.value,
-                        SourceLocation {
-                            file: file.display.clone(),
-                            line: found.line,
-                            document: found.document,
-                            item: found.items.first().copied(),
-                            nested: found
-                                .items
-                                .get(1..)
-                                .map(<[usize]>::to_vec)
-                                .unwrap_or_default(),
-                        },
-                    );
+                    let location = found.location(&file.display);
+                    f(found.value, location);
                 }
             });
         }

@@ -92,6 +92,23 @@ pub struct Found {
     pub items: Vec<usize>,
 }
 
+impl Found {
+    /// Where the object stands in `file` (its path as shown).
+    pub(crate) fn location(&self, file: &str) -> crate::model::SourceLocation {
+        crate::model::SourceLocation {
+            file: file.to_string(),
+            line: self.line,
+            document: self.document,
+            item: self.items.first().copied(),
+            nested: self
+                .items
+                .get(1..)
+                .map(<[usize]>::to_vec)
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// What reading a source gives, as it goes.
 #[derive(Debug)]
 pub enum Out {
