@@ -58,7 +58,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l d
 pods\t''
 registry\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l insecure-registry -d 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable' -r
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l registry-timeout -d 'Timeout for each registry request, in seconds' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l registry-timeout -d 'Timeout for each registry request: seconds (`10`) or a duration as kubectl\'s `--request-timeout` takes it (`10s`, `2m`, `1h`), from 1s to 1h' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l contexts -d 'Scan these kubeconfig contexts (comma-separated), several at once' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l parallel-contexts -d 'How many contexts are scanned at once (with --all-contexts or --contexts)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
@@ -96,7 +96,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l di
 pods\t''
 registry\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l insecure-registry -d 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable' -r
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l registry-timeout -d 'Timeout for each registry request, in seconds' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l registry-timeout -d 'Timeout for each registry request: seconds (`10`) or a duration as kubectl\'s `--request-timeout` takes it (`10s`, `2m`, `1h`), from 1s to 1h' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l contexts -d 'Refused with a clear message: fix works on one context at a time' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l context -d 'The kubeconfig context to use' -r

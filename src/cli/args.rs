@@ -135,10 +135,28 @@ pub struct DigestArgs {
     /// registries always may. Repeatable.
     #[arg(long, value_name = "HOST")]
     pub insecure_registry: Vec<String>,
-    /// Timeout for each registry request, in seconds.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS",
-        value_parser = clap::value_parser!(u64).range(1..=crate::registry::MAX_TIMEOUT_SECS))]
+    /// Timeout for each registry request: seconds (`10`) or a duration as kubectl's
+    /// `--request-timeout` takes it (`10s`, `2m`, `1h`), from 1s to 1h.
+    #[arg(long, default_value = "10", value_name = "DURATION", value_parser = parse_timeout)]
     pub registry_timeout: u64,
+}
+
+/// `--registry-timeout`: whole seconds, plain or with an `s`, `m` or `h` unit; never 0 and at
+/// most `registry::MAX_TIMEOUT_SECS`.
+fn parse_timeout(s: &str) -> Result<u64, String> {
+    let (number, unit) = match s.char_indices().last() {
+        Some((i, 's')) => (&s[..i], 1),
+        Some((i, 'm')) => (&s[..i], 60),
+        Some((i, 'h')) => (&s[..i], 3600),
+        _ => (s, 1),
+    };
+    let max = crate::registry::MAX_TIMEOUT_SECS;
+    number
+        .parse::<u64>()
+        .map_err(|_| format!("'{s}' is not a duration: use seconds (10) or 10s, 2m, 1h"))?
+        .checked_mul(unit)
+        .filter(|secs| (1..=max).contains(secs))
+        .ok_or_else(|| format!("{s} is out of range: from 1s to {max}s"))
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -350,6 +368,34 @@ fn parse_cidr(s: &str) -> Result<Cidr, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_timeout_takes_seconds_or_kubectl_durations() {
+        for (given, secs) in [
+            ("10", 10),
+            ("10s", 10),
+            ("2m", 120),
+            ("1h", 3600),
+            ("3600", 3600),
+        ] {
+            assert_eq!(parse_timeout(given), Ok(secs), "{given}");
+        }
+        for bad in [
+            "0",
+            "0s",
+            "61m",
+            "2h",
+            "3601",
+            "-1",
+            "",
+            "s",
+            "1ms",
+            "1.5s",
+            "18446744073709551615h",
+        ] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+    }
     use clap::CommandFactory;
 
     #[test]
