@@ -634,6 +634,39 @@ pub(crate) fn pod_selector(w: &Workload) -> (LabelSelector, bool) {
     )
 }
 
+/// A workload that runs as a ServiceAccount of its own with the token mounted probably calls
+/// the Kubernetes API (controllers, operators, CI runners): a flow that will be blocked, since
+/// no NetworkPolicy can name the API server. Said, not guessed away: its address is the
+/// cluster's, so only `--allow-egress` can allow it.
+fn api_client(w: &Workload) -> Option<Flow> {
+    let spec = &w.spec;
+    let account = spec
+        .service_account_name
+        .as_deref()
+        .or(spec.service_account.as_deref())
+        .filter(|a| !a.is_empty() && *a != "default")?;
+    if spec.automount_service_account_token == Some(false) {
+        return None;
+    }
+    let caller = WorkloadRef::of(w);
+    Some(Flow {
+        kind: FlowKind::Blocked,
+        from: Peer::Workload(caller.clone()),
+        to: Peer::Host {
+            host: Some("the Kubernetes API server".to_string()),
+        },
+        ports: Vec::new(),
+        evidence: vec![format!(
+            "{caller} runs as ServiceAccount {account} with its token mounted"
+        )],
+        note: Some(
+            "if it calls the Kubernetes API: NetworkPolicies cannot name the API server; \
+             allow its address with --allow-egress"
+                .to_string(),
+        ),
+    })
+}
+
 impl<'a> Graph<'a> {
     /// Builds the graph of everything in `cluster`. `allow_egress` decides whether an IP
     /// destination is allowed or will be blocked.
@@ -666,6 +699,9 @@ impl<'a> Graph<'a> {
             g.selectors.insert(WorkloadRef::of(w), pod_selector(w));
             for m in evidence::mentions(w, cluster.config_maps) {
                 g.add_mention(w, &m, allow_egress);
+            }
+            if let Some(flow) = api_client(w) {
+                g.blocked.push(flow);
             }
         }
         g.add_entry_points(cluster);

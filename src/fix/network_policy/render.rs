@@ -1220,6 +1220,41 @@ mod tests {
     }
 
     #[test]
+    fn workloads_with_their_own_service_account_token_are_told_the_api_server_is_blocked() {
+        let mut objs = shop();
+        objs[0]["spec"]["template"]["spec"]["serviceAccountName"] = json!("operator");
+        let cart = &mut objs[1]["spec"]["template"]["spec"];
+        cart["serviceAccountName"] = json!("quiet");
+        cart["automountServiceAccountToken"] = json!(false);
+        let set = plan(objs);
+        let blocked: Vec<&Flow> = set
+            .flows
+            .iter()
+            .filter(|f| f.kind == FlowKind::Blocked)
+            .collect();
+        assert_eq!(blocked.len(), 1, "{:?}", rows(&set));
+        assert_eq!(
+            blocked[0].to,
+            Peer::Host {
+                host: Some("the Kubernetes API server".into())
+            }
+        );
+        assert!(
+            blocked[0].evidence[0].contains("ServiceAccount operator with its token mounted"),
+            "{:?}",
+            blocked[0]
+        );
+        assert!(
+            blocked[0]
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("--allow-egress")),
+            "{:?}",
+            blocked[0]
+        );
+    }
+
+    #[test]
     fn outside_destinations_are_listed_as_blocked_and_allow_egress_adds_blocks() {
         let mut objs = shop();
         objs[0] = app(
