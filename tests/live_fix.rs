@@ -778,7 +778,7 @@ spec:
             })
             .collect()
     };
-    let item = |k: &str| json!({"key": k, "path": k, "mode": 256});
+    let item = |k: &str| json!({"key": k, "path": k, "mode": 292});
     assert_eq!(keys_of(0), [json!([item("password")])]);
     assert_eq!(keys_of(1), [json!([item("password"), item("token")])]);
     assert_eq!(keys_of(2), [Value::Null], "envFrom had every key");

@@ -427,7 +427,7 @@ fn native_images_get_their_variable_and_only_the_keys_they_had() {
         );
         assert_eq!(
             pod["volumes"][0]["secret"]["items"],
-            serde_json::json!([{"key": "password", "path": "password", "mode": 256}]),
+            serde_json::json!([{"key": "password", "path": "password", "mode": 292}]),
             "only the key the container had, never other-team-token"
         );
         assert!(!stdout.contains("subPath"));

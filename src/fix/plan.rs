@@ -355,7 +355,7 @@ mod tests {
         let volume = &plan.after["spec"]["template"]["spec"]["volumes"][0]["secret"];
         assert_eq!(
             volume["items"],
-            json!([{"key": "password", "path": "password", "mode": 256}])
+            json!([{"key": "password", "path": "password", "mode": 292}])
         );
 
         let include = FixOptions {

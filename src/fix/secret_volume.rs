@@ -13,8 +13,11 @@
 //!    or a whole-volume mount of that Secret; `subPath` mounts count for nothing). Existing
 //!    `secret` volumes are reused under that rule; otherwise a volume `secfix-<S>` (`-2`, …
 //!    when taken; a DNS label) is added, with `items` listing exactly the needed keys
-//!    (key → path = key, mode 0400), or none for `envFrom`, and `defaultMode: 0400`. Two
-//!    containers needing different keys of one Secret thus get separate volumes.
+//!    (key → path = key), or none for `envFrom`. File modes are the narrowest the pod's
+//!    containers can read ([`file_mode`]): `0400` when all run as root, `0440` with an
+//!    `fsGroup`, else `0444` (Secret files are owned by root; an owner-only file would hide
+//!    the secret from a non-root app). Two containers needing different keys of one Secret
+//!    thus get separate volumes.
 //! 4. **Mounts** ([`mount_volumes`]): in each container, an existing whole mount of the volume
 //!    is reused (and made `readOnly`); otherwise the volume is mounted `readOnly` at
 //!    `<mount_root>/<S>` (`-2`, … when the container mounts something there). Never `subPath`
@@ -40,8 +43,40 @@ use crate::model::ContainerGroup;
 
 /// Prefix of the volumes this fix adds.
 pub(crate) const VOLUME_PREFIX: &str = "secfix-";
-/// `defaultMode` of the volumes this fix adds, and `mode` of their items: owner read-only.
-pub(crate) const DEFAULT_MODE: i32 = 0o400;
+/// `defaultMode` of the volumes this fix adds, and `mode` of their items, when every
+/// container of the pod runs as root (`runAsUser: 0`): owner read-only.
+pub(crate) const ROOT_MODE: i32 = 0o400;
+/// ... when the pod sets `fsGroup`: the kubelet gives the files that group, which every
+/// container has, so owner and group read.
+pub(crate) const FS_GROUP_MODE: i32 = 0o440;
+/// ... otherwise: the kubelet writes Secret files owned by root, and a container that runs
+/// as another user (its image's `USER`, `runAsUser`, `runAsNonRoot`) could not read an
+/// owner-only file, so the app would lose its secret. Everyone reads, as every process of
+/// the container could read the variable before; the mount stays read-only and holds only
+/// the container's keys.
+pub(crate) const ANY_USER_MODE: i32 = 0o444;
+
+/// The mode of the files this fix adds to `spec`'s pod: the narrowest its containers can
+/// still read (see the constants).
+pub(crate) fn file_mode(spec: &PodSpec) -> i32 {
+    let pod = spec.security_context.as_ref();
+    if pod.and_then(|p| p.fs_group).is_some() {
+        return FS_GROUP_MODE;
+    }
+    let pod_user = pod.and_then(|p| p.run_as_user);
+    let all_root = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .all(|c| {
+            c.security_context
+                .as_ref()
+                .and_then(|s| s.run_as_user)
+                .or(pod_user)
+                == Some(0)
+        });
+    if all_root { ROOT_MODE } else { ANY_USER_MODE }
+}
 /// Longest volume name (DNS label).
 const MAX_VOLUME_NAME: usize = 63;
 
@@ -491,6 +526,7 @@ fn needs(unique: &[&Move]) -> Vec<Need> {
 /// volume the container already mounts whole; then any other existing one; then one added
 /// for an earlier need with the same `optional`; else a new volume listing the needed keys.
 fn choose_volumes(spec: &mut PodSpec, original: &PodSpec, needs: &[Need]) -> Vec<Chosen> {
+    let mode = file_mode(original);
     // Volumes added by this fix: name, Secret, keys, optional.
     let mut added: Vec<(String, String, Keys, bool)> = Vec::new();
     let mut out = Vec::new();
@@ -553,7 +589,7 @@ fn choose_volumes(spec: &mut PodSpec, original: &PodSpec, needs: &[Need]) -> Vec
                     .map(|k| KeyToPath {
                         key: k.clone(),
                         path: k.clone(),
-                        mode: Some(DEFAULT_MODE),
+                        mode: Some(mode),
                     })
                     .collect(),
             ),
@@ -562,7 +598,7 @@ fn choose_volumes(spec: &mut PodSpec, original: &PodSpec, needs: &[Need]) -> Vec
             name: name.clone(),
             secret: Some(SecretVolumeSource {
                 secret_name: Some(need.secret.clone()),
-                default_mode: Some(DEFAULT_MODE),
+                default_mode: Some(mode),
                 optional: need.optional.then_some(true),
                 items,
             }),
@@ -888,8 +924,8 @@ mod tests {
                     {"name": "DB_PASSWORD_FILE", "value": "/var/run/secrets/secfix/db/password"},
                     {"name": "URL", "value": "pg://u:$(DB_PASSWORD)@h"}],
                 "volumeMounts": [{"name": "secfix-db", "mountPath": "/var/run/secrets/secfix/db", "readOnly": true}]}],
-                "volumes": [{"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256,
-                    "items": [{"key": "password", "path": "password", "mode": 256}]}}]})
+                "volumes": [{"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 292,
+                    "items": [{"key": "password", "path": "password", "mode": 292}]}}]})
         );
         let w = w.join("\n");
         assert!(
@@ -900,6 +936,58 @@ mod tests {
             w.contains("$(DB_PASSWORD) in env URL, command will no longer expand"),
             "{w}"
         );
+    }
+
+    /// Secret files are owned by root: an owner-only file would hide the secret from an app
+    /// that runs as another user (the image's `USER`, `runAsUser`, `runAsNonRoot`).
+    #[test]
+    fn file_mode_is_the_narrowest_the_containers_can_read() {
+        let mode = |v: Value| file_mode(&serde_json::from_value::<PodSpec>(v).unwrap());
+        // Unknown user (the image decides): everyone reads.
+        assert_eq!(mode(json!({"containers": [{"name": "a"}]})), 0o444);
+        assert_eq!(
+            mode(json!({"securityContext": {"runAsNonRoot": true}, "containers": [{"name": "a"}]})),
+            0o444
+        );
+        // Root everywhere: owner only.
+        assert_eq!(
+            mode(json!({"securityContext": {"runAsUser": 0}, "containers": [{"name": "a"}]})),
+            0o400
+        );
+        assert_eq!(
+            mode(json!({"containers": [{"name": "a", "securityContext": {"runAsUser": 0}}]})),
+            0o400
+        );
+        // One container (or init container) not root: everyone reads.
+        assert_eq!(
+            mode(
+                json!({"securityContext": {"runAsUser": 0}, "containers": [{"name": "a"},
+                {"name": "b", "securityContext": {"runAsUser": 1000}}]})
+            ),
+            0o444
+        );
+        assert_eq!(
+            mode(
+                json!({"securityContext": {"runAsUser": 0}, "containers": [{"name": "a"}],
+                "initContainers": [{"name": "i", "securityContext": {"runAsUser": 70}}]})
+            ),
+            0o444
+        );
+        // fsGroup: the kubelet gives the files that group, which every container has.
+        assert_eq!(
+            mode(
+                json!({"securityContext": {"runAsUser": 1000, "fsGroup": 2000}, "containers": [{"name": "a"}]})
+            ),
+            0o440
+        );
+        let mut s = spec(
+            json!({"securityContext": {"runAsUser": 472, "fsGroup": 472},
+            "containers": [{"name": "app", "env": [skr("PW", "db", "password")]}]}),
+        );
+        run(&mut s, &[key(C, 0, 0, "PW", "db", "password")]);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["volumes"][0]["secret"]["defaultMode"], json!(0o440));
+        assert_eq!(v["volumes"][0]["secret"]["items"][0]["mode"], json!(0o440));
     }
 
     #[test]
@@ -982,15 +1070,15 @@ mod tests {
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(
             v["volumes"][2],
-            json!({"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256,
-                "items": [{"key": "k", "path": "k", "mode": 256}]}})
+            json!({"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 292,
+                "items": [{"key": "k", "path": "k", "mode": 292}]}})
         );
         // `all` holds every key of `api`, but the container only saw `t` (through subPath
         // and env): mounting `all` whole would widen its access.
         assert_eq!(
             v["volumes"][3],
-            json!({"name": "secfix-api", "secret": {"secretName": "api", "defaultMode": 256,
-                "items": [{"key": "t", "path": "t", "mode": 256}]}})
+            json!({"name": "secfix-api", "secret": {"secretName": "api", "defaultMode": 292,
+                "items": [{"key": "t", "path": "t", "mode": 292}]}})
         );
         assert_eq!(v["volumes"].as_array().unwrap().len(), 4);
         assert_eq!(
@@ -1057,10 +1145,10 @@ mod tests {
         assert_eq!(
             v["volumes"],
             json!([
-                {"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256,
-                    "items": [{"key": "j", "path": "j", "mode": 256}]}},
-                {"name": "secfix-db-2", "secret": {"secretName": "db", "defaultMode": 256, "optional": true,
-                    "items": [{"key": "k", "path": "k", "mode": 256}]}}])
+                {"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 292,
+                    "items": [{"key": "j", "path": "j", "mode": 292}]}},
+                {"name": "secfix-db-2", "secret": {"secretName": "db", "defaultMode": 292, "optional": true,
+                    "items": [{"key": "k", "path": "k", "mode": 292}]}}])
         );
         assert_eq!(
             v["containers"][0]["env"],
@@ -1122,7 +1210,7 @@ mod tests {
         );
         assert_eq!(
             v["volumes"][0]["secret"],
-            json!({"secretName": "db", "defaultMode": 256, "optional": true})
+            json!({"secretName": "db", "defaultMode": 292, "optional": true})
         );
         let w = w.join("\n");
         assert!(
@@ -1289,7 +1377,7 @@ mod tests {
             ],
         );
         let items = |name: &str| vol(&s, name)["secret"]["items"].clone();
-        let item = |k: &str| json!({"key": k, "path": k, "mode": 256});
+        let item = |k: &str| json!({"key": k, "path": k, "mode": 292});
         assert_eq!(items("secfix-s"), json!([item("a")]));
         assert_eq!(items("secfix-s-2"), json!([item("b")]));
         assert_eq!(items("secfix-s-3"), json!([item("a"), item("b")]));
@@ -1337,7 +1425,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             vol(&s, "secfix-db"),
-            json!({"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256}})
+            json!({"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 292}})
         );
         assert_eq!(s.volumes.as_ref().unwrap().len(), 1);
         let whole = &moved.vars[1];

@@ -780,9 +780,9 @@ mod tests {
                     {"name": "secfix-db", "mountPath": "/var/run/secrets/secfix/db", "readOnly": true},
                     {"name": "secfix-api", "mountPath": "/var/run/secrets/secfix/api", "readOnly": true}]},
                 {"op": "add", "path": format!("{s}/volumes"), "value": [
-                    {"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 256,
-                        "items": [{"key": "password", "path": "password", "mode": 256}]}},
-                    {"name": "secfix-api", "secret": {"secretName": "api", "defaultMode": 256}}]}
+                    {"name": "secfix-db", "secret": {"secretName": "db", "defaultMode": 292,
+                        "items": [{"key": "password", "path": "password", "mode": 292}]}},
+                    {"name": "secfix-api", "secret": {"secretName": "api", "defaultMode": 292}}]}
             ])
         );
         // nginx reads no file variables: both moves need an app change, and say so.
