@@ -92,6 +92,11 @@ pub enum Source {
     Env {
         var: String,
     },
+    /// An env value, `args` or `command` (`what`, as the other sources show) whose `$(VAR)`
+    /// references expanded to ConfigMap values (which are never shown).
+    Expanded {
+        what: String,
+    },
     /// An env var read from a ConfigMap key (`configMapKeyRef`, or `envFrom` with its prefix).
     ConfigMap {
         var: String,
@@ -108,11 +113,22 @@ pub enum Source {
 }
 
 impl Source {
+    /// This source, or [`Source::Expanded`] when ConfigMap values went into its text.
+    fn expanded(self, hidden: bool) -> Source {
+        if hidden {
+            Source::Expanded {
+                what: self.to_string(),
+            }
+        } else {
+            self
+        }
+    }
+
     /// True when a value from here may be shown (ConfigMap values never are).
     pub(crate) fn may_show_value(&self) -> bool {
         !matches!(
             self,
-            Source::ConfigMap { .. } | Source::ConfigMapFile { .. }
+            Source::ConfigMap { .. } | Source::ConfigMapFile { .. } | Source::Expanded { .. }
         )
     }
 }
@@ -121,6 +137,7 @@ impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Source::Env { var } => write!(f, "env {var}"),
+            Source::Expanded { what } => write!(f, "{what} (with ConfigMap values)"),
             Source::ConfigMap {
                 var,
                 config_map,
@@ -367,6 +384,12 @@ fn token_ref(token: &str) -> Option<(HostRef, Option<&str>)> {
         Some(_) => return None,
         None => value,
     };
+    // `1@kafka-0.kafka:9093`: a Kafka/Raft quorum voter, `ID@host:port`. Any other `@`
+    // (an e-mail address, `user@host` without a scheme) is not taken.
+    let value = match value.split_once('@') {
+        Some((id, hp)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => hp,
+        _ => value,
+    };
     if value.is_empty() || value.contains('@') {
         return None;
     }
@@ -534,6 +557,43 @@ fn config_map_data<'a>(
         .and_then(|c| c.data.as_ref())
 }
 
+/// The variables known while a container's env is expanded: name → (value, whether the
+/// value came from a ConfigMap, and so may not be shown).
+type Vars = BTreeMap<String, (String, bool)>;
+
+/// Expands `$(NAME)` in `text` as the kubelet does: with the value of `NAME` when it is
+/// known, else left as written; `$$` is a literal `$`. Also says whether a hidden value went
+/// in. Values from Secrets, `fieldRef` and `resourceFieldRef` are never known here.
+fn expand(text: &str, vars: &Vars) -> (String, bool) {
+    let mut out = String::with_capacity(text.len());
+    let mut hidden = false;
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(a) = after.strip_prefix('$') {
+            out.push('$');
+            rest = a;
+        } else if let Some(a) = after.strip_prefix('(')
+            && let Some(end) = a.find(')')
+        {
+            match vars.get(&a[..end]) {
+                Some((value, h)) => {
+                    out.push_str(value);
+                    hidden |= *h;
+                }
+                None => out.push_str(&rest[i..i + 3 + end]),
+            }
+            rest = &a[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    (out, hidden)
+}
+
 /// A ConfigMap a volume holds, with the keys it projects (`None`: all).
 type ConfigMapVolume<'a> = (&'a str, Option<Vec<&'a str>>);
 
@@ -611,15 +671,36 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                 }
             }
         }
+        // What `$(NAME)` expands to, in the kubelet's order: `envFrom` first, then each
+        // `env` entry in turn (a literal value expanded with those before it).
+        let mut vars = Vars::new();
+        for ef in env_from {
+            let Some(data) = ef
+                .config_map_ref
+                .as_ref()
+                .and_then(|r| config_map_data(config_maps, ns, &r.name))
+            else {
+                continue;
+            };
+            let prefix = ef.prefix.as_deref().unwrap_or("");
+            for (key, v) in data {
+                vars.insert(format!("{prefix}{key}"), (v.clone(), true));
+            }
+        }
         for e in env {
             if let Some(v) = &e.value {
-                push(
-                    name,
-                    Source::Env {
-                        var: e.name.clone(),
-                    },
-                    value_refs(&e.name, v),
-                );
+                let (value, hidden) = expand(v, &vars);
+                let source = Source::Env {
+                    var: e.name.clone(),
+                }
+                .expanded(hidden);
+                push(name, source, value_refs(&e.name, &value));
+                if crate::checks::env_literal_secret::classify(&e.name, v).is_some() {
+                    // A literal secret never goes into another value.
+                    vars.remove(&e.name);
+                } else {
+                    vars.insert(e.name.clone(), (value, hidden));
+                }
             } else if let Some(r) = e
                 .value_from
                 .as_ref()
@@ -636,6 +717,11 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                     },
                     value_refs(&e.name, v),
                 );
+                vars.insert(e.name.clone(), (v.clone(), true));
+            } else {
+                // A Secret, field or resource: its value is not known (and `$(NAME)` then
+                // expands to something we cannot see, so it stays as written).
+                vars.remove(&e.name);
             }
         }
         for ef in env_from {
@@ -660,12 +746,22 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
             }
         }
         for (source, list) in [(Source::Command, command), (Source::Args, args)] {
-            let tokens: Vec<&str> = list
+            // `command` and `args` expand `$(NAME)` with the whole env.
+            let mut hidden = false;
+            let expanded: Vec<String> = list
+                .iter()
+                .map(|a| {
+                    let (v, h) = expand(a, &vars);
+                    hidden |= h;
+                    v
+                })
+                .collect();
+            let tokens: Vec<&str> = expanded
                 .iter()
                 .flat_map(|a| a.split(is_separator))
                 .filter(|t| !t.is_empty())
                 .collect();
-            push(name, source, context_refs(&tokens));
+            push(name, source.expanded(hidden), context_refs(&tokens));
         }
     };
     for c in containers {
@@ -817,6 +913,111 @@ mod tests {
 
     fn workload(v: serde_json::Value) -> Workload {
         Workload::from_value(v).unwrap().unwrap()
+    }
+
+    /// Found on the OpenTelemetry demo: every service exports to
+    /// `http://$(OTEL_COLLECTOR_NAME):4317`, which the kubelet expands before the app starts;
+    /// unexpanded, no collector flow was seen and all of them were cut.
+    #[test]
+    fn dependent_env_values_expand_like_the_kubelet() {
+        let vars: Vars = [
+            ("A".to_string(), ("otel-collector".to_string(), false)),
+            ("C".to_string(), ("cm-host".to_string(), true)),
+        ]
+        .into();
+        assert_eq!(
+            expand("http://$(A):4317", &vars),
+            ("http://otel-collector:4317".to_string(), false)
+        );
+        assert_eq!(
+            expand("$$(A) $(B) $(C) $", &vars),
+            ("$(A) $(B) cm-host $".to_string(), true)
+        );
+        assert_eq!(expand("$(A", &vars), ("$(A".to_string(), false));
+
+        let w = workload(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "cart", "namespace": "demo"},
+            "spec": {"template": {"metadata": {"labels": {"app": "cart"}}, "spec": {
+                "containers": [{"name": "cart", "image": "x",
+                    "args": ["--metrics=$(OTEL_COLLECTOR_NAME):8888"],
+                    "command": ["run", "--upstream=$(BROKER)"],
+                    "envFrom": [{"configMapRef": {"name": "cfg"}}],
+                    "env": [
+                        {"name": "LATER", "value": "$(OTEL_COLLECTOR_NAME)"},
+                        {"name": "OTEL_COLLECTOR_NAME", "value": "otel-collector"},
+                        {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://$(OTEL_COLLECTOR_NAME):4317"},
+                        {"name": "API_TOKEN", "value": "tok3n-9f8e7d6c5b4a3928171605f4e3d2c1b0"},
+                        {"name": "SINK_HOST", "value": "$(API_TOKEN)"},
+                        {"name": "BROKER_URL", "value": "amqp://$(BROKER)/"}
+                    ]}]}}}
+        }));
+        let cms: Vec<ConfigMap> = vec![
+            serde_json::from_value(json!({"metadata": {"name": "cfg", "namespace": "demo"},
+                "data": {"BROKER": "rabbit:5672"}}))
+            .unwrap(),
+        ];
+        let m = mentions(&w, &cms);
+        let found: Vec<(String, Option<u16>, String, bool)> = m
+            .iter()
+            .map(|m| {
+                (
+                    m.host.host.clone(),
+                    m.host.port,
+                    m.source.to_string(),
+                    m.source.may_show_value(),
+                )
+            })
+            .collect();
+        let has = |host: &str, port: Option<u16>, source: &str, shown: bool| {
+            found.contains(&(host.to_string(), port, source.to_string(), shown))
+        };
+        assert!(
+            has(
+                "otel-collector",
+                Some(4317),
+                "env OTEL_EXPORTER_OTLP_ENDPOINT",
+                true
+            ),
+            "{found:?}"
+        );
+        assert!(has("otel-collector", Some(8888), "args", true), "{found:?}");
+        // A ConfigMap value expanded into a literal is used, never shown.
+        assert!(
+            has(
+                "rabbit",
+                Some(5672),
+                "env BROKER_URL (with ConfigMap values)",
+                false
+            ),
+            "{found:?}"
+        );
+        assert!(
+            has(
+                "rabbit",
+                Some(5672),
+                "command (with ConfigMap values)",
+                false
+            ),
+            "{found:?}"
+        );
+        // Only earlier entries expand an env value (the kubelet's order).
+        assert!(!found.iter().any(|f| f.2 == "env LATER"), "{found:?}");
+        // A literal secret never goes into another value.
+        assert!(!found.iter().any(|f| f.0.contains("tok3n")), "{found:?}");
+    }
+
+    #[test]
+    fn kafka_quorum_voters_name_their_hosts() {
+        let refs = host_refs("1@kafka-0.kafka:9093,2@kafka-1.kafka:9093");
+        let hosts: Vec<(&str, Option<u16>)> =
+            refs.iter().map(|r| (r.host.as_str(), r.port)).collect();
+        assert_eq!(
+            hosts,
+            [("kafka-0.kafka", Some(9093)), ("kafka-1.kafka", Some(9093))]
+        );
+        // An e-mail address or `user@host` without a scheme is not a destination.
+        assert!(host_refs("ops@example.com admin@db:5432").is_empty());
     }
 
     #[test]

@@ -380,7 +380,12 @@ fn all_containers(w: &Workload) -> impl Iterator<Item = &k8s_openapi::api::core:
 /// per distinct port), and kept as a name when no known pod declares it.
 fn resolve_targets(sp: &ServicePort, backing: &[&Workload]) -> Vec<PodPort> {
     let protocol = sp.protocol.clone().unwrap_or_else(|| "TCP".into());
-    match &sp.target_port {
+    // The API server defaults an unset, zero or empty `targetPort` to `port`; manifests
+    // read with `-f` may still hold them.
+    let target = sp.target_port.as_ref().filter(|t| {
+        !matches!(t, IntOrString::Int(0)) && !matches!(t, IntOrString::String(s) if s.is_empty())
+    });
+    match target {
         None => vec![PodPort {
             port: PortValue::Number(sp.port),
             protocol,
@@ -634,6 +639,10 @@ pub(crate) fn pod_selector(w: &Workload) -> (LabelSelector, bool) {
     )
 }
 
+/// Why a flow to the Kubernetes API server will be blocked.
+const API_SERVER_NOTE: &str =
+    "the Kubernetes API server is not a pod: allow its address with --allow-egress";
+
 /// A workload that runs as a ServiceAccount of its own with the token mounted probably calls
 /// the Kubernetes API (controllers, operators, CI runners): a flow that will be blocked, since
 /// no NetworkPolicy can name the API server. Said, not guessed away: its address is the
@@ -839,7 +848,7 @@ impl<'a> Graph<'a> {
                 }
                 if s.selector.is_none() {
                     let note = if s.namespace == "default" && s.name == "kubernetes" {
-                        "the Kubernetes API server is not a pod: allow its address with --allow-egress".to_string()
+                        API_SERVER_NOTE.to_string()
                     } else {
                         format!(
                             "Service {} has no selector: its endpoints are not known pods; allow their addresses with --allow-egress",
@@ -893,6 +902,11 @@ impl<'a> Graph<'a> {
                     .entry(caller)
                     .or_default()
                     .add(ports, service_port, why);
+            }
+            Target::UnknownService { namespace, name }
+                if namespace == "default" && name == "kubernetes" =>
+            {
+                self.blocked.push(blocked(API_SERVER_NOTE.to_string()));
             }
             Target::UnknownService { namespace, name } => {
                 let ports = r.effective_port().map(|p| vec![PodPort::tcp(i32::from(p))]);
@@ -1046,7 +1060,9 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// Services of `namespace` that pods can reach (a selector) and no workload names.
+    /// Services of `namespace` that pods can reach (a selector) and no workload names, other
+    /// than the Service's own pods (a seed list, an advertised address or self-telemetry
+    /// naming it says nothing about its clients).
     ///
     /// Except an entry point whose pods and ports a Service with evidenced callers serves
     /// too (a LoadBalancer twin of a named ClusterIP Service): its callers inside the
@@ -1057,10 +1073,22 @@ impl<'a> Graph<'a> {
                 let s = &self.services[*i];
                 s.namespace == namespace
                     && s.selector.is_some()
-                    && !self.callers.contains_key(i)
+                    && !self.has_outside_callers(*i)
                     && !(self.entry_points.contains_key(i) && self.twin_with_callers(*i))
             })
             .collect()
+    }
+
+    /// Some workload other than the Service's own pods names Service `i`.
+    pub(crate) fn has_outside_callers(&self, i: usize) -> bool {
+        let own: BTreeSet<WorkloadRef> = self.services[i]
+            .backing
+            .iter()
+            .map(|w| WorkloadRef::of(w))
+            .collect();
+        self.callers
+            .get(&i)
+            .is_some_and(|callers| callers.keys().any(|c| !own.contains(c)))
     }
 
     /// Another Service with evidenced callers covers every backing workload and pod port of

@@ -374,43 +374,45 @@ fn namespace_set(
                 note: None,
             });
         }
-        match g.callers.get(&i) {
-            Some(callers) => {
-                for (caller, call) in callers {
-                    let ports = call.rule_ports();
-                    let (sel, _) = g.selectors.get(caller).cloned().unwrap_or_default();
-                    rules.push(NetworkPolicyIngressRule {
-                        from: Some(vec![pods_peer(ns, &caller.namespace, sel)]),
-                        ports: policy_ports(&ports),
-                    });
-                    flows.push(Flow {
-                        kind: FlowKind::Evidence,
-                        from: Peer::Workload(caller.clone()),
-                        to: service_peer(s, single_port(&call.service_ports)),
-                        ports,
-                        evidence: call.evidence.iter().cloned().collect(),
-                        note: None,
-                    });
-                }
-            }
-            None if assumed.contains(&i) => {
-                let ports = s.all_targets();
+        if let Some(callers) = g.callers.get(&i) {
+            for (caller, call) in callers {
+                let ports = call.rule_ports();
+                let (sel, _) = g.selectors.get(caller).cloned().unwrap_or_default();
                 rules.push(NetworkPolicyIngressRule {
-                    from: Some(vec![pods_peer(ns, ns, LabelSelector::default())]),
+                    from: Some(vec![pods_peer(ns, &caller.namespace, sel)]),
                     ports: policy_ports(&ports),
                 });
                 flows.push(Flow {
-                    kind: FlowKind::Assumed,
-                    from: Peer::Namespace {
-                        namespace: ns.to_string(),
-                    },
-                    to: service_peer(s, None),
+                    kind: FlowKind::Evidence,
+                    from: Peer::Workload(caller.clone()),
+                    to: service_peer(s, single_port(&call.service_ports)),
                     ports,
-                    evidence: vec![format!("no workload names Service {}", s.name)],
+                    evidence: call.evidence.iter().cloned().collect(),
                     note: None,
                 });
             }
-            None => {}
+        }
+        if assumed.contains(&i) {
+            let ports = s.all_targets();
+            rules.push(NetworkPolicyIngressRule {
+                from: Some(vec![pods_peer(ns, ns, LabelSelector::default())]),
+                ports: policy_ports(&ports),
+            });
+            let why = if g.callers.contains_key(&i) {
+                format!("only its own pods name Service {}", s.name)
+            } else {
+                format!("no workload names Service {}", s.name)
+            };
+            flows.push(Flow {
+                kind: FlowKind::Assumed,
+                from: Peer::Namespace {
+                    namespace: ns.to_string(),
+                },
+                to: service_peer(s, None),
+                ports,
+                evidence: vec![why],
+                note: None,
+            });
         }
         if ingress_on && !rules.is_empty() {
             let name = unique(format!("secfix-ingress-{}", s.name), &mut used);
@@ -1216,6 +1218,107 @@ mod tests {
         assert_eq!(
             &pol(&sets[0], "secfix-egress-deployment-web")["spec"]["egress"],
             egress
+        );
+    }
+
+    /// Found on Cassandra's seed list and the OpenTelemetry collector's self-telemetry: a
+    /// server naming its own Service made it "named", so its clients with compiled-in host
+    /// names lost their rule.
+    #[test]
+    fn a_service_named_only_by_its_own_pods_stays_assumed() {
+        let objs = vec![
+            app(
+                "cassandra",
+                json!([{"name": "CASSANDRA_SEEDS", "value": "cassandra:7000"}]),
+                json!([{"containerPort": 7000}, {"containerPort": 9042}]),
+            ),
+            service(
+                "cassandra",
+                json!({"app": "cassandra"}),
+                json!([{"name": "intra", "port": 7000}, {"name": "cql", "port": 9042}]),
+            ),
+            app("client", json!([]), json!([])),
+        ];
+        let set = plan(objs);
+        let r = rows(&set);
+        assert!(
+            r.contains(
+                &"assumed every pod of the namespace -> cassandra [7000/TCP, 9042/TCP]".to_string()
+            ),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&"evidence Deployment cassandra -> cassandra:7000 [7000/TCP]".to_string()),
+            "{r:?}"
+        );
+        let assumed = set
+            .flows
+            .iter()
+            .find(|f| f.kind == FlowKind::Assumed)
+            .unwrap();
+        assert_eq!(
+            assumed.evidence,
+            ["only its own pods name Service cassandra".to_string()]
+        );
+    }
+
+    /// Found on the OpenTelemetry demo's Jaeger Services: `targetPort: 0` in a manifest
+    /// became `port: 0` in the policies, which the API server rejects.
+    #[test]
+    fn target_port_zero_or_empty_means_the_service_port() {
+        let objs = vec![
+            app("jaeger", json!([]), json!([{"containerPort": 16686}])),
+            service(
+                "jaeger",
+                json!({"app": "jaeger"}),
+                json!([{"port": 16686, "targetPort": 0}, {"port": 4317, "targetPort": ""}]),
+            ),
+        ];
+        let r = rows(&plan(objs));
+        assert!(
+            r.contains(
+                &"assumed every pod of the namespace -> jaeger [4317/TCP, 16686/TCP]".to_string()
+            ),
+            "{r:?}"
+        );
+    }
+
+    /// Found in Prometheus configurations: `kubernetes.default.svc` was taken for a Service
+    /// of namespace `default` (egress to all its pods, and still not the API server).
+    #[test]
+    fn kubernetes_default_svc_is_the_api_server_not_namespace_default() {
+        let mut objs = shop();
+        objs[0] = app(
+            "web",
+            json!([{"name": "KUBERNETES_API", "value": "https://kubernetes.default.svc:443"}]),
+            json!([]),
+        );
+        objs.push(deploy(
+            "other",
+            Some("default"),
+            json!({"name": "main", "image": "x"}),
+        ));
+        let set = plan(objs);
+        let r = rows(&set);
+        let blocked: Vec<&Flow> = set
+            .flows
+            .iter()
+            .filter(|f| f.kind == FlowKind::Blocked)
+            .collect();
+        assert_eq!(blocked.len(), 1, "{r:?}");
+        assert!(
+            blocked[0]
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("Kubernetes API server")),
+            "{:?}",
+            blocked[0]
+        );
+        assert!(
+            !set.policies.iter().any(|p| serde_json::to_string(p)
+                .unwrap()
+                .contains("\"kubernetes.io/metadata.name\":\"default\"")),
+            "{r:?}"
         );
     }
 
