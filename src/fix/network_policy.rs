@@ -305,7 +305,7 @@ fn summary(set: &render::NamespacePolicies) -> Vec<String> {
     let blocked = count(FlowKind::Blocked);
     if blocked > 0 {
         out.push(format!(
-            "{blocked} destination{} named by workloads will be blocked (see the flow table)",
+            "{blocked} flow{} will be blocked (see the flow table)",
             if blocked == 1 { "" } else { "s" }
         ));
     }

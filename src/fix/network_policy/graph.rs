@@ -355,7 +355,7 @@ fn dedup(it: impl IntoIterator<Item = PodPort>) -> Vec<PodPort> {
     set.into_iter().collect()
 }
 
-fn container_ports(ws: &[&Workload]) -> Vec<PodPort> {
+pub(crate) fn container_ports(ws: &[&Workload]) -> Vec<PodPort> {
     dedup(ws.iter().flat_map(|w| {
         all_containers(w)
             .flat_map(|c| c.ports.iter().flatten())
@@ -516,6 +516,8 @@ pub enum Target {
 /// The graph for a set of namespaces.
 #[derive(Debug)]
 pub(crate) struct Graph<'a> {
+    /// Every workload known.
+    pub workloads: &'a [Workload],
     pub services: Vec<Svc<'a>>,
     by_key: BTreeMap<SvcKey, usize>,
     namespaces: BTreeSet<String>,
@@ -694,6 +696,7 @@ impl<'a> Graph<'a> {
         namespaces.extend(cluster.workloads.iter().map(|w| w.namespace().to_string()));
         namespaces.extend(services.iter().map(|s| s.namespace.clone()));
         let mut g = Graph {
+            workloads: cluster.workloads,
             services,
             by_key,
             namespaces,

@@ -21,7 +21,10 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::graph::{Callee, Cidr, Cluster, Flow, FlowKind, Graph, Peer, PodPort, PortValue, Svc};
+use super::graph::{
+    Callee, Cidr, Cluster, Flow, FlowKind, Graph, Peer, PodPort, PortValue, Svc, WorkloadRef,
+    container_ports,
+};
 use super::{MANAGED_BY, MANAGED_BY_LABEL, POLICY_NAME};
 use crate::model::Direction;
 
@@ -80,7 +83,7 @@ pub(crate) fn flow_rows(namespace: &str, flows: &[Flow]) -> Vec<FlowRow> {
                     kind: f.kind.as_str(),
                     from: f.from.text(namespace),
                     to: f.to.text(namespace),
-                    ports: if f.kind == FlowKind::Blocked {
+                    ports: if f.kind == FlowKind::Blocked && f.ports.is_empty() {
                         String::new()
                     } else {
                         super::graph::ports_text(&f.ports)
@@ -353,7 +356,9 @@ fn namespace_set(
         }),
     });
 
-    // Ingress to each Service's pods.
+    // Ingress to each Service's pods. `opened`: the pod ports some rule opens, per workload
+    // (`None`: every port).
+    let mut opened: BTreeMap<WorkloadRef, Option<BTreeSet<PodPort>>> = BTreeMap::new();
     for (i, s) in g.services.iter().enumerate() {
         if s.namespace != ns || s.selector.is_none() {
             continue;
@@ -414,6 +419,26 @@ fn namespace_set(
                 note: None,
             });
         }
+        for w in &s.backing {
+            let open = opened
+                .entry(WorkloadRef::of(w))
+                .or_insert_with(|| Some(BTreeSet::new()));
+            for r in &rules {
+                match (r.ports.as_ref(), open.as_mut()) {
+                    (None, _) => *open = None,
+                    (Some(ports), Some(set)) => set.extend(ports.iter().filter_map(|p| {
+                        Some(PodPort {
+                            port: match p.port.as_ref()? {
+                                IntOrString::Int(n) => PortValue::Number(*n),
+                                IntOrString::String(s) => PortValue::Name(s.clone()),
+                            },
+                            protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                        })
+                    })),
+                    (Some(_), None) => {}
+                }
+            }
+        }
         if ingress_on && !rules.is_empty() {
             let name = unique(format!("secfix-ingress-{}", s.name), &mut used);
             policies.push(policy(
@@ -424,6 +449,40 @@ fn namespace_set(
                 Some(rules),
                 None,
             ));
+        }
+    }
+
+    // Ports of the namespace's pods that no rule opens: callers that reach the pods by
+    // address (replicas, sentinels, gossip peers, scrapers from other namespaces) are cut,
+    // and no evidence can say so otherwise.
+    if ingress_on {
+        for w in g.workloads.iter().filter(|w| w.namespace() == ns) {
+            let r = WorkloadRef::of(w);
+            let open = opened
+                .get(&r)
+                .cloned()
+                .unwrap_or_else(|| Some(BTreeSet::new()));
+            let Some(open) = open else { continue };
+            let closed: Vec<PodPort> = container_ports(&[w])
+                .into_iter()
+                .filter(|p| !open.contains(p))
+                .collect();
+            if closed.is_empty() {
+                continue;
+            }
+            flows.push(Flow {
+                kind: FlowKind::Blocked,
+                from: Peer::Anywhere,
+                to: Peer::Workload(r.clone()),
+                ports: closed,
+                evidence: vec![format!("no Service or evidence opens these ports of {r}")],
+                note: Some(
+                    "callers that reach its pods by address (replicas, sentinels, peers, \
+                     scrapers from other namespaces) are cut: add a policy, or a Service \
+                     that lists the port"
+                        .to_string(),
+                ),
+            });
         }
     }
 
@@ -1322,6 +1381,55 @@ mod tests {
         );
     }
 
+    /// Found on Redis with Sentinel: replicas and sentinels reach the master by pod IP on a
+    /// port no Service lists; the cut must be said in the flow table.
+    #[test]
+    fn ports_no_rule_opens_are_listed_as_blocked() {
+        let objs = vec![
+            app(
+                "redis",
+                json!([]),
+                json!([{"containerPort": 6379}, {"containerPort": 26379}, {"containerPort": 9121}]),
+            ),
+            service(
+                "sentinel",
+                json!({"app": "redis"}),
+                json!([{"port": 26379}]),
+            ),
+            app("web", json!([]), json!([])),
+        ];
+        let set = plan(objs);
+        let r = rows(&set);
+        assert!(
+            r.contains(
+                &"will be blocked anywhere (0.0.0.0/0, ::/0) -> Deployment redis [6379/TCP, 9121/TCP]"
+                    .to_string()
+            ),
+            "{r:?}"
+        );
+        // A workload without declared ports, or whose ports a rule opens, has no such row.
+        assert_eq!(
+            r.iter()
+                .filter(|r| r.starts_with("will be blocked"))
+                .count(),
+            1,
+            "{r:?}"
+        );
+        // Ingress not isolated: nothing to say.
+        let w = world(vec![
+            app("redis", json!([]), json!([{"containerPort": 6379}])),
+            app("web", json!([]), json!([])),
+        ]);
+        let egress_only = plan_with(&w, &[("shop", &[Direction::Egress])], &[], &dns());
+        assert!(
+            !rows(&egress_only[0])
+                .iter()
+                .any(|r| r.starts_with("will be blocked")),
+            "{:?}",
+            rows(&egress_only[0])
+        );
+    }
+
     #[test]
     fn workloads_with_their_own_service_account_token_are_told_the_api_server_is_blocked() {
         let mut objs = shop();
@@ -1333,7 +1441,7 @@ mod tests {
         let blocked: Vec<&Flow> = set
             .flows
             .iter()
-            .filter(|f| f.kind == FlowKind::Blocked)
+            .filter(|f| f.kind == FlowKind::Blocked && matches!(f.to, Peer::Host { .. }))
             .collect();
         assert_eq!(blocked.len(), 1, "{:?}", rows(&set));
         assert_eq!(
@@ -1514,6 +1622,7 @@ mod tests {
                 "assumed | every pod of the namespace | redis | 6379/TCP | no workload names Service redis",
                 "dns | every pod of the namespace | cluster DNS (kube-system/kube-dns) | 53/UDP, 53/TCP | --allow-dns",
                 "will be blocked | Deployment web | pay.example.com |  | env PAY_URL of Deployment web; outside the cluster",
+                "will be blocked | anywhere (0.0.0.0/0, ::/0) | Deployment web | 8080/TCP | no Service or evidence opens these ports of Deployment web; callers that reach its pods by address (replicas, sentinels, peers, scrapers from other namespaces) are cut: add a policy, or a Service that lists the port",
             ]
         );
     }
