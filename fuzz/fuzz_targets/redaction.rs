@@ -38,8 +38,12 @@ fuzz_target!(|data: &[u8]| {
             let mut strings = Vec::new();
             all_strings(&shown, &mut strings);
             for s in &strings {
+                // Only bytes that are not our marker count: a value written to look like
+                // `x=<redacted` would otherwise be "found" where the marker stands after an
+                // `x=` of the object's own text.
+                let unmarked = s.replace(REDACTED, "\u{1}");
                 assert!(
-                    !s.contains(secret.as_str()),
+                    !unmarked.contains(secret.as_str()),
                     "flagged value {secret:?} survives in {s:?}"
                 );
             }
