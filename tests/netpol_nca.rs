@@ -37,6 +37,50 @@ fn nca() -> PathBuf {
     p
 }
 
+/// Namespaces an app names but does not ship. The fix lets the caller reach every pod there
+/// (a Service in a namespace outside the run is not known), and nca says such a rule
+/// selects no pods: that is expected for these namespaces only.
+fn elsewhere(app: &str) -> &'static [&'static str] {
+    match app {
+        // shipping's env ZIPKIN=zipkin.jaeger.svc.cluster.local; complete-demo.yaml ships no
+        // namespace jaeger.
+        "sock-shop" => &["jaeger"],
+        _ => &[],
+    }
+}
+
+/// Whether an nca warning that a selector "selects no pods" is about a rule of the policies
+/// to a namespace of [`elsewhere`]: the block nca points at (`POLICIES:LINE:COL: ...`) names
+/// only that namespace, with no pod selector of its own.
+fn names_elsewhere(warning: &str, policies: &Path, app: &str) -> bool {
+    let Some(rest) = warning.strip_prefix(&format!("{}:", policies.display())) else {
+        return false;
+    };
+    let Some(line) = rest.split(':').next().and_then(|n| n.parse::<usize>().ok()) else {
+        return false;
+    };
+    let text = std::fs::read_to_string(policies).unwrap();
+    let lines: Vec<&str> = text.lines().skip(line.saturating_sub(1)).collect();
+    let Some(first) = lines.first() else {
+        return false;
+    };
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let block: Vec<&str> = std::iter::once(*first)
+        .chain(
+            lines[1..]
+                .iter()
+                .copied()
+                .take_while(|l| indent(l) > indent(first)),
+        )
+        .collect();
+    !block.iter().any(|l| l.contains("podSelector"))
+        && elsewhere(app).iter().any(|ns| {
+            block
+                .iter()
+                .any(|l| l.trim() == format!("kubernetes.io/metadata.name: {ns}"))
+        })
+}
+
 /// Runs the real binary: `kubectl-secfix fix -f APP --checks default-allow-namespace ARGS`
 /// and returns its stdout (the new objects) written to `dir/policies.yaml`.
 fn fix(dir: &Path, app: &str, args: &[&str]) -> PathBuf {
@@ -107,7 +151,9 @@ fn judge(app: &str, op: &str, file: &str, policies: &Path, tmp: &Path) {
     let spec = apps_dir().join(app).join(file);
     let (ok, out) = query(op, &spec, policies, app);
     assert!(
-        !out.contains("selects no pods"),
+        out.lines()
+            .filter(|l| l.contains("selects no pods"))
+            .all(|l| names_elsewhere(l, policies, app)),
         "{app}/{file}: a selector selects no pods (the fixture or the policies name labels no pod has):\n{out}"
     );
     assert!(
@@ -173,6 +219,10 @@ app_tests! {
     bookinfo_keeps_compiled_in_calls_and_the_httproute_entry_and_denies_the_rest => "bookinfo",
     emojivoto_keeps_svc_ns_port_calls_and_denies_other_callers_and_ports => "emojivoto",
     bank_of_anthos_keeps_calls_named_in_config_maps_and_denies_the_rest => "bank-of-anthos",
+    voting_keeps_compiled_in_redis_and_postgres_calls_and_both_node_ports_and_denies_the_rest => "voting",
+    sock_shop_keeps_compiled_in_calls_and_the_env_named_user_db_and_denies_the_rest => "sock-shop",
+    podinfo_keeps_calls_named_in_flags_env_and_config_map_scripts_and_denies_the_rest => "podinfo",
+    cassandra_keeps_gossip_and_cql_between_its_nodes_and_denies_the_rest => "cassandra",
 }
 
 /// Today's single deny-all policy (`--network-policy deny-all`) cuts documented
@@ -188,6 +238,10 @@ fn deny_all_cuts_documented_connections() {
         "bookinfo",
         "emojivoto",
         "bank-of-anthos",
+        "voting",
+        "sock-shop",
+        "podinfo",
+        "cassandra",
     ] {
         let policies = fix(tmp.path(), app, &["--network-policy", "deny-all"]);
         let text = std::fs::read_to_string(&policies).unwrap();
@@ -213,6 +267,10 @@ fn no_policy_allows_what_avoid_files_capture() {
         "bookinfo",
         "emojivoto",
         "bank-of-anthos",
+        "voting",
+        "sock-shop",
+        "podinfo",
+        "cassandra",
     ] {
         let spec = apps_dir().join(app).join("avoid.yaml");
         let (ok, out) = query("--forbids", &spec, &none, app);
