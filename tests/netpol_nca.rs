@@ -8,8 +8,10 @@
 //! `SECFIX_NCA`). Without it the tests are ignored in a plain `cargo test`; `tests/run.sh`
 //! runs them and they fail (never skip) when nca is missing.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -35,6 +37,18 @@ fn nca() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// The namespace an app is applied to when its manifest names none for some objects
+/// (`kubectl apply -n NS -f app.yaml`): the fix runs with `-n NS`, and nca reads a copy of
+/// the objects with that namespace filled in ([`pods`]). Other apps name their namespaces,
+/// or live in `default`.
+fn namespace(app: &str) -> Option<&'static str> {
+    match app {
+        // The demo's generated manifest is installed with `kubectl apply -n otel-demo`.
+        "otel-demo" => Some("otel-demo"),
+        _ => None,
+    }
 }
 
 /// Namespaces an app names but does not ship. The fix lets the caller reach every pod there
@@ -81,13 +95,50 @@ fn names_elsewhere(warning: &str, policies: &Path, app: &str) -> bool {
         })
 }
 
+/// The file nca reads pods and namespaces from: `app.yaml`, or for an app applied with
+/// `-n NS` its objects as one List with `metadata.namespace` filled in where missing (written
+/// once per test process, under the target's tmp dir, replacing the last run's).
+fn pods(app: &str) -> PathBuf {
+    let app_yaml = apps_dir().join(app).join("app.yaml");
+    let Some(ns) = namespace(app) else {
+        return app_yaml;
+    };
+    static WRITTEN: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    let mut written = WRITTEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = written.get(app) {
+        return p.clone();
+    }
+    let text = std::fs::read_to_string(&app_yaml).unwrap();
+    let mut items: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    items.retain(|d| d.is_object());
+    for d in &mut items {
+        if d["kind"] != "Namespace" && d["metadata"].get("namespace").is_none() {
+            d["metadata"]["namespace"] = ns.into();
+        }
+    }
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let p = dir.join(format!("nca-{app}.json"));
+    let part = dir.join(format!("nca-{app}.json.{}", std::process::id()));
+    std::fs::write(&part, list.to_string()).unwrap();
+    std::fs::rename(&part, &p).unwrap();
+    written.insert(app.to_string(), p.clone());
+    p
+}
+
 /// Runs the real binary: `kubectl-secfix fix -f APP --checks default-allow-namespace ARGS`
-/// and returns its stdout (the new objects) written to `dir/policies.yaml`.
+/// (with `-n NS` for an app applied to a namespace) and returns its stdout (the new objects)
+/// written to `dir/policies.yaml`.
 fn fix(dir: &Path, app: &str, args: &[&str]) -> PathBuf {
     let app_yaml = apps_dir().join(app).join("app.yaml");
+    let ns: &[&str] = match namespace(app) {
+        Some(ns) => &["-n", ns],
+        None => &[],
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_kubectl-secfix"))
         .args(["fix", "-f"])
         .arg(&app_yaml)
+        .args(ns)
         .args(["--checks", "default-allow-namespace"])
         .args(args)
         .output()
@@ -107,7 +158,7 @@ fn fix(dir: &Path, app: &str, args: &[&str]) -> PathBuf {
 
 /// Runs one nca query; returns (passed, output).
 fn query(op: &str, spec: &Path, policies: &Path, app: &str) -> (bool, String) {
-    let app_yaml = apps_dir().join(app).join("app.yaml");
+    let app_yaml = pods(app);
     let dns = apps_dir().join("kube-dns.yaml");
     let out = Command::new(nca())
         .arg(op)
@@ -223,6 +274,7 @@ app_tests! {
     sock_shop_keeps_compiled_in_calls_and_the_env_named_user_db_and_denies_the_rest => "sock-shop",
     podinfo_keeps_calls_named_in_flags_env_and_config_map_scripts_and_denies_the_rest => "podinfo",
     cassandra_keeps_gossip_and_cql_between_its_nodes_and_denies_the_rest => "cassandra",
+    otel_demo_keeps_collector_exports_named_through_dependent_env_vars_and_denies_the_rest => "otel-demo",
 }
 
 /// Today's single deny-all policy (`--network-policy deny-all`) cuts documented
@@ -242,6 +294,7 @@ fn deny_all_cuts_documented_connections() {
         "sock-shop",
         "podinfo",
         "cassandra",
+        "otel-demo",
     ] {
         let policies = fix(tmp.path(), app, &["--network-policy", "deny-all"]);
         let text = std::fs::read_to_string(&policies).unwrap();
@@ -271,6 +324,7 @@ fn no_policy_allows_what_avoid_files_capture() {
         "sock-shop",
         "podinfo",
         "cassandra",
+        "otel-demo",
     ] {
         let spec = apps_dir().join(app).join("avoid.yaml");
         let (ok, out) = query("--forbids", &spec, &none, app);
