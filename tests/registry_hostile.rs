@@ -234,7 +234,7 @@ fn no_digest_then(body: impl Fn() -> Body + Send + Sync + 'static) -> Server {
 
 #[test]
 fn a_streamed_manifest_past_the_cap_is_cut_off_without_reading_it_all() {
-    let total = 64 * 1024 * 1024;
+    let total = 256 * 1024 * 1024;
     let server = no_digest_then(move || Body::Endless { total });
     let key = format!("{}/app:v1", server.addr);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -245,13 +245,11 @@ fn a_streamed_manifest_past_the_cap_is_cut_off_without_reading_it_all() {
         format!("cannot resolve {key}: the manifest is larger than 4 MiB")
     );
     // The client stopped at the cap: what the server could push is the cap plus the socket
-    // buffers, nowhere near the 64 MiB on offer.
+    // buffers (loopback autotunes the receive side up to `tcp_rmem`'s maximum, 32 MiB
+    // here), nowhere near the 256 MiB on offer.
     std::thread::sleep(Duration::from_millis(200));
     let sent = server.sent.load(Ordering::SeqCst);
-    assert!(
-        sent < MAX_MANIFEST_BYTES + 12 * 1024 * 1024,
-        "server sent {sent} bytes"
-    );
+    assert!(sent < total / 4, "server sent {sent} of {total} bytes");
 }
 
 #[test]
