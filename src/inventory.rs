@@ -71,6 +71,63 @@ impl Inventory {
     }
 }
 
+/// An Ingress in the `networking.k8s.io/v1` shape. Manifests written for Kubernetes before
+/// 1.19 (`extensions/v1beta1`, `networking.k8s.io/v1beta1`) name backends as
+/// `serviceName`/`servicePort` and the default one `backend`; the API server converts them
+/// the same way (a path without `pathType` is `ImplementationSpecific`).
+fn ingress_v1(mut obj: Value) -> Value {
+    fn backend(b: &mut Value) {
+        let Some(m) = b.as_object_mut() else { return };
+        let (Some(name), port) = (m.remove("serviceName"), m.remove("servicePort")) else {
+            return;
+        };
+        let port = match port {
+            Some(Value::String(s)) => match s.parse::<i64>() {
+                Ok(n) => serde_json::json!({"number": n}),
+                Err(_) => serde_json::json!({"name": s}),
+            },
+            Some(n @ Value::Number(_)) => serde_json::json!({"number": n}),
+            _ => serde_json::json!({}),
+        };
+        m.insert(
+            "service".into(),
+            serde_json::json!({"name": name, "port": port}),
+        );
+    }
+    if obj.get("apiVersion").and_then(Value::as_str) == Some("networking.k8s.io/v1") {
+        return obj;
+    }
+    obj["apiVersion"] = "networking.k8s.io/v1".into();
+    if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+        if let Some(mut b) = spec.remove("backend") {
+            backend(&mut b);
+            spec.insert("defaultBackend".into(), b);
+        }
+        for rule in spec
+            .get_mut("rules")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            for path in rule
+                .pointer_mut("/http/paths")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(b) = path.get_mut("backend") {
+                    backend(b);
+                }
+                if let Some(p) = path.as_object_mut() {
+                    p.entry("pathType")
+                        .or_insert_with(|| "ImplementationSpecific".into());
+                }
+            }
+        }
+    }
+    obj
+}
+
 /// Feeds objects into the scanner and keeps what later stages need.
 pub(crate) struct Collector {
     scanner: Scanner,
@@ -121,10 +178,16 @@ impl Collector {
             }
             "Ingress"
                 if self.keep.objects
-                    && obj.get("apiVersion").and_then(Value::as_str)
-                        == Some("networking.k8s.io/v1") =>
+                    && matches!(
+                        obj.get("apiVersion").and_then(Value::as_str),
+                        Some(
+                            "networking.k8s.io/v1"
+                                | "networking.k8s.io/v1beta1"
+                                | "extensions/v1beta1"
+                        )
+                    ) =>
             {
-                let mut ing: Ingress = serde_json::from_value(obj)
+                let mut ing: Ingress = serde_json::from_value(ingress_v1(obj))
                     .map_err(|e| format!("invalid Ingress: {}", without_values(&e)))?;
                 self.default_ns(&mut ing.metadata);
                 self.inv.ingresses.push(ing);

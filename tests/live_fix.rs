@@ -773,7 +773,10 @@ spec:
                 assert_eq!(m["readOnly"], true);
                 let v = volumes.iter().find(|v| v["name"] == m["name"]).unwrap();
                 assert_eq!(v["secret"]["secretName"], "shared");
-                assert_eq!(v["secret"]["defaultMode"], 0o444, "no runAsUser: any user reads");
+                assert_eq!(
+                    v["secret"]["defaultMode"], 0o444,
+                    "no runAsUser: any user reads"
+                );
                 v["secret"]["items"].clone()
             })
             .collect()

@@ -257,3 +257,54 @@ fn allow_egress_adds_an_address_block_and_bad_blocks_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--allow-egress needs --network-policy least-privilege"));
 }
+
+/// Found on eShopOnContainers: Ingresses of the pre-1.19 APIs (`extensions/v1beta1`,
+/// `networking.k8s.io/v1beta1`) were ignored, so the Services behind them lost their outside
+/// callers without a word. They are entry points like `networking.k8s.io/v1` ones.
+#[test]
+fn v1beta1_ingress_backends_are_entry_points() {
+    for api in ["networking.k8s.io/v1beta1", "extensions/v1beta1"] {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("shop.yaml");
+        std::fs::write(
+            &m,
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\n\
+                 spec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    \
+                 spec:\n      containers:\n      - {{name: web, image: nginx, ports: [{{containerPort: 8080}}]}}\n---\n\
+                 apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: shop}}\n\
+                 spec: {{selector: {{app: web}}, ports: [{{port: 80, targetPort: 8080}}]}}\n---\n\
+                 apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: status, namespace: shop}}\n\
+                 spec:\n  selector: {{matchLabels: {{app: status}}}}\n  template:\n    metadata: {{labels: {{app: status}}}}\n    \
+                 spec:\n      containers:\n      - {{name: s, image: busybox, env: [{{name: WEB_HC, value: 'http://web/hc'}}]}}\n---\n\
+                 apiVersion: {api}\nkind: Ingress\nmetadata: {{name: web, namespace: shop}}\n\
+                 spec:\n  backend: {{serviceName: web, servicePort: 80}}\n  rules:\n  - http:\n      paths:\n      \
+                 - {{path: /, backend: {{serviceName: web, servicePort: 80}}}}\n"
+            ),
+        )
+        .unwrap();
+        let out = secfix(&[
+            "fix",
+            "-f",
+            m.to_str().unwrap(),
+            "--checks",
+            "default-allow-namespace",
+            "-o",
+            "json",
+        ]);
+        assert!(out.status.success(), "{api}: {}", text(&out.stderr));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let flows = report["results"][0]["flows"].as_array().unwrap();
+        let entry = flows
+            .iter()
+            .find(|f| f["kind"] == "entry-point" && f["to"]["name"] == "web")
+            .unwrap_or_else(|| panic!("{api}: {flows:#?}"));
+        assert_eq!(entry["ports"][0]["port"], 8080, "{api}: {entry}");
+        assert!(
+            entry["evidence"][0]
+                .as_str()
+                .is_some_and(|e| e.contains("Ingress web")),
+            "{api}: {entry}"
+        );
+    }
+}

@@ -277,6 +277,28 @@ fn is_separator(c: char) -> bool {
         )
 }
 
+/// `text` without the query and fragment of each URL in it (`…/db?useSSL=false&zipkin=visits`
+/// names no host: its `&` would otherwise split it into words that look like ones).
+fn without_url_queries(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("://") || !text.contains(['?', '#']) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        // The URL runs to the next separator other than `&` (which only queries hold).
+        let end = rest[i..]
+            .find(|c: char| is_separator(c) && c != '&')
+            .map_or(rest.len(), |e| i + e);
+        let url = &rest[..end];
+        let cut = url[i..].find(['?', '#']).map_or(url.len(), |q| i + q);
+        out.push_str(&url[..cut]);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 /// A DNS name: labels of `[a-z0-9-]`, not starting or ending with `-`.
 fn valid_dns_name(host: &str) -> bool {
     !host.is_empty()
@@ -378,6 +400,16 @@ fn token_ref(token: &str) -> Option<(HostRef, Option<&str>)> {
         Some((k, v)) => (Some(k), v),
         None => (None, token),
     };
+    // SQL Server's protocol prefixes (`Server=tcp:sql-data,1433`, `np:`, `lpc:`).
+    let value = ["tcp:", "np:", "lpc:"]
+        .iter()
+        .find_map(|p| {
+            value
+                .get(..p.len())
+                .filter(|v| v.eq_ignore_ascii_case(p))
+                .map(|_| &value[p.len()..])
+        })
+        .unwrap_or(value);
     // `host:port/path` is an address with a path; `a/b` without a port is a file path.
     let value = match value.split_once('/') {
         Some((hp, _)) if hp.contains(':') => hp,
@@ -394,8 +426,12 @@ fn token_ref(token: &str) -> Option<(HostRef, Option<&str>)> {
         return None;
     }
     let (host, port) = host_port(value)?;
-    // A bare word must be written in lower case to count (`INFO`, `True` are not hosts).
-    if port.is_none() && value.strip_suffix('.').unwrap_or(value) != host {
+    // A bare word must be written in lower case to count (`INFO`, `True` are not hosts),
+    // unless a key names it as an address (`Host=SQL-DATA`: host names are case-blind).
+    if port.is_none()
+        && value.strip_suffix('.').unwrap_or(value) != host
+        && !key.is_some_and(name_says_address)
+    {
         return None;
     }
     let form = if port.is_some() {
@@ -418,6 +454,7 @@ fn token_ref(token: &str) -> Option<(HostRef, Option<&str>)> {
 /// before it (`--redis=redis:6379` gives `--redis`). Loopback and `0.0.0.0` are left out.
 pub(crate) fn host_refs_with_keys(text: &str) -> Vec<(HostRef, Option<String>)> {
     let mut out = Vec::new();
+    let text = without_url_queries(text);
     for token in text.split(is_separator).filter(|t| !t.is_empty()) {
         let token = token.trim_end_matches(['.', ':']);
         if let Some((r, key)) = token_ref(token)
@@ -445,6 +482,8 @@ fn value_refs(var: &str, value: &str) -> Vec<(HostRef, bool)> {
         return Vec::new();
     }
     let address = name_says_address(var);
+    let value = without_url_queries(value);
+    let value = value.as_ref();
     let tokens: Vec<&str> = value
         .split(is_separator)
         .filter(|t| !t.is_empty())
@@ -658,6 +697,7 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                     if !projected || !mounted {
                         continue;
                     }
+                    let v = without_url_queries(v);
                     let tokens: Vec<&str> =
                         v.split(is_separator).filter(|t| !t.is_empty()).collect();
                     push(
@@ -753,7 +793,7 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                 .map(|a| {
                     let (v, h) = expand(a, &vars);
                     hidden |= h;
-                    v
+                    without_url_queries(&v).into_owned()
                 })
                 .collect();
             let tokens: Vec<&str> = expanded
@@ -1005,6 +1045,63 @@ mod tests {
         assert!(!found.iter().any(|f| f.2 == "env LATER"), "{found:?}");
         // A literal secret never goes into another value.
         assert!(!found.iter().any(|f| f.0.contains("tok3n")), "{found:?}");
+    }
+
+    /// Found on spring-petclinic: `…/db?useSSL=false&zipkinServiceName=visits` made `visits`
+    /// a named Service (its `&` split the query into words), and its real caller was cut.
+    #[test]
+    fn url_queries_and_fragments_name_no_hosts() {
+        let url = "jdbc:mysql://reports-db:3306/db?useSSL=false&zipkinServiceName=visits";
+        let hosts = |refs: Vec<(HostRef, bool)>| -> Vec<String> {
+            refs.into_iter().map(|(r, _)| r.display()).collect()
+        };
+        assert_eq!(
+            hosts(value_refs("SPRING_DATASOURCE_URL", url)),
+            ["reports-db:3306"]
+        );
+        assert_eq!(
+            hosts(value_refs(
+                "UPSTREAMS",
+                "http://a:1/x?h=b&k=c#frag&d, http://e:2?q=f&r=g"
+            )),
+            ["a:1", "e:2"]
+        );
+        let words = ["--url=http://web/?next=db&x=cache", "--cache", "redis:6379"];
+        let refs: Vec<String> = context_refs(
+            &without_url_queries(&words.join(" "))
+                .split(is_separator)
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>(),
+        )
+        .into_iter()
+        .map(|(r, _)| r.display())
+        .collect();
+        assert_eq!(refs, ["web", "redis:6379"]);
+    }
+
+    /// Found on eShopOnContainers: ADO.NET connection strings name the server as
+    /// `tcp:host,port`, and `Host=` values may be upper case.
+    #[test]
+    fn sql_server_connection_strings_name_their_server() {
+        let hosts = |var: &str, v: &str| -> Vec<String> {
+            value_refs(var, v)
+                .into_iter()
+                .map(|(r, _)| r.host)
+                .collect()
+        };
+        assert_eq!(
+            hosts(
+                "ConnectionString",
+                "Server=tcp:sql-data,1433;Initial Catalog=Ordering;User Id=sa"
+            ),
+            ["sql-data"]
+        );
+        assert_eq!(
+            hosts("ConnectionString", "Host=SQL-DATA;Port=1433;Database=x"),
+            ["sql-data"]
+        );
+        // Without an address key, upper-case words stay words.
+        assert!(hosts("LOG_SETTINGS", "INFO;Verbose=True").is_empty());
     }
 
     #[test]

@@ -419,24 +419,59 @@ fn namespace_set(
                 note: None,
             });
         }
+        // The pod ports these rules open (`None`: every port).
+        let mut open: Option<BTreeSet<PodPort>> = Some(BTreeSet::new());
+        for r in &rules {
+            match (r.ports.as_ref(), open.as_mut()) {
+                (None, _) => open = None,
+                (Some(ports), Some(set)) => set.extend(ports.iter().filter_map(|p| {
+                    Some(PodPort {
+                        port: match p.port.as_ref()? {
+                            IntOrString::Int(n) => PortValue::Number(*n),
+                            IntOrString::String(s) => PortValue::Name(s.clone()),
+                        },
+                        protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                    })
+                })),
+                (Some(_), None) => {}
+            }
+        }
+        let targets = s.all_targets();
+        if ingress_on && let Some(open) = &open {
+            // Ports of the Service that no rule opens: callers with the address compiled in
+            // lose them.
+            let closed: Vec<PodPort> = targets
+                .iter()
+                .filter(|p| !open.contains(p))
+                .cloned()
+                .collect();
+            if !closed.is_empty() {
+                flows.push(Flow {
+                    kind: FlowKind::Blocked,
+                    from: Peer::Anywhere,
+                    to: service_peer(s, None),
+                    ports: closed,
+                    evidence: vec![format!(
+                        "no workload names these ports of Service {}",
+                        s.name
+                    )],
+                    note: Some(
+                        "callers with the address compiled in are cut: add a policy, or name \
+                         the port where they are configured"
+                            .to_string(),
+                    ),
+                });
+            }
+        }
         for w in &s.backing {
-            let open = opened
+            let entry = opened
                 .entry(WorkloadRef::of(w))
                 .or_insert_with(|| Some(BTreeSet::new()));
-            for r in &rules {
-                match (r.ports.as_ref(), open.as_mut()) {
-                    (None, _) => *open = None,
-                    (Some(ports), Some(set)) => set.extend(ports.iter().filter_map(|p| {
-                        Some(PodPort {
-                            port: match p.port.as_ref()? {
-                                IntOrString::Int(n) => PortValue::Number(*n),
-                                IntOrString::String(s) => PortValue::Name(s.clone()),
-                            },
-                            protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-                        })
-                    })),
-                    (Some(_), None) => {}
-                }
+            match (&open, entry.as_mut()) {
+                (None, _) => *entry = None,
+                // Ports a Service lists are said above, for the Service.
+                (Some(set), Some(e)) => e.extend(set.iter().chain(&targets).cloned()),
+                (Some(_), None) => {}
             }
         }
         if ingress_on && !rules.is_empty() {
@@ -1427,6 +1462,39 @@ mod tests {
                 .any(|r| r.starts_with("will be blocked")),
             "{:?}",
             rows(&egress_only[0])
+        );
+    }
+
+    /// Found on spring-petclinic's wavefront proxy: a Service port no caller names was
+    /// closed without a row when the containers declared no ports.
+    #[test]
+    fn service_ports_no_caller_names_are_listed_as_blocked() {
+        let objs = vec![
+            app("proxy", json!([]), json!([])),
+            service(
+                "proxy",
+                json!({"app": "proxy"}),
+                json!([{"name": "wf", "port": 2878}, {"name": "zipkin", "port": 9411}]),
+            ),
+            app(
+                "web",
+                json!([{"name": "WAVEFRONT_URL", "value": "proxy://proxy:2878"}]),
+                json!([]),
+            ),
+        ];
+        let r = rows(&plan(objs));
+        assert!(
+            r.contains(
+                &"will be blocked anywhere (0.0.0.0/0, ::/0) -> proxy [9411/TCP]".to_string()
+            ),
+            "{r:?}"
+        );
+        assert_eq!(
+            r.iter()
+                .filter(|r| r.starts_with("will be blocked"))
+                .count(),
+            1,
+            "{r:?}"
         );
     }
 
