@@ -290,11 +290,15 @@ fn summary(set: &render::NamespacePolicies) -> Vec<String> {
         .map(|d| d.as_str().to_ascii_lowercase())
         .collect();
     let mut out = vec![format!(
-        "namespace {}: {} NetworkPolic{} allow only the flows in the table ({}); all other \
+        "namespace {}: {} NetworkPolic{} only the flows in the table ({}); all other \
          {} is denied",
         set.namespace,
         set.policies.len(),
-        if set.policies.len() == 1 { "y" } else { "ies" },
+        if set.policies.len() == 1 {
+            "y allows"
+        } else {
+            "ies allow"
+        },
         if parts.is_empty() {
             "none".to_string()
         } else {

@@ -498,9 +498,61 @@ fn namespace_set(
                 .cloned()
                 .unwrap_or_else(|| Some(BTreeSet::new()));
             let Some(open) = open else { continue };
+            // A `hostPort` publishes the container port on the node's address: an entry point
+            // for callers outside the cluster.
+            let published: Vec<(PodPort, i32)> = w
+                .spec
+                .containers
+                .iter()
+                .flat_map(|c| c.ports.iter().flatten())
+                .filter_map(|p| {
+                    let host = p.host_port.filter(|h| *h > 0)?;
+                    let port = PodPort {
+                        port: PortValue::Number(p.container_port),
+                        protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                    };
+                    (!open.contains(&port)).then_some((port, host))
+                })
+                .collect();
+            if !published.is_empty() {
+                let ports: Vec<PodPort> = published.iter().map(|(p, _)| p.clone()).collect();
+                let (sel, _) = g.selectors.get(&r).cloned().unwrap_or_default();
+                let name = unique(
+                    format!(
+                        "secfix-ingress-{}-{}",
+                        r.kind.as_str().to_ascii_lowercase(),
+                        r.name
+                    ),
+                    &mut used,
+                );
+                policies.push(policy(
+                    ns,
+                    name,
+                    sel,
+                    Direction::Ingress,
+                    Some(vec![NetworkPolicyIngressRule {
+                        from: Some(anywhere()),
+                        ports: policy_ports(&ports),
+                    }]),
+                    None,
+                ));
+                flows.push(Flow {
+                    kind: FlowKind::EntryPoint,
+                    from: Peer::Anywhere,
+                    to: Peer::Workload(r.clone()),
+                    evidence: published
+                        .iter()
+                        .map(|(p, host)| {
+                            format!("{p} of {r} is published on its node as hostPort {host}")
+                        })
+                        .collect(),
+                    ports,
+                    note: None,
+                });
+            }
             let closed: Vec<PodPort> = container_ports(&[w])
                 .into_iter()
-                .filter(|p| !open.contains(p))
+                .filter(|p| !open.contains(p) && !published.iter().any(|(q, _)| q == p))
                 .collect();
             if closed.is_empty() {
                 continue;
@@ -1495,6 +1547,49 @@ mod tests {
                 .count(),
             1,
             "{r:?}"
+        );
+    }
+
+    /// Found on Yelb's minikube variant (and DaemonSet ingress controllers): a `hostPort`
+    /// publishes the pod on the node's address, so outside callers reach it there.
+    #[test]
+    fn host_ports_are_entry_points() {
+        let objs = vec![
+            deploy(
+                "ui",
+                None,
+                json!({"name": "ui", "image": "x",
+                    "ports": [{"containerPort": 80, "hostPort": 32777}, {"containerPort": 9113}]}),
+            ),
+            app("db", json!([]), json!([])),
+        ];
+        let set = plan(objs);
+        let r = rows(&set);
+        assert!(
+            r.contains(
+                &"entry point anywhere (0.0.0.0/0, ::/0) -> Deployment ui [80/TCP]".to_string()
+            ),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(
+                &"will be blocked anywhere (0.0.0.0/0, ::/0) -> Deployment ui [9113/TCP]"
+                    .to_string()
+            ),
+            "{r:?}"
+        );
+        let p = pol(&set, "secfix-ingress-deployment-ui");
+        assert_eq!(
+            p["spec"]["podSelector"],
+            json!({"matchLabels": {"app": "ui"}})
+        );
+        assert_eq!(
+            p["spec"]["ingress"][0]["from"][0]["ipBlock"]["cidr"],
+            "0.0.0.0/0"
+        );
+        assert_eq!(
+            p["spec"]["ingress"][0]["ports"],
+            json!([{"port": 80, "protocol": "TCP"}])
         );
     }
 
