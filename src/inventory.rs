@@ -48,6 +48,9 @@ pub struct Inventory {
     pub config_maps: Vec<ConfigMap>,
     /// Names of the namespaces known to exist (Namespace objects read).
     pub namespaces: Vec<String>,
+    /// ServiceAccounts (namespace, name) that a RoleBinding or ClusterRoleBinding of the
+    /// manifests binds (only with `Keep::objects`; a live run does not read bindings).
+    pub bound_accounts: Vec<(String, String)>,
     /// Notes for the report (older API versions used, kinds skipped).
     pub warnings: Vec<String>,
     /// Errors that make the run exit 1 after reporting (forbidden kinds, input that could
@@ -67,6 +70,7 @@ impl Inventory {
             routes: &self.routes,
             config_maps: &self.config_maps,
             namespaces: &self.namespaces,
+            bound_accounts: &self.bound_accounts,
         }
     }
 }
@@ -191,6 +195,36 @@ impl Collector {
                     .map_err(|e| format!("invalid Ingress: {}", without_values(&e)))?;
                 self.default_ns(&mut ing.metadata);
                 self.inv.ingresses.push(ing);
+            }
+            "RoleBinding" | "ClusterRoleBinding" if self.keep.objects => {
+                let own = obj
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| self.default_namespace.clone());
+                for s in obj
+                    .get("subjects")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if s.get("kind").and_then(Value::as_str) != Some("ServiceAccount") {
+                        continue;
+                    }
+                    let (Some(name), Some(ns)) = (
+                        s.get("name").and_then(Value::as_str),
+                        s.get("namespace")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .or_else(|| own.clone()),
+                    ) else {
+                        continue;
+                    };
+                    let account = (ns, name.to_string());
+                    if !self.inv.bound_accounts.contains(&account) {
+                        self.inv.bound_accounts.push(account);
+                    }
+                }
             }
             "HTTPRoute" | "GRPCRoute" if self.keep.objects => {
                 let mut route = obj;

@@ -31,6 +31,9 @@ pub struct Cluster<'a> {
     pub config_maps: &'a [ConfigMap],
     /// Namespaces known to exist, besides those of the objects above.
     pub namespaces: &'a [String],
+    /// ServiceAccounts (namespace, name) that a RoleBinding or ClusterRoleBinding read with
+    /// the manifests grants something: their pods call the Kubernetes API.
+    pub bound_accounts: &'a [(String, String)],
 }
 
 /// An IP address block (`--allow-egress`).
@@ -645,18 +648,21 @@ pub(crate) fn pod_selector(w: &Workload) -> (LabelSelector, bool) {
 const API_SERVER_NOTE: &str =
     "the Kubernetes API server is not a pod: allow its address with --allow-egress";
 
-/// A workload that runs as a ServiceAccount of its own with the token mounted probably calls
-/// the Kubernetes API (controllers, operators, CI runners): a flow that will be blocked, since
-/// no NetworkPolicy can name the API server. Said, not guessed away: its address is the
-/// cluster's, so only `--allow-egress` can allow it.
-fn api_client(w: &Workload) -> Option<Flow> {
+/// A workload that runs as a ServiceAccount of its own, or as one a RoleBinding grants
+/// something to (`bound`), with the token mounted probably calls the Kubernetes API
+/// (controllers, operators, CI runners, Spring Cloud Kubernetes): a flow that will be
+/// blocked, since no NetworkPolicy can name the API server. Said, not guessed away: its
+/// address is the cluster's, so only `--allow-egress` can allow it.
+fn api_client(w: &Workload, bound: &[(String, String)]) -> Option<Flow> {
     let spec = &w.spec;
     let account = spec
         .service_account_name
         .as_deref()
         .or(spec.service_account.as_deref())
-        .filter(|a| !a.is_empty() && *a != "default")?;
-    if spec.automount_service_account_token == Some(false) {
+        .filter(|a| !a.is_empty())
+        .unwrap_or("default");
+    let granted = bound.contains(&(w.namespace().to_string(), account.to_string()));
+    if (account == "default" && !granted) || spec.automount_service_account_token == Some(false) {
         return None;
     }
     let caller = WorkloadRef::of(w);
@@ -667,9 +673,11 @@ fn api_client(w: &Workload) -> Option<Flow> {
             host: Some("the Kubernetes API server".to_string()),
         },
         ports: Vec::new(),
-        evidence: vec![format!(
-            "{caller} runs as ServiceAccount {account} with its token mounted"
-        )],
+        evidence: vec![if granted {
+            format!("{caller} runs as ServiceAccount {account}, which a RoleBinding grants access")
+        } else {
+            format!("{caller} runs as ServiceAccount {account} with its token mounted")
+        }],
         note: Some(
             "if it calls the Kubernetes API: NetworkPolicies cannot name the API server; \
              allow its address with --allow-egress"
@@ -712,7 +720,7 @@ impl<'a> Graph<'a> {
             for m in evidence::mentions(w, cluster.config_maps) {
                 g.add_mention(w, &m, allow_egress);
             }
-            if let Some(flow) = api_client(w) {
+            if let Some(flow) = api_client(w, cluster.bound_accounts) {
                 g.blocked.push(flow);
             }
         }

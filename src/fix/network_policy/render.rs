@@ -693,6 +693,7 @@ mod tests {
         routes: Vec<Value>,
         config_maps: Vec<ConfigMap>,
         namespaces: Vec<String>,
+        bound_accounts: Vec<(String, String)>,
     }
 
     fn world(objs: Vec<Value>) -> World {
@@ -703,6 +704,7 @@ mod tests {
             routes: Vec::new(),
             config_maps: Vec::new(),
             namespaces: Vec::new(),
+            bound_accounts: Vec::new(),
         };
         for mut o in objs {
             if o.pointer("/metadata/namespace").is_none() {
@@ -716,6 +718,13 @@ mod tests {
                 "Namespace" => w
                     .namespaces
                     .push(o["metadata"]["name"].as_str().unwrap().into()),
+                "RoleBinding" => {
+                    let ns = o["metadata"]["namespace"].as_str().unwrap_or("shop");
+                    for sub in o["subjects"].as_array().unwrap() {
+                        w.bound_accounts
+                            .push((ns.into(), sub["name"].as_str().unwrap().into()));
+                    }
+                }
                 _ => w.workloads.push(Workload::from_value(o).unwrap().unwrap()),
             }
         }
@@ -735,6 +744,7 @@ mod tests {
             routes: &w.routes,
             config_maps: &w.config_maps,
             namespaces: &w.namespaces,
+            bound_accounts: &w.bound_accounts,
         };
         let fixed = fixed
             .iter()
@@ -1600,13 +1610,35 @@ mod tests {
         let cart = &mut objs[1]["spec"]["template"]["spec"];
         cart["serviceAccountName"] = json!("quiet");
         cart["automountServiceAccountToken"] = json!(false);
-        let set = plan(objs);
+        let set = plan(objs.clone());
         let blocked: Vec<&Flow> = set
             .flows
             .iter()
             .filter(|f| f.kind == FlowKind::Blocked && matches!(f.to, Peer::Host { .. }))
             .collect();
         assert_eq!(blocked.len(), 1, "{:?}", rows(&set));
+        // Found on spring-petclinic: every pod runs as `default`, which a RoleBinding of the
+        // manifests lets read the API (Spring Cloud Kubernetes).
+        let mut bound = objs;
+        bound.push(app("worker", json!([]), json!([])));
+        bound.push(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "read", "namespace": "shop"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default"}]}),
+        );
+        let set = plan(bound);
+        let api: Vec<String> = set
+            .flows
+            .iter()
+            .filter(|f| f.kind == FlowKind::Blocked && matches!(f.to, Peer::Host { .. }))
+            .map(|f| f.evidence.join("; "))
+            .collect();
+        assert!(
+            api.iter()
+                .any(|e| e == "Deployment worker runs as ServiceAccount default, which a RoleBinding grants access"),
+            "{api:?}"
+        );
         assert_eq!(
             blocked[0].to,
             Peer::Host {
