@@ -1,5 +1,6 @@
 //! Snapshot tests of the uncoloured preview, one per fix kind, over hand-built plans with
 //! realistic live objects (server noise included, so its removal shows in the snapshots).
+//! Compiled only in tests: `ui/mod.rs` declares it under `#[cfg(test)]`.
 
 use serde_json::{Value, json};
 
