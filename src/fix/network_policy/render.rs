@@ -243,6 +243,14 @@ fn dns_rule() -> NetworkPolicyEgressRule {
     }
 }
 
+/// Records that a rule opens `ports` (empty: every port) in `open` (`None`: every port).
+fn opens(open: &mut Option<BTreeSet<PodPort>>, ports: &[PodPort]) {
+    match open {
+        Some(set) if !ports.is_empty() => set.extend(ports.iter().cloned()),
+        _ => *open = None,
+    }
+}
+
 fn anywhere() -> Vec<NetworkPolicyPeer> {
     ["0.0.0.0/0", "::/0"]
         .into_iter()
@@ -364,8 +372,11 @@ fn namespace_set(
             continue;
         }
         let mut rules = Vec::new();
+        // The pod ports these rules open (`None`: every port).
+        let mut open: Option<BTreeSet<PodPort>> = Some(BTreeSet::new());
         if let Some(entry) = g.entry_points.get(&i).filter(|_| ingress_on) {
             let ports = entry.rule_ports();
+            opens(&mut open, &ports);
             rules.push(NetworkPolicyIngressRule {
                 from: Some(anywhere()),
                 ports: policy_ports(&ports),
@@ -382,6 +393,7 @@ fn namespace_set(
         if let Some(callers) = g.callers.get(&i) {
             for (caller, call) in callers {
                 let ports = call.rule_ports();
+                opens(&mut open, &ports);
                 let (sel, _) = g.selectors.get(caller).cloned().unwrap_or_default();
                 rules.push(NetworkPolicyIngressRule {
                     from: Some(vec![pods_peer(ns, &caller.namespace, sel)]),
@@ -399,6 +411,7 @@ fn namespace_set(
         }
         if assumed.contains(&i) {
             let ports = s.all_targets();
+            opens(&mut open, &ports);
             rules.push(NetworkPolicyIngressRule {
                 from: Some(vec![pods_peer(ns, ns, LabelSelector::default())]),
                 ports: policy_ports(&ports),
@@ -418,23 +431,6 @@ fn namespace_set(
                 evidence: vec![why],
                 note: None,
             });
-        }
-        // The pod ports these rules open (`None`: every port).
-        let mut open: Option<BTreeSet<PodPort>> = Some(BTreeSet::new());
-        for r in &rules {
-            match (r.ports.as_ref(), open.as_mut()) {
-                (None, _) => open = None,
-                (Some(ports), Some(set)) => set.extend(ports.iter().filter_map(|p| {
-                    Some(PodPort {
-                        port: match p.port.as_ref()? {
-                            IntOrString::Int(n) => PortValue::Number(*n),
-                            IntOrString::String(s) => PortValue::Name(s.clone()),
-                        },
-                        protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-                    })
-                })),
-                (Some(_), None) => {}
-            }
         }
         let targets = s.all_targets();
         if ingress_on && let Some(open) = &open {
