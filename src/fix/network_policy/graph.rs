@@ -678,11 +678,7 @@ fn api_client(w: &Workload, bound: &[(String, String)]) -> Option<Flow> {
         } else {
             format!("{caller} runs as ServiceAccount {account} with its token mounted")
         }],
-        note: Some(
-            "if it calls the Kubernetes API: NetworkPolicies cannot name the API server; \
-             allow its address with --allow-egress"
-                .to_string(),
-        ),
+        note: Some(format!("if it calls the Kubernetes API: {API_SERVER_NOTE}")),
     })
 }
 
