@@ -17,6 +17,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod manifest_oracle;
+use manifest_oracle::{kubectl_objects, ours};
+
 fn files(root: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = walkdir(root)
         .into_iter()
@@ -58,36 +61,8 @@ fn kubectl(path: &Path) -> Result<Vec<Value>, String> {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(err.lines().last().unwrap_or("").to_string());
     }
-    let mut objects = Vec::new();
-    for v in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<Value>() {
-        let v = v.map_err(|e| format!("kubectl printed something that is not JSON: {e}"))?;
-        let generated_list = v["kind"] == "List"
-            && v.get("metadata")
-                .is_some_and(|m| m == &serde_json::json!({"resourceVersion": ""}));
-        if generated_list {
-            objects.extend(v["items"].as_array().cloned().unwrap_or_default());
-        } else {
-            objects.push(v);
-        }
-    }
-    Ok(objects)
-}
-
-/// What we read from `path`: objects, and errors.
-fn ours(path: &Path) -> (Vec<Value>, Vec<String>) {
-    let mut objects = Vec::new();
-    let mut errors = Vec::new();
-    kubectl_secfix::manifest::read(
-        &[path.to_path_buf()],
-        &Default::default(),
-        &mut |v, _| objects.push(v),
-        &mut |d| {
-            if d.error {
-                errors.push(d.to_string())
-            }
-        },
-    );
-    (objects, errors)
+    kubectl_objects(&out.stdout)
+        .map_err(|e| format!("kubectl printed something that is not JSON: {e}"))
 }
 
 /// Equal as kubectl holds them: numbers by value.

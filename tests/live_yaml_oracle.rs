@@ -6,7 +6,10 @@
 //! says what to expect (see the fixtures' README). Covers issue #16 ("parse YAML the way
 //! kubectl does ... test every one against the real kubectl").
 
+mod manifest_oracle;
 mod support;
+
+use manifest_oracle::{kubectl_objects, ours};
 
 use std::path::{Path, PathBuf};
 
@@ -37,23 +40,6 @@ fn expectation(path: &Path) -> Expect {
     }
 }
 
-/// The objects our reader gets from `path`, and whether it reported an error.
-fn ours(path: &Path) -> (Vec<Value>, Vec<String>) {
-    let mut objects = Vec::new();
-    let mut errors = Vec::new();
-    kubectl_secfix::manifest::read(
-        &[path.to_path_buf()],
-        &Default::default(),
-        &mut |v, _| objects.push(v),
-        &mut |d| {
-            if d.error {
-                errors.push(d.to_string())
-            }
-        },
-    );
-    (objects, errors)
-}
-
 /// The objects kubectl reads from `path`, or its error.
 fn kubectl(c: &support::Cluster, path: &Path) -> Result<Vec<Value>, String> {
     let out = c
@@ -70,21 +56,7 @@ fn kubectl(c: &support::Cluster, path: &Path) -> Result<Vec<Value>, String> {
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
-    // One JSON object after the other; several objects may also come back as a List that
-    // kubectl makes up for printing.
-    let mut objects = Vec::new();
-    for v in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<Value>() {
-        let v = v.expect("kubectl prints JSON");
-        let generated_list = v["kind"] == "List"
-            && v.get("metadata")
-                .is_some_and(|m| m == &serde_json::json!({"resourceVersion": ""}));
-        if generated_list {
-            objects.extend(v["items"].as_array().cloned().unwrap_or_default());
-        } else {
-            objects.push(v);
-        }
-    }
-    Ok(objects)
+    Ok(kubectl_objects(&out.stdout).expect("kubectl prints JSON"))
 }
 
 /// Equal as kubectl holds them: numbers by value (kubectl prints 2^63 as 9223372036854776000),
