@@ -648,6 +648,11 @@ pub(crate) fn pod_selector(w: &Workload) -> (LabelSelector, bool) {
 const API_SERVER_NOTE: &str =
     "the Kubernetes API server is not a pod: allow its address with --allow-egress";
 
+/// `kubernetes.default`: the Service every cluster has for its API server.
+fn is_api_server(namespace: &str, name: &str) -> bool {
+    namespace == "default" && name == "kubernetes"
+}
+
 /// A workload that runs as a ServiceAccount of its own, or as one a RoleBinding grants
 /// something to (`bound`), with the token mounted probably calls the Kubernetes API
 /// (controllers, operators, CI runners, Spring Cloud Kubernetes): a flow that will be
@@ -854,7 +859,7 @@ impl<'a> Graph<'a> {
                     return;
                 }
                 if s.selector.is_none() {
-                    let note = if s.namespace == "default" && s.name == "kubernetes" {
+                    let note = if is_api_server(&s.namespace, &s.name) {
                         API_SERVER_NOTE.to_string()
                     } else {
                         format!(
@@ -910,9 +915,7 @@ impl<'a> Graph<'a> {
                     .or_default()
                     .add(ports, service_port, why);
             }
-            Target::UnknownService { namespace, name }
-                if namespace == "default" && name == "kubernetes" =>
-            {
+            Target::UnknownService { namespace, name } if is_api_server(&namespace, &name) => {
                 self.blocked.push(blocked(API_SERVER_NOTE.to_string()));
             }
             Target::UnknownService { namespace, name } => {
