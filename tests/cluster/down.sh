@@ -34,7 +34,7 @@ service() {
   local exe
   exe=$(tr '\0' '\n' 2>/dev/null <"/proc/$1/cmdline" | head -n1) || return 1
   case "${exe##*/}" in
-    etcd | kube-apiserver | docker-registry) names_dir "$1" ;;
+    etcd | kube-apiserver | kube-controller-manager | docker-registry) names_dir "$1" ;;
     *) return 1 ;;
   esac
 }

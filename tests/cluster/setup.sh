@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the live tests need on a Debian bookworm machine (as root) and builds
-# kube-apiserver once from Debian's `kubernetes` source package, cached under
-# ${SECFIX_CACHE:-~/.cache/kubectl-secfix}/kube-apiserver-<version>/. Idempotent: a second run
-# only checks that everything is present.
+# kube-apiserver and kube-controller-manager once from Debian's `kubernetes` source package,
+# cached under ${SECFIX_CACHE:-~/.cache/kubectl-secfix}/kube-apiserver-<version>/. Idempotent:
+# a second run only checks that everything is present.
 #
-# Also installs network-config-analyzer (`nca`, PyPI) in a venv at $CACHE/nca.
+# Also installs network-config-analyzer (`nca`, PyPI) in a venv at $CACHE/nca, and unpacks
+# Debian trixie's static `cosign` and `kustomize` into $CACHE/trixie/usr/bin (a private apt
+# sources list and state directory: the machine's apt sources are not changed).
 #
-# Prints the path of the cached kube-apiserver binary on its last line.
+# Prints the path of the cached kube-apiserver binary on its last line (the controller-manager
+# lies beside it).
 #
 # Runs under a lock ($CACHE/setup.lock): test runs started at the same time on one machine wait
 # for a single build instead of building twice. Progress goes to stderr.
@@ -16,6 +19,7 @@ K8S_VERSION=1.20.2
 CACHE=${SECFIX_CACHE:-$HOME/.cache/kubectl-secfix}
 BIN_DIR="$CACHE/kube-apiserver-$K8S_VERSION"
 BIN="$BIN_DIR/kube-apiserver"
+KCM="$BIN_DIR/kube-controller-manager"
 GO=/usr/lib/go-1.19/bin
 
 log() { echo "setup: $*" >&2; }
@@ -45,7 +49,7 @@ command -v curl >/dev/null || need_pkgs+=(curl)
 command -v chromium >/dev/null || need_pkgs+=(chromium)
 command -v chromedriver >/dev/null || need_pkgs+=(chromium-driver)
 [ -d /usr/share/fonts/truetype/dejavu ] || need_pkgs+=(fonts-dejavu-core)
-if [ ! -x "$BIN" ]; then
+if [ ! -x "$BIN" ] || [ ! -x "$KCM" ]; then
   [ -x "$GO/go" ] || need_pkgs+=(golang-1.19-go)
   [ -d /usr/share/gocode/src/github.com/modern-go/reflect2 ] || need_pkgs+=(golang-github-modern-go-reflect2-dev)
   command -v rsync >/dev/null || need_pkgs+=(rsync)
@@ -109,18 +113,52 @@ if [ ! -x "$NCA_VENV/bin/nca" ]; then
   fi
 fi
 
-if [ -x "$BIN" ]; then
-  log "reusing cached $BIN"
+# debian_mirror : the Debian mirror the machine's apt sources name (deb822 or one-line form).
+debian_mirror() {
+  local m
+  m=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$m" ] || m=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+  [ -n "$m" ] || m=$(awk '$1=="deb" && $0 !~ /security/ {for(i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list 2>/dev/null || true)
+  [ -n "$m" ] || { log "error: no Debian mirror found in the machine's apt sources"; exit 1; }
+  echo "$m"
+}
+
+# cosign (signature tests) and kustomize (the second renderer) from Debian trixie: static Go
+# binaries that run on bookworm. A private sources list and state dir; nothing of the machine's
+# apt configuration changes.
+TRIXIE="$CACHE/trixie"
+if [ ! -x "$TRIXIE/usr/bin/cosign" ] || [ ! -x "$TRIXIE/usr/bin/kustomize" ]; then
+  log "fetching cosign and kustomize from Debian trixie into $TRIXIE"
+  st=$(mktemp -d "${TMPDIR:-/tmp}/secfix-trixie.XXXXXX")
+  mkdir -p "$st/lists/partial" "$st/cache/archives/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(debian_mirror) trixie main" >"$st/sources.list"
+  topts=(-o Dir::Etc::sourcelist="$st/sources.list" -o Dir::Etc::sourceparts=- \
+    -o Dir::State::Lists="$st/lists" -o Dir::Cache="$st/cache")
+  "${APT_GET[@]}" "${topts[@]}" update -qq >&2
+  (cd "$st" && "${APT_GET[@]}" "${topts[@]}" download cosign kustomize >&2 2>/dev/null)
+  rm -rf "$TRIXIE.tmp"
+  for d in "$st"/*.deb; do dpkg-deb -x "$d" "$TRIXIE.tmp"; done
+  [ -x "$TRIXIE.tmp/usr/bin/cosign" ] && [ -x "$TRIXIE.tmp/usr/bin/kustomize" ] ||
+    { log "error: cosign/kustomize not found in the trixie packages"; exit 1; }
+  rm -rf "$TRIXIE" "$st"
+  mv "$TRIXIE.tmp" "$TRIXIE"
+fi
+
+if [ -x "$BIN" ] && [ -x "$KCM" ]; then
+  log "reusing cached $BIN and $KCM"
   echo "$BIN"
   exit 0
 fi
 
-# Debian source packages must be enabled to fetch the kubernetes source.
+# Debian source packages must be enabled to fetch the kubernetes source, from the mirror the
+# machine already uses (its first `URIs:` line, or its first `deb` line), so that it also works
+# behind a mirror.
 if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
-  log "enabling Debian source packages"
-  cat > /etc/apt/sources.list.d/secfix-deb-src.sources <<'SRC'
+  mirror=$(debian_mirror)
+  log "enabling Debian source packages from $mirror"
+  cat > /etc/apt/sources.list.d/secfix-deb-src.sources <<SRC
 Types: deb-src
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: bookworm
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -145,11 +183,13 @@ rm -f "$r2"/*.go "$r2"/*.s
 cp /usr/share/gocode/src/github.com/modern-go/reflect2/*.go "$r2"/
 cp /usr/share/gocode/src/github.com/modern-go/reflect2/*.s "$r2"/ 2>/dev/null || true
 
-log "building kube-apiserver $K8S_VERSION (several minutes on 2 cores)"
+log "building kube-apiserver and kube-controller-manager $K8S_VERSION (about 13 minutes on 2 cores)"
 export GOCACHE="$CACHE/go-build" GOPATH="$CACHE/gopath" GOFLAGS=-mod=vendor
-(cd "$src" && PATH="$GO:$PATH" CGO_ENABLED=0 make WHAT=cmd/kube-apiserver >&2)
+(cd "$src" && PATH="$GO:$PATH" CGO_ENABLED=0 make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >&2)
 mkdir -p "$BIN_DIR"
-cp "$src/_output/local/bin/linux/amd64/kube-apiserver" "$BIN.tmp"
-mv "$BIN.tmp" "$BIN"
-log "built kube-apiserver in $(( $(date +%s) - start ))s"
+for b in kube-apiserver kube-controller-manager; do
+  cp "$src/_output/local/bin/linux/amd64/$b" "$BIN_DIR/$b.tmp"
+  mv "$BIN_DIR/$b.tmp" "$BIN_DIR/$b"
+done
+log "built kube-apiserver and kube-controller-manager in $(( $(date +%s) - start ))s"
 echo "$BIN"

@@ -2,6 +2,10 @@
 # Starts the live test bed inside DIR, all on free loopback ports:
 #   - etcd,
 #   - kube-apiserver (built by setup.sh) with RBAC and two static-token users,
+#   - kube-controller-manager (built by setup.sh from the same source): Deployments get
+#     ReplicaSets and Pods (Pending: there is no kubelet or scheduler), controllers write
+#     status, Jobs get their selectors, the garbage collector and namespace deletion run, and
+#     the serviceaccount controllers create `default` ServiceAccounts, as on a real cluster,
 #   - two docker-registry instances: one anonymous, one with htpasswd basic auth.
 #
 # Usage: tests/cluster/up.sh DIR
@@ -17,7 +21,8 @@
 #                   tests/cluster/down.sh can stop it as a group
 #   DIR/logs/*.log  each service's output
 #
-# Environment: KUBE_APISERVER (path to the binary; default: setup.sh's cache),
+# Environment: KUBE_APISERVER, KUBE_CONTROLLER_MANAGER (paths to the binaries; default:
+# setup.sh's cache),
 # SECFIX_CACHE (setup.sh's cache root), SECFIX_UP_TIMEOUT (seconds per service, default 120).
 #
 # On failure it prints which service did not start with the tail of its log, and exits 1;
@@ -27,6 +32,7 @@ set -euo pipefail
 K8S_VERSION=1.20.2
 CACHE=${SECFIX_CACHE:-$HOME/.cache/kubectl-secfix}
 APISERVER=${KUBE_APISERVER:-$CACHE/kube-apiserver-$K8S_VERSION/kube-apiserver}
+CONTROLLER_MANAGER=${KUBE_CONTROLLER_MANAGER:-$CACHE/kube-apiserver-$K8S_VERSION/kube-controller-manager}
 TIMEOUT=${SECFIX_UP_TIMEOUT:-120}
 
 log() { echo "up: $*" >&2; }
@@ -40,6 +46,7 @@ for tool in etcd docker-registry htpasswd openssl curl setsid; do
   command -v "$tool" >/dev/null || die "'$tool' is not installed: run tests/cluster/setup.sh first"
 done
 [ -x "$APISERVER" ] || die "no kube-apiserver at $APISERVER: run tests/cluster/setup.sh first"
+[ -x "$CONTROLLER_MANAGER" ] || die "no kube-controller-manager at $CONTROLLER_MANAGER: run tests/cluster/setup.sh first"
 
 # The marker tells down.sh that this directory is a test bed it may remove.
 touch "$DIR/.secfix-testbed"
@@ -193,6 +200,46 @@ launch_apiserver() {
   wait_ready kube-apiserver api_ready
 }
 
+# --- kube-controller-manager ---------------------------------------------------------------
+# With an admin kubeconfig of its own. Leader election off; the node, route, service (cloud)
+# and IPAM controllers off (no nodes, no cloud). Ready when the serviceaccount controller has
+# created `default/default`, which needs its informers synced.
+kcm_ready() {
+  api_get /api/v1/namespaces/default/serviceaccounts/default
+}
+launch_controller_manager() {
+  local port
+  pick_port port
+  (
+    umask 077
+    cat >"$DIR/apiserver/kcm.kubeconfig" <<KCM
+apiVersion: v1
+kind: Config
+clusters:
+- name: secfix-test
+  cluster: {server: "https://127.0.0.1:$API_PORT", certificate-authority: "$DIR/apiserver/apiserver.crt"}
+users:
+- name: admin
+  user: {token: "$ADMIN_TOKEN"}
+contexts:
+- name: admin
+  context: {cluster: secfix-test, user: admin}
+current-context: admin
+KCM
+  )
+  spawn kube-controller-manager "$CONTROLLER_MANAGER" \
+    --kubeconfig="$DIR/apiserver/kcm.kubeconfig" \
+    --service-account-private-key-file="$DIR/apiserver/sa.key" \
+    --root-ca-file="$DIR/apiserver/apiserver.crt" \
+    --use-service-account-credentials=false \
+    --leader-elect=false \
+    --port=0 --bind-address=127.0.0.1 --secure-port="$port" \
+    --cert-dir="$DIR/apiserver/kcm" \
+    --controllers='*,-nodeipam,-nodelifecycle,-route,-service,-cloud-node-lifecycle' \
+    --profiling=false
+  wait_ready kube-controller-manager kcm_ready
+}
+
 # --- registries ------------------------------------------------------------------------------
 AUTH_USER=secfix
 AUTH_PASSWORD=$(openssl rand -hex 16)
@@ -241,6 +288,7 @@ started=$SECONDS
 # messages simple.
 start_service etcd launch_etcd
 start_service kube-apiserver launch_apiserver
+start_service kube-controller-manager launch_controller_manager
 start_service registry launch_registry
 start_service auth-registry launch_auth_registry
 # The basic-auth registry must accept the generated credentials.
@@ -287,4 +335,4 @@ export SECFIX_TEST_AUTH_REGISTRY='127.0.0.1:$AUTH_REGISTRY_PORT'
 export SECFIX_TEST_AUTH_USER='$AUTH_USER'
 export SECFIX_TEST_AUTH_PASSWORD='$AUTH_PASSWORD'
 EOF
-log "test bed up in $((SECONDS - started))s: apiserver https://127.0.0.1:$API_PORT, registries 127.0.0.1:$REGISTRY_PORT (anonymous) and 127.0.0.1:$AUTH_REGISTRY_PORT (basic auth)"
+log "test bed up in $((SECONDS - started))s: apiserver https://127.0.0.1:$API_PORT with kube-controller-manager, registries 127.0.0.1:$REGISTRY_PORT (anonymous) and 127.0.0.1:$AUTH_REGISTRY_PORT (basic auth)"
