@@ -58,6 +58,9 @@ pub struct Inventory {
     pub errors: Vec<String>,
     /// The `-f` input that could not be read, by file and line (also in `errors`).
     pub input_errors: Vec<crate::report::InputError>,
+    /// Kinds a live run could not list (wholly or after some pages; also in `errors`): the
+    /// scan did not see all of them, so what it reports about them is incomplete.
+    pub unlisted: BTreeSet<String>,
 }
 
 impl Inventory {
@@ -663,7 +666,8 @@ async fn drain(
                     pb.set_message(format!("listed {}", parts.join(", ")));
                 }
             }
-            ListEvent::Failed { message } => {
+            ListEvent::Failed { kind, message } => {
+                collector.inv.unlisted.insert(kind.to_string());
                 failures.insert(message);
             }
             ListEvent::Note(n) => collector.warn(n),

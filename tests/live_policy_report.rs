@@ -91,7 +91,9 @@ async fn reports_are_created_replaced_then_deleted_when_the_namespace_is_clean()
         AT,
     );
     let expected = first.namespaces[&ns].clone();
-    let written = write(&client, first, Some(&ns)).await.unwrap();
+    let written = write(&client, first, Some(&ns), &Default::default())
+        .await
+        .unwrap();
     assert_eq!(written.errors, Vec::<String>::new());
     assert_eq!(written.namespaces, vec![ns.clone()]);
     assert_eq!(written.cluster, Some(true));
@@ -104,7 +106,9 @@ async fn reports_are_created_replaced_then_deleted_when_the_namespace_is_clean()
 
     // A second run replaces the report (same object, new content), never adds one.
     let second = build(&[env_secret(&ns, "api")], AT);
-    let written = write(&client, second, Some(&ns)).await.unwrap();
+    let written = write(&client, second, Some(&ns), &Default::default())
+        .await
+        .unwrap();
     assert_eq!(written.errors, Vec::<String>::new());
     let stored = get_report(c, &ns).await.unwrap();
     assert_eq!(stored.metadata.uid, uid, "replaced in place");
@@ -125,7 +129,9 @@ async fn reports_are_created_replaced_then_deleted_when_the_namespace_is_clean()
     );
 
     // Nothing found any more: our report is deleted.
-    let written = write(&client, build(&[], AT), Some(&ns)).await.unwrap();
+    let written = write(&client, build(&[], AT), Some(&ns), &Default::default())
+        .await
+        .unwrap();
     assert_eq!(written.deleted, vec![ns.clone()]);
     assert!(get_report(c, &ns).await.is_none());
 }
@@ -145,6 +151,7 @@ async fn a_report_of_the_same_name_that_is_not_ours_is_left_alone() {
         &c.client().await,
         build(&[env_secret(&ns, "web")], AT),
         Some(&ns),
+        &Default::default(),
     )
     .await
     .unwrap();
@@ -167,12 +174,22 @@ async fn a_one_namespace_scan_keeps_the_other_namespaces_in_the_cluster_report()
     let client = c.client().await;
     let a = c.namespace("polr-a").await;
     let b = c.namespace("polr-b").await;
-    write(&client, build(&[unisolated(&a)], AT), Some(&a))
-        .await
-        .unwrap();
-    write(&client, build(&[unisolated(&b)], AT), Some(&b))
-        .await
-        .unwrap();
+    write(
+        &client,
+        build(&[unisolated(&a)], AT),
+        Some(&a),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    write(
+        &client,
+        build(&[unisolated(&b)], AT),
+        Some(&b),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(cluster_results_of(c, &a).await.len(), 1);
     assert_eq!(cluster_results_of(c, &b).await.len(), 1);
     let report = cluster_report(c).await.unwrap();
@@ -184,9 +201,14 @@ async fn a_one_namespace_scan_keeps_the_other_namespaces_in_the_cluster_report()
 async fn missing_crds_are_a_clear_error() {
     let (_, second) = live2!();
     let client = second.client().await;
-    let err = write(&client, build(&[env_secret("default", "web")], AT), None)
-        .await
-        .unwrap_err();
+    let err = write(
+        &client,
+        build(&[env_secret("default", "web")], AT),
+        None,
+        &Default::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, WriteError::CrdsMissing { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(

@@ -208,7 +208,13 @@ impl Scanner {
             let Run::Workload(run) = check.run else {
                 continue;
             };
-            let found = run(w, &ctx);
+            let mut found = run(w, &ctx);
+            for f in found.iter_mut().filter(|f| f.fixable) {
+                if let Some(why) = immutable_template(f) {
+                    f.fixable = false;
+                    f.not_fixable_reason = Some(why.to_string());
+                }
+            }
             if ignore.covers(check.id) {
                 self.suppressed += found.len();
             } else {
@@ -329,6 +335,30 @@ pub(crate) fn workload_finding(
         not_fixable_reason: None,
         source: w.source.clone(),
         detail,
+    }
+}
+
+/// Why no patch can fix a finding of a live object whose pod template cannot change: a Job
+/// (its template is immutable once created) or a bare Pod (only its images can change, and
+/// that restarts the container). `None` for every other finding, and for objects read from
+/// manifests (the file is what changes; the object is then recreated from it).
+///
+/// The scanner applies it to every finding, and a digest found later does not lift it
+/// (`fix::digest::set_digest`).
+pub(crate) fn immutable_template(f: &Finding) -> Option<&'static str> {
+    if f.source.is_some() {
+        return None;
+    }
+    match f.kind.as_str() {
+        "Job" => Some(
+            "a Job's pod template cannot change once it is created: fix the CronJob, chart or \
+             manifest that creates it, then recreate the Job",
+        ),
+        "Pod" => Some(
+            "a Pod's spec cannot change in place (changing an image restarts the container): \
+             fix what creates it (its controller, chart or manifest) or recreate the Pod",
+        ),
+        _ => None,
     }
 }
 

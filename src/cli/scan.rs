@@ -81,6 +81,7 @@ async fn run_one(
     let namespace = collected.namespace.clone();
     let mut inv = collected.inventory;
     resolve_digests(&mut inv, args).await;
+    let unlisted = std::mem::take(&mut inv.unlisted);
     let report = Report {
         findings: inv.findings,
         suppressed: inv.suppressed,
@@ -112,7 +113,15 @@ async fn run_one(
     if args.report_to_cluster
         && let Source::Live(conn) = &collected.source
     {
-        match write_reports(conn, &report.findings, namespace.as_deref(), started).await {
+        match write_reports(
+            conn,
+            &report.findings,
+            namespace.as_deref(),
+            started,
+            &unlisted,
+        )
+        .await
+        {
             Ok((note, errors)) => {
                 super::say("note", note);
                 for e in &errors {
@@ -239,6 +248,7 @@ async fn scan_context(
     let namespace = collected.namespace.clone();
     let mut inv = collected.inventory;
     resolve_digests(&mut inv, args).await;
+    let unlisted = std::mem::take(&mut inv.unlisted);
     let mut scan = ContextScan {
         findings: inv.findings,
         suppressed: inv.suppressed,
@@ -268,7 +278,7 @@ async fn scan_context(
                 f
             })
             .collect();
-        match write_reports(conn, &findings, namespace.as_deref(), started).await {
+        match write_reports(conn, &findings, namespace.as_deref(), started, &unlisted).await {
             Ok((note, errors)) => {
                 scan.notes.push(note);
                 scan.errors.extend(errors);
@@ -370,23 +380,40 @@ fn selection_origin(
 }
 
 /// Writes the PolicyReports of `findings` (scanned in `namespace`, `None` = all) into the
-/// cluster of `conn`. `Ok`: a line saying what was written, and the reports that failed;
-/// `Err`: nothing could be written (the CRDs are missing, say).
+/// cluster of `conn`. `Ok`: a line saying what was written, and the errors (the reports that
+/// failed, and the kinds the scan could not list: `unlisted`, whose results the reports keep
+/// from the previous scan); `Err`: nothing could be written (the CRDs are missing, say).
 async fn write_reports(
     conn: &Connection,
     findings: &[Finding],
     namespace: Option<&str>,
     started: jiff::Timestamp,
+    unlisted: &std::collections::BTreeSet<String>,
 ) -> Result<(String, Vec<String>), String> {
     let at = Timestamp {
         seconds: started.as_second(),
         nanos: 0,
     };
-    let reports = policy_report::build(findings, at);
-    let written = cluster_reports::write(&conn.client, reports, namespace)
+    let mut reports = policy_report::build(findings, at);
+    if !unlisted.is_empty() {
+        reports
+            .cluster_results
+            .push(policy_report::incomplete_result(unlisted, at));
+    }
+    let written = cluster_reports::write(&conn.client, reports, namespace, unlisted)
         .await
         .map_err(|e| e.to_string())?;
-    Ok((written.line(), written.errors.clone()))
+    let mut errors = written.errors.clone();
+    if !unlisted.is_empty() {
+        errors.push(format!(
+            "incomplete scan: could not list {}: the PolicyReports keep their previous results \
+             about these kinds and their namespace-level results, and the ClusterPolicyReport \
+             records the incomplete scan (a result of policy {})",
+            unlisted.iter().cloned().collect::<Vec<_>>().join(", "),
+            policy_report::INCOMPLETE_POLICY
+        ));
+    }
+    Ok((written.line(), errors))
 }
 
 /// One progress line per context, on a terminal only.

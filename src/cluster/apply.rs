@@ -1,5 +1,10 @@
-//! Sending plans to the server: server-side dry run first, then the real write, with
-//! every patch guarded by `resourceVersion` so a concurrent change fails loudly.
+//! Sending plans to the server: server-side dry run first, then the real write.
+//!
+//! A patch is guarded by what the fix read, not by the object's version alone: it is sent
+//! pinned to a `resourceVersion` whose content the tool has checked (the version the plan
+//! was built from, or, after a race, the version it read again and compared). A controller's
+//! status write or a scale between reading and writing therefore costs one more read, while
+//! a change to what the fix read or wrote fails loudly and writes nothing.
 
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
@@ -23,10 +28,17 @@ pub struct Created {
 /// What a successful write left behind.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
-    /// The patched object's new `resourceVersion` (guards the inverse patch).
+    /// The patched object's new `resourceVersion`.
     pub new_resource_version: Option<String>,
+    /// The patched object as the server returned it (the inverse patch's guards are taken
+    /// from it). May hold secret values: never print or save it.
+    pub after: Option<Value>,
     pub created: Vec<Created>,
 }
+
+/// How many times a guarded write re-reads an object that changed only outside what the
+/// fix read (a controller writing status) before it gives up.
+const MAX_RACES: usize = 8;
 
 /// Why a plan was not applied. The message never holds a secret value.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -41,7 +53,6 @@ pub struct ApplyError {
 impl ApplyError {
     pub fn is_conflict(&self) -> bool {
         self.code == Some(409)
-            || (self.message.contains("resourceVersion") && self.message.contains("test"))
     }
 }
 
@@ -149,33 +160,10 @@ pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome
         });
     }
     let result = match &plan.action {
-        Action::Patch { .. } => {
-            // Never an unguarded write: a concurrent change must fail, not be clobbered.
-            let patch = plan.guarded_patch().ok_or_else(|| ApplyError {
-                target: Box::new(plan.target.clone()),
-                stage: "planning",
-                message: "the object has no resourceVersion to guard the patch with; \
-                          nothing was sent"
-                    .to_string(),
-                code: None,
-            })?;
-            let api = api_for(client, &plan.target)?;
-            let params = PatchParams {
-                dry_run,
-                field_manager: Some(FIELD_MANAGER.to_string()),
-                ..PatchParams::default()
-            };
-            match api
-                .patch(&plan.target.name, &params, &Patch::Json::<()>(patch))
-                .await
-            {
-                Ok(obj) => {
-                    outcome.new_resource_version = obj.metadata.resource_version;
-                    Ok(())
-                }
-                Err(e) => Err(patch_failure(&api, plan, stage, &e).await),
-            }
-        }
+        Action::Patch { .. } => patch_plan(client, plan, dry_run, stage).await.map(|obj| {
+            outcome.new_resource_version = obj.metadata.resource_version.clone();
+            outcome.after = serde_json::to_value(&obj).ok();
+        }),
         Action::Create => create(plan, client, &plan.target, &plan.after, dry_run, stage)
             .await
             .and_then(|obj| uid_of(obj, &plan.target, dry_run, stage))
@@ -247,31 +235,98 @@ async fn clean_up(
     err
 }
 
-/// Explains a failed patch. A failed `test` op comes back as a bare 422 ("the server
-/// rejected our request due to an error in our request") on some servers, so when the
-/// object's `resourceVersion` is no longer the planned one, say plainly that it changed.
-async fn patch_failure(
-    api: &Api<DynamicObject>,
+/// Sends the plan's patch: first pinned to the version the plan was built from; when the
+/// object moved on since, it is read again and, if what the plan read is unchanged (only
+/// status, scale, labels, annotations… changed), sent pinned to the new version. A change
+/// to what the plan read fails with [`CHANGED`] and the path that changed, nothing written.
+async fn patch_plan(
+    client: &Client,
     plan: &Plan,
+    dry_run: bool,
     stage: &'static str,
-    e: &kube::Error,
-) -> ApplyError {
-    let mut err = fail(plan, &plan.target, stage, e);
-    let Action::Patch {
-        resource_version, ..
-    } = &plan.action
-    else {
-        return err;
+) -> Result<DynamicObject, ApplyError> {
+    // Never an unguarded write: a concurrent change must fail, not be clobbered.
+    let (Some(mut patch), Action::Patch { ops, .. }) = (plan.guarded_patch(), &plan.action) else {
+        return Err(ApplyError {
+            target: Box::new(plan.target.clone()),
+            stage: "planning",
+            message: "the object has no resourceVersion to guard the patch with; nothing was sent"
+                .to_string(),
+            code: None,
+        });
     };
-    if matches!(err.code, Some(409) | Some(422))
-        && !err.message.starts_with(CHANGED)
-        && let Ok(now) = api.get(&plan.target.name).await
-        && now.metadata.resource_version != *resource_version
-    {
-        err.code = Some(409);
-        err.message = format!("{CHANGED}: {}", err.message);
+    let api = api_for(client, &plan.target)?;
+    let params = PatchParams {
+        dry_run,
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..PatchParams::default()
+    };
+    for _ in 0..MAX_RACES {
+        let e = match api
+            .patch(
+                &plan.target.name,
+                &params,
+                &Patch::Json::<()>(patch.clone()),
+            )
+            .await
+        {
+            Ok(obj) => return Ok(obj),
+            Err(e) => e,
+        };
+        let now = match raced(&api, &plan.target.name, &patch, &e).await {
+            Some(now) => now,
+            None => return Err(fail(plan, &plan.target, stage, &e)),
+        };
+        let now_json = serde_json::to_value(&now).unwrap_or_default();
+        if let Some(path) = plan.changed_since_read(&now_json) {
+            return Err(changed(plan, stage, &path));
+        }
+        let rv = now.metadata.resource_version.unwrap_or_default();
+        patch = crate::fix::patch::pinned(&rv, ops);
     }
-    err
+    Err(keeps_changing(&plan.target, stage))
+}
+
+/// After a failed pinned patch: the object as it is now, when the failure was the version
+/// pin (the object moved on); `None` when the server rejected the patch for another reason.
+async fn raced(
+    api: &Api<DynamicObject>,
+    name: &str,
+    sent: &json_patch::Patch,
+    e: &kube::Error,
+) -> Option<DynamicObject> {
+    if !matches!(super::status_code(e), Some(409) | Some(422)) {
+        return None;
+    }
+    let pinned = sent.0.first().and_then(|op| match op {
+        json_patch::PatchOperation::Test(t) if t.path.as_str() == "/metadata/resourceVersion" => {
+            t.value.as_str()
+        }
+        _ => None,
+    })?;
+    let now = api.get(name).await.ok()?;
+    (now.metadata.resource_version.as_deref() != Some(pinned)).then_some(now)
+}
+
+fn changed(plan: &Plan, stage: &'static str, path: &str) -> ApplyError {
+    ApplyError {
+        target: Box::new(plan.target.clone()),
+        stage,
+        message: format!("{CHANGED}: {} changed", crate::model::text::printable(path)),
+        code: Some(409),
+    }
+}
+
+fn keeps_changing(target: &Target, stage: &'static str) -> ApplyError {
+    ApplyError {
+        target: Box::new(target.clone()),
+        stage,
+        message: format!(
+            "the object changed {MAX_RACES} times while it was being written (a controller \
+             updating it?); nothing was written, re-run later"
+        ),
+        code: Some(409),
+    }
 }
 
 /// Validates with a server-side dry run, then applies for real.
@@ -300,49 +355,59 @@ pub(crate) async fn delete_by_uid(
         .map_err(|e| describe_error(&e))
 }
 
-/// Applies a saved (guarded) patch to `target`, after a server dry run.
+/// Applies a saved patch (`test` ops guarding what it changes, then the ops) to `target`,
+/// after a server dry run. The `test` ops are checked here against the object as it is now,
+/// and the rest is sent pinned to that object's `resourceVersion`; when the object moves on
+/// between the two (a controller's status write), it is read and checked again.
+///
+/// A record of an older version starts with a `resourceVersion` test: it is checked the same
+/// way, so such a record rolls back only while nothing wrote the object since.
 pub(crate) async fn patch_guarded(
     client: &Client,
     target: &Target,
     patch: &json_patch::Patch,
     dry_run: bool,
 ) -> Result<Option<String>, String> {
+    const CHANGED_SINCE_FIX: &str = "changed since the fix, not rolled back (nothing was written)";
     let api = api_for(client, target).map_err(|e| e.message)?;
-    for dry in [true, false] {
-        if !dry && dry_run {
-            break;
-        }
-        let params = PatchParams {
-            dry_run: dry,
-            field_manager: Some(FIELD_MANAGER.to_string()),
-            ..PatchParams::default()
-        };
-        let obj = match api
-            .patch(&target.name, &params, &Patch::Json::<()>(patch.clone()))
+    'read: for _ in 0..MAX_RACES {
+        let now = api
+            .get(&target.name)
             .await
-        {
-            Ok(obj) => obj,
-            Err(e) => {
-                let m = describe_error(&e);
-                let guard = patch.0.first().and_then(|op| match op {
-                    json_patch::PatchOperation::Test(t) => t.value.as_str(),
-                    _ => None,
-                });
-                let changed = matches!(super::status_code(&e), Some(409) | Some(422))
-                    && match api.get(&target.name).await {
-                        Ok(now) => now.metadata.resource_version.as_deref() != guard,
-                        Err(_) => false,
-                    };
-                return Err(if changed {
-                    format!("changed since the fix, not rolled back (nothing was written): {m}")
-                } else {
-                    m
-                });
-            }
-        };
-        if !dry {
-            return Ok(obj.metadata.resource_version);
+            .map_err(|e| describe_error(&e))?;
+        let now_json = serde_json::to_value(&now).map_err(|e| e.to_string())?;
+        if let Some(path) = crate::fix::patch::failed_test(&now_json, &patch.0) {
+            return Err(format!(
+                "{CHANGED_SINCE_FIX}: {} differs from what the fix wrote",
+                crate::model::text::printable(&path)
+            ));
         }
+        let rv = now.metadata.resource_version.unwrap_or_default();
+        let pinned = crate::fix::patch::pinned(&rv, &patch.0);
+        for dry in [true, false] {
+            if !dry && dry_run {
+                break;
+            }
+            let params = PatchParams {
+                dry_run: dry,
+                field_manager: Some(FIELD_MANAGER.to_string()),
+                ..PatchParams::default()
+            };
+            match api
+                .patch(&target.name, &params, &Patch::Json::<()>(pinned.clone()))
+                .await
+            {
+                Ok(obj) if !dry => return Ok(obj.metadata.resource_version),
+                Ok(_) => {}
+                Err(e) => {
+                    if raced(&api, &target.name, &pinned, &e).await.is_some() {
+                        continue 'read;
+                    }
+                    return Err(describe_error(&e));
+                }
+            }
+        }
+        return Ok(None);
     }
-    Ok(None)
+    Err(keeps_changing(target, "rollback").message)
 }

@@ -31,10 +31,11 @@ pub(crate) struct Record {
     pub target: Target,
     /// The check ids fixed.
     pub checks: Vec<String>,
-    /// The patch that was applied (guarded by the old `resourceVersion`).
+    /// The patch that was applied: `test` ops on the pod spec the fix read, then the ops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward: Option<json_patch::Patch>,
-    /// The patch that undoes it (guarded by the `resourceVersion` the fix produced).
+    /// The patch that undoes it: `test` ops on the pod spec as the fix left it, then the
+    /// ops. No `resourceVersion`: status writes and scaling leave it valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inverse: Option<json_patch::Patch>,
     /// Objects the fix created; rollback deletes those not marked `keep`.
@@ -66,9 +67,9 @@ impl Record {
             checks,
             forward: plan.forward_patch(),
             inverse: outcome
-                .new_resource_version
-                .as_deref()
-                .and_then(|rv| plan.inverse_patch(rv)),
+                .after
+                .as_ref()
+                .and_then(|after| plan.inverse_patch(after)),
             created: outcome
                 .created
                 .iter()
@@ -234,8 +235,9 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 ///   controller of [`crate::cluster::discovery::TEMPLATE_KINDS`], or one of `include`, the
 ///   kinds given to `rollback --include-kinds`); created objects are kinds `fix` creates
 ///   (NetworkPolicy, Secret) in the target's namespace;
-/// - every inverse starts with the `test` of `/metadata/resourceVersion`, and its other ops
-///   are `add`/`remove`/`replace`/`test` under the object's pod spec, where fixes write.
+/// - every inverse starts with a `test` (of the pod spec the fix left; in records of older
+///   versions, of `/metadata/resourceVersion`), and its ops are `add`/`remove`/`replace`/`test`
+///   under the object's pod spec, where fixes write.
 #[cfg(test)]
 pub(crate) fn read_all(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Record)>> {
     read_all_with(dir, &[])
@@ -370,26 +372,30 @@ pub(crate) fn verify_record_with(
     if pointers.is_empty() {
         return Err(format!("fix never patches a {}", t.kind));
     }
-    let mut ops = inverse.0.iter();
-    match ops.next() {
-        Some(PatchOperation::Test(op)) if op.path.as_str() == "/metadata/resourceVersion" => {}
-        _ => return Err("the inverse does not start with the resourceVersion test".into()),
-    }
-    let under_spec = |p: &str| {
+    // Tests may name the pod spec itself; changes only what lies under it.
+    let within = |p: &str, or_at: bool| {
         pointers.iter().any(|pointer| {
             p.strip_prefix(pointer)
-                .is_some_and(|rest| rest.starts_with('/'))
+                .is_some_and(|rest| (or_at && rest.is_empty()) || rest.starts_with('/'))
         })
     };
+    let mut ops = inverse.0.iter().peekable();
+    match ops.peek() {
+        Some(PatchOperation::Test(op)) if op.path.as_str() == "/metadata/resourceVersion" => {
+            ops.next();
+        }
+        Some(PatchOperation::Test(op)) if within(op.path.as_str(), true) => {}
+        _ => return Err("the inverse does not start with a test of what the fix wrote".into()),
+    }
     for op in ops {
-        let path = match op {
-            PatchOperation::Add(o) => o.path.as_str(),
-            PatchOperation::Remove(o) => o.path.as_str(),
-            PatchOperation::Replace(o) => o.path.as_str(),
-            PatchOperation::Test(o) => o.path.as_str(),
+        let (path, test) = match op {
+            PatchOperation::Add(o) => (o.path.as_str(), false),
+            PatchOperation::Remove(o) => (o.path.as_str(), false),
+            PatchOperation::Replace(o) => (o.path.as_str(), false),
+            PatchOperation::Test(o) => (o.path.as_str(), true),
             _ => return Err("the inverse moves or copies values (fix never does)".into()),
         };
-        if !under_spec(path) {
+        if !within(path, test) {
             return Err(format!(
                 "the inverse writes {path}, outside {}",
                 pointers.join(" and ")

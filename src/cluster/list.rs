@@ -252,8 +252,9 @@ pub(crate) enum ListEvent {
         items: Vec<Value>,
         undecodable: Vec<String>,
     },
-    /// Listing this kind failed (forbidden, unreachable, …); other kinds go on.
-    Failed { message: String },
+    /// Listing this kind failed (forbidden, unreachable, …), possibly after some of its pages;
+    /// other kinds go on.
+    Failed { kind: &'static str, message: String },
     /// Something the user should know that is not a failure (an older API version used,
     /// a kind the server does not serve).
     Note(String),
@@ -334,7 +335,12 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
                             describe_error(&e)
                         )
                     };
-                    let _ = tx.send(ListEvent::Failed { message }).await;
+                    let _ = tx
+                        .send(ListEvent::Failed {
+                            kind: req.kind,
+                            message,
+                        })
+                        .await;
                     return;
                 }
             };

@@ -13,7 +13,12 @@
 //!    replaced as a whole after an all-namespaces scan, and only in the scanned namespace's
 //!    results after a one-namespace scan;
 //! 4. a report of the same name that is not labelled as ours is never overwritten: creating
-//!    ours fails with "already exists" and that is reported.
+//!    ours fails with "already exists" and that is reported;
+//! 5. after an incomplete scan (some kinds could not be listed: `unlisted`), no report loses
+//!    what the scan could not see: results about those kinds and namespace-level results are
+//!    kept from the previous reports ([`policy_report::keep_unseen`]), and a report is deleted
+//!    only when nothing is left to keep. The caller adds
+//!    [`policy_report::incomplete_result`] to the cluster results.
 //!
 //! Each report is one object; their writes run a few at a time. A failed write is reported in
 //! [`Written::errors`] and does not stop the others.
@@ -114,11 +119,21 @@ pub(crate) async fn check_crds(client: &Client) -> Result<(), WriteError> {
     }
 }
 
-/// Writes `reports` for a scan of `namespace` (`None`: all namespaces). See the module docs.
+/// The results of one of our reports as listed (none when it cannot be read as a report).
+fn results_of(obj: Option<&DynamicObject>) -> Vec<policy_report::PolicyResult> {
+    obj.and_then(|o| serde_json::to_value(o).ok())
+        .and_then(|v| serde_json::from_value::<PolicyReport>(v).ok())
+        .map(|r| r.results)
+        .unwrap_or_default()
+}
+
+/// Writes `reports` for a scan of `namespace` (`None`: all namespaces) that could not list
+/// the kinds `unlisted` (empty: a complete scan). See the module docs.
 pub async fn write(
     client: &Client,
     reports: PolicyReports,
     namespace: Option<&str>,
+    unlisted: &BTreeSet<String>,
 ) -> Result<Written, WriteError> {
     check_crds(client).await?;
     let ns_res = resource(POLICY_REPORT, POLICY_REPORTS);
@@ -155,10 +170,26 @@ pub async fn write(
         Put(String, Box<PolicyReport>),
         Delete(String),
     }
-    let jobs = namespaces
+    let keep = |ns: &str, fresh: Vec<policy_report::PolicyResult>| {
+        policy_report::keep_unseen(&results_of(existing.get(ns)), fresh, unlisted)
+    };
+    let jobs: Vec<Job> = namespaces
         .into_iter()
-        .map(|(ns, r)| Job::Put(ns, Box::new(r)))
-        .chain(stale.into_iter().map(Job::Delete));
+        .map(|(ns, r)| {
+            let results = keep(&ns, r.results);
+            let report = policy_report::namespace_report(&ns, results);
+            Job::Put(ns, Box::new(report))
+        })
+        .chain(stale.into_iter().map(|ns| {
+            let results = keep(&ns, Vec::new());
+            if results.is_empty() {
+                Job::Delete(ns)
+            } else {
+                let report = policy_report::namespace_report(&ns, results);
+                Job::Put(ns, Box::new(report))
+            }
+        }))
+        .collect();
     let outcomes: Vec<(Job, Result<(), String>)> = futures::stream::iter(jobs)
         .map(|job| {
             let client = client.clone();
@@ -218,18 +249,16 @@ pub async fn write(
                 break;
             }
         };
+        // A previous scan's incompleteness marker never outlives the next write.
+        let old: Vec<policy_report::PolicyResult> = results_of(current.as_ref())
+            .into_iter()
+            .filter(|r| r.policy != policy_report::INCOMPLETE_POLICY)
+            .collect();
         let results = match namespace {
             None => cluster_results.clone(),
-            Some(ns) => {
-                let old: Vec<policy_report::PolicyResult> = current
-                    .as_ref()
-                    .and_then(|o| serde_json::to_value(o).ok())
-                    .and_then(|v| serde_json::from_value::<PolicyReport>(v).ok())
-                    .map(|r| r.results)
-                    .unwrap_or_default();
-                policy_report::merge_cluster_results(&old, cluster_results.clone(), ns)
-            }
+            Some(ns) => policy_report::merge_cluster_results(&old, cluster_results.clone(), ns),
         };
+        let results = policy_report::keep_unseen(&old, results, unlisted);
         let outcome = match (&current, results.is_empty()) {
             (None, true) => Ok(None),
             (Some(obj), true) => delete(&cluster_api, obj, &what)

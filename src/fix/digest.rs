@@ -279,7 +279,8 @@ pub(crate) fn unresolved_image(f: &Finding) -> Option<&str> {
 }
 
 /// Records the digest a fix will pin and where it came from (`pods`, `registry`): the
-/// finding becomes fixable.
+/// finding becomes fixable, unless its object's template cannot change
+/// ([`crate::checks::immutable_template`]).
 pub(crate) fn set_digest(f: &mut Finding, digest: String, source: &str) {
     if let Detail::Image {
         digest: d,
@@ -289,8 +290,16 @@ pub(crate) fn set_digest(f: &mut Finding, digest: String, source: &str) {
     {
         *d = Some(digest);
         *digest_source = Some(source.to_string());
-        f.fixable = true;
-        f.not_fixable_reason = None;
+        match crate::checks::immutable_template(f) {
+            Some(why) => {
+                f.fixable = false;
+                f.not_fixable_reason = Some(why.to_string());
+            }
+            None => {
+                f.fixable = true;
+                f.not_fixable_reason = None;
+            }
+        }
     }
 }
 

@@ -110,13 +110,17 @@ impl std::fmt::Display for Target {
 /// What applying a plan does to its target.
 #[derive(Debug, Clone)]
 pub enum Action {
-    /// Patch an existing object. `ops` are unguarded; [`Plan::forward_patch`] adds the
-    /// `resourceVersion` test. `inverse` turns the patched object back (for secrets moved
-    /// out of literals: into a `secretKeyRef` to the new Secret, never the literal).
-    /// `resource_version` is `None` only for an object read from a manifest, whose patch is
-    /// applied to the file and never sent.
+    /// Patch an existing object. `ops` are the changes; `guards` the `test` ops on what the
+    /// fix read (the pod spec as it was, see [`patch::content_guards`]); `inverse` turns the
+    /// patched object back (for secrets moved out of literals: into a `secretKeyRef` to the
+    /// new Secret, never the literal). All paths are under `pointer`, the object's pod spec,
+    /// except a rewrite of the last-applied annotation.
+    /// `resource_version` is the version the plan was built from; `None` only for an object
+    /// read from a manifest, whose patch is applied to the file and never sent.
     Patch {
         resource_version: Option<String>,
+        pointer: String,
+        guards: Vec<PatchOperation>,
         ops: Vec<PatchOperation>,
         inverse: Vec<PatchOperation>,
     },
@@ -170,45 +174,63 @@ impl Plan {
         self.deliveries().1 > 0
     }
 
-    /// The patch sent to the server: the `resourceVersion` guard, then the ops. A plan
-    /// built from a manifest has no `resourceVersion`, so its patch has no guard (it is
-    /// applied to the file; `cluster::apply` refuses to send it).
+    /// The patch as it is saved, printed and written into overlays: the content guards (the
+    /// pod spec as the fix read it), then the ops. It holds no `resourceVersion`, so a
+    /// controller's status write does not invalidate it, and no value the redaction hides.
     pub(crate) fn forward_patch(&self) -> Option<Patch> {
         match &self.action {
-            Action::Patch {
-                resource_version: Some(rv),
-                ops,
-                ..
-            } => Some(patch::guarded(rv, ops.clone())),
-            Action::Patch {
-                resource_version: None,
-                ops,
-                ..
-            } => Some(Patch(ops.clone())),
+            Action::Patch { guards, ops, .. } => {
+                Some(Patch(guards.iter().chain(ops).cloned().collect()))
+            }
             Action::Create => None,
         }
     }
 
-    /// The guarded patch to send to the server; `None` when the plan has no
-    /// `resourceVersion` to guard it with (or creates instead of patching).
+    /// The patch to send to the server as first try: the ops pinned to the `resourceVersion`
+    /// the plan was built from (whose content the guards describe); `None` when the plan has
+    /// no `resourceVersion` (or creates instead of patching).
     pub fn guarded_patch(&self) -> Option<Patch> {
         match &self.action {
             Action::Patch {
                 resource_version: Some(rv),
                 ops,
                 ..
-            } => Some(patch::guarded(rv, ops.clone())),
+            } => Some(patch::pinned(rv, ops)),
             _ => None,
         }
     }
 
-    /// The inverse patch, guarded by the `resourceVersion` the forward patch produced.
-    pub(crate) fn inverse_patch(&self, new_resource_version: &str) -> Option<Patch> {
-        match &self.action {
-            Action::Patch { inverse, .. } => {
-                Some(patch::guarded(new_resource_version, inverse.clone()))
-            }
-            Action::Create => None,
+    /// Where `now` (the object as the server has it now) differs from what the plan read: the
+    /// pod spec, and the last-applied annotation when the plan rewrites it. A path, never a
+    /// value; `None` when the plan still applies as built.
+    pub(crate) fn changed_since_read(&self, now: &Value) -> Option<String> {
+        let Action::Patch { pointer, ops, .. } = &self.action else {
+            return None;
+        };
+        if let Some(path) = patch::first_difference(&self.before, now, pointer) {
+            return Some(path);
         }
+        ops.iter()
+            .map(|op| op.path().to_string())
+            .filter(|p| !p.starts_with(pointer.as_str()))
+            .find(|p| self.before.pointer(p) != now.pointer(p))
+    }
+
+    /// The inverse patch as it is saved: guards on the pod spec as the server returned it
+    /// after the fix (`after`, the whole patched object; so anyone who changed what the fix
+    /// wrote or read makes it fail, while status writes and scaling do not), then the ops
+    /// that restore the spec. Guards carry no value the redaction hides.
+    pub(crate) fn inverse_patch(&self, after: &Value) -> Option<Patch> {
+        let Action::Patch {
+            pointer, inverse, ..
+        } = &self.action
+        else {
+            return None;
+        };
+        let spec = after.pointer(pointer)?;
+        let mut r = redact::Redactor::for_plan(self);
+        r.learn(after);
+        let guards = patch::content_guards(pointer, spec, &r.value(spec));
+        Some(Patch(guards.into_iter().chain(inverse.clone()).collect()))
     }
 }

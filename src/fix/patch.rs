@@ -1,4 +1,4 @@
-//! Minimal RFC 6902 patches between two JSON documents, guarded by `resourceVersion`.
+//! Minimal RFC 6902 patches between two JSON documents, and the `test` ops that guard them.
 //!
 //! `json_patch::diff` compares arrays index by index, so removing `env[1]` of three entries
 //! becomes "replace env[1] with env[2], remove env[2]": it rewrites entries the fix never
@@ -237,7 +237,12 @@ fn same_identity(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// The guard every patch starts with: fail unless the object is still at `resource_version`.
+/// The `test` of `/metadata/resourceVersion` that pins a patch to the object as read.
+///
+/// Saved and printed patches never carry it: they are guarded by [`content_guards`] instead,
+/// so a controller's status write (which changes `resourceVersion`) does not invalidate
+/// them. `cluster::apply` checks the content guards itself against the object at a known
+/// `resourceVersion` and sends the patch pinned to that version ([`pinned`]).
 pub fn guard(resource_version: &str) -> PatchOperation {
     PatchOperation::Test(TestOperation {
         path: PointerBuf::parse("/metadata/resourceVersion").expect("static pointer"),
@@ -245,12 +250,90 @@ pub fn guard(resource_version: &str) -> PatchOperation {
     })
 }
 
-/// `ops` preceded by the `resourceVersion` guard.
-pub fn guarded(resource_version: &str, ops: Vec<PatchOperation>) -> Patch {
+/// The ops that change something (every op but `test`), preceded by the `resourceVersion`
+/// guard: what is sent once the content guards were checked against that version.
+pub fn pinned(resource_version: &str, ops: &[PatchOperation]) -> Patch {
     let mut all = Vec::with_capacity(ops.len() + 1);
     all.push(guard(resource_version));
-    all.extend(ops);
+    all.extend(
+        ops.iter()
+            .filter(|op| !matches!(op, PatchOperation::Test(_)))
+            .cloned(),
+    );
     Patch(all)
+}
+
+/// `test` ops asserting that the document holds `seen` at `pointer`, split into the largest
+/// subtrees whose `shown` form (the same value as outputs show it, secrets redacted) equals
+/// `seen`: no test carries a value the redaction hides, and a leaf that is hidden gets no
+/// test of its own (its siblings, and the name of an env entry, still do).
+///
+/// These are the guards of saved and printed patches: anyone who changed what the fix read or
+/// wrote makes them fail, while status, scale, labels, annotations and `managedFields` (all
+/// outside the pod spec) do not.
+pub fn content_guards(pointer: &str, seen: &Value, shown: &Value) -> Vec<PatchOperation> {
+    let mut out = Vec::new();
+    if let Ok(mut path) = PointerBuf::parse(pointer) {
+        push_guards(seen, shown, &mut path, &mut out);
+    }
+    out
+}
+
+fn push_guards(seen: &Value, shown: &Value, path: &mut PointerBuf, out: &mut Vec<PatchOperation>) {
+    if seen == shown {
+        out.push(PatchOperation::Test(TestOperation {
+            path: path.clone(),
+            value: seen.clone(),
+        }));
+        return;
+    }
+    match (seen, shown) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, v) in a {
+                // A key the redaction renamed (a secret in a map key) is left untested.
+                if let Some(w) = b.get(key) {
+                    path.push_back(key);
+                    push_guards(v, w, path, out);
+                    path.pop_back();
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                path.push_back(i);
+                push_guards(v, w, path, out);
+                path.pop_back();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The path of the first `test` op of `ops` that does not hold on `doc` (compared as JSON
+/// values, so key order and string escapes do not matter); `None` when all hold. The path
+/// names where the object changed, never a value.
+pub fn failed_test(doc: &Value, ops: &[PatchOperation]) -> Option<String> {
+    ops.iter().find_map(|op| match op {
+        PatchOperation::Test(t) if doc.pointer(t.path.as_str()) != Some(&t.value) => {
+            Some(t.path.to_string())
+        }
+        _ => None,
+    })
+}
+
+/// Where `now` first differs from `then` under `pointer` (both whole objects); `None` when
+/// that subtree is equal. A path only, never a value.
+pub fn first_difference(then: &Value, now: &Value, pointer: &str) -> Option<String> {
+    let (a, b) = (then.pointer(pointer), now.pointer(pointer));
+    match (a, b) {
+        (Some(a), Some(b)) if a == b => None,
+        (Some(a), Some(b)) => diff(a, b, pointer)
+            .ok()
+            .and_then(|ops| ops.first().map(|op| op.path().to_string()))
+            .or_else(|| Some(pointer.to_string())),
+        (None, None) => None,
+        _ => Some(pointer.to_string()),
+    }
 }
 
 /// Applies `ops` to a copy of `doc`, keeping `doc`'s key order.
@@ -411,11 +494,71 @@ mod tests {
     }
 
     #[test]
-    fn guard_comes_first() {
-        let p = guarded("42", vec![]);
+    fn a_pinned_patch_starts_with_the_version_and_sends_no_content_test() {
+        let ops = vec![
+            PatchOperation::Test(TestOperation {
+                path: PointerBuf::parse("/spec").unwrap(),
+                value: json!({"a": 1}),
+            }),
+            PatchOperation::Remove(RemoveOperation {
+                path: PointerBuf::parse("/spec/a").unwrap(),
+            }),
+        ];
         assert_eq!(
-            serde_json::to_value(&p).unwrap(),
-            json!([{"op": "test", "path": "/metadata/resourceVersion", "value": "42"}])
+            serde_json::to_value(pinned("42", &ops)).unwrap(),
+            json!([{"op": "test", "path": "/metadata/resourceVersion", "value": "42"},
+                   {"op": "remove", "path": "/spec/a"}])
+        );
+    }
+
+    /// covers issue #19: the guards of a saved patch test the whole pod spec, and carry no
+    /// value the redaction hides (a literal secret's `value` is left out, its entry's name is
+    /// still tested).
+    #[test]
+    fn content_guards_test_the_spec_but_never_a_hidden_value() {
+        let seen = json!({"containers": [{"name": "app", "image": "a:1",
+            "env": [{"name": "MODE", "value": "x"}, {"name": "PASSWORD", "value": "hunter2"}]}],
+            "volumes": []});
+        let mut shown = seen.clone();
+        shown["containers"][0]["env"][1]["value"] = json!(crate::model::REDACTED);
+        let guards = content_guards("/spec/template/spec", &seen, &shown);
+        let text = serde_json::to_string(&guards).unwrap();
+        assert!(!text.contains("hunter2"), "{text}");
+        let paths: Vec<String> = guards.iter().map(|g| g.path().to_string()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/spec/template/spec/containers/0/name",
+                "/spec/template/spec/containers/0/image",
+                "/spec/template/spec/containers/0/env/0",
+                "/spec/template/spec/containers/0/env/1/name",
+                "/spec/template/spec/volumes",
+            ]
+        );
+        let doc =
+            json!({"metadata": {"resourceVersion": "9"}, "spec": {"template": {"spec": seen}}});
+        assert_eq!(failed_test(&doc, &guards), None);
+        let mut edited = doc.clone();
+        edited["spec"]["template"]["spec"]["containers"][0]["image"] = json!("a:2");
+        assert_eq!(
+            failed_test(&edited, &guards).as_deref(),
+            Some("/spec/template/spec/containers/0/image")
+        );
+        // Whole when nothing is hidden: one test.
+        let plain = json!({"containers": []});
+        assert_eq!(content_guards("/spec", &plain, &plain).len(), 1);
+    }
+
+    #[test]
+    fn first_difference_names_a_path_only() {
+        let then = json!({"spec": {"c": [{"name": "a", "image": "x"}]}, "status": {"n": 1}});
+        let mut now = then.clone();
+        now["status"]["n"] = json!(2);
+        assert_eq!(first_difference(&then, &now, "/spec"), None);
+        now["spec"]["c"][0]["image"] = json!("secret-y");
+        assert_eq!(
+            first_difference(&then, &now, "/spec").as_deref(),
+            Some("/spec/c/0/image")
         );
     }
 

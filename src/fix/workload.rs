@@ -526,7 +526,7 @@ fn make_plan(
         }
         _ => Vec::new(),
     };
-    let plan = Plan {
+    let mut plan = Plan {
         target: Target {
             api_version: w.api_version.clone(),
             kind: w.kind.as_str().to_string(),
@@ -536,6 +536,8 @@ fn make_plan(
         findings: e.used,
         action: Action::Patch {
             resource_version: w.metadata.resource_version.clone(),
+            pointer: ptr.to_string(),
+            guards: Vec::new(),
             ops,
             inverse,
         },
@@ -546,6 +548,14 @@ fn make_plan(
         after,
         flows: Vec::new(),
     };
+    // Guards: the pod spec as read, as far as outputs may show it (see
+    // `patch::content_guards`).
+    if let Some(seen) = w.raw.pointer(ptr) {
+        let shown = super::redact::Redactor::for_plan(&plan).value(seen);
+        if let Action::Patch { guards, .. } = &mut plan.action {
+            *guards = patch::content_guards(ptr, seen, &shown);
+        }
+    }
     Ok(Some(Built {
         plan,
         fixed,
@@ -726,6 +736,7 @@ mod tests {
                 ops,
                 inverse,
                 resource_version,
+                ..
             } => (
                 serde_json::to_value(ops).unwrap(),
                 serde_json::to_value(inverse).unwrap(),
@@ -865,7 +876,7 @@ mod tests {
             ),
             (
                 "inverse patch",
-                serde_json::to_string(&plan.inverse_patch("43")).unwrap(),
+                serde_json::to_string(&plan.inverse_patch(&plan.after)).unwrap(),
             ),
         ] {
             assert!(

@@ -28,7 +28,7 @@
 //! A finding never holds a secret's value (see `crate::model::Finding`), so neither does a
 //! report built from it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -249,6 +249,75 @@ pub(crate) fn merge_cluster_results(
         .collect();
     results.sort_by(|a, b| result_namespace(a).cmp(&result_namespace(b)));
     results
+}
+
+/// `results[].policy` of the result that marks a report as written by an incomplete scan.
+pub(crate) const INCOMPLETE_POLICY: &str = "kubectl-secfix-scan";
+
+/// The results to write after a scan that could not list the kinds `unlisted`: `fresh`, plus
+/// every result of `old` the scan could not see again: those about an unlisted kind, and the
+/// namespace-level ones (`default-allow-namespace`, which depend on every pod). A result
+/// already in `fresh` (same policy, resource and path) is not repeated. A previous
+/// [`incomplete_result`] is never kept. With nothing unlisted, just `fresh`.
+///
+/// So an incomplete scan never makes a namespace look clean: what it could not see keeps its
+/// last known results until a complete scan replaces them.
+pub(crate) fn keep_unseen(
+    old: &[PolicyResult],
+    fresh: Vec<PolicyResult>,
+    unlisted: &BTreeSet<String>,
+) -> Vec<PolicyResult> {
+    if unlisted.is_empty() {
+        return fresh;
+    }
+    fn identity(r: &PolicyResult) -> [Option<String>; 5] {
+        let res = r.resources.first();
+        [
+            Some(r.policy.clone()),
+            res.and_then(|x| x.kind.clone()),
+            res.and_then(|x| x.namespace.clone()),
+            res.and_then(|x| x.name.clone()),
+            r.properties.get("path").cloned(),
+        ]
+    }
+    let seen: BTreeSet<_> = fresh.iter().map(identity).collect();
+    let kept: Vec<PolicyResult> = old
+        .iter()
+        .filter(|r| r.policy != INCOMPLETE_POLICY)
+        .filter(|r| {
+            r.resources
+                .first()
+                .and_then(|res| res.kind.as_deref())
+                .is_some_and(|k| k == "Namespace" || unlisted.contains(k))
+        })
+        .filter(|r| !seen.contains(&identity(r)))
+        .cloned()
+        .collect();
+    fresh.into_iter().chain(kept).collect()
+}
+
+/// The `ClusterPolicyReport` result that records an incomplete scan: `result: error`
+/// (counted in `summary.error`), naming the kinds that could not be listed in its message
+/// and in the property `unlistedKinds` (comma-separated).
+pub(crate) fn incomplete_result(unlisted: &BTreeSet<String>, at: Timestamp) -> PolicyResult {
+    let kinds = unlisted.iter().cloned().collect::<Vec<_>>().join(",");
+    PolicyResult {
+        source: Some(SOURCE.to_string()),
+        policy: INCOMPLETE_POLICY.to_string(),
+        rule: Some("complete-scan".to_string()),
+        category: None,
+        severity: None,
+        result: Status::Error,
+        scored: false,
+        timestamp: Some(at),
+        resources: Vec::new(),
+        message: Some(format!(
+            "incomplete scan: could not list {}; results about them, and namespace-level \
+             results, are kept from the previous scan",
+            kinds.replace(',', ", ")
+        )),
+        properties: BTreeMap::from([("unlistedKinds".to_string(), kinds)]),
+    }
 }
 
 /// The namespace a result is about: its resource's namespace, or the name of a Namespace

@@ -103,11 +103,15 @@ fn patch_plan(
 ) -> Plan {
     let ops = patch::diff(&before, &after, "").unwrap();
     let inverse = patch::diff(&after, &before, "").unwrap();
-    Plan {
+    let pointer = "/spec/template/spec";
+    let seen = before.pointer(pointer).cloned().unwrap_or_default();
+    let mut plan = Plan {
         target,
         findings,
         action: Action::Patch {
             resource_version: Some("48213".into()),
+            pointer: pointer.into(),
+            guards: Vec::new(),
             ops,
             inverse,
         },
@@ -117,7 +121,13 @@ fn patch_plan(
         before,
         after,
         flows: Vec::new(),
+    };
+    // The guards as the fix builders make them (the pod spec as read, secrets left out).
+    let shown = crate::fix::redact::Redactor::for_plan(&plan).value(&seen);
+    if let Action::Patch { guards, .. } = &mut plan.action {
+        *guards = patch::content_guards(pointer, &seen, &shown);
     }
+    plan
 }
 
 /// (1) `env-secret`: a `secretKeyRef` becomes a read-only mount plus `DB_PASSWORD_FILE`.
@@ -501,13 +511,14 @@ fn patch_of_a_create_is_the_object() {
     assert_eq!(v["metadata"]["name"], "secfix-default-deny");
 }
 
+/// covers issue #19: the patch a user sees and saves is guarded by the pod spec it read, not
+/// by `resourceVersion` (which every status write changes).
 #[test]
-fn patch_starts_with_the_resource_version_guard() {
+fn patch_starts_with_the_guards_of_the_pod_spec_it_read() {
     let v: Value = serde_json::from_str(&render_patch(&env_secret_plan())).unwrap();
-    assert_eq!(
-        v[0],
-        json!({"op": "test", "path": "/metadata/resourceVersion", "value": "48213"})
-    );
+    assert_eq!(v[0]["op"], "test");
+    assert_eq!(v[0]["path"], "/spec/template/spec");
+    assert!(!v.to_string().contains("resourceVersion"), "{v}");
 }
 
 /// A builder that put the literal into its ops (a whole env array, one entry, an entry's
