@@ -54,7 +54,14 @@ fn deploy_cluster_role_is_the_scan_role_plus_writing_policy_reports() {
     expected.push(serde_json::json!({
         "apiGroups": ["wgpolicyk8s.io"],
         "resources": ["policyreports", "clusterpolicyreports"],
-        "verbs": ["list", "create", "update", "delete"],
+        "verbs": ["list", "create"],
+    }));
+    // Only its own reports may be rewritten or deleted (issue #19).
+    expected.push(serde_json::json!({
+        "apiGroups": ["wgpolicyk8s.io"],
+        "resources": ["policyreports", "clusterpolicyreports"],
+        "resourceNames": ["kubectl-secfix"],
+        "verbs": ["update", "delete"],
     }));
     assert_eq!(role["rules"], Value::Array(expected));
     let rules = role["rules"].to_string();
@@ -256,4 +263,69 @@ async fn the_cronjob_command_runs_in_cluster_as_the_deployed_service_account() {
         .run();
     out.assert_code(1);
     assert!(out.stderr().contains("forbidden"), "{out:?}");
+}
+
+/// covers issue #19: the scheduled scan's ServiceAccount may update and delete only the reports
+/// named `kubectl-secfix`, never another tool's; checked by the real API server's RBAC.
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn the_scheduled_scan_cannot_rewrite_another_tools_reports() {
+    let c = live!();
+    c.install_policy_report_crds();
+    let ns = c.namespace("deploy-rbac").await;
+    let mut role = doc("ClusterRole");
+    role["metadata"]["name"] = Value::from(format!("{ns}-scheduled-scan"));
+    let binding = serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": format!("{ns}-scheduled-scan")},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": format!("{ns}-scheduled-scan")},
+        "subjects": [{"kind": "ServiceAccount", "name": "scan", "namespace": ns}],
+    });
+    c.kubectl_apply(&format!(
+        "{}---\n{}",
+        serde_saphyr::to_string(&role).unwrap(),
+        serde_saphyr::to_string(&binding).unwrap()
+    ));
+    let sa = format!("system:serviceaccount:{ns}:scan");
+    let can = |verb: &str, what: &str| {
+        let out = c
+            .kubectl(["auth", "can-i", verb, what, "-n", &ns, "--as", &sa])
+            .run();
+        out.stdout().trim() == "yes"
+    };
+    // RBAC is evaluated as soon as the binding is stored; allow the cache a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !can("update", "policyreports.wgpolicyk8s.io/kubectl-secfix") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the role never applied"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    for (verb, what, allowed) in [
+        (
+            "update",
+            "policyreports.wgpolicyk8s.io/kubectl-secfix",
+            true,
+        ),
+        (
+            "delete",
+            "policyreports.wgpolicyk8s.io/kubectl-secfix",
+            true,
+        ),
+        (
+            "update",
+            "clusterpolicyreports.wgpolicyk8s.io/kubectl-secfix",
+            true,
+        ),
+        ("create", "policyreports.wgpolicyk8s.io", true),
+        ("list", "policyreports.wgpolicyk8s.io", true),
+        ("update", "policyreports.wgpolicyk8s.io/kyverno-polr", false),
+        ("delete", "policyreports.wgpolicyk8s.io/kyverno-polr", false),
+        ("update", "clusterpolicyreports.wgpolicyk8s.io/trivy", false),
+        ("delete", "clusterpolicyreports.wgpolicyk8s.io/trivy", false),
+    ] {
+        assert_eq!(can(verb, what), allowed, "{verb} {what}");
+    }
 }

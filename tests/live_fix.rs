@@ -395,21 +395,23 @@ async fn a_concurrent_change_makes_the_patch_fail_and_is_kept() {
     let plan = plan_workload(&w, &found, &FixOptions::default())
         .unwrap()
         .expect("a plan");
-    // …then someone else changes it…
+    // …then someone else changes what the fix read (the pod template; a label change or a
+    // status write would not fail it, see tests/live_reconcile.rs)…
     let theirs = c
         .merge_patch(
             &ns,
             "apps/v1",
             "Deployment",
             "race",
-            json!({"metadata": {"labels": {"changed-by": "someone-else"}}}),
+            json!({"spec": {"template": {"metadata": {"labels": {"changed-by": "someone-else"}},
+                "spec": {"terminationGracePeriodSeconds": 7}}}}),
         )
         .await;
     let client = c.client().await;
     // …so the guarded patch fails, in the dry run and for real, and changes nothing.
     let err = kubectl_secfix::cluster::apply::dry_run_then_apply(&client, &plan)
         .await
-        .expect_err("a stale resourceVersion must fail");
+        .expect_err("a change to what the fix read must fail");
     assert!(err.is_conflict(), "{err}");
     let now = c.get(&ns, "apps/v1", "Deployment", "race").await;
     assert_eq!(now, theirs, "left exactly as the other writer left it");
@@ -557,7 +559,7 @@ async fn a_failed_cleanup_says_what_is_left_and_how_to_remove_it() {
     let viewer = c.viewer_client().await;
     let err = kubectl_secfix::cluster::apply::send(&viewer, &plan, false)
         .await
-        .expect_err("a stale resourceVersion must fail");
+        .expect_err("a change to what the fix read must fail");
     let msg = err.to_string();
     assert!(err.is_conflict(), "{msg}");
     assert!(

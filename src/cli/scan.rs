@@ -398,7 +398,7 @@ async fn write_reports(
     if !unlisted.is_empty() {
         reports
             .cluster_results
-            .push(policy_report::incomplete_result(unlisted, at));
+            .push(policy_report::incomplete_result(unlisted, at, namespace));
     }
     let written = cluster_reports::write(&conn.client, reports, namespace, unlisted)
         .await

@@ -249,11 +249,9 @@ pub async fn write(
                 break;
             }
         };
-        // A previous scan's incompleteness marker never outlives the next write.
-        let old: Vec<policy_report::PolicyResult> = results_of(current.as_ref())
-            .into_iter()
-            .filter(|r| r.policy != policy_report::INCOMPLETE_POLICY)
-            .collect();
+        // A previous incompleteness marker is replaced like the results it stands beside
+        // (whole after an all-namespaces scan, per namespace after a one-namespace scan).
+        let old = results_of(current.as_ref());
         let results = match namespace {
             None => cluster_results.clone(),
             Some(ns) => policy_report::merge_cluster_results(&old, cluster_results.clone(), ns),

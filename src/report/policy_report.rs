@@ -298,8 +298,14 @@ pub(crate) fn keep_unseen(
 
 /// The `ClusterPolicyReport` result that records an incomplete scan: `result: error`
 /// (counted in `summary.error`), naming the kinds that could not be listed in its message
-/// and in the property `unlistedKinds` (comma-separated).
-pub(crate) fn incomplete_result(unlisted: &BTreeSet<String>, at: Timestamp) -> PolicyResult {
+/// and in the property `unlistedKinds` (comma-separated). After a scan of one namespace its
+/// resource is that Namespace, so it is replaced by the next scan of that namespace and kept
+/// by scans of others.
+pub(crate) fn incomplete_result(
+    unlisted: &BTreeSet<String>,
+    at: Timestamp,
+    namespace: Option<&str>,
+) -> PolicyResult {
     let kinds = unlisted.iter().cloned().collect::<Vec<_>>().join(",");
     PolicyResult {
         source: Some(SOURCE.to_string()),
@@ -310,7 +316,15 @@ pub(crate) fn incomplete_result(unlisted: &BTreeSet<String>, at: Timestamp) -> P
         result: Status::Error,
         scored: false,
         timestamp: Some(at),
-        resources: Vec::new(),
+        resources: namespace
+            .map(|ns| ObjectReference {
+                api_version: Some("v1".to_string()),
+                kind: Some("Namespace".to_string()),
+                name: Some(ns.to_string()),
+                ..ObjectReference::default()
+            })
+            .into_iter()
+            .collect(),
         message: Some(format!(
             "incomplete scan: could not list {}; results about them, and namespace-level \
              results, are kept from the previous scan",
