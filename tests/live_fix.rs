@@ -2,6 +2,8 @@
 
 mod support;
 
+use support::as_written;
+
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -278,38 +280,21 @@ async fn image_is_pinned_to_the_digest_running_pods_agree_on() {
     let ns = c.namespace("fix-digest").await;
     let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     let other = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+    // Two replicas each: the controllers create the ReplicaSets and Pods; the test writes
+    // what a kubelet would report about the images they run.
+    let two = |name: &str| {
+        deployment(name, "[]", "nginx:1.25")
+            .replace("spec:\n  selector", "spec:\n  replicas: 2\n  selector")
+    };
     let made = c
-        .apply_yaml(
-            &ns,
-            &format!(
-                "{}---{}",
-                deployment("agree", "[]", "nginx:1.25"),
-                deployment("split", "[]", "nginx:1.25")
-            ),
-        )
+        .apply_yaml(&ns, &format!("{}---{}", two("agree"), two("split")))
         .await;
     for (deploy, ids) in [(&made[0], [digest, digest]), (&made[1], [digest, other])] {
-        let name = deploy["metadata"]["name"].as_str().unwrap();
-        let rs = c
-            .create_owned_by(
-                &ns,
-                &format!(
-                    "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: {name}-rs\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers: [{{name: app, image: 'nginx:1.25'}}]\n"
-                ),
-                deploy,
-            )
-            .await;
-        for (i, id) in ids.iter().enumerate() {
-            let pod = format!("{name}-rs-{i}");
-            c.create_owned_by(
-                &ns,
-                &format!("metadata: {{name: {pod}, labels: {{app: {name}}}}}\nspec:\n  containers: [{{name: app, image: 'nginx:1.25'}}]\n"),
-                &rs,
-            )
-            .await;
+        let pods = c.pods_of(&ns, deploy, 2).await;
+        for (pod, id) in pods.iter().zip(ids) {
             c.set_pod_image_ids(
                 &ns,
-                &pod,
+                pod,
                 &[(
                     "app",
                     "nginx:1.25",
@@ -414,12 +399,19 @@ async fn a_concurrent_change_makes_the_patch_fail_and_is_kept() {
         .expect_err("a change to what the fix read must fail");
     assert!(err.is_conflict(), "{err}");
     let now = c.get(&ns, "apps/v1", "Deployment", "race").await;
-    assert_eq!(now, theirs, "left exactly as the other writer left it");
+    assert_eq!(
+        as_written(&now),
+        as_written(&theirs),
+        "left exactly as the other writer left it"
+    );
     let err = kubectl_secfix::cluster::apply::send(&client, &plan, false)
         .await
         .expect_err("real write fails too");
     assert!(err.is_conflict(), "{err}");
-    assert_eq!(c.get(&ns, "apps/v1", "Deployment", "race").await, now);
+    assert_eq!(
+        as_written(&c.get(&ns, "apps/v1", "Deployment", "race").await),
+        as_written(&now)
+    );
 }
 
 #[tokio::test]
@@ -476,7 +468,7 @@ async fn without_a_terminal_fix_refuses_to_prompt_and_changes_nothing() {
     out.assert_code(2);
     assert!(out.stderr().contains("--yes"), "{}", out.stderr());
     let after = c.get(&ns, "apps/v1", "Deployment", "quiet").await;
-    assert_eq!(after, before);
+    assert_eq!(as_written(&after), as_written(&before));
 }
 
 #[tokio::test]
@@ -507,7 +499,10 @@ async fn server_dry_run_validates_and_writes_nothing() {
     for r in &results {
         assert_eq!(r["status"], "validated", "{r}");
     }
-    assert_eq!(c.get(&ns, "apps/v1", "Deployment", "dry").await, before);
+    assert_eq!(
+        as_written(&c.get(&ns, "apps/v1", "Deployment", "dry").await),
+        as_written(&before)
+    );
     assert!(default_deny(c, &ns).await.is_none());
 }
 
@@ -547,13 +542,14 @@ async fn a_failed_cleanup_says_what_is_left_and_how_to_remove_it() {
         .unwrap()
         .expect("a plan");
     let secret = plan.prerequisites[0].target.name.clone();
-    // Someone else changes the Deployment, so the guarded patch fails after the create.
+    // Someone else changes the Deployment's pod spec, so the guarded patch fails after the
+    // create.
     c.merge_patch(
         &ns,
         "apps/v1",
         "Deployment",
         "leaky",
-        json!({"metadata": {"labels": {"changed-by": "someone-else"}}}),
+        json!({"spec": {"template": {"spec": {"terminationGracePeriodSeconds": 7}}}}),
     )
     .await;
     let viewer = c.viewer_client().await;
@@ -624,7 +620,10 @@ async fn yes_and_server_dry_run_leave_app_changes_out_unless_allowed() {
             "{mode}: {}",
             out.stderr()
         );
-        assert_eq!(c.get(&ns, "apps/v1", "Deployment", "gated").await, before);
+        assert_eq!(
+            as_written(&c.get(&ns, "apps/v1", "Deployment", "gated").await),
+            as_written(&before)
+        );
     }
     // Text output counts the moves by class.
     let out = c
@@ -637,7 +636,10 @@ async fn yes_and_server_dry_run_leave_app_changes_out_unless_allowed() {
         "{}",
         out.stdout()
     );
-    assert_eq!(c.get(&ns, "apps/v1", "Deployment", "gated").await, before);
+    assert_eq!(
+        as_written(&c.get(&ns, "apps/v1", "Deployment", "gated").await),
+        as_written(&before)
+    );
 
     let out = c
         .secfix([
@@ -655,7 +657,10 @@ async fn yes_and_server_dry_run_leave_app_changes_out_unless_allowed() {
     out.assert_code(0);
     assert_eq!(out.json()["results"][0]["status"], "validated");
     assert_eq!(out.json()["skipped"], json!([]));
-    assert_eq!(c.get(&ns, "apps/v1", "Deployment", "gated").await, before);
+    assert_eq!(
+        as_written(&c.get(&ns, "apps/v1", "Deployment", "gated").await),
+        as_written(&before)
+    );
 
     let out = c
         .secfix([

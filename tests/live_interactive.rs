@@ -3,6 +3,8 @@
 
 mod support;
 
+use support::as_written;
+
 use std::time::Duration;
 
 use expectrl::session::OsSession;
@@ -123,13 +125,13 @@ async fn apply_one_skip_one_show_patch_then_quit() {
         "a-apply was fixed"
     );
     assert_eq!(
-        c.get(&ns, "apps/v1", "Deployment", "b-skip").await,
-        b_before,
+        as_written(&c.get(&ns, "apps/v1", "Deployment", "b-skip").await),
+        as_written(&b_before),
         "b-skip untouched"
     );
     assert_eq!(
-        c.get(&ns, "apps/v1", "Deployment", "c-quit").await,
-        c_before,
+        as_written(&c.get(&ns, "apps/v1", "Deployment", "c-quit").await),
+        as_written(&c_before),
         "c-quit untouched"
     );
 }
@@ -159,7 +161,10 @@ async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
         rest(&mut s)
     });
     assert!(text.contains("0 applied"), "{text}");
-    assert_eq!(c.get(&ns, "apps/v1", "Deployment", "keep").await, before);
+    assert_eq!(
+        as_written(&c.get(&ns, "apps/v1", "Deployment", "keep").await),
+        as_written(&before)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -191,7 +196,7 @@ async fn a_change_made_while_the_prompt_waits_makes_apply_fail_and_is_kept() {
             "apps/v1",
             "Deployment",
             "raced",
-            json!({"metadata": {"annotations": {"changed": "meanwhile"}}}),
+            json!({"spec": {"template": {"spec": {"terminationGracePeriodSeconds": 7}}}}),
         )
         .await;
     let text = tokio::task::block_in_place(|| {
@@ -200,7 +205,10 @@ async fn a_change_made_while_the_prompt_waits_makes_apply_fail_and_is_kept() {
     });
     assert!(text.contains("changed since it was read"), "{text}");
     assert!(text.contains("1 failed"), "{text}");
-    assert_eq!(c.get(&ns, "apps/v1", "Deployment", "raced").await, theirs);
+    assert_eq!(
+        as_written(&c.get(&ns, "apps/v1", "Deployment", "raced").await),
+        as_written(&theirs)
+    );
 }
 
 /// Covers issue #14 (interactive gate, pty): a change the app must be adapted to is offered
@@ -253,8 +261,8 @@ async fn an_app_change_is_offered_with_skip_as_the_default() {
         "{text}"
     );
     assert_eq!(
-        c.get(&ns, "apps/v1", "Deployment", "b-app-change").await,
-        before
+        as_written(&c.get(&ns, "apps/v1", "Deployment", "b-app-change").await),
+        as_written(&before)
     );
     let a = c.get(&ns, "apps/v1", "Deployment", "a-native").await;
     assert!(has_env(&a, "MYSQL_PASSWORD_FILE"), "{a}");

@@ -147,27 +147,29 @@ async fn rollback_after_controllers_wrote_status_restores_every_kind_exactly() {
         };
         before.push(template(&obj));
     }
+    let mut generations = Vec::new();
+    for (v, k, n) in kinds {
+        generations.push(c.get(&ns, v, k, n).await["metadata"]["generation"].clone());
+    }
     let dir = tempfile::tempdir().unwrap();
     let saved = saved_dir(&dir);
     env_secret_fix(c, &ns, &saved);
-    let mut fixed_versions = Vec::new();
     for ((v, k, n), was) in kinds.iter().zip(&before) {
         let obj = c.get(&ns, v, k, n).await;
         assert_ne!(&template(&obj), was, "{k} {n} was not fixed");
-        fixed_versions.push(obj["metadata"]["resourceVersion"].clone());
     }
-    // The controllers see the new generation and write status: every version moves on.
-    let mut moved = 0;
-    for ((v, k, n), fixed_rv) in kinds.iter().zip(&fixed_versions) {
+    // Each controller sees the new generation and writes its status (observedGeneration is
+    // the fixed generation): the resourceVersion the fix produced is gone.
+    for ((v, k, n), generation) in kinds.iter().zip(&generations) {
         if *k == "CronJob" {
             continue;
         }
         let now = reconciled(c, &ns, v, k, n).await;
-        if now["metadata"]["resourceVersion"] != *fixed_rv {
-            moved += 1;
-        }
+        assert!(
+            now["metadata"]["generation"].as_i64() > generation.as_i64(),
+            "{k} {n}: the fix made a new generation"
+        );
     }
-    assert!(moved > 0, "no controller wrote status after the fix");
 
     let out = c.secfix(["rollback", &saved]).run();
     out.assert_code(0);
@@ -207,7 +209,11 @@ async fn rollback_goes_through_after_a_scale_and_status_writes() {
         .assert_code(0);
     let scaled = reconciled(c, &ns, "apps/v1", "Deployment", "api").await;
     assert_eq!(scaled["spec"]["replicas"], 3);
-    assert_eq!(scaled["status"]["replicas"], 3, "the controller scaled it");
+    assert!(
+        scaled["status"]["replicas"].as_i64() >= Some(3),
+        "the controller scaled it: {}",
+        scaled["status"]
+    );
 
     c.secfix(["rollback", &saved]).run().assert_code(0);
     let restored = c.get(&ns, "apps/v1", "Deployment", "api").await;

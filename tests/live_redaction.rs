@@ -52,6 +52,8 @@ fn offline_digest_only_fixes_never_print_an_unmoved_literal() {
                 "-f",
                 path,
                 "--dry-run=client",
+                "--checks",
+                "mutable-image-tag",
                 "--digest-source",
                 "registry",
                 "-o",
@@ -69,8 +71,9 @@ fn offline_digest_only_fixes_never_print_an_unmoved_literal() {
     }
 }
 
-/// covers issue #15 (items 2 and 3): live, a bare Pod that only gets a digest pin shows no
-/// literal in `fix --dry-run=client` (diff context, `-o json`); a Deployment whose literal
+/// covers issue #15 (items 2 and 3): live, a workload that only gets a digest pin (its literal
+/// left alone: `--checks mutable-image-tag`) shows no literal in `fix --dry-run=client` (diff
+/// context, `-o json`); (a bare Pod would not do since issue #19: live Pods are not fixable) a Deployment whose literal
 /// moves loses it from the last-applied annotation of the real object, and rollback brings
 /// back the `secretKeyRef` the annotation then names, the literal printed nowhere.
 #[tokio::test]
@@ -83,7 +86,7 @@ async fn live_fixes_never_show_a_literal_and_clear_the_last_applied_annotation()
     let image = format!("{}/{repo}:v1", c.registry);
     // kubectl apply writes the real last-applied annotation.
     let pod = format!(
-        "apiVersion: v1\nkind: Pod\nmetadata: {{name: bare, namespace: {ns}}}\nspec:\n  containers:\n  - name: app\n    image: {image}\n    args: [\"--token={CANARY}\"]\n    env:\n    - {{name: API_TOKEN, value: {CANARY}}}\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: bare, namespace: {ns}, annotations: {{secfix.dev/ignore: env-literal-secret}}}}\nspec:\n  selector: {{matchLabels: {{app: bare}}}}\n  template:\n    metadata: {{labels: {{app: bare}}}}\n    spec:\n      containers:\n      - name: app\n        image: {image}\n        args: [\"--token={CANARY}\"]\n        env:\n        - {{name: API_TOKEN, value: {CANARY}}}\n"
     );
     let deployment = format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: shop, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {{app: shop}}}}\n  template:\n    metadata: {{labels: {{app: shop}}}}\n    spec:\n      containers:\n      - name: web\n        image: {image}@{digest}\n        env:\n        - {{name: DB_PASSWORD, value: {CANARY}}}\n        - {{name: MODE, value: fast}}\n"
@@ -97,6 +100,8 @@ async fn live_fixes_never_show_a_literal_and_clear_the_last_applied_annotation()
                 "-n",
                 &ns,
                 "--dry-run=client",
+                "--checks",
+                "mutable-image-tag",
                 "--digest-source",
                 "registry",
                 "-o",

@@ -93,8 +93,9 @@ spec:
     )
 }
 
-/// Seeds the namespace, plus objects owned by controllers (a ReplicaSet of `web` with a
-/// Pod, a Job of `nightly` with a Pod) whose findings belong to their owners.
+/// Seeds the namespace, plus a Job of `nightly` as its CronJob controller would create it. The
+/// controllers then make `web`'s ReplicaSet and Pod and the Job's Pod: findings of owned
+/// objects belong to their owners.
 async fn seed_namespace(c: &support::Cluster, prefix: &str) -> String {
     let ns = c.namespace(prefix).await;
     let created = c.apply_yaml(&ns, &seed()).await;
@@ -107,40 +108,6 @@ async fn seed_namespace(c: &support::Cluster, prefix: &str) -> String {
     };
     let deploy = by_kind("Deployment");
     let cron = by_kind("CronJob");
-    let rs = c
-        .create_owned_by(
-            &ns,
-            &format!(
-                r#"
-apiVersion: apps/v1
-kind: ReplicaSet
-metadata:
-  name: web-5d4f
-  labels: {{app: web}}
-spec:
-  selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      containers:
-      - name: app
-        image: nginx:1.25
-        env:
-        - name: API_TOKEN
-          value: {LITERAL}
-"#
-            ),
-            &deploy,
-        )
-        .await;
-    c.create_owned_by(
-        &ns,
-        &format!(
-            "metadata: {{name: web-5d4f-x1, labels: {{app: web}}}}\nspec:\n  containers:\n  - name: app\n    image: nginx:1.25\n    env:\n    - {{name: API_TOKEN, value: {LITERAL}}}\n"
-        ),
-        &rs,
-    )
-    .await;
     let job = c
         .create_owned_by(
             &ns,
@@ -160,12 +127,9 @@ spec:
             &cron,
         )
         .await;
-    c.create_owned_by(
-        &ns,
-        "metadata: {name: nightly-28000-abc, labels: {app: nightly}}\nspec:\n  restartPolicy: OnFailure\n  containers:\n  - name: job\n    image: alpine:3.19\n",
-        &job,
-    )
-    .await;
+    // Both controllers have made their Pods before the scan.
+    c.pods_of(&ns, &deploy, 1).await;
+    c.pods_of(&ns, &job, 1).await;
     ns
 }
 

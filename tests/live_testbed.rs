@@ -302,24 +302,29 @@ spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
         assert_eq!(obj["metadata"]["namespace"], ns.as_str(), "{obj}");
     }
 
-    let rs = &created[8];
-    let pod = c
+    // An object owned the way a controller owns one (a ConfigMap as the owner: no controller
+    // acts on it, and the garbage collector keeps what it owns while it exists).
+    let owner = &created[2];
+    let owned = c
         .create_owned_by(
             &ns,
-            &format!("metadata: {{name: rs-abcde, labels: {{app: x}}}}\nspec: {{{pod_spec}}}"),
-            rs,
+            &format!("metadata: {{name: owned, labels: {{app: z}}}}\nspec: {{{pod_spec}}}"),
+            owner,
         )
         .await;
-    let owner = &pod["metadata"]["ownerReferences"][0];
-    assert_eq!(owner["kind"], "ReplicaSet");
-    assert_eq!(owner["uid"], rs["metadata"]["uid"]);
-    assert_eq!(owner["controller"], true);
+    let reference = &owned["metadata"]["ownerReferences"][0];
+    assert_eq!(reference["kind"], "ConfigMap");
+    assert_eq!(reference["uid"], owner["metadata"]["uid"]);
+    assert_eq!(reference["controller"], true);
 
+    // The ReplicaSet controller made the ReplicaSet's Pod; the test plays its kubelet.
+    let rs = &created[8];
+    let pod_name = c.pods_of(&ns, rs, 1).await.remove(0);
     let image_id = format!("{}/secfix/app@{digest}", c.registry);
-    c.set_pod_image_ids(&ns, "rs-abcde", &[("app", &image, &image_id)])
+    c.set_pod_image_ids(&ns, &pod_name, &[("app", &image, &image_id)])
         .await;
     let pods: Api<Pod> = Api::namespaced(c.client().await, &ns);
-    let pod = pods.get("rs-abcde").await.expect("get pod");
+    let pod = pods.get(&pod_name).await.expect("get pod");
     let status = pod.status.expect("status");
     assert_eq!(status.phase.as_deref(), Some("Running"));
     let cs = &status.container_statuses.expect("container statuses")[0];
@@ -333,7 +338,7 @@ spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
         .kubectl([
             "get",
             "pod",
-            "rs-abcde",
+            &pod_name,
             "-n",
             &ns,
             "-o",

@@ -374,6 +374,66 @@ impl Cluster {
         self.create_value(&client, ns, obj).await
     }
 
+    /// Waits until the controllers have created `count` Pods under `owner` (a created
+    /// Deployment, ReplicaSet, Job, …: owned by it, or by a ReplicaSet or Job it owns) that are
+    /// not being deleted, and returns their names, sorted. The test bed runs
+    /// kube-controller-manager but no kubelet: the Pods stay Pending until a test writes their
+    /// status ([`Cluster::set_pod_image_ids`]).
+    pub async fn pods_of(&self, ns: &str, owner: &Value, count: usize) -> Vec<String> {
+        let uid = str_at(owner, "/metadata/uid").to_string();
+        assert!(!uid.is_empty(), "owner has no metadata.uid: {owner}");
+        let client = self.client().await;
+        let pods: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &pod_resource());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            // The owner's direct children (ReplicaSets of a Deployment, …) count as owners too.
+            let mut owners = vec![uid.clone()];
+            for (v, k) in [("apps/v1", "ReplicaSet"), ("batch/v1", "Job")] {
+                let api = self.api(ns, v, k).await;
+                if let Ok(list) = api.list(&Default::default()).await {
+                    for o in list.items {
+                        let owned = o
+                            .metadata
+                            .owner_references
+                            .iter()
+                            .flatten()
+                            .any(|r| r.uid == uid);
+                        if owned && let Some(u) = o.metadata.uid {
+                            owners.push(u);
+                        }
+                    }
+                }
+            }
+            let mut names: Vec<String> = pods
+                .list(&Default::default())
+                .await
+                .map(|l| l.items)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .filter(|p| {
+                    p.metadata
+                        .owner_references
+                        .iter()
+                        .flatten()
+                        .any(|r| owners.contains(&r.uid))
+                })
+                .filter_map(|p| p.metadata.name)
+                .collect();
+            if names.len() == count {
+                names.sort();
+                return names;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{ns}: {} Pods under {} after 60 s, expected {count}: {names:?}",
+                names.len(),
+                str_at(owner, "/metadata/name")
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// The API of `apiVersion`/`kind` in `ns` (all namespaces for a cluster-scoped kind), for
     /// the `admin` context.
     pub async fn api(&self, ns: &str, api_version: &str, kind: &str) -> Api<DynamicObject> {
@@ -888,6 +948,26 @@ subjects:
 - {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {VIEWER_USER}}}
 "#
     )
+}
+
+/// What a user or the tool writes of an object, without what controllers write on their own
+/// (status, `resourceVersion`, `managedFields`, the Deployment controller's revision
+/// annotation): comparing it before and after a command tells whether the command wrote
+/// anything, on a test bed where controllers keep writing.
+pub fn as_written(obj: &Value) -> Value {
+    let mut annotations = obj["metadata"]["annotations"].clone();
+    if let Some(a) = annotations.as_object_mut() {
+        a.remove("deployment.kubernetes.io/revision");
+        if a.is_empty() {
+            annotations = Value::Null;
+        }
+    }
+    json!({
+        "labels": obj["metadata"]["labels"],
+        "annotations": annotations,
+        "generation": obj["metadata"]["generation"],
+        "spec": obj["spec"],
+    })
 }
 
 /// YAML of a Deployment `name` (selector and pod label `app: <name>`) with one container `app`
