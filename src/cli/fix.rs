@@ -20,6 +20,7 @@ use crate::fix::file_env::UserFileVars;
 use crate::fix::network_policy::Mode as NetworkPolicyMode;
 use crate::fix::network_policy::graph::Flow;
 use crate::fix::plan::{LeftOut, OfflineEdits, Plans, build_plans, offline_edits};
+use crate::fix::redact::Redactor;
 use crate::fix::{Action, AppChanges, FixOptions, MovedSecret, Plan, Target};
 use crate::inventory::Keep;
 use crate::model::{CheckId, Delivery, Detail, Finding};
@@ -185,6 +186,7 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         allow_dns: args.allow_dns,
         network_policy: args.network_policy,
         allow_egress: args.allow_egress.clone(),
+        env_sources: collected.inventory.env_sources.clone(),
     };
     let Plans {
         plans,
@@ -279,7 +281,22 @@ fn print_json(
         not_fixable: found.not_fixable,
         rollback_dir: dir,
     };
-    super::print_stdout(&serde_json::to_string_pretty(&report)?)
+    // The last net: every value any plan's objects hold that may be secret, in whatever
+    // field (a warning, a server error) it ended up.
+    let text = serde_json::to_string_pretty(&report)?;
+    let redactor = output_redactor(&[], found.plans);
+    super::print_stdout(&redactor.text(&text))
+}
+
+/// The redaction boundary of a run's output: what is secret in every object read (List
+/// items one by one) and in every plan.
+fn output_redactor(files: &[crate::manifest::ManifestFile], plans: &[Plan]) -> Redactor {
+    let mut r = Redactor::new();
+    crate::manifest::for_each_object(files, &mut |v, _| r.learn_document(&v));
+    for plan in plans {
+        r.learn_plan(plan);
+    }
+    r
 }
 
 /// `fix -f`: the fixed manifests to stdout, or rewritten in place with `--write`.
@@ -319,8 +336,15 @@ fn run_offline(
     }
     // A NetworkPolicy set is explained on stderr: stdout stays the manifests.
     for plan in plans.iter().filter(|p| !p.flows.is_empty()) {
-        eprintln!("NetworkPolicies for namespace {}:", plan.target.namespace);
-        eprint!("{}", crate::ui::diff::flow_table(plan));
+        // Every terminal line is escaped: the namespace comes from the manifest.
+        eprintln!(
+            "{}",
+            crate::ui::diff::network_policy_header(&plan.target.namespace)
+        );
+        eprint!(
+            "{}",
+            crate::model::text::printable_lines(&crate::ui::diff::flow_table(plan))
+        );
     }
     if args.write {
         // All or nothing: input that could not be read means nothing is written.
@@ -332,12 +356,15 @@ fn run_offline(
         }
         let written = crate::manifest::writer::write_in_place(files, &edits)?;
         for p in &written.rewritten {
-            eprintln!("rewrote {}", p.display());
+            eprintln!(
+                "rewrote {}",
+                crate::model::text::printable(&p.display().to_string())
+            );
         }
         for p in &written.created {
             eprintln!(
                 "created {} for the new objects (a JSON file holding plain objects cannot take more)",
-                p.display()
+                crate::model::text::printable(&p.display().to_string())
             );
         }
         eprintln!(
@@ -347,7 +374,9 @@ fn run_offline(
         );
         return Ok(exit::OK);
     }
-    let out = crate::manifest::render_changed(files, &shown).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let redactor = output_redactor(files, plans);
+    let out = crate::manifest::render_changed(files, &shown, &|v| redactor.output(v))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if out.is_empty() {
         eprintln!("nothing to change");
     }

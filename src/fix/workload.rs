@@ -418,6 +418,8 @@ fn apply_edits(
         table: Table::builtin(),
         user: &opts.file_env_vars,
         set_file_vars: opts.file_env,
+        sources: &opts.env_sources,
+        namespace: w.namespace(),
     };
     let moved = secret_volume::move_secrets(&mut fixed, &e.moves, &opts.mount_root, policy)
         .map_err(|source| FixError::Move {
@@ -608,6 +610,11 @@ fn last_applied_op(w: &Workload, e: &Edits) -> Option<PatchOperation> {
             }
         }
     }
+    // Copies of the moved values elsewhere in the annotation (another env var, an `args`
+    // flag) go too: the saved forward patch holds the annotation (issue #22).
+    for value in e.literals.values() {
+        changed |= replace_in_strings(&mut applied, value);
+    }
     if !changed {
         return None;
     }
@@ -621,6 +628,27 @@ fn last_applied_op(w: &Workload, e: &Edits) -> Option<PatchOperation> {
         path,
         value: Value::String(new),
     }))
+}
+
+/// Replaces `value` with `<redacted>` in every string of `v` (values of at least
+/// [`MIN_SCRUB_LEN`](super::redact::MIN_SCRUB_LEN) characters); whether any changed.
+fn replace_in_strings(v: &mut Value, value: &str) -> bool {
+    if value.len() < super::redact::MIN_SCRUB_LEN {
+        return false;
+    }
+    match v {
+        Value::String(s) if s.contains(value) => {
+            *s = s.replace(value, crate::model::REDACTED);
+            true
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, i| replace_in_strings(i, value) | any),
+        Value::Object(map) => map
+            .values_mut()
+            .fold(false, |any, c| replace_in_strings(c, value) | any),
+        _ => false,
+    }
 }
 
 /// The name of container `index` of `group` in `spec`.
