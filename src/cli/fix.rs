@@ -285,6 +285,7 @@ fn print_json(
     // field (a warning, a server error) it ended up.
     let text = serde_json::to_string_pretty(&report)?;
     let redactor = output_redactor(&[], found.plans);
+    let text = crate::model::text::json_escaped_controls(&text);
     super::print_stdout(&redactor.text(&text))
 }
 

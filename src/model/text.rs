@@ -37,6 +37,26 @@ pub(crate) fn printable_lines(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// JSON text with the control characters JSON encoders leave raw (DEL, the C1 range: CSI is
+/// U+009B) written as `\u00XX` escapes. Such characters can only be inside strings (JSON's
+/// own syntax is ASCII), where the escape means the same character: the document is the
+/// same, and it cannot drive a terminal it is printed on.
+pub fn json_escaped_controls(json: &str) -> Cow<'_, str> {
+    let raw = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
+    if !json.chars().any(raw) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if raw(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// `url` without its userinfo (`https://user:pass@host/x` → `https://host/x`): credentials
 /// in a kubeconfig's or a registry's URL are never shown. Text that is not a URL is returned
 /// as it is.
