@@ -317,7 +317,7 @@ impl Collector {
 
     /// One object read from `-f` input (filtered by `-l` when it is a workload); an object
     /// that cannot be read is an input error at its place.
-    fn add_offline(
+    pub(crate) fn add_offline(
         &mut self,
         obj: Value,
         loc: SourceLocation,
@@ -346,7 +346,7 @@ impl Collector {
     }
 
     /// A problem with the input: an error is reported (the run exits 1), a warning said.
-    fn diagnostic(&mut self, d: crate::manifest::Diagnostic) {
+    pub(crate) fn diagnostic(&mut self, d: crate::manifest::Diagnostic) {
         if d.error {
             self.inv.errors.push(d.to_string());
             self.inv.input_errors.push(crate::report::InputError {

@@ -437,3 +437,29 @@ spec:
         "{report:#}"
     );
 }
+
+/// covers issue #22 (item 1): the canary manifest, the List above and the native-move
+/// manifests through every output `fix -f` has (the fuzz target `boundary`'s oracle on
+/// fixed inputs): no canary anywhere.
+#[test]
+fn no_canary_in_any_offline_output() {
+    let canary = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/canary.yaml"
+    ))
+    .unwrap();
+    let control = control_manifest();
+    for (name, bytes) in [
+        ("canary.yaml", canary.as_slice()),
+        ("list.yaml", LIST.as_bytes()),
+        ("control.yaml", control.as_bytes()),
+    ] {
+        for allow in [false, true] {
+            let outputs = kubectl_secfix::cli::fix::offline_outputs(name, bytes, allow);
+            assert!(outputs.len() > 2, "{name}: {outputs:?}");
+            for out in outputs {
+                assert!(!out.contains("sfxCANARY"), "{name} (allow {allow}):\n{out}");
+            }
+        }
+    }
+}

@@ -239,27 +239,45 @@ fn subject(f: &Finding) -> String {
 }
 
 fn print_not_fixable(not_fixable: &[Finding]) {
-    for f in not_fixable {
-        let why = f
-            .not_fixable_reason
-            .as_deref()
-            .unwrap_or("no automatic fix");
-        super::say("not fixable", format!("{}: {why}", subject(f)));
+    for (label, line) in not_fixable_lines(not_fixable) {
+        super::say(label, line);
     }
+}
+
+fn not_fixable_lines(not_fixable: &[Finding]) -> Vec<(&'static str, String)> {
+    not_fixable
+        .iter()
+        .map(|f| {
+            let why = f
+                .not_fixable_reason
+                .as_deref()
+                .unwrap_or("no automatic fix");
+            ("not fixable", format!("{}: {why}", subject(f)))
+        })
+        .collect()
 }
 
 /// Says on stderr which secret moves were left out because the app would have to change,
 /// and why.
 fn print_left_out(left_out: &[LeftOut]) {
-    for l in left_out {
-        let f = &l.finding;
-        let what = match &f.detail {
-            Detail::SecretKeyRef { env, .. } | Detail::LiteralSecret { env, .. } => env.clone(),
-            Detail::SecretRef { secret, .. } => format!("envFrom Secret {secret}"),
-            _ => f.path.clone(),
-        };
-        super::say("left out", format!("{}: {what}: {}", subject(f), l.reason));
+    for (label, line) in left_out_lines(left_out) {
+        super::say(label, line);
     }
+}
+
+fn left_out_lines(left_out: &[LeftOut]) -> Vec<(&'static str, String)> {
+    left_out
+        .iter()
+        .map(|l| {
+            let f = &l.finding;
+            let what = match &f.detail {
+                Detail::SecretKeyRef { env, .. } | Detail::LiteralSecret { env, .. } => env.clone(),
+                Detail::SecretRef { secret, .. } => format!("envFrom Secret {secret}"),
+                _ => f.path.clone(),
+            };
+            ("left out", format!("{}: {what}: {}", subject(f), l.reason))
+        })
+        .collect()
 }
 
 fn print_json(
@@ -268,6 +286,16 @@ fn print_json(
     dry_run: DryRun,
     dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    super::print_stdout(&json_text(results, found, dry_run, dir)?)
+}
+
+/// The `-o json` report as printed.
+fn json_text(
+    results: &[PlanResult],
+    found: Found<'_>,
+    dry_run: DryRun,
+    dir: Option<PathBuf>,
+) -> anyhow::Result<String> {
     let report = FixReport {
         api_version: "secfix.dev/v1",
         kind: "FixReport",
@@ -286,7 +314,98 @@ fn print_json(
     let text = serde_json::to_string_pretty(&report)?;
     let redactor = output_redactor(&[], found.plans);
     let text = crate::model::text::json_escaped_controls(&text);
-    super::print_stdout(&redactor.text(&text))
+    Ok(redactor.text(&text).into_owned())
+}
+
+/// Everything `fix -f` prints for `bytes`, read as the manifest file `display`, with the
+/// default options (`allow_app_changes`: `--allow-app-changes`): the manifests of stdout,
+/// the `-o json` report, the previews and patch views, and every stderr line (errors,
+/// warnings, notes, left out, not fixable, flow tables). The output boundary's seam for the
+/// fuzz target and tests: no terminal, no files, no cluster.
+#[doc(hidden)]
+pub fn offline_outputs(display: &str, bytes: &[u8], allow_app_changes: bool) -> Vec<String> {
+    use crate::inventory::Collector;
+    let (file, diags) = crate::manifest::parse_bytes(display, bytes);
+    let files = vec![file];
+    let keep = Keep {
+        objects: true,
+        pods: true,
+    };
+    let mut collector = Collector::new(crate::checks::ScanOptions::default(), keep)
+        .with_default_namespace("default");
+    let is_namespace = |v: &Value| v.get("kind").and_then(Value::as_str) == Some("Namespace");
+    for first in [true, false] {
+        crate::manifest::for_each_object(&files, &mut |obj, loc| {
+            if is_namespace(&obj) == first {
+                collector.add_offline(obj, loc, None);
+            }
+        });
+    }
+    for d in diags {
+        collector.diagnostic(d);
+    }
+    let inv = collector.finish();
+    let opts = FixOptions {
+        app_changes: if allow_app_changes {
+            AppChanges::Include
+        } else {
+            AppChanges::LeaveOut
+        },
+        env_sources: inv.env_sources.clone(),
+        ..FixOptions::default()
+    };
+    let Plans {
+        plans,
+        not_fixable,
+        left_out,
+        errors,
+    } = build_plans(&inv, &opts);
+    let mut stderr: Vec<(&str, String)> = Vec::new();
+    stderr.extend(errors.into_iter().map(|e| ("error", e)));
+    stderr.extend(inv.warnings.iter().map(|w| ("warning", w.clone())));
+    stderr.extend(inv.errors.iter().map(|e| ("error", e.clone())));
+    let OfflineEdits { shown, notes, .. } = offline_edits(&plans, &not_fixable, &files, "default");
+    stderr.extend(notes.into_iter().map(|n| ("note", n)));
+    stderr.extend(not_fixable_lines(&not_fixable));
+    stderr.extend(left_out_lines(&left_out));
+    let mut out: Vec<String> = stderr
+        .into_iter()
+        .map(|(label, line)| format!("{label}: {}", crate::model::text::printable(&line)))
+        .collect();
+    for plan in &plans {
+        out.extend(
+            plan.warnings
+                .iter()
+                .map(|w| format!("{}: {w}", plan.target)),
+        );
+        if !plan.flows.is_empty() {
+            out.push(crate::ui::diff::network_policy_header(
+                &plan.target.namespace,
+            ));
+            out.push(
+                crate::model::text::printable_lines(&crate::ui::diff::flow_table(plan))
+                    .into_owned(),
+            );
+        }
+        out.push(crate::ui::diff::render_preview(plan, false));
+        out.push(crate::ui::diff::render_patch(plan));
+    }
+    let redactor = output_redactor(&files, &plans);
+    match crate::manifest::render_changed(&files, &shown, &|v| redactor.output(v)) {
+        Ok(text) => out.push(text),
+        Err(e) => out.push(format!("error: {e}")),
+    }
+    let found = Found {
+        plans: &plans,
+        not_fixable: &not_fixable,
+        left_out: &left_out,
+    };
+    let results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
+    match json_text(&results, found, DryRun::None, None) {
+        Ok(text) => out.push(text),
+        Err(e) => out.push(format!("error: {e}")),
+    }
+    out
 }
 
 /// The redaction boundary of a run's output: what is secret in every object read (List

@@ -927,6 +927,49 @@ mod tests {
         );
     }
 
+    /// covers issue #22: the saved forward patch rewrote the last-applied annotation, which
+    /// still held copies of the moved secret (in another env var, in an `args` flag). The
+    /// rewritten annotation holds none, nor does the patch as saved; rollback still restores
+    /// the spec exactly but for the moved value.
+    #[test]
+    fn the_last_applied_annotation() {
+        let spec = json!({"containers": [{"name": "app", "image": "app:1",
+            "args": [format!("--token={SECRET_VALUE}")],
+            "env": [{"name": "API_TOKEN", "value": SECRET_VALUE},
+                {"name": "MIRROR", "value": format!("copy:{SECRET_VALUE}")}]}]});
+        let mut raw = deployment(spec.clone()).raw;
+        let applied = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"template": {"spec": spec}}});
+        raw["metadata"]["annotations"] = json!({LAST_APPLIED_ANNOTATION: applied.to_string()});
+        let w = workload(raw);
+        let fs = vec![literal(
+            &w,
+            "/spec/template/spec/containers/0/env/0",
+            "API_TOKEN",
+        )];
+        let plan = plan_workload(&w, &fs, &FixOptions::default())
+            .unwrap()
+            .unwrap();
+        let annotation = plan.after["metadata"]["annotations"][LAST_APPLIED_ANNOTATION]
+            .as_str()
+            .unwrap();
+        assert!(!annotation.contains(SECRET_VALUE), "{annotation}");
+        assert!(annotation.contains("--token=<redacted>"), "{annotation}");
+        let (ops, inverse, _) = ops_of(&plan);
+        assert!(!ops.to_string().contains(SECRET_VALUE), "{ops}");
+        assert!(!inverse.to_string().contains(SECRET_VALUE), "{inverse}");
+        // As saved by `fix` (the journal's forward patch).
+        let saved = plan.display_patch().unwrap();
+        assert!(!saved.to_string().contains(SECRET_VALUE), "{saved}");
+        // Rolled back: the spec is the original but for the moved value.
+        let inverse_ops: Vec<PatchOperation> = serde_json::from_value(inverse).unwrap();
+        let back = patch::applied(&plan.after, &inverse_ops).unwrap();
+        let c = &back["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["args"][0], format!("--token={SECRET_VALUE}"));
+        assert_eq!(c["env"][1]["value"], format!("copy:{SECRET_VALUE}"));
+    }
+
     /// covers issue #15 (item 2): a moved literal leaves the last-applied annotation too;
     /// the forward patch never holds the literal, and the inverse restores the `secretKeyRef`
     /// the rewritten annotation names.
