@@ -27,7 +27,7 @@ root=$PWD
 
 seconds=${1:-60}
 shift || true
-all=(image_ref json_patch manifest redaction)
+all=(image_ref json_patch manifest redaction boundary)
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
     targets=()

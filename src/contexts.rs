@@ -153,6 +153,13 @@ pub struct Merged {
     pub notes: Vec<String>,
 }
 
+fn scrub_all(texts: Vec<String>) -> Vec<String> {
+    texts
+        .into_iter()
+        .map(|t| crate::model::text::scrub_userinfo(&t).into_owned())
+        .collect()
+}
+
 /// Merges outcomes (in the order given) into one report.
 pub fn merge(outcomes: Vec<Outcome>) -> Merged {
     let mut m = Merged::default();
@@ -165,10 +172,18 @@ pub fn merge(outcomes: Vec<Outcome>) -> Merged {
                 ..ContextScan::default()
             },
         };
+        // Credentials in a URL are never shown, whoever wrote the URL.
         let server = if scan.server.is_empty() {
-            target.server.clone()
+            &target.server
         } else {
-            scan.server.clone()
+            &scan.server
+        };
+        let server = crate::model::text::without_userinfo(server).into_owned();
+        let scan = ContextScan {
+            errors: scrub_all(scan.errors),
+            warnings: scrub_all(scan.warnings),
+            notes: scrub_all(scan.notes),
+            ..scan
         };
         let origin = ContextRef {
             context: target.context.clone(),
@@ -398,5 +413,57 @@ mod tests {
         assert!(plain.get("context").is_none() && plain.get("server").is_none());
         let back: Finding = serde_json::from_value(plain).unwrap();
         assert_eq!(back.origin, None);
+    }
+
+    /// covers issue #22: a kubeconfig server URL with userinfo (`https://user:pass@host`)
+    /// reaches no output format, nor a context's error message.
+    #[test]
+    fn credentials_in_the_server_url() {
+        let pw = "sfxCANARY-url-pw";
+        let m = merge(vec![
+            (
+                Target {
+                    context: "prod".into(),
+                    server: format!("https://admin:{pw}@prod.example:6443"),
+                },
+                Ok(ContextScan {
+                    findings: vec![finding("x")],
+                    scanned: 1,
+                    ..ContextScan::default()
+                }),
+            ),
+            (
+                Target {
+                    context: "gone".into(),
+                    server: format!("https://{pw}@gone.example"),
+                },
+                Err(format!(
+                    "cannot reach https://admin:{pw}@gone.example: refused"
+                )),
+            ),
+        ]);
+        let r = &m.report;
+        let at = crate::report::policy_report::Timestamp {
+            seconds: 0,
+            nanos: 0,
+        };
+        let reports = format!("{:?}", crate::report::policy_report::build(&r.findings, at));
+        let outputs = [
+            crate::report::to_json(r),
+            crate::report::to_yaml(r).unwrap(),
+            crate::report::to_sarif(r),
+            crate::report::render_markdown(r),
+            crate::report::render_html(r),
+            crate::report::render_summary(r, false),
+            crate::report::render_table(r, false),
+            crate::report::render_warnings(r, false),
+            reports,
+            format!("{:?}", m),
+        ];
+        for out in outputs {
+            assert!(!out.contains(pw), "{out}");
+            assert!(!out.contains("admin@"), "{out}");
+        }
+        assert_eq!(r.contexts[0].server, "https://prod.example:6443");
     }
 }

@@ -46,6 +46,10 @@ pub struct Inventory {
     /// ConfigMaps: offline every one in the manifests; live only those a workload reads
     /// (only with `Keep::objects`). Values are evidence for NetworkPolicies, never shown.
     pub config_maps: Vec<ConfigMap>,
+    /// The keys (never the values) of the ConfigMaps and Secrets `envFrom` reads: offline
+    /// every one in the manifests, live those a workload's `envFrom` names (only with
+    /// `Keep::objects`). A native secret move must not conflict with them.
+    pub env_sources: crate::fix::file_env::EnvSources,
     /// Names of the namespaces known to exist (Namespace objects read).
     pub namespaces: Vec<String>,
     /// ServiceAccounts (namespace, name) that a RoleBinding or ClusterRoleBinding of the
@@ -172,6 +176,10 @@ impl Collector {
     /// (where it is, `source`, is the caller's to say).
     pub fn add(&mut self, obj: Value, source: Option<SourceLocation>) -> Result<(), String> {
         let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        if self.keep.objects && matches!(kind, "ConfigMap" | "Secret") {
+            let ns = self.default_namespace.as_deref().unwrap_or_default();
+            self.inv.env_sources.learn(&obj, ns);
+        }
         match kind {
             "Namespace" => {
                 let ns: Namespace = serde_json::from_value(obj)
@@ -312,7 +320,7 @@ impl Collector {
 
     /// One object read from `-f` input (filtered by `-l` when it is a workload); an object
     /// that cannot be read is an input error at its place.
-    fn add_offline(
+    pub(crate) fn add_offline(
         &mut self,
         obj: Value,
         loc: SourceLocation,
@@ -341,7 +349,7 @@ impl Collector {
     }
 
     /// A problem with the input: an error is reported (the run exits 1), a warning said.
-    fn diagnostic(&mut self, d: crate::manifest::Diagnostic) {
+    pub(crate) fn diagnostic(&mut self, d: crate::manifest::Diagnostic) {
         if d.error {
             self.inv.errors.push(d.to_string());
             self.inv.input_errors.push(crate::report::InputError {
@@ -480,6 +488,66 @@ pub fn requests(keep: Keep) -> Vec<ListRequest> {
     v
 }
 
+/// Records the keys of every ConfigMap and Secret a workload's `envFrom` names (issue #22:
+/// a native move must not leave a variable set twice). ConfigMaps were read already; each
+/// Secret is read once and only its key names are kept. One that cannot be read stays
+/// unknown, which makes moves beside it app changes.
+async fn read_env_from_keys(collector: &mut Collector, client: &Client) {
+    use k8s_openapi::api::core::v1::Secret;
+    let mut secrets: BTreeSet<(String, String)> = BTreeSet::new();
+    for w in &collector.inv.workloads {
+        let spec = &w.spec;
+        let containers = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(spec.containers.iter());
+        for ef in containers.flat_map(|c| c.env_from.iter().flatten()) {
+            if let Some(r) = &ef.secret_ref {
+                secrets.insert((w.namespace().to_string(), r.name.clone()));
+            }
+        }
+    }
+    let inv = &mut collector.inv;
+    for cm in &inv.config_maps {
+        let keys = cm
+            .data
+            .iter()
+            .flat_map(|d| d.keys())
+            .chain(cm.binary_data.iter().flat_map(|d| d.keys()))
+            .cloned();
+        inv.env_sources.add(
+            "ConfigMap",
+            cm.metadata.namespace.as_deref().unwrap_or_default(),
+            cm.metadata.name.as_deref().unwrap_or_default(),
+            keys,
+        );
+    }
+    for (ns, name) in secrets {
+        let api: kube::Api<Secret> = kube::Api::namespaced(client.clone(), &ns);
+        match api.get_opt(&name).await {
+            Ok(Some(secret)) => {
+                // Key names only; the values are dropped with `secret` here.
+                let keys: Vec<String> = secret
+                    .data
+                    .iter()
+                    .flat_map(|d| d.keys())
+                    .chain(secret.string_data.iter().flat_map(|d| d.keys()))
+                    .cloned()
+                    .collect();
+                collector.inv.env_sources.add("Secret", &ns, &name, keys);
+            }
+            // A missing Secret sets nothing (an optional envFrom, or a pod that cannot start).
+            Ok(None) => collector.inv.env_sources.add("Secret", &ns, &name, []),
+            Err(e) => collector.warn(format!(
+                "cannot read Secret {ns}/{name} named by envFrom ({}): moves of variables beside \
+                 it are app changes",
+                crate::cluster::describe_error(&e)
+            )),
+        }
+    }
+}
+
 /// Reads what the NetworkPolicy evidence needs beyond the listing: the ConfigMaps that
 /// workloads read (env `configMapKeyRef`/`envFrom`, volumes; never Secrets), then the
 /// Services of other namespaces that evidence names. One `GET` each; a missing object is
@@ -547,6 +615,7 @@ async fn read_referenced(collector: &mut Collector, client: &Client) {
             )),
         }
     }
+    read_env_from_keys(collector, client).await;
     let wanted = {
         let inv = &collector.inv;
         crate::fix::network_policy::graph::Graph::wanted_services(&inv.cluster())

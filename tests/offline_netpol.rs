@@ -308,3 +308,52 @@ fn v1beta1_ingress_backends_are_entry_points() {
         );
     }
 }
+
+/// covers issue #22: a host read from a ConfigMap is documented as "value not shown", and
+/// was still printed in the note `no Service X in namespace …` when no Service had its name.
+#[test]
+fn a_config_map_host_documented_as_value_not_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = SHOP.replace(
+        "https://payments.internal.example.net",
+        "postgres://billing-sfxcanary-cm:5432/db",
+    );
+    let p = dir.path().join("shop.yaml");
+    std::fs::write(&p, manifest).unwrap();
+    let file = p.to_str().unwrap();
+    for extra in [&[][..], &["-o", "json"][..]] {
+        let mut args = vec!["fix", "-f", file, "--checks", "default-allow-namespace"];
+        args.extend_from_slice(extra);
+        let out = secfix(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains("sfxcanary"), "ConfigMap host printed:\n{all}");
+        assert!(all.contains("value not shown"), "{all}");
+    }
+}
+
+/// covers issue #22: the "NetworkPolicies for namespace …" header wrote raw ESC/OSC
+/// sequences from object names.
+#[test]
+fn the_network_policies_header_writes_raw_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = SHOP.replace(
+        "namespace: shop",
+        "namespace: \"shop\\e]0;pwned\\a\\u009b2J\"",
+    );
+    let p = dir.path().join("shop.yaml");
+    std::fs::write(&p, manifest).unwrap();
+    let out = secfix(&[
+        "fix",
+        "-f",
+        p.to_str().unwrap(),
+        "--checks",
+        "default-allow-namespace",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("NetworkPolicies for namespace"), "{err}");
+    for raw in ['\u{1b}', '\u{7}', '\u{9b}'] {
+        assert!(!err.contains(raw), "raw {raw:?} on stderr:\n{err}");
+    }
+}

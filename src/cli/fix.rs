@@ -20,6 +20,7 @@ use crate::fix::file_env::UserFileVars;
 use crate::fix::network_policy::Mode as NetworkPolicyMode;
 use crate::fix::network_policy::graph::Flow;
 use crate::fix::plan::{LeftOut, OfflineEdits, Plans, build_plans, offline_edits};
+use crate::fix::redact::Redactor;
 use crate::fix::{Action, AppChanges, FixOptions, MovedSecret, Plan, Target};
 use crate::inventory::Keep;
 use crate::model::{CheckId, Delivery, Detail, Finding};
@@ -185,6 +186,7 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         allow_dns: args.allow_dns,
         network_policy: args.network_policy,
         allow_egress: args.allow_egress.clone(),
+        env_sources: collected.inventory.env_sources.clone(),
     };
     let Plans {
         plans,
@@ -237,27 +239,45 @@ fn subject(f: &Finding) -> String {
 }
 
 fn print_not_fixable(not_fixable: &[Finding]) {
-    for f in not_fixable {
-        let why = f
-            .not_fixable_reason
-            .as_deref()
-            .unwrap_or("no automatic fix");
-        super::say("not fixable", format!("{}: {why}", subject(f)));
+    for (label, line) in not_fixable_lines(not_fixable) {
+        super::say(label, line);
     }
+}
+
+fn not_fixable_lines(not_fixable: &[Finding]) -> Vec<(&'static str, String)> {
+    not_fixable
+        .iter()
+        .map(|f| {
+            let why = f
+                .not_fixable_reason
+                .as_deref()
+                .unwrap_or("no automatic fix");
+            ("not fixable", format!("{}: {why}", subject(f)))
+        })
+        .collect()
 }
 
 /// Says on stderr which secret moves were left out because the app would have to change,
 /// and why.
 fn print_left_out(left_out: &[LeftOut]) {
-    for l in left_out {
-        let f = &l.finding;
-        let what = match &f.detail {
-            Detail::SecretKeyRef { env, .. } | Detail::LiteralSecret { env, .. } => env.clone(),
-            Detail::SecretRef { secret, .. } => format!("envFrom Secret {secret}"),
-            _ => f.path.clone(),
-        };
-        super::say("left out", format!("{}: {what}: {}", subject(f), l.reason));
+    for (label, line) in left_out_lines(left_out) {
+        super::say(label, line);
     }
+}
+
+fn left_out_lines(left_out: &[LeftOut]) -> Vec<(&'static str, String)> {
+    left_out
+        .iter()
+        .map(|l| {
+            let f = &l.finding;
+            let what = match &f.detail {
+                Detail::SecretKeyRef { env, .. } | Detail::LiteralSecret { env, .. } => env.clone(),
+                Detail::SecretRef { secret, .. } => format!("envFrom Secret {secret}"),
+                _ => f.path.clone(),
+            };
+            ("left out", format!("{}: {what}: {}", subject(f), l.reason))
+        })
+        .collect()
 }
 
 fn print_json(
@@ -266,6 +286,16 @@ fn print_json(
     dry_run: DryRun,
     dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    super::print_stdout(&json_text(results, found, dry_run, dir)?)
+}
+
+/// The `-o json` report as printed.
+fn json_text(
+    results: &[PlanResult],
+    found: Found<'_>,
+    dry_run: DryRun,
+    dir: Option<PathBuf>,
+) -> anyhow::Result<String> {
     let report = FixReport {
         api_version: "secfix.dev/v1",
         kind: "FixReport",
@@ -279,7 +309,114 @@ fn print_json(
         not_fixable: found.not_fixable,
         rollback_dir: dir,
     };
-    super::print_stdout(&serde_json::to_string_pretty(&report)?)
+    // The last net: every value any plan's objects hold that may be secret, in whatever
+    // field (a warning, a server error) it ended up.
+    let text = serde_json::to_string_pretty(&report)?;
+    let redactor = output_redactor(&[], found.plans);
+    let text = crate::model::text::json_escaped_controls(&text);
+    Ok(redactor.text(&text).into_owned())
+}
+
+/// Everything `fix -f` prints for `bytes`, read as the manifest file `display`, with the
+/// default options (`allow_app_changes`: `--allow-app-changes`): the manifests of stdout,
+/// the `-o json` report, the previews and patch views, and every stderr line (errors,
+/// warnings, notes, left out, not fixable, flow tables). The output boundary's seam for the
+/// fuzz target and tests: no terminal, no files, no cluster.
+#[doc(hidden)]
+pub fn offline_outputs(display: &str, bytes: &[u8], allow_app_changes: bool) -> Vec<String> {
+    use crate::inventory::Collector;
+    let (file, diags) = crate::manifest::parse_bytes(display, bytes);
+    let files = vec![file];
+    let keep = Keep {
+        objects: true,
+        pods: true,
+    };
+    let mut collector = Collector::new(crate::checks::ScanOptions::default(), keep)
+        .with_default_namespace("default");
+    let is_namespace = |v: &Value| v.get("kind").and_then(Value::as_str) == Some("Namespace");
+    for first in [true, false] {
+        crate::manifest::for_each_object(&files, &mut |obj, loc| {
+            if is_namespace(&obj) == first {
+                collector.add_offline(obj, loc, None);
+            }
+        });
+    }
+    for d in diags {
+        collector.diagnostic(d);
+    }
+    let inv = collector.finish();
+    let opts = FixOptions {
+        app_changes: if allow_app_changes {
+            AppChanges::Include
+        } else {
+            AppChanges::LeaveOut
+        },
+        env_sources: inv.env_sources.clone(),
+        ..FixOptions::default()
+    };
+    let Plans {
+        plans,
+        not_fixable,
+        left_out,
+        errors,
+    } = build_plans(&inv, &opts);
+    let mut stderr: Vec<(&str, String)> = Vec::new();
+    stderr.extend(errors.into_iter().map(|e| ("error", e)));
+    stderr.extend(inv.warnings.iter().map(|w| ("warning", w.clone())));
+    stderr.extend(inv.errors.iter().map(|e| ("error", e.clone())));
+    let OfflineEdits { shown, notes, .. } = offline_edits(&plans, &not_fixable, &files, "default");
+    stderr.extend(notes.into_iter().map(|n| ("note", n)));
+    stderr.extend(not_fixable_lines(&not_fixable));
+    stderr.extend(left_out_lines(&left_out));
+    let mut out: Vec<String> = stderr
+        .into_iter()
+        .map(|(label, line)| format!("{label}: {}", crate::model::text::printable(&line)))
+        .collect();
+    for plan in &plans {
+        out.extend(
+            plan.warnings
+                .iter()
+                .map(|w| format!("{}: {w}", plan.target)),
+        );
+        if !plan.flows.is_empty() {
+            out.push(crate::ui::diff::network_policy_header(
+                &plan.target.namespace,
+            ));
+            out.push(
+                crate::model::text::printable_lines(&crate::ui::diff::flow_table(plan))
+                    .into_owned(),
+            );
+        }
+        out.push(crate::ui::diff::render_preview(plan, false));
+        out.push(crate::ui::diff::render_patch(plan));
+    }
+    let redactor = output_redactor(&files, &plans);
+    match crate::manifest::render_changed(&files, &shown, &|v| redactor.output(v)) {
+        Ok(text) => out.push(text),
+        Err(e) => out.push(format!("error: {e}")),
+    }
+    let found = Found {
+        plans: &plans,
+        not_fixable: &not_fixable,
+        left_out: &left_out,
+    };
+    let results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
+    match json_text(&results, found, DryRun::None, None) {
+        Ok(text) => out.push(text),
+        Err(e) => out.push(format!("error: {e}")),
+    }
+    out
+}
+
+/// The redaction boundary of a run's output: what is secret in every object read (List
+/// items one by one) and in every plan.
+fn output_redactor(files: &[crate::manifest::ManifestFile], plans: &[Plan]) -> Redactor {
+    let mut r = Redactor::new();
+    crate::manifest::for_each_object(files, &mut |v, _| r.learn_document(&v));
+    for plan in plans {
+        r.learn_plan(plan);
+    }
+    r
 }
 
 /// `fix -f`: the fixed manifests to stdout, or rewritten in place with `--write`.
@@ -319,8 +456,15 @@ fn run_offline(
     }
     // A NetworkPolicy set is explained on stderr: stdout stays the manifests.
     for plan in plans.iter().filter(|p| !p.flows.is_empty()) {
-        eprintln!("NetworkPolicies for namespace {}:", plan.target.namespace);
-        eprint!("{}", crate::ui::diff::flow_table(plan));
+        // Every terminal line is escaped: the namespace comes from the manifest.
+        eprintln!(
+            "{}",
+            crate::ui::diff::network_policy_header(&plan.target.namespace)
+        );
+        eprint!(
+            "{}",
+            crate::model::text::printable_lines(&crate::ui::diff::flow_table(plan))
+        );
     }
     if args.write {
         // All or nothing: input that could not be read means nothing is written.
@@ -332,12 +476,15 @@ fn run_offline(
         }
         let written = crate::manifest::writer::write_in_place(files, &edits)?;
         for p in &written.rewritten {
-            eprintln!("rewrote {}", p.display());
+            eprintln!(
+                "rewrote {}",
+                crate::model::text::printable(&p.display().to_string())
+            );
         }
         for p in &written.created {
             eprintln!(
                 "created {} for the new objects (a JSON file holding plain objects cannot take more)",
-                p.display()
+                crate::model::text::printable(&p.display().to_string())
             );
         }
         eprintln!(
@@ -347,7 +494,9 @@ fn run_offline(
         );
         return Ok(exit::OK);
     }
-    let out = crate::manifest::render_changed(files, &shown).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let redactor = output_redactor(files, plans);
+    let out = crate::manifest::render_changed(files, &shown, &|v| redactor.output(v))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if out.is_empty() {
         eprintln!("nothing to change");
     }

@@ -311,14 +311,16 @@ async fn resolve_digests(inv: &mut Inventory, args: &ScanArgs) {
 }
 
 fn print_report(report: &Report, args: &ScanArgs) -> anyhow::Result<()> {
+    use crate::model::text::json_escaped_controls;
     let term = Term::detect();
     let text = match args.output {
         ScanOutput::Table => {
             report::render_table_sized(report, term.stdout_color(), term.stdout_rows())
         }
-        ScanOutput::Json => report::to_json(report),
+        // Every terminal line escaped (issue #22): JSON leaves C1 controls raw.
+        ScanOutput::Json => json_escaped_controls(&report::to_json(report)).into_owned(),
         ScanOutput::Yaml => report::to_yaml(report).map_err(|e| anyhow::anyhow!("{e}"))?,
-        ScanOutput::Sarif => report::to_sarif(report),
+        ScanOutput::Sarif => json_escaped_controls(&report::to_sarif(report)).into_owned(),
         ScanOutput::Summary => report::render_summary(report, term.stdout_color()),
         ScanOutput::Html => report::render_html(report),
         ScanOutput::Markdown => report::render_markdown(report),

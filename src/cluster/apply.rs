@@ -83,7 +83,11 @@ fn scrub(plan: &Plan, message: String) -> String {
             }
         }
     }
-    out
+    // Every value the plan's objects hold that may be secret (issue #22), as a last net
+    // behind the reduction of the message to reason and field paths.
+    crate::fix::redact::Redactor::for_plan(plan)
+        .text(&out)
+        .into_owned()
 }
 
 /// How a guarded write that lost a race is reported.

@@ -108,7 +108,8 @@ pub(crate) fn server_of(kubeconfig: &Kubeconfig, context: Option<&str>) -> Strin
         .iter()
         .find(|c| Some(c.name.as_str()) == cluster)
         .and_then(|c| c.cluster.as_ref())
-        .and_then(|c| c.server.clone())
+        .and_then(|c| c.server.as_deref())
+        .map(|s| crate::model::text::without_userinfo(s).into_owned())
         .unwrap_or_default()
 }
 
@@ -180,7 +181,7 @@ fn finish(
         default_namespace,
         context,
         cluster,
-        server,
+        server: crate::model::text::without_userinfo(&server).into_owned(),
     })
 }
 

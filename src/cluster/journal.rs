@@ -65,7 +65,11 @@ impl Record {
             kind: RECORD_KIND.into(),
             target: plan.target.clone(),
             checks,
-            forward: plan.forward_patch(),
+            // Saved as shown: values redacted, the last-applied annotation included (issue
+            // #22). Rollback reads only the inverse.
+            forward: plan
+                .display_patch()
+                .and_then(|p| serde_json::from_value(p).ok()),
             inverse: outcome
                 .after
                 .as_ref()

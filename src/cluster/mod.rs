@@ -12,20 +12,33 @@ pub mod resources;
 /// A short, user-facing description of a kube error: the server's message for API errors
 /// (`forbidden: …`, `conflict: …`), the transport error otherwise.
 pub(crate) fn describe_error(e: &kube::Error) -> String {
+    use crate::fix::server_message::{Cause, ServerError, describe};
     match e {
+        // Reduced to the reason, the object and the field paths: the server may print the
+        // object it was sent, values included (issue #22).
         kube::Error::Api(status) => {
-            let reason = if status.reason.is_empty() {
-                format!("HTTP {}", status.code)
-            } else {
-                status.reason.clone()
-            };
-            if status.message.is_empty() {
-                reason
-            } else {
-                format!("{reason}: {}", status.message)
-            }
+            let details = status.details.as_ref();
+            describe(&ServerError {
+                code: status.code,
+                reason: &status.reason,
+                message: &status.message,
+                kind: details.map_or("", |d| d.kind.as_str()),
+                name: details.map_or("", |d| d.name.as_str()),
+                causes: details
+                    .map(|d| {
+                        d.causes
+                            .iter()
+                            .map(|c| Cause {
+                                reason: &c.reason,
+                                field: &c.field,
+                                message: &c.message,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
         }
-        other => other.to_string(),
+        other => crate::model::text::scrub_userinfo(&other.to_string()).into_owned(),
     }
 }
 

@@ -327,6 +327,68 @@ pub struct Policy<'a> {
     pub user: &'a UserFileVars,
     /// Set a file variable at all (`false` with `--no-file-env`: only user-named ones).
     pub set_file_vars: bool,
+    /// The keys of the ConfigMaps and Secrets that `envFrom` may read.
+    pub sources: &'a EnvSources,
+    /// The namespace of the workload (where its `envFrom` sources are).
+    pub namespace: &'a str,
+}
+
+/// The keys (never the values) of the ConfigMaps and Secrets a container's `envFrom` may
+/// read: offline those in the manifests, live those read by name. A source not here is
+/// unknown, and a native move beside it is not safe: it may set the variable again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvSources {
+    keys: BTreeMap<(String, String, String), BTreeSet<String>>,
+}
+
+impl EnvSources {
+    /// Records the keys of a ConfigMap or Secret object (`data`, `binaryData`,
+    /// `stringData`); anything else is ignored. Values are not kept.
+    pub fn learn(&mut self, obj: &serde_json::Value, default_namespace: &str) {
+        let kind = obj.get("kind").and_then(serde_json::Value::as_str);
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str);
+        let (Some(kind @ ("ConfigMap" | "Secret")), Some(name)) = (kind, name) else {
+            return;
+        };
+        let namespace = obj
+            .pointer("/metadata/namespace")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(default_namespace);
+        let keys = ["data", "binaryData", "stringData"]
+            .iter()
+            .filter_map(|f| obj.get(*f).and_then(serde_json::Value::as_object))
+            .flat_map(|m| m.keys().cloned());
+        self.add(kind, namespace, name, keys);
+    }
+
+    /// Records the keys of ConfigMap or Secret `namespace/name`.
+    pub fn add(
+        &mut self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        keys: impl IntoIterator<Item = String>,
+    ) {
+        self.keys
+            .entry((kind.to_string(), namespace.to_string(), name.to_string()))
+            .or_default()
+            .extend(keys);
+    }
+
+    /// No source known (every `envFrom` is then a possible conflict).
+    pub fn none() -> &'static EnvSources {
+        static NONE: EnvSources = EnvSources {
+            keys: BTreeMap::new(),
+        };
+        &NONE
+    }
+
+    fn keys(&self, kind: &str, namespace: &str, name: &str) -> Option<&BTreeSet<String>> {
+        self.keys
+            .get(&(kind.to_string(), namespace.to_string(), name.to_string()))
+    }
 }
 
 /// Why a moved variable got its class. Holds names only, never values.
@@ -352,6 +414,12 @@ pub(crate) enum Why {
     Taken { var: String },
     /// `envFrom`: every key becomes a file, and no variable names them.
     WholeSecret,
+    /// The moved variable, or its file variable, would still be set by another source of
+    /// the container (an `envFrom` ConfigMap or Secret, another `env` entry): entrypoints
+    /// refuse both (`both POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are set`).
+    Conflict { var: String, source: String },
+    /// Something in the container reads the moved variable, which the move removes.
+    Readers { var: String, places: Vec<String> },
 }
 
 impl Why {
@@ -378,6 +446,14 @@ impl Why {
             Why::WholeSecret => {
                 "envFrom: each key becomes a file, and no variable names it".to_string()
             }
+            Why::Conflict { var, source } => format!(
+                "{var} would still be set by {source}: with the file variable also set, the \
+                 entrypoint may refuse to start"
+            ),
+            Why::Readers { var, places } => format!(
+                "{var} is read by {}, which lose it when it is removed",
+                places.join(", ")
+            ),
         }
     }
 }
@@ -421,14 +497,146 @@ pub fn resolve<'n>(
     policy: Policy<'_>,
 ) -> Resolution {
     let r = resolve_unchecked(c, name, policy);
+    let others: BTreeSet<&str> = other_names.into_iter().collect();
     match &r.file_var {
-        Some(var) if other_names.into_iter().any(|n| n == var) => Resolution {
+        Some(var) if others.contains(var.as_str()) => Resolution {
             delivery: Delivery::AppChange,
             file_var: None,
             why: Why::Taken { var: var.clone() },
         },
+        // A native move is only native if nothing else sets either variable and nothing
+        // reads the one removed (issue #22): else it is an app change, said and asked.
+        Some(var) if r.delivery == Delivery::Native => {
+            let app_change = |why| Resolution {
+                delivery: Delivery::AppChange,
+                file_var: Some(var.clone()),
+                why,
+            };
+            if let Some(why) = conflict(c, name, var, &others, policy) {
+                return app_change(why);
+            }
+            let places = readers(c, name);
+            if !places.is_empty() {
+                return app_change(Why::Readers {
+                    var: name.to_string(),
+                    places,
+                });
+            }
+            r
+        }
         _ => r,
     }
+}
+
+/// Another source of `name` (the variable moved) or `file_var` in container `c`: another
+/// `env` entry of the same name (it stays), or an `envFrom` ConfigMap or Secret holding
+/// either key (with its prefix), or one whose keys are not known.
+fn conflict(
+    c: &Container,
+    name: &str,
+    file_var: &str,
+    others: &BTreeSet<&str>,
+    policy: Policy<'_>,
+) -> Option<Why> {
+    if others.contains(name) {
+        return Some(Why::Conflict {
+            var: name.to_string(),
+            source: "another env entry of the container".to_string(),
+        });
+    }
+    for from in c.env_from.iter().flatten() {
+        let prefix = from.prefix.as_deref().unwrap_or_default();
+        let (kind, source) = match (&from.config_map_ref, &from.secret_ref) {
+            (Some(cm), _) => ("ConfigMap", cm.name.as_str()),
+            (None, Some(s)) => ("Secret", s.name.as_str()),
+            (None, None) => continue,
+        };
+        let described = format!("envFrom {kind} {source}");
+        match policy.sources.keys(kind, policy.namespace, source) {
+            Some(keys) => {
+                for var in [name, file_var] {
+                    let hit = var
+                        .strip_prefix(prefix)
+                        .is_some_and(|key| keys.contains(key));
+                    if hit {
+                        return Some(Why::Conflict {
+                            var: var.to_string(),
+                            source: described,
+                        });
+                    }
+                }
+            }
+            None => {
+                return Some(Why::Conflict {
+                    var: name.to_string(),
+                    source: format!("{described} (its keys could not be read)"),
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Where container `c` reads variable `name`, which a move removes: `$(NAME)` (expanded
+/// by Kubernetes in `command`, `args` and env values) and the shell forms `$NAME` and
+/// `${NAME…}` in `command`, `args`, env values, exec probes and lifecycle hooks.
+pub(crate) fn readers(c: &Container, name: &str) -> Vec<String> {
+    let mut places = Vec::new();
+    let mut look = |place: String, texts: &mut dyn Iterator<Item = &String>| {
+        for t in texts {
+            if reads(t, name) {
+                places.push(place);
+                return;
+            }
+        }
+    };
+    look("command".into(), &mut c.command.iter().flatten());
+    look("args".into(), &mut c.args.iter().flatten());
+    for e in c.env.iter().flatten().filter(|e| e.name != name) {
+        look(format!("env {}", e.name), &mut e.value.iter());
+    }
+    let probes = [
+        ("livenessProbe", &c.liveness_probe),
+        ("readinessProbe", &c.readiness_probe),
+        ("startupProbe", &c.startup_probe),
+    ];
+    for (field, probe) in probes {
+        let command = probe
+            .as_ref()
+            .and_then(|p| p.exec.as_ref())
+            .and_then(|e| e.command.as_ref());
+        look(field.to_string(), &mut command.into_iter().flatten());
+    }
+    let hooks = c.lifecycle.as_ref();
+    let hooks = [
+        (
+            "lifecycle.postStart",
+            hooks.and_then(|l| l.post_start.as_ref()),
+        ),
+        ("lifecycle.preStop", hooks.and_then(|l| l.pre_stop.as_ref())),
+    ];
+    for (field, hook) in hooks {
+        let command = hook
+            .and_then(|h| h.exec.as_ref())
+            .and_then(|e| e.command.as_ref());
+        look(field.to_string(), &mut command.into_iter().flatten());
+    }
+    places
+}
+
+/// Whether `text` reads variable `name`: `$(NAME)`, `${NAME` or `$NAME`, not followed by a
+/// name character.
+fn reads(text: &str, name: &str) -> bool {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices('$').any(|(i, _)| {
+        let rest = &text[i + 1..];
+        if let Some(r) = rest.strip_prefix('(') {
+            return r.strip_prefix(name).is_some_and(|t| t.starts_with(')'));
+        }
+        let r = rest.strip_prefix('{').unwrap_or(rest);
+        r.strip_prefix(name)
+            .is_some_and(|t| !t.starts_with(is_name_char))
+    })
 }
 
 fn resolve_unchecked(c: &Container, name: &str, policy: Policy<'_>) -> Resolution {
@@ -510,6 +718,8 @@ pub(crate) fn scan_delivery(
         table: Table::builtin(),
         user: &user,
         set_file_vars: true,
+        sources: EnvSources::none(),
+        namespace: "",
     };
     Some(resolve(c, name, other_env_names(c, index), policy).delivery)
 }
@@ -554,6 +764,8 @@ mod tests {
                 table: table(),
                 user,
                 set_file_vars: true,
+                sources: EnvSources::none(),
+                namespace: "",
             },
         )
     }
@@ -743,6 +955,8 @@ mod tests {
             table: table(),
             user: &user,
             set_file_vars: false,
+            sources: EnvSources::none(),
+            namespace: "",
         };
         let c = container("mysql");
         assert_eq!(
@@ -753,6 +967,8 @@ mod tests {
         assert_eq!((off.delivery, off.file_var), (Delivery::AppChange, None));
         let policy = Policy {
             set_file_vars: true,
+            sources: EnvSources::none(),
+            namespace: "",
             ..policy
         };
         let taken = resolve(&c, "MYSQL_PASSWORD", ["MYSQL_PASSWORD_FILE"], policy);
@@ -831,5 +1047,156 @@ mod tests {
             serde_json::to_value([Delivery::Native, Delivery::AppChange]).unwrap(),
             json!(["native", "app-change"])
         );
+    }
+
+    fn resolve_with(c: &Container, name: &str, sources: &EnvSources) -> Resolution {
+        let user = UserFileVars::default();
+        let others = other_env_names(c, 0);
+        resolve(
+            c,
+            name,
+            others,
+            Policy {
+                table: table(),
+                user: &user,
+                set_file_vars: true,
+                sources,
+                namespace: "db",
+            },
+        )
+    }
+
+    fn postgres(extra: serde_json::Value) -> Container {
+        let mut c = json!({"name": "db", "image": "postgres:16", "env": [
+            {"name": "POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "pg", "key": "pw"}}}]});
+        if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
+            c.extend(extra.clone());
+        }
+        serde_json::from_value(c).unwrap()
+    }
+
+    /// covers issue #22: moving POSTGRES_PASSWORD to POSTGRES_PASSWORD_FILE while an
+    /// `envFrom` ConfigMap still sets POSTGRES_PASSWORD makes the entrypoint exit ("both
+    /// … are set"): such a move is an app change, as is one beside a source whose keys are
+    /// not known; a source known not to hold either variable leaves it native.
+    #[test]
+    fn a_native_move_conflicts_with_env_from() {
+        let c = postgres(json!({"envFrom": [{"configMapRef": {"name": "cfg"}}]}));
+        let mut sources = EnvSources::default();
+        sources.learn(
+            &json!({"kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "db"},
+                "data": {"POSTGRES_PASSWORD": "sfxCANARY-cm", "MODE": "x"}}),
+            "default",
+        );
+        let r = resolve_with(&c, "POSTGRES_PASSWORD", &sources);
+        assert_eq!(r.delivery, Delivery::AppChange);
+        assert_eq!(
+            r.why,
+            Why::Conflict {
+                var: "POSTGRES_PASSWORD".into(),
+                source: "envFrom ConfigMap cfg".into()
+            }
+        );
+        assert_eq!(r.file_var.as_deref(), Some("POSTGRES_PASSWORD_FILE"));
+        assert!(
+            !format!("{sources:?}").contains("sfxCANARY"),
+            "values are never kept"
+        );
+        // The file variable set by a Secret with a prefix conflicts too.
+        let c = postgres(json!({"envFrom": [{"secretRef": {"name": "s"}, "prefix": "POSTGRES_"}]}));
+        let mut sources = EnvSources::default();
+        sources.add("Secret", "db", "s", ["PASSWORD_FILE".to_string()]);
+        let r = resolve_with(&c, "POSTGRES_PASSWORD", &sources);
+        assert_eq!(
+            r.why,
+            Why::Conflict {
+                var: "POSTGRES_PASSWORD_FILE".into(),
+                source: "envFrom Secret s".into()
+            }
+        );
+        // Unknown keys: the tool cannot know, so it does not act silently.
+        let r = resolve_with(&c, "POSTGRES_PASSWORD", EnvSources::none());
+        assert_eq!(r.delivery, Delivery::AppChange);
+        assert!(
+            r.why.describe().contains("could not be read"),
+            "{}",
+            r.why.describe()
+        );
+        // Known, and holding neither variable: native.
+        let mut sources = EnvSources::default();
+        sources.add("Secret", "db", "s", ["USER".to_string()]);
+        let r = resolve_with(&c, "POSTGRES_PASSWORD", &sources);
+        assert_eq!(r.delivery, Delivery::Native);
+        // Another env entry of the same name stays set.
+        let mut c = postgres(json!({}));
+        c.env.as_mut().unwrap().push(
+            serde_json::from_value(json!({"name": "POSTGRES_PASSWORD", "value": "x"})).unwrap(),
+        );
+        let r = resolve_with(&c, "POSTGRES_PASSWORD", EnvSources::none());
+        assert_eq!(r.delivery, Delivery::AppChange);
+    }
+
+    /// covers issue #22: a native move removes a variable that an exec probe, a lifecycle
+    /// hook, `command`/`args` or another env value reads (`$VAR`, `${VAR}`, `$(VAR)`):
+    /// that is an app change, said with where it is read.
+    #[test]
+    fn a_native_move_removes_a_variable_that_probes_or_hooks_read() {
+        let cases = [
+            (
+                json!({"livenessProbe": {"exec": {"command": ["sh", "-c",
+                    "PGPASSWORD=$POSTGRES_PASSWORD pg_isready -h localhost"]}}}),
+                "livenessProbe",
+            ),
+            (
+                json!({"readinessProbe": {"exec": {"command": ["sh", "-c", "echo ${POSTGRES_PASSWORD:-x}"]}}}),
+                "readinessProbe",
+            ),
+            (
+                json!({"startupProbe": {"exec": {"command": ["check", "$(POSTGRES_PASSWORD)"]}}}),
+                "startupProbe",
+            ),
+            (
+                json!({"lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", "backup --pw \"$POSTGRES_PASSWORD\""]}}}}),
+                "lifecycle.preStop",
+            ),
+            (
+                json!({"lifecycle": {"postStart": {"exec": {"command": ["init", "--password=$(POSTGRES_PASSWORD)"]}}}}),
+                "lifecycle.postStart",
+            ),
+            (
+                json!({"args": ["-c", "password=$(POSTGRES_PASSWORD)"]}),
+                "args",
+            ),
+        ];
+        for (extra, place) in cases {
+            let c = postgres(extra.clone());
+            let r = resolve_with(&c, "POSTGRES_PASSWORD", EnvSources::none());
+            assert_eq!(r.delivery, Delivery::AppChange, "{extra}");
+            assert_eq!(
+                r.why,
+                Why::Readers {
+                    var: "POSTGRES_PASSWORD".into(),
+                    places: vec![place.into()]
+                },
+                "{extra}"
+            );
+        }
+        let mut c = postgres(json!({}));
+        c.env.as_mut().unwrap().push(
+            serde_json::from_value(
+                json!({"name": "DSN", "value": "postgres://u:$(POSTGRES_PASSWORD)@h/db"}),
+            )
+            .unwrap(),
+        );
+        let r = resolve_with(&c, "POSTGRES_PASSWORD", EnvSources::none());
+        assert!(
+            matches!(r.why, Why::Readers { ref places, .. } if places == &["env DSN"]),
+            "{r:?}"
+        );
+        // Names that only start the same are other variables.
+        let c = postgres(json!({"livenessProbe": {"exec": {"command": ["sh", "-c",
+            "echo $POSTGRES_PASSWORD_OLD ${POSTGRES_PASSWORDX} $(POSTGRES_PASSWORD2)"]}}}));
+        let r = resolve_with(&c, "POSTGRES_PASSWORD", EnvSources::none());
+        assert_eq!(r.delivery, Delivery::Native, "{r:?}");
     }
 }

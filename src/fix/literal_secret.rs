@@ -74,6 +74,11 @@ impl LiteralSecret {
         key
     }
 
+    /// The moved values (to scrub their copies; never to show).
+    pub(crate) fn values(&self) -> impl Iterator<Item = &str> {
+        self.data.values().map(String::as_str)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }

@@ -11,6 +11,7 @@ pub mod patch;
 pub mod plan;
 pub mod redact;
 pub(crate) mod secret_volume;
+pub mod server_message;
 pub mod workload;
 
 use json_patch::{Patch, PatchOperation};
@@ -41,6 +42,9 @@ pub struct FixOptions {
     pub network_policy: network_policy::Mode,
     /// Address blocks every pod may reach (least-privilege policies, `--allow-egress`).
     pub allow_egress: Vec<network_policy::graph::Cidr>,
+    /// The keys of the ConfigMaps and Secrets `envFrom` reads: a native move must not
+    /// conflict with them.
+    pub env_sources: file_env::EnvSources,
 }
 
 impl Default for FixOptions {
@@ -53,6 +57,7 @@ impl Default for FixOptions {
             allow_dns: true,
             network_policy: network_policy::Mode::default(),
             allow_egress: Vec::new(),
+            env_sources: file_env::EnvSources::default(),
         }
     }
 }

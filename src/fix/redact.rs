@@ -97,6 +97,45 @@ impl Redactor {
         self.finish();
     }
 
+    /// Learns a whole document: a `List`'s items one by one (nested Lists too), any other
+    /// object as [`Redactor::learn`].
+    pub fn learn_document(&mut self, v: &Value) {
+        match v.get("items").and_then(Value::as_array) {
+            Some(items) if is_list(v) => items.iter().for_each(|i| self.learn_document(i)),
+            _ => self.learn(v),
+        }
+    }
+
+    /// A document as it may leave the process (printed, saved): a `List` item by item,
+    /// every Secret's `data`/`stringData` replaced, then [`Redactor::value`]. The one
+    /// boundary every echoed object goes through, changed or not.
+    pub fn output(&self, v: &Value) -> Value {
+        let mut out = match v.get("items").and_then(Value::as_array) {
+            Some(items) if is_list(v) => {
+                let mut list = v.clone();
+                list["items"] = Value::Array(items.iter().map(|i| self.output(i)).collect());
+                list
+            }
+            _ if v.get("kind").and_then(Value::as_str) == Some("Secret") => {
+                let mut secret = redact_secret(v);
+                // Its last-applied copy holds the same data.
+                if let Some(Value::String(text)) = secret
+                    .pointer_mut("/metadata/annotations")
+                    .and_then(|a| a.get_mut(LAST_APPLIED_ANNOTATION))
+                {
+                    *text = match serde_json::from_str::<Value>(text) {
+                        Ok(applied) => redact_secret(&applied).to_string(),
+                        Err(_) => REDACTED.to_string(),
+                    };
+                }
+                secret
+            }
+            _ => v.clone(),
+        };
+        self.redact_in_place(&mut out);
+        out
+    }
+
     /// Learns every `data`/`stringData` value of a Secret (and, for `data`, its decoded
     /// text).
     pub(crate) fn learn_secret_data(&mut self, obj: &Value) {
@@ -320,6 +359,13 @@ fn walk_env(v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
         Value::Array(items) => items.iter_mut().for_each(|i| walk_env(i, f)),
         _ => {}
     }
+}
+
+/// Whether `v` is a `List` (`kind: List`, or any `…List` kind holding `items`).
+fn is_list(v: &Value) -> bool {
+    v.get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"))
 }
 
 /// A Secret-like object with every `data`/`stringData` value replaced.

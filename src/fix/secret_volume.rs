@@ -817,6 +817,10 @@ fn key_warning(cname: &str, name: &str, file: &str, r: &Resolution) -> Option<St
     }
     let why = r.why.describe();
     Some(match (&r.why, &r.file_var) {
+        (Why::Conflict { .. } | Why::Readers { .. }, Some(var)) => format!(
+            "container {cname}: {name} is removed; its value is now the file {file}, named by \
+             {var}: app-change: {why}; the pod may not start or work until that is changed"
+        ),
         (Why::Taken { var }, _) => format!(
             "container {cname}: {var} is already set and was left unchanged; the value of {name} \
              is now the file {file}: app-change: the app must read it from there"
@@ -859,7 +863,7 @@ fn reference_warnings(spec: &mut PodSpec, vars: &[MovedVar]) -> Result<Vec<Strin
 mod tests {
     use super::*;
     use crate::fix::FixOptions;
-    use crate::fix::file_env::{Table, UserFileVars};
+    use crate::fix::file_env::{EnvSources, Table, UserFileVars};
     use serde_json::{Value, json};
 
     fn spec(v: Value) -> PodSpec {
@@ -902,6 +906,8 @@ mod tests {
             table: Table::builtin(),
             user: &user,
             set_file_vars: opts.file_env,
+            sources: EnvSources::none(),
+            namespace: "",
         };
         Ok(move_secrets(spec, moves, &opts.mount_root, policy)?.warnings)
     }
@@ -1420,6 +1426,8 @@ mod tests {
                 table: Table::builtin(),
                 user: &UserFileVars::default(),
                 set_file_vars: true,
+                sources: EnvSources::none(),
+                namespace: "",
             },
         )
         .unwrap();
@@ -1440,6 +1448,8 @@ mod tests {
             table: Table::builtin(),
             user,
             set_file_vars: true,
+            sources: EnvSources::none(),
+            namespace: "",
         }
     }
 
@@ -1519,7 +1529,16 @@ mod tests {
                 key(C, 0, 1, "MYSQL_PASSWORD", "db", "q"),
             ],
         );
-        assert_eq!(moved.vars[0].resolution.delivery, Delivery::Native);
+        // Kubernetes sets the last of two same-named entries: the first is no native move
+        // (issue #22: another source of the variable).
+        assert_eq!(moved.vars[0].resolution.delivery, Delivery::AppChange);
+        assert_eq!(
+            moved.vars[0].resolution.why,
+            Why::Conflict {
+                var: "MYSQL_PASSWORD".into(),
+                source: "another env entry of the container".into()
+            }
+        );
         assert_eq!(
             moved.vars[1].resolution.why,
             Why::Taken {
@@ -1693,7 +1712,7 @@ mod tests {
                 let mut fixed = original.clone();
                 let user = UserFileVars::default();
                 let moved = move_secrets(&mut fixed, &moves, "/var/run/secrets/secfix", Policy {
-                    table: Table::builtin(), user: &user, set_file_vars: file_env,
+                    table: Table::builtin(), user: &user, set_file_vars: file_env, sources: EnvSources::none(), namespace: "",
                 }).unwrap();
                 for (ci, (before, after)) in original.containers.iter().zip(&fixed.containers).enumerate() {
                     for secret in SECRETS {

@@ -418,6 +418,8 @@ fn apply_edits(
         table: Table::builtin(),
         user: &opts.file_env_vars,
         set_file_vars: opts.file_env,
+        sources: &opts.env_sources,
+        namespace: w.namespace(),
     };
     let moved = secret_volume::move_secrets(&mut fixed, &e.moves, &opts.mount_root, policy)
         .map_err(|source| FixError::Move {
@@ -618,6 +620,11 @@ fn last_applied_op(w: &Workload, e: &Edits) -> Option<PatchOperation> {
             }
         }
     }
+    // Copies of the moved values elsewhere in the annotation (another env var, an `args`
+    // flag) go too: the saved forward patch holds the annotation (issue #22).
+    for value in e.literals.values() {
+        changed |= replace_in_strings(&mut applied, value);
+    }
     if !changed {
         return None;
     }
@@ -631,6 +638,27 @@ fn last_applied_op(w: &Workload, e: &Edits) -> Option<PatchOperation> {
         path,
         value: Value::String(new),
     }))
+}
+
+/// Replaces `value` with `<redacted>` in every string of `v` (values of at least
+/// [`MIN_SCRUB_LEN`](super::redact::MIN_SCRUB_LEN) characters); whether any changed.
+fn replace_in_strings(v: &mut Value, value: &str) -> bool {
+    if value.len() < super::redact::MIN_SCRUB_LEN {
+        return false;
+    }
+    match v {
+        Value::String(s) if s.contains(value) => {
+            *s = s.replace(value, crate::model::REDACTED);
+            true
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, i| replace_in_strings(i, value) | any),
+        Value::Object(map) => map
+            .values_mut()
+            .fold(false, |any, c| replace_in_strings(c, value) | any),
+        _ => false,
+    }
 }
 
 /// The name of container `index` of `group` in `spec`.
@@ -908,6 +936,49 @@ mod tests {
             w_text.contains("$(API_TOKEN) in args will no longer expand"),
             "{w_text}"
         );
+    }
+
+    /// covers issue #22: the saved forward patch rewrote the last-applied annotation, which
+    /// still held copies of the moved secret (in another env var, in an `args` flag). The
+    /// rewritten annotation holds none, nor does the patch as saved; rollback still restores
+    /// the spec exactly but for the moved value.
+    #[test]
+    fn the_last_applied_annotation() {
+        let spec = json!({"containers": [{"name": "app", "image": "app:1",
+            "args": [format!("--token={SECRET_VALUE}")],
+            "env": [{"name": "API_TOKEN", "value": SECRET_VALUE},
+                {"name": "MIRROR", "value": format!("copy:{SECRET_VALUE}")}]}]});
+        let mut raw = deployment(spec.clone()).raw;
+        let applied = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"template": {"spec": spec}}});
+        raw["metadata"]["annotations"] = json!({LAST_APPLIED_ANNOTATION: applied.to_string()});
+        let w = workload(raw);
+        let fs = vec![literal(
+            &w,
+            "/spec/template/spec/containers/0/env/0",
+            "API_TOKEN",
+        )];
+        let plan = plan_workload(&w, &fs, &FixOptions::default())
+            .unwrap()
+            .unwrap();
+        let annotation = plan.after["metadata"]["annotations"][LAST_APPLIED_ANNOTATION]
+            .as_str()
+            .unwrap();
+        assert!(!annotation.contains(SECRET_VALUE), "{annotation}");
+        assert!(annotation.contains("--token=<redacted>"), "{annotation}");
+        let (ops, inverse, _) = ops_of(&plan);
+        assert!(!ops.to_string().contains(SECRET_VALUE), "{ops}");
+        assert!(!inverse.to_string().contains(SECRET_VALUE), "{inverse}");
+        // As saved by `fix` (the journal's forward patch).
+        let saved = plan.display_patch().unwrap();
+        assert!(!saved.to_string().contains(SECRET_VALUE), "{saved}");
+        // Rolled back: the spec is the original but for the moved value.
+        let inverse_ops: Vec<PatchOperation> = serde_json::from_value(inverse).unwrap();
+        let back = patch::applied(&plan.after, &inverse_ops).unwrap();
+        let c = &back["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["args"][0], format!("--token={SECRET_VALUE}"));
+        assert_eq!(c["env"][1]["value"], format!("copy:{SECRET_VALUE}"));
     }
 
     /// covers issue #15 (item 2): a moved literal leaves the last-applied annotation too;

@@ -110,8 +110,9 @@ pub fn resolve(text: &str, plain: bool, tag: Option<CoreTag>) -> Result<Scalar, 
             match (tag, resolved) {
                 (t, r) if t == found => Ok(r),
                 (CoreTag::Float, Scalar::Int(i)) => Ok(Scalar::Float(i as f64)),
+                // Never the text itself: it may be a secret (a mistagged password).
                 _ => Err(format!(
-                    "cannot decode {} `{text}` as a {}",
+                    "cannot decode {} as a {} (value not shown)",
                     found.short(),
                     tag.short()
                 )),
@@ -629,7 +630,7 @@ mod tests {
         );
         assert_eq!(
             t("abc", true, CoreTag::Int),
-            Err("cannot decode !!str `abc` as a !!int".to_string())
+            Err("cannot decode !!str as a !!int (value not shown)".to_string())
         );
         assert!(t("1", true, CoreTag::Bool).is_err());
         assert!(t("foo", true, CoreTag::Timestamp).is_err());

@@ -564,7 +564,7 @@ mod tests {
         assert_eq!(diags.len(), 1);
         assert!(diags[0].error);
         assert_eq!(diags[0].line, 7, "{diags:?}");
-        assert!(diags[0].message.starts_with("invalid YAML"), "{diags:?}");
+        assert!(diags[0].message.contains("invalid YAML"), "{diags:?}");
     }
 
     #[test]
@@ -578,11 +578,9 @@ mod tests {
         assert_eq!(names(&objects), ["a"]);
         assert_eq!(diags.len(), 2);
         assert_eq!(diags[0].line, 5);
-        assert!(
-            diags[0]
-                .message
-                .contains("invalid document separator `--- !!map`")
-        );
+        assert!(diags[0].message.contains("invalid document separator"));
+        assert!(!diags[0].message.contains("!!map"), "{}", diags[0].message);
+        assert!(diags[0].message.contains("text after it not shown"));
         assert_eq!(diags[1].line, 10);
     }
 

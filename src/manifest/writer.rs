@@ -280,22 +280,55 @@ pub(crate) fn new_file_for(path: &Path) -> PathBuf {
     path.with_file_name(format!("{stem}.secfix.json"))
 }
 
-/// Only what changes, as YAML documents: every changed object (a changed `List` as its
-/// whole document) and every new one. This is what `fix -f` prints, ready for
-/// `kubectl apply -f -`; documents it does not change are not repeated.
-pub fn render_changed(files: &[ManifestFile], edits: &Edits) -> Result<String, String> {
+/// Only what changes, as YAML documents: every changed object and every new one. This is
+/// what `fix -f` prints, ready for `kubectl apply -f -`; objects it does not change are not
+/// repeated: of a changed `List` (what `kubectl get -o yaml` writes) only the changed items
+/// are printed, as a `List` of them. Every document printed goes through `shown`, the
+/// redaction boundary of the output.
+pub fn render_changed(
+    files: &[ManifestFile],
+    edits: &Edits,
+    shown: &dyn Fn(&Value) -> Value,
+) -> Result<String, String> {
     let mut docs = Vec::new();
     for f in files {
         for doc in &f.documents {
             if let Some(changes) = edits.replacements(&f.display, doc.index) {
-                docs.push(to_yaml(&changed_value(&f.display, doc, changes)?)?);
+                let changed = changed_value(&f.display, doc, changes)?;
+                docs.push(to_yaml(&shown(&changed_only(&changed, changes)))?);
             }
         }
         for extra in edits.appended.get(&f.display).into_iter().flatten() {
-            docs.push(to_yaml(extra)?);
+            docs.push(to_yaml(&shown(extra))?);
         }
     }
     Ok(docs.join("---\n"))
+}
+
+/// Of a changed document, what is printed: the whole object, or for a `List` whose items
+/// changed, a `List` of only those items (nested Lists' items included), in file order.
+fn changed_only(changed: &Value, changes: &[Replacement]) -> Value {
+    if changes.iter().any(|r| r.items.is_empty()) {
+        return changed.clone();
+    }
+    let mut paths: Vec<&[usize]> = changes.iter().map(|r| r.items.as_slice()).collect();
+    paths.sort();
+    paths.dedup();
+    let items: Vec<Value> = paths
+        .into_iter()
+        .filter_map(|path| {
+            let mut slot = changed;
+            for &i in path {
+                slot = slot.get("items")?.get(i)?;
+            }
+            Some(slot.clone())
+        })
+        .collect();
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": items,
+    })
 }
 
 /// What a rewrite did.

@@ -237,13 +237,11 @@ impl<R: BufRead> Splitter<R> {
                     );
                 }
                 cur.end = line.offset + line.raw_len;
-                if let Err(rest) = sep {
+                if sep.is_err() {
+                    // What follows the `---` is never quoted: it may be a value.
                     cur.error = Some((
                         line.number,
-                        format!(
-                            "invalid document separator `--- {}`: only a comment may follow `---` (kubectl refuses it too)",
-                            printable(rest)
-                        ),
+                        "invalid document separator: only a comment may follow `---` on its line (kubectl refuses it too; text after it not shown)".to_string(),
                     ));
                 }
                 continue;
@@ -572,7 +570,11 @@ pub fn parse(
             Err(e) => {
                 let d = Diag::error(
                     line_of(e.marker().line()),
-                    format!("invalid YAML: {}", e.info()),
+                    format!(
+                        "column {}: invalid YAML: {}",
+                        e.marker().col() + 1,
+                        e.info()
+                    ),
                 );
                 return Err(fail(d, &b));
             }
@@ -592,7 +594,9 @@ pub fn parse(
                 }
             }
             ev => {
+                let column = span.start.col() + 1;
                 if let Err(m) = b.event(ev, line) {
+                    let m = format!("column {column}: {m}");
                     return Err(fail(Diag::error(line, m), &b));
                 }
             }

@@ -22,7 +22,7 @@ use similar::{Algorithm, ChangeTag, TextDiff};
 use crate::fix::redact::Redactor;
 use crate::fix::{Action, Plan, Target};
 use crate::model::Delivery;
-use crate::model::text::printable;
+use crate::model::text::{printable, printable_lines};
 
 pub use crate::fix::redact::LAST_APPLIED_ANNOTATION;
 
@@ -224,9 +224,15 @@ pub fn render_patch(plan: &Plan) -> String {
     };
     let text = serde_json::to_string_pretty(&value)
         .unwrap_or_else(|e| format!("(cannot render the patch: {e})"));
-    let mut text = scrub.text(&text).into_owned();
+    // JSON escapes C0 controls but not C1 ones (CSI is U+009B): escape what is left.
+    let mut text = printable_lines(&scrub.text(&text)).into_owned();
     text.push('\n');
     text
+}
+
+/// The line above a NetworkPolicy set's flow table, the namespace escaped.
+pub(crate) fn network_policy_header(namespace: &str) -> String {
+    format!("NetworkPolicies for namespace {}:", printable(namespace))
 }
 
 /// `Kind ns/name`, or `Kind name` for cluster-scoped objects.

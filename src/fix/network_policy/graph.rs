@@ -934,11 +934,15 @@ impl<'a> Graph<'a> {
             }
             Target::NoSuchService => {
                 if r.form != Form::Bare || m.named_as_address {
-                    self.blocked.push(blocked(format!(
-                        "no Service {} in namespace {}",
-                        r.host,
-                        w.namespace()
-                    )));
+                    // A ConfigMap's value is never shown, not even as the name it failed as.
+                    let note = match shown(r) {
+                        Some(_) => format!("no Service {} in namespace {}", r.host, w.namespace()),
+                        None => format!(
+                            "no Service of that name (value not shown) in namespace {}",
+                            w.namespace()
+                        ),
+                    };
+                    self.blocked.push(blocked(note));
                 }
             }
             Target::External => {
