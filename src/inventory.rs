@@ -58,6 +58,9 @@ pub struct Inventory {
     pub errors: Vec<String>,
     /// The `-f` input that could not be read, by file and line (also in `errors`).
     pub input_errors: Vec<crate::report::InputError>,
+    /// Keys in force per namespace that narrows `--signature-key` (see
+    /// [`crate::checks::ScanResult::signature_keys`]).
+    pub signature_keys: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Inventory {
@@ -294,11 +297,13 @@ impl Collector {
             findings,
             suppressed,
             scanned,
+            signature_keys,
         } = self.scanner.finish();
         Inventory {
             findings,
             suppressed,
             scanned,
+            signature_keys,
             ..self.inv
         }
     }

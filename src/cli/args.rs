@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::checks::unsigned_image::{TrustPolicy, TrustedKey};
 use crate::checks::untrusted_registry::AllowList;
 use crate::cluster::discovery::KindRef;
 use crate::model::{CheckId, Severity};
@@ -106,6 +107,12 @@ pub struct Selection {
     /// namespace's `secfix.dev/allowed-registries` annotation narrows it.
     #[arg(long, value_name = "LIST", value_parser = parse_allow_list)]
     pub allowed_registries: Option<AllowList>,
+    /// Public key (PEM, as `cosign generate-key-pair` writes `cosign.pub`: ECDSA P-256/P-384,
+    /// Ed25519 or RSA) image signatures must verify with. Repeatable: any one key suffices.
+    /// Turns on the unsigned-image check, and `mutable-image-tag` then pins only signed
+    /// digests; a namespace's `secfix.dev/signature-keys` annotation narrows the keys.
+    #[arg(long = "signature-key", value_name = "PATH", value_parser = parse_signature_key)]
+    pub signature_keys: Vec<TrustedKey>,
     /// Also list this kind when the cluster serves it, and check its pod template
     /// (`spec.template.spec` or `spec.jobTemplate.spec.template.spec`), e.g.
     /// `apps.kruise.io/v1alpha1/CloneSet`. Repeatable. Argo Rollouts and OpenShift
@@ -121,6 +128,26 @@ fn parse_kind_ref(s: &str) -> Result<KindRef, String> {
 
 fn parse_allow_list(s: &str) -> Result<AllowList, String> {
     AllowList::parse(s)
+}
+
+/// `--signature-key PATH`: the file is read here, so a missing or bad key is a usage error
+/// naming the flag and the file (its content is never echoed).
+fn parse_signature_key(s: &str) -> Result<TrustedKey, String> {
+    const MAX_KEY_BYTES: u64 = 64 * 1024;
+    let path = std::path::Path::new(s);
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {s}: {e}"))?;
+    if !meta.is_file() || meta.len() > MAX_KEY_BYTES {
+        return Err(format!("{s} is not a public key file"));
+    }
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {s}: {e}"))?;
+    TrustedKey::from_pem(s, &pem).map_err(|e| format!("{s}: {e}"))
+}
+
+impl Selection {
+    /// The trust policy of `--signature-key`, if any key was given.
+    pub fn signature_policy(&self) -> Option<TrustPolicy> {
+        TrustPolicy::new(self.signature_keys.clone())
+    }
 }
 
 /// Where the digest for a mutable image tag comes from.
