@@ -115,7 +115,10 @@ fn markdown_lists_a_capped_number_of_findings_per_check_and_stays_under_64_kib()
     for k in 0..checks {
         let per_check = 10_000 / checks + usize::from(k < 10_000 % checks);
         *expected
-            .entry(format!("… and {} more (`-o json` lists them all)", per_check - 25))
+            .entry(format!(
+                "… and {} more (`-o json` lists them all)",
+                per_check - 25
+            ))
             .or_insert(0) += 1;
     }
     for (more, n) in expected {

@@ -499,6 +499,64 @@ Wqjn8BOegFsmt3qQwe9ob1dkM7uvGbzc+UQmHQPNxrH5xzU8FJt7feHLvg==
         assert_eq!(verdict(DIGEST, &["k1".into()], &c), Ok("k1".into()));
     }
 
+    /// Ed25519: a key imported with `cosign import-key-pair` (from `openssl genpkey`), the
+    /// signature made by `cosign sign` 2.5.0 (cosign 2.5 refuses to import RSA and P-384
+    /// keys: those signatures are `openssl dgst -sign` over the same payload).
+    const ED_PAYLOAD: &str = r#"{"critical":{"identity":{"docker-reference":"127.0.0.1:15999/keys"},"image":{"docker-manifest-digest":"sha256:852b7de6156231800fc54b79a3ba9e6a03dff2447746017b046b91901d5f0cc0"},"type":"cosign container image signature"},"optional":null}"#;
+    const ED_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAD76cgFuJqZnbGzAQ4HGK+bNoQk8JW+a4S2RWDdSKlqQ=
+-----END PUBLIC KEY-----
+";
+    const ED_SIG: &str = "UINjP+yqiCRUKL3JawsLkiJZ7Z5+KLZJvUlyPvqIPSI4a4Tv6FMOPUYiVWnwGZg8OqPHO/bwjWLFRPz3uwfzAg==";
+    const RSA_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA3fA6gtBHwDmSQIxiBPi7
+jx4IHBWUW4S6T3HQ7bizQuwxg+8B6aKS6G+BrJouiH4+iS2x2IBBAHct9AJUGBsN
+3qH0GZMNv9BhJB8rkTo9IGhQpiUzcoKc6JIxApPF4ici8KKr3UVN1jVBaahzBscB
+eu0/wJ7nrlFrznOrHFHYUIKvPutHd9Qij1FXTbQQJSfkLpyTj6//lvO1YL3eXyIb
+LU0MGZy2qBzvc0S4FbMXJ+ldWFK5NlpZ+OU9tasfy48XvSKyTEOZq/Tbh8reTAMa
+DjIyz74vLeEvfiidQExOSvKcqT02Vn8zZ+/r+nKamosYPSP5hSA/IxergFIbTkji
+XwIDAQAB
+-----END PUBLIC KEY-----
+";
+    const RSA_SIG: &str = "I5YaPwllS9w5uWFEP0+z1xjs03pDpEHA758GDYQI5KgxL1KBjwINFM6cMKvaOJ2MQHJ0N6gdtwW/SCRh2hbIj3uw/jwd7B5MeyRvRGVmcwxXNn1OClOwfPschUCstkbzxEXylA/Sz8gIFQXzdTfVGjoq3EYantJosKWiCmHLf3UG74NnluNW+uPVOUWwSx1tpBe2CfQqc/OViTEPAuRP4PHe+Jd2yIwU5eF8Oh3QGkQxDUeuqjD26CdeZYKC6jRLHtqglQoJQlwMtGLYb/rp+DHgfDeB9eZuEQf2kVwBqd9aNMWfckmNmZnAyw05bIjicxolbZZAIvLh4CJK105Zvw==";
+    const P384_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEVZDWML3QnQ2noStdM8wBgBzr/iPA0AoO
+lbbMqWllilPD4ESGRKonu0j73aV0HrqSCZWjwbNVW9CDcQwlu5ZjyKjzg7lq9n+Z
+RAY5y5/hbY8nGOef11RN4DHUdWP6tVE8
+-----END PUBLIC KEY-----
+";
+    const P384_SHA256_SIG: &str = "MGYCMQDwZ70a9eQWlFJQkUtZDep/1lNTDlRxRlsZTmsZfUKW7nQkvIdt7LA5vBw00AUBSN0CMQDIxizJXmASPqp2E6btqQTjl6bgUZjgoBmMYQBSRIOI9AGHvU3+voLTklcFcHasy3Q=";
+    const P384_SHA384_SIG: &str = "MGQCMFIcc5OUw8A9mSFJr8Yut6XW0MUtBVhxZnERU4F5w5iiyzGH3G46pwg5D5l5/MvhXgIwdl/sAcwGnO1zfui3EcfWS9lmUF9cwqMXpPuWVHwaIAIrDjU6zi4ysNHupra9I8eb";
+
+    #[test]
+    fn every_key_type_verifies_its_own_signatures_only() {
+        let keys = [
+            ("ed.pub", ED_KEY, "Ed25519", vec![ED_SIG]),
+            ("rsa.pub", RSA_KEY, "RSA", vec![RSA_SIG]),
+            ("p384.pub", P384_KEY, "ECDSA P-384", vec![P384_SHA256_SIG, P384_SHA384_SIG]),
+        ];
+        let all: Vec<&str> = keys.iter().flat_map(|k| k.3.clone()).collect();
+        for (file, pem, kind, own) in &keys {
+            let k = TrustedKey::from_pem(file, pem.as_bytes()).unwrap();
+            assert_eq!(k.kind, *kind);
+            for sig in &all {
+                let raw = base64::engine::general_purpose::STANDARD.decode(sig).unwrap();
+                assert_eq!(
+                    k.verifies(ED_PAYLOAD.as_bytes(), &raw),
+                    own.contains(sig),
+                    "{file} with {sig}"
+                );
+                assert!(!k.verifies(PAYLOAD.as_bytes(), &raw), "{file}: another payload");
+            }
+        }
+        // And the P-256 key from cosign generate-key-pair verifies none of them.
+        let p256 = k1();
+        for sig in &all {
+            let raw = base64::engine::general_purpose::STANDARD.decode(sig).unwrap();
+            assert!(!p256.verifies(ED_PAYLOAD.as_bytes(), &raw));
+        }
+    }
+
     #[test]
     fn a_payload_naming_another_digest_does_not_count() {
         let policy = TrustPolicy::new(vec![k1()]).unwrap();
