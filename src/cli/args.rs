@@ -397,6 +397,60 @@ mod tests {
     use super::*;
 
     #[test]
+    fn signature_keys_are_read_at_parse_time_and_repeatable() {
+        use clap::Parser as _;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("team-a.pub");
+        std::fs::write(
+            &key,
+            "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAD76cgFuJqZnbGzAQ4HGK+bNoQk8JW+a4S2RWDdSKlqQ=\n-----END PUBLIC KEY-----\n",
+        )
+        .unwrap();
+        let private = dir.path().join("cosign.key");
+        std::fs::write(&private, "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n").unwrap();
+        let k = key.to_str().unwrap();
+        let cli = Cli::try_parse_from([
+            "kubectl-secfix",
+            "scan",
+            "--signature-key",
+            k,
+            "--signature-key",
+            k,
+        ])
+        .unwrap();
+        let Command::Scan(scan) = cli.command else {
+            panic!()
+        };
+        assert_eq!(scan.selection.signature_keys.len(), 2);
+        let policy = scan.selection.signature_policy().unwrap();
+        assert_eq!(policy.keys().len(), 1, "the same key twice is one key");
+        assert_eq!(policy.keys()[0].name, "team-a");
+        let Command::Scan(none) = Cli::try_parse_from(["kubectl-secfix", "scan"])
+            .unwrap()
+            .command
+        else {
+            panic!()
+        };
+        assert!(none.selection.signature_policy().is_none());
+        for (bad, why) in [
+            (dir.path().join("missing.pub"), "cannot read"),
+            (private.clone(), "public key"),
+            (dir.path().to_path_buf(), "not a public key file"),
+        ] {
+            let e = Cli::try_parse_from([
+                "kubectl-secfix",
+                "fix",
+                "--signature-key",
+                bad.to_str().unwrap(),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("--signature-key") && e.contains(why), "{e}");
+            assert!(!e.contains("AAAA"), "the file is never echoed: {e}");
+        }
+    }
+
+    #[test]
     fn registry_timeout_takes_seconds_or_kubectl_durations() {
         for (given, secs) in [
             ("10", 10),
