@@ -97,7 +97,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__fix)
-            opts="-n -A -l -f -y -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --allowed-registries --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --write --output --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
+            opts="-n -A -l -f -y -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --allowed-registries --signature-key --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --write --output --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -128,10 +128,14 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --checks)
-                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry unsigned-image" -- "${cur}"))
                     return 0
                     ;;
                 --allowed-registries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signature-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -321,7 +325,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__scan)
-            opts="-n -A -l -f -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --allowed-registries --include-kinds --output --fail-on --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --parallel-contexts --report-to-cluster --kubeconfig --context --help --version"
+            opts="-n -A -l -f -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --allowed-registries --signature-key --include-kinds --output --fail-on --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --parallel-contexts --report-to-cluster --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,10 +356,14 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --checks)
-                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry unsigned-image" -- "${cur}"))
                     return 0
                     ;;
                 --allowed-registries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signature-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

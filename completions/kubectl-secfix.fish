@@ -40,8 +40,10 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l c
 env-literal-secret\t'Secret-looking literal value in an environment variable'
 default-allow-namespace\t'Namespace pods are not isolated by a NetworkPolicy'
 mutable-image-tag\t'Container image is not pinned by digest'
-untrusted-registry\t'Container image comes from a registry that is not allowed'"
+untrusted-registry\t'Container image comes from a registry that is not allowed'
+unsigned-image\t'Container image has no signature that verifies with a trusted key'"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l allowed-registries -d 'Registries images may come from: hosts or host/path prefixes, comma-separated (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a namespace\'s `secfix.dev/allowed-registries` annotation narrows it' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l signature-key -d 'Public key (PEM, as `cosign generate-key-pair` writes `cosign.pub`: ECDSA P-256/P-384, Ed25519 or RSA) image signatures must verify with. Repeatable: any one key suffices. Turns on the unsigned-image check, and `mutable-image-tag` then pins only signed digests; a namespace\'s `secfix.dev/signature-keys` annotation narrows the keys' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l include-kinds -d 'Also list this kind when the cluster serves it, and check its pod template (`spec.template.spec` or `spec.jobTemplate.spec.template.spec`), e.g. `apps.kruise.io/v1alpha1/CloneSet`. Repeatable. Argo Rollouts and OpenShift DeploymentConfigs are listed without it; with -f, every kind with a pod template is checked anyway' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "table\t'One line per finding (kubectl style)'
 json\t'The versioned scan report (docs/scan-report.md)'
@@ -76,8 +78,10 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l ch
 env-literal-secret\t'Secret-looking literal value in an environment variable'
 default-allow-namespace\t'Namespace pods are not isolated by a NetworkPolicy'
 mutable-image-tag\t'Container image is not pinned by digest'
-untrusted-registry\t'Container image comes from a registry that is not allowed'"
+untrusted-registry\t'Container image comes from a registry that is not allowed'
+unsigned-image\t'Container image has no signature that verifies with a trusted key'"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l allowed-registries -d 'Registries images may come from: hosts or host/path prefixes, comma-separated (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a namespace\'s `secfix.dev/allowed-registries` annotation narrows it' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l signature-key -d 'Public key (PEM, as `cosign generate-key-pair` writes `cosign.pub`: ECDSA P-256/P-384, Ed25519 or RSA) image signatures must verify with. Repeatable: any one key suffices. Turns on the unsigned-image check, and `mutable-image-tag` then pins only signed digests; a namespace\'s `secfix.dev/signature-keys` annotation narrows the keys' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l include-kinds -d 'Also list this kind when the cluster serves it, and check its pod template (`spec.template.spec` or `spec.jobTemplate.spec.template.spec`), e.g. `apps.kruise.io/v1alpha1/CloneSet`. Repeatable. Argo Rollouts and OpenShift DeploymentConfigs are listed without it; with -f, every kind with a pod template is checked anyway' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l dry-run -d '`server`: validate every change with a server-side dry run and stop; `client`: print the plan without writing; `none`: dry run, then apply' -r -f -a "none\t'Validate with the server, then apply'
 server\t'Send every change with dryRun=All and stop there'

@@ -65,6 +65,9 @@ pub struct Inventory {
     /// Kinds a live run could not list (wholly or after some pages; also in `errors`): the
     /// scan did not see all of them, so what it reports about them is incomplete.
     pub unlisted: BTreeSet<String>,
+    /// Keys in force per namespace that narrows `--signature-key` (see
+    /// [`crate::checks::ScanResult::signature_keys`]).
+    pub signature_keys: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Inventory {
@@ -305,11 +308,13 @@ impl Collector {
             findings,
             suppressed,
             scanned,
+            signature_keys,
         } = self.scanner.finish();
         Inventory {
             findings,
             suppressed,
             scanned,
+            signature_keys,
             ..self.inv
         }
     }

@@ -399,3 +399,102 @@ fn a_token_service_that_refuses_anonymous_access_says_credentials_were_withheld(
     );
     assert!(tokens.requests().iter().all(|r| r.authorization.is_none()));
 }
+
+fn signatures(
+    opts: RegistryOptions,
+    targets: &[(ImageRef, String)],
+) -> BTreeMap<
+    String,
+    Result<Vec<kubectl_secfix::checks::unsigned_image::FoundSignature>, ResolveError>,
+> {
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    rt.block_on(Resolver::new(opts).signatures_all(targets))
+}
+
+fn digest(n: u8) -> String {
+    format!("sha256:{}", format!("{n:02x}").repeat(32))
+}
+
+/// covers issue #23 (fast at scale): a thousand containers running three digests cost the
+/// requests of three signature lookups (the `.sig` tag, the referrers API, the fallback tag).
+#[test]
+fn signature_lookups_are_made_once_per_distinct_digest() {
+    let server = Server::start("127.0.0.1", |_| {
+        answer("404 Not Found", &[], Body::Fixed(Vec::new()))
+    });
+    let image = img(&format!("{}/team/app:v1", server.addr));
+    let targets: Vec<(ImageRef, String)> = (0..1000)
+        .map(|i| (image.clone(), digest((i % 3) as u8)))
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let res = signatures(opts(Duration::from_secs(10), dir.path()), &targets);
+    assert_eq!(res.len(), 3);
+    assert!(
+        res.values().all(|r| matches!(r, Ok(v) if v.is_empty())),
+        "{res:?}"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 9, "{requests:?}");
+    let hex = "01".repeat(32);
+    for path in [
+        format!("/v2/team/app/manifests/sha256-{hex}.sig"),
+        format!("/v2/team/app/referrers/sha256:{hex}"),
+        format!("/v2/team/app/manifests/sha256-{hex}"),
+    ] {
+        assert_eq!(
+            requests.iter().filter(|r| r.path == path).count(),
+            1,
+            "{path}: {requests:?}"
+        );
+    }
+}
+
+/// A `.sig` manifest with one simple-signing layer of digest `layer`; the blob answered by
+/// `blob`.
+fn sig_registry(layer: String, blob: impl Fn() -> Body + Send + Sync + 'static) -> Server {
+    Server::start("127.0.0.1", move |r| {
+        if r.path.ends_with(".sig") {
+            let manifest = format!(
+                r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{layer}","size":2}},"layers":[{{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"{layer}","size":10,"annotations":{{"dev.cosignproject.cosign/signature":"c2ln"}}}}]}}"#
+            );
+            answer("200 OK", &[], Body::Fixed(manifest.into_bytes()))
+        } else if r.path.contains("/blobs/") {
+            answer("200 OK", &[], blob())
+        } else {
+            answer("404 Not Found", &[], Body::Fixed(Vec::new()))
+        }
+    })
+}
+
+#[test]
+fn a_signature_payload_past_the_cap_is_cut_off() {
+    let total = 256 * 1024 * 1024;
+    let server = sig_registry(digest(7), move || Body::Endless { total });
+    let image = img(&format!("{}/app:v1", server.addr));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let res = signatures(
+        opts(Duration::from_secs(10), dir.path()),
+        &[(image, digest(1))],
+    );
+    let e = res.values().next().unwrap().as_ref().unwrap_err();
+    assert!(
+        e.to_string().contains("is larger than 1048576 bytes"),
+        "{e}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = server.sent.load(Ordering::SeqCst);
+    assert!(sent < total / 4, "server sent {sent} of {total} bytes");
+}
+
+#[test]
+fn a_signature_payload_that_does_not_match_its_digest_is_refused() {
+    let server = sig_registry(digest(7), || Body::Fixed(b"{\"critical\":{}}".to_vec()));
+    let image = img(&format!("{}/app:v1", server.addr));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let res = signatures(
+        opts(Duration::from_secs(10), dir.path()),
+        &[(image, digest(1))],
+    );
+    let e = res.values().next().unwrap().as_ref().unwrap_err();
+    assert!(e.to_string().contains("does not match its digest"), "{e}");
+}

@@ -79,6 +79,8 @@ checks! {
     MutableImageTag => mutable_image_tag,
     /// An image from a registry outside `--allowed-registries`.
     UntrustedRegistry => untrusted_registry,
+    /// An image whose digest has no signature that verifies with `--signature-key`.
+    UnsignedImage => unsigned_image,
 }
 
 /// Namespaces the namespace check skips unless [`ScanOptions::include_system`].
@@ -94,6 +96,9 @@ pub struct ScanOptions {
     /// Registries (hosts or host/path prefixes) images may come from; `None`: no policy, and
     /// `untrusted-registry` does not run.
     pub allowed_registries: Option<untrusted_registry::AllowList>,
+    /// The keys image signatures must verify with (`--signature-key`); `None`: no policy,
+    /// `unsigned-image` does not run and `mutable-image-tag` pins any digest.
+    pub signature_policy: Option<unsigned_image::TrustPolicy>,
 }
 
 impl ScanOptions {
@@ -103,10 +108,10 @@ impl ScanOptions {
     }
 
     /// Whether a check that runs reads its namespace's annotations beyond suppression
-    /// (`untrusted-registry`, narrowed per namespace): Namespace objects must then be fed
-    /// before their workloads. Suppression works in any order.
+    /// (`untrusted-registry`, `unsigned-image`, narrowed per namespace): Namespace objects
+    /// must then be fed before their workloads. Suppression works in any order.
     pub(crate) fn reads_namespace_annotations(&self) -> bool {
-        self.enabled(CheckId::UntrustedRegistry)
+        self.enabled(CheckId::UntrustedRegistry) || self.signature_policy.is_some()
     }
 
     /// A usage error when `--checks` names a check that cannot run with these options.
@@ -127,6 +132,9 @@ pub struct ScanResult {
     pub suppressed: usize,
     /// Top-level workloads checked.
     pub scanned: usize,
+    /// With a signature policy: the keys in force in each namespace whose
+    /// `secfix.dev/signature-keys` annotation narrows them (other namespaces: every key).
+    pub signature_keys: BTreeMap<String, Vec<String>>,
 }
 
 /// Runs the checks over objects fed one at a time (e.g. page by page from a live listing).
@@ -259,10 +267,22 @@ impl Scanner {
         });
         suppressed += before - findings.len();
         findings.sort_by(compare_findings);
+        let signature_keys = match &self.opts.signature_policy {
+            Some(policy) => self
+                .namespaces
+                .iter()
+                .filter_map(|(ns, facts)| {
+                    let narrowed = facts.annotations.get(unsigned_image::ANNOTATION)?;
+                    Some((ns.clone(), policy.keys_in_force(Some(narrowed))))
+                })
+                .collect(),
+            None => BTreeMap::new(),
+        };
         ScanResult {
             findings,
             suppressed,
             scanned: self.scanned,
+            signature_keys,
         }
     }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::checks::unsigned_image::{TrustPolicy, TrustedKey};
 use crate::checks::untrusted_registry::AllowList;
 use crate::cluster::discovery::KindRef;
 use crate::model::{CheckId, Severity};
@@ -106,6 +107,12 @@ pub struct Selection {
     /// namespace's `secfix.dev/allowed-registries` annotation narrows it.
     #[arg(long, value_name = "LIST", value_parser = parse_allow_list)]
     pub allowed_registries: Option<AllowList>,
+    /// Public key (PEM, as `cosign generate-key-pair` writes `cosign.pub`: ECDSA P-256/P-384,
+    /// Ed25519 or RSA) image signatures must verify with. Repeatable: any one key suffices.
+    /// Turns on the unsigned-image check, and `mutable-image-tag` then pins only signed
+    /// digests; a namespace's `secfix.dev/signature-keys` annotation narrows the keys.
+    #[arg(long = "signature-key", value_name = "PATH", value_parser = parse_signature_key)]
+    pub signature_keys: Vec<TrustedKey>,
     /// Also list this kind when the cluster serves it, and check its pod template
     /// (`spec.template.spec` or `spec.jobTemplate.spec.template.spec`), e.g.
     /// `apps.kruise.io/v1alpha1/CloneSet`. Repeatable. Argo Rollouts and OpenShift
@@ -121,6 +128,26 @@ fn parse_kind_ref(s: &str) -> Result<KindRef, String> {
 
 fn parse_allow_list(s: &str) -> Result<AllowList, String> {
     AllowList::parse(s)
+}
+
+/// `--signature-key PATH`: the file is read here, so a missing or bad key is a usage error
+/// naming the flag and the file (its content is never echoed).
+fn parse_signature_key(s: &str) -> Result<TrustedKey, String> {
+    const MAX_KEY_BYTES: u64 = 64 * 1024;
+    let path = std::path::Path::new(s);
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {s}: {e}"))?;
+    if !meta.is_file() || meta.len() > MAX_KEY_BYTES {
+        return Err(format!("{s} is not a public key file"));
+    }
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {s}: {e}"))?;
+    TrustedKey::from_pem(s, &pem).map_err(|e| format!("{s}: {e}"))
+}
+
+impl Selection {
+    /// The trust policy of `--signature-key`, if any key was given.
+    pub fn signature_policy(&self) -> Option<TrustPolicy> {
+        TrustPolicy::new(self.signature_keys.clone())
+    }
 }
 
 /// Where the digest for a mutable image tag comes from.
@@ -368,6 +395,60 @@ fn parse_cidr(s: &str) -> Result<Cidr, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signature_keys_are_read_at_parse_time_and_repeatable() {
+        use clap::Parser as _;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("team-a.pub");
+        std::fs::write(
+            &key,
+            "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAD76cgFuJqZnbGzAQ4HGK+bNoQk8JW+a4S2RWDdSKlqQ=\n-----END PUBLIC KEY-----\n",
+        )
+        .unwrap();
+        let private = dir.path().join("cosign.key");
+        std::fs::write(&private, "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n").unwrap();
+        let k = key.to_str().unwrap();
+        let cli = Cli::try_parse_from([
+            "kubectl-secfix",
+            "scan",
+            "--signature-key",
+            k,
+            "--signature-key",
+            k,
+        ])
+        .unwrap();
+        let Command::Scan(scan) = cli.command else {
+            panic!()
+        };
+        assert_eq!(scan.selection.signature_keys.len(), 2);
+        let policy = scan.selection.signature_policy().unwrap();
+        assert_eq!(policy.keys().len(), 1, "the same key twice is one key");
+        assert_eq!(policy.keys()[0].name, "team-a");
+        let Command::Scan(none) = Cli::try_parse_from(["kubectl-secfix", "scan"])
+            .unwrap()
+            .command
+        else {
+            panic!()
+        };
+        assert!(none.selection.signature_policy().is_none());
+        for (bad, why) in [
+            (dir.path().join("missing.pub"), "cannot read"),
+            (private.clone(), "public key"),
+            (dir.path().to_path_buf(), "not a public key file"),
+        ] {
+            let e = Cli::try_parse_from([
+                "kubectl-secfix",
+                "fix",
+                "--signature-key",
+                bad.to_str().unwrap(),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("--signature-key") && e.contains(why), "{e}");
+            assert!(!e.contains("AAAA"), "the file is never echoed: {e}");
+        }
+    }
 
     #[test]
     fn registry_timeout_takes_seconds_or_kubectl_durations() {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::args::{DigestArgs, DigestSource};
+use crate::checks::unsigned_image::TrustPolicy;
 use crate::fix::digest::{apply_pod_digests, set_digest, unresolved_image};
 use crate::inventory::Inventory;
 use crate::model::{CheckId, ImageRef};
@@ -10,8 +11,20 @@ use crate::registry::{RegistryOptions, Resolver, resolve_key};
 
 /// Resolves digests for the inventory's mutable-image-tag findings from `source`: pods'
 /// agreed `imageID` first (live only), then the registry for what is still unresolved.
-/// Findings left without a digest say why in `not_fixable_reason`.
-pub async fn resolve(inv: &mut Inventory, source: DigestSource, args: &DigestArgs) {
+/// Findings left without a digest say why in `not_fixable_reason`. With a trust policy,
+/// signatures are verified next (see [`super::signatures`]): only signed digests stay
+/// pinnable, and the `unsigned-image` findings are settled.
+pub async fn resolve(
+    inv: &mut Inventory,
+    source: DigestSource,
+    args: &DigestArgs,
+    policy: Option<&TrustPolicy>,
+) {
+    resolve_tags(inv, source, args).await;
+    super::signatures::verify(inv, policy, args).await;
+}
+
+async fn resolve_tags(inv: &mut Inventory, source: DigestSource, args: &DigestArgs) {
     if !inv
         .findings
         .iter()

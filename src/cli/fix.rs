@@ -172,7 +172,14 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     };
     let mut collected = collect(global, &args.selection, keep).await?;
     let source = args.digest.digest_source.unwrap_or(DigestSource::Auto);
-    super::digests::resolve(&mut collected.inventory, source, &args.digest).await;
+    let policy = args.selection.signature_policy();
+    super::digests::resolve(
+        &mut collected.inventory,
+        source,
+        &args.digest,
+        policy.as_ref(),
+    )
+    .await;
     let opts = FixOptions {
         mount_root: args.mount_root.clone(),
         file_env: !args.no_file_env,

@@ -7,6 +7,7 @@ pub mod digests;
 pub mod fix;
 pub mod rollback;
 pub mod scan;
+pub mod signatures;
 
 use std::process::ExitCode;
 

@@ -307,7 +307,8 @@ fn causes(e: &dyn std::error::Error) -> String {
 /// A read-only command contacts registries only when asked to (`--digest-source`).
 async fn resolve_digests(inv: &mut Inventory, args: &ScanArgs) {
     let source = args.digest.digest_source.unwrap_or(DigestSource::Pods);
-    super::digests::resolve(inv, source, &args.digest).await;
+    let policy = args.selection.signature_policy();
+    super::digests::resolve(inv, source, &args.digest, policy.as_ref()).await;
 }
 
 fn print_report(report: &Report, args: &ScanArgs) -> anyhow::Result<()> {

@@ -121,6 +121,23 @@ pub enum Detail {
         /// The allowed registries in force for this object (flag, narrowed by its namespace).
         allowed: Vec<String>,
     },
+    /// An image whose signature does not verify (`unsigned-image`).
+    #[serde(rename_all = "camelCase")]
+    Unsigned {
+        image: String,
+        /// The digest whose signatures were checked, when known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        digest: Option<String>,
+        /// Where that digest came from (`reference`, `pods` or `registry`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        digest_source: Option<String>,
+        /// The names of the `--signature-key` keys in force for this object (narrowed by its
+        /// namespace's `secfix.dev/signature-keys`).
+        keys: Vec<String>,
+        /// Why it failed; `None` while the verification is pending.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        problem: Option<crate::checks::unsigned_image::Problem>,
+    },
     /// An image reference without a digest.
     #[serde(rename_all = "camelCase")]
     Image {

@@ -231,6 +231,13 @@ async fn small_body(res: &mut Response, cap: u64) -> Option<Vec<u8>> {
         .map(|_| buf)
 }
 
+/// The authorization won by the first request of a lookup of several requests
+/// ([`Lookup::fetch`]). Not `Debug`: it holds a credential or a token.
+#[derive(Default)]
+pub(crate) struct Session {
+    authorization: Option<Authorization>,
+}
+
 /// One lookup: what it needs to know and how it maps transport errors.
 pub(crate) struct Lookup<'a> {
     pub client: &'a reqwest::Client,
@@ -283,6 +290,72 @@ impl Lookup<'_> {
             req = a.apply(req);
         }
         req.send().await.map_err(|e| (self.transport)(&e))
+    }
+
+    /// The URL of `/v2/<repository>/<path>` on the reference's registry.
+    fn api_url(&self, path: &str) -> Result<Url, ResolveError> {
+        let host = api_host(&self.image.registry);
+        let url = format!(
+            "{}://{host}/v2/{}/{path}",
+            scheme_for(&self.image.registry, self.insecure),
+            self.image.repository,
+        );
+        Url::parse(&url).map_err(|_| self.other("cannot form the registry URL"))
+    }
+
+    /// GETs `/v2/<repository>/<path>` (a manifest by tag or digest, a blob, the referrers
+    /// list) and reads at most `cap` bytes of it: `Ok(None)` when the registry answers 404.
+    /// A `401` is answered once and the answer kept in `session` for the next requests of
+    /// the same lookup. When `expect` (a `sha256:` digest) is given, the body must hash to it.
+    pub(crate) async fn fetch(
+        &self,
+        session: &mut Session,
+        path: &str,
+        cap: u64,
+        expect: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, ResolveError> {
+        let url = self.api_url(path)?;
+        let mut res = self
+            .send(Method::GET, &url, session.authorization.as_ref())
+            .await?;
+        if res.status() == StatusCode::UNAUTHORIZED {
+            let authorization = self.authorize(&url, res.headers()).await?;
+            res = self.send(Method::GET, &url, Some(&authorization)).await?;
+            session.authorization = Some(authorization);
+        }
+        let status = res.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            let body = small_body(&mut res, MAX_ERROR_BYTES).await;
+            return Err(self.status_error(status, body.as_deref()));
+        }
+        let mut body = Vec::new();
+        let mut hasher = Sha256::new();
+        match read_capped(&mut res, cap, |c| {
+            hasher.update(c);
+            body.extend_from_slice(c);
+        })
+        .await
+        {
+            Ok(_) => {}
+            Err(BodyError::TooLarge) => {
+                return Err(self.other(format!("{path} is larger than {cap} bytes")));
+            }
+            Err(BodyError::Transport(e)) => return Err((self.transport)(&e)),
+        }
+        if let Some(want) = expect {
+            let hex: String = hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            if want != format!("sha256:{hex}") {
+                return Err(self.other(format!("{path} does not match its digest")));
+            }
+        }
+        Ok(Some(body))
     }
 
     /// The `sha256:` digest the reference's tag points at.

@@ -41,6 +41,7 @@
 pub mod credentials;
 pub mod distribution;
 mod plain_http;
+pub mod signatures;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error as StdError;
