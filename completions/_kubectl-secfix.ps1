@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find secrets in env vars, default-allow namespaces and mutable image tags')
             [CompletionResult]::new('fix', 'fix', [CompletionResultType]::ParameterValue, 'Fix findings with guarded JSON patches (preview and prompt per change on a terminal)')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Apply the inverse patches saved by `fix --save-patches DIR`')
+            [CompletionResult]::new('post-render', 'post-render', [CompletionResultType]::ParameterValue, 'Helm post-renderer: read manifests on stdin, write every object to stdout, fixed where a fix applies (`helm install --post-renderer kubectl-secfix --post-renderer-args post-render`). Takes `fix` flags')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -41,6 +42,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector for workloads (e.g. `app=web,tier!=db`)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable')
             [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Read what `kubectl kustomize DIR` renders instead of a cluster (run with the user''s kubectl, or `$SECFIX_KUBECTL`)')
+            [CompletionResult]::new('--kustomize', '--kustomize', [CompletionResultType]::ParameterName, 'Read what `kubectl kustomize DIR` renders instead of a cluster (run with the user''s kubectl, or `$SECFIX_KUBECTL`)')
             [CompletionResult]::new('--checks', '--checks', [CompletionResultType]::ParameterName, 'Checks to run (comma-separated; default: all)')
             [CompletionResult]::new('--allowed-registries', '--allowed-registries', [CompletionResultType]::ParameterName, 'Registries images may come from: hosts or host/path prefixes, comma-separated (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a namespace''s `secfix.dev/allowed-registries` annotation narrows it')
             [CompletionResult]::new('--signature-key', '--signature-key', [CompletionResultType]::ParameterName, 'Public key (PEM, as `cosign generate-key-pair` writes `cosign.pub`: ECDSA P-256/P-384, Ed25519 or RSA) image signatures must verify with. Repeatable: any one key suffices. Turns on the unsigned-image check, and `mutable-image-tag` then pins only signed digests; a namespace''s `secfix.dev/signature-keys` annotation narrows the keys')
@@ -73,6 +76,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector for workloads (e.g. `app=web,tier!=db`)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable')
             [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Read what `kubectl kustomize DIR` renders instead of a cluster (run with the user''s kubectl, or `$SECFIX_KUBECTL`)')
+            [CompletionResult]::new('--kustomize', '--kustomize', [CompletionResultType]::ParameterName, 'Read what `kubectl kustomize DIR` renders instead of a cluster (run with the user''s kubectl, or `$SECFIX_KUBECTL`)')
             [CompletionResult]::new('--checks', '--checks', [CompletionResultType]::ParameterName, 'Checks to run (comma-separated; default: all)')
             [CompletionResult]::new('--allowed-registries', '--allowed-registries', [CompletionResultType]::ParameterName, 'Registries images may come from: hosts or host/path prefixes, comma-separated (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a namespace''s `secfix.dev/allowed-registries` annotation narrows it')
             [CompletionResult]::new('--signature-key', '--signature-key', [CompletionResultType]::ParameterName, 'Public key (PEM, as `cosign generate-key-pair` writes `cosign.pub`: ECDSA P-256/P-384, Ed25519 or RSA) image signatures must verify with. Repeatable: any one key suffices. Turns on the unsigned-image check, and `mutable-image-tag` then pins only signed digests; a namespace''s `secfix.dev/signature-keys` annotation narrows the keys')
@@ -84,6 +89,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             [CompletionResult]::new('--allow-dns', '--allow-dns', [CompletionResultType]::ParameterName, 'Let default-deny policies allow DNS egress (UDP and TCP port 53)')
             [CompletionResult]::new('--network-policy', '--network-policy', [CompletionResultType]::ParameterName, 'What the default-allow-namespace fix writes: `least-privilege`, a policy set that keeps the connections the workloads are seen to need and denies the rest, or `deny-all`, one default-deny policy')
             [CompletionResult]::new('--allow-egress', '--allow-egress', [CompletionResultType]::ParameterName, 'Let every pod of a fixed namespace reach this address block (CIDR such as 10.0.0.0/8; repeatable). NetworkPolicies cannot match host names')
+            [CompletionResult]::new('--overlay', '--overlay', [CompletionResultType]::ParameterName, 'Write the fixes as a kustomize overlay in the new folder DIR instead of changing anything: a kustomization over the -k base or the -f files, one guarded JSON 6902 patch per changed object, the new objects as resources. Live, for objects a GitOps tool manages: the patches to commit')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format for the plan and results')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for the plan and results')
             [CompletionResult]::new('--digest-source', '--digest-source', [CompletionResultType]::ParameterName, 'Digest source for mutable image tags: `pods` (the `imageID` all running pods agree on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for `fix`; `pods` for `scan`, which contacts registries only when asked explicitly')
@@ -100,6 +106,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             [CompletionResult]::new('--no-file-env', '--no-file-env', [CompletionResultType]::ParameterName, 'Do not add variables pointing at the mounted files (except those named with --file-env); every such move then needs an app change')
             [CompletionResult]::new('--allow-app-changes', '--allow-app-changes', [CompletionResultType]::ParameterName, 'With --yes, --dry-run or -f: also move secrets the app would have to be changed to read (app-change moves; left out by default, and offered with default skip on a terminal)')
             [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'With -f: rewrite the files in place instead of printing the fixed manifests')
+            [CompletionResult]::new('--force-live', '--force-live', [CompletionResultType]::ParameterName, 'Patch objects that Argo CD or Flux manage live anyway (the next sync may revert the change); by default they are left out and --overlay offered')
             [CompletionResult]::new('--all-contexts', '--all-contexts', [CompletionResultType]::ParameterName, 'Refused with a clear message: fix works on one context at a time')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -118,6 +125,15 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kubectl-secfix;post-render' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'kubectl-secfix;completion' {
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
@@ -131,6 +147,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find secrets in env vars, default-allow namespaces and mutable image tags')
             [CompletionResult]::new('fix', 'fix', [CompletionResultType]::ParameterValue, 'Fix findings with guarded JSON patches (preview and prompt per change on a terminal)')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Apply the inverse patches saved by `fix --save-patches DIR`')
+            [CompletionResult]::new('post-render', 'post-render', [CompletionResultType]::ParameterValue, 'Helm post-renderer: read manifests on stdin, write every object to stdout, fixed where a fix applies (`helm install --post-renderer kubectl-secfix --post-renderer-args post-render`). Takes `fix` flags')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -142,6 +159,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             break
         }
         'kubectl-secfix;help;rollback' {
+            break
+        }
+        'kubectl-secfix;help;post-render' {
             break
         }
         'kubectl-secfix;help;completion' {

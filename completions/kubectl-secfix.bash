@@ -25,6 +25,9 @@ _kubectl__secfix() {
             kubectl__secfix,help)
                 cmd="kubectl__secfix__subcmd__help"
                 ;;
+            kubectl__secfix,post-render)
+                cmd="kubectl__secfix__subcmd__post__subcmd__render"
+                ;;
             kubectl__secfix,rollback)
                 cmd="kubectl__secfix__subcmd__rollback"
                 ;;
@@ -40,6 +43,9 @@ _kubectl__secfix() {
             kubectl__secfix__subcmd__help,help)
                 cmd="kubectl__secfix__subcmd__help__subcmd__help"
                 ;;
+            kubectl__secfix__subcmd__help,post-render)
+                cmd="kubectl__secfix__subcmd__help__subcmd__post__subcmd__render"
+                ;;
             kubectl__secfix__subcmd__help,rollback)
                 cmd="kubectl__secfix__subcmd__help__subcmd__rollback"
                 ;;
@@ -53,7 +59,7 @@ _kubectl__secfix() {
 
     case "${cmd}" in
         kubectl__secfix)
-            opts="-h -V --kubeconfig --context --help --version scan fix rollback completion help"
+            opts="-h -V --kubeconfig --context --help --version scan fix rollback post-render completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -97,7 +103,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__fix)
-            opts="-n -A -l -f -y -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --allowed-registries --signature-key --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --write --output --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
+            opts="-n -A -l -f -k -y -o -h -V --namespace --all-namespaces --selector --filename --kustomize --checks --include-system --allowed-registries --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --write --overlay --force-live --output --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,15 +133,19 @@ _kubectl__secfix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --checks)
-                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry unsigned-image" -- "${cur}"))
-                    return 0
-                    ;;
-                --allowed-registries)
+                --kustomize)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --signature-key)
+                -k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --checks)
+                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry" -- "${cur}"))
+                    return 0
+                    ;;
+                --allowed-registries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -168,6 +178,10 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --allow-egress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --overlay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -211,7 +225,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__help)
-            opts="scan fix rollback completion help"
+            opts="scan fix rollback post-render completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -266,6 +280,20 @@ _kubectl__secfix() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__secfix__subcmd__help__subcmd__post__subcmd__render)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__secfix__subcmd__help__subcmd__rollback)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -287,6 +315,28 @@ _kubectl__secfix() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__secfix__subcmd__post__subcmd__render)
+            opts="-h -V --kubeconfig --context --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -325,7 +375,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__scan)
-            opts="-n -A -l -f -o -h -V --namespace --all-namespaces --selector --filename --checks --include-system --allowed-registries --signature-key --include-kinds --output --fail-on --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --parallel-contexts --report-to-cluster --kubeconfig --context --help --version"
+            opts="-n -A -l -f -k -o -h -V --namespace --all-namespaces --selector --filename --kustomize --checks --include-system --allowed-registries --include-kinds --output --fail-on --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --parallel-contexts --report-to-cluster --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -355,15 +405,19 @@ _kubectl__secfix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --checks)
-                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry unsigned-image" -- "${cur}"))
-                    return 0
-                    ;;
-                --allowed-registries)
+                --kustomize)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --signature-key)
+                -k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --checks)
+                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry" -- "${cur}"))
+                    return 0
+                    ;;
+                --allowed-registries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

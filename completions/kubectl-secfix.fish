@@ -31,11 +31,13 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -s V -l vers
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "scan" -d 'Find secrets in env vars, default-allow namespaces and mutable image tags'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "fix" -d 'Fix findings with guarded JSON patches (preview and prompt per change on a terminal)'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "rollback" -d 'Apply the inverse patches saved by `fix --save-patches DIR`'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "post-render" -d 'Helm post-renderer: read manifests on stdin, write every object to stdout, fixed where a fix applies (`helm install --post-renderer kubectl-secfix --post-renderer-args post-render`). Takes `fix` flags'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s n -l namespace -d 'Namespace to read (default: the context\'s namespace, else `default`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s l -l selector -d 'Label selector for workloads (e.g. `app=web,tier!=db`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s f -l filename -d 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s k -l kustomize -d 'Read what `kubectl kustomize DIR` renders instead of a cluster (run with the user\'s kubectl, or `$SECFIX_KUBECTL`)' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l checks -d 'Checks to run (comma-separated; default: all)' -r -f -a "env-secret\t'Secret exposed through an environment variable'
 env-literal-secret\t'Secret-looking literal value in an environment variable'
 default-allow-namespace\t'Namespace pods are not isolated by a NetworkPolicy'
@@ -74,6 +76,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s V
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s n -l namespace -d 'Namespace to read (default: the context\'s namespace, else `default`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s l -l selector -d 'Label selector for workloads (e.g. `app=web,tier!=db`)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s f -l filename -d 'Read manifests instead of a cluster: a file, a directory (walked for .yaml, .yml, .json) or `-` for stdin. Repeatable' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s k -l kustomize -d 'Read what `kubectl kustomize DIR` renders instead of a cluster (run with the user\'s kubectl, or `$SECFIX_KUBECTL`)' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l checks -d 'Checks to run (comma-separated; default: all)' -r -f -a "env-secret\t'Secret exposed through an environment variable'
 env-literal-secret\t'Secret-looking literal value in an environment variable'
 default-allow-namespace\t'Namespace pods are not isolated by a NetworkPolicy'
@@ -94,6 +97,7 @@ false\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l network-policy -d 'What the default-allow-namespace fix writes: `least-privilege`, a policy set that keeps the connections the workloads are seen to need and denies the rest, or `deny-all`, one default-deny policy' -r -f -a "deny-all\t'One default-deny policy per namespace; DNS to any address stays allowed'
 least-privilege\t'Default deny plus the allow rules the evidence supports'"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l allow-egress -d 'Let every pod of a fixed namespace reach this address block (CIDR such as 10.0.0.0/8; repeatable). NetworkPolicies cannot match host names' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l overlay -d 'Write the fixes as a kustomize overlay in the new folder DIR instead of changing anything: a kustomization over the -k base or the -f files, one guarded JSON 6902 patch per changed object, the new objects as resources. Live, for objects a GitOps tool manages: the patches to commit' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s o -l output -d 'Output format for the plan and results' -r -f -a "text\t''
 json\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l digest-source -d 'Digest source for mutable image tags: `pods` (the `imageID` all running pods agree on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for `fix`; `pods` for `scan`, which contacts registries only when asked explicitly' -r -f -a "auto\t''
@@ -110,6 +114,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s y 
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l no-file-env -d 'Do not add variables pointing at the mounted files (except those named with --file-env); every such move then needs an app change'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l allow-app-changes -d 'With --yes, --dry-run or -f: also move secrets the app would have to be changed to read (app-change moves; left out by default, and offered with default skip on a terminal)'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l write -d 'With -f: rewrite the files in place instead of printing the fixed manifests'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l force-live -d 'Patch objects that Argo CD or Flux manage live anyway (the next sync may revert the change); by default they are left out and --overlay offered'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l all-contexts -d 'Refused with a clear message: fix works on one context at a time'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s V -l version -d 'Print version'
@@ -121,12 +126,17 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" 
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -s V -l version -d 'Print version'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand post-render" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand post-render" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand post-render" -s h -l help -d 'Print help'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand post-render" -s V -l version -d 'Print version'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback completion help" -f -a "scan" -d 'Find secrets in env vars, default-allow namespaces and mutable image tags'
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback completion help" -f -a "fix" -d 'Fix findings with guarded JSON patches (preview and prompt per change on a terminal)'
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback completion help" -f -a "rollback" -d 'Apply the inverse patches saved by `fix --save-patches DIR`'
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback completion help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback post-render completion help" -f -a "scan" -d 'Find secrets in env vars, default-allow namespaces and mutable image tags'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback post-render completion help" -f -a "fix" -d 'Fix findings with guarded JSON patches (preview and prompt per change on a terminal)'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback post-render completion help" -f -a "rollback" -d 'Apply the inverse patches saved by `fix --save-patches DIR`'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback post-render completion help" -f -a "post-render" -d 'Helm post-renderer: read manifests on stdin, write every object to stdout, fixed where a fix applies (`helm install --post-renderer kubectl-secfix --post-renderer-args post-render`). Takes `fix` flags'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback post-render completion help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback post-render completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -147,9 +147,13 @@ pub(crate) struct Collector {
     scanner: Scanner,
     keep: Keep,
     inv: Inventory,
-    /// Offline: the namespace of objects that name none (`-n`, else `default`). Set on the
+    /// Offline: the namespace of objects that name none (`-n`, else the unnamed namespace
+    /// `""`, shown as [`APPLY_NAMESPACE`](crate::model::names::APPLY_NAMESPACE)). Set on the
     /// typed metadata only, so a rewritten manifest does not gain a `namespace` field.
     default_namespace: Option<String>,
+    /// Offline with `-n`: as `kubectl apply -n NS -f`, an object that names another
+    /// namespace is an error.
+    namespace_given: bool,
 }
 
 impl Collector {
@@ -159,13 +163,24 @@ impl Collector {
             keep,
             inv: Inventory::default(),
             default_namespace: None,
+            namespace_given: false,
         }
     }
 
-    /// The namespace given to objects that name none (offline manifests).
+    /// The namespace given to objects that name none (offline manifests): `""`, the
+    /// unnamed namespace, when no `-n` was given.
     pub(crate) fn with_default_namespace(mut self, ns: &str) -> Self {
         self.default_namespace = Some(ns.to_string());
         self
+    }
+
+    /// Offline: the namespace of objects that name none is `-n NS` (`Some`), and every
+    /// object that names one must name NS, as `kubectl apply -n NS -f` requires; without
+    /// `-n` (`None`), they are in the unnamed namespace.
+    pub(crate) fn with_namespace_flag(self, ns: Option<&str>) -> Self {
+        let mut c = self.with_default_namespace(ns.unwrap_or(""));
+        c.namespace_given = ns.is_some();
+        c
     }
 
     fn default_ns(&self, meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) {
@@ -343,6 +358,32 @@ impl Collector {
             }
         }
         let (file, line) = (loc.file.clone(), loc.line);
+        if self.namespace_given
+            && let (Some(given), Some(own)) = (
+                self.default_namespace.as_deref(),
+                obj.pointer("/metadata/namespace").and_then(Value::as_str),
+            )
+            && !own.is_empty()
+            && own != given
+        {
+            // kubectl's own words for `apply -n`.
+            let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("object");
+            let name = obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            self.diagnostic(crate::manifest::Diagnostic {
+                file,
+                line,
+                message: format!(
+                    "{kind} {name}: the namespace from the provided object \"{own}\" does not \
+                     match the namespace \"{given}\" given with -n; drop -n or the object's \
+                     namespace"
+                ),
+                error: true,
+            });
+            return;
+        }
         if let Err(message) = self.add(obj, Some(loc)) {
             self.diagnostic(crate::manifest::Diagnostic {
                 file,
@@ -388,18 +429,48 @@ pub(crate) fn collect_offline(
     keep: bool,
     selector: Option<&crate::model::selector::Selector>,
 ) -> Vec<crate::manifest::ManifestFile> {
+    collect_offline_from(collector, paths, None, keep, selector)
+}
+
+/// What `kubectl kustomize DIR` (or another renderer) wrote, read as one source named
+/// `name` instead of `-f` paths.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rendered<'a> {
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// [`collect_offline`] of `-f` paths, or of `rendered` output when given (then `paths` is
+/// ignored).
+pub(crate) fn collect_offline_from(
+    collector: &mut Collector,
+    paths: &[std::path::PathBuf],
+    rendered: Option<Rendered<'_>>,
+    keep: bool,
+    selector: Option<&crate::model::selector::Selector>,
+) -> Vec<crate::manifest::ManifestFile> {
+    let stdin_only = [std::path::PathBuf::from("-")];
+    let paths: &[std::path::PathBuf] = if rendered.is_some() {
+        &stdin_only
+    } else {
+        paths
+    };
     let opts = crate::manifest::ReadOptions {
+        stdin_display: rendered.map(|r| r.name.to_string()),
         keep,
-        default_namespace: collector
-            .default_namespace
-            .clone()
-            .unwrap_or_else(|| "default".into()),
+        default_namespace: collector.default_namespace.clone().unwrap_or_default(),
         ..crate::manifest::ReadOptions::default()
     };
     let is_namespace = |v: &Value| v.get("kind").and_then(Value::as_str) == Some("Namespace");
     let mut diags = Vec::new();
     let files = if keep {
-        let files = crate::manifest::read(paths, &opts, &mut |_, _| {}, &mut |d| diags.push(d));
+        let files = crate::manifest::read_with_stdin(
+            paths,
+            &opts,
+            rendered.map(|r| r.bytes),
+            &mut |_, _| {},
+            &mut |d| diags.push(d),
+        );
         // Namespaces first: per-workload checks read their namespace's annotations.
         for first in [true, false] {
             crate::manifest::for_each_object(&files, &mut |obj, loc| {
@@ -412,17 +483,19 @@ pub(crate) fn collect_offline(
     } else {
         let two_passes = collector.scanner.options().reads_namespace_annotations();
         let stdin_bytes;
-        let paths: Vec<std::path::PathBuf> =
-            if two_passes && paths.iter().any(|p| p.as_os_str() == "-") {
-                // Standard input cannot be read twice: hold it, and read it from memory.
-                let mut bytes = Vec::new();
-                let _ = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes);
-                stdin_bytes = Some(bytes);
-                paths.to_vec()
-            } else {
-                stdin_bytes = None;
-                paths.to_vec()
-            };
+        let paths: Vec<std::path::PathBuf> = if let Some(r) = rendered {
+            stdin_bytes = Some(r.bytes.to_vec());
+            paths.to_vec()
+        } else if two_passes && paths.iter().any(|p| p.as_os_str() == "-") {
+            // Standard input cannot be read twice: hold it, and read it from memory.
+            let mut bytes = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes);
+            stdin_bytes = Some(bytes);
+            paths.to_vec()
+        } else {
+            stdin_bytes = None;
+            paths.to_vec()
+        };
         if two_passes {
             crate::manifest::read_with_stdin(
                 &paths,

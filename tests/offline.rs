@@ -68,8 +68,8 @@ fn stdin_directories_lists_and_json_are_all_read() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["source"]["file"], "-");
     assert_eq!(
-        f[0]["namespace"], "default",
-        "no namespace: -n, else default"
+        f[0]["namespace"], "",
+        "no namespace: -n, else the namespace of the apply (never a made-up default)"
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -308,7 +308,7 @@ fn fix_f_leaves_app_change_moves_out_unless_allowed() {
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(
-            "left out: Deployment default/web (env-secret, container app): DB_PASSWORD: \
+            "left out: Deployment (namespace of the apply)/web (env-secret, container app): DB_PASSWORD: \
              app-change: docker.io/library/nginx is not in the table of images that read files: \
              the app would have to read DB_PASSWORD_FILE; --allow-app-changes moves it anyway, \
              --file-env DB_PASSWORD=VAR names the variable the app reads"

@@ -294,7 +294,7 @@ fn two_files_defining_the_same_deployment_are_each_fixed_in_their_own_file() {
     let err = text(&out.stderr);
     assert!(
         err.contains(&format!(
-            "{staging}:1: Deployment default/web is also defined at {prod}:1"
+            "{staging}:1: Deployment (namespace of the apply)/web is also defined at {prod}:1"
         )),
         "duplicates are reported: {err}"
     );

@@ -68,6 +68,11 @@ pub enum Command {
     Fix(FixArgs),
     /// Apply the inverse patches saved by `fix --save-patches DIR`.
     Rollback(RollbackArgs),
+    /// Helm post-renderer: read manifests on stdin, write every object to stdout, fixed
+    /// where a fix applies (`helm install --post-renderer kubectl-secfix
+    /// --post-renderer-args post-render`). Takes `fix` flags.
+    #[command(name = "post-render")]
+    PostRender(PostRenderArgs),
     /// Print a shell completion script.
     Completion(CompletionArgs),
     /// Completion protocol used by `kubectl_complete-secfix` (kubectl >= 1.26).
@@ -96,6 +101,15 @@ pub struct Selection {
     /// .json) or `-` for stdin. Repeatable.
     #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub files: Vec<PathBuf>,
+    /// Read what `kubectl kustomize DIR` renders instead of a cluster (run with the
+    /// user's kubectl, or `$SECFIX_KUBECTL`).
+    #[arg(
+        short = 'k',
+        long = "kustomize",
+        value_name = "DIR",
+        conflicts_with = "files"
+    )]
+    pub kustomize: Option<PathBuf>,
     /// Checks to run (comma-separated; default: all).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
     pub checks: Vec<CheckId>,
@@ -230,6 +244,13 @@ pub struct ContextArgs {
     pub parallel_contexts: u16,
 }
 
+impl Selection {
+    /// Whether manifests are read (`-f` or `-k`) instead of a cluster.
+    pub(crate) fn offline(&self) -> bool {
+        !self.files.is_empty() || self.kustomize.is_some()
+    }
+}
+
 impl ContextArgs {
     /// The contexts asked for, if several-context mode is on.
     pub(crate) fn selection(&self) -> Option<crate::contexts::ContextSelection> {
@@ -339,8 +360,21 @@ pub struct FixArgs {
     #[arg(long, value_name = "CIDR", value_parser = parse_cidr)]
     pub allow_egress: Vec<Cidr>,
     /// With -f: rewrite the files in place instead of printing the fixed manifests.
-    #[arg(long, requires = "files")]
+    #[arg(long, requires = "files", conflicts_with = "overlay")]
     pub write: bool,
+    /// Write the fixes as a kustomize overlay in the new folder DIR instead of changing
+    /// anything: a kustomization over the -k base or the -f files, one guarded JSON 6902
+    /// patch per changed object, the new objects as resources. Live, for objects a GitOps
+    /// tool manages: the patches to commit.
+    #[arg(long, value_name = "DIR")]
+    pub overlay: Option<PathBuf>,
+    /// Patch objects that Argo CD or Flux manage live anyway (the next sync may revert the
+    /// change); by default they are left out and --overlay offered.
+    #[arg(long)]
+    pub force_live: bool,
+    /// Set by `post-render`: print every object, fixed where a fix applies.
+    #[arg(skip)]
+    pub post_render: bool,
     /// Output format for the plan and results.
     #[arg(short = 'o', long, value_enum, default_value_t = FixOutput::Text)]
     pub output: FixOutput,
@@ -358,6 +392,18 @@ pub struct FixArgs {
 pub enum FixOutput {
     Text,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PostRenderArgs {
+    /// `fix` flags (e.g. `--network-policy deny-all`, `--digest-source pods`); `-f -` and
+    /// `--yes` are implied.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "FIX FLAGS"
+    )]
+    pub fix_flags: Vec<String>,
 }
 
 #[derive(Debug, Args)]

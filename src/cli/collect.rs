@@ -50,23 +50,45 @@ pub async fn collect(
     let opts = scan_options(selection);
     opts.validate()?;
     let collector = Collector::new(opts, keep);
-    if !selection.files.is_empty() {
+    if selection.offline() {
         if selection.all_namespaces {
             return Err(UsageError(
                 "-A cannot be combined with -f (manifests name their own namespaces)".into(),
             )
             .into());
         }
-        // Objects that name no namespace are in `-n`, else `default`, as for `kubectl apply -f`.
-        let ns = selection.namespace.as_deref().unwrap_or("default");
-        let mut collector = collector.with_default_namespace(ns);
+        // Objects that name no namespace are in `-n` as for `kubectl apply -n NS -f`; without
+        // it they stay in the unnamed namespace (whatever namespace they are applied to).
+        let mut collector = collector.with_namespace_flag(selection.namespace.as_deref());
         // `fix` keeps the files to rewrite them; `scan` checks objects as they are read.
-        let files = collect_offline(
-            &mut collector,
-            &selection.files,
-            keep.objects,
-            selector.as_ref(),
-        );
+        let files = match &selection.kustomize {
+            Some(dir) => {
+                let bytes = crate::manifest::kustomize::render(dir).map_err(|e| match e {
+                    crate::manifest::kustomize::RenderError::Input(m) => {
+                        anyhow::Error::from(UsageError(m))
+                    }
+                    crate::manifest::kustomize::RenderError::Tool(m) => anyhow::anyhow!(m),
+                })?;
+                let name = crate::manifest::kustomize::display_name(dir);
+                let rendered = crate::inventory::Rendered {
+                    name: &name,
+                    bytes: &bytes,
+                };
+                crate::inventory::collect_offline_from(
+                    &mut collector,
+                    &[],
+                    Some(rendered),
+                    keep.objects,
+                    selector.as_ref(),
+                )
+            }
+            None => collect_offline(
+                &mut collector,
+                &selection.files,
+                keep.objects,
+                selector.as_ref(),
+            ),
+        };
         return Ok(Collected {
             inventory: collector.finish(),
             source: Source::Offline(files),

@@ -913,6 +913,7 @@ mod tests {
                 "kubectl-secfix-scan.1",
                 "kubectl-secfix-fix.1",
                 "kubectl-secfix-rollback.1",
+                "kubectl-secfix-post-render.1",
                 "kubectl-secfix-completion.1"
             ]
         );

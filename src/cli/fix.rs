@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::UsageError;
-use super::args::{DigestSource, DryRun, FixArgs, FixOutput, GlobalArgs};
+use super::args::{DigestSource, DryRun, FixArgs, FixOutput, GlobalArgs, PostRenderArgs};
 use super::collect::{Source, collect};
 use super::exit;
 use crate::cluster::apply::{self, ApplyError};
@@ -129,7 +129,7 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         .into());
     }
     let term = Term::detect();
-    let offline = !args.selection.files.is_empty();
+    let offline = args.selection.offline();
     let interactive = !offline && !args.yes && args.dry_run == DryRun::None;
     if interactive {
         // Before anything is read or written: never hang waiting for an answer.
@@ -211,6 +211,10 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         super::say("error", e);
     }
     let read_failed = !collected.inventory.errors.is_empty() || !plan_errors.is_empty();
+    if args.post_render && read_failed {
+        // Helm must not install half of what it rendered.
+        anyhow::bail!("post-render: the input could not be read completely; nothing written");
+    }
     let code = match &collected.source {
         Source::Offline(files) => run_offline(
             args,
@@ -226,7 +230,8 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
                 not_fixable: &not_fixable,
                 left_out: &left_out,
             };
-            run_live(args, &term, interactive, &conn.client, found).await?
+            let applications = argo_applications(&conn.client).await;
+            run_live(args, &term, interactive, &conn.client, found, &applications).await?
         }
     };
     Ok(if read_failed { exit::RUNTIME } else { code })
@@ -241,7 +246,10 @@ fn subject(f: &Finding) -> String {
         .unwrap_or_default();
     format!(
         "{} {}/{} ({}{container})",
-        f.kind, f.namespace, f.name, f.check
+        f.kind,
+        crate::model::names::namespace_label(&f.namespace),
+        f.name,
+        f.check
     )
 }
 
@@ -435,12 +443,36 @@ fn run_offline(
     not_fixable: &[Finding],
     left_out: &[LeftOut],
 ) -> anyhow::Result<u8> {
+    // A Helm post-renderer's output is installed as it is: a move into a Secret that holds
+    // the value would need that Secret in the stream (stdout never shows a value), so such
+    // a plan is left out, said on stderr.
+    let kept: Vec<Plan>;
+    let plans = if args.post_render {
+        let (with_secret, rest): (Vec<&Plan>, Vec<&Plan>) = plans
+            .iter()
+            .partition(|p| p.prerequisites.iter().any(|n| n.sensitive));
+        for p in with_secret {
+            super::say(
+                "left out",
+                format!(
+                    "{}: moving its literal secrets needs a Secret holding their values, which \
+                     post-render does not write; run `fix -f` or `fix --overlay` on the chart's \
+                     output to get it",
+                    p.target
+                ),
+            );
+        }
+        kept = rest.into_iter().cloned().collect();
+        &kept[..]
+    } else {
+        plans
+    };
     let found = Found {
         plans,
         not_fixable,
         left_out,
     };
-    let default_ns = args.selection.namespace.as_deref().unwrap_or("default");
+    let default_ns = args.selection.namespace.as_deref().unwrap_or("");
     let OfflineEdits {
         edits,
         shown,
@@ -461,12 +493,23 @@ fn run_offline(
         print_json(&results, found, args.dry_run, None)?;
         return Ok(exit::OK);
     }
+    if let Some(out) = &args.overlay {
+        write_overlay(args, out, files, plans)?;
+        return Ok(exit::OK);
+    }
+    if args.post_render {
+        let out = crate::manifest::render_all(files, &edits).map_err(|e| anyhow::anyhow!("{e}"))?;
+        super::print_stdout(&out)?;
+        return Ok(exit::OK);
+    }
     // A NetworkPolicy set is explained on stderr: stdout stays the manifests.
     for plan in plans.iter().filter(|p| !p.flows.is_empty()) {
         // Every terminal line is escaped: the namespace comes from the manifest.
         eprintln!(
             "{}",
-            crate::ui::diff::network_policy_header(&plan.target.namespace)
+            crate::ui::diff::network_policy_header(&crate::model::names::namespace_label(
+                &plan.target.namespace
+            ))
         );
         eprint!(
             "{}",
@@ -509,6 +552,186 @@ fn run_offline(
     }
     super::print_stdout(&out)?;
     Ok(exit::OK)
+}
+
+/// `kubectl secfix post-render [FIX FLAGS]`: `fix -f -` printing every object (a Helm
+/// post-renderer must hand the whole stream back).
+pub async fn post_render(global: &GlobalArgs, args: &PostRenderArgs) -> anyhow::Result<u8> {
+    use clap::Parser as _;
+    let mut argv: Vec<String> = vec!["kubectl-secfix".into(), "fix".into()];
+    argv.extend(args.fix_flags.iter().cloned());
+    argv.extend(["-f".into(), "-".into()]);
+    let cli = super::Cli::try_parse_from(&argv)
+        .map_err(|e| UsageError(format!("post-render: {}", e.to_string().trim())))?;
+    let super::args::Command::Fix(mut fix) = cli.command else {
+        unreachable!("parsed as fix")
+    };
+    if fix.selection.files.len() != 1 || fix.write || fix.overlay.is_some() {
+        return Err(UsageError(
+            "post-render reads standard input and writes standard output: -f, -k, --write \
+             and --overlay do not apply"
+                .into(),
+        )
+        .into());
+    }
+    if fix.output == FixOutput::Json || fix.dry_run != DryRun::None {
+        return Err(UsageError(
+            "post-render writes the manifests: -o json and --dry-run do not apply".into(),
+        )
+        .into());
+    }
+    fix.post_render = true;
+    let global = fix_global(global, &cli.global);
+    run(&global, &fix).await
+}
+
+/// The connection flags given before `post-render` or among its fix flags.
+fn fix_global(outer: &GlobalArgs, inner: &GlobalArgs) -> GlobalArgs {
+    GlobalArgs {
+        kubeconfig: inner.kubeconfig.clone().or(outer.kubeconfig.clone()),
+        context: inner.context.clone().or(outer.context.clone()),
+    }
+}
+
+/// `fix --overlay OUT` offline: a kustomization over the `-k` base or the `-f` files. Files
+/// outside OUT are copied into `OUT/base/` (kustomize loads only files under the
+/// kustomization's folder); a `-k` base is named by its relative path.
+fn write_overlay(
+    args: &FixArgs,
+    out: &std::path::Path,
+    files: &[crate::manifest::ManifestFile],
+    plans: &[Plan],
+) -> anyhow::Result<()> {
+    use crate::fix::overlay;
+    let absolute = |p: &std::path::Path| -> anyhow::Result<PathBuf> {
+        Ok(if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir()?.join(p)
+        })
+    };
+    // OUT need not exist yet: its parent must.
+    let out_abs = {
+        let abs = absolute(out)?;
+        let parent = abs.parent().unwrap_or(std::path::Path::new("/"));
+        let parent = std::fs::canonicalize(parent)
+            .with_context(|| format!("--overlay {}: its parent folder", out.display()))?;
+        parent.join(abs.file_name().unwrap_or_default())
+    };
+    let mut resources = Vec::new();
+    let mut extra: Vec<(String, Vec<u8>, bool)> = Vec::new();
+    let mut copied = Vec::new();
+    if let Some(dir) = &args.selection.kustomize {
+        let dir = std::fs::canonicalize(dir).with_context(|| format!("-k {}", dir.display()))?;
+        resources.push(overlay::relative(&out_abs, &dir));
+    } else {
+        let mut taken = std::collections::BTreeSet::new();
+        for f in files {
+            if f.failed {
+                anyhow::bail!(
+                    "{}: could not be read completely; nothing written",
+                    f.display
+                );
+            }
+            let canonical = f.path.as_ref().and_then(|p| std::fs::canonicalize(p).ok());
+            match canonical {
+                Some(p) if p.starts_with(&out_abs) => {
+                    resources.push(overlay::relative(&out_abs, &p))
+                }
+                _ => {
+                    let name = f
+                        .path
+                        .as_ref()
+                        .and_then(|p| p.file_name())
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| {
+                            if f.json { "stdin.json" } else { "stdin.yaml" }.to_string()
+                        });
+                    let (stem, ext) = match name.rsplit_once('.') {
+                        Some((s, e)) => (s.to_string(), format!(".{e}")),
+                        None => (name.clone(), String::new()),
+                    };
+                    let rel = crate::model::names::unique(
+                        &format!("base/{stem}"),
+                        &ext,
+                        "-",
+                        usize::MAX,
+                        |n| taken.contains(n),
+                    );
+                    taken.insert(rel.clone());
+                    copied.push(format!("{} -> {rel}", f.display));
+                    extra.push((rel.clone(), f.bytes.clone(), false));
+                    resources.push(rel);
+                }
+            }
+        }
+    }
+    let built = overlay::build(plans, &resources).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut written: Vec<(String, Vec<u8>, bool)> = built
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.content.clone().into_bytes(), f.secret))
+        .collect();
+    written.extend(extra);
+    crate::manifest::writer::write_new_dir(out, &written)?;
+    for c in &copied {
+        super::say(
+            "note",
+            format!("copied {c} (kustomize reads only files under the overlay's folder)"),
+        );
+    }
+    for n in &built.notes {
+        super::say("note", n);
+    }
+    let patches = built
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("patches/"))
+        .count();
+    eprintln!(
+        "wrote overlay {}: {} patch(es), {} fix(es); render it with `kubectl kustomize {}`",
+        out.display(),
+        patches,
+        plans.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// The names of the Argo CD Applications in the cluster (an `app.kubernetes.io/instance`
+/// label naming one marks an object Argo CD manages); empty when Argo CD is not installed
+/// or they cannot be listed.
+async fn argo_applications(client: &Client) -> std::collections::BTreeSet<String> {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
+    let api: kube::Api<DynamicObject> =
+        kube::Api::all_with(client.clone(), &ApiResource::from_gvk(&gvk));
+    match api.list(&Default::default()).await {
+        Ok(list) => list
+            .items
+            .into_iter()
+            .filter_map(|a| a.metadata.name)
+            .collect(),
+        Err(_) => Default::default(),
+    }
+}
+
+/// The GitOps tools that would revert a live change of the plan's object (none for an
+/// object it creates).
+fn reverting_tools(
+    plan: &Plan,
+    applications: &std::collections::BTreeSet<String>,
+) -> Vec<&'static str> {
+    if !matches!(plan.action, Action::Patch { .. }) {
+        return Vec::new();
+    }
+    let meta = plan
+        .before
+        .get("metadata")
+        .cloned()
+        .and_then(|m| serde_json::from_value(m).ok())
+        .unwrap_or_default();
+    crate::fix::gitops::reverting_tools(&meta, applications)
 }
 
 /// Set on Ctrl-C (SIGINT). While it is being listened for, Ctrl-C does not kill the
@@ -571,11 +794,66 @@ async fn run_live(
     interactive: bool,
     client: &Client,
     found: Found<'_>,
+    applications: &std::collections::BTreeSet<String>,
 ) -> anyhow::Result<u8> {
     let plans = found.plans;
     let mut results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
     print_not_fixable(found.not_fixable);
     print_left_out(found.left_out);
+    // Objects Argo CD or Flux manage: a live patch is undone at the next sync.
+    let managed: Vec<Vec<&'static str>> = plans
+        .iter()
+        .map(|p| reverting_tools(p, applications))
+        .collect();
+    let mut hold = vec![false; plans.len()];
+    if managed.iter().any(|m| !m.is_empty()) && !args.force_live {
+        let held: Vec<Plan> = plans
+            .iter()
+            .zip(&managed)
+            .filter(|(_, m)| !m.is_empty())
+            .map(|(p, _)| p.clone())
+            .collect();
+        if let Some(out) = &args.overlay {
+            let built =
+                crate::fix::overlay::build(&held, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let files: Vec<(String, Vec<u8>, bool)> = built
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.content.clone().into_bytes(), f.secret))
+                .collect();
+            crate::manifest::writer::write_new_dir(out, &files)?;
+            for n in &built.notes {
+                super::say("note", n);
+            }
+            eprintln!(
+                "wrote overlay {} with the patches of {} GitOps-managed object(s): add the \
+                 base they are deployed from to its resources and commit it",
+                out.display(),
+                held.len()
+            );
+        }
+        for (i, (plan, tools)) in plans.iter().zip(&managed).enumerate() {
+            if tools.is_empty() || (interactive && args.overlay.is_none()) {
+                continue;
+            }
+            hold[i] = true;
+            let what = match &args.overlay {
+                Some(out) => format!("its patch is in the overlay {}", out.display()),
+                None => "--overlay DIR writes the patch to commit; --force-live patches it anyway"
+                    .to_string(),
+            };
+            super::say(
+                "not patched live",
+                format!(
+                    "{}: managed by {}: the next sync would revert a live patch; {what}",
+                    plan.target,
+                    tools.join(", ")
+                ),
+            );
+            results[i].status = Status::Skipped;
+            results[i].error = Some(format!("managed by {}", tools.join(", ")));
+        }
+    }
     let save_dir = match (&args.save_patches, interactive) {
         (Some(d), _) => Some(d.clone()),
         (None, true) if !plans.is_empty() => Some(journal::default_dir()),
@@ -604,7 +882,10 @@ async fn run_live(
             }
         }
         DryRun::Server => {
-            for (plan, result) in plans.iter().zip(&mut results) {
+            for ((plan, result), held) in plans.iter().zip(&mut results).zip(&hold) {
+                if *held {
+                    continue;
+                }
                 match apply::send(client, plan, true).await {
                     Ok(_) => result.status = Status::Validated,
                     Err(e) => fail(result, &e),
@@ -612,7 +893,10 @@ async fn run_live(
             }
         }
         DryRun::None if !interactive => {
-            for (plan, result) in plans.iter().zip(&mut results) {
+            for ((plan, result), held) in plans.iter().zip(&mut results).zip(&hold) {
+                if *held {
+                    continue;
+                }
                 if interrupted.load(Ordering::SeqCst) {
                     result.status = Status::Skipped;
                     continue;
@@ -624,7 +908,21 @@ async fn run_live(
             }
         }
         DryRun::None => {
-            interactive_loop(term, client, plans, &mut results, &mut saver, &interrupted).await?
+            let gitops = Gitops {
+                managed: &managed,
+                hold: &hold,
+                force_live: args.force_live,
+            };
+            interactive_loop(
+                term,
+                client,
+                plans,
+                &mut results,
+                &mut saver,
+                &interrupted,
+                gitops,
+            )
+            .await?
         }
     }
     let failed = results.iter().any(|r| r.status == Status::Failed);
@@ -729,6 +1027,15 @@ fn delivery_line(results: &[PlanResult], left_out: &[LeftOut]) -> Option<String>
 
 /// Preview and prompt per plan. Ctrl-C at a prompt quits; Ctrl-C while a change is being
 /// sent is deferred until it is done, so nothing is left half-applied.
+/// Which plans a GitOps tool manages, for the prompts.
+#[derive(Clone, Copy)]
+struct Gitops<'a> {
+    managed: &'a [Vec<&'static str>],
+    /// Already left out (written to an overlay).
+    hold: &'a [bool],
+    force_live: bool,
+}
+
 async fn interactive_loop(
     term: &Term,
     client: &Client,
@@ -736,15 +1043,20 @@ async fn interactive_loop(
     results: &mut [PlanResult],
     saver: &mut LazyJournal,
     interrupted: &AtomicBool,
+    gitops: Gitops<'_>,
 ) -> anyhow::Result<()> {
     let color = term.stderr_color();
     let total = plans.len();
     let mut apply_all = false;
     for (i, (plan, result)) in plans.iter().zip(results.iter_mut()).enumerate() {
+        if gitops.hold[i] {
+            continue;
+        }
         if interrupted.load(Ordering::SeqCst) {
             result.status = Status::Skipped;
             continue;
         }
+        let tools = &gitops.managed[i];
         eprintln!(
             "\n[{}/{}] {}",
             i + 1,
@@ -754,10 +1066,22 @@ async fn interactive_loop(
         // A change the app must be adapted to is always asked about, and skipped unless
         // chosen: "apply all remaining" covers only the others.
         let app_change = plan.needs_app_change();
-        let choice = if apply_all && !app_change {
+        let managed = !tools.is_empty() && !gitops.force_live;
+        let choice = if apply_all && !app_change && !managed {
             Choice::Apply
         } else {
-            let (question, default) = if app_change {
+            let (question, default) = if managed {
+                (
+                    format!(
+                        "{}: managed by {}, whose next sync reverts a live patch: patch it \
+                         live anyway? (the default is skip; --overlay DIR writes the patch to \
+                         commit)",
+                        plan.target,
+                        tools.join(", ")
+                    ),
+                    Choice::Skip,
+                )
+            } else if app_change {
                 (
                     format!(
                         "{}: what now? (app change: the default is skip)",

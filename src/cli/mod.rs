@@ -88,6 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         args::Command::Scan(a) => scan::run(&cli.global, &a).await,
         args::Command::Fix(a) => fix::run(&cli.global, &a).await,
         args::Command::Rollback(a) => rollback::run(&cli.global, &a).await,
+        args::Command::PostRender(a) => fix::post_render(&cli.global, &a).await,
         args::Command::Completion(a) => completion::print_completion(&a),
         args::Command::Complete(a) => completion::complete(&cli.global, &a).await,
     }

@@ -38,7 +38,7 @@ fn check_flags(global: &GlobalArgs, args: &ScanArgs) -> Result<(), UsageError> {
     } else {
         None
     };
-    let files = !args.selection.files.is_empty();
+    let files = args.selection.offline();
     if let Some(flag) = several {
         if global.context.is_some() {
             return Err(UsageError(format!(

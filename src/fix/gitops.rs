@@ -70,6 +70,28 @@ pub(crate) fn managers(meta: &ObjectMeta) -> Vec<&'static str> {
     found.into_iter().collect()
 }
 
+/// The GitOps controllers that undo a live change of the object at their next sync: Argo CD
+/// (its tracking annotation or manager, or an `app.kubernetes.io/instance` label naming one
+/// of `applications`, the Argo CD Applications of the cluster) and Flux. Plain Helm does
+/// not revert; it is not listed.
+pub(crate) fn reverting_tools(
+    meta: &ObjectMeta,
+    applications: &BTreeSet<String>,
+) -> Vec<&'static str> {
+    let mut tools: Vec<&'static str> = managers(meta)
+        .into_iter()
+        .filter(|t| t.starts_with("Argo CD") || t.starts_with("Flux"))
+        .collect();
+    let instance = meta
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("app.kubernetes.io/instance"));
+    if !tools.contains(&"Argo CD") && instance.is_some_and(|i| applications.contains(i)) {
+        tools.insert(0, "Argo CD");
+    }
+    tools
+}
+
 /// A warning when a GitOps controller or package manager owns the object, else `None`:
 /// `managed by Argo CD: the change will be reverted by the next sync; …`.
 pub(crate) fn gitops_warning(meta: &ObjectMeta) -> Option<String> {
@@ -78,8 +100,8 @@ pub(crate) fn gitops_warning(meta: &ObjectMeta) -> Option<String> {
         return None;
     }
     Some(format!(
-        "managed by {}: the change will be reverted by the next sync; save the patches \
-         (--save-patches) and change the source",
+        "managed by {}: the change will be reverted by the next sync; commit the patches to \
+         the source instead (--overlay DIR writes them as a kustomize overlay)",
         tools.join(", ")
     ))
 }
@@ -112,7 +134,7 @@ mod tests {
             let m = meta(json!({"managedFields": [{"manager": manager, "operation": "Apply"}]}));
             let w = gitops_warning(&m).unwrap();
             assert!(w.starts_with(&format!("managed by {tool}:")), "{w}");
-            assert!(w.contains("--save-patches"));
+            assert!(w.contains("--overlay DIR"));
         }
     }
 
@@ -131,6 +153,30 @@ mod tests {
         assert_eq!(managers(&m), ["Flux (helm-controller)"]);
         let m = meta(json!({"labels": {"app.kubernetes.io/managed-by": "kubectl-secfix"}}));
         assert!(managers(&m).is_empty());
+    }
+
+    #[test]
+    fn argo_cd_and_flux_revert_helm_does_not() {
+        let apps: BTreeSet<String> = ["shop".to_string()].into();
+        let m = meta(
+            json!({"annotations": {"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:shop/web"}}),
+        );
+        assert_eq!(reverting_tools(&m, &BTreeSet::new()), ["Argo CD"]);
+        let m = meta(json!({"labels": {"app.kubernetes.io/instance": "shop"}}));
+        assert_eq!(reverting_tools(&m, &apps), ["Argo CD"]);
+        assert!(
+            reverting_tools(&m, &BTreeSet::new()).is_empty(),
+            "no such Application"
+        );
+        let m = meta(
+            json!({"labels": {"kustomize.toolkit.fluxcd.io/name": "apps",
+            "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}}),
+        );
+        assert_eq!(reverting_tools(&m, &apps), ["Flux (kustomize-controller)"]);
+        let m = meta(json!({"labels": {"helm.toolkit.fluxcd.io/name": "web"}}));
+        assert_eq!(reverting_tools(&m, &apps), ["Flux (helm-controller)"]);
+        let m = meta(json!({"annotations": {"meta.helm.sh/release-name": "w"}}));
+        assert!(reverting_tools(&m, &apps).is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub(crate) mod file_env;
 pub(crate) mod gitops;
 pub(crate) mod literal_secret;
 pub(crate) mod network_policy;
+pub mod overlay;
 pub mod patch;
 pub mod plan;
 pub mod redact;
@@ -108,7 +109,13 @@ pub struct Target {
 
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+        write!(
+            f,
+            "{} {}/{}",
+            self.kind,
+            crate::model::names::namespace_label(&self.namespace),
+            self.name
+        )
     }
 }
 

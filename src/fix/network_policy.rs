@@ -66,6 +66,7 @@ pub(crate) fn plan_namespace(
     let policy = build_policy(namespace, &name, &directions, opts.allow_dns);
     let after = serde_json::to_value(&policy).ok()?;
 
+    let ns_label = crate::model::names::namespace_label(namespace);
     let mut warnings = Vec::new();
     if directions.contains(&Direction::Ingress) {
         let names: Vec<&str> = services
@@ -81,12 +82,12 @@ pub(crate) fn plan_namespace(
             .collect();
         if names.is_empty() {
             warnings.push(format!(
-                "all ingress to pods in namespace {namespace} will be denied unless another \
+                "all ingress to pods in namespace {ns_label} will be denied unless another \
                  policy allows it"
             ));
         } else {
             warnings.push(format!(
-                "all ingress to pods in namespace {namespace} will be denied unless another \
+                "all ingress to pods in namespace {ns_label} will be denied unless another \
                  policy allows it; these Services stop receiving traffic: {}",
                 listed(&names)
             ));
@@ -95,12 +96,12 @@ pub(crate) fn plan_namespace(
     if directions.contains(&Direction::Egress) {
         warnings.push(if opts.allow_dns {
             format!(
-                "all egress from pods in namespace {namespace} except DNS (port 53) will be \
+                "all egress from pods in namespace {ns_label} except DNS (port 53) will be \
                  denied unless another policy allows it"
             )
         } else {
             format!(
-                "all egress from pods in namespace {namespace}, DNS included, will be denied \
+                "all egress from pods in namespace {ns_label}, DNS included, will be denied \
                  unless another policy allows it"
             )
         })
@@ -292,7 +293,7 @@ fn summary(set: &render::NamespacePolicies) -> Vec<String> {
     let mut out = vec![format!(
         "namespace {}: {} NetworkPolic{} only the flows in the table ({}); all other \
          {} is denied",
-        set.namespace,
+        crate::model::names::namespace_label(&set.namespace),
         set.policies.len(),
         if set.policies.len() == 1 {
             "y allows"

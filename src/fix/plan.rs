@@ -95,6 +95,9 @@ pub(crate) fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
             &inv.policies,
             opts,
         ));
+        out.plans
+            .iter_mut()
+            .for_each(unnamed_namespace_stays_unnamed);
         return out;
     }
     for (ns, findings) in by_namespace {
@@ -117,7 +120,29 @@ pub(crate) fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
             out.plans.push(plan);
         }
     }
+    out.plans
+        .iter_mut()
+        .for_each(unnamed_namespace_stays_unnamed);
     out
+}
+
+/// Objects a plan creates for manifests that name no namespace (the unnamed namespace,
+/// `""`) name none either: `kubectl apply -n X`, a kustomization's `namespace:` or Helm's
+/// release namespace places them beside the objects they are for.
+fn unnamed_namespace_stays_unnamed(plan: &mut Plan) {
+    fn strip(v: &mut Value) {
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut)
+            && meta.get("namespace").and_then(Value::as_str) == Some("")
+        {
+            meta.remove("namespace");
+        }
+    }
+    for p in &mut plan.prerequisites {
+        strip(&mut p.object);
+    }
+    if matches!(plan.action, Action::Create) {
+        strip(&mut plan.after);
+    }
 }
 
 /// A finding left out of its plan, and why. `-o json` prints it as the finding with a
@@ -244,7 +269,7 @@ pub(crate) fn offline_edits(
                 "{} now reads Secret {}/{} (keys {}): create it before applying; an offline \
                  fix never writes secret values",
                 plan.target,
-                p.target.namespace,
+                crate::model::names::namespace_label(&p.target.namespace),
                 p.target.name,
                 keys.join(", ")
             ));

@@ -14,6 +14,7 @@
 //! bytes and documents to rewrite them.
 
 pub mod json;
+pub mod kustomize;
 pub mod loader;
 pub mod scalar;
 pub mod stream;
@@ -30,7 +31,7 @@ use crate::model::SourceLocation;
 
 pub use loader::FileStamp;
 pub use stream::{Doc as Document, Limits};
-pub use writer::{Edits, Rendered, Written, render, render_changed, to_yaml};
+pub use writer::{Edits, Rendered, Written, render, render_all, render_changed, to_yaml};
 
 /// A problem with the input, at a file and line (line 0: the file as a whole).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -92,11 +93,14 @@ pub struct ReadOptions {
     /// Keep every source whole (to rewrite it); else hand objects over as they are read.
     pub keep: bool,
     pub limits: Limits,
-    /// The namespace of objects that name none (`-n`, else `default`), for telling
-    /// duplicate objects apart.
+    /// The namespace of objects that name none (`-n`, else `""`, the unnamed namespace),
+    /// for telling duplicate objects apart.
     pub default_namespace: String,
     /// Threads that parse a large source's documents and items in parallel.
     pub threads: usize,
+    /// How standard input is named in messages and findings (`-` unless set): what
+    /// `kubectl kustomize DIR` rendered is read as standard input, named after DIR.
+    pub stdin_display: Option<String>,
 }
 
 impl Default for ReadOptions {
@@ -104,8 +108,9 @@ impl Default for ReadOptions {
         ReadOptions {
             keep: false,
             limits: Limits::default(),
-            default_namespace: "default".into(),
+            default_namespace: String::new(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            stdin_display: None,
         }
     }
 }
@@ -150,7 +155,10 @@ pub(crate) fn read_with_stdin(
     }
     let mut seen: HashMap<(String, String, String, String), (String, usize)> = HashMap::new();
     for spec in specs {
-        let display = spec.display.clone();
+        let display = match (&spec.kind, &opts.stdin_display) {
+            (loader::SourceKind::Stdin, Some(name)) => name.clone(),
+            _ => spec.display.clone(),
+        };
         let mut file_failed = false;
         let mut documents = Vec::new();
         let mut handle = |out: stream::Out| match out {
@@ -163,7 +171,9 @@ pub(crate) fn read_with_stdin(
                             line: found.line,
                             message: format!(
                                 "{} {}/{} is also defined at {file}:{line}; each is checked and fixed on its own",
-                                key.1, key.2, key.3
+                                key.1,
+                                crate::model::names::namespace_label(&key.2),
+                                key.3
                             ),
                             error: false,
                         });
@@ -378,11 +388,23 @@ pub(crate) fn first_file_of_namespace<'a>(
     ns: &str,
     default_ns: &str,
 ) -> Option<&'a str> {
+    // A kustomization file in a -f folder is not an object of any namespace: new objects
+    // appended to it would never be rendered.
     let in_ns = |v: &Value| {
-        v.pointer("/metadata/namespace")
+        let kustomize = v
+            .get("apiVersion")
             .and_then(Value::as_str)
-            .unwrap_or(default_ns)
-            == ns
+            .is_some_and(|a| a.starts_with("kustomize.config.k8s.io/"))
+            || matches!(
+                v.get("kind").and_then(Value::as_str),
+                Some("Kustomization" | "Component")
+            );
+        !kustomize
+            && v.pointer("/metadata/name").is_some()
+            && v.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or(default_ns)
+                == ns
     };
     fn any(v: &Value, f: &dyn Fn(&Value) -> bool) -> bool {
         match v.get("items").and_then(Value::as_array) {

@@ -331,6 +331,102 @@ fn changed_only(changed: &Value, changes: &[Replacement]) -> Value {
     })
 }
 
+/// Every object, as YAML documents: the input stream with the changed objects replaced and
+/// the new ones after the objects of their file (`post-render`: a Helm post-renderer must
+/// hand every object back). JSON input comes out as YAML.
+pub fn render_all(files: &[ManifestFile], edits: &Edits) -> Result<String, String> {
+    let mut docs = Vec::new();
+    for f in files {
+        for doc in &f.documents {
+            let Some(v) = &doc.value else { continue };
+            let v = match edits.replacements(&f.display, doc.index) {
+                Some(changes) => changed_value(&f.display, doc, changes)?,
+                None => v.clone(),
+            };
+            if v.is_null() {
+                continue;
+            }
+            docs.push(to_yaml(&v)?);
+        }
+        for extra in edits.appended.get(&f.display).into_iter().flatten() {
+            docs.push(to_yaml(extra)?);
+        }
+    }
+    Ok(docs.join("---\n"))
+}
+
+/// Writes a new folder `dir` holding `files` (relative path, content, secret), all or
+/// nothing: everything is written into a temporary folder beside it, which is then renamed
+/// to `dir`. `dir` must not exist, or be an empty folder. Files marked secret get mode 0600,
+/// the others 0644; folders 0755.
+pub(crate) fn write_new_dir(dir: &Path, files: &[(String, Vec<u8>, bool)]) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => {
+            if std::fs::read_dir(dir)?.next().is_some() {
+                anyhow::bail!(
+                    "{}: exists and is not empty; nothing written (name a new folder)",
+                    dir.display()
+                );
+            }
+        }
+        Ok(_) => anyhow::bail!(
+            "{}: exists and is not a folder; nothing written",
+            dir.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => anyhow::bail!("{}: {e}; nothing written", dir.display()),
+    }
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "overlay".into());
+    let temp = parent.join(format!(".{name}.secfix-{}.tmp", std::process::id()));
+    std::fs::create_dir(&temp)
+        .map_err(|e| anyhow::anyhow!("{}: {e}; nothing written", temp.display()))?;
+    let result = (|| -> anyhow::Result<()> {
+        for (rel, content, secret) in files {
+            if rel.split('/').any(|p| p == ".." || p.is_empty()) {
+                anyhow::bail!("{rel}: not a plain relative path");
+            }
+            let path = temp.join(rel);
+            if let Some(p) = path.parent() {
+                std::fs::create_dir_all(p)?;
+            }
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(if *secret { 0o600 } else { 0o644 })
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&path)?;
+            // The mode asked for, whatever the umask.
+            f.set_permissions(std::fs::Permissions::from_mode(if *secret {
+                0o600
+            } else {
+                0o644
+            }))?;
+            f.write_all(content)?;
+            f.sync_all()?;
+        }
+        if dir.exists() {
+            std::fs::remove_dir(dir)?;
+        }
+        std::fs::rename(&temp, dir)?;
+        if let Ok(d) = File::open(&parent) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&temp);
+        anyhow::bail!("{}: {e}; nothing written", dir.display());
+    }
+    Ok(())
+}
+
 /// What a rewrite did.
 #[derive(Debug, Default)]
 pub struct Written {

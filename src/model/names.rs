@@ -1,5 +1,15 @@
 //! Names this tool gives to the objects, volumes, keys and files it creates.
 
+/// How the namespace of manifests that name none is shown (`-f` or `-k` without `-n`):
+/// `kubectl apply -n X`, a kustomization's `namespace:` or Helm's release namespace places
+/// them, so no namespace is made up. Inside, that namespace is the empty string.
+pub const APPLY_NAMESPACE: &str = "(namespace of the apply)";
+
+/// `ns`, or [`APPLY_NAMESPACE`] for the unnamed namespace (the empty string).
+pub fn namespace_label(ns: &str) -> &str {
+    if ns.is_empty() { APPLY_NAMESPACE } else { ns }
+}
+
 /// `{stem}{tail}`, else the first of `{stem}{tail}{sep}2`, `{stem}{tail}{sep}3`, … that
 /// `taken` refuses, each at most `max` characters: only the stem is shortened (never `tail`
 /// or the counter), and a shortened stem loses trailing `-` and `.` so the result stays a

@@ -375,7 +375,7 @@ fn row(out: &mut String, report: &Report, f: &Finding) {
          <td>{ns}</td><td>{object}</td><td>{container}</td><td>{message}</td><td class=\"fix\">{fix}</td></tr>",
         check = f.check.as_str(),
         fixable = if f.fixable { " class=\"fixable\"" } else { "" },
-        ns = esc(&f.namespace),
+        ns = esc(crate::model::names::namespace_label(&f.namespace)),
         // In a scan of several contexts the object's context comes first (the namespace
         // cell stays the namespace alone: the namespace filter matches it exactly).
         object = match f.context() {

@@ -221,8 +221,8 @@ fn finding_row(f: &Finding) -> String {
     };
     // In a scan of several contexts, `context/namespace`, as in the namespace table.
     let namespace = match f.context() {
-        Some(c) => format!("{c}/{}", f.namespace),
-        None => f.namespace.clone(),
+        Some(c) => format!("{c}/{}", crate::model::names::namespace_label(&f.namespace)),
+        None => crate::model::names::namespace_label(&f.namespace).to_string(),
     };
     format!(
         "| {} | {} | {} | {} | {} | {} |",

@@ -128,8 +128,11 @@ impl NamespaceRow {
     /// `shop`, or `prod/shop` when the row belongs to a context of a multi-cluster scan.
     pub fn label(&self) -> String {
         match &self.context {
-            Some(c) => format!("{c}/{}", self.namespace),
-            None => self.namespace.clone(),
+            Some(c) => format!(
+                "{c}/{}",
+                crate::model::names::namespace_label(&self.namespace)
+            ),
+            None => crate::model::names::namespace_label(&self.namespace).to_string(),
         }
     }
 }

@@ -171,12 +171,22 @@ pub(super) fn severity_cell(text: impl ToString, severity: Severity, color: bool
     }
 }
 
+/// `kind/name`; the unnamed namespace's own finding (`Namespace/`) names it as the
+/// namespace column does.
+fn object_label(f: &Finding) -> String {
+    if f.kind == "Namespace" && f.name.is_empty() {
+        format!("namespace/{}", crate::model::names::APPLY_NAMESPACE)
+    } else {
+        f.object()
+    }
+}
+
 fn row(f: &Finding, color: bool) -> Vec<Cell> {
     vec![
         severity_cell(f.severity.as_str(), f.severity, color),
         Cell::new(f.check.as_str()),
-        Cell::new(or_none(&f.namespace)),
-        Cell::new(or_none(&f.object())),
+        Cell::new(or_none(crate::model::names::namespace_label(&f.namespace))),
+        Cell::new(or_none(&object_label(f))),
         Cell::new(or_none(f.container.as_deref().unwrap_or(""))),
         Cell::new(or_none(&f.message)),
     ]
