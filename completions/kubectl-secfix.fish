@@ -90,6 +90,7 @@ false\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l network-policy -d 'What the default-allow-namespace fix writes: `least-privilege`, a policy set that keeps the connections the workloads are seen to need and denies the rest, or `deny-all`, one default-deny policy' -r -f -a "deny-all\t'One default-deny policy per namespace; DNS to any address stays allowed'
 least-privilege\t'Default deny plus the allow rules the evidence supports'"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l allow-egress -d 'Let every pod of a fixed namespace reach this address block (CIDR such as 10.0.0.0/8; repeatable). NetworkPolicies cannot match host names' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l api-server -d 'The Kubernetes API server\'s address block and port as pods reach it, e.g. 10.0.0.10:6443 (repeatable; a live run reads the Endpoints of Service default/kubernetes): workloads that call it get egress to it, webhooks ingress from it' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s o -l output -d 'Output format for the plan and results' -r -f -a "text\t''
 json\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l digest-source -d 'Digest source for mutable image tags: `pods` (the `imageID` all running pods agree on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for `fix`; `pods` for `scan`, which contacts registries only when asked explicitly' -r -f -a "auto\t''

@@ -41,6 +41,9 @@ pub struct FixOptions {
     pub network_policy: network_policy::Mode,
     /// Address blocks every pod may reach (least-privilege policies, `--allow-egress`).
     pub allow_egress: Vec<network_policy::graph::Cidr>,
+    /// The Kubernetes API server's addresses (live: Endpoints default/kubernetes;
+    /// `--api-server`), for the least-privilege policies.
+    pub api_server: Option<network_policy::graph::ApiServer>,
 }
 
 impl Default for FixOptions {
@@ -53,6 +56,7 @@ impl Default for FixOptions {
             allow_dns: true,
             network_policy: network_policy::Mode::default(),
             allow_egress: Vec::new(),
+            api_server: None,
         }
     }
 }
