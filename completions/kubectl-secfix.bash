@@ -103,7 +103,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__fix)
-            opts="-n -A -l -f -k -y -o -h -V --namespace --all-namespaces --selector --filename --kustomize --checks --include-system --allowed-registries --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --write --overlay --force-live --output --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
+            opts="-n -A -l -f -k -y -o -h -V --namespace --all-namespaces --selector --filename --kustomize --checks --include-system --allowed-registries --signature-key --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --api-server --write --overlay --force-live --output --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -142,10 +142,14 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --checks)
-                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry unsigned-image" -- "${cur}"))
                     return 0
                     ;;
                 --allowed-registries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signature-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -178,6 +182,10 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --allow-egress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -375,7 +383,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__scan)
-            opts="-n -A -l -f -k -o -h -V --namespace --all-namespaces --selector --filename --kustomize --checks --include-system --allowed-registries --include-kinds --output --fail-on --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --parallel-contexts --report-to-cluster --kubeconfig --context --help --version"
+            opts="-n -A -l -f -k -o -h -V --namespace --all-namespaces --selector --filename --kustomize --checks --include-system --allowed-registries --signature-key --include-kinds --output --fail-on --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --parallel-contexts --report-to-cluster --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -414,10 +422,14 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --checks)
-                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "env-secret env-literal-secret default-allow-namespace mutable-image-tag untrusted-registry unsigned-image" -- "${cur}"))
                     return 0
                     ;;
                 --allowed-registries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signature-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -55,6 +55,12 @@ pub struct Inventory {
     /// ServiceAccounts (namespace, name) that a RoleBinding or ClusterRoleBinding of the
     /// manifests binds (only with `Keep::objects`; a live run does not read bindings).
     pub bound_accounts: Vec<(String, String)>,
+    /// Services the Kubernetes API server calls: admission webhooks, aggregated APIs, CRD
+    /// conversion webhooks (only with `Keep::objects`).
+    pub api_server_calls: Vec<crate::fix::network_policy::graph::ApiServerCall>,
+    /// The Kubernetes API server's addresses and ports (live: the Endpoints of Service
+    /// `default/kubernetes`; only with `Keep::objects`).
+    pub api_server: Option<crate::fix::network_policy::graph::ApiServer>,
     /// Notes for the report (older API versions used, kinds skipped).
     pub warnings: Vec<String>,
     /// Errors that make the run exit 1 after reporting (forbidden kinds, input that could
@@ -81,6 +87,8 @@ impl Inventory {
             config_maps: &self.config_maps,
             namespaces: &self.namespaces,
             bound_accounts: &self.bound_accounts,
+            policies: &self.policies,
+            api_server_calls: &self.api_server_calls,
         }
     }
 }
@@ -252,6 +260,18 @@ impl Collector {
                     let account = (ns, name.to_string());
                     if !self.inv.bound_accounts.contains(&account) {
                         self.inv.bound_accounts.push(account);
+                    }
+                }
+            }
+            "ValidatingWebhookConfiguration"
+            | "MutatingWebhookConfiguration"
+            | "APIService"
+            | "CustomResourceDefinition"
+                if self.keep.objects =>
+            {
+                for c in crate::fix::network_policy::graph::api_server_calls(&obj) {
+                    if !self.inv.api_server_calls.contains(&c) {
+                        self.inv.api_server_calls.push(c);
                     }
                 }
             }
@@ -531,6 +551,43 @@ pub(crate) fn collect_offline_from(
 /// Namespaces, listed before everything else with `-A`.
 const NAMESPACES: ListRequest = ListRequest::new("Namespace", &["v1"], false);
 
+/// Cluster-scoped kinds that make the API server call a Service: admission webhooks,
+/// aggregated APIs, CRD conversion webhooks.
+const API_SERVER_CALLERS: [ListRequest; 4] = [
+    ListRequest {
+        cluster_scoped: true,
+        optional: true,
+        ..ListRequest::new(
+            "ValidatingWebhookConfiguration",
+            &["admissionregistration.k8s.io/v1"],
+            false,
+        )
+    },
+    ListRequest {
+        cluster_scoped: true,
+        optional: true,
+        ..ListRequest::new(
+            "MutatingWebhookConfiguration",
+            &["admissionregistration.k8s.io/v1"],
+            false,
+        )
+    },
+    ListRequest {
+        cluster_scoped: true,
+        optional: true,
+        ..ListRequest::new("APIService", &["apiregistration.k8s.io/v1"], false)
+    },
+    ListRequest {
+        cluster_scoped: true,
+        optional: true,
+        ..ListRequest::new(
+            "CustomResourceDefinition",
+            &["apiextensions.k8s.io/v1"],
+            false,
+        )
+    },
+];
+
 /// The kinds a live run lists (besides Namespaces).
 pub fn requests(keep: Keep) -> Vec<ListRequest> {
     let mut v = vec![
@@ -562,6 +619,9 @@ pub fn requests(keep: Keep) -> Vec<ListRequest> {
             )
             .optional(),
         );
+        // Callers of Services that are no pod: the API server (webhooks, aggregated APIs,
+        // CRD conversion).
+        v.extend(API_SERVER_CALLERS);
     }
     v
 }
@@ -631,6 +691,29 @@ async fn read_env_from_keys(collector: &mut Collector, client: &Client) {
 /// Services of other namespaces that evidence names. One `GET` each; a missing object is
 /// skipped, a forbidden one said.
 async fn read_referenced(collector: &mut Collector, client: &Client) {
+    // The API server's addresses, as its reconciler writes them.
+    let api: kube::Api<k8s_openapi::api::core::v1::Endpoints> =
+        kube::Api::namespaced(client.clone(), "default");
+    let unknown = "the Kubernetes API server's address is not known: its callers and webhooks \
+                   are handled as such (--api-server CIDR[:PORT] gives it)";
+    match api.get_opt("kubernetes").await {
+        Ok(Some(ep)) => {
+            collector.inv.api_server = crate::fix::network_policy::graph::ApiServer::of(&ep);
+            if collector.inv.api_server.is_none() {
+                collector.warn(format!(
+                    "Endpoints default/kubernetes lists no address: {unknown}"
+                ));
+            }
+        }
+        Ok(None) => collector.warn(format!("no Endpoints default/kubernetes: {unknown}")),
+        Err(e) if crate::cluster::status_code(&e) == Some(403) => collector.warn(format!(
+            "cannot read Endpoints default/kubernetes (forbidden, needs `get` on endpoints): {unknown}"
+        )),
+        Err(e) => collector.warn(format!(
+            "cannot read Endpoints default/kubernetes: {}: {unknown}",
+            crate::cluster::describe_error(&e)
+        )),
+    }
     let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
     for w in &collector.inv.workloads {
         let ns = w.namespace().to_string();

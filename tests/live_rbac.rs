@@ -96,9 +96,24 @@ spec:
     bind(c, &ns, "secfix-fix");
     let fix = fix_as_viewer();
     fix.assert_code(0);
-    // The NetworkPolicy fix read the ConfigMap, Ingresses and HTTPRoutes it needs.
-    for unread in ["forbidden", "cannot read", "cannot list"] {
-        assert!(!fix.stderr().contains(unread), "{}", fix.stderr());
+    // The NetworkPolicy fix read the ConfigMap, Ingresses and HTTPRoutes it needs. Bound in
+    // one namespace only, the cluster-wide webhook configurations, APIServices, CRDs and the
+    // API server's Endpoints in `default` are out of reach: said as warnings, not errors.
+    let cluster_wide = [
+        "validatingwebhookconfigurations",
+        "mutatingwebhookconfigurations",
+        "apiservices",
+        "customresourcedefinitions",
+        "Endpoints default/kubernetes",
+    ];
+    for line in fix.stderr().lines() {
+        if cluster_wide.iter().any(|k| line.contains(k)) {
+            assert!(line.starts_with("warning"), "{line}");
+            continue;
+        }
+        for unread in ["forbidden", "cannot read", "cannot list"] {
+            assert!(!line.contains(unread), "{}", fix.stderr());
+        }
     }
     assert!(
         fix.stdout()

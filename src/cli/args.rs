@@ -359,6 +359,11 @@ pub struct FixArgs {
     /// 10.0.0.0/8; repeatable). NetworkPolicies cannot match host names.
     #[arg(long, value_name = "CIDR", value_parser = parse_cidr)]
     pub allow_egress: Vec<Cidr>,
+    /// The Kubernetes API server's address block and port as pods reach it, e.g.
+    /// 10.0.0.10:6443 (repeatable; a live run reads the Endpoints of Service
+    /// default/kubernetes): workloads that call it get egress to it, webhooks ingress from it.
+    #[arg(long, value_name = "CIDR[:PORT]", value_parser = parse_api_server)]
+    pub api_server: Vec<String>,
     /// With -f: rewrite the files in place instead of printing the fixed manifests.
     #[arg(long, requires = "files", conflicts_with = "overlay")]
     pub write: bool,
@@ -432,6 +437,11 @@ pub struct CompleteArgs {
     /// The words typed after `kubectl secfix`, the last being the one to complete.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub words: Vec<String>,
+}
+
+fn parse_api_server(s: &str) -> Result<String, String> {
+    crate::fix::network_policy::graph::ApiServer::parse_flag(&[s.to_string()])?;
+    Ok(s.to_string())
 }
 
 fn parse_cidr(s: &str) -> Result<Cidr, String> {
@@ -538,6 +548,42 @@ mod tests {
             panic!()
         };
         assert!(!f.allow_dns);
+    }
+
+    #[test]
+    fn api_server_takes_address_blocks_with_an_optional_port() {
+        let cli = Cli::try_parse_from([
+            "kubectl-secfix",
+            "fix",
+            "--api-server",
+            "10.0.0.10:6443",
+            "--api-server",
+            "[2001:db8::1]:6443",
+            "--api-server",
+            "192.0.2.0/24",
+            "-y",
+        ])
+        .unwrap();
+        let Command::Fix(f) = cli.command else {
+            panic!()
+        };
+        let a = crate::fix::network_policy::graph::ApiServer::parse_flag(&f.api_server)
+            .unwrap()
+            .unwrap();
+        let text: Vec<String> = a.addresses.iter().map(ToString::to_string).collect();
+        assert_eq!(text, ["10.0.0.10/32", "2001:db8::1/128", "192.0.2.0/24"]);
+        assert_eq!(a.ports, [6443]);
+        for bad in [
+            "10.0.0.10:0",
+            "10.0.0.10:https",
+            "example.com",
+            "10.0.0.1/8",
+        ] {
+            let e = Cli::try_parse_from(["kubectl-secfix", "fix", "--api-server", bad, "-y"])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("--api-server"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -194,6 +194,9 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         network_policy: args.network_policy,
         allow_egress: args.allow_egress.clone(),
         env_sources: collected.inventory.env_sources.clone(),
+        api_server: crate::fix::network_policy::graph::ApiServer::parse_flag(&args.api_server)
+            .map_err(UsageError)?
+            .or_else(|| collected.inventory.api_server.clone()),
     };
     let Plans {
         plans,

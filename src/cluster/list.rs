@@ -335,6 +335,18 @@ async fn list_kind(client: Client, scope: Scope, req: ListRequest, tx: mpsc::Sen
                             describe_error(&e)
                         )
                     };
+                    if forbidden && req.optional && req.cluster_scoped {
+                        // An optional cluster-wide kind a namespaced user may not list: said,
+                        // and the run goes on without it.
+                        let _ = tx
+                            .send(ListEvent::Note(format!(
+                                "{message}: {} objects skipped, so the NetworkPolicy fix does \
+                                 not know the Services the Kubernetes API server calls through them",
+                                req.kind
+                            )))
+                            .await;
+                        return;
+                    }
                     let _ = tx
                         .send(ListEvent::Failed {
                             kind: req.kind,

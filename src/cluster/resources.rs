@@ -30,6 +30,30 @@ const KNOWN: &[(&str, &str, &str, bool)] = &[
     ),
     ("networking.k8s.io/v1", "Ingress", "ingresses", true),
     (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        false,
+    ),
+    (
+        "apiregistration.k8s.io/v1",
+        "APIService",
+        "apiservices",
+        false,
+    ),
+    (
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+    ),
+    (
         "gateway.networking.k8s.io/v1",
         "HTTPRoute",
         "httproutes",
@@ -102,11 +126,11 @@ mod tests {
             ("batch", "v1beta1")
         );
         assert_eq!(rbac_name(&api_resource("v1", "Pod").unwrap()), "pods");
+        assert!(api_resource("v1", "Endpoints").is_none());
         assert_eq!(
             rbac_name(&api_resource("apps/v1", "Deployment").unwrap()),
             "deployments.apps"
         );
-        assert!(api_resource("v1", "Endpoints").is_none());
         assert_eq!(
             rbac_name(&api_resource("gateway.networking.k8s.io/v1", "HTTPRoute").unwrap()),
             "httproutes.gateway.networking.k8s.io"

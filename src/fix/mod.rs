@@ -46,6 +46,9 @@ pub struct FixOptions {
     /// The keys of the ConfigMaps and Secrets `envFrom` reads: a native move must not
     /// conflict with them.
     pub env_sources: file_env::EnvSources,
+    /// The Kubernetes API server's addresses (live: Endpoints default/kubernetes;
+    /// `--api-server`), for the least-privilege policies.
+    pub api_server: Option<network_policy::graph::ApiServer>,
 }
 
 impl Default for FixOptions {
@@ -59,6 +62,7 @@ impl Default for FixOptions {
             network_policy: network_policy::Mode::default(),
             allow_egress: Vec::new(),
             env_sources: file_env::EnvSources::default(),
+            api_server: None,
         }
     }
 }

@@ -24,6 +24,8 @@ use serde_json::Value;
 
 use super::{Action, Plan, Target};
 
+pub(crate) mod baseline;
+pub mod eval;
 pub mod evidence;
 pub(crate) mod graph;
 pub mod render;
@@ -213,6 +215,7 @@ pub(crate) fn plan_least_privilege(
     let build_opts = render::Options {
         allow_dns: opts.allow_dns,
         allow_egress: opts.allow_egress.clone(),
+        api_server: opts.api_server.clone(),
     };
     let target = |ns: &str, p: &NetworkPolicy| Target {
         api_version: "networking.k8s.io/v1".to_string(),
@@ -279,6 +282,11 @@ fn summary(set: &render::NamespacePolicies) -> Vec<String> {
             "assumed flows (no workload names the Service)",
         ),
         (FlowKind::EntryPoint, "entry point", "entry points"),
+        (
+            FlowKind::ApiServer,
+            "flow with the Kubernetes API server",
+            "flows with the Kubernetes API server",
+        ),
     ] {
         let n = count(k);
         if n > 0 {

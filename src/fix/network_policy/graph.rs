@@ -34,6 +34,171 @@ pub struct Cluster<'a> {
     /// ServiceAccounts (namespace, name) that a RoleBinding or ClusterRoleBinding read with
     /// the manifests grants something: their pods call the Kubernetes API.
     pub bound_accounts: &'a [(String, String)],
+    /// The NetworkPolicies that exist: the baseline the new ones never widen.
+    pub policies: &'a [k8s_openapi::api::networking::v1::NetworkPolicy],
+    /// Services the Kubernetes API server calls (admission webhooks, aggregated APIs, CRD
+    /// conversion webhooks).
+    pub api_server_calls: &'a [ApiServerCall],
+}
+
+/// A Service the Kubernetes API server calls: an admission webhook, an aggregated API
+/// (`APIService`) or a CRD conversion webhook.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ApiServerCall {
+    pub namespace: String,
+    pub service: String,
+    /// The Service port (default 443).
+    pub port: i32,
+    /// "webhook x.example.io of ValidatingWebhookConfiguration x (failurePolicy Fail)", …
+    pub why: String,
+}
+
+impl ApiServer {
+    /// From the Endpoints of Service `default/kubernetes`; `None` when it lists no address.
+    pub fn of(ep: &k8s_openapi::api::core::v1::Endpoints) -> Option<ApiServer> {
+        let mut addresses = BTreeSet::new();
+        let mut ports = BTreeSet::new();
+        for sub in ep.subsets.iter().flatten() {
+            for a in sub.addresses.iter().flatten() {
+                if let Ok(ip) = a.ip.parse::<IpAddr>() {
+                    addresses.insert(Cidr {
+                        addr: ip,
+                        prefix: if ip.is_ipv4() { 32 } else { 128 },
+                    });
+                }
+            }
+            for p in sub.ports.iter().flatten() {
+                if p.protocol.as_deref().unwrap_or("TCP") == "TCP"
+                    && let Ok(n) = u16::try_from(p.port)
+                {
+                    ports.insert(n);
+                }
+            }
+        }
+        (!addresses.is_empty()).then(|| ApiServer {
+            addresses: addresses.into_iter().collect(),
+            ports: ports.into_iter().collect(),
+            source: "Endpoints default/kubernetes".to_string(),
+        })
+    }
+
+    /// `--api-server CIDR[:PORT]` values, merged: `10.0.0.1`, `10.0.0.0/24:6443`,
+    /// `[2001:db8::1]:6443`, `2001:db8::/64`.
+    pub fn parse_flag(values: &[String]) -> Result<Option<ApiServer>, String> {
+        let mut out = ApiServer {
+            source: "--api-server".to_string(),
+            ..ApiServer::default()
+        };
+        for v in values {
+            let (cidr, port) = if let Some(rest) = v.strip_prefix('[') {
+                let (c, p) = rest
+                    .split_once(']')
+                    .ok_or_else(|| format!("--api-server {v:?}: missing ']'"))?;
+                let p = match p.strip_prefix(':') {
+                    Some(p) => Some(p),
+                    None if p.is_empty() => None,
+                    None => return Err(format!("--api-server {v:?}: expected ']:PORT'")),
+                };
+                (c, p)
+            } else if v.matches(':').count() == 1 {
+                let (c, p) = v.split_once(':').unwrap_or((v, ""));
+                (c, Some(p))
+            } else {
+                (v.as_str(), None)
+            };
+            let cidr: Cidr = cidr.parse().map_err(|e| format!("--api-server: {e}"))?;
+            if let Some(p) = port {
+                let n: u16 =
+                    p.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        format!("--api-server {v:?}: {p:?} is not a port (1-65535)")
+                    })?;
+                if !out.ports.contains(&n) {
+                    out.ports.push(n);
+                }
+            }
+            if !out.addresses.contains(&cidr) {
+                out.addresses.push(cidr);
+            }
+        }
+        Ok((!out.addresses.is_empty()).then_some(out))
+    }
+}
+
+/// The Services `obj` makes the API server call (empty for other kinds).
+pub fn api_server_calls(obj: &Value) -> Vec<ApiServerCall> {
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let call = |svc: Option<&Value>, why: String| -> Option<ApiServerCall> {
+        let svc = svc?;
+        Some(ApiServerCall {
+            namespace: svc.get("namespace")?.as_str()?.to_string(),
+            service: svc.get("name")?.as_str()?.to_string(),
+            port: svc
+                .get("port")
+                .and_then(Value::as_i64)
+                .and_then(|p| i32::try_from(p).ok())
+                .unwrap_or(443),
+            why,
+        })
+    };
+    match kind {
+        "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => obj
+            .get("webhooks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|w| {
+                let hook = w.get("name").and_then(Value::as_str).unwrap_or("");
+                let policy = w
+                    .get("failurePolicy")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Fail");
+                call(
+                    w.pointer("/clientConfig/service"),
+                    format!("webhook {hook} of {kind} {name} (failurePolicy {policy})"),
+                )
+            })
+            .collect(),
+        "APIService" => call(
+            obj.pointer("/spec/service"),
+            format!("APIService {name} (an aggregated API)"),
+        )
+        .into_iter()
+        .collect(),
+        "CustomResourceDefinition" => {
+            let webhook = obj
+                .pointer("/spec/conversion/strategy")
+                .and_then(Value::as_str)
+                == Some("Webhook");
+            let svc = obj
+                .pointer("/spec/conversion/webhook/clientConfig/service")
+                .or_else(|| obj.pointer("/spec/conversion/webhookClientConfig/service"));
+            if !webhook {
+                return Vec::new();
+            }
+            call(
+                svc,
+                format!("conversion webhook of CustomResourceDefinition {name}"),
+            )
+            .into_iter()
+            .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The Kubernetes API server's addresses and ports, as pods reach them (the `kubernetes`
+/// Service's Endpoints in `default`, or `--api-server`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiServer {
+    pub addresses: Vec<Cidr>,
+    /// Empty: every port.
+    pub ports: Vec<u16>,
+    /// Where they come from ("Endpoints default/kubernetes", "--api-server").
+    pub source: String,
 }
 
 /// An IP address block (`--allow-egress`).
@@ -230,6 +395,8 @@ pub enum Peer {
     Cidr { cidr: Cidr },
     /// The cluster DNS pods (`kube-system`, `k8s-app: kube-dns`).
     ClusterDns,
+    /// The Kubernetes API server, at these addresses (empty: not known).
+    ApiServer { addresses: Vec<Cidr> },
 }
 
 impl Peer {
@@ -261,6 +428,17 @@ impl Peer {
             Peer::Host { host: None } => "a host (value not shown)".into(),
             Peer::Cidr { cidr } => cidr.to_string(),
             Peer::ClusterDns => "cluster DNS (kube-system/kube-dns)".into(),
+            Peer::ApiServer { addresses } if addresses.is_empty() => {
+                "the Kubernetes API server".into()
+            }
+            Peer::ApiServer { addresses } => format!(
+                "the Kubernetes API server ({})",
+                addresses
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 }
@@ -280,6 +458,9 @@ pub enum FlowKind {
     Dns,
     /// `--allow-egress`.
     AllowedEgress,
+    /// The Kubernetes API server calls a webhook or aggregated API, or a workload calls the
+    /// API server.
+    ApiServer,
     /// Named by a workload but not allowed: outside the cluster, or no pods to allow.
     Blocked,
 }
@@ -292,6 +473,7 @@ impl FlowKind {
             FlowKind::Assumed => "assumed",
             FlowKind::Dns => "dns",
             FlowKind::AllowedEgress => "allowed egress",
+            FlowKind::ApiServer => "api server",
             FlowKind::Blocked => "will be blocked",
         }
     }
@@ -521,6 +703,8 @@ pub enum Target {
 pub(crate) struct Graph<'a> {
     /// Every workload known.
     pub workloads: &'a [Workload],
+    /// The NetworkPolicies that exist.
+    pub policies: &'a [k8s_openapi::api::networking::v1::NetworkPolicy],
     pub services: Vec<Svc<'a>>,
     by_key: BTreeMap<SvcKey, usize>,
     namespaces: BTreeSet<String>,
@@ -531,6 +715,10 @@ pub(crate) struct Graph<'a> {
     pub callers: BTreeMap<usize, BTreeMap<WorkloadRef, Call>>,
     /// Entry points: Service index → why.
     pub entry_points: BTreeMap<usize, Call>,
+    /// Services the API server calls: Service index → ports and why.
+    pub api_server_callees: BTreeMap<usize, Call>,
+    /// Workloads that evidently call the API server, and why.
+    pub api_clients: BTreeMap<WorkloadRef, BTreeSet<String>>,
     /// Blocked destinations per caller.
     pub blocked: Vec<Flow>,
     /// The pods of each caller: its selector.
@@ -644,9 +832,10 @@ pub(crate) fn pod_selector(w: &Workload) -> (LabelSelector, bool) {
     )
 }
 
-/// Why a flow to the Kubernetes API server will be blocked.
-const API_SERVER_NOTE: &str =
-    "the Kubernetes API server is not a pod: allow its address with --allow-egress";
+/// Why a flow to the Kubernetes API server will be blocked when its address is not known.
+pub(crate) const API_SERVER_NOTE: &str = "the Kubernetes API server is not a pod and its address is not known: \
+     pass --api-server CIDR[:PORT] (a live run reads it from the Endpoints of Service \
+     default/kubernetes)";
 
 /// `kubernetes.default`: the Service every cluster has for its API server.
 fn is_api_server(namespace: &str, name: &str) -> bool {
@@ -654,11 +843,9 @@ fn is_api_server(namespace: &str, name: &str) -> bool {
 }
 
 /// A workload that runs as a ServiceAccount of its own, or as one a RoleBinding grants
-/// something to (`bound`), with the token mounted probably calls the Kubernetes API
-/// (controllers, operators, CI runners, Spring Cloud Kubernetes): a flow that will be
-/// blocked, since no NetworkPolicy can name the API server. Said, not guessed away: its
-/// address is the cluster's, so only `--allow-egress` can allow it.
-fn api_client(w: &Workload, bound: &[(String, String)]) -> Option<Flow> {
+/// something to (`bound`), with the token mounted evidently calls the Kubernetes API
+/// (controllers, operators, CI runners, Spring Cloud Kubernetes): why, or `None`.
+fn api_client(w: &Workload, bound: &[(String, String)]) -> Option<String> {
     let spec = &w.spec;
     let account = spec
         .service_account_name
@@ -671,19 +858,10 @@ fn api_client(w: &Workload, bound: &[(String, String)]) -> Option<Flow> {
         return None;
     }
     let caller = WorkloadRef::of(w);
-    Some(Flow {
-        kind: FlowKind::Blocked,
-        from: Peer::Workload(caller.clone()),
-        to: Peer::Host {
-            host: Some("the Kubernetes API server".to_string()),
-        },
-        ports: Vec::new(),
-        evidence: vec![if granted {
-            format!("{caller} runs as ServiceAccount {account}, which a RoleBinding grants access")
-        } else {
-            format!("{caller} runs as ServiceAccount {account} with its token mounted")
-        }],
-        note: Some(format!("if it calls the Kubernetes API: {API_SERVER_NOTE}")),
+    Some(if granted {
+        format!("{caller} runs as ServiceAccount {account}, which a RoleBinding grants access")
+    } else {
+        format!("{caller} runs as ServiceAccount {account} with its token mounted")
     })
 }
 
@@ -706,12 +884,15 @@ impl<'a> Graph<'a> {
         namespaces.extend(services.iter().map(|s| s.namespace.clone()));
         let mut g = Graph {
             workloads: cluster.workloads,
+            policies: cluster.policies,
             services,
             by_key,
             namespaces,
             calls: BTreeMap::new(),
             callers: BTreeMap::new(),
             entry_points: BTreeMap::new(),
+            api_server_callees: BTreeMap::new(),
+            api_clients: BTreeMap::new(),
             blocked: Vec::new(),
             selectors: BTreeMap::new(),
             notes: Vec::new(),
@@ -721,11 +902,15 @@ impl<'a> Graph<'a> {
             for m in evidence::mentions(w, cluster.config_maps) {
                 g.add_mention(w, &m, allow_egress);
             }
-            if let Some(flow) = api_client(w, cluster.bound_accounts) {
-                g.blocked.push(flow);
+            if let Some(why) = api_client(w, cluster.bound_accounts) {
+                g.api_clients
+                    .entry(WorkloadRef::of(w))
+                    .or_default()
+                    .insert(why);
             }
         }
         g.add_entry_points(cluster);
+        g.add_api_server_callees(cluster);
         g.blocked.sort();
         g.blocked.dedup();
         g
@@ -761,6 +946,24 @@ impl<'a> Graph<'a> {
             }
         }
         out
+    }
+
+    /// The labels of each known namespace, as the evaluator reads them.
+    pub(crate) fn namespace_labels(&self) -> super::eval::NamespaceLabels {
+        self.namespaces
+            .iter()
+            .map(|n| {
+                (
+                    n.clone(),
+                    BTreeMap::from([(super::render::NAMESPACE_NAME_LABEL.to_string(), n.clone())]),
+                )
+            })
+            .collect()
+    }
+
+    /// The known Service `namespace/name`.
+    pub(crate) fn service(&self, namespace: &str, name: &str) -> Option<&Svc<'a>> {
+        self.lookup(namespace, name).map(|i| &self.services[i])
     }
 
     fn lookup(&self, namespace: &str, name: &str) -> Option<usize> {
@@ -858,10 +1061,15 @@ impl<'a> Graph<'a> {
                     });
                     return;
                 }
+                if s.selector.is_none() && is_api_server(&s.namespace, &s.name) {
+                    self.api_clients
+                        .entry(caller.clone())
+                        .or_default()
+                        .insert(why.clone());
+                    return;
+                }
                 if s.selector.is_none() {
-                    let note = if is_api_server(&s.namespace, &s.name) {
-                        API_SERVER_NOTE.to_string()
-                    } else {
+                    let note = {
                         format!(
                             "Service {} has no selector: its endpoints are not known pods; allow their addresses with --allow-egress",
                             s.name
@@ -916,7 +1124,10 @@ impl<'a> Graph<'a> {
                     .add(ports, service_port, why);
             }
             Target::UnknownService { namespace, name } if is_api_server(&namespace, &name) => {
-                self.blocked.push(blocked(API_SERVER_NOTE.to_string()));
+                self.api_clients
+                    .entry(caller.clone())
+                    .or_default()
+                    .insert(why.clone());
             }
             Target::UnknownService { namespace, name } => {
                 let ports = r.effective_port().map(|p| vec![PodPort::tcp(i32::from(p))]);
@@ -992,6 +1203,28 @@ impl<'a> Graph<'a> {
             .entry(i)
             .or_default()
             .add(Some(ports), service_port, why);
+    }
+
+    /// The Services the API server calls, with the pod ports of the called Service port.
+    fn add_api_server_callees(&mut self, cluster: &Cluster<'_>) {
+        for c in cluster.api_server_calls {
+            let Some(i) = self.lookup(&c.namespace, &c.service) else {
+                continue;
+            };
+            let s = &self.services[i];
+            if s.selector.is_none() {
+                continue;
+            }
+            let ports = u16::try_from(c.port)
+                .ok()
+                .and_then(|p| s.ports_for(p))
+                .unwrap_or_else(|| s.all_targets());
+            self.api_server_callees.entry(i).or_default().add(
+                Some(ports),
+                Some(c.port),
+                c.why.clone(),
+            );
+        }
     }
 
     fn add_entry_points(&mut self, cluster: &Cluster<'_>) {

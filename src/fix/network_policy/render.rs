@@ -22,10 +22,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::graph::{
-    Callee, Cidr, Cluster, Flow, FlowKind, Graph, Peer, PodPort, PortValue, Svc, WorkloadRef,
-    container_ports,
+    API_SERVER_NOTE, ApiServer, Callee, Cidr, Cluster, Flow, FlowKind, Graph, Peer, PodPort,
+    PortValue, Svc, WorkloadRef, container_ports,
 };
-use super::{MANAGED_BY, MANAGED_BY_LABEL, POLICY_NAME};
+use super::{MANAGED_BY, MANAGED_BY_LABEL, POLICY_NAME, baseline, eval};
 use crate::model::Direction;
 
 /// The label every namespace carries with its own name.
@@ -38,6 +38,8 @@ pub struct Options {
     pub allow_dns: bool,
     /// Extra egress to these address blocks, from every pod.
     pub allow_egress: Vec<Cidr>,
+    /// The Kubernetes API server's addresses, when known.
+    pub api_server: Option<ApiServer>,
 }
 
 /// The policy set of one namespace.
@@ -264,6 +266,24 @@ fn anywhere() -> Vec<NetworkPolicyPeer> {
         .collect()
 }
 
+/// The API server's address blocks, when known.
+fn api_server_addresses(opts: &Options) -> Vec<Cidr> {
+    opts.api_server
+        .as_ref()
+        .map(|a| a.addresses.clone())
+        .unwrap_or_default()
+}
+
+fn ip_peer(c: &Cidr) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        ip_block: Some(IPBlock {
+            cidr: c.to_string(),
+            except: None,
+        }),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
 fn service_peer(s: &Svc<'_>, port: Option<i32>) -> Peer {
     Peer::Service {
         namespace: s.namespace.clone(),
@@ -388,6 +408,35 @@ fn namespace_set(
                 ports,
                 evidence: entry.evidence.iter().cloned().collect(),
                 note: None,
+            });
+        }
+        if let Some(call) = g.api_server_callees.get(&i).filter(|_| ingress_on) {
+            let ports = call.rule_ports();
+            opens(&mut open, &ports);
+            let addresses = api_server_addresses(opts);
+            rules.push(NetworkPolicyIngressRule {
+                from: Some(if addresses.is_empty() {
+                    anywhere()
+                } else {
+                    addresses.iter().map(ip_peer).collect()
+                }),
+                ports: policy_ports(&ports),
+            });
+            flows.push(Flow {
+                kind: FlowKind::ApiServer,
+                from: Peer::ApiServer {
+                    addresses: addresses.clone(),
+                },
+                to: service_peer(s, single_port(&call.service_ports)),
+                ports,
+                evidence: call.evidence.iter().cloned().collect(),
+                note: Some(if addresses.is_empty() {
+                    "the Kubernetes API server calls it, from an address not known here: allowed \
+                     from anywhere (--api-server CIDR narrows it)"
+                        .to_string()
+                } else {
+                    "the Kubernetes API server calls it".to_string()
+                }),
             });
         }
         if let Some(callers) = g.callers.get(&i) {
@@ -571,8 +620,59 @@ fn namespace_set(
 
     // Egress from each caller of the namespace. Evidence flows to Services of other
     // namespaces are listed here (those of this namespace are listed with its ingress).
-    for (caller, calls) in g.calls.iter().filter(|(c, _)| c.namespace == ns) {
+    let no_calls = BTreeMap::new();
+    let callers: BTreeSet<&WorkloadRef> = g
+        .calls
+        .keys()
+        .chain(g.api_clients.keys())
+        .filter(|c| c.namespace == ns)
+        .collect();
+    for caller in callers {
+        let calls = g.calls.get(caller).unwrap_or(&no_calls);
         let mut rules = Vec::new();
+        if let Some(why) = g.api_clients.get(caller) {
+            let addresses = api_server_addresses(opts);
+            let evidence: Vec<String> = why.iter().cloned().collect();
+            if addresses.is_empty() {
+                if egress_on {
+                    flows.push(Flow {
+                        kind: FlowKind::Blocked,
+                        from: Peer::Workload(caller.clone()),
+                        to: Peer::ApiServer {
+                            addresses: Vec::new(),
+                        },
+                        ports: Vec::new(),
+                        evidence,
+                        note: Some(API_SERVER_NOTE.to_string()),
+                    });
+                }
+            } else {
+                let ports: Vec<PodPort> = opts
+                    .api_server
+                    .iter()
+                    .flat_map(|a| &a.ports)
+                    .map(|p| PodPort {
+                        port: PortValue::Number(i32::from(*p)),
+                        protocol: "TCP".into(),
+                    })
+                    .collect();
+                rules.push(NetworkPolicyEgressRule {
+                    to: Some(addresses.iter().map(ip_peer).collect()),
+                    ports: policy_ports(&ports),
+                });
+                flows.push(Flow {
+                    kind: FlowKind::ApiServer,
+                    from: Peer::Workload(caller.clone()),
+                    to: Peer::ApiServer { addresses },
+                    ports,
+                    evidence,
+                    note: opts
+                        .api_server
+                        .as_ref()
+                        .map(|a| format!("its address from {}", a.source)),
+                });
+            }
+        }
         for (callee, call) in calls {
             let ports = call.rule_ports();
             match callee {
@@ -625,7 +725,7 @@ fn namespace_set(
                 "the pods of {caller} have no labels: rules for them apply to every pod of namespace {ns}"
             ));
         }
-        if egress_on {
+        if egress_on && !rules.is_empty() {
             let name = unique(
                 format!(
                     "secfix-egress-{}-{}",
@@ -661,6 +761,39 @@ fn namespace_set(
             .filter(|(n, _)| n == ns)
             .map(|(_, note)| note.clone()),
     );
+    // Existing policies are the baseline: pods they isolate get no new rule in that
+    // direction, and what they deny is said.
+    if !g.policies.is_empty() {
+        let known: Vec<eval::Pod> = g
+            .workloads
+            .iter()
+            .filter(|w| w.namespace() == ns)
+            .map(baseline::pod_of)
+            .collect();
+        let (confined, said) = baseline::confine(ns, policies, g.policies, &known, &mut |b| {
+            unique(b, &mut used)
+        });
+        policies = confined;
+        for c in said {
+            notes.push(format!(
+                "{}: the pods that the existing NetworkPolic{} {} already isolate{} for {} {}; \
+                 the fix never widens existing policies",
+                c.policy,
+                if c.by.len() == 1 { "y" } else { "ies" },
+                c.by.join(", "),
+                if c.by.len() == 1 { "s" } else { "" },
+                c.direction.as_str().to_ascii_lowercase(),
+                if c.dropped {
+                    "are all it would select: its rules for that direction are left out"
+                } else {
+                    "get none of its rules"
+                },
+            ));
+        }
+        let mut all = g.policies.to_vec();
+        all.extend(policies.iter().cloned());
+        flows = baseline::recheck(g, ns, flows, g.policies, &all, &g.namespace_labels());
+    }
     notes.sort();
     notes.dedup();
     flows.sort();
@@ -690,6 +823,8 @@ mod tests {
         config_maps: Vec<ConfigMap>,
         namespaces: Vec<String>,
         bound_accounts: Vec<(String, String)>,
+        policies: Vec<k8s_openapi::api::networking::v1::NetworkPolicy>,
+        api_server_calls: Vec<super::super::graph::ApiServerCall>,
     }
 
     fn world(objs: Vec<Value>) -> World {
@@ -701,6 +836,8 @@ mod tests {
             config_maps: Vec::new(),
             namespaces: Vec::new(),
             bound_accounts: Vec::new(),
+            policies: Vec::new(),
+            api_server_calls: Vec::new(),
         };
         for mut o in objs {
             if o.pointer("/metadata/namespace").is_none() {
@@ -711,6 +848,13 @@ mod tests {
                 "Ingress" => w.ingresses.push(serde_json::from_value(o).unwrap()),
                 "ConfigMap" => w.config_maps.push(serde_json::from_value(o).unwrap()),
                 "HTTPRoute" => w.routes.push(o),
+                "NetworkPolicy" => w.policies.push(serde_json::from_value(o).unwrap()),
+                "ValidatingWebhookConfiguration"
+                | "MutatingWebhookConfiguration"
+                | "APIService"
+                | "CustomResourceDefinition" => w
+                    .api_server_calls
+                    .extend(super::super::graph::api_server_calls(&o)),
                 "Namespace" => w
                     .namespaces
                     .push(o["metadata"]["name"].as_str().unwrap().into()),
@@ -741,6 +885,8 @@ mod tests {
             config_maps: &w.config_maps,
             namespaces: &w.namespaces,
             bound_accounts: &w.bound_accounts,
+            policies: &w.policies,
+            api_server_calls: &w.api_server_calls,
         };
         let fixed = fixed
             .iter()
@@ -760,7 +906,7 @@ mod tests {
     fn dns() -> Options {
         Options {
             allow_dns: true,
-            allow_egress: Vec::new(),
+            ..Options::default()
         }
     }
 
@@ -1458,6 +1604,7 @@ mod tests {
             .filter(|f| f.kind == FlowKind::Blocked)
             .collect();
         assert_eq!(blocked.len(), 1, "{r:?}");
+        assert_eq!(blocked[0].to, Peer::ApiServer { addresses: vec![] });
         assert!(
             blocked[0]
                 .note
@@ -1607,12 +1754,30 @@ mod tests {
         cart["serviceAccountName"] = json!("quiet");
         cart["automountServiceAccountToken"] = json!(false);
         let set = plan(objs.clone());
-        let blocked: Vec<&Flow> = set
-            .flows
-            .iter()
-            .filter(|f| f.kind == FlowKind::Blocked && matches!(f.to, Peer::Host { .. }))
-            .collect();
+        let api = |set: &NamespacePolicies| -> Vec<Flow> {
+            set.flows
+                .iter()
+                .filter(|f| matches!(f.to, Peer::ApiServer { .. }))
+                .cloned()
+                .collect()
+        };
+        let blocked = api(&set);
         assert_eq!(blocked.len(), 1, "{:?}", rows(&set));
+        assert_eq!(blocked[0].kind, FlowKind::Blocked);
+        assert_eq!(blocked[0].from.text("shop"), "Deployment web");
+        assert!(
+            blocked[0].evidence[0].contains("ServiceAccount operator with its token mounted"),
+            "{:?}",
+            blocked[0]
+        );
+        assert!(
+            blocked[0]
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("--api-server")),
+            "{:?}",
+            blocked[0]
+        );
         // Found on spring-petclinic: every pod runs as `default`, which a RoleBinding of the
         // manifests lets read the API (Spring Cloud Kubernetes).
         let mut bound = objs;
@@ -1624,36 +1789,144 @@ mod tests {
             "subjects": [{"kind": "ServiceAccount", "name": "default"}]}),
         );
         let set = plan(bound);
-        let api: Vec<String> = set
+        assert!(
+            api(&set).iter().any(|f| f.evidence.join("; ")
+                == "Deployment worker runs as ServiceAccount default, which a RoleBinding grants access"),
+            "{:?}",
+            rows(&set)
+        );
+    }
+
+    /// Issue #21, item 2: with the API server's address known, each workload that evidently
+    /// calls it gets egress to exactly that address and port, in its own policy; no other pod
+    /// does.
+    #[test]
+    fn api_server_egress_is_per_workload_when_its_address_is_known() {
+        let mut objs = shop();
+        objs[0]["spec"]["template"]["spec"]["serviceAccountName"] = json!("operator");
+        objs.push(app(
+            "reader",
+            json!([{"name": "K8S", "value": "https://kubernetes.default.svc"}]),
+            json!([]),
+        ));
+        let w = world(objs);
+        let opts = Options {
+            allow_dns: true,
+            api_server: Some(ApiServer {
+                addresses: vec!["192.0.2.10/32".parse().unwrap()],
+                ports: vec![6443],
+                source: "Endpoints default/kubernetes".into(),
+            }),
+            ..Options::default()
+        };
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &opts).remove(0);
+        let rule = json!({"to": [{"ipBlock": {"cidr": "192.0.2.10/32"}}],
+            "ports": [{"port": 6443, "protocol": "TCP"}]});
+        for p in [
+            "secfix-egress-deployment-web",
+            "secfix-egress-deployment-reader",
+        ] {
+            let egress = pol(&set, p)["spec"]["egress"].clone();
+            assert!(egress.as_array().unwrap().contains(&rule), "{p}: {egress}");
+        }
+        let all = serde_json::to_string(&set.policies).unwrap();
+        assert_eq!(all.matches("192.0.2.10/32").count(), 2, "{all}");
+        assert!(
+            !pol(&set, "secfix-default-deny")["spec"]
+                .to_string()
+                .contains("192.0.2.10"),
+            "no namespace-wide opening"
+        );
+        let r = rows(&set);
+        assert!(
+            r.contains(&"api server Deployment reader -> the Kubernetes API server (192.0.2.10/32) [6443/TCP]".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            !r.iter()
+                .any(|x| x.starts_with("will be blocked") && x.contains("API server")),
+            "{r:?}"
+        );
+    }
+
+    /// Issue #21, item 1: an operator's webhook Service is called by the API server; its
+    /// pods get ingress on the webhook's target port from the API server's address when
+    /// known, else from anywhere, with a row saying why.
+    #[test]
+    fn webhook_services_get_ingress_from_the_api_server() {
+        let objs = vec![
+            app(
+                "operator",
+                json!([]),
+                json!([{"name": "webhook", "containerPort": 9443}, {"containerPort": 8080}]),
+            ),
+            service(
+                "operator-webhook",
+                json!({"app": "operator"}),
+                json!([{"port": 443, "targetPort": "webhook"}]),
+            ),
+            app(
+                "client",
+                json!([{"name": "X", "value": "operator-webhook:443"}]),
+                json!([]),
+            ),
+            json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+                "metadata": {"name": "op"},
+                "webhooks": [{"name": "v.op.io", "clientConfig": {"service": {"namespace": "shop", "name": "operator-webhook", "path": "/validate"}},
+                    "admissionReviewVersions": ["v1"], "sideEffects": "None"}]}),
+            json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": {"name": "things.op.io"},
+                "spec": {"conversion": {"strategy": "Webhook", "webhook": {"clientConfig": {"service": {"namespace": "shop", "name": "operator-webhook", "port": 443}}, "conversionReviewVersions": ["v1"]}}}}),
+            json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+                "metadata": {"name": "v1.metrics.op.io"},
+                "spec": {"service": {"namespace": "other", "name": "nope"}}}),
+        ];
+        let set = plan(objs.clone());
+        let ingress = pol(&set, "secfix-ingress-operator-webhook")["spec"]["ingress"].clone();
+        assert!(
+            ingress.as_array().unwrap().contains(
+                &json!({"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}],
+                "ports": [{"port": 9443, "protocol": "TCP"}]})
+            ),
+            "{ingress}"
+        );
+        let f = set
             .flows
             .iter()
-            .filter(|f| f.kind == FlowKind::Blocked && matches!(f.to, Peer::Host { .. }))
-            .map(|f| f.evidence.join("; "))
-            .collect();
+            .find(|f| f.kind == FlowKind::ApiServer)
+            .unwrap_or_else(|| panic!("{:?}", rows(&set)));
+        assert_eq!(f.to.text("shop"), "operator-webhook:443");
         assert!(
-            api.iter()
-                .any(|e| e == "Deployment worker runs as ServiceAccount default, which a RoleBinding grants access"),
-            "{api:?}"
-        );
-        assert_eq!(
-            blocked[0].to,
-            Peer::Host {
-                host: Some("the Kubernetes API server".into())
-            }
+            f.evidence.iter().any(|e| e.contains(
+                "webhook v.op.io of ValidatingWebhookConfiguration op (failurePolicy Fail)"
+            )),
+            "{f:?}"
         );
         assert!(
-            blocked[0].evidence[0].contains("ServiceAccount operator with its token mounted"),
-            "{:?}",
-            blocked[0]
+            f.evidence
+                .iter()
+                .any(|e| e.contains("conversion webhook of CustomResourceDefinition things.op.io")),
+            "{f:?}"
         );
+        assert!(f.note.as_deref().unwrap().contains("anywhere"), "{f:?}");
+        // Known address: from it only.
+        let w = world(objs);
+        let opts = Options {
+            allow_dns: true,
+            api_server: ApiServer::parse_flag(&["192.0.2.10:6443".to_string()]).unwrap(),
+            ..Options::default()
+        };
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &opts).remove(0);
+        let ingress = pol(&set, "secfix-ingress-operator-webhook")["spec"]["ingress"].clone();
         assert!(
-            blocked[0]
-                .note
-                .as_deref()
-                .is_some_and(|n| n.contains("--allow-egress")),
-            "{:?}",
-            blocked[0]
+            ingress
+                .as_array()
+                .unwrap()
+                .contains(&json!({"from": [{"ipBlock": {"cidr": "192.0.2.10/32"}}],
+                "ports": [{"port": 9443, "protocol": "TCP"}]})),
+            "{ingress}"
         );
+        assert!(!ingress.to_string().contains("0.0.0.0/0"), "{ingress}");
     }
 
     #[test]
@@ -1670,6 +1943,7 @@ mod tests {
         let opts = Options {
             allow_dns: true,
             allow_egress: vec!["10.0.0.0/8".parse().unwrap()],
+            ..Options::default()
         };
         let set = plan_with(&w, &[("shop", BOTH)], &[], &opts).remove(0);
         let r = rows(&set);
@@ -1709,6 +1983,273 @@ mod tests {
                     .unwrap()
                     .contains("0.0.0.0/0")
             );
+        }
+    }
+
+    /// Issue #21, item 3: a database already allowed only from the API tier.
+    fn isolated_db() -> Vec<Value> {
+        vec![
+            app(
+                "web",
+                json!([{"name": "API_URL", "value": "http://api:80"},
+                    {"name": "DB_HOST", "value": "db"}]),
+                json!([{"containerPort": 8080}]),
+            ),
+            app(
+                "api",
+                json!([{"name": "DB_HOST", "value": "db:5432"}]),
+                json!([{"containerPort": 80}]),
+            ),
+            app("db", json!([]), json!([{"containerPort": 5432}])),
+            service("api", json!({"app": "api"}), json!([{"port": 80}])),
+            service("db", json!({"app": "db"}), json!([{"port": 5432}])),
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": "db-from-api"},
+                "spec": {"podSelector": {"matchLabels": {"app": "db"}},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "api"}}}],
+                        "ports": [{"port": 5432}]}]}}),
+        ]
+    }
+
+    #[test]
+    fn already_isolated_pods_gain_no_connection_and_what_they_deny_is_said() {
+        let set = plan(isolated_db());
+        // No new rule selects the database's pods in either direction.
+        let db = BTreeMap::from([("app".to_string(), "db".to_string())]);
+        for p in &set.policies {
+            let spec = p.spec.as_ref().unwrap();
+            let sel = spec.pod_selector.clone().unwrap_or_default();
+            if crate::model::selector::label_selector_matches(&sel, &db) {
+                assert!(spec.ingress.is_none() && spec.egress.is_none(), "{p:?}");
+            }
+        }
+        assert!(!names(&set).contains(&"secfix-ingress-db".to_string()));
+        let r = rows(&set);
+        // api -> db stays (the existing policy allows it); web -> db is said, with both ends
+        // and the policy in the way.
+        assert!(
+            r.contains(&"evidence Deployment api -> db:5432 [5432/TCP]".to_string()),
+            "{r:?}"
+        );
+        let cut = set
+            .flows
+            .iter()
+            .find(|f| {
+                f.kind == FlowKind::Blocked
+                    && f.from.text("shop") == "Deployment web"
+                    && f.to.text("shop").starts_with("db")
+            })
+            .unwrap_or_else(|| panic!("{r:?}"));
+        assert!(
+            cut.note.as_deref().unwrap().contains("db-from-api"),
+            "{cut:?}"
+        );
+        // DNS from the database's pods is denied by its egress isolation: said too.
+        assert!(
+            r.iter()
+                .any(|x| x.starts_with("will be blocked Deployment db -> cluster DNS")),
+            "{r:?}"
+        );
+        assert!(
+            set.notes.iter().any(|n| n.contains("db-from-api")),
+            "{:?}",
+            set.notes
+        );
+    }
+
+    mod baseline_property {
+        use super::*;
+        use crate::fix::network_policy::eval::{self, Endpoint};
+        use proptest::prelude::*;
+
+        fn sel_strategy() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(json!({})),
+                (0..4usize).prop_map(|i| json!({"matchLabels": {"app": format!("w{i}")}})),
+                Just(json!({"matchLabels": {"tier": "x"}})),
+                Just(
+                    json!({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["y"]}]})
+                ),
+                Just(
+                    json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["w0", "w1"]}]})
+                ),
+                Just(json!({"matchExpressions": [{"key": "tier", "operator": "Exists"}]})),
+            ]
+        }
+
+        fn peer_strategy() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                sel_strategy().prop_map(|s| json!({"podSelector": s})),
+                Just(json!({"ipBlock": {"cidr": "0.0.0.0/0"}})),
+                Just(json!({"namespaceSelector": {}})),
+            ]
+        }
+
+        fn ports_strategy() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                Just(json!([{"port": 80}])),
+                Just(json!([{"port": "http"}])),
+                Just(json!([{"port": 53, "protocol": "UDP"}])),
+            ]
+        }
+
+        fn rule_strategy(dir: &'static str) -> impl Strategy<Value = Value> {
+            (
+                proptest::collection::vec(peer_strategy(), 0..2),
+                ports_strategy(),
+            )
+                .prop_map(move |(peers, ports)| {
+                    let mut r = json!({});
+                    if !peers.is_empty() {
+                        r[dir] = Value::Array(peers);
+                    }
+                    if !ports.is_null() {
+                        r["ports"] = ports;
+                    }
+                    r
+                })
+        }
+
+        fn policy_strategy() -> impl Strategy<Value = Value> {
+            (
+                sel_strategy(),
+                prop_oneof![
+                    Just(vec!["Ingress"]),
+                    Just(vec!["Egress"]),
+                    Just(vec!["Ingress", "Egress"])
+                ],
+                proptest::collection::vec(rule_strategy("from"), 0..2),
+                proptest::collection::vec(rule_strategy("to"), 0..2),
+            )
+                .prop_map(|(sel, types, ingress, egress)| {
+                    json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                        "metadata": {"name": "old"},
+                        "spec": {"podSelector": sel, "policyTypes": types,
+                            "ingress": ingress, "egress": egress}})
+                })
+        }
+
+        /// A workload: tier label, calls (service index, with port), service type.
+        type Gen = (Option<bool>, Vec<(usize, bool)>, u8);
+
+        fn workload_strategy() -> impl Strategy<Value = Gen> {
+            (
+                proptest::option::of(any::<bool>()),
+                proptest::collection::vec((0..4usize, any::<bool>()), 0..3),
+                0..4u8,
+            )
+        }
+
+        fn world_of(ws: &[Gen], old: &[Value]) -> Vec<Value> {
+            let n = ws.len();
+            let mut objs = Vec::new();
+            for (i, (tier, calls, svc)) in ws.iter().enumerate() {
+                let env: Vec<Value> = calls
+                    .iter()
+                    .filter(|(j, _)| *j < n)
+                    .enumerate()
+                    .map(|(k, (j, port))| {
+                        let v = if *port {
+                            format!("s{j}:80")
+                        } else {
+                            format!("s{j}")
+                        };
+                        json!({"name": format!("S{k}_HOST"), "value": v})
+                    })
+                    .collect();
+                let mut d = app(
+                    &format!("w{i}"),
+                    Value::Array(env),
+                    json!([{"containerPort": 80}, {"name": "http", "containerPort": 8080}]),
+                );
+                if let Some(t) = tier {
+                    d["spec"]["template"]["metadata"]["labels"]["tier"] =
+                        if *t { "x" } else { "y" }.into();
+                }
+                objs.push(d);
+                match svc {
+                    0 => {}
+                    1 => objs.push(service(
+                        &format!("s{i}"),
+                        json!({"app": format!("w{i}")}),
+                        json!([{"port": 80}]),
+                    )),
+                    2 => objs.push(service(
+                        &format!("s{i}"),
+                        json!({"app": format!("w{i}")}),
+                        json!([{"port": 80, "targetPort": "http"}]),
+                    )),
+                    _ => {
+                        let mut s = service(
+                            &format!("s{i}"),
+                            json!({"app": format!("w{i}")}),
+                            json!([{"port": 80}]),
+                        );
+                        s["spec"]["type"] = "LoadBalancer".into();
+                        objs.push(s);
+                    }
+                }
+            }
+            for (k, p) in old.iter().enumerate() {
+                let mut p = p.clone();
+                p["metadata"]["name"] = format!("old-{k}").into();
+                objs.push(p);
+            }
+            objs
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn old_and_new_never_allow_what_old_denied(
+                ws in proptest::collection::vec(workload_strategy(), 1..4),
+                old in proptest::collection::vec(policy_strategy(), 0..3),
+            ) {
+                let w = world(world_of(&ws, &old));
+                let mut directions: BTreeSet<Direction> = [Direction::Ingress, Direction::Egress].into();
+                for p in &w.policies {
+                    for d in crate::fix::network_policy::catch_all_directions(p) {
+                        directions.remove(&d);
+                    }
+                }
+                let d: Vec<Direction> = directions.into_iter().collect();
+                let sets = plan_with(&w, &[("shop", &d)], &[], &dns());
+                let mut all = w.policies.clone();
+                for s in &sets {
+                    all.extend(s.policies.iter().cloned());
+                }
+                let labels: eval::NamespaceLabels = ["shop", "kube-system"]
+                    .into_iter()
+                    .map(|n| (n.to_string(), BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), n.to_string())])))
+                    .collect();
+                let mut eps: Vec<Endpoint> = w
+                    .workloads
+                    .iter()
+                    .map(|x| Endpoint::Pod(baseline::pod_of(x)))
+                    .collect();
+                eps.push(Endpoint::Ip("203.0.113.9".parse().unwrap()));
+                eps.push(Endpoint::Pod(eval::Pod {
+                    namespace: "kube-system".into(),
+                    labels: BTreeMap::from([("k8s-app".to_string(), "kube-dns".to_string())]),
+                    named_ports: Vec::new(),
+                }));
+                for a in &eps {
+                    for b in &eps {
+                        for (n, proto) in [(80, "TCP"), (8080, "TCP"), (53, "UDP"), (5432, "TCP")] {
+                            let port = eval::Port { number: n, protocol: proto };
+                            if eval::allows(&all, &labels, a, b, port) {
+                                prop_assert!(
+                                    eval::allows(&w.policies, &labels, a, b, port),
+                                    "{a:?} -> {b:?} {n}/{proto} newly allowed by {}",
+                                    serde_json::to_string(&all).unwrap()
+                                );
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
