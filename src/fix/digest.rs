@@ -524,6 +524,7 @@ mod tests {
                 digest: None,
                 digest_source: None,
             },
+            baseline: false,
         }
     }
 

@@ -423,6 +423,7 @@ mod tests {
                 direction,
                 workloads: vec!["deployment/web".into()],
             },
+            baseline: false,
         }
     }
 

@@ -676,6 +676,7 @@ mod tests {
             not_fixable_reason: None,
             source: None,
             detail,
+            baseline: false,
         }
     }
 

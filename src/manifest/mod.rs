@@ -15,6 +15,7 @@
 
 pub mod json;
 pub mod loader;
+pub mod position;
 pub mod scalar;
 pub mod stream;
 pub mod writer;

@@ -1,0 +1,454 @@
+//! CI-grade output (issue 25): what a CI user's first run would have caught. Hermetic: the
+//! real binary on files, no cluster, no network (a local listener stands in for a registry
+//! and records whether anything connected).
+
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kubectl-secfix");
+
+fn secfix(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1")
+        .env("HOME", "/nonexistent")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run kubectl-secfix");
+    if let Some(text) = stdin {
+        let _ = child.stdin.take().unwrap().write_all(text.as_bytes());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, body).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn app(image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n      - name: app\n        image: {image}\n        env:\n        - name: DB_PASSWORD\n          valueFrom: {{secretKeyRef: {{name: db, key: password}}}}\n"
+    )
+}
+
+// ---- 1. exit codes ------------------------------------------------------------------------
+
+/// A failed `helm template … | kubectl secfix scan -f -` printed "No findings." and exited 0.
+#[test]
+fn empty_input_is_exit_1_unless_allow_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = write(
+        dir.path(),
+        "chart/values.yaml",
+        "replicaCount: 1\nimage: {tag: x}\n",
+    );
+    let chart = dir.path().join("chart");
+    for (args, stdin) in [
+        (vec!["scan", "-f", "-"], Some("")),
+        (
+            vec!["scan", "-f", "-", "-o", "sarif"],
+            Some("\n# nothing\n"),
+        ),
+        (vec!["scan", "-f", chart.to_str().unwrap()], None),
+        (vec!["scan", "-f", &values], None),
+        (vec!["fix", "-f", "-", "--dry-run=client"], Some("")),
+    ] {
+        let out = secfix(&args, stdin);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("0 objects scanned"), "{args:?}: {err}");
+        assert!(err.contains("--allow-empty"), "{err}");
+        let mut allowed = args.clone();
+        allowed.push("--allow-empty");
+        let out = secfix(&allowed, stdin);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{allowed:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// Flags `-f` cannot honour were silently ignored; now each is a usage error naming the flag,
+/// before any input is read (stdin is never consumed: it would block here).
+#[test]
+fn flags_meaningless_with_f_are_usage_errors_before_input_is_read() {
+    for (flags, named) in [
+        (vec!["scan", "--context", "prod"], "--context"),
+        (vec!["scan", "--kubeconfig", "/x"], "--kubeconfig"),
+        (vec!["scan", "-A"], "-A"),
+        (
+            vec![
+                "scan",
+                "--include-kinds",
+                "apps.kruise.io/v1alpha1/CloneSet",
+            ],
+            "--include-kinds",
+        ),
+        (vec!["fix", "--dry-run=server"], "--dry-run=server"),
+        (
+            vec!["fix", "--dry-run=client", "--save-patches", "/tmp/x"],
+            "--save-patches",
+        ),
+        (
+            vec!["fix", "-y", "--mount-root", "relative"],
+            "--mount-root",
+        ),
+    ] {
+        // A stdin that is never closed: reading it would hang the test.
+        let mut cmd = Command::new(BIN);
+        cmd.args(&flags)
+            .args(["-f", "-"])
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let _stdin = child.stdin.take();
+        let out = wait(child, std::time::Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("{flags:?}: read the input before checking flags"));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+        assert_eq!(
+            err.matches(named).count(),
+            1,
+            "{flags:?} names {named} once: {err}"
+        );
+    }
+}
+
+fn wait(mut child: std::process::Child, limit: std::time::Duration) -> Option<Output> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if child.try_wait().unwrap().is_some() {
+            return Some(child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    None
+}
+
+#[test]
+fn global_flags_before_the_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.yaml", &app("nginx:1.25"));
+    let before = secfix(&["-o", "json", "-f", &f, "scan", "--fail-on", "none"], None);
+    let after = secfix(&["scan", "--fail-on", "none", "-o", "json", "-f", &f], None);
+    assert_eq!(before.status.code(), Some(0), "{}", text(&before.stderr));
+    assert_eq!(text(&before.stdout), text(&after.stdout));
+    let v: Value = serde_json::from_slice(&before.stdout).unwrap();
+    assert_eq!(v["kind"], "ScanReport");
+}
+
+// ---- 2. offline means offline ------------------------------------------------------------
+
+/// A "registry" that counts connections and answers nothing (as a dropped packet would).
+fn silent_registry() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            held.push(conn);
+        }
+    });
+    (addr, count)
+}
+
+/// Offline `fix -f` looked digests up in registries unasked (and printed `registry docker.io
+/// is unreachable` in an air-gapped job).
+#[test]
+fn fix_f_contacts_no_registry_unless_asked() {
+    let (registry, connections) = silent_registry();
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "a.yaml",
+        &app(&format!("{registry}/shop/web:1.0")),
+    );
+    for args in [
+        vec!["fix", "-f", &f, "--dry-run=client", "-o", "json"],
+        vec!["fix", "-f", &f, "--dry-run=client"],
+        vec!["scan", "-f", &f, "-o", "json"],
+    ] {
+        let out = secfix(&args, None);
+        assert_eq!(connections.load(Ordering::SeqCst), 0, "{args:?} connected");
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains("unreachable"), "{all}");
+        if args.contains(&"json") {
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let findings = if args[0] == "fix" {
+                &v["notFixable"]
+            } else {
+                &v["findings"]
+            };
+            let tag = findings
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["check"] == "mutable-image-tag")
+                .unwrap_or_else(|| panic!("{v}"));
+            let why = tag["notFixableReason"].as_str().unwrap();
+            assert!(why.contains("--digest-source registry"), "{why}");
+            assert!(!why.contains("pods"), "offline: no pods to speak of: {why}");
+        }
+    }
+    // Asked: the registry is contacted (so the listener above would have seen a connection).
+    let out = secfix(
+        &[
+            "fix",
+            "-f",
+            &f,
+            "--dry-run=client",
+            "-o",
+            "json",
+            "--digest-source",
+            "registry",
+            "--registry-timeout",
+            "1",
+        ],
+        None,
+    );
+    assert!(
+        connections.load(Ordering::SeqCst) > 0,
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+// ---- doc/output mismatches -------------------------------------------------------------------
+
+/// `fix -f -o json` said `"dryRun": "none"`, documented as "applied"; nothing is applied.
+#[test]
+fn fix_f_json_says_client_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.yaml", &app("nginx:1.25"));
+    let out = secfix(&["fix", "-f", &f, "-o", "json"], None);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["dryRun"], "client", "{v}");
+}
+
+/// A comment pointed at README section "Scheduled scans in the cluster", which does not
+/// exist: every `README, "…"` reference in the repository names a heading that does.
+#[test]
+fn readme_sections_named_in_comments_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let headings: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| {
+            l.trim_start_matches('#')
+                .strip_prefix(' ')
+                .filter(|_| l.starts_with('#'))
+        })
+        .collect();
+    let mut files = Vec::new();
+    for dir in ["deploy", "examples", "src", "docs", "rbac"] {
+        collect(&root.join(dir), &mut files);
+    }
+    let mut checked = 0;
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let flat = text
+            .replace("\n#", " ")
+            .replace("\n//!", " ")
+            .replace("\n///", " ");
+        for (i, _) in flat.match_indices("README, \"") {
+            let rest = &flat[i + "README, \"".len()..];
+            let name = &rest[..rest.find('"').unwrap()];
+            assert!(
+                headings.contains(&name),
+                "{}: README has no section {name:?}",
+                f.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}
+
+fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+// ---- 4. suggested commands do what they say ----------------------------------------------
+
+const DEMO: &str = "examples/demo.yaml";
+
+fn in_repo(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Runs a suggested command line (as printed, up to its comment) with `-o json` and returns
+/// the findings its plans fix, as `check kind/name container path`.
+fn fixed_by(command: &str) -> Vec<String> {
+    let words: Vec<String> = shell_words(command.split(" # ").next().unwrap().trim());
+    assert_eq!(&words[..3], ["kubectl", "secfix", "fix"], "{command}");
+    let mut args: Vec<&str> = words[2..].iter().map(String::as_str).collect();
+    args.extend(["-o", "json"]);
+    let out = in_repo(&args);
+    assert!(out.status.success(), "{command}: {}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["findings"].as_array().unwrap().clone())
+        .map(|f| key(&f))
+        .collect()
+}
+
+fn key(f: &Value) -> String {
+    format!(
+        "{} {}/{} {} {}",
+        f["check"].as_str().unwrap(),
+        f["kind"].as_str().unwrap(),
+        f["name"].as_str().unwrap(),
+        f["container"].as_str().unwrap_or(""),
+        f["path"].as_str().unwrap()
+    )
+}
+
+/// Splits a POSIX command line as the report quotes it (plain words and '…' quoting).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any || !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            c => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// The summary's "Next" said `# 13 fixable`, and running it fixed 3: now the count is what
+/// the command fixes unattended, and the app changes it leaves out are said apart.
+#[test]
+fn next_counts_are_what_the_command_fixes() {
+    let out = in_repo(&["scan", "-f", DEMO, "-o", "summary"]);
+    let summary = text(&out.stdout);
+    let steps: Vec<&str> = summary
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("kubectl secfix fix"))
+        .collect();
+    assert!(!steps.is_empty(), "{summary}");
+    for step in steps {
+        let said: usize = step
+            .split(" # ")
+            .nth(1)
+            .and_then(|c| c.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count: {step}"));
+        let fixed = fixed_by(step);
+        assert_eq!(fixed.len(), said, "{step}: fixed {fixed:#?}");
+    }
+}
+
+/// The HTML's per-row Fix command left out the very row it sat on (an app-change move
+/// without `--allow-app-changes`): each row's command fixes that row.
+#[test]
+fn each_html_row_command_fixes_its_row() {
+    let out = in_repo(&["scan", "-f", DEMO, "-o", "json"]);
+    let findings: Vec<Value> = serde_json::from_slice::<Value>(&out.stdout).unwrap()["findings"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let html = text(&in_repo(&["scan", "-f", DEMO, "-o", "html"]).stdout);
+    let mut rows = 0;
+    for row in html.split("<tr data-check=").skip(1) {
+        let Some(start) = row.find("<td class=\"fix\"><code>") else {
+            continue;
+        };
+        let rest = &row[start + "<td class=\"fix\"><code>".len()..];
+        let command = rest[..rest.find("</code>").unwrap()]
+            .replace("&#39;", "'")
+            .replace("&amp;", "&");
+        // The row's finding: its check and message.
+        let check = row.split('"').nth(1).unwrap().to_string();
+        let f = findings
+            .iter()
+            .find(|f| {
+                f["check"] == check.as_str()
+                    && row.contains(&format!(
+                        "<td>{}</td>",
+                        html_escape(f["message"].as_str().unwrap())
+                    ))
+            })
+            .unwrap_or_else(|| panic!("row not found: {row}"));
+        let fixed = fixed_by(&command);
+        assert!(
+            fixed.contains(&key(f)),
+            "{command} does not fix {}: {fixed:#?}",
+            key(f)
+        );
+        rows += 1;
+    }
+    assert!(rows >= 4, "{rows} rows with a command");
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
