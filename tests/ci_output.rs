@@ -452,3 +452,190 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
 }
+
+// ---- 5. SARIF for code scanning ------------------------------------------------------------
+
+const SARIF_SCHEMA: &str = include_str!("fixtures/sarif-schema-2.1.0.json");
+
+fn sarif_of(dir: &Path, name: &str, body: &str) -> Value {
+    let f = write(dir, name, body);
+    let out = secfix(
+        &["scan", "-f", &f, "-o", "sarif", "--fail-on", "none"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schema: Value = serde_json::from_str(SARIF_SCHEMA).unwrap();
+    let validator = jsonschema::options().build(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "invalid SARIF: {errors:?}");
+    log
+}
+
+/// (rule, fingerprint) → (line, column) of every result.
+fn located(log: &Value) -> Vec<(String, String, i64, i64)> {
+    log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let region = &r["locations"][0]["physicalLocation"]["region"];
+            (
+                r["ruleId"].as_str().unwrap().to_string(),
+                r["partialFingerprints"]["secfixFinding/v2"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                region["startLine"].as_i64().unwrap_or(0),
+                region["startColumn"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// Every SARIF result pointed at the document's first line, and fingerprints were built from
+/// array indexes, so an env var inserted above a finding re-opened it as new.
+#[test]
+fn sarif_points_at_the_field_and_keeps_fingerprints_under_unrelated_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = app("nginx:1.25");
+    let before = located(&sarif_of(dir.path(), "a.yaml", &yaml));
+    let line_of = |text: &str, needle: &str| {
+        text.lines().position(|l| l.contains(needle)).unwrap() as i64 + 1
+    };
+    let find = |v: &[(String, String, i64, i64)], rule: &str| {
+        v.iter()
+            .find(|r| r.0 == rule)
+            .cloned()
+            .unwrap_or_else(|| panic!("{rule}: {v:?}"))
+    };
+    let env = find(&before, "env-secret");
+    assert_eq!(env.2, line_of(&yaml, "- name: DB_PASSWORD"), "{env:?}");
+    assert_eq!(env.3, 11, "the column of the env entry");
+    let image = find(&before, "mutable-image-tag");
+    assert_eq!(image.2, line_of(&yaml, "image: nginx"), "{image:?}");
+    assert_eq!(image.3, 9);
+
+    // An unrelated env var above the finding, and a comment at the top: every fingerprint
+    // stays, the lines follow the fields.
+    let edited = format!(
+        "# edited\n{}",
+        yaml.replace(
+            "        env:\n",
+            "        env:\n        - {name: LOG_LEVEL, value: debug}\n"
+        )
+    );
+    let after = located(&sarif_of(dir.path(), "a.yaml", &edited));
+    let prints = |v: &[(String, String, i64, i64)]| {
+        let mut p: Vec<String> = v.iter().map(|r| r.1.clone()).collect();
+        p.sort();
+        p
+    };
+    assert_eq!(prints(&before), prints(&after));
+    assert_eq!(
+        find(&after, "env-secret").2,
+        line_of(&edited, "- name: DB_PASSWORD")
+    );
+
+    // JSON input: the field's own line too.
+    let json = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {\"name\": \"p\", \"namespace\": \"shop\"},\n  \"spec\": {\n    \"containers\": [\n      {\n        \"name\": \"c\",\n        \"image\": \"busybox:1.36\"\n      }\n    ]\n  }\n}\n";
+    let log = located(&sarif_of(dir.path(), "p.json", json));
+    let image = find(&log, "mutable-image-tag");
+    assert_eq!((image.2, image.3), (9, 9), "{image:?}");
+}
+
+// ---- 6. --baseline ------------------------------------------------------------------------
+
+/// CI can gate on new findings only: a finding in the baseline is reported as such and does
+/// not fail the run; a new one does.
+#[test]
+fn baseline_lets_ci_fail_on_new_findings_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.yaml", &app("nginx:1.25"));
+    let out = secfix(&["scan", "-f", &f, "-o", "json"], None);
+    assert_eq!(out.status.code(), Some(3));
+    let baseline = write(dir.path(), "baseline.json", &text(&out.stdout));
+    for output in [
+        "table", "wide", "json", "yaml", "sarif", "summary", "html", "markdown", "name",
+    ] {
+        let out = secfix(
+            &["scan", "-f", &f, "--baseline", &baseline, "-o", output],
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "-o {output}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = secfix(&["scan", "-f", &f, "--baseline", &baseline], None);
+    let table = text(&out.stdout);
+    assert!(table.contains("BASELINE"), "{table}");
+    // A new finding (another env var from a Secret) fails the run; the old ones still don't.
+    std::fs::write(
+        &f,
+        app("nginx:1.25").replace(
+            "        env:\n",
+            "        env:\n        - name: API_TOKEN\n          valueFrom: {secretKeyRef: {name: api, key: token}}\n",
+        ),
+    )
+    .unwrap();
+    let out = secfix(
+        &["scan", "-f", &f, "--baseline", &baseline, "-o", "json"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let new: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("baseline").is_none())
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0]["detail"]["env"], "API_TOKEN");
+    // Not a report: a flag error, before anything is read.
+    let bad = write(dir.path(), "bad.json", "{\"kind\": \"Pod\"}");
+    let out = secfix(&["scan", "-f", "-", "--baseline", &bad], Some(""));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--baseline"));
+}
+
+// ---- 7. -o wide and -o name ------------------------------------------------------------
+
+#[test]
+fn wide_and_name_outputs() {
+    let out = in_repo(&["scan", "-f", DEMO, "-o", "wide"]);
+    let wide = text(&out.stdout);
+    let header = wide.lines().next().unwrap();
+    assert!(
+        header.contains("SOURCE") && header.contains("FIXABLE"),
+        "{header}"
+    );
+    assert!(wide.contains(&format!("{DEMO}:")), "{wide}");
+    assert!(wide.contains("no: offline (-f)"), "{wide}");
+    // Worst first.
+    let sev: Vec<&str> = wide
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    let mut sorted = sev.clone();
+    sorted.sort_by_key(|s| match *s {
+        "high" => 0,
+        "medium" => 1,
+        _ => 2,
+    });
+    assert_eq!(sev, sorted);
+    let out = in_repo(&["scan", "-f", DEMO, "-o", "name"]);
+    assert_eq!(
+        text(&out.stdout).lines().collect::<Vec<_>>(),
+        [
+            "deployment.apps/db",
+            "deployment.apps/shop",
+            "namespace/demo"
+        ]
+    );
+}

@@ -281,8 +281,9 @@ fn next_steps(report: &Report, fixable: usize) -> Vec<NextStep> {
             (k, g)
         })
         .collect();
+    // Worst first by everything fixable there (app changes included).
     ranked.sort_by(|(a, x), (b, y)| {
-        let (x, y) = (&x.counts, &y.counts);
+        let (x, y) = (&x.all, &y.all);
         (y.high, y.medium, y.low)
             .cmp(&(x.high, x.medium, x.low))
             .then_with(|| a.cmp(b))
@@ -328,7 +329,9 @@ fn next_steps(report: &Report, fixable: usize) -> Vec<NextStep> {
         for (_, g) in &ranked {
             counts.merge(&g.unattended);
             left_out += g.all.app_change;
-            namespaces.extend(g.namespaces.iter().copied());
+            if g.unattended.findings > 0 {
+                namespaces.extend(g.namespaces.iter().copied());
+            }
         }
         debug_assert_eq!(counts.findings + left_out, fixable);
         steps.push(NextStep {
