@@ -639,3 +639,50 @@ fn wide_and_name_outputs() {
         ]
     );
 }
+
+/// Medium severity was hard to read on light backgrounds: in the HTML's light theme every
+/// severity colour has at least WCAG AA contrast (4.5:1) on the page and on the panels.
+#[test]
+fn severity_colours_are_readable_on_the_light_theme() {
+    let css = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/report/html/report.css"
+    ))
+    .unwrap();
+    // The first declaration of each variable is the light theme's.
+    let var = |name: &str| {
+        let at = css
+            .find(&format!("--{name}: #"))
+            .unwrap_or_else(|| panic!("--{name}"));
+        let hex = &css[at + name.len() + 5..];
+        let hex: String = hex.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+        let hex = if hex.len() == 3 {
+            hex.chars().flat_map(|c| [c, c]).collect()
+        } else {
+            hex
+        };
+        let n = u32::from_str_radix(&hex, 16).unwrap();
+        [(n >> 16) & 255, (n >> 8) & 255, n & 255]
+    };
+    let luminance = |rgb: [u32; 3]| {
+        let lin = |c: u32| {
+            let c = c as f64 / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2])
+    };
+    let contrast = |a: [u32; 3], b: [u32; 3]| {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    };
+    for sev in ["high", "medium", "low"] {
+        for bg in ["bg", "panel"] {
+            let c = contrast(var(sev), var(bg));
+            assert!(c >= 4.5, "--{sev} on --{bg}: {c:.2}:1");
+        }
+    }
+}

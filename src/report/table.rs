@@ -322,6 +322,17 @@ mod tests {
         );
     }
 
+    /// Bright yellow (xterm colour 11) is unreadable on a light terminal; medium is the
+    /// normal yellow (colour 3).
+    #[test]
+    fn medium_is_readable_on_light_terminals() {
+        let mut r = report("m");
+        r.findings[0].severity = Severity::Medium;
+        let out = render_table(&r, true);
+        assert!(out.contains("\x1b[38;5;3m"), "{out:?}");
+        assert!(!out.contains("\x1b[38;5;11m"), "{out:?}");
+    }
+
     #[test]
     fn control_characters_are_escaped() {
         let out = render_table(&report("line1\nline2\x1b[31m"), false);
