@@ -103,7 +103,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__fix)
-            opts="-n -A -l -f -k -y -o -h -V --namespace --all-namespaces --selector --filename --kustomize --checks --include-system --allowed-registries --signature-key --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --api-server --write --overlay --force-live --output --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
+            opts="-n -A -l -f -k -y -o -h -V --namespace --all-namespaces --selector --filename --kustomize --allow-empty --checks --include-system --allowed-registries --signature-key --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --api-server --write --overlay --force-live --output --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -383,7 +383,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__scan)
-            opts="-n -A -l -f -k -o -h -V --namespace --all-namespaces --selector --filename --kustomize --checks --include-system --allowed-registries --signature-key --include-kinds --output --fail-on --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --parallel-contexts --report-to-cluster --kubeconfig --context --help --version"
+            opts="-n -A -l -f -k -o -h -V --namespace --all-namespaces --selector --filename --kustomize --allow-empty --checks --include-system --allowed-registries --signature-key --include-kinds --output --fail-on --baseline --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --parallel-contexts --report-to-cluster --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -438,15 +438,19 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml sarif summary html markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml sarif summary html markdown wide name" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml sarif summary html markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml sarif summary html markdown wide name" -- "${cur}"))
                     return 0
                     ;;
                 --fail-on)
                     COMPREPLY=($(compgen -W "low medium high none" -- "${cur}"))
+                    return 0
+                    ;;
+                --baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --digest-source)

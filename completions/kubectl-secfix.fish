@@ -24,8 +24,8 @@ function __fish_kubectl_secfix_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config). Not with -f' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -l context -d 'The kubeconfig context to use. Not with -f' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -s h -l help -d 'Print help'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_needs_command" -f -a "scan" -d 'Find secrets in env vars, default-allow namespaces and mutable image tags'
@@ -47,27 +47,31 @@ unsigned-image\t'Container image has no signature that verifies with a trusted k
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l allowed-registries -d 'Registries images may come from: hosts or host/path prefixes, comma-separated (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a namespace\'s `secfix.dev/allowed-registries` annotation narrows it' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l signature-key -d 'Public key (PEM, as `cosign generate-key-pair` writes `cosign.pub`: ECDSA P-256/P-384, Ed25519 or RSA) image signatures must verify with. Repeatable: any one key suffices. Turns on the unsigned-image check, and `mutable-image-tag` then pins only signed digests; a namespace\'s `secfix.dev/signature-keys` annotation narrows the keys' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l include-kinds -d 'Also list this kind when the cluster serves it, and check its pod template (`spec.template.spec` or `spec.jobTemplate.spec.template.spec`), e.g. `apps.kruise.io/v1alpha1/CloneSet`. Repeatable. Argo Rollouts and OpenShift DeploymentConfigs are listed without it; with -f, every kind with a pod template is checked anyway' -r
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "table\t'One line per finding (kubectl style)'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "table\t'One line per finding (kubectl style), worst first'
 json\t'The versioned scan report (docs/scan-report.md)'
 yaml\t'The same document as json, in YAML'
 sarif\t'SARIF 2.1.0, for code-scanning tools'
 summary\t'Findings grouped per check and namespace, and the commands to run next'
 html\t'One self-contained HTML page: charts, a filterable table, fix commands'
-markdown\t'GitHub-flavoured Markdown for a job summary or a pull-request comment (< 64 KiB)'"
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l fail-on -d 'Exit 3 when a finding at or above this severity is reported' -r -f -a "low\t''
+markdown\t'GitHub-flavoured Markdown for a job summary or a pull-request comment (< 64 KiB)'
+wide\t'The table plus the source (file:line of the field) and whether `fix` can fix it, or why not'
+name\t'Each object with a finding, once (`deployment.apps/web`), as kubectl\'s `-o name`'"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l fail-on -d 'Exit 3 when a finding at or above this severity is reported (findings in --baseline excepted)' -r -f -a "low\t''
 medium\t''
 high\t''
 none\t''"
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l digest-source -d 'Digest source for mutable image tags: `pods` (the `imageID` all running pods agree on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for `fix`; `pods` for `scan`, which contacts registries only when asked explicitly' -r -f -a "auto\t''
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l baseline -d 'A previous `-o json` report: its findings are still reported, marked as baseline, and do not count for --fail-on, so CI fails on new findings only. A finding is the same when its check, object, container and env var name are (SARIF fingerprints agree)' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l digest-source -d 'Digest source for mutable image tags: `pods` (the `imageID` all running pods agree on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for a live `fix`; `pods` for `scan`; with -f none: nothing is contacted unless this is given' -r -f -a "auto\t''
 pods\t''
 registry\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l insecure-registry -d 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l registry-timeout -d 'Timeout for each registry request: seconds (`10`) or a duration as kubectl\'s `--request-timeout` takes it (`10s`, `2m`, `1h`), from 1s to 1h' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l contexts -d 'Scan these kubeconfig contexts (comma-separated), several at once' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l parallel-contexts -d 'How many contexts are scanned at once (with --all-contexts or --contexts)' -r
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config). Not with -f' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l context -d 'The kubeconfig context to use. Not with -f' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -s A -l all-namespaces -d 'Read all namespaces'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l allow-empty -d 'With -f: accept input that holds no object to check (empty stdin, a directory of values files) instead of failing with exit 1'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l include-system -d 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l all-contexts -d 'Scan every context of the kubeconfig, several at once'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand scan" -l report-to-cluster -d 'Also write the findings into the cluster as Policy WG reports (wgpolicyk8s.io/v1alpha2): a PolicyReport per namespace and a ClusterPolicyReport, replaced on each run. Needs the PolicyReport CRDs'
@@ -101,15 +105,16 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l ap
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l overlay -d 'Write the fixes as a kustomize overlay in the new folder DIR instead of changing anything: a kustomization over the -k base or the -f files, one guarded JSON 6902 patch per changed object, the new objects as resources. Live, for objects a GitOps tool manages: the patches to commit' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s o -l output -d 'Output format for the plan and results' -r -f -a "text\t''
 json\t''"
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l digest-source -d 'Digest source for mutable image tags: `pods` (the `imageID` all running pods agree on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for `fix`; `pods` for `scan`, which contacts registries only when asked explicitly' -r -f -a "auto\t''
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l digest-source -d 'Digest source for mutable image tags: `pods` (the `imageID` all running pods agree on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for a live `fix`; `pods` for `scan`; with -f none: nothing is contacted unless this is given' -r -f -a "auto\t''
 pods\t''
 registry\t''"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l insecure-registry -d 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l registry-timeout -d 'Timeout for each registry request: seconds (`10`) or a duration as kubectl\'s `--request-timeout` takes it (`10s`, `2m`, `1h`), from 1s to 1h' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l contexts -d 'Refused with a clear message: fix works on one context at a time' -r
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config). Not with -f' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l context -d 'The kubeconfig context to use. Not with -f' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s A -l all-namespaces -d 'Read all namespaces'
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l allow-empty -d 'With -f: accept input that holds no object to check (empty stdin, a directory of values files) instead of failing with exit 1'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l include-system -d 'Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s y -l yes -d 'Apply every fix without prompting (required without a terminal)'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l no-file-env -d 'Do not add variables pointing at the mounted files (except those named with --file-env); every such move then needs an app change'
@@ -123,16 +128,16 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" 
 server\t'Send every change with dryRun=All and stop there'
 client\t'Contact nothing for writing; print the plan'"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l include-kinds -d 'Also roll back fixes of this kind (one `fix` reached with `--include-kinds`). Repeatable. Argo Rollouts and OpenShift DeploymentConfigs need no flag' -r
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config). Not with -f' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l context -d 'The kubeconfig context to use. Not with -f' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -s V -l version -d 'Print version'
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand post-render" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand post-render" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand post-render" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config). Not with -f' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand post-render" -l context -d 'The kubeconfig context to use. Not with -f' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand post-render" -s h -l help -d 'Print help'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand post-render" -s V -l version -d 'Print version'
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)' -r -F
-complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config). Not with -f' -r -F
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -l context -d 'The kubeconfig context to use. Not with -f' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand help; and not __fish_seen_subcommand_from scan fix rollback post-render completion help" -f -a "scan" -d 'Find secrets in env vars, default-allow namespaces and mutable image tags'

@@ -634,7 +634,7 @@ fn release_archive_installs_and_completes_through_kubectl() {
     assert_eq!(
         names,
         [
-            "table", "json", "yaml", "sarif", "summary", "html", "markdown", ":4"
+            "table", "json", "yaml", "sarif", "summary", "html", "markdown", "wide", "name", ":4"
         ],
         "{formats}"
     );

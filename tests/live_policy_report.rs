@@ -531,7 +531,7 @@ async fn each_context_writes_its_own_cluster_and_one_without_crds_fails_alone() 
 }
 
 /// A ServiceAccount `scanner` in `ns` that can list every kind a scan lists in `ns` except
-/// StatefulSets, and write PolicyReports (there) and the ClusterPolicyReport; returns its
+/// StatefulSets (the pod-template CRDs other tests install included), and write PolicyReports (there) and the ClusterPolicyReport; returns its
 /// token.
 fn scanner_without_statefulsets(c: &support::Cluster, ns: &str) -> String {
     c.kubectl_apply(&format!(
@@ -554,6 +554,12 @@ rules:
   verbs: [get, list]
 - apiGroups: [networking.k8s.io]
   resources: [networkpolicies, ingresses]
+  verbs: [get, list]
+- apiGroups: [argoproj.io]
+  resources: [rollouts]
+  verbs: [get, list]
+- apiGroups: [apps.openshift.io]
+  resources: [deploymentconfigs]
   verbs: [get, list]
 - apiGroups: [wgpolicyk8s.io]
   resources: [policyreports]

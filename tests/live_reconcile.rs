@@ -257,38 +257,41 @@ async fn rollback_is_refused_after_an_edit_to_what_the_fix_wrote() {
     assert_eq!(template(&now), template(&edited), "nothing was written");
 }
 
+/// The fix plan of Deployment `ns/name` as it is now (app changes included).
+async fn plan_of(c: &support::Cluster, ns: &str, name: &str) -> kubectl_secfix::fix::Plan {
+    use kubectl_secfix::checks::{ScanOptions, Scanner};
+    use kubectl_secfix::fix::{AppChanges, FixOptions, workload::plan_workload};
+    use kubectl_secfix::model::Workload;
+
+    let mut obj = c.get(ns, "apps/v1", "Deployment", name).await;
+    obj["apiVersion"] = json!("apps/v1");
+    obj["kind"] = json!("Deployment");
+    let w = Workload::from_value(obj).unwrap().unwrap();
+    let mut scanner = Scanner::new(ScanOptions::default());
+    scanner.add_workload(&w);
+    let opts = FixOptions {
+        app_changes: AppChanges::Include,
+        ..FixOptions::default()
+    };
+    plan_workload(&w, &scanner.finish().findings, &opts)
+        .unwrap()
+        .expect("a plan")
+}
+
 /// covers issue #19: a status write between reading the object and patching it (here, right
 /// after the plan was built) does not fail the guarded patch: the tool reads the object again,
 /// sees that what the fix read is unchanged, and patches.
 #[tokio::test]
 #[ignore = "live: needs the test bed (tests/run.sh runs it)"]
 async fn the_forward_patch_goes_through_a_status_write_but_not_a_template_edit() {
-    use kubectl_secfix::checks::{ScanOptions, Scanner};
-    use kubectl_secfix::fix::{FixOptions, workload::plan_workload};
-    use kubectl_secfix::model::Workload;
-
     let c = live!();
     let ns = c.namespace("reconcile-race").await;
     c.apply_yaml(&ns, &deployment("race", SECRET_REF_ENV, PINNED_IMAGE))
         .await;
-    let plan_now = || async {
-        let mut obj = c.get(&ns, "apps/v1", "Deployment", "race").await;
-        obj["apiVersion"] = json!("apps/v1");
-        obj["kind"] = json!("Deployment");
-        let w = Workload::from_value(obj).unwrap().unwrap();
-        let mut scanner = Scanner::new(ScanOptions::default());
-        scanner.add_workload(&w);
-        let found = scanner.finish().findings;
-        let opts = FixOptions {
-            app_changes: kubectl_secfix::fix::AppChanges::Include,
-            ..FixOptions::default()
-        };
-        plan_workload(&w, &found, &opts).unwrap().expect("a plan")
-    };
     let client = c.client().await;
 
     // A status write (as the Deployment controller makes) after the plan was built.
-    let plan = plan_now().await;
+    let plan = plan_of(c, &ns, "race").await;
     let status = c
         .kubectl([
             "patch",
@@ -311,19 +314,7 @@ async fn the_forward_patch_goes_through_a_status_write_but_not_a_template_edit()
     // An edit to the template after the plan was built fails it, and nothing is written.
     c.apply_yaml(&ns, &deployment("race2", SECRET_REF_ENV, PINNED_IMAGE))
         .await;
-    let mut obj = c.get(&ns, "apps/v1", "Deployment", "race2").await;
-    obj["apiVersion"] = json!("apps/v1");
-    obj["kind"] = json!("Deployment");
-    let w = Workload::from_value(obj).unwrap().unwrap();
-    let mut scanner = Scanner::new(ScanOptions::default());
-    scanner.add_workload(&w);
-    let opts = FixOptions {
-        app_changes: kubectl_secfix::fix::AppChanges::Include,
-        ..FixOptions::default()
-    };
-    let plan = plan_workload(&w, &scanner.finish().findings, &opts)
-        .unwrap()
-        .unwrap();
+    let plan = plan_of(c, &ns, "race2").await;
     c.kubectl(["set", "env", "deployment/race2", "-n", &ns, "EXTRA=1"])
         .run()
         .assert_code(0);

@@ -564,7 +564,7 @@ fn the_overviews_name_the_manifests_and_their_fix_commands_run() {
     );
     assert!(html.contains("<time datetime=\"20"), "and the time");
     assert!(html.contains(&format!(
-        "<code>kubectl secfix fix -f {DEMO} --checks env-secret</code>"
+        "<code>kubectl secfix fix -f {DEMO} --checks env-secret"
     )));
 
     let out = secfix(&["scan", "-f", DEMO, "-o", "markdown"], None);
@@ -619,10 +619,10 @@ fn summary_is_coloured_on_a_terminal_unless_no_color() {
 #[test]
 fn a_table_longer_than_the_terminal_ends_with_the_per_check_lines() {
     let args = ["scan", "-f", DEMO];
-    // 6 findings: header, rows, blank line and summary line take 9 lines.
-    let long = in_terminal(8, &[("NO_COLOR", "1")], &args);
+    // 8 findings: header, rows, blank line and summary line take 11 lines.
+    let long = in_terminal(10, &[("NO_COLOR", "1")], &args);
     assert!(long.contains("\nCHECK "), "{long}");
-    let fits = in_terminal(9, &[("NO_COLOR", "1")], &args);
+    let fits = in_terminal(11, &[("NO_COLOR", "1")], &args);
     assert!(!fits.contains("\nCHECK "), "{fits}");
     // Not a terminal: never (the output stays one finding per line).
     let piped = text(&secfix(&args, None).stdout);

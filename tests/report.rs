@@ -377,7 +377,7 @@ fn sarif_content() {
     assert_eq!(unique.len(), prints.len(), "{prints:?}");
     assert_eq!(
         prints[0],
-        "env-secret:shop/Deployment/api/spec/template/spec/containers/0/env/1"
+        "env-secret:shop/Deployment/api:container=app:env=DB_PASSWORD"
     );
     let mut moved = sample();
     moved.findings[0].message = "reworded".into();
@@ -664,4 +664,65 @@ fn overviews_of_several_contexts_name_each_context() {
     assert!(markdown.contains("`prod/shop`"), "{markdown}");
     let html = render_html(&report);
     assert!(html.contains("<span class=\"muted\">staging</span> deployment/api"));
+}
+
+/// Code scanning links each rule to its documentation: `helpUri` is the check's row of the
+/// README's check table (an anchor that exists there), and `help.markdown` explains it.
+#[test]
+fn sarif_rules_link_to_their_readme_row() {
+    let v: Value = serde_json::from_str(&to_sarif(&sample())).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for rule in v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap() {
+        let uri = rule["helpUri"].as_str().unwrap();
+        let anchor = uri.split_once("README.md#").unwrap().1;
+        assert!(
+            readme.contains(&format!("<a id=\"{anchor}\"></a>")),
+            "{uri}"
+        );
+        let md = rule["help"]["markdown"].as_str().unwrap();
+        assert!(md.contains(uri), "{md}");
+    }
+}
+
+/// `--baseline`: findings of the baseline are marked (SARIF `baselineState`, JSON
+/// `baseline: true`, a table column, the summary line) and do not count for `--fail-on`.
+#[test]
+fn baseline_findings_are_reported_as_such_in_every_format() {
+    use kubectl_secfix::report::Baseline;
+    let old = sample();
+    let mut base = old.clone();
+    base.findings.truncate(3);
+    let baseline = Baseline::parse(&to_json(&base)).unwrap();
+    let mut report = old.clone();
+    baseline.mark(&mut report);
+    assert_eq!(report.in_baseline(), 3);
+    let json: Value = serde_json::from_str(&to_json(&report)).unwrap();
+    assert_eq!(json["findings"][0]["baseline"], true);
+    assert!(json["findings"][3].get("baseline").is_none());
+    assert_eq!(json["summary"]["baseline"], 3);
+    let sarif: Value = serde_json::from_str(&to_sarif(&report)).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results[0]["baselineState"], "unchanged");
+    assert_eq!(results[3]["baselineState"], "new");
+    let table = render_table(&report, false);
+    assert!(
+        table.lines().next().unwrap().contains("BASELINE"),
+        "{table}"
+    );
+    assert!(table.contains("3 in the baseline (4 new)"), "{table}");
+    for text in [
+        kubectl_secfix::report::render_html(&report),
+        kubectl_secfix::report::render_markdown(&report),
+        kubectl_secfix::report::render_summary(&report, false),
+    ] {
+        assert!(text.contains("in the baseline"), "{text}");
+    }
+    // All of the worst findings in the baseline: only the rest count.
+    let worst_new = report.worst_new();
+    assert!(worst_new <= report.worst());
+    // A YAML report is a baseline too; anything else is refused with a reason.
+    assert!(Baseline::parse(&kubectl_secfix::report::to_yaml(&base).unwrap()).is_ok());
+    assert!(Baseline::parse("{}").is_err());
+    assert!(Baseline::parse("not json").is_err());
 }

@@ -132,6 +132,7 @@ pub fn check(namespace: &str, pods: &[PodGroup], policies: &[NetworkPolicy]) -> 
                 direction,
                 workloads,
             },
+            baseline: false,
         });
     }
     out

@@ -355,6 +355,7 @@ pub(crate) fn workload_finding(
         not_fixable_reason: None,
         source: w.source.clone(),
         detail,
+        baseline: false,
     }
 }
 

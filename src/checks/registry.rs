@@ -186,6 +186,12 @@ pub(crate) fn unavailable(opts: &ScanOptions) -> Vec<(CheckId, &'static str)> {
 
 /// The Markdown table of every check (README and docs/scan-report.md carry it between
 /// `<!-- checks -->` markers; a test keeps them in step with the definitions).
+/// The anchor of a check's row in the README's check table (`check-env-secret`): SARIF rules
+/// link to it (`helpUri`).
+pub fn readme_anchor(id: CheckId) -> String {
+    format!("check-{}", id.as_str())
+}
+
 pub fn markdown_table() -> String {
     let mut out = String::from(
         "| check (`--checks` id) | default severity | what it finds | what `fix` does |\n\
@@ -194,8 +200,12 @@ pub fn markdown_table() -> String {
     for id in CheckId::ALL {
         let c = id.def();
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} |\n",
-            c.name, c.severity, c.finds, c.remedy
+            "| <a id=\"{}\"></a>`{}` | {} | {} | {} |\n",
+            readme_anchor(id),
+            c.name,
+            c.severity,
+            c.finds,
+            c.remedy
         ));
     }
     out

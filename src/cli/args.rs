@@ -13,13 +13,6 @@ use crate::fix::DEFAULT_MOUNT_ROOT;
 use crate::fix::network_policy::Mode as NetworkPolicyMode;
 use crate::fix::network_policy::graph::Cidr;
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success (scan: no finding at or above --fail-on)
-  1  runtime error (cluster unreachable, forbidden, a fix failed, ...)
-  2  usage error (bad flag, bad input file, prompt needed but no terminal)
-  3  scan found findings at or above --fail-on";
-
 /// Find risky live Kubernetes resources and fix them, interactively and safely.
 #[derive(Debug, Parser)]
 #[command(
@@ -27,7 +20,7 @@ Exit codes:
     bin_name = "kubectl secfix",
     version,
     about,
-    after_help = EXIT_CODES,
+    after_help = super::exit::help_text(),
     propagate_version = true
 )]
 pub struct Cli {
@@ -40,10 +33,10 @@ pub struct Cli {
 /// Connection flags shared by every command, as kubectl spells them.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
-    /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config). Not with -f.
     #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use.
+    /// The kubeconfig context to use. Not with -f.
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
 }
@@ -61,10 +54,10 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Find secrets in env vars, default-allow namespaces and mutable image tags.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = super::exit::help_text())]
     Scan(ScanArgs),
     /// Fix findings with guarded JSON patches (preview and prompt per change on a terminal).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = super::exit::help_text())]
     Fix(FixArgs),
     /// Apply the inverse patches saved by `fix --save-patches DIR`.
     Rollback(RollbackArgs),
@@ -110,6 +103,10 @@ pub struct Selection {
         conflicts_with = "files"
     )]
     pub kustomize: Option<PathBuf>,
+    /// With -f: accept input that holds no object to check (empty stdin, a directory of
+    /// values files) instead of failing with exit 1.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Checks to run (comma-separated; default: all).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
     pub checks: Vec<CheckId>,
@@ -134,6 +131,73 @@ pub struct Selection {
     /// checked anyway.
     #[arg(long = "include-kinds", value_name = "GROUP/VERSION/KIND", value_parser = parse_kind_ref, value_delimiter = ',')]
     pub include_kinds: Vec<KindRef>,
+}
+
+/// kubectl takes its flags before the subcommand as well as after it
+/// (`kubectl -n demo get pods`): so does `kubectl secfix -n demo scan`. The flags given before
+/// the subcommand that the top level does not define itself (`-n`, `-A`, `-o`, `-l`, `-f`, …)
+/// are moved right after the subcommand's name, so the subcommand's own definition parses
+/// them (and rejects the ones it does not take). Which flags take a value comes from the
+/// definitions, so there is no second list to keep in step.
+pub fn global_flags_after_subcommand<I, T>(argv: I) -> Vec<std::ffi::OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    use clap::CommandFactory as _;
+    let argv: Vec<std::ffi::OsString> = argv.into_iter().map(Into::into).collect();
+    let cli = Cli::command();
+    // The definition a spelling (`-n`, `--namespace`) names among `args`, if any.
+    fn named<'a>(
+        mut args: impl Iterator<Item = &'a clap::Arg>,
+        name: &str,
+    ) -> Option<&'a clap::Arg> {
+        args.find(|a| match name.strip_prefix("--") {
+            Some(long) => a.get_long() == Some(long),
+            None => name.len() == 2 && a.get_short() == name.chars().nth(1),
+        })
+    }
+    let mut moved: Vec<std::ffi::OsString> = Vec::new();
+    let mut kept: Vec<std::ffi::OsString> = argv.iter().take(1).cloned().collect();
+    let mut i = 1;
+    while i < argv.len() {
+        let Some(word) = argv[i].to_str() else {
+            return argv;
+        };
+        if !word.starts_with('-') || word == "-" || word == "--" {
+            if cli.find_subcommand(word).is_none() || moved.is_empty() {
+                return argv;
+            }
+            kept.push(argv[i].clone());
+            kept.extend(moved);
+            kept.extend(argv[i + 1..].iter().cloned());
+            return kept;
+        }
+        // `--namespace=x` and `-nx` hold their value; `-n x` takes the next word.
+        let name = word.split('=').next().unwrap_or(word);
+        let attached = word.contains('=') || (!word.starts_with("--") && word.len() > 2);
+        let (top, arg) = match named(cli.get_arguments(), name) {
+            Some(a) => (true, Some(a)),
+            None => (
+                false,
+                named(cli.get_subcommands().flat_map(|c| c.get_arguments()), name),
+            ),
+        };
+        let top = top || ["-h", "--help", "-V", "--version"].contains(&name);
+        let n = if !attached && arg.is_some_and(|a| a.get_action().takes_values()) {
+            2
+        } else {
+            1
+        };
+        let words = argv[i..(i + n).min(argv.len())].iter().cloned();
+        if top {
+            kept.extend(words);
+        } else {
+            moved.extend(words);
+        }
+        i += n;
+    }
+    argv
 }
 
 fn parse_kind_ref(s: &str) -> Result<KindRef, String> {
@@ -168,8 +232,8 @@ impl Selection {
 #[derive(Debug, Clone, Default, Args)]
 pub struct DigestArgs {
     /// Digest source for mutable image tags: `pods` (the `imageID` all running pods agree
-    /// on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for
-    /// `fix`; `pods` for `scan`, which contacts registries only when asked explicitly.
+    /// on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for a live
+    /// `fix`; `pods` for `scan`; with -f none: nothing is contacted unless this is given.
     #[arg(long, value_enum, value_name = "SOURCE")]
     pub digest_source: Option<DigestSource>,
     /// Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback
@@ -215,9 +279,15 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = ScanOutput::Table)]
     pub output: ScanOutput,
-    /// Exit 3 when a finding at or above this severity is reported.
+    /// Exit 3 when a finding at or above this severity is reported (findings in --baseline
+    /// excepted).
     #[arg(long, value_enum, default_value_t = FailOn::Low, value_name = "SEVERITY")]
     pub fail_on: FailOn,
+    /// A previous `-o json` report: its findings are still reported, marked as baseline, and
+    /// do not count for --fail-on, so CI fails on new findings only. A finding is the same
+    /// when its check, object, container and env var name are (SARIF fingerprints agree).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     #[command(flatten)]
     pub digest: DigestArgs,
     #[command(flatten)]
@@ -268,7 +338,7 @@ impl ContextArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScanOutput {
-    /// One line per finding (kubectl style).
+    /// One line per finding (kubectl style), worst first.
     Table,
     /// The versioned scan report (docs/scan-report.md).
     Json,
@@ -282,6 +352,11 @@ pub enum ScanOutput {
     Html,
     /// GitHub-flavoured Markdown for a job summary or a pull-request comment (< 64 KiB).
     Markdown,
+    /// The table plus the source (file:line of the field) and whether `fix` can fix it, or
+    /// why not.
+    Wide,
+    /// Each object with a finding, once (`deployment.apps/web`), as kubectl's `-o name`.
+    Name,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -331,7 +406,7 @@ pub struct FixArgs {
     #[arg(long, value_name = "DIR")]
     pub save_patches: Option<PathBuf>,
     /// Where Secrets moved out of env vars are mounted (one folder per Secret).
-    #[arg(long, default_value = DEFAULT_MOUNT_ROOT, value_name = "PATH")]
+    #[arg(long, default_value = DEFAULT_MOUNT_ROOT, value_name = "PATH", value_parser = parse_mount_root)]
     pub mount_root: String,
     /// Do not add variables pointing at the mounted files (except those named with
     /// --file-env); every such move then needs an app change.
@@ -444,6 +519,19 @@ fn parse_api_server(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// `--mount-root`: an absolute path, checked when the flags are parsed (exit 2 before any
+/// input is read), not once per moved secret.
+fn parse_mount_root(s: &str) -> Result<String, String> {
+    if s.starts_with('/') {
+        Ok(s.to_string())
+    } else {
+        Err(
+            "must be an absolute path (it is where the Secrets are mounted in the container)"
+                .into(),
+        )
+    }
+}
+
 fn parse_cidr(s: &str) -> Result<Cidr, String> {
     s.parse()
 }
@@ -538,6 +626,79 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn parse(words: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(global_flags_after_subcommand(
+            std::iter::once("kubectl-secfix").chain(words.iter().copied()),
+        ))
+    }
+
+    #[test]
+    fn global_flags_before_the_subcommand_as_after_it() {
+        let cli = parse(&[
+            "-n",
+            "demo",
+            "--context",
+            "c",
+            "-o",
+            "json",
+            "-A",
+            "--kubeconfig=k",
+            "scan",
+            "-l",
+            "a=b",
+        ]);
+        // -n and -A conflict, as after the subcommand.
+        assert!(cli.is_err());
+        let cli = parse(&[
+            "-n",
+            "demo",
+            "--context",
+            "c",
+            "-ojson",
+            "--kubeconfig=k",
+            "scan",
+            "-l",
+            "a=b",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.context.as_deref(), Some("c"));
+        assert_eq!(cli.global.kubeconfig, Some(PathBuf::from("k")));
+        let Command::Scan(s) = cli.command else {
+            panic!()
+        };
+        assert_eq!(s.selection.namespace.as_deref(), Some("demo"));
+        assert_eq!(s.selection.selector.as_deref(), Some("a=b"));
+        assert_eq!(s.output, ScanOutput::Json);
+        let cli = parse(&["-A", "--namespace=x", "fix", "--dry-run=client"]);
+        assert!(cli.is_err(), "conflict found after moving");
+        let cli = parse(&["-A", "-f", "x.yaml", "fix", "--dry-run=client"]).unwrap();
+        let Command::Fix(f) = cli.command else {
+            panic!()
+        };
+        assert!(f.selection.all_namespaces);
+        assert_eq!(f.selection.files, vec![PathBuf::from("x.yaml")]);
+        // Unchanged when nothing comes before the subcommand, or it is unknown.
+        let same = ["kubectl-secfix", "scan", "-n", "x"];
+        assert_eq!(
+            global_flags_after_subcommand(same),
+            same.map(std::ffi::OsString::from)
+        );
+        let unknown = ["kubectl-secfix", "-n", "x", "nope"];
+        assert_eq!(
+            global_flags_after_subcommand(unknown),
+            unknown.map(std::ffi::OsString::from)
+        );
+        // A flag no subcommand before it takes is still refused by that subcommand.
+        assert!(parse(&["-n", "x", "completion", "bash"]).is_err());
+    }
+
+    #[test]
+    fn relative_mount_root_is_a_flag_error() {
+        let e = parse(&["fix", "-f", "x.yaml", "--mount-root", "rel"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.to_string().matches("--mount-root").count(), 1, "{e}");
     }
 
     #[test]

@@ -37,6 +37,76 @@ pub(crate) fn scan_options(selection: &Selection) -> ScanOptions {
     }
 }
 
+/// With `-f` nothing is contacted, so a flag that only says how or where to contact a
+/// cluster would be silently ignored: it is a usage error instead (exit 2, before any input
+/// is read), naming the flag. `extra` holds the command's own such flags that were given.
+pub(crate) fn check_offline_flags(
+    global: &GlobalArgs,
+    selection: &Selection,
+    extra: &[&str],
+) -> Result<(), UsageError> {
+    if selection.files.is_empty() {
+        return Ok(());
+    }
+    let mut given: Vec<&str> = Vec::new();
+    if global.context.is_some() {
+        given.push("--context");
+    }
+    if global.kubeconfig.is_some() {
+        given.push("--kubeconfig");
+    }
+    if selection.all_namespaces {
+        given.push("-A");
+    }
+    if !selection.include_kinds.is_empty() {
+        given.push("--include-kinds");
+    }
+    given.extend_from_slice(extra);
+    match given.first() {
+        None => Ok(()),
+        Some(flag) => Err(UsageError(format!(
+            "{flag} cannot be combined with -f: manifests are read without contacting any \
+             cluster ({})",
+            match *flag {
+                "-A" =>
+                    "they name their own namespaces; -n sets the namespace of objects that name none",
+                "--include-kinds" => "every kind with a pod template is checked anyway",
+                "--save-patches" =>
+                    "-f changes files: nothing is applied, so there is nothing to roll back",
+                "--dry-run=server" =>
+                    "use --dry-run=client, or drop -f to validate against a cluster",
+                _ => "drop the flag, or drop -f to work on a cluster",
+            }
+        ))),
+    }
+}
+
+/// With `-f`: an error unless something was read to check (`--allow-empty` accepts none).
+/// Empty input after a failed `helm template`, or a directory holding only values files,
+/// must not pass as "no findings".
+pub(crate) fn check_not_empty(selection: &Selection, collected: &Collected) -> Result<(), String> {
+    if selection.files.is_empty()
+        || selection.allow_empty
+        || collected.inventory.scanned > 0
+        || !collected.inventory.input_errors.is_empty()
+    {
+        return Ok(());
+    }
+    let paths: Vec<String> = selection
+        .files
+        .iter()
+        .map(|p| match p.to_str() {
+            Some("-") => "<stdin>".to_string(),
+            _ => p.display().to_string(),
+        })
+        .collect();
+    Err(format!(
+        "0 objects scanned from {}: the input holds no workload, pod or namespace to check \
+         (--allow-empty accepts that)",
+        crate::model::text::printable(&paths.join(", "))
+    ))
+}
+
 /// Reads the objects `selection` names: manifests with `-f`, else the cluster.
 pub async fn collect(
     global: &GlobalArgs,

@@ -698,7 +698,7 @@ mod tests {
         assert_eq!(
             values_of(&["scan", "-o", ""]),
             [
-                "table", "json", "yaml", "sarif", "summary", "html", "markdown"
+                "table", "json", "yaml", "sarif", "summary", "html", "markdown", "wide", "name"
             ]
         );
         assert_eq!(values_of(&["fix", "--output", ""]), ["text", "json"]);

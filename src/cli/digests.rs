@@ -9,22 +9,42 @@ use crate::inventory::Inventory;
 use crate::model::{CheckId, ImageRef};
 use crate::registry::{RegistryOptions, Resolver, resolve_key};
 
+/// Why an image found with `-f` has no digest: nothing was looked up, and how to ask.
+pub const OFFLINE_NO_DIGEST: &str =
+    "offline (-f): no digest looked up; --digest-source registry asks the image's registry";
+
 /// Resolves digests for the inventory's mutable-image-tag findings from `source`: pods'
 /// agreed `imageID` first (live only), then the registry for what is still unresolved.
 /// Findings left without a digest say why in `not_fixable_reason`. With a trust policy,
 /// signatures are verified next (see [`super::signatures`]): only signed digests stay
 /// pinnable, and the `unsigned-image` findings are settled.
+///
+/// `offline` (`-f`): there are no pods, and nothing is contacted unless the registry was
+/// asked for (`--digest-source registry` or `auto`, or a trust policy, which needs the
+/// registry to find and verify signatures): the findings then say how to ask.
 pub async fn resolve(
     inv: &mut Inventory,
-    source: DigestSource,
+    source: Option<DigestSource>,
+    live_default: DigestSource,
+    offline: bool,
     args: &DigestArgs,
     policy: Option<&TrustPolicy>,
 ) {
-    resolve_tags(inv, source, args).await;
+    let source = match (source, offline, policy) {
+        (None, true, Some(_)) => Some(DigestSource::Registry),
+        (s, _, _) => s,
+    };
+    resolve_tags(inv, source, live_default, offline, args).await;
     super::signatures::verify(inv, policy, args).await;
 }
 
-async fn resolve_tags(inv: &mut Inventory, source: DigestSource, args: &DigestArgs) {
+async fn resolve_tags(
+    inv: &mut Inventory,
+    source: Option<DigestSource>,
+    live_default: DigestSource,
+    offline: bool,
+    args: &DigestArgs,
+) {
     if !inv
         .findings
         .iter()
@@ -32,6 +52,18 @@ async fn resolve_tags(inv: &mut Inventory, source: DigestSource, args: &DigestAr
     {
         return;
     }
+    let source = match source {
+        Some(s) => s,
+        None if offline => {
+            for f in &mut inv.findings {
+                if unresolved_image(f).is_some() && !f.path.contains("/ephemeralContainers/") {
+                    f.not_fixable_reason = Some(OFFLINE_NO_DIGEST.to_string());
+                }
+            }
+            return;
+        }
+        None => live_default,
+    };
     if matches!(source, DigestSource::Auto | DigestSource::Pods) {
         apply_pod_digests(&mut inv.findings, &inv.digests);
     }

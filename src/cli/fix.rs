@@ -128,6 +128,14 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         ))
         .into());
     }
+    let mut offline_only: Vec<&str> = Vec::new();
+    if args.save_patches.is_some() {
+        offline_only.push("--save-patches");
+    }
+    if args.dry_run == DryRun::Server {
+        offline_only.push("--dry-run=server");
+    }
+    super::collect::check_offline_flags(global, &args.selection, &offline_only)?;
     let term = Term::detect();
     let offline = args.selection.offline();
     let interactive = !offline && !args.yes && args.dry_run == DryRun::None;
@@ -171,11 +179,14 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         pods: true,
     };
     let mut collected = collect(global, &args.selection, keep).await?;
-    let source = args.digest.digest_source.unwrap_or(DigestSource::Auto);
+    let empty = super::collect::check_not_empty(&args.selection, &collected).err();
     let policy = args.selection.signature_policy();
+    // With -f nothing is contacted unless asked (`--digest-source`, or a trust policy).
     super::digests::resolve(
         &mut collected.inventory,
-        source,
+        args.digest.digest_source,
+        DigestSource::Auto,
+        offline,
         &args.digest,
         policy.as_ref(),
     )
@@ -213,7 +224,11 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     for e in &collected.inventory.errors {
         super::say("error", e);
     }
-    let read_failed = !collected.inventory.errors.is_empty() || !plan_errors.is_empty();
+    if let Some(e) = &empty {
+        super::say("error", e);
+    }
+    let read_failed =
+        !collected.inventory.errors.is_empty() || !plan_errors.is_empty() || empty.is_some();
     if args.post_render && read_failed {
         // Helm must not install half of what it rendered.
         anyhow::bail!("post-render: the input could not be read completely; nothing written");
@@ -493,7 +508,8 @@ fn run_offline(
     }
     if args.output == FixOutput::Json {
         let results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
-        print_json(&results, found, args.dry_run, None)?;
+        // Nothing is applied with -f: the plan is printed, as with --dry-run=client.
+        print_json(&results, found, DryRun::Client, None)?;
         return Ok(exit::OK);
     }
     if let Some(out) = &args.overlay {

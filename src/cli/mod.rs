@@ -15,18 +15,77 @@ use clap::Parser;
 
 pub use args::Cli;
 
-/// Exit codes (documented in `--help` and the README).
+/// Exit codes: the one definition the README table, `--help` and the man pages are made of
+/// ([`exit::TABLE`], `tests/docs.rs` keeps the README's copy fresh).
 pub mod exit {
     pub const OK: u8 = 0;
     pub(crate) const RUNTIME: u8 = 1;
     pub(crate) const USAGE: u8 = 2;
     pub const FINDINGS: u8 = 3;
+
+    /// Every exit code and what it means, in order.
+    pub const TABLE: [(u8, &str); 4] = [
+        (
+            OK,
+            "success; for `scan`, no finding at or above `--fail-on` (default `low`; findings in \
+             `--baseline` never count)",
+        ),
+        (
+            RUNTIME,
+            "runtime error: cluster unreachable, a kind forbidden (scan still prints what it \
+             found), a context of several failed, PolicyReports not written, `-f` input that \
+             cannot be read (named with file and line; everything else is still scanned, and \
+             `fix --write` writes nothing), empty input or 0 objects scanned from `-f` (unless \
+             `--allow-empty`), a fix or rollback step failed",
+        ),
+        (
+            USAGE,
+            "usage error: a bad flag or value, a flag that means nothing with `-f` \
+             (`--context`, `--kubeconfig`, `-A`, `--save-patches`, `--dry-run=server`, \
+             `--include-kinds`), a prompt needed without a terminal; said before any input is \
+             read",
+        ),
+        (FINDINGS, "`scan` found findings at or above `--fail-on`"),
+    ];
+
+    /// The table as Markdown (README.md, generated).
+    pub fn markdown_table() -> String {
+        let mut out = String::from("| code | meaning |\n|---|---|\n");
+        for (code, meaning) in TABLE {
+            out.push_str(&format!("| {code} | {meaning} |\n"));
+        }
+        out
+    }
+
+    /// The table for `--help` and the man pages: `Exit codes:` then one wrapped entry each.
+    pub fn help_text() -> String {
+        let mut out = String::from("Exit codes:");
+        for (code, meaning) in TABLE {
+            let plain = meaning.replace('`', "");
+            let mut line = format!("\n  {code}  ");
+            let mut width = 5;
+            for word in plain.split(' ') {
+                if width + word.len() > 88 && width > 5 {
+                    line.push_str("\n     ");
+                    width = 5;
+                }
+                if width > 5 {
+                    line.push(' ');
+                    width += 1;
+                }
+                line.push_str(word);
+                width += word.len();
+            }
+            out.push_str(&line);
+        }
+        out
+    }
 }
 
 pub use crate::error::UsageError;
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(args::global_flags_after_subcommand(std::env::args_os()));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -12,7 +12,7 @@ use crate::contexts::{self, ContextScan, ContextSelection, Target};
 use crate::inventory::{Inventory, Keep};
 use crate::model::{ContextRef, Finding};
 use crate::report::policy_report::{self, Timestamp};
-use crate::report::{self, Origin, Report};
+use crate::report::{self, Baseline, Origin, Report};
 use crate::ui::term::Term;
 
 const KEEP: Keep = Keep {
@@ -22,10 +22,48 @@ const KEEP: Keep = Keep {
 
 pub async fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<u8> {
     check_flags(global, args)?;
+    let baseline = read_baseline(args)?;
     let started = jiff::Timestamp::now();
     match args.contexts.selection() {
-        Some(selection) => run_contexts(global, args, &selection, started).await,
-        None => run_one(global, args, started).await,
+        Some(selection) => run_contexts(global, args, &selection, started, &baseline).await,
+        None => run_one(global, args, started, &baseline).await,
+    }
+}
+
+/// `--baseline FILE`, read before anything else: a file that is not a scan report is a flag
+/// error (exit 2).
+fn read_baseline(args: &ScanArgs) -> Result<Option<Baseline>, UsageError> {
+    let Some(path) = &args.baseline else {
+        return Ok(None);
+    };
+    let shown = crate::model::text::printable(&path.display().to_string()).into_owned();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("--baseline {shown}: {e}")))?;
+    Baseline::parse(&text)
+        .map(Some)
+        .map_err(|e| UsageError(format!("--baseline {shown}: {e}")))
+}
+
+/// Sets each offline finding's field line and column (`SourceLocation::field_line`) from
+/// its file, read again (only files with findings; not stdin).
+fn locate_fields(findings: &mut [Finding]) {
+    let mut texts: std::collections::HashMap<String, Option<String>> = Default::default();
+    for f in findings {
+        let Some(src) = f.source.as_mut() else {
+            continue;
+        };
+        if src.file == "-" || f.path.is_empty() {
+            continue;
+        }
+        let text = texts
+            .entry(src.file.clone())
+            .or_insert_with(|| std::fs::read_to_string(&src.file).ok());
+        if let Some(text) = text
+            && let Some((line, column)) = crate::manifest::position::locate(text, src.line, &f.path)
+        {
+            src.field_line = Some(line);
+            src.field_column = Some(column);
+        }
     }
 }
 
@@ -51,6 +89,7 @@ fn check_flags(global: &GlobalArgs, args: &ScanArgs) -> Result<(), UsageError> {
             )));
         }
     }
+    super::collect::check_offline_flags(global, &args.selection, &[])?;
     if args.report_to_cluster {
         if files {
             return Err(UsageError(
@@ -75,14 +114,19 @@ async fn run_one(
     global: &GlobalArgs,
     args: &ScanArgs,
     started: jiff::Timestamp,
+    baseline: &Option<Baseline>,
 ) -> anyhow::Result<u8> {
     let collected = collect(global, &args.selection, KEEP).await?;
+    let empty = super::collect::check_not_empty(&args.selection, &collected).err();
     let origin = origin(global, &args.selection, &collected);
     let namespace = collected.namespace.clone();
     let mut inv = collected.inventory;
     resolve_digests(&mut inv, args).await;
     let unlisted = std::mem::take(&mut inv.unlisted);
-    let report = Report {
+    if matches!(collected.source, Source::Offline(_)) {
+        locate_fields(&mut inv.findings);
+    }
+    let mut report = Report {
         findings: inv.findings,
         suppressed: inv.suppressed,
         scanned: inv.scanned,
@@ -102,6 +146,9 @@ async fn run_one(
         origin,
         time: Some(started),
     };
+    if let Some(b) = baseline {
+        b.mark(&mut report);
+    }
     print_report(&report, args)?;
     for w in &inv.warnings {
         super::say("warning", w);
@@ -109,7 +156,10 @@ async fn run_one(
     for e in &inv.errors {
         super::say("error", e);
     }
-    let mut failed = !inv.errors.is_empty();
+    if let Some(e) = &empty {
+        super::say("error", e);
+    }
+    let mut failed = !inv.errors.is_empty() || empty.is_some();
     if args.report_to_cluster
         && let Source::Live(conn) = &collected.source
     {
@@ -144,6 +194,7 @@ async fn run_contexts(
     args: &ScanArgs,
     selection: &ContextSelection,
     started: jiff::Timestamp,
+    baseline: &Option<Baseline>,
 ) -> anyhow::Result<u8> {
     let flag = match selection {
         ContextSelection::All => "--all-contexts",
@@ -188,6 +239,9 @@ async fn run_contexts(
     let mut merged = contexts::merge(outcomes);
     merged.report.origin = origin;
     merged.report.time = Some(started);
+    if let Some(b) = baseline {
+        b.mark(&mut merged.report);
+    }
     print_report(&merged.report, args)?;
     for w in &merged.warnings {
         super::say("warning", w);
@@ -306,9 +360,17 @@ fn causes(e: &dyn std::error::Error) -> String {
 
 /// A read-only command contacts registries only when asked to (`--digest-source`).
 async fn resolve_digests(inv: &mut Inventory, args: &ScanArgs) {
-    let source = args.digest.digest_source.unwrap_or(DigestSource::Pods);
+    let offline = args.selection.offline();
     let policy = args.selection.signature_policy();
-    super::digests::resolve(inv, source, &args.digest, policy.as_ref()).await;
+    super::digests::resolve(
+        inv,
+        args.digest.digest_source,
+        DigestSource::Pods,
+        offline,
+        &args.digest,
+        policy.as_ref(),
+    )
+    .await;
 }
 
 fn print_report(report: &Report, args: &ScanArgs) -> anyhow::Result<()> {
@@ -318,6 +380,8 @@ fn print_report(report: &Report, args: &ScanArgs) -> anyhow::Result<()> {
         ScanOutput::Table => {
             report::render_table_sized(report, term.stdout_color(), term.stdout_rows())
         }
+        ScanOutput::Wide => report::render_wide(report, term.stdout_color()),
+        ScanOutput::Name => report::render_names(report),
         // Every terminal line escaped (issue #22): JSON leaves C1 controls raw.
         ScanOutput::Json => json_escaped_controls(&report::to_json(report)).into_owned(),
         ScanOutput::Yaml => report::to_yaml(report).map_err(|e| anyhow::anyhow!("{e}"))?,
@@ -478,7 +542,7 @@ pub(crate) fn exit_code(report: &Report, fail_on: FailOn, errors: bool) -> u8 {
     if errors {
         return exit::RUNTIME;
     }
-    match (fail_on.threshold(), report.worst()) {
+    match (fail_on.threshold(), report.worst_new()) {
         (Some(t), Some(w)) if w >= t => exit::FINDINGS,
         _ => exit::OK,
     }

@@ -533,6 +533,7 @@ mod tests {
                 digest: None,
                 digest_source: None,
             },
+            baseline: false,
         }
     }
 

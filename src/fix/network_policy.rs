@@ -432,6 +432,7 @@ mod tests {
                 direction,
                 workloads: vec!["deployment/web".into()],
             },
+            baseline: false,
         }
     }
 

@@ -714,6 +714,7 @@ mod tests {
             not_fixable_reason: None,
             source: None,
             detail,
+            baseline: false,
         }
     }
 

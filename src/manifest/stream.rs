@@ -98,6 +98,8 @@ impl Found {
         crate::model::SourceLocation {
             file: file.to_string(),
             line: self.line,
+            field_line: None,
+            field_column: None,
             document: self.document,
             item: self.items.first().copied(),
             nested: self

@@ -204,6 +204,10 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
     pub detail: Detail,
+    /// The finding is in the `--baseline` report given (same identity, see
+    /// `report::identity`): reported, but it does not fail the run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub baseline: bool,
 }
 
 impl Detail {

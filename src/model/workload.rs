@@ -233,6 +233,17 @@ pub struct SourceLocation {
     pub file: String,
     /// 1-based line of the object: its document's first content line, or its List item's.
     pub line: usize,
+    /// 1-based line of the offending field itself, when known (a finding read with `-f`
+    /// from a file: see `manifest::position`).
+    #[serde(default, rename = "fieldLine", skip_serializing_if = "Option::is_none")]
+    pub field_line: Option<usize>,
+    /// 1-based column (in characters) of that field.
+    #[serde(
+        default,
+        rename = "fieldColumn",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub field_column: Option<usize>,
     /// 0-based index of the YAML document in the file.
     #[serde(skip, default)]
     pub document: usize,

@@ -156,6 +156,14 @@ pub fn render_html(report: &Report) -> String {
             plural(s.suppressed, "finding", "findings")
         );
     }
+    if s.baseline > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\" id=\"baseline\">{} in the baseline ({} new): marked <span class=\"baseline\">baseline</span>, they do not fail the run.</p>",
+            plural(s.baseline, "finding", "findings"),
+            s.total - s.baseline
+        );
+    }
     if !report.warnings.is_empty() || !report.errors.is_empty() {
         out.push_str("<ul class=\"warnings\">\n");
         for e in &report.errors {
@@ -280,7 +288,8 @@ pub fn render_html(report: &Report) -> String {
         );
     }
     out.push_str("</tr></thead>\n<tbody>\n");
-    for f in &report.findings {
+    // Worst first: high findings are not buried among medium ones.
+    for f in report.worst_first() {
         row(&mut out, report, f);
     }
     out.push_str(
@@ -387,7 +396,14 @@ fn row(out: &mut String, report: &Report, f: &Finding) {
             None => esc(&f.object()),
         },
         container = esc(f.container.as_deref().unwrap_or("")),
-        message = esc(&f.message),
+        message = if f.baseline {
+            format!(
+                "<span class=\"baseline\">baseline</span> {}",
+                esc(&f.message)
+            )
+        } else {
+            esc(&f.message)
+        },
     );
 }
 

@@ -113,6 +113,14 @@ fn head(out: &mut String, report: &Report, o: &Overview) {
         s.suppressed,
         plural(s.scanned, "object", "objects"),
     );
+    if s.baseline > 0 {
+        let _ = write!(
+            out,
+            " · {} in the baseline ({} new)",
+            s.baseline,
+            s.total - s.baseline
+        );
+    }
 
     if !report.contexts.is_empty() {
         out.push_str("\n\n| context | server | status | findings |\n|---|---|---|--:|");
@@ -225,8 +233,9 @@ fn finding_row(f: &Finding) -> String {
         None => crate::model::names::namespace_label(&f.namespace).to_string(),
     };
     format!(
-        "| {} | {} | {} | {} | {} | {} |",
+        "| {}{} | {} | {} | {} | {} | {} |",
         f.severity,
+        if f.baseline { " (baseline)" } else { "" },
         code(&namespace),
         code(&f.object()),
         f.container.as_deref().map(code).unwrap_or_default(),

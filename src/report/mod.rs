@@ -4,8 +4,9 @@
 //! CI job summaries and pull-request comments (`-o markdown`).
 //!
 //! Every renderer is a pure function of a [`Report`] and returns text **without** a trailing
-//! newline, so the caller prints it with `println!` to stdout. Findings are rendered in the
-//! order the scanner put them in the report; renderers never reorder them, so output is as
+//! newline, so the caller prints it with `println!` to stdout. The table and the HTML list
+//! findings worst severity first (a stable sort: otherwise in the scanner's order, see
+//! [`Report::worst_first`]); the machine formats keep the report's order. Output is as
 //! deterministic as the report itself.
 //!
 //! Nothing here can leak a secret value: a [`Finding`] (and its [`crate::model::Detail`])
@@ -35,7 +36,7 @@ pub use markdown::{MARKDOWN_LIMIT, render_markdown};
 pub use overview::{CheckRow, NamespaceRow, NextStep, Overview};
 pub use sarif::{FINGERPRINT_KEY, SARIF_SCHEMA_URI, to_sarif};
 pub use summary::render_summary;
-pub use table::{render_table, render_table_sized, render_warnings};
+pub use table::{render_names, render_table, render_table_sized, render_warnings, render_wide};
 
 /// `apiVersion` of the JSON/YAML scan report document.
 pub const API_VERSION: &str = "secfix.dev/v1";
@@ -298,6 +299,81 @@ pub struct Summary {
     /// Findings per check. Every check is present (with 0 when it found nothing), so
     /// consumers can rely on the keys.
     pub by_check: BTreeMap<CheckId, usize>,
+    /// Findings that are in the `--baseline` report (absent when none are).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub baseline: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A finding's identity across runs and edits: check, object (`namespace/Kind/name`, with
+/// `context@` in front in a scan of several contexts), container, and what inside the
+/// container it is about (the env var's name, the `envFrom` Secret, the isolation
+/// direction). Never an array index, a line, the message or the severity, so inserting an env
+/// var above a finding, reformatting the file or a changed message keeps it. SARIF's
+/// `partialFingerprints` and `--baseline` both use it.
+pub fn identity(f: &Finding) -> String {
+    use crate::model::Detail;
+    let mut id = format!("{}:{}/{}/{}", f.check, f.namespace, f.kind, f.name);
+    if let Some(context) = f.context() {
+        id = format!("{context}@{id}");
+    }
+    if let Some(c) = &f.container {
+        id.push_str(&format!(":container={c}"));
+    }
+    match &f.detail {
+        Detail::SecretKeyRef { env, .. } | Detail::LiteralSecret { env, .. } => {
+            id.push_str(&format!(":env={env}"));
+        }
+        Detail::SecretRef { secret, prefix, .. } => {
+            id.push_str(&format!(":envFrom={secret}"));
+            if let Some(p) = prefix {
+                id.push_str(&format!(":prefix={p}"));
+            }
+        }
+        Detail::Unisolated { direction, .. } => {
+            id.push_str(&format!(":{}", direction.as_str().to_lowercase()));
+        }
+        Detail::Image { .. } | Detail::UntrustedImage { .. } => {
+            // One image per container; a finding without a container keeps its field.
+            if f.container.is_none() {
+                id.push_str(&format!(":{}", f.path));
+            }
+        }
+        #[allow(unreachable_patterns)]
+        _ => id.push_str(&format!(":{}", f.path)),
+    }
+    id
+}
+
+/// The findings of a previous `-o json` report (`--baseline FILE`), by [`identity`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Baseline {
+    identities: std::collections::BTreeSet<String>,
+}
+
+impl Baseline {
+    /// Reads a saved `-o json` (or `-o yaml`) scan report. `Err` says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Baseline, String> {
+        let report: ScanReport = serde_json::from_str(text)
+            .or_else(|_| serde_saphyr::from_str(text))
+            .map_err(|e| format!("not a `-o json` scan report: {e}"))?;
+        if report.kind != KIND {
+            return Err(format!("kind {:?}, not a {KIND}", report.kind));
+        }
+        Ok(Baseline {
+            identities: report.findings.iter().map(identity).collect(),
+        })
+    }
+
+    /// Marks the findings of `report` that the baseline holds (`Finding::baseline`).
+    pub fn mark(&self, report: &mut Report) {
+        for f in &mut report.findings {
+            f.baseline = self.identities.contains(&identity(f));
+        }
+    }
 }
 
 impl Report {
@@ -319,9 +395,20 @@ impl Report {
             if f.fixable {
                 s.fixable += 1;
             }
+            if f.baseline {
+                s.baseline += 1;
+            }
             *s.by_check.entry(f.check).or_default() += 1;
         }
         s
+    }
+
+    /// The findings worst severity first (then in report order): the order the table and
+    /// the HTML list them in, so high findings are not buried among medium ones.
+    pub fn worst_first(&self) -> Vec<&Finding> {
+        let mut v: Vec<&Finding> = self.findings.iter().collect();
+        v.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        v
     }
 
     /// True for a scan of several contexts: the table then shows a CONTEXT column.
@@ -329,10 +416,24 @@ impl Report {
         !self.contexts.is_empty() || self.findings.iter().any(|f| f.origin.is_some())
     }
 
-    /// The highest severity among the findings (`None` when there are none); the CLI
-    /// compares it with `--fail-on` for exit code 3.
+    /// The highest severity among the findings (`None` when there are none).
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// The highest severity among the findings not in the baseline; the CLI compares it with
+    /// `--fail-on` for exit code 3.
+    pub fn worst_new(&self) -> Option<Severity> {
+        self.findings
+            .iter()
+            .filter(|f| !f.baseline)
+            .map(|f| f.severity)
+            .max()
+    }
+
+    /// How many findings are in the baseline (`--baseline`).
+    pub fn in_baseline(&self) -> usize {
+        self.findings.iter().filter(|f| f.baseline).count()
     }
 }
 
@@ -340,8 +441,17 @@ impl Summary {
     /// One line for humans:
     /// `5 findings (2 high, 3 medium, 0 low), 3 fixable, 1 suppressed, 12 objects scanned`.
     pub fn line(&self) -> String {
+        let baseline = if self.baseline > 0 {
+            format!(
+                ", {} in the baseline ({} new)",
+                self.baseline,
+                self.total - self.baseline
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} ({} high, {} medium, {} low), {} fixable, {} suppressed, {} scanned",
+            "{} ({} high, {} medium, {} low), {} fixable, {} suppressed{baseline}, {} scanned",
             plural(self.total, "finding", "findings"),
             self.high,
             self.medium,
@@ -382,6 +492,7 @@ mod tests {
                 digest: None,
                 digest_source: None,
             },
+            baseline: false,
         }
     }
 

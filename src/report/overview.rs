@@ -142,14 +142,19 @@ impl NamespaceRow {
 pub struct NextStep {
     /// A complete command line, quoted for a POSIX shell.
     pub command: String,
-    /// The fixable findings it addresses.
+    /// The findings that exact command fixes unattended (`--yes`, `-f`): app-change moves
+    /// only when the command carries `--allow-app-changes`.
     pub counts: Counts,
     /// How many namespaces those are in.
     pub namespaces: usize,
+    /// Fixable findings of the same group the command leaves out because the app would have
+    /// to change (`--allow-app-changes` includes them).
+    pub left_out: usize,
 }
 
 impl NextStep {
-    /// `6 fixable: 4 high, 2 medium in 2 namespaces; 1 needs an app change`.
+    /// `6 fixable: 4 high, 2 medium in 2 namespaces; 1 more needs an app change
+    /// (--allow-app-changes)`.
     pub(crate) fn describe(&self) -> String {
         let mut s = format!("{} fixable: {}", self.counts.findings, self.counts.split());
         if self.namespaces > 1 {
@@ -157,8 +162,15 @@ impl NextStep {
         }
         match self.counts.app_change {
             0 => {}
-            1 => s.push_str("; 1 needs an app change"),
-            n => s.push_str(&format!("; {n} need an app change")),
+            1 => s.push_str("; 1 is an app change"),
+            n => s.push_str(&format!("; {n} are app changes")),
+        }
+        match self.left_out {
+            0 => {}
+            1 => s.push_str("; 1 more needs an app change (--allow-app-changes)"),
+            n => s.push_str(&format!(
+                "; {n} more need an app change (--allow-app-changes)"
+            )),
         }
         s
     }
@@ -256,21 +268,25 @@ enum StepKey<'a> {
 fn next_steps(report: &Report, fixable: usize) -> Vec<NextStep> {
     let origin = &report.origin;
     let files = matches!(origin.target, Target::Files(_));
-    let mut groups: BTreeMap<StepKey<'_>, (Counts, BTreeSet<CheckId>, BTreeSet<NsKey<'_>>)> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<StepKey<'_>, Group<'_>> = BTreeMap::new();
     for f in report.findings.iter().filter(|f| f.fixable) {
         let key = if files {
             StepKey::Files(files_of(origin, &[f]))
         } else {
             StepKey::Namespace(context_of(f), &f.namespace)
         };
-        let (counts, checks, namespaces) = groups.entry(key).or_default();
-        counts.add(f);
-        checks.insert(f.check);
-        namespaces.insert((context_of(f), &f.namespace));
+        groups.entry(key).or_default().add(f);
     }
-    let mut ranked: Vec<_> = groups.into_iter().collect();
-    ranked.sort_by(|(a, (x, ..)), (b, (y, ..))| {
+    let mut ranked: Vec<_> = groups
+        .into_iter()
+        .map(|(k, mut g)| {
+            g.settle();
+            (k, g)
+        })
+        .collect();
+    // Worst first by everything fixable there (app changes included).
+    ranked.sort_by(|(a, x), (b, y)| {
+        let (x, y) = (&x.all, &y.all);
         (y.high, y.medium, y.low)
             .cmp(&(x.high, x.medium, x.low))
             .then_with(|| a.cmp(b))
@@ -278,26 +294,30 @@ fn next_steps(report: &Report, fixable: usize) -> Vec<NextStep> {
     let mut steps: Vec<NextStep> = ranked
         .iter()
         .take(NEXT_STEPS)
-        .map(|(key, (counts, checks, namespaces))| {
+        .map(|(key, g)| {
             // In CheckId order, as `--checks` lists them everywhere else; no `--checks` (or
             // the scan's) when every check that ran is in.
-            let mut ids: Vec<CheckId> = checks.iter().copied().collect();
+            let mut ids: Vec<CheckId> = g.checks.iter().copied().collect();
             if CheckId::ALL
                 .iter()
                 .all(|c| !origin.did_run(*c) || ids.contains(c))
             {
                 ids.clone_from(&origin.checks);
             }
-            let command = match key {
+            let mut command = match key {
                 StepKey::Namespace(context, ns) => {
                     fix_command(origin, *context, Some(ns), &[], &ids)
                 }
                 StepKey::Files(files) => fix_command(origin, None, None, files, &ids),
             };
+            if g.allow_app_changes {
+                command.push_str(" --allow-app-changes");
+            }
             NextStep {
                 command,
-                counts: *counts,
-                namespaces: namespaces.len(),
+                counts: g.counts,
+                namespaces: g.namespaces.len(),
+                left_out: g.left_out,
             }
         })
         .collect();
@@ -305,20 +325,64 @@ fn next_steps(report: &Report, fixable: usize) -> Vec<NextStep> {
     // context at a time.
     let several = matches!(origin.target, Target::Contexts { .. });
     if ranked.len() > NEXT_STEPS && !several {
+        // The whole scan, without --allow-app-changes: app-change moves are left out.
         let mut counts = Counts::default();
+        let mut left_out = 0;
         let mut namespaces = BTreeSet::new();
-        for (_, (c, _, ns)) in &ranked {
-            counts.merge(c);
-            namespaces.extend(ns.iter().copied());
+        for (_, g) in &ranked {
+            counts.merge(&g.unattended);
+            left_out += g.all.app_change;
+            if g.unattended.findings > 0 {
+                namespaces.extend(g.namespaces.iter().copied());
+            }
         }
-        debug_assert_eq!(counts.findings, fixable);
+        debug_assert_eq!(counts.findings + left_out, fixable);
         steps.push(NextStep {
             command: fix_all_command(origin),
             counts,
             namespaces: namespaces.len(),
+            left_out,
         });
     }
     steps
+}
+
+/// The fixable findings one suggested `fix` covers.
+#[derive(Default)]
+struct Group<'a> {
+    /// All of them.
+    all: Counts,
+    /// Those fixed without `--allow-app-changes`.
+    unattended: Counts,
+    checks: BTreeSet<CheckId>,
+    namespaces: BTreeSet<NsKey<'a>>,
+    /// What the suggested command fixes, once settled.
+    counts: Counts,
+    left_out: usize,
+    allow_app_changes: bool,
+}
+
+impl<'a> Group<'a> {
+    fn add(&mut self, f: &'a Finding) {
+        self.all.add(f);
+        if !needs_app_change(f) {
+            self.unattended.add(f);
+        }
+        self.checks.insert(f.check);
+        self.namespaces.insert((context_of(f), &f.namespace));
+    }
+
+    /// The command leaves app-change moves out, and says how many, unless they are all it
+    /// could fix: then it carries `--allow-app-changes` and counts them.
+    fn settle(&mut self) {
+        if self.unattended.findings == 0 {
+            self.allow_app_changes = true;
+            self.counts = self.all;
+        } else {
+            self.counts = self.unattended;
+            self.left_out = self.all.app_change;
+        }
+    }
 }
 
 /// The `-f` arguments for `findings` of a manifest scan: the files they came from (sorted),
@@ -347,13 +411,18 @@ pub(crate) fn fix_command_for(origin: &Origin, finding: &Finding) -> Option<Stri
     if !finding.fixable {
         return None;
     }
-    Some(fix_command(
+    let mut command = fix_command(
         origin,
         context_of(finding),
         Some(&finding.namespace),
         &files_of(origin, &[finding]),
         &[finding.check],
-    ))
+    );
+    // Without it, the very row the command stands on would be left out.
+    if needs_app_change(finding) {
+        command.push_str(" --allow-app-changes");
+    }
+    Some(command)
 }
 
 /// `kubectl secfix fix` for everything the scan selected.
@@ -483,6 +552,7 @@ mod tests {
                 digest: None,
                 digest_source: None,
             },
+            baseline: false,
         }
     }
 

@@ -4,7 +4,7 @@
 //! Pure: [`build`] turns findings into report objects; the cluster side (listing, replacing
 //! and deleting our reports) lives in `crate::cluster`.
 //!
-//! Mapping (documented in the README, "Scheduled scans in the cluster"):
+//! Mapping (documented in the README, "In the cluster, on a schedule"):
 //! - one `PolicyReport` named [`REPORT_NAME`] per namespace with findings on namespaced
 //!   objects, `scope` = that Namespace;
 //! - one `ClusterPolicyReport` named [`REPORT_NAME`] for findings on cluster-scoped objects:
@@ -467,6 +467,7 @@ mod tests {
                 optional: false,
                 delivery: None,
             },
+            baseline: false,
         }
     }
 
@@ -492,6 +493,7 @@ mod tests {
                 direction,
                 workloads: vec!["deployment/a".into(), "deployment/b".into()],
             },
+            baseline: false,
         }
     }
 
@@ -531,9 +533,7 @@ mod tests {
         f.source = Some(SourceLocation {
             file: "a.yaml".into(),
             line: 3,
-            document: 0,
-            item: None,
-            nested: Vec::new(),
+            ..SourceLocation::default()
         });
         f.not_fixable_reason = Some("why".into());
         let r = result(&f, AT);

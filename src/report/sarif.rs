@@ -14,11 +14,14 @@
 //!   finding points inside it, the field (`kind: "property"`, `name` = the JSON pointer,
 //!   `fullyQualifiedName` = object name + pointer). Findings read from `-f` files also get a
 //!   `physicalLocation` (the path as given, percent-encoded into a URI reference, and the
-//!   document's first line); stdin (`-`) has no artifact and gets none;
-//! - `partialFingerprints["secfixFinding/v1"]` = `check:namespace/Kind/name` + path (+
-//!   `#direction` for namespace isolation, whose two findings share an object and path), with
-//!   `context@` in front in a scan of several contexts: stable across runs and independent of
-//!   messages, line numbers and severity;
+//!   offending field's own line and column, else the object's first line); stdin (`-`) has
+//!   no artifact and gets none;
+//! - `partialFingerprints["secfixFinding/v2"]` = [`super::identity`]: check, object,
+//!   container and env var name (or `envFrom` Secret, or direction), with `context@` in front
+//!   in a scan of several contexts; never an array index, so stable under edits elsewhere
+//!   in the file, and independent of messages, line numbers and severity;
+//! - each rule has `helpUri` (its row of the README's check table) and `help.markdown`;
+//! - a finding in `--baseline` has `baselineState: "unchanged"`;
 //! - `result.properties` repeat the finding's structured fields (`apiVersion`, `container`,
 //!   `fixable`, `detail`, and `context`/`server` in a scan of several contexts, …) for
 //!   consumers that want more than SARIF's vocabulary;
@@ -39,14 +42,14 @@ use serde_sarif::sarif::{
 
 use super::Report;
 use super::json::pretty_json;
-use crate::model::{CheckId, Detail, Finding, Severity};
+use crate::model::{CheckId, Finding, Severity};
 
 /// The OASIS-published location of the SARIF 2.1.0 schema (errata 01).
 pub const SARIF_SCHEMA_URI: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
 /// The key of our entry in `result.partialFingerprints`; bump the suffix if the recipe changes.
-pub const FINGERPRINT_KEY: &str = "secfixFinding/v1";
+pub const FINGERPRINT_KEY: &str = "secfixFinding/v2";
 
 const TOOL_NAME: &str = "kubectl-secfix";
 
@@ -105,7 +108,21 @@ fn sarif_log(report: &Report) -> Sarif {
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .invocations(vec![invocation])
-        .results(report.findings.iter().map(result).collect::<Vec<_>>())
+        .results({
+            // With a baseline, every result says whether it is new (SARIF: all or none).
+            let baseline = report.findings.iter().any(|f| f.baseline);
+            report
+                .findings
+                .iter()
+                .map(|f| {
+                    let mut r = result(f);
+                    if baseline && !f.baseline {
+                        r.baseline_state = Some(json!("new"));
+                    }
+                    r
+                })
+                .collect::<Vec<_>>()
+        })
         .properties(
             PropertyBag::builder()
                 .additional_properties(run_properties)
@@ -166,11 +183,25 @@ fn rule(check: CheckId) -> ReportingDescriptor {
     let def = check.def();
     let severity = def.severity;
     let level = serde_json::to_value(level(severity)).unwrap_or(Value::Null);
+    let markdown = format!(
+        "**{}**\n\n{}\n\n- Finds: {}\n- `kubectl secfix fix` does: {}\n\n[Documentation]({})",
+        def.title,
+        check.help(),
+        def.finds,
+        def.remedy,
+        help_uri(check)
+    );
     ReportingDescriptor::builder()
         .id(check.as_str())
         .short_description(multiformat(def.title))
         .full_description(multiformat(check.help()))
-        .help(multiformat(check.help()))
+        .help(
+            MultiformatMessageString::builder()
+                .text(check.help())
+                .markdown(markdown)
+                .build(),
+        )
+        .help_uri(help_uri(check))
         .default_configuration(ReportingConfiguration::builder().level(level).build())
         .properties(
             PropertyBag::builder()
@@ -190,13 +221,22 @@ fn rule(check: CheckId) -> ReportingDescriptor {
         .build()
 }
 
+/// The README row of `check` (its anchor in the check table).
+fn help_uri(check: CheckId) -> String {
+    format!(
+        "{}/blob/main/README.md#{}",
+        env!("CARGO_PKG_REPOSITORY"),
+        crate::checks::registry::readme_anchor(check)
+    )
+}
+
 fn result(f: &Finding) -> SarifResult {
     let rule_index = CheckId::ALL
         .iter()
         .position(|c| *c == f.check)
         .and_then(|i| i64::try_from(i).ok())
         .unwrap_or(-1);
-    SarifResult::builder()
+    let mut result = SarifResult::builder()
         .rule_id(f.check.as_str())
         .rule_index(rule_index)
         .level(level(f.severity))
@@ -211,7 +251,11 @@ fn result(f: &Finding) -> SarifResult {
                 .additional_properties(properties(f))
                 .build(),
         )
-        .build()
+        .build();
+    if f.baseline {
+        result.baseline_state = Some(json!("unchanged"));
+    }
+    result
 }
 
 /// `namespace/Kind/name`.
@@ -245,10 +289,19 @@ fn location(f: &Finding) -> Location {
             let artifact = ArtifactLocation::builder()
                 .uri(uri_reference(&s.file))
                 .build();
-            match i64::try_from(s.line).ok().filter(|l| *l >= 1) {
+            // The offending field's own line and column when known, else the object's line.
+            let line = s.field_line.unwrap_or(s.line);
+            let column = s
+                .field_line
+                .and(s.field_column)
+                .and_then(|c| i64::try_from(c).ok());
+            match i64::try_from(line).ok().filter(|l| *l >= 1) {
                 Some(line) => PhysicalLocation::builder()
                     .artifact_location(artifact)
-                    .region(Region::builder().start_line(line).build())
+                    .region(match column {
+                        Some(c) => Region::builder().start_line(line).start_column(c).build(),
+                        None => Region::builder().start_line(line).build(),
+                    })
                     .build(),
                 None => PhysicalLocation::builder()
                     .artifact_location(artifact)
@@ -264,19 +317,11 @@ fn location(f: &Finding) -> Location {
     }
 }
 
-/// Stable identity of a finding: check, object and JSON pointer (plus the direction for
-/// namespace isolation). Messages, severity and line numbers are left out on purpose.
+/// Stable identity of a finding ([`super::identity`]): object, container, env var name,
+/// check. No array index, message, severity or line, so edits elsewhere in the file (an
+/// env var inserted above) keep it.
 fn fingerprint(f: &Finding) -> String {
-    let mut id = format!("{}:{}{}", f.check, object_name(f), f.path);
-    if let Some(context) = f.context() {
-        // The same object in two clusters is two results.
-        id = format!("{context}@{id}");
-    }
-    if let Detail::Unisolated { direction, .. } = &f.detail {
-        id.push('#');
-        id.push_str(&direction.as_str().to_lowercase());
-    }
-    id
+    super::identity(f)
 }
 
 fn properties(f: &Finding) -> BTreeMap<String, Value> {

@@ -32,7 +32,8 @@ const HEADER: [&str; 6] = [
 /// Gap between columns, in spaces (kubectl uses three).
 const GAP: u16 = 3;
 
-/// One row per finding under a header, then a blank line and the summary line. With no
+/// One row per finding under a header, worst severity first (then in report order), then a
+/// blank line and the summary line. With no
 /// findings: `No findings.`, a blank line and the summary line. No trailing newline.
 ///
 /// A scan of several contexts adds a CONTEXT column in front, and after the summary a blank
@@ -46,6 +47,39 @@ pub fn render_table(report: &Report, color: bool) -> String {
 /// the end of a long scan still shows where the findings are. `None` (not a terminal):
 /// never.
 pub fn render_table_sized(report: &Report, color: bool, screen_rows: Option<usize>) -> String {
+    render(report, color, screen_rows, false)
+}
+
+/// `-o wide`: the table plus where each finding is (`file:line` of the offending field, for
+/// manifests) and whether `fix` can fix it (`yes`, or why not).
+pub fn render_wide(report: &Report, color: bool) -> String {
+    render(report, color, None, true)
+}
+
+/// `-o name`: each object with a finding once, as `kubectl get -o name` names it
+/// (`deployment.apps/shop`, `namespace/demo`), worst finding first.
+pub fn render_names(report: &Report) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for f in report.worst_first() {
+        let group = f.api_version.rsplit_once('/').map(|(g, _)| g);
+        let kind = f.kind.to_lowercase();
+        let name = match group {
+            Some(g) => format!("{kind}.{g}/{}", f.name),
+            None => format!("{kind}/{}", f.name),
+        };
+        let name = match f.context() {
+            Some(c) => format!("{c}/{}", name),
+            None => name,
+        };
+        if seen.insert(name.clone()) {
+            out.push(printable(&name).into_owned());
+        }
+    }
+    out.join("\n")
+}
+
+fn render(report: &Report, color: bool, screen_rows: Option<usize>, wide: bool) -> String {
     let mut summary = report.summary().line();
     if !report.contexts.is_empty() {
         summary = format!("{summary}\n\n{}", contexts_table(report));
@@ -54,18 +88,49 @@ pub fn render_table_sized(report: &Report, color: bool, screen_rows: Option<usiz
         return format!("No findings.\n\n{summary}");
     }
     let multi = report.is_multi_context();
-    let header: Vec<&str> = multi
-        .then_some("CONTEXT")
-        .into_iter()
-        .chain(HEADER)
-        .collect();
+    let baseline = report.findings.iter().any(|f| f.baseline);
+    let mut header: Vec<&str> = multi.then_some("CONTEXT").into_iter().collect();
+    header.push(HEADER[0]);
+    if baseline {
+        header.push("BASELINE");
+    }
+    header.extend(&HEADER[1..]);
+    if wide {
+        header.extend(["SOURCE", "FIXABLE"]);
+    }
     let rows = report
-        .findings
-        .iter()
+        .worst_first()
+        .into_iter()
         .map(|f| {
             let mut cells = row(f, color);
+            if baseline {
+                cells.insert(1, Cell::new(if f.baseline { "yes" } else { "no" }));
+            }
             if multi {
                 cells.insert(0, Cell::new(or_none(f.context().unwrap_or(""))));
+            }
+            if wide {
+                let source = f
+                    .source
+                    .as_ref()
+                    .map(|s| {
+                        let file = if s.file == "-" { "<stdin>" } else { &s.file };
+                        format!("{file}:{}", s.field_line.unwrap_or(s.line))
+                    })
+                    .unwrap_or_default();
+                let fixable = if f.fixable {
+                    "yes".to_string()
+                } else {
+                    format!(
+                        "no: {}",
+                        f.not_fixable_reason
+                            .as_deref()
+                            .unwrap_or("no automatic fix")
+                    )
+                };
+                // The message stays last-but-two: move it behind the new columns' values.
+                cells.push(Cell::new(or_none(&source)));
+                cells.push(Cell::new(or_none(&fixable)));
             }
             cells
         })
@@ -158,7 +223,8 @@ pub fn render_warnings(report: &Report, color: bool) -> String {
         .join("\n")
 }
 
-/// `text` in `severity`'s colour when `color`: high red and bold, medium yellow, low cyan.
+/// `text` in `severity`'s colour when `color`: high red and bold, medium (dark) yellow, low
+/// cyan.
 pub(super) fn severity_cell(text: impl ToString, severity: Severity, color: bool) -> Cell {
     let cell = Cell::new(text);
     if !color {
@@ -166,7 +232,8 @@ pub(super) fn severity_cell(text: impl ToString, severity: Severity, color: bool
     }
     match severity {
         Severity::High => cell.fg(Color::Red).add_attribute(Attribute::Bold),
-        Severity::Medium => cell.fg(Color::Yellow),
+        // The normal yellow (ANSI 33), not the bright one: readable on light themes too.
+        Severity::Medium => cell.fg(Color::DarkYellow),
         Severity::Low => cell.fg(Color::Cyan),
     }
 }
@@ -227,6 +294,7 @@ mod tests {
                     optional: false,
                     delivery: None,
                 },
+                baseline: false,
             }],
             suppressed: 0,
             scanned: 1,
@@ -262,6 +330,17 @@ mod tests {
             console::strip_ansi_codes(&out).lines().count(),
             plain.lines().count()
         );
+    }
+
+    /// Bright yellow (xterm colour 11) is unreadable on a light terminal; medium is the
+    /// normal yellow (colour 3).
+    #[test]
+    fn medium_is_readable_on_light_terminals() {
+        let mut r = report("m");
+        r.findings[0].severity = Severity::Medium;
+        let out = render_table(&r, true);
+        assert!(out.contains("\x1b[38;5;3m"), "{out:?}");
+        assert!(!out.contains("\x1b[38;5;11m"), "{out:?}");
     }
 
     #[test]

@@ -46,6 +46,7 @@ fn finding(
         not_fixable_reason: None,
         source: None,
         detail,
+        baseline: false,
     }
 }
 

@@ -48,6 +48,8 @@ command -v curl >/dev/null || need_pkgs+=(curl)
 # known font, so screenshots look the same on every machine.
 command -v chromium >/dev/null || need_pkgs+=(chromium)
 command -v chromedriver >/dev/null || need_pkgs+=(chromium-driver)
+# The printed report (print-to-PDF) is read back with poppler: pdfinfo, pdftotext, pdftoppm.
+command -v pdftoppm >/dev/null || need_pkgs+=(poppler-utils)
 [ -d /usr/share/fonts/truetype/dejavu ] || need_pkgs+=(fonts-dejavu-core)
 if [ ! -x "$BIN" ] || [ ! -x "$KCM" ]; then
   [ -x "$GO/go" ] || need_pkgs+=(golang-1.19-go)

@@ -44,6 +44,7 @@ pub fn finding(
         not_fixable_reason: fixable.err().map(Into::into),
         source,
         detail,
+        baseline: false,
     }
 }
 
