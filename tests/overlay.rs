@@ -415,3 +415,72 @@ fn post_render_writes_every_object_or_nothing() {
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
     assert!(!out.stderr.is_empty());
 }
+
+/// Covers issue 24 item 6: `--write` edits only the lines the fix changes: comments, flow
+/// maps, quoting and key order stay, so a GitOps diff of the fix shows just the fix.
+#[test]
+fn write_keeps_comments_and_flow_style_and_the_diff_is_only_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("db.yaml");
+    let original = "\
+# MySQL for the shop
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, labels: {app: db, tier: data}}  # flow, kept
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: mysql   # the database
+        image: 'mysql:8.0'
+        env:
+        - {name: MYSQL_DATABASE, value: shop}
+        - name: MYSQL_PASSWORD    # from the Secret
+          valueFrom:
+            secretKeyRef: {name: db, key: password}
+        ports: [{containerPort: 3306}]
+";
+    std::fs::write(&file, original).unwrap();
+    let out = secfix(&[
+        "fix",
+        "-f",
+        file.to_str().unwrap(),
+        "--write",
+        "--checks",
+        "env-secret",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&file).unwrap();
+    let removed: Vec<&str> = original
+        .lines()
+        .filter(|l| !written.lines().any(|w| w == *l))
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            "        - name: MYSQL_PASSWORD    # from the Secret",
+            "          valueFrom:",
+            "            secretKeyRef: {name: db, key: password}",
+        ],
+        "{written}"
+    );
+    let added: Vec<&str> = written
+        .lines()
+        .filter(|w| !original.lines().any(|l| l == *w))
+        .collect();
+    assert!(
+        added.iter().any(|l| l.contains("MYSQL_PASSWORD_FILE")),
+        "{added:?}"
+    );
+    assert!(
+        added.iter().all(|l| !l.contains("MYSQL_DATABASE")),
+        "{added:?}"
+    );
+    // The ports flow sequence after the changed env list is still there, as it was.
+    assert!(
+        written.contains("        ports: [{containerPort: 3306}]\n"),
+        "{written}"
+    );
+}

@@ -18,6 +18,7 @@ pub mod kustomize;
 pub mod loader;
 pub mod scalar;
 pub mod stream;
+pub(crate) mod surgical;
 pub mod writer;
 pub mod yaml;
 
