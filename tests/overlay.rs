@@ -103,6 +103,15 @@ fn a_namespace_less_base_stays_namespace_less() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(table.contains("(namespace of the apply)"), "{table}");
     assert!(!table.contains(" default "), "{table}");
+    // The next command repeats -k, never a live fix.
+    let summary = text(&secfix(&["scan", "-k", base().to_str().unwrap(), "-o", "summary"]).stdout);
+    assert!(
+        summary.contains(&format!(
+            "kubectl secfix fix -k {} --checks",
+            base().display()
+        )),
+        "{summary}"
+    );
     let json = secfix(&["scan", "-k", base().to_str().unwrap(), "-o", "json"]);
     let report: Value = serde_json::from_slice(&json.stdout).unwrap();
     for f in report["findings"].as_array().unwrap() {
