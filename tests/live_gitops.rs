@@ -67,7 +67,17 @@ async fn a_fixed_namespace_less_base_passes_the_server_dry_run_in_the_namespace_
         .stdin(rendered.stdout())
         .run();
     post.assert_code(0);
-    for stream in [overlay.stdout(), post.stdout()] {
+    // A committed `helm template` output of a public chart (tests/fixtures/helm).
+    let chart = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/helm/template.yaml"),
+    )
+    .unwrap();
+    let helm = c
+        .secfix(["post-render", "--digest-source", "pods"])
+        .stdin(chart)
+        .run();
+    helm.assert_code(0);
+    for stream in [overlay.stdout(), post.stdout(), helm.stdout()] {
         let objects = server_dry_run(c, &ns, &stream);
         assert!(
             objects.iter().any(|o| o["kind"] == "NetworkPolicy"),

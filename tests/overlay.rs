@@ -493,3 +493,59 @@ spec:
         "{written}"
     );
 }
+
+/// Covers issue 24 item 1 on a committed `helm template` output of a public chart (Helm's
+/// own test chart, tests/fixtures/helm): findings are in `(namespace of the apply)`, the
+/// NetworkPolicies the fix writes name no namespace, and `post-render` hands back every
+/// object without adding one.
+#[test]
+fn helm_template_output_stays_namespace_less() {
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/helm/template.yaml");
+    let json = secfix(&["scan", "-f", chart.to_str().unwrap(), "-o", "json"]);
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(
+        findings.iter().all(|f| f["namespace"] == ""),
+        "{findings:?}"
+    );
+    let table = text(&secfix(&["scan", "-f", chart.to_str().unwrap()]).stdout);
+    assert!(!table.contains(" default "), "{table}");
+
+    let out = secfix(&[
+        "fix",
+        "-f",
+        chart.to_str().unwrap(),
+        "--digest-source",
+        "pods",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let created = objects(&stdout);
+    assert!(
+        created.iter().any(|o| o["kind"] == "NetworkPolicy"),
+        "{stdout}"
+    );
+    assert!(created.iter().all(|o| !has_namespace(o)), "{stdout}");
+    assert!(!stdout.contains("namespace: default"), "{stdout}");
+    assert!(
+        !text(&out.stderr).contains(" default/"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let input = std::fs::read(&chart).unwrap();
+    let post = run(
+        &["post-render", "--digest-source", "pods"],
+        Some(&input),
+        &[],
+    );
+    assert_eq!(post.status.code(), Some(0), "{}", text(&post.stderr));
+    let all = objects(&text(&post.stdout));
+    assert_eq!(
+        all.len(),
+        objects(&text(&input)).len() + created.len(),
+        "every object back, plus the new ones"
+    );
+    assert!(all.iter().all(|o| !has_namespace(o)));
+}
