@@ -651,6 +651,18 @@ async fn run_live(
         .map(|p| reverting_tools(p, applications))
         .collect();
     let mut hold = vec![false; plans.len()];
+    if let Some(out) = &args.overlay
+        && (managed.iter().all(Vec::is_empty) || args.force_live)
+    {
+        super::say(
+            "note",
+            format!(
+                "--overlay {}: no object to fix is managed by Argo CD or Flux (or --force-live \
+                 is given): nothing written there; the fixes are applied live",
+                out.display()
+            ),
+        );
+    }
     if managed.iter().any(|m| !m.is_empty()) && !args.force_live {
         let held: Vec<Plan> = plans
             .iter()
