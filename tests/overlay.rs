@@ -549,3 +549,49 @@ fn helm_template_output_stays_namespace_less() {
     );
     assert!(all.iter().all(|o| !has_namespace(o)));
 }
+
+/// Covers issue 24 item 3: a base whose kustomization sets `namespace:` keeps it: patch
+/// targets name it, the new objects are in it, both kustomizes render everything there.
+#[test]
+fn an_overlay_keeps_the_bases_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = copy_base(dir.path());
+    std::fs::write(
+        b.join("kustomization.yaml"),
+        "namespace: shop\nresources:\n  - mysql-deployment.yaml\n  - wordpress-deployment.yaml\n",
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = secfix(&[
+        "fix",
+        "-k",
+        b.to_str().unwrap(),
+        "--overlay",
+        out_dir.to_str().unwrap(),
+        "--digest-source",
+        "pods",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let k: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(out_dir.join("kustomization.yaml")).unwrap(),
+    )
+    .unwrap();
+    for p in k["patches"].as_array().unwrap() {
+        assert_eq!(p["target"]["namespace"], "shop", "{p}");
+    }
+    let rendered = kubectl_kustomize(&out_dir);
+    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+    let objs = objects(&text(&rendered.stdout));
+    assert!(objs.iter().any(|o| o["kind"] == "NetworkPolicy"));
+    for o in &objs {
+        assert_eq!(o["metadata"]["namespace"], "shop", "{o}");
+    }
+    if let Some(kustomize) = standalone_kustomize() {
+        let standalone = Command::new(kustomize)
+            .arg("build")
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        assert_eq!(objects(&text(&standalone.stdout)), objs);
+    }
+}
