@@ -203,3 +203,104 @@ async fn gitops_managed_objects_are_left_to_their_source_unless_forced() {
         assert_eq!(env_names(&d), ["DB_PASSWORD_FILE"], "{name} patched");
     }
 }
+
+/// A minimal Argo CD `Application` CRD (the real one's group, version and names; any
+/// spec), so the test bed can hold an Application as a cluster running Argo CD does.
+const APPLICATION_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: applications.argoproj.io}
+spec:
+  group: argoproj.io
+  scope: Namespaced
+  names: {kind: Application, listKind: ApplicationList, plural: applications, singular: application, shortNames: [app, apps]}
+  versions:
+  - name: v1alpha1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+
+/// Covers issue 24 item 5: Argo CD's default tracking (the `app.kubernetes.io/instance`
+/// label) marks an object as managed only when an Argo CD Application of that name exists:
+/// the same label without an Application is a plain label, and the object is fixed live.
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn an_instance_label_is_argo_cd_only_with_an_application_of_that_name() {
+    let c = live!();
+    c.kubectl_apply(APPLICATION_CRD);
+    c.kubectl([
+        "wait",
+        "--for=condition=established",
+        "--timeout=60s",
+        "crd/applications.argoproj.io",
+    ])
+    .run()
+    .assert_code(0);
+    let ns = c.namespace("argo-label").await;
+    let tracked = deployment("tracked", SECRET_REF_ENV, PINNED_IMAGE).replace(
+        "metadata: {name: tracked}",
+        "metadata: {name: tracked, labels: {app.kubernetes.io/instance: shop-app}}",
+    );
+    let unrelated = deployment("unrelated", SECRET_REF_ENV, PINNED_IMAGE).replace(
+        "metadata: {name: unrelated}",
+        "metadata: {name: unrelated, labels: {app.kubernetes.io/instance: no-such-app}}",
+    );
+    c.apply_yaml(
+        &ns,
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: x}}\n---\n{tracked}\n---\n{unrelated}"
+        ),
+    )
+    .await;
+    // The CRD may take a moment to be served.
+    let app = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: shop-app, namespace: {ns}}}\nspec: {{project: default}}\n"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = c.kubectl(["apply", "-f", "-"]).stdin(app.clone()).run();
+        if out.code() == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{out:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    for name in ["tracked", "unrelated"] {
+        settle(c, &ns, name).await;
+    }
+    let out = c
+        .secfix([
+            "fix",
+            "-n",
+            &ns,
+            "--yes",
+            "--checks",
+            "env-secret",
+            "--allow-app-changes",
+        ])
+        .run();
+    out.assert_code(0);
+    let stderr = out.stderr();
+    assert!(
+        stderr.contains(&format!(
+            "not patched live: Deployment {ns}/tracked: managed by Argo CD"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("unrelated: managed"), "{stderr}");
+    let has_file_env = |d: &Value| {
+        d["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "DB_PASSWORD_FILE")
+    };
+    assert!(!has_file_env(
+        &c.get(&ns, "apps/v1", "Deployment", "tracked").await
+    ));
+    assert!(has_file_env(
+        &c.get(&ns, "apps/v1", "Deployment", "unrelated").await
+    ));
+}
