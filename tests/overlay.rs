@@ -206,6 +206,19 @@ fn dash_k_says_when_kubectl_is_missing_or_the_render_fails() {
     let out = secfix(&["scan", "-k", "/nonexistent/base"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no such directory"));
+
+    // --overlay writes the fixes; -o json describes them: not both, said before reading.
+    let out = secfix(&[
+        "fix",
+        "-k",
+        b.to_str().unwrap(),
+        "--overlay",
+        "/nonexistent/out",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--overlay cannot be combined with -o json"));
 }
 
 /// Covers issue 24 items 3 and 4 (the "done when"): `fix -k base --overlay out` renders,

@@ -154,6 +154,14 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         )
         .into());
     }
+    if args.overlay.is_some() && offline && args.output == FixOutput::Json {
+        return Err(UsageError(
+            "--overlay cannot be combined with -o json with -f or -k (the JSON report \
+             describes the fixes; --overlay writes them)"
+                .into(),
+        )
+        .into());
+    }
     if args.write && !offline {
         return Err(UsageError("--write needs -f (it rewrites manifest files)".into()).into());
     }
