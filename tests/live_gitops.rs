@@ -12,6 +12,24 @@ fn base() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kustomize/wordpress")
 }
 
+/// Waits until the controllers stop writing the status of Deployment `name` (the same
+/// `resourceVersion` twice, 700 ms apart), so a fix planned now is not refused as stale.
+async fn settle(c: &support::Cluster, ns: &str, name: &str) {
+    let mut last = String::new();
+    for _ in 0..30 {
+        let d = c.get(ns, "apps/v1", "Deployment", name).await;
+        let rv = d["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if rv == last {
+            return;
+        }
+        last = rv;
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    }
+}
+
 /// `kubectl apply -n NS --dry-run=server -o json -f -` of `yaml`: the objects as the server
 /// would store them.
 fn server_dry_run(c: &support::Cluster, ns: &str, yaml: &str) -> Vec<Value> {
@@ -67,7 +85,17 @@ async fn a_fixed_namespace_less_base_passes_the_server_dry_run_in_the_namespace_
         .stdin(rendered.stdout())
         .run();
     post.assert_code(0);
-    for stream in [overlay.stdout(), post.stdout()] {
+    // A committed `helm template` output of a public chart (tests/fixtures/helm).
+    let chart = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/helm/template.yaml"),
+    )
+    .unwrap();
+    let helm = c
+        .secfix(["post-render", "--digest-source", "pods"])
+        .stdin(chart)
+        .run();
+    helm.assert_code(0);
+    for stream in [overlay.stdout(), post.stdout(), helm.stdout()] {
         let objects = server_dry_run(c, &ns, &stream);
         assert!(
             objects.iter().any(|o| o["kind"] == "NetworkPolicy"),
@@ -104,6 +132,9 @@ async fn gitops_managed_objects_are_left_to_their_source_unless_forced() {
         ),
     )
     .await;
+    for name in ["argo", "flux", "plain"] {
+        settle(c, &ns, name).await;
+    }
     let env_names = |d: &Value| -> Vec<String> {
         d["spec"]["template"]["spec"]["containers"][0]["env"]
             .as_array()
@@ -163,9 +194,113 @@ async fn gitops_managed_objects_are_left_to_their_source_unless_forced() {
     }
 
     // --force-live: patched anyway.
+    for name in ["argo", "flux"] {
+        settle(c, &ns, name).await;
+    }
     fix(&["--force-live"]).assert_code(0);
     for name in ["argo", "flux"] {
         let d = c.get(&ns, "apps/v1", "Deployment", name).await;
         assert_eq!(env_names(&d), ["DB_PASSWORD_FILE"], "{name} patched");
     }
+}
+
+/// A minimal Argo CD `Application` CRD (the real one's group, version and names; any
+/// spec), so the test bed can hold an Application as a cluster running Argo CD does.
+const APPLICATION_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: applications.argoproj.io}
+spec:
+  group: argoproj.io
+  scope: Namespaced
+  names: {kind: Application, listKind: ApplicationList, plural: applications, singular: application, shortNames: [app, apps]}
+  versions:
+  - name: v1alpha1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+
+/// Covers issue 24 item 5: Argo CD's default tracking (the `app.kubernetes.io/instance`
+/// label) marks an object as managed only when an Argo CD Application of that name exists:
+/// the same label without an Application is a plain label, and the object is fixed live.
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn an_instance_label_is_argo_cd_only_with_an_application_of_that_name() {
+    let c = live!();
+    c.kubectl_apply(APPLICATION_CRD);
+    c.kubectl([
+        "wait",
+        "--for=condition=established",
+        "--timeout=60s",
+        "crd/applications.argoproj.io",
+    ])
+    .run()
+    .assert_code(0);
+    let ns = c.namespace("argo-label").await;
+    let tracked = deployment("tracked", SECRET_REF_ENV, PINNED_IMAGE).replace(
+        "metadata: {name: tracked}",
+        "metadata: {name: tracked, labels: {app.kubernetes.io/instance: shop-app}}",
+    );
+    let unrelated = deployment("unrelated", SECRET_REF_ENV, PINNED_IMAGE).replace(
+        "metadata: {name: unrelated}",
+        "metadata: {name: unrelated, labels: {app.kubernetes.io/instance: no-such-app}}",
+    );
+    c.apply_yaml(
+        &ns,
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: x}}\n---\n{tracked}\n---\n{unrelated}"
+        ),
+    )
+    .await;
+    // The CRD may take a moment to be served.
+    let app = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: shop-app, namespace: {ns}}}\nspec: {{project: default}}\n"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = c.kubectl(["apply", "-f", "-"]).stdin(app.clone()).run();
+        if out.code() == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{out:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    for name in ["tracked", "unrelated"] {
+        settle(c, &ns, name).await;
+    }
+    let out = c
+        .secfix([
+            "fix",
+            "-n",
+            &ns,
+            "--yes",
+            "--checks",
+            "env-secret",
+            "--allow-app-changes",
+        ])
+        .run();
+    out.assert_code(0);
+    let stderr = out.stderr();
+    assert!(
+        stderr.contains(&format!(
+            "not patched live: Deployment {ns}/tracked: managed by Argo CD"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("unrelated: managed"), "{stderr}");
+    let has_file_env = |d: &Value| {
+        d["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "DB_PASSWORD_FILE")
+    };
+    assert!(!has_file_env(
+        &c.get(&ns, "apps/v1", "Deployment", "tracked").await
+    ));
+    assert!(has_file_env(
+        &c.get(&ns, "apps/v1", "Deployment", "unrelated").await
+    ));
 }

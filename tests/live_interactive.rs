@@ -267,3 +267,71 @@ async fn an_app_change_is_offered_with_skip_as_the_default() {
     let a = c.get(&ns, "apps/v1", "Deployment", "a-native").await;
     assert!(has_env(&a, "MYSQL_PASSWORD_FILE"), "{a}");
 }
+
+/// Covers issue 24 item 5 on a terminal: an object Flux manages is asked about with skip as
+/// the default (its next sync would revert a live patch), and Enter leaves it untouched;
+/// an unmanaged one beside it is applied as usual.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn a_gitops_managed_object_is_asked_about_with_skip_as_the_default() {
+    let c = live!();
+    let ns = c.namespace("pty-gitops").await;
+    let flux = deployment("b-flux").replace(
+        "metadata: {name: b-flux}",
+        "metadata: {name: b-flux, labels: {kustomize.toolkit.fluxcd.io/name: apps}}",
+    );
+    c.apply_yaml(&ns, &[deployment("a-plain"), flux].join("---"))
+        .await;
+    // The controllers write status for a moment: plan against settled objects.
+    for name in ["a-plain", "b-flux"] {
+        let mut last = String::new();
+        for _ in 0..30 {
+            let d = c.get(&ns, "apps/v1", "Deployment", name).await;
+            let rv = d["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if rv == last {
+                break;
+            }
+            last = rv;
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+    }
+    let before = c.get(&ns, "apps/v1", "Deployment", "b-flux").await;
+    let text = tokio::task::block_in_place(|| {
+        let mut s = spawn(
+            c,
+            &[
+                "fix",
+                "-n",
+                &ns,
+                "--checks",
+                "env-secret",
+                "--file-env",
+                FILE_ENV,
+            ],
+        );
+        s.expect("a-plain").unwrap();
+        s.expect("what now?").unwrap();
+        s.send("\r").unwrap();
+        s.expect("applied Deployment").unwrap();
+        s.expect("b-flux").unwrap();
+        s.expect("managed by Flux (kustomize-controller), whose next sync reverts a live patch")
+            .unwrap();
+        s.expect("the default is skip").unwrap();
+        s.send("\r").unwrap();
+        rest(&mut s)
+    });
+    assert!(
+        text.contains("1 applied, 0 validated, 1 skipped, 0 failed"),
+        "{text}"
+    );
+    // Its spec is untouched (the controllers may still write its status).
+    assert_eq!(
+        c.get(&ns, "apps/v1", "Deployment", "b-flux").await["spec"],
+        before["spec"]
+    );
+    let a = c.get(&ns, "apps/v1", "Deployment", "a-plain").await;
+    assert!(has_env(&a, "DB_PASSWORD_FILE"), "{a}");
+}

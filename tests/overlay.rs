@@ -103,6 +103,15 @@ fn a_namespace_less_base_stays_namespace_less() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(table.contains("(namespace of the apply)"), "{table}");
     assert!(!table.contains(" default "), "{table}");
+    // The next command repeats -k, never a live fix.
+    let summary = text(&secfix(&["scan", "-k", base().to_str().unwrap(), "-o", "summary"]).stdout);
+    assert!(
+        summary.contains(&format!(
+            "kubectl secfix fix -k {} --checks",
+            base().display()
+        )),
+        "{summary}"
+    );
     let json = secfix(&["scan", "-k", base().to_str().unwrap(), "-o", "json"]);
     let report: Value = serde_json::from_slice(&json.stdout).unwrap();
     for f in report["findings"].as_array().unwrap() {
@@ -197,6 +206,19 @@ fn dash_k_says_when_kubectl_is_missing_or_the_render_fails() {
     let out = secfix(&["scan", "-k", "/nonexistent/base"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no such directory"));
+
+    // --overlay writes the fixes; -o json describes them: not both, said before reading.
+    let out = secfix(&[
+        "fix",
+        "-k",
+        b.to_str().unwrap(),
+        "--overlay",
+        "/nonexistent/out",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--overlay cannot be combined with -o json"));
 }
 
 /// Covers issue 24 items 3 and 4 (the "done when"): `fix -k base --overlay out` renders,
@@ -414,4 +436,175 @@ fn post_render_writes_every_object_or_nothing() {
     assert_ne!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
     assert!(!out.stderr.is_empty());
+}
+
+/// Covers issue 24 item 6: `--write` edits only the lines the fix changes: comments, flow
+/// maps, quoting and key order stay, so a GitOps diff of the fix shows just the fix.
+#[test]
+fn write_keeps_comments_and_flow_style_and_the_diff_is_only_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("db.yaml");
+    let original = "\
+# MySQL for the shop
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, labels: {app: db, tier: data}}  # flow, kept
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: mysql   # the database
+        image: 'mysql:8.0'
+        env:
+        - {name: MYSQL_DATABASE, value: shop}
+        - name: MYSQL_PASSWORD    # from the Secret
+          valueFrom:
+            secretKeyRef: {name: db, key: password}
+        ports: [{containerPort: 3306}]
+";
+    std::fs::write(&file, original).unwrap();
+    let out = secfix(&[
+        "fix",
+        "-f",
+        file.to_str().unwrap(),
+        "--write",
+        "--checks",
+        "env-secret",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&file).unwrap();
+    let removed: Vec<&str> = original
+        .lines()
+        .filter(|l| !written.lines().any(|w| w == *l))
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            "        - name: MYSQL_PASSWORD    # from the Secret",
+            "          valueFrom:",
+            "            secretKeyRef: {name: db, key: password}",
+        ],
+        "{written}"
+    );
+    let added: Vec<&str> = written
+        .lines()
+        .filter(|w| !original.lines().any(|l| l == *w))
+        .collect();
+    assert!(
+        added.iter().any(|l| l.contains("MYSQL_PASSWORD_FILE")),
+        "{added:?}"
+    );
+    assert!(
+        added.iter().all(|l| !l.contains("MYSQL_DATABASE")),
+        "{added:?}"
+    );
+    // The ports flow sequence after the changed env list is still there, as it was.
+    assert!(
+        written.contains("        ports: [{containerPort: 3306}]\n"),
+        "{written}"
+    );
+}
+
+/// Covers issue 24 item 1 on a committed `helm template` output of a public chart (Helm's
+/// own test chart, tests/fixtures/helm): findings are in `(namespace of the apply)`, the
+/// NetworkPolicies the fix writes name no namespace, and `post-render` hands back every
+/// object without adding one.
+#[test]
+fn helm_template_output_stays_namespace_less() {
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/helm/template.yaml");
+    let json = secfix(&["scan", "-f", chart.to_str().unwrap(), "-o", "json"]);
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(
+        findings.iter().all(|f| f["namespace"] == ""),
+        "{findings:?}"
+    );
+    let table = text(&secfix(&["scan", "-f", chart.to_str().unwrap()]).stdout);
+    assert!(!table.contains(" default "), "{table}");
+
+    let out = secfix(&[
+        "fix",
+        "-f",
+        chart.to_str().unwrap(),
+        "--digest-source",
+        "pods",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let created = objects(&stdout);
+    assert!(
+        created.iter().any(|o| o["kind"] == "NetworkPolicy"),
+        "{stdout}"
+    );
+    assert!(created.iter().all(|o| !has_namespace(o)), "{stdout}");
+    assert!(!stdout.contains("namespace: default"), "{stdout}");
+    assert!(
+        !text(&out.stderr).contains(" default/"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let input = std::fs::read(&chart).unwrap();
+    let post = run(
+        &["post-render", "--digest-source", "pods"],
+        Some(&input),
+        &[],
+    );
+    assert_eq!(post.status.code(), Some(0), "{}", text(&post.stderr));
+    let all = objects(&text(&post.stdout));
+    assert_eq!(
+        all.len(),
+        objects(&text(&input)).len() + created.len(),
+        "every object back, plus the new ones"
+    );
+    assert!(all.iter().all(|o| !has_namespace(o)));
+}
+
+/// Covers issue 24 item 3: a base whose kustomization sets `namespace:` keeps it: patch
+/// targets name it, the new objects are in it, both kustomizes render everything there.
+#[test]
+fn an_overlay_keeps_the_bases_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = copy_base(dir.path());
+    std::fs::write(
+        b.join("kustomization.yaml"),
+        "namespace: shop\nresources:\n  - mysql-deployment.yaml\n  - wordpress-deployment.yaml\n",
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = secfix(&[
+        "fix",
+        "-k",
+        b.to_str().unwrap(),
+        "--overlay",
+        out_dir.to_str().unwrap(),
+        "--digest-source",
+        "pods",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let k: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(out_dir.join("kustomization.yaml")).unwrap(),
+    )
+    .unwrap();
+    for p in k["patches"].as_array().unwrap() {
+        assert_eq!(p["target"]["namespace"], "shop", "{p}");
+    }
+    let rendered = kubectl_kustomize(&out_dir);
+    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+    let objs = objects(&text(&rendered.stdout));
+    assert!(objs.iter().any(|o| o["kind"] == "NetworkPolicy"));
+    for o in &objs {
+        assert_eq!(o["metadata"]["namespace"], "shop", "{o}");
+    }
+    if let Some(kustomize) = standalone_kustomize() {
+        let standalone = Command::new(kustomize)
+            .arg("build")
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        assert_eq!(objects(&text(&standalone.stdout)), objs);
+    }
 }

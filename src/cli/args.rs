@@ -748,6 +748,53 @@ mod tests {
     }
 
     #[test]
+    fn kustomize_overlay_force_live_and_post_render_flags() {
+        let cli = Cli::try_parse_from(["kubectl-secfix", "fix", "-k", "base", "--overlay", "out"])
+            .unwrap();
+        let Command::Fix(f) = cli.command else {
+            panic!()
+        };
+        assert_eq!(f.selection.kustomize, Some(PathBuf::from("base")));
+        assert_eq!(f.overlay, Some(PathBuf::from("out")));
+        assert!(f.selection.offline() && !f.force_live && !f.post_render);
+        let cli = Cli::try_parse_from(["kubectl-secfix", "scan", "--kustomize", "b"]).unwrap();
+        let Command::Scan(s) = cli.command else {
+            panic!()
+        };
+        assert!(s.selection.offline());
+        // -k and -f name different inputs; --write and --overlay different outputs.
+        assert!(Cli::try_parse_from(["kubectl-secfix", "scan", "-k", "b", "-f", "x"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "kubectl-secfix",
+                "fix",
+                "-f",
+                "x",
+                "--write",
+                "--overlay",
+                "o"
+            ])
+            .is_err()
+        );
+        let cli = Cli::try_parse_from(["kubectl-secfix", "fix", "--force-live", "-y"]).unwrap();
+        let Command::Fix(f) = cli.command else {
+            panic!()
+        };
+        assert!(f.force_live);
+        let cli = Cli::try_parse_from([
+            "kubectl-secfix",
+            "post-render",
+            "--network-policy",
+            "deny-all",
+        ])
+        .unwrap();
+        let Command::PostRender(p) = cli.command else {
+            panic!()
+        };
+        assert_eq!(p.fix_flags, ["--network-policy", "deny-all"]);
+    }
+
+    #[test]
     fn checks_are_comma_separated() {
         let cli = Cli::try_parse_from([
             "kubectl-secfix",

@@ -163,6 +163,14 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         )
         .into());
     }
+    if args.overlay.is_some() && offline && args.output == FixOutput::Json {
+        return Err(UsageError(
+            "--overlay cannot be combined with -o json with -f or -k (the JSON report \
+             describes the fixes; --overlay writes them)"
+                .into(),
+        )
+        .into());
+    }
     if args.write && !offline {
         return Err(UsageError("--write needs -f (it rewrites manifest files)".into()).into());
     }
@@ -825,6 +833,18 @@ async fn run_live(
         .map(|p| reverting_tools(p, applications))
         .collect();
     let mut hold = vec![false; plans.len()];
+    if let Some(out) = &args.overlay
+        && (managed.iter().all(Vec::is_empty) || args.force_live)
+    {
+        super::say(
+            "note",
+            format!(
+                "--overlay {}: no object to fix is managed by Argo CD or Flux (or --force-live \
+                 is given): nothing written there; the fixes are applied live",
+                out.display()
+            ),
+        );
+    }
     if managed.iter().any(|m| !m.is_empty()) && !args.force_live {
         let held: Vec<Plan> = plans
             .iter()

@@ -406,13 +406,14 @@ fn origin(global: &GlobalArgs, selection: &Selection, collected: &Collected) -> 
             collected.namespace.clone(),
         ),
         Source::Offline(_) => (
-            report::Target::Files(
-                selection
+            report::Target::Files(match &selection.kustomize {
+                Some(dir) => vec![crate::manifest::kustomize::display_name(dir)],
+                None => selection
                     .files
                     .iter()
                     .map(|p| p.display().to_string())
                     .collect(),
-            ),
+            }),
             selection.namespace.clone(),
         ),
     };

@@ -11,9 +11,12 @@ fn kubectl() -> std::ffi::OsString {
     std::env::var_os("SECFIX_KUBECTL").unwrap_or_else(|| "kubectl".into())
 }
 
-/// How a `-k DIR` source is named in findings and messages.
+/// What follows DIR in the name of a `-k DIR` source.
+pub const SUFFIX: &str = " (kustomization)";
+
+/// How a `-k DIR` source is named in findings and messages: `DIR (kustomization)`.
 pub fn display_name(dir: &Path) -> String {
-    format!("{} (kustomization)", dir.display())
+    format!("{}{SUFFIX}", dir.display())
 }
 
 /// Why `-k DIR` could not be rendered.

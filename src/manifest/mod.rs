@@ -19,6 +19,7 @@ pub mod loader;
 pub mod position;
 pub mod scalar;
 pub mod stream;
+pub(crate) mod surgical;
 pub mod writer;
 pub mod yaml;
 

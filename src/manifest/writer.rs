@@ -1,8 +1,10 @@
 //! Fixed manifests out: what changes, as YAML for stdout, or the files rewritten in place.
 //!
-//! A rewrite leaves every document it does not change byte for byte as it was; a changed
-//! document keeps its `---` line and the comments above its first line, and its keys in their
-//! order (comments inside it are lost). New objects (a namespace's NetworkPolicy) go at the
+//! A rewrite leaves every document it does not change byte for byte as it was. In a changed
+//! YAML document only the lines the fix changes are edited ([`super::surgical`]): comments,
+//! quoting, key order and flow style stay. A document that cannot be edited in place
+//! (anchors, tags, …) is written anew, keeping its `---` line, the comments above its first
+//! line and its keys in their order (comments inside it are then lost). New objects (a namespace's NetworkPolicy) go at the
 //! end of a YAML file as new documents, into the `items` of a JSON `List`, or, for a JSON file
 //! holding plain objects, into a new file beside it, `NAME.secfix.json` (kubectl reads JSON
 //! streams, but most JSON tools do not).
@@ -184,6 +186,14 @@ fn content_start(text: &[u8]) -> usize {
     at
 }
 
+/// The document's body `body` edited in place into `after` (see [`super::surgical`]).
+fn in_place(body: &[u8], doc: &Doc, after: &Value) -> Option<String> {
+    let body = std::str::from_utf8(body).ok()?;
+    let before = doc.value.as_ref()?;
+    let ops = crate::fix::patch::diff(before, after, "").ok()?;
+    super::surgical::edit(body, &ops, after)
+}
+
 /// What a rewrite of one source produces.
 #[derive(Debug, Default)]
 pub struct Rendered {
@@ -233,7 +243,14 @@ pub fn render(file: &ManifestFile, edits: &Edits) -> Result<Rendered, String> {
             let body_end = doc.tail.map_or(span.end, |t| t.min(span.end)) - span.start;
             let start = content_start(&text[..body_end]);
             out.extend_from_slice(&text[..start]);
-            out.extend_from_slice(to_yaml(&v)?.as_bytes());
+            // Only the lines the fix changes, when the document allows it; else anew.
+            let in_place = (!add_here)
+                .then(|| in_place(&text[start..body_end], doc, &v))
+                .flatten();
+            match in_place {
+                Some(body) => out.extend_from_slice(body.as_bytes()),
+                None => out.extend_from_slice(to_yaml(&v)?.as_bytes()),
+            }
             out.extend_from_slice(&text[body_end..]);
         }
     }

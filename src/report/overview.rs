@@ -487,7 +487,11 @@ fn base_args(origin: &Origin, context: Option<&str>) -> Vec<String> {
 
 fn push_files(args: &mut Vec<String>, files: &[&str], origin: &Origin) {
     for f in files {
-        args.extend(["-f".into(), f.to_string()]);
+        // What `-k DIR` rendered is named `DIR (kustomization)`: fixed with `-k DIR` again.
+        match f.strip_suffix(crate::manifest::kustomize::SUFFIX) {
+            Some(dir) => args.extend(["-k".into(), dir.to_string()]),
+            None => args.extend(["-f".into(), f.to_string()]),
+        }
     }
     if let Some(ns) = &origin.namespace {
         args.extend(["-n".into(), ns.clone()]);
