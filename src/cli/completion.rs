@@ -750,7 +750,8 @@ mod tests {
                 "env-literal-secret",
                 "default-allow-namespace",
                 "mutable-image-tag",
-                "untrusted-registry"
+                "untrusted-registry",
+                "unsigned-image"
             ]
         );
         assert_eq!(
@@ -759,7 +760,8 @@ mod tests {
                 "env-secret,env-literal-secret",
                 "env-secret,default-allow-namespace",
                 "env-secret,mutable-image-tag",
-                "env-secret,untrusted-registry"
+                "env-secret,untrusted-registry",
+                "env-secret,unsigned-image"
             ]
         );
         assert_eq!(

@@ -532,6 +532,7 @@ mod tests {
                 (DefaultAllowNamespace, 0, 0, 0, 0),
                 (MutableImageTag, 3, 3, 3, 2),
                 (UntrustedRegistry, 0, 0, 0, 0),
+                (UnsignedImage, 0, 0, 0, 0),
             ]
         );
         let ns: Vec<_> = o.namespaces.iter().map(|n| n.label()).collect();
