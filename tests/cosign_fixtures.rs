@@ -51,6 +51,7 @@ fn signature(file: &str) -> Vec<FoundSignature> {
         source: SignatureSource::SigTag,
         payload,
         signature_b64: sig.to_string(),
+        keyless: None,
     }]
 }
 
@@ -247,5 +248,89 @@ mod keyless {
             ),
             "untrusted CA"
         );
+    }
+}
+
+/// The keyless fixture through the check's own path: found as a `.sig` layer with its
+/// annotations, examined once, judged with the keys in force.
+mod keyless_verdicts {
+    use super::*;
+    use kubectl_secfix::checks::sigstore::{KeylessMaterial, KeylessPolicy, TrustedRoot};
+    use kubectl_secfix::checks::unsigned_image::KEYLESS;
+
+    fn kdir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cosign-keyless")
+    }
+
+    fn found() -> FoundSignature {
+        let raw =
+            std::fs::read(kdir().join("dir-img-cosign-fulcio-rekor-valid/signature-1")).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(raw.strip_prefix(b"\0sigstore-json\n").unwrap()).unwrap();
+        let a = |k: &str| v["annotations"][k].as_str().map(str::to_string);
+        FoundSignature {
+            source: SignatureSource::SigTag,
+            payload: base64::engine::general_purpose::STANDARD
+                .decode(v["payload"].as_str().unwrap())
+                .unwrap(),
+            signature_b64: a("dev.cosignproject.cosign/signature").unwrap(),
+            keyless: Some(KeylessMaterial {
+                certificate: a("dev.sigstore.cosign/certificate").unwrap(),
+                chain: a("dev.sigstore.cosign/chain"),
+                bundle: a("dev.sigstore.cosign/bundle"),
+            }),
+        }
+    }
+
+    fn policy(identity: &str) -> TrustPolicy {
+        let root = std::fs::read(kdir().join("trusted_root.json")).unwrap();
+        TrustPolicy::with_keyless(
+            Vec::new(),
+            Some(KeylessPolicy {
+                root: TrustedRoot::from_json(&root).unwrap(),
+                identity: Some(identity.to_string()),
+                identity_regexp: None,
+                issuer: "https://github.com/login/oauth".to_string(),
+            }),
+        )
+        .unwrap()
+    }
+
+    fn manifest_digest() -> String {
+        let bytes =
+            std::fs::read(kdir().join("dir-img-cosign-fulcio-rekor-valid/manifest.json")).unwrap();
+        let hex: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("sha256:{hex}")
+    }
+
+    #[test]
+    fn the_keyless_fixture_verifies_for_its_identity_only() {
+        let d = manifest_digest();
+        let p = policy("mitr@redhat.com");
+        let keys = p.keys_in_force(None);
+        assert_eq!(keys, [KEYLESS]);
+        let c = examine(&p, &[found()]);
+        assert_eq!(verdict(&d, &keys, &c), Ok(KEYLESS.to_string()));
+        // Another image's digest: the payload names this one.
+        assert!(matches!(
+            verdict(&format!("sha256:{}", "0".repeat(64)), &keys, &c),
+            Err(Problem::WrongDigest { .. })
+        ));
+        // Another identity.
+        let p = policy("someone@example.com");
+        let c = examine(&p, &[found()]);
+        assert!(
+            matches!(
+                verdict(&d, &p.keys_in_force(None), &c),
+                Err(Problem::IdentityMismatch { .. })
+            ),
+            "{c:?}"
+        );
+        // A namespace that names only a key leaves the keyless identity out.
+        assert!(p.keys_in_force(Some("cosign")).is_empty());
+        assert_eq!(p.keys_in_force(Some("keyless")), [KEYLESS]);
     }
 }
