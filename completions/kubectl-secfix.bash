@@ -103,7 +103,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__fix)
-            opts="-n -A -l -f -k -y -o -h -V --namespace --all-namespaces --selector --filename --kustomize --allow-empty --checks --include-system --allowed-registries --signature-key --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --api-server --write --overlay --force-live --output --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
+            opts="-n -A -l -f -k -y -o -h -V --namespace --all-namespaces --selector --filename --kustomize --allow-empty --checks --include-system --allowed-registries --signature-key --certificate-identity --certificate-identity-regexp --certificate-oidc-issuer --trusted-root --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --api-server --write --overlay --force-live --output --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -150,6 +150,22 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --signature-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate-identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate-identity-regexp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate-oidc-issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trusted-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -383,7 +399,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__scan)
-            opts="-n -A -l -f -k -o -h -V --namespace --all-namespaces --selector --filename --kustomize --allow-empty --checks --include-system --allowed-registries --signature-key --include-kinds --output --fail-on --baseline --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --parallel-contexts --report-to-cluster --kubeconfig --context --help --version"
+            opts="-n -A -l -f -k -o -h -V --namespace --all-namespaces --selector --filename --kustomize --allow-empty --checks --include-system --allowed-registries --signature-key --certificate-identity --certificate-identity-regexp --certificate-oidc-issuer --trusted-root --include-kinds --output --fail-on --baseline --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --parallel-contexts --report-to-cluster --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -430,6 +446,22 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --signature-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate-identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate-identity-regexp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate-oidc-issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trusted-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

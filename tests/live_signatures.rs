@@ -304,7 +304,10 @@ async fn scan_flags_exactly_the_images_cosign_rejects_live_and_offline() {
             "json",
         ])
         .run();
-    out.assert_code(3);
+    // Other tests' namespaces run images of registries this machine cannot reach (exit 1,
+    // each named on stderr); none of this test's images may be among them.
+    assert!(matches!(out.code(), 1 | 3), "{}", out.stderr());
+    assert!(!out.stderr().contains(&repo), "{}", out.stderr());
     let report = out.json();
     let live: BTreeMap<String, String> = report["findings"]
         .as_array()

@@ -498,3 +498,87 @@ fn a_signature_payload_that_does_not_match_its_digest_is_refused() {
     let e = res.values().next().unwrap().as_ref().unwrap_err();
     assert!(e.to_string().contains("does not match its digest"), "{e}");
 }
+
+/// The keyless fixture (tests/fixtures/cosign-keyless) served as a `.sig` tag: the
+/// certificate, chain and Rekor bundle annotations reach the verification, which accepts it
+/// offline for its identity.
+#[test]
+fn a_keyless_sig_layer_is_read_with_its_certificate_and_bundle() {
+    use base64::Engine as _;
+    use kubectl_secfix::checks::sigstore::{KeylessPolicy, TrustedRoot};
+    use kubectl_secfix::checks::unsigned_image::{TrustPolicy, examine, verdict};
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cosign-keyless");
+    let raw = std::fs::read(dir.join("dir-img-cosign-fulcio-rekor-valid/signature-1")).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(raw.strip_prefix(b"\0sigstore-json\n").unwrap()).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(v["payload"].as_str().unwrap())
+        .unwrap();
+    let payload_digest = {
+        use sha2::Digest as _;
+        let hex: String = sha2::Sha256::digest(&payload)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("sha256:{hex}")
+    };
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": payload_digest, "size": 2},
+        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                    "digest": payload_digest, "size": payload.len(),
+                    "annotations": v["annotations"]}],
+    })
+    .to_string();
+    let server = Server::start("127.0.0.1", move |r| {
+        if r.path.ends_with(".sig") {
+            answer("200 OK", &[], Body::Fixed(manifest.clone().into_bytes()))
+        } else if r.path.contains("/blobs/") {
+            answer("200 OK", &[], Body::Fixed(payload.clone()))
+        } else {
+            answer("404 Not Found", &[], Body::Fixed(Vec::new()))
+        }
+    });
+    let image_digest = {
+        use sha2::Digest as _;
+        let m = std::fs::read(dir.join("dir-img-cosign-fulcio-rekor-valid/manifest.json")).unwrap();
+        let hex: String = sha2::Sha256::digest(&m)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("sha256:{hex}")
+    };
+    let image = img(&format!("{}/cosign-signed/fulcio-rekor-1:v1", server.addr));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let res = signatures(
+        opts(Duration::from_secs(10), tmp.path()),
+        &[(image, image_digest.clone())],
+    );
+    let found = res.values().next().unwrap().as_ref().unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0]
+            .keyless
+            .as_ref()
+            .is_some_and(|k| k.bundle.is_some() && k.chain.is_some())
+    );
+    let root = std::fs::read(dir.join("trusted_root.json")).unwrap();
+    let policy = TrustPolicy::with_keyless(
+        Vec::new(),
+        Some(KeylessPolicy {
+            root: TrustedRoot::from_json(&root).unwrap(),
+            identity: Some("mitr@redhat.com".into()),
+            identity_regexp: None,
+            issuer: "https://github.com/login/oauth".into(),
+        }),
+    )
+    .unwrap();
+    let keys = policy.keys_in_force(None);
+    assert_eq!(
+        verdict(&image_digest, &keys, &examine(&policy, found)),
+        Ok("keyless".to_string())
+    );
+}

@@ -23,6 +23,7 @@
 //!   not counted).
 
 pub mod registry;
+pub mod sigstore;
 pub mod suppress;
 
 use std::cmp::Ordering;

@@ -76,10 +76,15 @@ pub static CHECK: Check = Check {
 };
 
 fn needs_policy(opts: &ScanOptions) -> Option<&'static str> {
-    opts.signature_policy
-        .is_none()
-        .then_some("needs --signature-key (the public keys images must be signed with)")
+    opts.signature_policy.is_none().then_some(
+        "needs --signature-key (the public keys images must be signed with) or a keyless \
+         policy (--certificate-identity and --certificate-oidc-issuer with --trusted-root)",
+    )
 }
+
+/// The name the keyless policy goes by among the keys (in findings and in the namespace
+/// annotation).
+pub const KEYLESS: &str = "keyless";
 
 /// One trusted public key.
 #[derive(Clone)]
@@ -192,21 +197,39 @@ fn sha256_hex(bytes: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-/// The trust policy: the keys an image's signature must verify with (any one of them).
+/// The trust policy: the keys an image's signature must verify with (any one of them), and
+/// the keyless identity it may come from instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustPolicy {
     keys: Vec<TrustedKey>,
+    keyless: Option<super::sigstore::KeylessPolicy>,
 }
 
 impl TrustPolicy {
     /// A policy of `keys`; `None` when there are none (the check does not run).
     pub fn new(keys: Vec<TrustedKey>) -> Option<Self> {
+        Self::with_keyless(keys, None)
+    }
+
+    /// A policy of `keys` and maybe a keyless identity; `None` when there is neither.
+    pub fn with_keyless(
+        keys: Vec<TrustedKey>,
+        keyless: Option<super::sigstore::KeylessPolicy>,
+    ) -> Option<Self> {
         let mut seen = BTreeSet::new();
         let keys: Vec<TrustedKey> = keys
             .into_iter()
             .filter(|k| seen.insert(k.fingerprint.clone()))
             .collect();
-        (!keys.is_empty()).then_some(TrustPolicy { keys })
+        (!keys.is_empty() || keyless.is_some()).then_some(TrustPolicy { keys, keyless })
+    }
+
+    /// The names of every key, and [`KEYLESS`] when a keyless identity is trusted.
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.keys
+            .iter()
+            .map(|k| k.name.as_str())
+            .chain(self.keyless.as_ref().map(|_| KEYLESS))
     }
 
     pub fn keys(&self) -> &[TrustedKey] {
@@ -217,18 +240,23 @@ impl TrustPolicy {
     /// the subset the annotation names.
     pub fn keys_in_force(&self, annotation: Option<&str>) -> Vec<String> {
         match annotation {
-            None => self.keys.iter().map(|k| k.name.clone()).collect(),
+            None => self.names().map(str::to_string).collect(),
             Some(list) => {
                 let entries: Vec<&str> = list
                     .split(',')
                     .map(str::trim)
                     .filter(|e| !e.is_empty())
                     .collect();
-                self.keys
+                let mut out: Vec<String> = self
+                    .keys
                     .iter()
                     .filter(|k| entries.iter().any(|e| k.named(e)))
                     .map(|k| k.name.clone())
-                    .collect()
+                    .collect();
+                if self.keyless.is_some() && entries.contains(&KEYLESS) {
+                    out.push(KEYLESS.to_string());
+                }
+                out
             }
         }
     }
@@ -251,6 +279,8 @@ pub struct FoundSignature {
     pub source: SignatureSource,
     pub payload: Vec<u8>,
     pub signature_b64: String,
+    /// The certificate, chain and Rekor bundle of a keyless signature.
+    pub keyless: Option<super::sigstore::KeylessMaterial>,
 }
 
 /// What one signature proves: the digest its payload names, and which keys verify it.
@@ -259,8 +289,10 @@ pub struct Candidate {
     pub source: SignatureSource,
     /// `critical.image.docker-manifest-digest` of a well-formed cosign payload.
     pub names_digest: Option<String>,
-    /// Names of the keys it verifies with.
+    /// Names of the keys it verifies with ([`KEYLESS`] for the keyless identity).
     pub verified_by: Vec<String>,
+    /// A keyless signature by someone else than the required identity: who, and why not.
+    pub identity_mismatch: Option<String>,
 }
 
 /// The simple-signing payload's fields that matter.
@@ -295,7 +327,7 @@ pub fn examine(policy: &TrustPolicy, found: &[FoundSignature]) -> Vec<Candidate>
             let signature = base64::engine::general_purpose::STANDARD
                 .decode(s.signature_b64.trim())
                 .unwrap_or_default();
-            let verified_by = if signature.is_empty() {
+            let mut verified_by: Vec<String> = if signature.is_empty() {
                 Vec::new()
             } else {
                 policy
@@ -305,10 +337,21 @@ pub fn examine(policy: &TrustPolicy, found: &[FoundSignature]) -> Vec<Candidate>
                     .map(|k| k.name.clone())
                     .collect()
             };
+            let mut identity_mismatch = None;
+            if let (Some(kp), Some(m)) = (&policy.keyless, &s.keyless) {
+                match super::sigstore::verify(kp, &s.payload, &s.signature_b64, m) {
+                    Ok(_) => verified_by.push(KEYLESS.to_string()),
+                    Err(super::sigstore::KeylessError::Identity(why)) => {
+                        identity_mismatch = Some(why)
+                    }
+                    Err(super::sigstore::KeylessError::Invalid(_)) => {}
+                }
+            }
             Candidate {
                 source: s.source,
                 names_digest: payload_digest(&s.payload),
                 verified_by,
+                identity_mismatch,
             }
         })
         .collect()
@@ -331,6 +374,8 @@ pub enum Problem {
         #[serde(skip_serializing_if = "Option::is_none")]
         names: Option<String>,
     },
+    /// A valid keyless signature by another identity or OIDC issuer than the policy's.
+    IdentityMismatch { why: String },
     /// The namespace's annotation leaves no key in force.
     NoKeyInForce,
     /// Nothing could be verified: the digest is unknown (the registry does not know the
@@ -353,6 +398,9 @@ impl Problem {
             ),
             Problem::WrongDigest { names: None } => format!(
                 "a trusted key's signature was found for {d}, but its payload is not a cosign image signature"
+            ),
+            Problem::IdentityMismatch { why } => format!(
+                "a keyless signature for {d} is by another identity: {why}"
             ),
             Problem::NoKeyInForce => format!(
                 "the namespace's {ANNOTATION} annotation leaves no --signature-key in force"
@@ -380,6 +428,14 @@ pub fn verdict(digest: &str, keys: &[String], candidates: &[Candidate]) -> Resul
         return Err(Problem::WrongDigest {
             names: c.names_digest.clone(),
         });
+    }
+    if keys.iter().any(|k| k == KEYLESS)
+        && let Some(why) = candidates
+            .iter()
+            .filter(|c| c.names_digest.as_deref() == Some(digest))
+            .find_map(|c| c.identity_mismatch.clone())
+    {
+        return Err(Problem::IdentityMismatch { why });
     }
     if candidates.is_empty() {
         Err(Problem::NoSignature)
@@ -483,6 +539,7 @@ Wqjn8BOegFsmt3qQwe9ob1dkM7uvGbzc+UQmHQPNxrH5xzU8FJt7feHLvg==
             source: SignatureSource::SigTag,
             payload: payload.as_bytes().to_vec(),
             signature_b64: sig.to_string(),
+            keyless: None,
         }
     }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::checks::sigstore::{KeylessPolicy, TrustedRoot};
 use crate::checks::unsigned_image::{TrustPolicy, TrustedKey};
 use crate::checks::untrusted_registry::AllowList;
 use crate::cluster::discovery::KindRef;
@@ -124,6 +125,22 @@ pub struct Selection {
     /// digests; a namespace's `secfix.dev/signature-keys` annotation narrows the keys.
     #[arg(long = "signature-key", value_name = "PATH", value_parser = parse_signature_key)]
     pub signature_keys: Vec<TrustedKey>,
+    /// Keyless signatures: the identity (the certificate's email or URI) a signature may
+    /// come from, as `cosign verify --certificate-identity`. Needs --certificate-oidc-issuer
+    /// and --trusted-root; turns on the unsigned-image check like --signature-key.
+    #[arg(long, value_name = "IDENTITY", group = "keyless_identity", requires_all = ["certificate_oidc_issuer", "trusted_root"])]
+    pub certificate_identity: Option<String>,
+    /// Like --certificate-identity, as a regular expression (unanchored, as cosign's).
+    #[arg(long, value_name = "REGEXP", group = "keyless_identity", value_parser = parse_regexp, requires_all = ["certificate_oidc_issuer", "trusted_root"])]
+    pub certificate_identity_regexp: Option<regex::Regex>,
+    /// Keyless signatures: the OIDC issuer the certificate must name
+    /// (e.g. `https://token.actions.githubusercontent.com`).
+    #[arg(long, value_name = "URL", requires = "keyless_identity")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// Keyless signatures: a Sigstore `trusted_root.json` (Fulcio certificate authorities,
+    /// Rekor keys). Verification is offline, against this file only.
+    #[arg(long, value_name = "FILE", value_parser = parse_trusted_root, requires = "keyless_identity")]
+    pub trusted_root: Option<TrustedRoot>,
     /// Also list this kind when the cluster serves it, and check its pod template
     /// (`spec.template.spec` or `spec.jobTemplate.spec.template.spec`), e.g.
     /// `apps.kruise.io/v1alpha1/CloneSet`. Repeatable. Argo Rollouts and OpenShift
@@ -221,10 +238,39 @@ fn parse_signature_key(s: &str) -> Result<TrustedKey, String> {
     TrustedKey::from_pem(s, &pem).map_err(|e| format!("{s}: {e}"))
 }
 
+fn parse_regexp(s: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(s).map_err(|e| e.to_string())
+}
+
+/// `--trusted-root FILE`: read and parsed here, so a bad file is a usage error naming it.
+fn parse_trusted_root(s: &str) -> Result<TrustedRoot, String> {
+    const MAX_ROOT_BYTES: u64 = 4 * 1024 * 1024;
+    let meta = std::fs::metadata(s).map_err(|e| format!("cannot read {s}: {e}"))?;
+    if !meta.is_file() || meta.len() > MAX_ROOT_BYTES {
+        return Err(format!("{s} is not a trusted root file"));
+    }
+    let bytes = std::fs::read(s).map_err(|e| format!("cannot read {s}: {e}"))?;
+    TrustedRoot::from_json(&bytes).map_err(|e| format!("{s}: {e}"))
+}
+
 impl Selection {
-    /// The trust policy of `--signature-key`, if any key was given.
+    /// The trust policy of `--signature-key` and the keyless flags, if any was given.
     pub fn signature_policy(&self) -> Option<TrustPolicy> {
-        TrustPolicy::new(self.signature_keys.clone())
+        let keyless = match (&self.trusted_root, &self.certificate_oidc_issuer) {
+            (Some(root), Some(issuer))
+                if self.certificate_identity.is_some()
+                    || self.certificate_identity_regexp.is_some() =>
+            {
+                Some(KeylessPolicy {
+                    root: root.clone(),
+                    identity: self.certificate_identity.clone(),
+                    identity_regexp: self.certificate_identity_regexp.clone(),
+                    issuer: issuer.clone(),
+                })
+            }
+            _ => None,
+        };
+        TrustPolicy::with_keyless(self.signature_keys.clone(), keyless)
     }
 }
 
@@ -591,6 +637,77 @@ mod tests {
             .to_string();
             assert!(e.contains("--signature-key") && e.contains(why), "{e}");
             assert!(!e.contains("AAAA"), "the file is never echoed: {e}");
+        }
+    }
+
+    #[test]
+    fn keyless_flags_come_together() {
+        use clap::Parser as _;
+        let root = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/cosign-keyless/trusted_root.json"
+        );
+        let ok = |args: &[&str]| {
+            let mut all = vec!["kubectl-secfix", "scan"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all)
+        };
+        let cli = ok(&[
+            "--certificate-identity",
+            "me@example.com",
+            "--certificate-oidc-issuer",
+            "https://issuer.example",
+            "--trusted-root",
+            root,
+        ])
+        .unwrap();
+        let Command::Scan(scan) = cli.command else {
+            panic!()
+        };
+        assert!(scan.selection.signature_policy().is_some());
+        assert!(
+            ok(&[
+                "--certificate-identity-regexp",
+                "@example\\.com$",
+                "--certificate-oidc-issuer",
+                "https://issuer.example",
+                "--trusted-root",
+                root,
+            ])
+            .is_ok()
+        );
+        for bad in [
+            vec!["--certificate-identity", "me@example.com"],
+            vec!["--certificate-oidc-issuer", "https://issuer.example"],
+            vec!["--trusted-root", root],
+            vec![
+                "--certificate-identity",
+                "a",
+                "--certificate-identity-regexp",
+                "b",
+                "--certificate-oidc-issuer",
+                "i",
+                "--trusted-root",
+                root,
+            ],
+            vec![
+                "--certificate-identity-regexp",
+                "(",
+                "--certificate-oidc-issuer",
+                "i",
+                "--trusted-root",
+                root,
+            ],
+            vec![
+                "--certificate-identity",
+                "a",
+                "--certificate-oidc-issuer",
+                "i",
+                "--trusted-root",
+                "/nonexistent/trusted_root.json",
+            ],
+        ] {
+            assert!(ok(&bad).is_err(), "{bad:?}");
         }
     }
 

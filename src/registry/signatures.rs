@@ -29,6 +29,7 @@ use super::distribution::{Auth, Lookup, Session};
 use super::{
     MAX_MANIFEST_BYTES, ResolveError, Resolver, plain_http_allowed, secs, transport_error,
 };
+use crate::checks::sigstore::KeylessMaterial;
 use crate::checks::unsigned_image::{FoundSignature, SignatureSource};
 use crate::model::ImageRef;
 
@@ -41,6 +42,10 @@ pub const MAX_REFERRERS: usize = 32;
 
 /// The annotation holding a layer's signature (base64).
 const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// The keyless annotations: Fulcio certificate, its chain, the Rekor bundle (SET).
+const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
+const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 /// The media type of a simple-signing payload layer.
 const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 /// The artifact type of a cosign signature stored as an OCI 1.1 referrer.
@@ -295,10 +300,17 @@ async fn read_layers(
         else {
             continue;
         };
+        let annotation = |k: &str| layer.annotations.get(k).cloned();
+        let keyless = annotation(CERTIFICATE_ANNOTATION).map(|certificate| KeylessMaterial {
+            certificate,
+            chain: annotation(CHAIN_ANNOTATION),
+            bundle: annotation(BUNDLE_ANNOTATION),
+        });
         out.push(FoundSignature {
             source,
             payload,
             signature_b64: signature.clone(),
+            keyless,
         });
     }
     Ok(())
