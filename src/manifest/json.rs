@@ -170,7 +170,7 @@ pub fn parse(
         .map_err(|e| {
             Diag::error(
                 line + e.line().saturating_sub(1),
-                format!("invalid JSON: {}", message(&e)),
+                format!("invalid JSON at column {}: {}", e.column(), message(&e)),
             )
         })?;
     if ctx.over.get() {

@@ -571,7 +571,7 @@ pub fn parse(
                 let d = Diag::error(
                     line_of(e.marker().line()),
                     format!(
-                        "column {}: invalid YAML: {}",
+                        "invalid YAML at column {}: {}",
                         e.marker().col() + 1,
                         e.info()
                     ),
@@ -596,7 +596,7 @@ pub fn parse(
             ev => {
                 let column = span.start.col() + 1;
                 if let Err(m) = b.event(ev, line) {
-                    let m = format!("column {column}: {m}");
+                    let m = format!("{m} (at column {column})");
                     return Err(fail(Diag::error(line, m), &b));
                 }
             }
