@@ -68,6 +68,18 @@ fn env_secret_fix(c: &support::Cluster, ns: &str, saved: &str) -> support::Outpu
     out
 }
 
+/// Secret `db` (key `password`) and a Deployment `name` reading it as `DB_PASSWORD`, in `ns`.
+async fn seed(c: &support::Cluster, ns: &str, name: &str) {
+    c.apply_yaml(
+        ns,
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: x}}\n---\n{}",
+            deployment(name, SECRET_REF_ENV, PINNED_IMAGE)
+        ),
+    )
+    .await;
+}
+
 const STATEFULSET: &str = r#"
 apiVersion: apps/v1
 kind: StatefulSet
@@ -192,14 +204,7 @@ async fn rollback_after_controllers_wrote_status_restores_every_kind_exactly() {
 async fn rollback_goes_through_after_a_scale_and_status_writes() {
     let c = live!();
     let ns = c.namespace("reconcile-scale").await;
-    c.apply_yaml(
-        &ns,
-        &format!(
-            "apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: x}}\n---\n{}",
-            deployment("api", SECRET_REF_ENV, PINNED_IMAGE)
-        ),
-    )
-    .await;
+    seed(c, &ns, "api").await;
     let before = reconciled(c, &ns, "apps/v1", "Deployment", "api").await;
     let dir = tempfile::tempdir().unwrap();
     let saved = saved_dir(&dir);
@@ -228,14 +233,7 @@ async fn rollback_goes_through_after_a_scale_and_status_writes() {
 async fn rollback_is_refused_after_an_edit_to_what_the_fix_wrote() {
     let c = live!();
     let ns = c.namespace("reconcile-edit").await;
-    c.apply_yaml(
-        &ns,
-        &format!(
-            "apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: x}}\n---\n{}",
-            deployment("api", SECRET_REF_ENV, PINNED_IMAGE)
-        ),
-    )
-    .await;
+    seed(c, &ns, "api").await;
     reconciled(c, &ns, "apps/v1", "Deployment", "api").await;
     let dir = tempfile::tempdir().unwrap();
     let saved = saved_dir(&dir);
@@ -335,14 +333,7 @@ async fn the_forward_patch_goes_through_a_status_write_but_not_a_template_edit()
 async fn fix_goes_through_while_status_and_labels_keep_changing() {
     let c = live!();
     let ns = c.namespace("reconcile-busy").await;
-    c.apply_yaml(
-        &ns,
-        &format!(
-            "apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: x}}\n---\n{}",
-            deployment("busy", SECRET_REF_ENV, PINNED_IMAGE)
-        ),
-    )
-    .await;
+    seed(c, &ns, "busy").await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
         let stop = stop.clone();
