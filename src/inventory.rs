@@ -79,6 +79,7 @@ impl Inventory {
             bound_accounts: &self.bound_accounts,
             policies: &self.policies,
             api_server_calls: &self.api_server_calls,
+            ingress_from: &[],
         }
     }
 }
@@ -246,7 +247,7 @@ impl Collector {
                     }
                 }
             }
-            "HTTPRoute" | "GRPCRoute" if self.keep.objects => {
+            "HTTPRoute" | "GRPCRoute" | "ReferenceGrant" if self.keep.objects => {
                 let mut route = obj;
                 if route.pointer("/metadata/namespace").is_none()
                     && let Some(ns) = &self.default_namespace
@@ -532,6 +533,17 @@ pub fn requests(keep: Keep) -> Vec<ListRequest> {
         );
         // Callers of Services that are no pod: the API server (webhooks, aggregated APIs,
         // CRD conversion).
+        v.push(
+            ListRequest::new(
+                "ReferenceGrant",
+                &[
+                    "gateway.networking.k8s.io/v1",
+                    "gateway.networking.k8s.io/v1beta1",
+                ],
+                false,
+            )
+            .optional(),
+        );
         v.extend(API_SERVER_CALLERS);
     }
     v

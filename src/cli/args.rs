@@ -316,6 +316,11 @@ pub struct FixArgs {
     /// default/kubernetes): workloads that call it get egress to it, webhooks ingress from it.
     #[arg(long, value_name = "CIDR[:PORT]", value_parser = parse_api_server)]
     pub api_server: Vec<String>,
+    /// The ingress controller's pods, e.g. ingress-nginx/app.kubernetes.io/name=ingress-nginx
+    /// (NAMESPACE[/KEY=VALUE,...]; repeatable): Ingress and HTTPRoute backends get ingress
+    /// from them instead of from anywhere (known controllers are found without it).
+    #[arg(long, value_name = "NAMESPACE[/LABELS]")]
+    pub ingress_from: Vec<crate::fix::network_policy::graph::PodsRef>,
     /// With -f: rewrite the files in place instead of printing the fixed manifests.
     #[arg(long, requires = "files")]
     pub write: bool,
@@ -456,6 +461,36 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("--api-server"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn ingress_from_takes_a_namespace_and_optional_labels() {
+        let cli = Cli::try_parse_from([
+            "kubectl-secfix",
+            "fix",
+            "--ingress-from",
+            "ingress-nginx/app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/component=controller",
+            "--ingress-from",
+            "traefik",
+            "-y",
+        ])
+        .unwrap();
+        let Command::Fix(f) = cli.command else {
+            panic!()
+        };
+        assert_eq!(f.ingress_from.len(), 2);
+        assert_eq!(f.ingress_from[0].namespace, "ingress-nginx");
+        assert_eq!(
+            f.ingress_from[0].labels["app.kubernetes.io/component"],
+            "controller"
+        );
+        assert!(f.ingress_from[1].labels.is_empty());
+        for bad in ["", "Bad_NS", "ns/novalue", "ns/=x"] {
+            let e = Cli::try_parse_from(["kubectl-secfix", "fix", "--ingress-from", bad, "-y"])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("--ingress-from"), "{bad}: {e}");
         }
     }
 

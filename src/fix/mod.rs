@@ -44,6 +44,8 @@ pub struct FixOptions {
     /// The Kubernetes API server's addresses (live: Endpoints default/kubernetes;
     /// `--api-server`), for the least-privilege policies.
     pub api_server: Option<network_policy::graph::ApiServer>,
+    /// The ingress controllers' pods (`--ingress-from`).
+    pub ingress_from: Vec<network_policy::graph::PodsRef>,
 }
 
 impl Default for FixOptions {
@@ -57,6 +59,7 @@ impl Default for FixOptions {
             network_policy: network_policy::Mode::default(),
             allow_egress: Vec::new(),
             api_server: None,
+            ingress_from: Vec::new(),
         }
     }
 }

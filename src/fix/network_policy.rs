@@ -234,7 +234,15 @@ pub(crate) fn plan_least_privilege(
         }
         v
     };
-    render::build(cluster, &fixed, &taken, &build_opts)
+    let cluster = graph::Cluster {
+        ingress_from: if opts.ingress_from.is_empty() {
+            cluster.ingress_from
+        } else {
+            &opts.ingress_from
+        },
+        ..*cluster
+    };
+    render::build(&cluster, &fixed, &taken, &build_opts)
         .into_iter()
         .filter_map(|set| {
             let mut policies = set.policies.iter();

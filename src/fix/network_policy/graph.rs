@@ -39,6 +39,83 @@ pub struct Cluster<'a> {
     /// Services the Kubernetes API server calls (admission webhooks, aggregated APIs, CRD
     /// conversion webhooks).
     pub api_server_calls: &'a [ApiServerCall],
+    /// The ingress controllers' pods (`--ingress-from`); known controllers among
+    /// `workloads` are found besides.
+    pub ingress_from: &'a [PodsRef],
+}
+
+/// Pods of a namespace picked by labels (empty: every pod of it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct PodsRef {
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl std::str::FromStr for PodsRef {
+    type Err = String;
+
+    /// `NAMESPACE` or `NAMESPACE/KEY=VALUE[,KEY=VALUE…]`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (ns, labels) = match s.split_once('/') {
+            Some((ns, l)) => (ns, Some(l)),
+            None => (s, None),
+        };
+        let label_ok = |t: &str| {
+            !t.is_empty()
+                && t.len() <= 253
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        };
+        if ns.is_empty()
+            || ns.len() > 63
+            || !ns
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(format!(
+                "{s:?}: expected NAMESPACE[/KEY=VALUE,...], and {ns:?} is not a namespace name"
+            ));
+        }
+        let mut map = BTreeMap::new();
+        for pair in labels.into_iter().flat_map(|l| l.split(',')) {
+            let Some((k, v)) = pair
+                .split_once('=')
+                .filter(|(k, v)| label_ok(k) && (v.is_empty() || label_ok(v)))
+            else {
+                return Err(format!("{s:?}: {pair:?} is not KEY=VALUE"));
+            };
+            map.insert(k.to_string(), v.to_string());
+        }
+        Ok(PodsRef {
+            namespace: ns.to_string(),
+            labels: map,
+        })
+    }
+}
+
+/// Pod labels by which known ingress controllers are found among the workloads.
+const INGRESS_CONTROLLERS: &[(&str, &str)] = &[
+    ("app.kubernetes.io/name", "ingress-nginx"),
+    ("app.kubernetes.io/name", "nginx-ingress"),
+    ("app", "nginx-ingress"),
+    ("app.kubernetes.io/name", "traefik"),
+    ("app.kubernetes.io/name", "haproxy-ingress"),
+    ("app.kubernetes.io/name", "kong"),
+    ("app.kubernetes.io/name", "contour"),
+    ("istio", "ingressgateway"),
+];
+
+/// Where an entry point's traffic comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum EntrySource {
+    /// Any address.
+    Anywhere,
+    /// A LoadBalancer's `loadBalancerSourceRanges`.
+    Ranges(Vec<Cidr>),
+    /// An ingress controller's pods: a known workload.
+    Workload(WorkloadRef),
+    /// An ingress controller's pods: `--ingress-from`.
+    Pods(PodsRef),
 }
 
 /// A Service the Kubernetes API server calls: an admission webhook, an aggregated API
@@ -397,6 +474,10 @@ pub enum Peer {
     ClusterDns,
     /// The Kubernetes API server, at these addresses (empty: not known).
     ApiServer { addresses: Vec<Cidr> },
+    /// Pods of a namespace picked by labels (`--ingress-from`).
+    Pods(PodsRef),
+    /// Address blocks (a LoadBalancer's `loadBalancerSourceRanges`).
+    Cidrs { cidrs: Vec<Cidr> },
 }
 
 impl Peer {
@@ -428,6 +509,26 @@ impl Peer {
             Peer::Host { host: None } => "a host (value not shown)".into(),
             Peer::Cidr { cidr } => cidr.to_string(),
             Peer::ClusterDns => "cluster DNS (kube-system/kube-dns)".into(),
+            Peer::Pods(p) if p.labels.is_empty() && p.namespace == namespace => {
+                "every pod of the namespace".into()
+            }
+            Peer::Pods(p) if p.labels.is_empty() => {
+                format!("every pod of namespace {}", p.namespace)
+            }
+            Peer::Pods(p) => format!(
+                "pods {} of namespace {}",
+                p.labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                p.namespace
+            ),
+            Peer::Cidrs { cidrs } => cidrs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             Peer::ApiServer { addresses } if addresses.is_empty() => {
                 "the Kubernetes API server".into()
             }
@@ -713,8 +814,13 @@ pub(crate) struct Graph<'a> {
     pub calls: BTreeMap<WorkloadRef, BTreeMap<Callee, Call>>,
     /// Callers of each known Service.
     pub callers: BTreeMap<usize, BTreeMap<WorkloadRef, Call>>,
-    /// Entry points: Service index → why.
-    pub entry_points: BTreeMap<usize, Call>,
+    /// Entry points: Service index → where from → ports and why.
+    pub entry_points: BTreeMap<usize, BTreeMap<EntrySource, Call>>,
+    /// Entry points the cluster would not route (a cross-namespace route backend without a
+    /// ReferenceGrant), and other entry flows to say: (namespace, flow).
+    pub refused: Vec<(String, Flow)>,
+    /// Ingress controllers: where Ingress and Gateway backends' traffic comes from.
+    pub controllers: Vec<EntrySource>,
     /// Services the API server calls: Service index → ports and why.
     pub api_server_callees: BTreeMap<usize, Call>,
     /// Workloads that evidently call the API server, and why.
@@ -891,6 +997,8 @@ impl<'a> Graph<'a> {
             calls: BTreeMap::new(),
             callers: BTreeMap::new(),
             entry_points: BTreeMap::new(),
+            refused: Vec::new(),
+            controllers: Vec::new(),
             api_server_callees: BTreeMap::new(),
             api_clients: BTreeMap::new(),
             blocked: Vec::new(),
@@ -909,6 +1017,7 @@ impl<'a> Graph<'a> {
                     .insert(why);
             }
         }
+        g.find_controllers(cluster);
         g.add_entry_points(cluster);
         g.add_api_server_callees(cluster);
         g.blocked.sort();
@@ -1172,7 +1281,13 @@ impl<'a> Graph<'a> {
         }
     }
 
-    fn add_entry(&mut self, i: usize, port: Option<ServicePortRef>, why: String) {
+    fn add_entry(
+        &mut self,
+        i: usize,
+        from: EntrySource,
+        port: Option<ServicePortRef>,
+        why: String,
+    ) {
         let s = &self.services[i];
         if s.selector.is_none() {
             return;
@@ -1198,7 +1313,41 @@ impl<'a> Graph<'a> {
         self.entry_points
             .entry(i)
             .or_default()
+            .entry(from)
+            .or_default()
             .add(Some(ports), service_port, why);
+    }
+
+    /// The ingress controllers: `--ingress-from`, else known controllers among the
+    /// workloads (by their pod labels). One that runs on the host network reaches pods
+    /// from node addresses: no pod selector matches it, so its backends stay open to
+    /// anywhere.
+    fn find_controllers(&mut self, cluster: &Cluster<'_>) {
+        if !cluster.ingress_from.is_empty() {
+            self.controllers = cluster
+                .ingress_from
+                .iter()
+                .cloned()
+                .map(EntrySource::Pods)
+                .collect();
+            return;
+        }
+        for w in cluster.workloads {
+            if !INGRESS_CONTROLLERS
+                .iter()
+                .any(|(k, v)| w.pod_labels.get(*k).map(String::as_str) == Some(*v))
+            {
+                continue;
+            }
+            if w.spec.host_network == Some(true) {
+                self.controllers.push(EntrySource::Anywhere);
+            } else {
+                self.controllers
+                    .push(EntrySource::Workload(WorkloadRef::of(w)));
+            }
+        }
+        self.controllers.sort();
+        self.controllers.dedup();
     }
 
     /// The Services the API server calls, with the pod ports of the called Service port.
@@ -1223,15 +1372,53 @@ impl<'a> Graph<'a> {
         }
     }
 
+    /// Where an Ingress or Gateway backend's traffic comes from.
+    fn controller_sources(&self) -> Vec<EntrySource> {
+        if self.controllers.is_empty() {
+            vec![EntrySource::Anywhere]
+        } else {
+            self.controllers.clone()
+        }
+    }
+
     fn add_entry_points(&mut self, cluster: &Cluster<'_>) {
         for i in 0..self.services.len() {
             let t = self.services[i].type_.clone();
             if t == "LoadBalancer" || t == "NodePort" {
-                self.add_entry(
-                    i,
-                    None,
-                    format!("Service {} type {t}", self.services[i].name),
-                );
+                let ranges: Vec<Cidr> = cluster
+                    .services
+                    .iter()
+                    .find(|s| {
+                        s.metadata.name.as_deref() == Some(self.services[i].name.as_str())
+                            && s.metadata.namespace.as_deref().unwrap_or("default")
+                                == self.services[i].namespace
+                    })
+                    .and_then(|s| s.spec.as_ref())
+                    .filter(|_| t == "LoadBalancer")
+                    .and_then(|sp| sp.load_balancer_source_ranges.clone())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|r| r.trim().parse::<Cidr>().ok())
+                    .collect();
+                let from = if ranges.is_empty() {
+                    EntrySource::Anywhere
+                } else {
+                    EntrySource::Ranges(ranges.clone())
+                };
+                let why = if ranges.is_empty() {
+                    format!("Service {} type {t}", self.services[i].name)
+                } else {
+                    format!(
+                        "Service {} type {t}, loadBalancerSourceRanges {}",
+                        self.services[i].name,
+                        ranges
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                self.add_entry(i, from, None, why);
             }
         }
         for ing in cluster.ingresses {
@@ -1255,11 +1442,16 @@ impl<'a> Graph<'a> {
                     (None, Some(n)) => Some(ServicePortRef::Name(n.clone())),
                     _ => None,
                 });
-                self.add_entry(i, port, format!("backend of Ingress {name}"));
+                for from in self.controller_sources() {
+                    self.add_entry(i, from, port.clone(), format!("backend of Ingress {name}"));
+                }
             }
         }
         for route in cluster.routes {
             let kind = route.get("kind").and_then(Value::as_str).unwrap_or("Route");
+            if kind == "ReferenceGrant" {
+                continue;
+            }
             let ns = route
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str)
@@ -1297,7 +1489,34 @@ impl<'a> Graph<'a> {
                         .and_then(Value::as_i64)
                         .and_then(|p| i32::try_from(p).ok())
                         .map(ServicePortRef::Number);
-                    self.add_entry(i, port, format!("backend of {kind} {name}"));
+                    if bns != ns && !reference_granted(cluster.routes, kind, ns, bns, svc) {
+                        let s = &self.services[i];
+                        self.refused.push((
+                            bns.to_string(),
+                            Flow {
+                                kind: FlowKind::Blocked,
+                                from: Peer::Anywhere,
+                                to: Peer::Service {
+                                    namespace: s.namespace.clone(),
+                                    name: s.name.clone(),
+                                    port: None,
+                                },
+                                ports: Vec::new(),
+                                evidence: vec![format!(
+                                    "backend of {kind} {name} in namespace {ns}"
+                                )],
+                                note: Some(format!(
+                                    "no ReferenceGrant in namespace {bns} lets {kind}s of namespace \
+                                     {ns} use Service {svc}: the cluster does not route it, so it \
+                                     is no entry point"
+                                )),
+                            },
+                        ));
+                        continue;
+                    }
+                    for from in self.controller_sources() {
+                        self.add_entry(i, from, port.clone(), format!("backend of {kind} {name}"));
+                    }
                 }
             }
         }
@@ -1354,9 +1573,49 @@ impl<'a> Graph<'a> {
     }
 }
 
+#[derive(Clone)]
 enum ServicePortRef {
     Number(i32),
     Name(String),
+}
+
+/// Whether a ReferenceGrant in namespace `to_ns` (among `objects`) lets `kind`s
+/// (`HTTPRoute`, `GRPCRoute`) of namespace `from_ns` use Service `service`.
+fn reference_granted(
+    objects: &[Value],
+    kind: &str,
+    from_ns: &str,
+    to_ns: &str,
+    service: &str,
+) -> bool {
+    objects.iter().any(|g| {
+        let s = |p: &str| g.pointer(p).and_then(Value::as_str);
+        s("/kind") == Some("ReferenceGrant")
+            && s("/metadata/namespace").unwrap_or("default") == to_ns
+            && g.pointer("/spec/from")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|f| {
+                    f.get("group").and_then(Value::as_str) == Some("gateway.networking.k8s.io")
+                        && f.get("kind").and_then(Value::as_str) == Some(kind)
+                        && f.get("namespace").and_then(Value::as_str) == Some(from_ns)
+                })
+            && g.pointer("/spec/to")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|t| {
+                    t.get("group")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .is_empty()
+                        && t.get("kind").and_then(Value::as_str) == Some("Service")
+                        && t.get("name")
+                            .and_then(Value::as_str)
+                            .is_none_or(|n| n == service)
+                })
+    })
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::graph::{
-    API_SERVER_NOTE, ApiServer, Callee, Cidr, Cluster, Flow, FlowKind, Graph, Peer, PodPort,
-    PortValue, Svc, WorkloadRef, container_ports,
+    API_SERVER_NOTE, ApiServer, Callee, Cidr, Cluster, EntrySource, Flow, FlowKind, Graph, Peer,
+    PodPort, PortValue, Svc, WorkloadRef, container_ports,
 };
 use super::{MANAGED_BY, MANAGED_BY_LABEL, POLICY_NAME, baseline, eval};
 use crate::model::Direction;
@@ -394,20 +394,56 @@ fn namespace_set(
         let mut rules = Vec::new();
         // The pod ports these rules open (`None`: every port).
         let mut open: Option<BTreeSet<PodPort>> = Some(BTreeSet::new());
-        if let Some(entry) = g.entry_points.get(&i).filter(|_| ingress_on) {
+        for (source, entry) in g.entry_points.get(&i).into_iter().flatten() {
+            if !ingress_on {
+                break;
+            }
             let ports = entry.rule_ports();
             opens(&mut open, &ports);
+            let (from, peer, note) = match source {
+                EntrySource::Anywhere => (anywhere(), Peer::Anywhere, None),
+                EntrySource::Ranges(cidrs) => (
+                    cidrs.iter().map(ip_peer).collect(),
+                    Peer::Cidrs {
+                        cidrs: cidrs.clone(),
+                    },
+                    Some(
+                        "from the load balancer's source ranges only; with externalTrafficPolicy \
+                         Cluster the pods may see node addresses instead: set it to Local, or \
+                         --allow-flow"
+                            .to_string(),
+                    ),
+                ),
+                EntrySource::Workload(w) => {
+                    let (sel, _) = g.selectors.get(w).cloned().unwrap_or_default();
+                    (
+                        vec![pods_peer(ns, &w.namespace, sel)],
+                        Peer::Workload(w.clone()),
+                        Some("from the ingress controller's pods".to_string()),
+                    )
+                }
+                EntrySource::Pods(p) => (
+                    vec![NetworkPolicyPeer {
+                        namespace_selector: (p.namespace != ns)
+                            .then(|| namespace_selector(&p.namespace)),
+                        pod_selector: Some(selector_of(&p.labels)),
+                        ip_block: None,
+                    }],
+                    Peer::Pods(p.clone()),
+                    Some("from the ingress controller's pods (--ingress-from)".to_string()),
+                ),
+            };
             rules.push(NetworkPolicyIngressRule {
-                from: Some(anywhere()),
+                from: Some(from),
                 ports: policy_ports(&ports),
             });
             flows.push(Flow {
                 kind: FlowKind::EntryPoint,
-                from: Peer::Anywhere,
+                from: peer,
                 to: service_peer(s, single_port(&entry.service_ports)),
                 ports,
                 evidence: entry.evidence.iter().cloned().collect(),
-                note: None,
+                note,
             });
         }
         if let Some(call) = g.api_server_callees.get(&i).filter(|_| ingress_on) {
@@ -530,6 +566,15 @@ fn namespace_set(
                 None,
             ));
         }
+    }
+
+    if ingress_on {
+        flows.extend(
+            g.refused
+                .iter()
+                .filter(|(n, _)| n == ns)
+                .map(|(_, f)| f.clone()),
+        );
     }
 
     // Ports of the namespace's pods that no rule opens: callers that reach the pods by
@@ -825,6 +870,7 @@ mod tests {
         bound_accounts: Vec<(String, String)>,
         policies: Vec<k8s_openapi::api::networking::v1::NetworkPolicy>,
         api_server_calls: Vec<super::super::graph::ApiServerCall>,
+        ingress_from: Vec<super::super::graph::PodsRef>,
     }
 
     fn world(objs: Vec<Value>) -> World {
@@ -838,6 +884,7 @@ mod tests {
             bound_accounts: Vec::new(),
             policies: Vec::new(),
             api_server_calls: Vec::new(),
+            ingress_from: Vec::new(),
         };
         for mut o in objs {
             if o.pointer("/metadata/namespace").is_none() {
@@ -847,7 +894,7 @@ mod tests {
                 "Service" => w.services.push(serde_json::from_value(o).unwrap()),
                 "Ingress" => w.ingresses.push(serde_json::from_value(o).unwrap()),
                 "ConfigMap" => w.config_maps.push(serde_json::from_value(o).unwrap()),
-                "HTTPRoute" => w.routes.push(o),
+                "HTTPRoute" | "ReferenceGrant" => w.routes.push(o),
                 "NetworkPolicy" => w.policies.push(serde_json::from_value(o).unwrap()),
                 "ValidatingWebhookConfiguration"
                 | "MutatingWebhookConfiguration"
@@ -887,6 +934,7 @@ mod tests {
             bound_accounts: &w.bound_accounts,
             policies: &w.policies,
             api_server_calls: &w.api_server_calls,
+            ingress_from: &w.ingress_from,
         };
         let fixed = fixed
             .iter()
@@ -1984,6 +2032,134 @@ mod tests {
                     .contains("0.0.0.0/0")
             );
         }
+    }
+
+    /// Issue #21, item 4: an HTTPRoute of another namespace reaches a Service only with a
+    /// ReferenceGrant; a LoadBalancer limited to source ranges is opened to them only; an
+    /// Ingress backend is reached from the ingress controller's pods when they are known.
+    #[test]
+    fn entry_points_only_from_what_the_cluster_would_route() {
+        let base = || {
+            vec![
+                app("api", json!([]), json!([{"containerPort": 8080}])),
+                service(
+                    "api",
+                    json!({"app": "api"}),
+                    json!([{"port": 80, "targetPort": 8080}]),
+                ),
+                json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                    "metadata": {"name": "steal", "namespace": "evil"},
+                    "spec": {"rules": [{"backendRefs": [{"name": "api", "namespace": "shop", "port": 80}]}]}}),
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "evil"}}),
+            ]
+        };
+        let set = plan(base());
+        let r = rows(&set);
+        assert!(
+            !serde_json::to_string(&set.policies)
+                .unwrap()
+                .contains("0.0.0.0/0"),
+            "{r:?}"
+        );
+        let refused = set
+            .flows
+            .iter()
+            .find(|f| f.kind == FlowKind::Blocked && f.to.text("shop") == "api")
+            .unwrap_or_else(|| panic!("{r:?}"));
+        assert!(
+            refused
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("no ReferenceGrant"),
+            "{refused:?}"
+        );
+        assert!(refused.evidence[0].contains("HTTPRoute steal in namespace evil"));
+        // A ReferenceGrant for another Service, or from another namespace, does not count.
+        let grant = |from_ns: &str, name: Option<&str>| {
+            let mut to = json!({"group": "", "kind": "Service"});
+            if let Some(n) = name {
+                to["name"] = n.into();
+            }
+            json!({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
+                "metadata": {"name": "g", "namespace": "shop"},
+                "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": from_ns}],
+                    "to": [to]}})
+        };
+        for (g, routed) in [
+            (grant("evil", Some("other")), false),
+            (grant("elsewhere", None), false),
+            (grant("evil", Some("api")), true),
+            (grant("evil", None), true),
+        ] {
+            let mut objs = base();
+            objs.push(g.clone());
+            let set = plan(objs);
+            let entry = set.flows.iter().any(|f| f.kind == FlowKind::EntryPoint);
+            assert_eq!(entry, routed, "{g}: {:?}", rows(&set));
+        }
+
+        // loadBalancerSourceRanges.
+        let mut objs = base();
+        objs[1]["spec"]["type"] = "LoadBalancer".into();
+        objs[1]["spec"]["loadBalancerSourceRanges"] = json!(["203.0.113.0/24"]);
+        let set = plan(objs);
+        let ingress = pol(&set, "secfix-ingress-api")["spec"]["ingress"].clone();
+        assert_eq!(
+            ingress[0],
+            json!({"from": [{"ipBlock": {"cidr": "203.0.113.0/24"}}], "ports": [{"port": 8080, "protocol": "TCP"}]})
+        );
+        assert!(!ingress.to_string().contains("0.0.0.0/0"), "{ingress}");
+        assert!(
+            rows(&set).contains(&"entry point 203.0.113.0/24 -> api [8080/TCP]".to_string()),
+            "{:?}",
+            rows(&set)
+        );
+
+        // Ingress backends: from the controller's pods when they are found.
+        let mut objs = base();
+        objs.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "site"},
+            "spec": {"defaultBackend": {"service": {"name": "api", "port": {"number": 80}}}}}));
+        let mut controller = deploy(
+            "ingress-nginx-controller",
+            Some("ingress-nginx"),
+            json!({"name": "controller", "image": "x"}),
+        );
+        controller["spec"]["selector"]["matchLabels"] = json!({"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"});
+        controller["spec"]["template"]["metadata"]["labels"] = json!({"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"});
+        let set = plan(objs.iter().cloned().chain([controller.clone()]).collect());
+        let ingress = pol(&set, "secfix-ingress-api")["spec"]["ingress"].clone();
+        assert_eq!(
+            ingress[0],
+            json!({"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+                "podSelector": {"matchLabels": {"app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "ingress-nginx"}}}],
+                "ports": [{"port": 8080, "protocol": "TCP"}]})
+        );
+        assert!(!ingress.to_string().contains("0.0.0.0/0"), "{ingress}");
+        // On the host network it reaches pods from node addresses: anywhere stays.
+        controller["spec"]["template"]["spec"]["hostNetwork"] = true.into();
+        let set = plan(objs.iter().cloned().chain([controller]).collect());
+        assert!(
+            pol(&set, "secfix-ingress-api")["spec"]
+                .to_string()
+                .contains("0.0.0.0/0")
+        );
+        // --ingress-from.
+        let mut w = world(objs);
+        w.ingress_from = vec!["traefik/app=traefik".parse().unwrap()];
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        assert_eq!(
+            pol(&set, "secfix-ingress-api")["spec"]["ingress"][0]["from"],
+            json!([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}},
+                "podSelector": {"matchLabels": {"app": "traefik"}}}])
+        );
+        assert!(
+            rows(&set)
+                .iter()
+                .any(|r| r.starts_with("entry point pods app=traefik of namespace traefik -> api")),
+            "{:?}",
+            rows(&set)
+        );
     }
 
     /// Issue #21, item 3: a database already allowed only from the API tier.
