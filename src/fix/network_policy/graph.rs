@@ -42,6 +42,9 @@ pub struct Cluster<'a> {
     /// The ingress controllers' pods (`--ingress-from`); known controllers among
     /// `workloads` are found besides.
     pub ingress_from: &'a [PodsRef],
+    /// The labels of the namespaces read from a live cluster; `None` offline (manifests
+    /// carry no server-set labels: `kubernetes.io/metadata.name` is assumed).
+    pub namespace_labels: Option<&'a super::eval::NamespaceLabels>,
 }
 
 /// Pods of a namespace picked by labels (empty: every pod of it).
@@ -806,6 +809,8 @@ pub(crate) struct Graph<'a> {
     pub workloads: &'a [Workload],
     /// The NetworkPolicies that exist.
     pub policies: &'a [k8s_openapi::api::networking::v1::NetworkPolicy],
+    /// The labels of the namespaces read live (`None` offline).
+    pub read_namespace_labels: Option<&'a super::eval::NamespaceLabels>,
     pub services: Vec<Svc<'a>>,
     by_key: BTreeMap<SvcKey, usize>,
     namespaces: BTreeSet<String>,
@@ -991,6 +996,7 @@ impl<'a> Graph<'a> {
         let mut g = Graph {
             workloads: cluster.workloads,
             policies: cluster.policies,
+            read_namespace_labels: cluster.namespace_labels,
             services,
             by_key,
             namespaces,
@@ -1057,17 +1063,47 @@ impl<'a> Graph<'a> {
         out
     }
 
-    /// The labels of each known namespace, as the evaluator reads them.
+    /// The labels of each known namespace, as the evaluator reads them: those read live,
+    /// else `kubernetes.io/metadata.name` (set by servers from 1.21 on).
     pub(crate) fn namespace_labels(&self) -> super::eval::NamespaceLabels {
-        self.namespaces
+        let kube_system = "kube-system".to_string();
+        let mut out: super::eval::NamespaceLabels = self
+            .namespaces
             .iter()
+            .chain(std::iter::once(&kube_system))
+            .filter(|n| self.namespace_selectable(n))
             .map(|n| {
                 (
                     n.clone(),
                     BTreeMap::from([(super::render::NAMESPACE_NAME_LABEL.to_string(), n.clone())]),
                 )
             })
-            .collect()
+            .collect();
+        if let Some(read) = self.read_namespace_labels {
+            for (n, l) in read {
+                out.insert(n.clone(), l.clone());
+            }
+        }
+        out
+    }
+
+    /// Whether a rule can select namespace `n` by `kubernetes.io/metadata.name`: offline
+    /// always (assumed); live when it carries that label, or, not read, when no namespace
+    /// read lacks it (a server before 1.21 sets it on none).
+    pub(crate) fn namespace_selectable(&self, n: &str) -> bool {
+        let Some(read) = self.read_namespace_labels else {
+            return true;
+        };
+        match read.get(n) {
+            Some(l) => {
+                l.get(super::render::NAMESPACE_NAME_LABEL)
+                    .map(String::as_str)
+                    == Some(n)
+            }
+            None => read
+                .iter()
+                .all(|(m, l)| l.get(super::render::NAMESPACE_NAME_LABEL) == Some(m)),
+        }
     }
 
     /// The known Service `namespace/name`.

@@ -31,6 +31,19 @@ use crate::model::Direction;
 /// The label every namespace carries with its own name.
 pub(crate) const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
+/// Why DNS goes to any address on port 53.
+const UNLABELLED_DNS: &str = "namespace kube-system has no label kubernetes.io/metadata.name (servers \
+     before 1.21 set none): DNS is allowed to any address on port 53";
+
+/// Why a rule to or from namespace `n` is refused.
+fn unlabelled(n: &str) -> String {
+    format!(
+        "namespace {n} has no label {NAMESPACE_NAME_LABEL} (servers before 1.21 set none), so no \
+         rule can select it: label it (kubectl label namespace {n} {NAMESPACE_NAME_LABEL}={n}) \
+         and run the fix again"
+    )
+}
+
 /// Knobs of the least-privilege builder.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -316,14 +329,28 @@ fn namespace_set(
     let default_name = unique(POLICY_NAME.to_string(), &mut used);
     let mut default_egress = Vec::new();
     if egress_on {
+        let dns_selectable = g.namespace_selectable("kube-system");
         if opts.allow_dns {
-            default_egress.push(dns_rule());
+            default_egress.push(if dns_selectable {
+                dns_rule()
+            } else {
+                // A server before 1.21: kube-system cannot be selected by name. DNS to any
+                // address on port 53, as the deny-all policy allows it.
+                NetworkPolicyEgressRule {
+                    to: None,
+                    ..dns_rule()
+                }
+            });
             flows.push(Flow {
                 kind: FlowKind::Dns,
                 from: Peer::Namespace {
                     namespace: ns.to_string(),
                 },
-                to: Peer::ClusterDns,
+                to: if dns_selectable {
+                    Peer::ClusterDns
+                } else {
+                    Peer::Anywhere
+                },
                 ports: vec![
                     PodPort {
                         port: PortValue::Number(53),
@@ -335,7 +362,7 @@ fn namespace_set(
                     },
                 ],
                 evidence: vec!["--allow-dns".into()],
-                note: None,
+                note: (!dns_selectable).then(|| UNLABELLED_DNS.to_string()),
             });
         }
         for &i in &assumed {
@@ -414,6 +441,33 @@ fn namespace_set(
                             .to_string(),
                     ),
                 ),
+                EntrySource::Workload(w)
+                    if w.namespace != ns && !g.namespace_selectable(&w.namespace) =>
+                {
+                    (
+                        anywhere(),
+                        Peer::Anywhere,
+                        Some(format!(
+                            "the ingress controller {w} is in namespace {}, which has no label \
+                             {NAMESPACE_NAME_LABEL} (servers before 1.21 set none): allowed from \
+                             anywhere",
+                            w.namespace
+                        )),
+                    )
+                }
+                EntrySource::Pods(p)
+                    if p.namespace != ns && !g.namespace_selectable(&p.namespace) =>
+                {
+                    (
+                        anywhere(),
+                        Peer::Anywhere,
+                        Some(format!(
+                            "namespace {} has no label {NAMESPACE_NAME_LABEL} (servers before 1.21 set \
+                         none): allowed from anywhere",
+                            p.namespace
+                        )),
+                    )
+                }
                 EntrySource::Workload(w) => {
                     let (sel, _) = g.selectors.get(w).cloned().unwrap_or_default();
                     (
@@ -478,6 +532,17 @@ fn namespace_set(
         if let Some(callers) = g.callers.get(&i) {
             for (caller, call) in callers {
                 let ports = call.rule_ports();
+                if caller.namespace != ns && !g.namespace_selectable(&caller.namespace) {
+                    flows.push(Flow {
+                        kind: FlowKind::Blocked,
+                        from: Peer::Workload(caller.clone()),
+                        to: service_peer(s, single_port(&call.service_ports)),
+                        ports,
+                        evidence: call.evidence.iter().cloned().collect(),
+                        note: Some(unlabelled(&caller.namespace)),
+                    });
+                    continue;
+                }
                 opens(&mut open, &ports);
                 let (sel, _) = g.selectors.get(caller).cloned().unwrap_or_default();
                 rules.push(NetworkPolicyIngressRule {
@@ -721,6 +786,34 @@ fn namespace_set(
         for (callee, call) in calls {
             let ports = call.rule_ports();
             match callee {
+                Callee::Service(i)
+                    if g.services[*i].namespace != ns
+                        && !g.namespace_selectable(&g.services[*i].namespace) =>
+                {
+                    let s = &g.services[*i];
+                    flows.push(Flow {
+                        kind: FlowKind::Blocked,
+                        from: Peer::Workload(caller.clone()),
+                        to: service_peer(s, single_port(&call.service_ports)),
+                        ports,
+                        evidence: call.evidence.iter().cloned().collect(),
+                        note: Some(unlabelled(&s.namespace)),
+                    });
+                }
+                Callee::Namespace { namespace, name } if !g.namespace_selectable(namespace) => {
+                    flows.push(Flow {
+                        kind: FlowKind::Blocked,
+                        from: Peer::Workload(caller.clone()),
+                        to: Peer::Service {
+                            namespace: namespace.clone(),
+                            name: name.clone(),
+                            port: None,
+                        },
+                        ports,
+                        evidence: call.evidence.iter().cloned().collect(),
+                        note: Some(unlabelled(namespace)),
+                    });
+                }
                 Callee::Service(i) => {
                     let s = &g.services[*i];
                     rules.push(NetworkPolicyEgressRule {
@@ -871,6 +964,7 @@ mod tests {
         policies: Vec<k8s_openapi::api::networking::v1::NetworkPolicy>,
         api_server_calls: Vec<super::super::graph::ApiServerCall>,
         ingress_from: Vec<super::super::graph::PodsRef>,
+        namespace_labels: Option<crate::fix::network_policy::eval::NamespaceLabels>,
     }
 
     fn world(objs: Vec<Value>) -> World {
@@ -885,6 +979,7 @@ mod tests {
             policies: Vec::new(),
             api_server_calls: Vec::new(),
             ingress_from: Vec::new(),
+            namespace_labels: None,
         };
         for mut o in objs {
             if o.pointer("/metadata/namespace").is_none() {
@@ -935,6 +1030,7 @@ mod tests {
             policies: &w.policies,
             api_server_calls: &w.api_server_calls,
             ingress_from: &w.ingress_from,
+            namespace_labels: w.namespace_labels.as_ref(),
         };
         let fixed = fixed
             .iter()
@@ -2032,6 +2128,87 @@ mod tests {
                     .contains("0.0.0.0/0")
             );
         }
+    }
+
+    /// Issue #21, item 5: a server before 1.21 sets no `kubernetes.io/metadata.name`, so
+    /// rules selecting namespaces by it match nothing. DNS goes to any address on port 53;
+    /// cross-namespace rules are refused with a row naming both ends; nothing that matches
+    /// nothing is said to be allowed.
+    #[test]
+    fn servers_that_do_not_label_namespaces_get_no_rule_that_matches_nothing() {
+        let objs = vec![
+            app(
+                "web",
+                json!([{"name": "DB_ADDR", "value": "db.data:5432"}]),
+                json!([{"containerPort": 80}]),
+            ),
+            deploy(
+                "db",
+                Some("data"),
+                json!({"name": "pg", "image": "x", "ports": [{"containerPort": 5432}]}),
+            ),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "data"},
+                "spec": {"selector": {"app": "db"}, "ports": [{"port": 5432}]}}),
+        ];
+        let mut w = world(objs);
+        w.namespace_labels = Some(
+            [("shop", BTreeMap::new()), ("data", BTreeMap::new())]
+                .into_iter()
+                .map(|(n, l)| (n.to_string(), l))
+                .collect(),
+        );
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        let all = serde_json::to_string(&set.policies).unwrap();
+        assert!(!all.contains(NAMESPACE_NAME_LABEL), "{all}");
+        let r = rows(&set);
+        assert!(
+            r.contains(
+                &"dns every pod of the namespace -> anywhere (0.0.0.0/0, ::/0) [53/UDP, 53/TCP]"
+                    .to_string()
+            ),
+            "{r:?}"
+        );
+        let cut = set
+            .flows
+            .iter()
+            .find(|f| f.kind == FlowKind::Blocked && f.to.text("shop") == "db.data:5432")
+            .unwrap_or_else(|| panic!("{r:?}"));
+        assert_eq!(cut.from.text("shop"), "Deployment web");
+        assert!(
+            cut.note
+                .as_deref()
+                .unwrap()
+                .contains("kubectl label namespace data"),
+            "{cut:?}"
+        );
+        assert!(
+            !r.iter()
+                .any(|x| x.starts_with("evidence") && x.contains("db.data")),
+            "{r:?}"
+        );
+        // Labelled (1.21 and later): the rules are written as before.
+        w.namespace_labels = Some(
+            ["shop", "data", "kube-system"]
+                .into_iter()
+                .map(|n| {
+                    (
+                        n.to_string(),
+                        BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), n.to_string())]),
+                    )
+                })
+                .collect(),
+        );
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        assert!(
+            rows(&set)
+                .iter()
+                .any(|x| x.starts_with("evidence Deployment web -> db.data"))
+        );
+        assert!(
+            rows(&set)
+                .iter()
+                .any(|x| x.starts_with("dns every pod of the namespace -> cluster DNS"))
+        );
     }
 
     /// Issue #21, item 4: an HTTPRoute of another namespace reaches a Service only with a
