@@ -84,6 +84,7 @@ impl Inventory {
             api_server_calls: &self.api_server_calls,
             ingress_from: &[],
             namespace_labels: self.namespace_labels.as_ref(),
+            allow_flows: &[],
         }
     }
 }

@@ -135,10 +135,18 @@ fn fix(dir: &Path, app: &str, args: &[&str]) -> PathBuf {
         Some(ns) => &["-n", ns],
         None => &[],
     };
+    // frontend-proxy names flagd as `FLAGD_HOST=flagd` with `FLAGD_PORT=8013`, and reaches
+    // the UI on flagd's pods on 4000 through its baked-in Envoy config: the fix says
+    // "will be blocked frontend-proxy -> flagd 4000/TCP", and this is the remedy it names.
+    let keep: &[&str] = match app {
+        "otel-demo" => &["--allow-flow", "frontend-proxy=flagd:4000"],
+        _ => &[],
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_kubectl-secfix"))
         .args(["fix", "-f"])
         .arg(&app_yaml)
         .args(ns)
+        .args(keep)
         .args(["--checks", "default-allow-namespace"])
         .args(args)
         .output()

@@ -321,6 +321,10 @@ pub struct FixArgs {
     /// from them instead of from anywhere (known controllers are found without it).
     #[arg(long, value_name = "NAMESPACE[/LABELS]")]
     pub ingress_from: Vec<crate::fix::network_policy::graph::PodsRef>,
+    /// Keep a flow the evidence does not show: workload FROM ([KIND/]NAME) calls Service TO
+    /// (NAME or NAME.NAMESPACE) on Service port PORT, or every port (repeatable).
+    #[arg(long, value_name = "FROM=TO[:PORT]")]
+    pub allow_flow: Vec<crate::fix::network_policy::graph::AllowFlow>,
     /// With -f: rewrite the files in place instead of printing the fixed manifests.
     #[arg(long, requires = "files")]
     pub write: bool,
@@ -491,6 +495,34 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("--ingress-from"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn allow_flow_takes_a_workload_a_service_and_an_optional_port() {
+        let cli = Cli::try_parse_from([
+            "kubectl-secfix",
+            "fix",
+            "--allow-flow",
+            "frontend=api:8080",
+            "--allow-flow",
+            "Deployment/web=db.data",
+            "-y",
+        ])
+        .unwrap();
+        let Command::Fix(f) = cli.command else {
+            panic!()
+        };
+        assert_eq!(f.allow_flow[0].from, "frontend");
+        assert_eq!(f.allow_flow[0].to, "api");
+        assert_eq!(f.allow_flow[0].port, Some(8080));
+        assert_eq!(f.allow_flow[1].to, "db.data");
+        assert_eq!(f.allow_flow[1].port, None);
+        for bad in ["web", "=api", "web=", "web=api:0", "web=api:x", "web=a/b"] {
+            let e = Cli::try_parse_from(["kubectl-secfix", "fix", "--allow-flow", bad, "-y"])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("--allow-flow"), "{bad}: {e}");
         }
     }
 

@@ -189,6 +189,7 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
             .map_err(UsageError)?
             .or_else(|| collected.inventory.api_server.clone()),
         ingress_from: args.ingress_from.clone(),
+        allow_flows: args.allow_flow.clone(),
     };
     let Plans {
         plans,

@@ -46,6 +46,8 @@ pub struct FixOptions {
     pub api_server: Option<network_policy::graph::ApiServer>,
     /// The ingress controllers' pods (`--ingress-from`).
     pub ingress_from: Vec<network_policy::graph::PodsRef>,
+    /// Flows the user keeps (`--allow-flow`).
+    pub allow_flows: Vec<network_policy::graph::AllowFlow>,
 }
 
 impl Default for FixOptions {
@@ -60,6 +62,7 @@ impl Default for FixOptions {
             allow_egress: Vec::new(),
             api_server: None,
             ingress_from: Vec::new(),
+            allow_flows: Vec::new(),
         }
     }
 }

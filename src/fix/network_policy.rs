@@ -240,6 +240,11 @@ pub(crate) fn plan_least_privilege(
         } else {
             &opts.ingress_from
         },
+        allow_flows: if opts.allow_flows.is_empty() {
+            cluster.allow_flows
+        } else {
+            &opts.allow_flows
+        },
         ..*cluster
     };
     render::build(&cluster, &fixed, &taken, &build_opts)

@@ -45,6 +45,63 @@ pub struct Cluster<'a> {
     /// The labels of the namespaces read from a live cluster; `None` offline (manifests
     /// carry no server-set labels: `kubernetes.io/metadata.name` is assumed).
     pub namespace_labels: Option<&'a super::eval::NamespaceLabels>,
+    /// Flows the user keeps (`--allow-flow`).
+    pub allow_flows: &'a [AllowFlow],
+}
+
+/// `--allow-flow FROM=TO[:PORT]`: workload `FROM` (`NAME` or `KIND/NAME`) calls Service `TO`
+/// (`NAME` in the workload's namespace, or `NAME.NAMESPACE`), on Service port `PORT` or all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowFlow {
+    pub from: String,
+    pub to: String,
+    pub port: Option<u16>,
+}
+
+impl std::fmt::Display for AllowFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--allow-flow {}={}", self.from, self.to)?;
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for AllowFlow {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!("{s:?}: expected FROM=TO[:PORT] (a workload and a Service, e.g. web=api:8080)")
+        };
+        let (from, to) = s.split_once('=').ok_or_else(bad)?;
+        let (to, port) = match to.rsplit_once(':') {
+            Some((t, p)) => (
+                t,
+                Some(
+                    p.parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| format!("{s:?}: {p:?} is not a port (1-65535)"))?,
+                ),
+            ),
+            None => (to, None),
+        };
+        let name_ok = |n: &str| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-./".contains(c))
+        };
+        if !name_ok(from) || !name_ok(to) || to.contains('/') {
+            return Err(bad());
+        }
+        Ok(AllowFlow {
+            from: from.to_string(),
+            to: to.to_ascii_lowercase(),
+            port,
+        })
+    }
 }
 
 /// Pods of a namespace picked by labels (empty: every pod of it).
@@ -826,6 +883,8 @@ pub(crate) struct Graph<'a> {
     pub refused: Vec<(String, Flow)>,
     /// Ingress controllers: where Ingress and Gateway backends' traffic comes from.
     pub controllers: Vec<EntrySource>,
+    /// `--allow-flow` values that matched nothing.
+    pub unmatched_flows: Vec<String>,
     /// Services the API server calls: Service index → ports and why.
     pub api_server_callees: BTreeMap<usize, Call>,
     /// Workloads that evidently call the API server, and why.
@@ -1005,6 +1064,7 @@ impl<'a> Graph<'a> {
             entry_points: BTreeMap::new(),
             refused: Vec::new(),
             controllers: Vec::new(),
+            unmatched_flows: Vec::new(),
             api_server_callees: BTreeMap::new(),
             api_clients: BTreeMap::new(),
             blocked: Vec::new(),
@@ -1023,6 +1083,7 @@ impl<'a> Graph<'a> {
                     .insert(why);
             }
         }
+        g.add_allowed_flows(cluster);
         g.find_controllers(cluster);
         g.add_entry_points(cluster);
         g.add_api_server_callees(cluster);
@@ -1405,6 +1466,56 @@ impl<'a> Graph<'a> {
                 Some(c.port),
                 c.why.clone(),
             );
+        }
+    }
+
+    /// `--allow-flow`: the flows the user keeps, as calls. One that names no known workload
+    /// or Service is said in a note of every namespace.
+    fn add_allowed_flows(&mut self, cluster: &Cluster<'_>) {
+        for af in cluster.allow_flows {
+            let why = af.to_string();
+            let mut matched = false;
+            for w in cluster.workloads {
+                let kind_name = format!("{}/{}", w.kind.as_str(), w.name());
+                if !(w.name() == af.from || kind_name.eq_ignore_ascii_case(&af.from)) {
+                    continue;
+                }
+                let (Target::Service(i) | Target::Pod(i)) = self.classify(&af.to, w.namespace())
+                else {
+                    continue;
+                };
+                let s = &self.services[i];
+                if s.selector.is_none() {
+                    continue;
+                }
+                let (ports, service_port) = match af.port {
+                    Some(p) => match s.ports_for(p) {
+                        Some(ports) => (ports, Some(i32::from(p))),
+                        None => continue,
+                    },
+                    None => (s.all_targets(), None),
+                };
+                matched = true;
+                let caller = WorkloadRef::of(w);
+                self.calls
+                    .entry(caller.clone())
+                    .or_default()
+                    .entry(Callee::Service(i))
+                    .or_default()
+                    .add(Some(ports.clone()), service_port, why.clone());
+                self.callers
+                    .entry(i)
+                    .or_default()
+                    .entry(caller)
+                    .or_default()
+                    .add(Some(ports), service_port, why.clone());
+            }
+            if !matched {
+                self.unmatched_flows.push(format!(
+                    "{why}: no workload {} calls a Service {} with that port here; nothing was added",
+                    af.from, af.to
+                ));
+            }
         }
     }
 

@@ -591,6 +591,36 @@ fn namespace_set(
                 .filter(|p| !open.contains(p))
                 .cloned()
                 .collect();
+            // Each evidenced caller that named other ports loses these: said by name.
+            for (caller, call) in g.callers.get(&i).into_iter().flatten() {
+                if closed.is_empty() || call.all_ports {
+                    continue;
+                }
+                flows.push(Flow {
+                    kind: FlowKind::Blocked,
+                    from: Peer::Workload(caller.clone()),
+                    to: service_peer(s, None),
+                    ports: closed.clone(),
+                    evidence: call.evidence.iter().cloned().collect(),
+                    note: Some(format!(
+                        "{caller} names only port{} {} of Service {}; if it uses the others, \
+                         --allow-flow {}={}:PORT keeps them",
+                        if call.service_ports.len() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        },
+                        call.service_ports
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        s.name,
+                        caller.name,
+                        s.name
+                    )),
+                });
+            }
             if !closed.is_empty() {
                 flows.push(Flow {
                     kind: FlowKind::Blocked,
@@ -606,6 +636,45 @@ fn namespace_set(
                          the port where they are configured"
                             .to_string(),
                     ),
+                });
+            }
+        }
+        if ingress_on && g.has_outside_callers(i) && !assumed.contains(&i) {
+            // Evidenced callers only: every other workload of the namespace that could call
+            // it (one that names no Service at all, or an entry point, whose addresses may be
+            // compiled in or baked into a config) is said to be cut.
+            let callers = g.callers.get(&i);
+            for w in g.workloads.iter().filter(|w| w.namespace() == ns) {
+                let r = WorkloadRef::of(w);
+                if callers.is_some_and(|c| c.contains_key(&r))
+                    || s.backing.iter().any(|b| WorkloadRef::of(b) == r)
+                {
+                    continue;
+                }
+                let names_none = g.calls.get(&r).is_none_or(BTreeMap::is_empty);
+                let entry = g.entry_points.iter().find_map(|(j, _)| {
+                    let t = &g.services[*j];
+                    t.backing
+                        .iter()
+                        .any(|b| WorkloadRef::of(b) == r)
+                        .then(|| t.name.clone())
+                });
+                let why = match (names_none, entry) {
+                    (_, Some(e)) => format!("{r} serves entry point {e}"),
+                    (true, None) => format!("{r} names no Service"),
+                    (false, None) => continue,
+                };
+                flows.push(Flow {
+                    kind: FlowKind::Blocked,
+                    from: Peer::Workload(r.clone()),
+                    to: service_peer(s, None),
+                    ports: s.all_targets(),
+                    evidence: vec![why],
+                    note: Some(format!(
+                        "only evidenced callers may reach Service {}: if {} calls it (an address \
+                         compiled in or in a baked-in config), it is cut; --allow-flow {}={} keeps it",
+                        s.name, r, r.name, s.name
+                    )),
                 });
             }
         }
@@ -932,6 +1001,7 @@ fn namespace_set(
         all.extend(policies.iter().cloned());
         flows = baseline::recheck(g, ns, flows, g.policies, &all, &g.namespace_labels());
     }
+    notes.extend(g.unmatched_flows.iter().cloned());
     notes.sort();
     notes.dedup();
     flows.sort();
@@ -965,6 +1035,7 @@ mod tests {
         api_server_calls: Vec<super::super::graph::ApiServerCall>,
         ingress_from: Vec<super::super::graph::PodsRef>,
         namespace_labels: Option<crate::fix::network_policy::eval::NamespaceLabels>,
+        allow_flows: Vec<super::super::graph::AllowFlow>,
     }
 
     fn world(objs: Vec<Value>) -> World {
@@ -980,6 +1051,7 @@ mod tests {
             api_server_calls: Vec::new(),
             ingress_from: Vec::new(),
             namespace_labels: None,
+            allow_flows: Vec::new(),
         };
         for mut o in objs {
             if o.pointer("/metadata/namespace").is_none() {
@@ -1031,6 +1103,7 @@ mod tests {
             api_server_calls: &w.api_server_calls,
             ingress_from: &w.ingress_from,
             namespace_labels: w.namespace_labels.as_ref(),
+            allow_flows: &w.allow_flows,
         };
         let fixed = fixed
             .iter()
@@ -1838,11 +1911,16 @@ mod tests {
             ),
             "{r:?}"
         );
+        // And the caller that named the other port, by name.
+        assert!(
+            r.contains(&"will be blocked Deployment web -> proxy [9411/TCP]".to_string()),
+            "{r:?}"
+        );
         assert_eq!(
             r.iter()
                 .filter(|r| r.starts_with("will be blocked"))
                 .count(),
-            1,
+            2,
             "{r:?}"
         );
     }
@@ -2128,6 +2206,127 @@ mod tests {
                     .contains("0.0.0.0/0")
             );
         }
+    }
+
+    /// Issue #21, item 6: a front end whose proxy config is baked into its image names no
+    /// Service; another workload names the API, so the API gets evidenced callers only. The
+    /// cut is said, naming both ends; `--allow-flow` keeps it.
+    #[test]
+    fn workloads_that_could_call_a_service_with_evidenced_callers_are_said_to_be_cut() {
+        let objs = vec![
+            app("frontend", json!([]), json!([{"containerPort": 80}])),
+            service(
+                "frontend",
+                json!({"app": "frontend"}),
+                json!([{"port": 80}]),
+            ),
+            app(
+                "checkout",
+                json!([{"name": "API_ADDR", "value": "api:8080"}]),
+                json!([]),
+            ),
+            app("api", json!([]), json!([{"containerPort": 8080}])),
+            service("api", json!({"app": "api"}), json!([{"port": 8080}])),
+        ];
+        let set = plan(objs.clone());
+        let r = rows(&set);
+        let cut = set
+            .flows
+            .iter()
+            .find(|f| {
+                f.kind == FlowKind::Blocked
+                    && f.from.text("shop") == "Deployment frontend"
+                    && f.to.text("shop") == "api"
+            })
+            .unwrap_or_else(|| panic!("{r:?}"));
+        assert!(
+            cut.note
+                .as_deref()
+                .unwrap()
+                .contains("--allow-flow frontend=api"),
+            "{cut:?}"
+        );
+        let mut w = world(objs);
+        w.allow_flows = vec!["frontend=api:8080".parse().unwrap()];
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        let r = rows(&set);
+        assert!(
+            r.contains(&"evidence Deployment frontend -> api:8080 [8080/TCP]".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            !r.iter()
+                .any(|x| x.starts_with("will be blocked Deployment frontend -> api")),
+            "{r:?}"
+        );
+        let f = set
+            .flows
+            .iter()
+            .find(|f| f.kind == FlowKind::Evidence && f.from.text("shop") == "Deployment frontend")
+            .unwrap();
+        assert_eq!(f.evidence, ["--allow-flow frontend=api:8080"]);
+        // One that matches nothing is said.
+        w.allow_flows = vec!["nobody=api".parse().unwrap()];
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        assert!(
+            set.notes
+                .iter()
+                .any(|n| n.contains("--allow-flow nobody=api")),
+            "{:?}",
+            set.notes
+        );
+    }
+
+    /// Issue #21, item 6: `QUEUE_HOST=rabbitmq` with a sibling `QUEUE_PORT=5672` allows just
+    /// that port, not every port of the Service.
+    #[test]
+    fn host_variables_take_the_port_of_their_sibling_port_variable() {
+        let objs = vec![
+            app(
+                "worker",
+                json!([{"name": "QUEUE_HOST", "value": "rabbitmq"}, {"name": "QUEUE_PORT", "value": "5672"},
+                    {"name": "CACHE_HOSTNAME", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "host"}}},
+                    {"name": "CACHE_PORT", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "port"}}}]),
+                json!([]),
+            ),
+            app(
+                "rabbitmq",
+                json!([]),
+                json!([{"containerPort": 5672}, {"containerPort": 15672}]),
+            ),
+            service(
+                "rabbitmq",
+                json!({"app": "rabbitmq"}),
+                json!([{"name": "amqp", "port": 5672}, {"name": "ui", "port": 15672}]),
+            ),
+            app(
+                "cache",
+                json!([]),
+                json!([{"containerPort": 6379}, {"containerPort": 16379}]),
+            ),
+            service(
+                "cache",
+                json!({"app": "cache"}),
+                json!([{"port": 6379}, {"port": 16379}]),
+            ),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"},
+                "data": {"host": "cache", "port": "6379"}}),
+        ];
+        let set = plan(objs);
+        let r = rows(&set);
+        assert!(
+            r.contains(&"evidence Deployment worker -> rabbitmq:5672 [5672/TCP]".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&"evidence Deployment worker -> cache:6379 [6379/TCP]".to_string()),
+            "{r:?}"
+        );
+        // The other port is cut for that caller: said, naming both ends.
+        assert!(
+            r.contains(&"will be blocked Deployment worker -> rabbitmq [15672/TCP]".to_string()),
+            "{r:?}"
+        );
     }
 
     /// Issue #21, item 5: a server before 1.21 sets no `kubernetes.io/metadata.name`, so
@@ -2706,6 +2905,7 @@ mod tests {
                 "evidence | Deployment web | cart:7070 | 9000/TCP | env CART_SERVICE_ADDR of Deployment web",
                 "assumed | every pod of the namespace | redis | 6379/TCP | no workload names Service redis",
                 "dns | every pod of the namespace | cluster DNS (kube-system/kube-dns) | 53/UDP, 53/TCP | --allow-dns",
+                "will be blocked | Deployment redis | cart | 9000/TCP | Deployment redis names no Service; only evidenced callers may reach Service cart: if Deployment redis calls it (an address compiled in or in a baked-in config), it is cut; --allow-flow redis=cart keeps it",
                 "will be blocked | Deployment web | pay.example.com |  | env PAY_URL of Deployment web; outside the cluster",
                 "will be blocked | anywhere (0.0.0.0/0, ::/0) | Deployment web | 8080/TCP | no Service or evidence opens these ports of Deployment web; callers that reach its pods by address (replicas, sentinels, peers, scrapers from other namespaces) are cut: add a policy, or a Service that lists the port",
             ]
