@@ -50,6 +50,9 @@ pub struct Inventory {
     /// every one in the manifests, live those a workload's `envFrom` names (only with
     /// `Keep::objects`). A native secret move must not conflict with them.
     pub env_sources: crate::fix::file_env::EnvSources,
+    /// The labels of the namespaces read from a live cluster (`None` offline): a server
+    /// before 1.21 sets no `kubernetes.io/metadata.name`.
+    pub namespace_labels: Option<crate::fix::network_policy::eval::NamespaceLabels>,
     /// Names of the namespaces known to exist (Namespace objects read).
     pub namespaces: Vec<String>,
     /// ServiceAccounts (namespace, name) that a RoleBinding or ClusterRoleBinding of the
@@ -89,6 +92,9 @@ impl Inventory {
             bound_accounts: &self.bound_accounts,
             policies: &self.policies,
             api_server_calls: &self.api_server_calls,
+            ingress_from: &[],
+            namespace_labels: self.namespace_labels.as_ref(),
+            allow_flows: &[],
         }
     }
 }
@@ -211,6 +217,7 @@ impl Collector {
                 let ns: Namespace = serde_json::from_value(obj)
                     .map_err(|e| format!("invalid Namespace: {}", without_values(&e)))?;
                 self.scanner.add_namespace(&ns);
+                self.record_namespace_labels(&ns);
                 if self.keep.objects
                     && let Some(name) = &ns.metadata.name
                 {
@@ -275,7 +282,7 @@ impl Collector {
                     }
                 }
             }
-            "HTTPRoute" | "GRPCRoute" if self.keep.objects => {
+            "HTTPRoute" | "GRPCRoute" | "ReferenceGrant" if self.keep.objects => {
                 let mut route = obj;
                 if route.pointer("/metadata/namespace").is_none()
                     && let Some(ns) = &self.default_namespace
@@ -351,6 +358,13 @@ impl Collector {
             scanned,
             signature_keys,
             ..self.inv
+        }
+    }
+
+    /// Keeps a live namespace's labels (offline there are none to keep).
+    fn record_namespace_labels(&mut self, ns: &Namespace) {
+        if let (Some(map), Some(name)) = (&mut self.inv.namespace_labels, &ns.metadata.name) {
+            map.insert(name.clone(), ns.metadata.labels.clone().unwrap_or_default());
         }
     }
 
@@ -621,6 +635,17 @@ pub fn requests(keep: Keep) -> Vec<ListRequest> {
         );
         // Callers of Services that are no pod: the API server (webhooks, aggregated APIs,
         // CRD conversion).
+        v.push(
+            ListRequest::new(
+                "ReferenceGrant",
+                &[
+                    "gateway.networking.k8s.io/v1",
+                    "gateway.networking.k8s.io/v1beta1",
+                ],
+                false,
+            )
+            .optional(),
+        );
         v.extend(API_SERVER_CALLERS);
     }
     v
@@ -834,12 +859,18 @@ pub(crate) async fn collect_live_with(
     for n in notes {
         collector.warn(n);
     }
+    if keep.objects {
+        collector.inv.namespace_labels = Some(Default::default());
+    }
     let all = scope.namespace.is_none();
     if let Some(ns) = &scope.namespace {
         // One namespace: read just it (for its annotations), not the cluster's list.
         let api: kube::Api<Namespace> = kube::Api::all(client.clone());
         match api.get_opt(ns).await {
-            Ok(Some(n)) => collector.scanner.add_namespace(&n),
+            Ok(Some(n)) => {
+                collector.scanner.add_namespace(&n);
+                collector.record_namespace_labels(&n);
+            }
             Ok(None) => collector.warn(format!("namespace {ns} not found")),
             Err(e) if crate::cluster::status_code(&e) == Some(403) => collector.warn(format!(
                 "cannot read namespace {ns} (forbidden): its secfix.dev/ignore annotation is not applied"

@@ -485,6 +485,15 @@ pub struct FixArgs {
     /// default/kubernetes): workloads that call it get egress to it, webhooks ingress from it.
     #[arg(long, value_name = "CIDR[:PORT]", value_parser = parse_api_server)]
     pub api_server: Vec<String>,
+    /// The ingress controller's pods, e.g. ingress-nginx/app.kubernetes.io/name=ingress-nginx
+    /// (NAMESPACE[/KEY=VALUE,...]; repeatable): Ingress and HTTPRoute backends get ingress
+    /// from them instead of from anywhere (known controllers are found without it).
+    #[arg(long, value_name = "NAMESPACE[/LABELS]")]
+    pub ingress_from: Vec<crate::fix::network_policy::graph::PodsRef>,
+    /// Keep a flow the evidence does not show: workload FROM ([KIND/]NAME) calls Service TO
+    /// (NAME or NAME.NAMESPACE) on Service port PORT, or every port (repeatable).
+    #[arg(long, value_name = "FROM=TO[:PORT]")]
+    pub allow_flow: Vec<crate::fix::network_policy::graph::AllowFlow>,
     /// With -f: rewrite the files in place instead of printing the fixed manifests.
     #[arg(long, requires = "files", conflicts_with = "overlay")]
     pub write: bool,
@@ -909,6 +918,64 @@ mod tests {
             panic!()
         };
         assert_eq!(p.fix_flags, ["--network-policy", "deny-all"]);
+    }
+
+    #[test]
+    fn ingress_from_takes_a_namespace_and_optional_labels() {
+        let cli = Cli::try_parse_from([
+            "kubectl-secfix",
+            "fix",
+            "--ingress-from",
+            "ingress-nginx/app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/component=controller",
+            "--ingress-from",
+            "traefik",
+            "-y",
+        ])
+        .unwrap();
+        let Command::Fix(f) = cli.command else {
+            panic!()
+        };
+        assert_eq!(f.ingress_from.len(), 2);
+        assert_eq!(f.ingress_from[0].namespace, "ingress-nginx");
+        assert_eq!(
+            f.ingress_from[0].labels["app.kubernetes.io/component"],
+            "controller"
+        );
+        assert!(f.ingress_from[1].labels.is_empty());
+        for bad in ["", "Bad_NS", "ns/novalue", "ns/=x"] {
+            let e = Cli::try_parse_from(["kubectl-secfix", "fix", "--ingress-from", bad, "-y"])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("--ingress-from"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn allow_flow_takes_a_workload_a_service_and_an_optional_port() {
+        let cli = Cli::try_parse_from([
+            "kubectl-secfix",
+            "fix",
+            "--allow-flow",
+            "frontend=api:8080",
+            "--allow-flow",
+            "Deployment/web=db.data",
+            "-y",
+        ])
+        .unwrap();
+        let Command::Fix(f) = cli.command else {
+            panic!()
+        };
+        assert_eq!(f.allow_flow[0].from, "frontend");
+        assert_eq!(f.allow_flow[0].to, "api");
+        assert_eq!(f.allow_flow[0].port, Some(8080));
+        assert_eq!(f.allow_flow[1].to, "db.data");
+        assert_eq!(f.allow_flow[1].port, None);
+        for bad in ["web", "=api", "web=", "web=api:0", "web=api:x", "web=a/b"] {
+            let e = Cli::try_parse_from(["kubectl-secfix", "fix", "--allow-flow", bad, "-y"])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("--allow-flow"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -216,6 +216,8 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         api_server: crate::fix::network_policy::graph::ApiServer::parse_flag(&args.api_server)
             .map_err(UsageError)?
             .or_else(|| collected.inventory.api_server.clone()),
+        ingress_from: args.ingress_from.clone(),
+        allow_flows: args.allow_flow.clone(),
     };
     let Plans {
         plans,

@@ -65,6 +65,18 @@ const KNOWN: &[(&str, &str, &str, bool)] = &[
         "httproutes",
         true,
     ),
+    (
+        "gateway.networking.k8s.io/v1",
+        "ReferenceGrant",
+        "referencegrants",
+        true,
+    ),
+    (
+        "gateway.networking.k8s.io/v1beta1",
+        "ReferenceGrant",
+        "referencegrants",
+        true,
+    ),
 ];
 
 /// Kinds found by discovery in this run (pod-template controllers: see

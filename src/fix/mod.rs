@@ -49,6 +49,10 @@ pub struct FixOptions {
     /// The Kubernetes API server's addresses (live: Endpoints default/kubernetes;
     /// `--api-server`), for the least-privilege policies.
     pub api_server: Option<network_policy::graph::ApiServer>,
+    /// The ingress controllers' pods (`--ingress-from`).
+    pub ingress_from: Vec<network_policy::graph::PodsRef>,
+    /// Flows the user keeps (`--allow-flow`).
+    pub allow_flows: Vec<network_policy::graph::AllowFlow>,
 }
 
 impl Default for FixOptions {
@@ -63,6 +67,8 @@ impl Default for FixOptions {
             allow_egress: Vec::new(),
             env_sources: file_env::EnvSources::default(),
             api_server: None,
+            ingress_from: Vec::new(),
+            allow_flows: Vec::new(),
         }
     }
 }

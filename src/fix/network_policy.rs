@@ -235,7 +235,20 @@ pub(crate) fn plan_least_privilege(
         }
         v
     };
-    render::build(cluster, &fixed, &taken, &build_opts)
+    let cluster = graph::Cluster {
+        ingress_from: if opts.ingress_from.is_empty() {
+            cluster.ingress_from
+        } else {
+            &opts.ingress_from
+        },
+        allow_flows: if opts.allow_flows.is_empty() {
+            cluster.allow_flows
+        } else {
+            &opts.allow_flows
+        },
+        ..*cluster
+    };
+    render::build(&cluster, &fixed, &taken, &build_opts)
         .into_iter()
         .filter_map(|set| {
             let mut policies = set.policies.iter();

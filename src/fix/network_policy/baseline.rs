@@ -378,6 +378,16 @@ fn endpoints(g: &Graph<'_>, peer: &Peer) -> Vec<(Option<WorkloadRef>, Endpoint)>
             None,
             Endpoint::Ip(addresses.first().map_or(OUTSIDE, |c| c.addr)),
         )],
+        Peer::Cidrs { cidrs } => cidrs.iter().map(|c| (None, Endpoint::Ip(c.addr))).collect(),
+        Peer::Pods(p) => g
+            .workloads
+            .iter()
+            .filter(|w| {
+                w.namespace() == p.namespace
+                    && p.labels.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v))
+            })
+            .map(of)
+            .collect(),
         Peer::Host { .. } => Vec::new(),
     }
 }

@@ -633,6 +633,40 @@ fn expand(text: &str, vars: &Vars) -> (String, bool) {
     (out, hidden)
 }
 
+/// A host variable's sibling port: `X_HOST` or `X_HOSTNAME` without a port, next to
+/// `X_PORT` (in `ports`, by variable name), names that port.
+fn pair_port(
+    var: &str,
+    refs: Vec<(HostRef, bool)>,
+    ports: &BTreeMap<String, u16>,
+) -> Vec<(HostRef, bool)> {
+    let upper = var.to_ascii_uppercase();
+    let Some(prefix) = upper
+        .strip_suffix("_HOSTNAME")
+        .or_else(|| upper.strip_suffix("_HOST"))
+        .filter(|p| !p.is_empty())
+    else {
+        return refs;
+    };
+    let want = format!("{prefix}_PORT");
+    let Some(port) = ports
+        .iter()
+        .find(|(k, _)| k.to_ascii_uppercase() == want)
+        .map(|(_, p)| *p)
+        .filter(|p| *p > 0)
+    else {
+        return refs;
+    };
+    refs.into_iter()
+        .map(|(mut h, a)| {
+            if h.port.is_none() && h.scheme.is_none() {
+                h.port = Some(port);
+            }
+            (h, a)
+        })
+        .collect()
+}
+
 /// A ConfigMap a volume holds, with the keys it projects (`None`: all).
 type ConfigMapVolume<'a> = (&'a str, Option<Vec<&'a str>>);
 
@@ -711,6 +745,45 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                 }
             }
         }
+        // Port variables (`X_PORT=5672`, literal or from a ConfigMap): a sibling host
+        // variable (`X_HOST`, `X_HOSTNAME`) without a port names that port.
+        let mut port_vars: BTreeMap<String, u16> = BTreeMap::new();
+        for ef in env_from {
+            if let Some(data) = ef
+                .config_map_ref
+                .as_ref()
+                .and_then(|r| config_map_data(config_maps, ns, &r.name))
+            {
+                let prefix = ef.prefix.as_deref().unwrap_or("");
+                for (key, v) in data {
+                    if let Ok(p) = v.trim().parse::<u16>() {
+                        port_vars.insert(format!("{prefix}{key}"), p);
+                    }
+                }
+            }
+        }
+        for e in env {
+            let v = e.value.clone().or_else(|| {
+                e.value_from
+                    .as_ref()
+                    .and_then(|vf| vf.config_map_key_ref.as_ref())
+                    .and_then(|r| {
+                        config_map_data(config_maps, ns, &r.name)?
+                            .get(&r.key)
+                            .cloned()
+                    })
+            });
+            match v.and_then(|v| v.trim().parse::<u16>().ok()) {
+                Some(p) => {
+                    port_vars.insert(e.name.clone(), p);
+                }
+                None => {
+                    port_vars.remove(&e.name);
+                }
+            }
+        }
+        let value_refs =
+            |var: &str, value: &str| pair_port(var, value_refs(var, value), &port_vars);
         // What `$(NAME)` expands to, in the kubelet's order: `envFrom` first, then each
         // `env` entry in turn (a literal value expanded with those before it).
         let mut vars = Vars::new();

@@ -39,6 +39,143 @@ pub struct Cluster<'a> {
     /// Services the Kubernetes API server calls (admission webhooks, aggregated APIs, CRD
     /// conversion webhooks).
     pub api_server_calls: &'a [ApiServerCall],
+    /// The ingress controllers' pods (`--ingress-from`); known controllers among
+    /// `workloads` are found besides.
+    pub ingress_from: &'a [PodsRef],
+    /// The labels of the namespaces read from a live cluster; `None` offline (manifests
+    /// carry no server-set labels: `kubernetes.io/metadata.name` is assumed).
+    pub namespace_labels: Option<&'a super::eval::NamespaceLabels>,
+    /// Flows the user keeps (`--allow-flow`).
+    pub allow_flows: &'a [AllowFlow],
+}
+
+/// `--allow-flow FROM=TO[:PORT]`: workload `FROM` (`NAME` or `KIND/NAME`) calls Service `TO`
+/// (`NAME` in the workload's namespace, or `NAME.NAMESPACE`), on Service port `PORT` or all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowFlow {
+    pub from: String,
+    pub to: String,
+    pub port: Option<u16>,
+}
+
+impl std::fmt::Display for AllowFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--allow-flow {}={}", self.from, self.to)?;
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for AllowFlow {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!("{s:?}: expected FROM=TO[:PORT] (a workload and a Service, e.g. web=api:8080)")
+        };
+        let (from, to) = s.split_once('=').ok_or_else(bad)?;
+        let (to, port) = match to.rsplit_once(':') {
+            Some((t, p)) => (
+                t,
+                Some(
+                    p.parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| format!("{s:?}: {p:?} is not a port (1-65535)"))?,
+                ),
+            ),
+            None => (to, None),
+        };
+        let name_ok = |n: &str| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-./".contains(c))
+        };
+        if !name_ok(from) || !name_ok(to) || to.contains('/') {
+            return Err(bad());
+        }
+        Ok(AllowFlow {
+            from: from.to_string(),
+            to: to.to_ascii_lowercase(),
+            port,
+        })
+    }
+}
+
+/// Pods of a namespace picked by labels (empty: every pod of it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct PodsRef {
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl std::str::FromStr for PodsRef {
+    type Err = String;
+
+    /// `NAMESPACE` or `NAMESPACE/KEY=VALUE[,KEY=VALUE…]`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (ns, labels) = match s.split_once('/') {
+            Some((ns, l)) => (ns, Some(l)),
+            None => (s, None),
+        };
+        let label_ok = |t: &str| {
+            !t.is_empty()
+                && t.len() <= 253
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        };
+        if ns.is_empty()
+            || ns.len() > 63
+            || !ns
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(format!(
+                "{s:?}: expected NAMESPACE[/KEY=VALUE,...], and {ns:?} is not a namespace name"
+            ));
+        }
+        let mut map = BTreeMap::new();
+        for pair in labels.into_iter().flat_map(|l| l.split(',')) {
+            let Some((k, v)) = pair
+                .split_once('=')
+                .filter(|(k, v)| label_ok(k) && (v.is_empty() || label_ok(v)))
+            else {
+                return Err(format!("{s:?}: {pair:?} is not KEY=VALUE"));
+            };
+            map.insert(k.to_string(), v.to_string());
+        }
+        Ok(PodsRef {
+            namespace: ns.to_string(),
+            labels: map,
+        })
+    }
+}
+
+/// Pod labels by which known ingress controllers are found among the workloads.
+const INGRESS_CONTROLLERS: &[(&str, &str)] = &[
+    ("app.kubernetes.io/name", "ingress-nginx"),
+    ("app.kubernetes.io/name", "nginx-ingress"),
+    ("app", "nginx-ingress"),
+    ("app.kubernetes.io/name", "traefik"),
+    ("app.kubernetes.io/name", "haproxy-ingress"),
+    ("app.kubernetes.io/name", "kong"),
+    ("app.kubernetes.io/name", "contour"),
+    ("istio", "ingressgateway"),
+];
+
+/// Where an entry point's traffic comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum EntrySource {
+    /// Any address.
+    Anywhere,
+    /// A LoadBalancer's `loadBalancerSourceRanges`.
+    Ranges(Vec<Cidr>),
+    /// An ingress controller's pods: a known workload.
+    Workload(WorkloadRef),
+    /// An ingress controller's pods: `--ingress-from`.
+    Pods(PodsRef),
 }
 
 /// A Service the Kubernetes API server calls: an admission webhook, an aggregated API
@@ -397,6 +534,10 @@ pub enum Peer {
     ClusterDns,
     /// The Kubernetes API server, at these addresses (empty: not known).
     ApiServer { addresses: Vec<Cidr> },
+    /// Pods of a namespace picked by labels (`--ingress-from`).
+    Pods(PodsRef),
+    /// Address blocks (a LoadBalancer's `loadBalancerSourceRanges`).
+    Cidrs { cidrs: Vec<Cidr> },
 }
 
 impl Peer {
@@ -428,6 +569,26 @@ impl Peer {
             Peer::Host { host: None } => "a host (value not shown)".into(),
             Peer::Cidr { cidr } => cidr.to_string(),
             Peer::ClusterDns => "cluster DNS (kube-system/kube-dns)".into(),
+            Peer::Pods(p) if p.labels.is_empty() && p.namespace == namespace => {
+                "every pod of the namespace".into()
+            }
+            Peer::Pods(p) if p.labels.is_empty() => {
+                format!("every pod of namespace {}", p.namespace)
+            }
+            Peer::Pods(p) => format!(
+                "pods {} of namespace {}",
+                p.labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                p.namespace
+            ),
+            Peer::Cidrs { cidrs } => cidrs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             Peer::ApiServer { addresses } if addresses.is_empty() => {
                 "the Kubernetes API server".into()
             }
@@ -705,6 +866,8 @@ pub(crate) struct Graph<'a> {
     pub workloads: &'a [Workload],
     /// The NetworkPolicies that exist.
     pub policies: &'a [k8s_openapi::api::networking::v1::NetworkPolicy],
+    /// The labels of the namespaces read live (`None` offline).
+    pub read_namespace_labels: Option<&'a super::eval::NamespaceLabels>,
     pub services: Vec<Svc<'a>>,
     by_key: BTreeMap<SvcKey, usize>,
     namespaces: BTreeSet<String>,
@@ -713,8 +876,15 @@ pub(crate) struct Graph<'a> {
     pub calls: BTreeMap<WorkloadRef, BTreeMap<Callee, Call>>,
     /// Callers of each known Service.
     pub callers: BTreeMap<usize, BTreeMap<WorkloadRef, Call>>,
-    /// Entry points: Service index → why.
-    pub entry_points: BTreeMap<usize, Call>,
+    /// Entry points: Service index → where from → ports and why.
+    pub entry_points: BTreeMap<usize, BTreeMap<EntrySource, Call>>,
+    /// Entry points the cluster would not route (a cross-namespace route backend without a
+    /// ReferenceGrant), and other entry flows to say: (namespace, flow).
+    pub refused: Vec<(String, Flow)>,
+    /// Ingress controllers: where Ingress and Gateway backends' traffic comes from.
+    pub controllers: Vec<EntrySource>,
+    /// `--allow-flow` values that matched nothing.
+    pub unmatched_flows: Vec<String>,
     /// Services the API server calls: Service index → ports and why.
     pub api_server_callees: BTreeMap<usize, Call>,
     /// Workloads that evidently call the API server, and why.
@@ -885,12 +1055,16 @@ impl<'a> Graph<'a> {
         let mut g = Graph {
             workloads: cluster.workloads,
             policies: cluster.policies,
+            read_namespace_labels: cluster.namespace_labels,
             services,
             by_key,
             namespaces,
             calls: BTreeMap::new(),
             callers: BTreeMap::new(),
             entry_points: BTreeMap::new(),
+            refused: Vec::new(),
+            controllers: Vec::new(),
+            unmatched_flows: Vec::new(),
             api_server_callees: BTreeMap::new(),
             api_clients: BTreeMap::new(),
             blocked: Vec::new(),
@@ -909,6 +1083,8 @@ impl<'a> Graph<'a> {
                     .insert(why);
             }
         }
+        g.add_allowed_flows(cluster);
+        g.find_controllers(cluster);
         g.add_entry_points(cluster);
         g.add_api_server_callees(cluster);
         g.blocked.sort();
@@ -948,17 +1124,47 @@ impl<'a> Graph<'a> {
         out
     }
 
-    /// The labels of each known namespace, as the evaluator reads them.
+    /// The labels of each known namespace, as the evaluator reads them: those read live,
+    /// else `kubernetes.io/metadata.name` (set by servers from 1.21 on).
     pub(crate) fn namespace_labels(&self) -> super::eval::NamespaceLabels {
-        self.namespaces
+        let kube_system = "kube-system".to_string();
+        let mut out: super::eval::NamespaceLabels = self
+            .namespaces
             .iter()
+            .chain(std::iter::once(&kube_system))
+            .filter(|n| self.namespace_selectable(n))
             .map(|n| {
                 (
                     n.clone(),
                     BTreeMap::from([(super::render::NAMESPACE_NAME_LABEL.to_string(), n.clone())]),
                 )
             })
-            .collect()
+            .collect();
+        if let Some(read) = self.read_namespace_labels {
+            for (n, l) in read {
+                out.insert(n.clone(), l.clone());
+            }
+        }
+        out
+    }
+
+    /// Whether a rule can select namespace `n` by `kubernetes.io/metadata.name`: offline
+    /// always (assumed); live when it carries that label, or, not read, when no namespace
+    /// read lacks it (a server before 1.21 sets it on none).
+    pub(crate) fn namespace_selectable(&self, n: &str) -> bool {
+        let Some(read) = self.read_namespace_labels else {
+            return true;
+        };
+        match read.get(n) {
+            Some(l) => {
+                l.get(super::render::NAMESPACE_NAME_LABEL)
+                    .map(String::as_str)
+                    == Some(n)
+            }
+            None => read
+                .iter()
+                .all(|(m, l)| l.get(super::render::NAMESPACE_NAME_LABEL) == Some(m)),
+        }
     }
 
     /// The known Service `namespace/name`.
@@ -1176,7 +1382,13 @@ impl<'a> Graph<'a> {
         }
     }
 
-    fn add_entry(&mut self, i: usize, port: Option<ServicePortRef>, why: String) {
+    fn add_entry(
+        &mut self,
+        i: usize,
+        from: EntrySource,
+        port: Option<ServicePortRef>,
+        why: String,
+    ) {
         let s = &self.services[i];
         if s.selector.is_none() {
             return;
@@ -1202,7 +1414,41 @@ impl<'a> Graph<'a> {
         self.entry_points
             .entry(i)
             .or_default()
+            .entry(from)
+            .or_default()
             .add(Some(ports), service_port, why);
+    }
+
+    /// The ingress controllers: `--ingress-from`, else known controllers among the
+    /// workloads (by their pod labels). One that runs on the host network reaches pods
+    /// from node addresses: no pod selector matches it, so its backends stay open to
+    /// anywhere.
+    fn find_controllers(&mut self, cluster: &Cluster<'_>) {
+        if !cluster.ingress_from.is_empty() {
+            self.controllers = cluster
+                .ingress_from
+                .iter()
+                .cloned()
+                .map(EntrySource::Pods)
+                .collect();
+            return;
+        }
+        for w in cluster.workloads {
+            if !INGRESS_CONTROLLERS
+                .iter()
+                .any(|(k, v)| w.pod_labels.get(*k).map(String::as_str) == Some(*v))
+            {
+                continue;
+            }
+            if w.spec.host_network == Some(true) {
+                self.controllers.push(EntrySource::Anywhere);
+            } else {
+                self.controllers
+                    .push(EntrySource::Workload(WorkloadRef::of(w)));
+            }
+        }
+        self.controllers.sort();
+        self.controllers.dedup();
     }
 
     /// The Services the API server calls, with the pod ports of the called Service port.
@@ -1227,15 +1473,103 @@ impl<'a> Graph<'a> {
         }
     }
 
+    /// `--allow-flow`: the flows the user keeps, as calls. One that names no known workload
+    /// or Service is said in a note of every namespace.
+    fn add_allowed_flows(&mut self, cluster: &Cluster<'_>) {
+        for af in cluster.allow_flows {
+            let why = af.to_string();
+            let mut matched = false;
+            for w in cluster.workloads {
+                let kind_name = format!("{}/{}", w.kind.as_str(), w.name());
+                if !(w.name() == af.from || kind_name.eq_ignore_ascii_case(&af.from)) {
+                    continue;
+                }
+                let (Target::Service(i) | Target::Pod(i)) = self.classify(&af.to, w.namespace())
+                else {
+                    continue;
+                };
+                let s = &self.services[i];
+                if s.selector.is_none() {
+                    continue;
+                }
+                let (ports, service_port) = match af.port {
+                    Some(p) => match s.ports_for(p) {
+                        Some(ports) => (ports, Some(i32::from(p))),
+                        None => continue,
+                    },
+                    None => (s.all_targets(), None),
+                };
+                matched = true;
+                let caller = WorkloadRef::of(w);
+                self.calls
+                    .entry(caller.clone())
+                    .or_default()
+                    .entry(Callee::Service(i))
+                    .or_default()
+                    .add(Some(ports.clone()), service_port, why.clone());
+                self.callers
+                    .entry(i)
+                    .or_default()
+                    .entry(caller)
+                    .or_default()
+                    .add(Some(ports), service_port, why.clone());
+            }
+            if !matched {
+                self.unmatched_flows.push(format!(
+                    "{why}: no workload {} calls a Service {} with that port here; nothing was added",
+                    af.from, af.to
+                ));
+            }
+        }
+    }
+
+    /// Where an Ingress or Gateway backend's traffic comes from.
+    fn controller_sources(&self) -> Vec<EntrySource> {
+        if self.controllers.is_empty() {
+            vec![EntrySource::Anywhere]
+        } else {
+            self.controllers.clone()
+        }
+    }
+
     fn add_entry_points(&mut self, cluster: &Cluster<'_>) {
         for i in 0..self.services.len() {
             let t = self.services[i].type_.clone();
             if t == "LoadBalancer" || t == "NodePort" {
-                self.add_entry(
-                    i,
-                    None,
-                    format!("Service {} type {t}", self.services[i].name),
-                );
+                let ranges: Vec<Cidr> = cluster
+                    .services
+                    .iter()
+                    .find(|s| {
+                        s.metadata.name.as_deref() == Some(self.services[i].name.as_str())
+                            && s.metadata.namespace.as_deref().unwrap_or("default")
+                                == self.services[i].namespace
+                    })
+                    .and_then(|s| s.spec.as_ref())
+                    .filter(|_| t == "LoadBalancer")
+                    .and_then(|sp| sp.load_balancer_source_ranges.clone())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|r| r.trim().parse::<Cidr>().ok())
+                    .collect();
+                let from = if ranges.is_empty() {
+                    EntrySource::Anywhere
+                } else {
+                    EntrySource::Ranges(ranges.clone())
+                };
+                let why = if ranges.is_empty() {
+                    format!("Service {} type {t}", self.services[i].name)
+                } else {
+                    format!(
+                        "Service {} type {t}, loadBalancerSourceRanges {}",
+                        self.services[i].name,
+                        ranges
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                self.add_entry(i, from, None, why);
             }
         }
         for ing in cluster.ingresses {
@@ -1259,11 +1593,16 @@ impl<'a> Graph<'a> {
                     (None, Some(n)) => Some(ServicePortRef::Name(n.clone())),
                     _ => None,
                 });
-                self.add_entry(i, port, format!("backend of Ingress {name}"));
+                for from in self.controller_sources() {
+                    self.add_entry(i, from, port.clone(), format!("backend of Ingress {name}"));
+                }
             }
         }
         for route in cluster.routes {
             let kind = route.get("kind").and_then(Value::as_str).unwrap_or("Route");
+            if kind == "ReferenceGrant" {
+                continue;
+            }
             let ns = route
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str)
@@ -1301,7 +1640,34 @@ impl<'a> Graph<'a> {
                         .and_then(Value::as_i64)
                         .and_then(|p| i32::try_from(p).ok())
                         .map(ServicePortRef::Number);
-                    self.add_entry(i, port, format!("backend of {kind} {name}"));
+                    if bns != ns && !reference_granted(cluster.routes, kind, ns, bns, svc) {
+                        let s = &self.services[i];
+                        self.refused.push((
+                            bns.to_string(),
+                            Flow {
+                                kind: FlowKind::Blocked,
+                                from: Peer::Anywhere,
+                                to: Peer::Service {
+                                    namespace: s.namespace.clone(),
+                                    name: s.name.clone(),
+                                    port: None,
+                                },
+                                ports: Vec::new(),
+                                evidence: vec![format!(
+                                    "backend of {kind} {name} in namespace {ns}"
+                                )],
+                                note: Some(format!(
+                                    "no ReferenceGrant in namespace {bns} lets {kind}s of namespace \
+                                     {ns} use Service {svc}: the cluster does not route it, so it \
+                                     is no entry point"
+                                )),
+                            },
+                        ));
+                        continue;
+                    }
+                    for from in self.controller_sources() {
+                        self.add_entry(i, from, port.clone(), format!("backend of {kind} {name}"));
+                    }
                 }
             }
         }
@@ -1358,9 +1724,49 @@ impl<'a> Graph<'a> {
     }
 }
 
+#[derive(Clone)]
 enum ServicePortRef {
     Number(i32),
     Name(String),
+}
+
+/// Whether a ReferenceGrant in namespace `to_ns` (among `objects`) lets `kind`s
+/// (`HTTPRoute`, `GRPCRoute`) of namespace `from_ns` use Service `service`.
+fn reference_granted(
+    objects: &[Value],
+    kind: &str,
+    from_ns: &str,
+    to_ns: &str,
+    service: &str,
+) -> bool {
+    objects.iter().any(|g| {
+        let s = |p: &str| g.pointer(p).and_then(Value::as_str);
+        s("/kind") == Some("ReferenceGrant")
+            && s("/metadata/namespace").unwrap_or("default") == to_ns
+            && g.pointer("/spec/from")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|f| {
+                    f.get("group").and_then(Value::as_str) == Some("gateway.networking.k8s.io")
+                        && f.get("kind").and_then(Value::as_str) == Some(kind)
+                        && f.get("namespace").and_then(Value::as_str) == Some(from_ns)
+                })
+            && g.pointer("/spec/to")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|t| {
+                    t.get("group")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .is_empty()
+                        && t.get("kind").and_then(Value::as_str) == Some("Service")
+                        && t.get("name")
+                            .and_then(Value::as_str)
+                            .is_none_or(|n| n == service)
+                })
+    })
 }
 
 #[cfg(test)]

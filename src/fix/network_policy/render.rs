@@ -22,14 +22,27 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::graph::{
-    API_SERVER_NOTE, ApiServer, Callee, Cidr, Cluster, Flow, FlowKind, Graph, Peer, PodPort,
-    PortValue, Svc, WorkloadRef, container_ports,
+    API_SERVER_NOTE, ApiServer, Callee, Cidr, Cluster, EntrySource, Flow, FlowKind, Graph, Peer,
+    PodPort, PortValue, Svc, WorkloadRef, container_ports,
 };
 use super::{MANAGED_BY, MANAGED_BY_LABEL, POLICY_NAME, baseline, eval};
 use crate::model::Direction;
 
 /// The label every namespace carries with its own name.
 pub(crate) const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Why DNS goes to any address on port 53.
+const UNLABELLED_DNS: &str = "namespace kube-system has no label kubernetes.io/metadata.name (servers \
+     before 1.21 set none): DNS is allowed to any address on port 53";
+
+/// Why a rule to or from namespace `n` is refused.
+fn unlabelled(n: &str) -> String {
+    format!(
+        "namespace {n} has no label {NAMESPACE_NAME_LABEL} (servers before 1.21 set none), so no \
+         rule can select it: label it (kubectl label namespace {n} {NAMESPACE_NAME_LABEL}={n}) \
+         and run the fix again"
+    )
+}
 
 /// Knobs of the least-privilege builder.
 #[derive(Debug, Clone, Default)]
@@ -316,14 +329,28 @@ fn namespace_set(
     let default_name = unique(POLICY_NAME.to_string(), &mut used);
     let mut default_egress = Vec::new();
     if egress_on {
+        let dns_selectable = g.namespace_selectable("kube-system");
         if opts.allow_dns {
-            default_egress.push(dns_rule());
+            default_egress.push(if dns_selectable {
+                dns_rule()
+            } else {
+                // A server before 1.21: kube-system cannot be selected by name. DNS to any
+                // address on port 53, as the deny-all policy allows it.
+                NetworkPolicyEgressRule {
+                    to: None,
+                    ..dns_rule()
+                }
+            });
             flows.push(Flow {
                 kind: FlowKind::Dns,
                 from: Peer::Namespace {
                     namespace: ns.to_string(),
                 },
-                to: Peer::ClusterDns,
+                to: if dns_selectable {
+                    Peer::ClusterDns
+                } else {
+                    Peer::Anywhere
+                },
                 ports: vec![
                     PodPort {
                         port: PortValue::Number(53),
@@ -335,7 +362,7 @@ fn namespace_set(
                     },
                 ],
                 evidence: vec!["--allow-dns".into()],
-                note: None,
+                note: (!dns_selectable).then(|| UNLABELLED_DNS.to_string()),
             });
         }
         for &i in &assumed {
@@ -394,20 +421,83 @@ fn namespace_set(
         let mut rules = Vec::new();
         // The pod ports these rules open (`None`: every port).
         let mut open: Option<BTreeSet<PodPort>> = Some(BTreeSet::new());
-        if let Some(entry) = g.entry_points.get(&i).filter(|_| ingress_on) {
+        for (source, entry) in g.entry_points.get(&i).into_iter().flatten() {
+            if !ingress_on {
+                break;
+            }
             let ports = entry.rule_ports();
             opens(&mut open, &ports);
+            let (from, peer, note) = match source {
+                EntrySource::Anywhere => (anywhere(), Peer::Anywhere, None),
+                EntrySource::Ranges(cidrs) => (
+                    cidrs.iter().map(ip_peer).collect(),
+                    Peer::Cidrs {
+                        cidrs: cidrs.clone(),
+                    },
+                    Some(
+                        "from the load balancer's source ranges only; with externalTrafficPolicy \
+                         Cluster the pods may see node addresses instead: set it to Local, or \
+                         --allow-flow"
+                            .to_string(),
+                    ),
+                ),
+                EntrySource::Workload(w)
+                    if w.namespace != ns && !g.namespace_selectable(&w.namespace) =>
+                {
+                    (
+                        anywhere(),
+                        Peer::Anywhere,
+                        Some(format!(
+                            "the ingress controller {w} is in namespace {}, which has no label \
+                             {NAMESPACE_NAME_LABEL} (servers before 1.21 set none): allowed from \
+                             anywhere",
+                            w.namespace
+                        )),
+                    )
+                }
+                EntrySource::Pods(p)
+                    if p.namespace != ns && !g.namespace_selectable(&p.namespace) =>
+                {
+                    (
+                        anywhere(),
+                        Peer::Anywhere,
+                        Some(format!(
+                            "namespace {} has no label {NAMESPACE_NAME_LABEL} (servers before 1.21 set \
+                         none): allowed from anywhere",
+                            p.namespace
+                        )),
+                    )
+                }
+                EntrySource::Workload(w) => {
+                    let (sel, _) = g.selectors.get(w).cloned().unwrap_or_default();
+                    (
+                        vec![pods_peer(ns, &w.namespace, sel)],
+                        Peer::Workload(w.clone()),
+                        Some("from the ingress controller's pods".to_string()),
+                    )
+                }
+                EntrySource::Pods(p) => (
+                    vec![NetworkPolicyPeer {
+                        namespace_selector: (p.namespace != ns)
+                            .then(|| namespace_selector(&p.namespace)),
+                        pod_selector: Some(selector_of(&p.labels)),
+                        ip_block: None,
+                    }],
+                    Peer::Pods(p.clone()),
+                    Some("from the ingress controller's pods (--ingress-from)".to_string()),
+                ),
+            };
             rules.push(NetworkPolicyIngressRule {
-                from: Some(anywhere()),
+                from: Some(from),
                 ports: policy_ports(&ports),
             });
             flows.push(Flow {
                 kind: FlowKind::EntryPoint,
-                from: Peer::Anywhere,
+                from: peer,
                 to: service_peer(s, single_port(&entry.service_ports)),
                 ports,
                 evidence: entry.evidence.iter().cloned().collect(),
-                note: None,
+                note,
             });
         }
         if let Some(call) = g.api_server_callees.get(&i).filter(|_| ingress_on) {
@@ -442,6 +532,17 @@ fn namespace_set(
         if let Some(callers) = g.callers.get(&i) {
             for (caller, call) in callers {
                 let ports = call.rule_ports();
+                if caller.namespace != ns && !g.namespace_selectable(&caller.namespace) {
+                    flows.push(Flow {
+                        kind: FlowKind::Blocked,
+                        from: Peer::Workload(caller.clone()),
+                        to: service_peer(s, single_port(&call.service_ports)),
+                        ports,
+                        evidence: call.evidence.iter().cloned().collect(),
+                        note: Some(unlabelled(&caller.namespace)),
+                    });
+                    continue;
+                }
                 opens(&mut open, &ports);
                 let (sel, _) = g.selectors.get(caller).cloned().unwrap_or_default();
                 rules.push(NetworkPolicyIngressRule {
@@ -490,6 +591,36 @@ fn namespace_set(
                 .filter(|p| !open.contains(p))
                 .cloned()
                 .collect();
+            // Each evidenced caller that named other ports loses these: said by name.
+            for (caller, call) in g.callers.get(&i).into_iter().flatten() {
+                if closed.is_empty() || call.all_ports {
+                    continue;
+                }
+                flows.push(Flow {
+                    kind: FlowKind::Blocked,
+                    from: Peer::Workload(caller.clone()),
+                    to: service_peer(s, None),
+                    ports: closed.clone(),
+                    evidence: call.evidence.iter().cloned().collect(),
+                    note: Some(format!(
+                        "{caller} names only port{} {} of Service {}; if it uses the others, \
+                         --allow-flow {}={}:PORT keeps them",
+                        if call.service_ports.len() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        },
+                        call.service_ports
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        s.name,
+                        caller.name,
+                        s.name
+                    )),
+                });
+            }
             if !closed.is_empty() {
                 flows.push(Flow {
                     kind: FlowKind::Blocked,
@@ -505,6 +636,45 @@ fn namespace_set(
                          the port where they are configured"
                             .to_string(),
                     ),
+                });
+            }
+        }
+        if ingress_on && g.has_outside_callers(i) && !assumed.contains(&i) {
+            // Evidenced callers only: every other workload of the namespace that could call
+            // it (one that names no Service at all, or an entry point, whose addresses may be
+            // compiled in or baked into a config) is said to be cut.
+            let callers = g.callers.get(&i);
+            for w in g.workloads.iter().filter(|w| w.namespace() == ns) {
+                let r = WorkloadRef::of(w);
+                if callers.is_some_and(|c| c.contains_key(&r))
+                    || s.backing.iter().any(|b| WorkloadRef::of(b) == r)
+                {
+                    continue;
+                }
+                let names_none = g.calls.get(&r).is_none_or(BTreeMap::is_empty);
+                let entry = g.entry_points.iter().find_map(|(j, _)| {
+                    let t = &g.services[*j];
+                    t.backing
+                        .iter()
+                        .any(|b| WorkloadRef::of(b) == r)
+                        .then(|| t.name.clone())
+                });
+                let why = match (names_none, entry) {
+                    (_, Some(e)) => format!("{r} serves entry point {e}"),
+                    (true, None) => format!("{r} names no Service"),
+                    (false, None) => continue,
+                };
+                flows.push(Flow {
+                    kind: FlowKind::Blocked,
+                    from: Peer::Workload(r.clone()),
+                    to: service_peer(s, None),
+                    ports: s.all_targets(),
+                    evidence: vec![why],
+                    note: Some(format!(
+                        "only evidenced callers may reach Service {}: if {} calls it (an address \
+                         compiled in or in a baked-in config), it is cut; --allow-flow {}={} keeps it",
+                        s.name, r, r.name, s.name
+                    )),
                 });
             }
         }
@@ -530,6 +700,15 @@ fn namespace_set(
                 None,
             ));
         }
+    }
+
+    if ingress_on {
+        flows.extend(
+            g.refused
+                .iter()
+                .filter(|(n, _)| n == ns)
+                .map(|(_, f)| f.clone()),
+        );
     }
 
     // Ports of the namespace's pods that no rule opens: callers that reach the pods by
@@ -676,6 +855,34 @@ fn namespace_set(
         for (callee, call) in calls {
             let ports = call.rule_ports();
             match callee {
+                Callee::Service(i)
+                    if g.services[*i].namespace != ns
+                        && !g.namespace_selectable(&g.services[*i].namespace) =>
+                {
+                    let s = &g.services[*i];
+                    flows.push(Flow {
+                        kind: FlowKind::Blocked,
+                        from: Peer::Workload(caller.clone()),
+                        to: service_peer(s, single_port(&call.service_ports)),
+                        ports,
+                        evidence: call.evidence.iter().cloned().collect(),
+                        note: Some(unlabelled(&s.namespace)),
+                    });
+                }
+                Callee::Namespace { namespace, name } if !g.namespace_selectable(namespace) => {
+                    flows.push(Flow {
+                        kind: FlowKind::Blocked,
+                        from: Peer::Workload(caller.clone()),
+                        to: Peer::Service {
+                            namespace: namespace.clone(),
+                            name: name.clone(),
+                            port: None,
+                        },
+                        ports,
+                        evidence: call.evidence.iter().cloned().collect(),
+                        note: Some(unlabelled(namespace)),
+                    });
+                }
                 Callee::Service(i) => {
                     let s = &g.services[*i];
                     rules.push(NetworkPolicyEgressRule {
@@ -794,6 +1001,7 @@ fn namespace_set(
         all.extend(policies.iter().cloned());
         flows = baseline::recheck(g, ns, flows, g.policies, &all, &g.namespace_labels());
     }
+    notes.extend(g.unmatched_flows.iter().cloned());
     notes.sort();
     notes.dedup();
     flows.sort();
@@ -825,6 +1033,9 @@ mod tests {
         bound_accounts: Vec<(String, String)>,
         policies: Vec<k8s_openapi::api::networking::v1::NetworkPolicy>,
         api_server_calls: Vec<super::super::graph::ApiServerCall>,
+        ingress_from: Vec<super::super::graph::PodsRef>,
+        namespace_labels: Option<crate::fix::network_policy::eval::NamespaceLabels>,
+        allow_flows: Vec<super::super::graph::AllowFlow>,
     }
 
     fn world(objs: Vec<Value>) -> World {
@@ -838,6 +1049,9 @@ mod tests {
             bound_accounts: Vec::new(),
             policies: Vec::new(),
             api_server_calls: Vec::new(),
+            ingress_from: Vec::new(),
+            namespace_labels: None,
+            allow_flows: Vec::new(),
         };
         for mut o in objs {
             if o.pointer("/metadata/namespace").is_none() {
@@ -847,7 +1061,7 @@ mod tests {
                 "Service" => w.services.push(serde_json::from_value(o).unwrap()),
                 "Ingress" => w.ingresses.push(serde_json::from_value(o).unwrap()),
                 "ConfigMap" => w.config_maps.push(serde_json::from_value(o).unwrap()),
-                "HTTPRoute" => w.routes.push(o),
+                "HTTPRoute" | "ReferenceGrant" => w.routes.push(o),
                 "NetworkPolicy" => w.policies.push(serde_json::from_value(o).unwrap()),
                 "ValidatingWebhookConfiguration"
                 | "MutatingWebhookConfiguration"
@@ -887,6 +1101,9 @@ mod tests {
             bound_accounts: &w.bound_accounts,
             policies: &w.policies,
             api_server_calls: &w.api_server_calls,
+            ingress_from: &w.ingress_from,
+            namespace_labels: w.namespace_labels.as_ref(),
+            allow_flows: &w.allow_flows,
         };
         let fixed = fixed
             .iter()
@@ -1694,11 +1911,16 @@ mod tests {
             ),
             "{r:?}"
         );
+        // And the caller that named the other port, by name.
+        assert!(
+            r.contains(&"will be blocked Deployment web -> proxy [9411/TCP]".to_string()),
+            "{r:?}"
+        );
         assert_eq!(
             r.iter()
                 .filter(|r| r.starts_with("will be blocked"))
                 .count(),
-            1,
+            2,
             "{r:?}"
         );
     }
@@ -1984,6 +2206,336 @@ mod tests {
                     .contains("0.0.0.0/0")
             );
         }
+    }
+
+    /// Issue #21, item 6: a front end whose proxy config is baked into its image names no
+    /// Service; another workload names the API, so the API gets evidenced callers only. The
+    /// cut is said, naming both ends; `--allow-flow` keeps it.
+    #[test]
+    fn workloads_that_could_call_a_service_with_evidenced_callers_are_said_to_be_cut() {
+        let objs = vec![
+            app("frontend", json!([]), json!([{"containerPort": 80}])),
+            service(
+                "frontend",
+                json!({"app": "frontend"}),
+                json!([{"port": 80}]),
+            ),
+            app(
+                "checkout",
+                json!([{"name": "API_ADDR", "value": "api:8080"}]),
+                json!([]),
+            ),
+            app("api", json!([]), json!([{"containerPort": 8080}])),
+            service("api", json!({"app": "api"}), json!([{"port": 8080}])),
+        ];
+        let set = plan(objs.clone());
+        let r = rows(&set);
+        let cut = set
+            .flows
+            .iter()
+            .find(|f| {
+                f.kind == FlowKind::Blocked
+                    && f.from.text("shop") == "Deployment frontend"
+                    && f.to.text("shop") == "api"
+            })
+            .unwrap_or_else(|| panic!("{r:?}"));
+        assert!(
+            cut.note
+                .as_deref()
+                .unwrap()
+                .contains("--allow-flow frontend=api"),
+            "{cut:?}"
+        );
+        let mut w = world(objs);
+        w.allow_flows = vec!["frontend=api:8080".parse().unwrap()];
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        let r = rows(&set);
+        assert!(
+            r.contains(&"evidence Deployment frontend -> api:8080 [8080/TCP]".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            !r.iter()
+                .any(|x| x.starts_with("will be blocked Deployment frontend -> api")),
+            "{r:?}"
+        );
+        let f = set
+            .flows
+            .iter()
+            .find(|f| f.kind == FlowKind::Evidence && f.from.text("shop") == "Deployment frontend")
+            .unwrap();
+        assert_eq!(f.evidence, ["--allow-flow frontend=api:8080"]);
+        // One that matches nothing is said.
+        w.allow_flows = vec!["nobody=api".parse().unwrap()];
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        assert!(
+            set.notes
+                .iter()
+                .any(|n| n.contains("--allow-flow nobody=api")),
+            "{:?}",
+            set.notes
+        );
+    }
+
+    /// Issue #21, item 6: `QUEUE_HOST=rabbitmq` with a sibling `QUEUE_PORT=5672` allows just
+    /// that port, not every port of the Service.
+    #[test]
+    fn host_variables_take_the_port_of_their_sibling_port_variable() {
+        let objs = vec![
+            app(
+                "worker",
+                json!([{"name": "QUEUE_HOST", "value": "rabbitmq"}, {"name": "QUEUE_PORT", "value": "5672"},
+                    {"name": "CACHE_HOSTNAME", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "host"}}},
+                    {"name": "CACHE_PORT", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "port"}}}]),
+                json!([]),
+            ),
+            app(
+                "rabbitmq",
+                json!([]),
+                json!([{"containerPort": 5672}, {"containerPort": 15672}]),
+            ),
+            service(
+                "rabbitmq",
+                json!({"app": "rabbitmq"}),
+                json!([{"name": "amqp", "port": 5672}, {"name": "ui", "port": 15672}]),
+            ),
+            app(
+                "cache",
+                json!([]),
+                json!([{"containerPort": 6379}, {"containerPort": 16379}]),
+            ),
+            service(
+                "cache",
+                json!({"app": "cache"}),
+                json!([{"port": 6379}, {"port": 16379}]),
+            ),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"},
+                "data": {"host": "cache", "port": "6379"}}),
+        ];
+        let set = plan(objs);
+        let r = rows(&set);
+        assert!(
+            r.contains(&"evidence Deployment worker -> rabbitmq:5672 [5672/TCP]".to_string()),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&"evidence Deployment worker -> cache:6379 [6379/TCP]".to_string()),
+            "{r:?}"
+        );
+        // The other port is cut for that caller: said, naming both ends.
+        assert!(
+            r.contains(&"will be blocked Deployment worker -> rabbitmq [15672/TCP]".to_string()),
+            "{r:?}"
+        );
+    }
+
+    /// Issue #21, item 5: a server before 1.21 sets no `kubernetes.io/metadata.name`, so
+    /// rules selecting namespaces by it match nothing. DNS goes to any address on port 53;
+    /// cross-namespace rules are refused with a row naming both ends; nothing that matches
+    /// nothing is said to be allowed.
+    #[test]
+    fn servers_that_do_not_label_namespaces_get_no_rule_that_matches_nothing() {
+        let objs = vec![
+            app(
+                "web",
+                json!([{"name": "DB_ADDR", "value": "db.data:5432"}]),
+                json!([{"containerPort": 80}]),
+            ),
+            deploy(
+                "db",
+                Some("data"),
+                json!({"name": "pg", "image": "x", "ports": [{"containerPort": 5432}]}),
+            ),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "data"},
+                "spec": {"selector": {"app": "db"}, "ports": [{"port": 5432}]}}),
+        ];
+        let mut w = world(objs);
+        w.namespace_labels = Some(
+            [("shop", BTreeMap::new()), ("data", BTreeMap::new())]
+                .into_iter()
+                .map(|(n, l)| (n.to_string(), l))
+                .collect(),
+        );
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        let all = serde_json::to_string(&set.policies).unwrap();
+        assert!(!all.contains(NAMESPACE_NAME_LABEL), "{all}");
+        let r = rows(&set);
+        assert!(
+            r.contains(
+                &"dns every pod of the namespace -> anywhere (0.0.0.0/0, ::/0) [53/UDP, 53/TCP]"
+                    .to_string()
+            ),
+            "{r:?}"
+        );
+        let cut = set
+            .flows
+            .iter()
+            .find(|f| f.kind == FlowKind::Blocked && f.to.text("shop") == "db.data:5432")
+            .unwrap_or_else(|| panic!("{r:?}"));
+        assert_eq!(cut.from.text("shop"), "Deployment web");
+        assert!(
+            cut.note
+                .as_deref()
+                .unwrap()
+                .contains("kubectl label namespace data"),
+            "{cut:?}"
+        );
+        assert!(
+            !r.iter()
+                .any(|x| x.starts_with("evidence") && x.contains("db.data")),
+            "{r:?}"
+        );
+        // Labelled (1.21 and later): the rules are written as before.
+        w.namespace_labels = Some(
+            ["shop", "data", "kube-system"]
+                .into_iter()
+                .map(|n| {
+                    (
+                        n.to_string(),
+                        BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), n.to_string())]),
+                    )
+                })
+                .collect(),
+        );
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        assert!(
+            rows(&set)
+                .iter()
+                .any(|x| x.starts_with("evidence Deployment web -> db.data"))
+        );
+        assert!(
+            rows(&set)
+                .iter()
+                .any(|x| x.starts_with("dns every pod of the namespace -> cluster DNS"))
+        );
+    }
+
+    /// Issue #21, item 4: an HTTPRoute of another namespace reaches a Service only with a
+    /// ReferenceGrant; a LoadBalancer limited to source ranges is opened to them only; an
+    /// Ingress backend is reached from the ingress controller's pods when they are known.
+    #[test]
+    fn entry_points_only_from_what_the_cluster_would_route() {
+        let base = || {
+            vec![
+                app("api", json!([]), json!([{"containerPort": 8080}])),
+                service(
+                    "api",
+                    json!({"app": "api"}),
+                    json!([{"port": 80, "targetPort": 8080}]),
+                ),
+                json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                    "metadata": {"name": "steal", "namespace": "evil"},
+                    "spec": {"rules": [{"backendRefs": [{"name": "api", "namespace": "shop", "port": 80}]}]}}),
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "evil"}}),
+            ]
+        };
+        let set = plan(base());
+        let r = rows(&set);
+        assert!(
+            !serde_json::to_string(&set.policies)
+                .unwrap()
+                .contains("0.0.0.0/0"),
+            "{r:?}"
+        );
+        let refused = set
+            .flows
+            .iter()
+            .find(|f| f.kind == FlowKind::Blocked && f.to.text("shop") == "api")
+            .unwrap_or_else(|| panic!("{r:?}"));
+        assert!(
+            refused
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("no ReferenceGrant"),
+            "{refused:?}"
+        );
+        assert!(refused.evidence[0].contains("HTTPRoute steal in namespace evil"));
+        // A ReferenceGrant for another Service, or from another namespace, does not count.
+        let grant = |from_ns: &str, name: Option<&str>| {
+            let mut to = json!({"group": "", "kind": "Service"});
+            if let Some(n) = name {
+                to["name"] = n.into();
+            }
+            json!({"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
+                "metadata": {"name": "g", "namespace": "shop"},
+                "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": from_ns}],
+                    "to": [to]}})
+        };
+        for (g, routed) in [
+            (grant("evil", Some("other")), false),
+            (grant("elsewhere", None), false),
+            (grant("evil", Some("api")), true),
+            (grant("evil", None), true),
+        ] {
+            let mut objs = base();
+            objs.push(g.clone());
+            let set = plan(objs);
+            let entry = set.flows.iter().any(|f| f.kind == FlowKind::EntryPoint);
+            assert_eq!(entry, routed, "{g}: {:?}", rows(&set));
+        }
+
+        // loadBalancerSourceRanges.
+        let mut objs = base();
+        objs[1]["spec"]["type"] = "LoadBalancer".into();
+        objs[1]["spec"]["loadBalancerSourceRanges"] = json!(["203.0.113.0/24"]);
+        let set = plan(objs);
+        let ingress = pol(&set, "secfix-ingress-api")["spec"]["ingress"].clone();
+        assert_eq!(
+            ingress[0],
+            json!({"from": [{"ipBlock": {"cidr": "203.0.113.0/24"}}], "ports": [{"port": 8080, "protocol": "TCP"}]})
+        );
+        assert!(!ingress.to_string().contains("0.0.0.0/0"), "{ingress}");
+        assert!(
+            rows(&set).contains(&"entry point 203.0.113.0/24 -> api [8080/TCP]".to_string()),
+            "{:?}",
+            rows(&set)
+        );
+
+        // Ingress backends: from the controller's pods when they are found.
+        let mut objs = base();
+        objs.push(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "site"},
+            "spec": {"defaultBackend": {"service": {"name": "api", "port": {"number": 80}}}}}));
+        let mut controller = deploy(
+            "ingress-nginx-controller",
+            Some("ingress-nginx"),
+            json!({"name": "controller", "image": "x"}),
+        );
+        controller["spec"]["selector"]["matchLabels"] = json!({"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"});
+        controller["spec"]["template"]["metadata"]["labels"] = json!({"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"});
+        let set = plan(objs.iter().cloned().chain([controller.clone()]).collect());
+        let ingress = pol(&set, "secfix-ingress-api")["spec"]["ingress"].clone();
+        assert_eq!(
+            ingress[0],
+            json!({"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+                "podSelector": {"matchLabels": {"app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "ingress-nginx"}}}],
+                "ports": [{"port": 8080, "protocol": "TCP"}]})
+        );
+        assert!(!ingress.to_string().contains("0.0.0.0/0"), "{ingress}");
+        // On the host network it reaches pods from node addresses: anywhere stays.
+        controller["spec"]["template"]["spec"]["hostNetwork"] = true.into();
+        let set = plan(objs.iter().cloned().chain([controller]).collect());
+        assert!(
+            pol(&set, "secfix-ingress-api")["spec"]
+                .to_string()
+                .contains("0.0.0.0/0")
+        );
+        // --ingress-from.
+        let mut w = world(objs);
+        w.ingress_from = vec!["traefik/app=traefik".parse().unwrap()];
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        assert_eq!(
+            pol(&set, "secfix-ingress-api")["spec"]["ingress"][0]["from"],
+            json!([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}},
+                "podSelector": {"matchLabels": {"app": "traefik"}}}])
+        );
+        assert!(
+            rows(&set)
+                .iter()
+                .any(|r| r.starts_with("entry point pods app=traefik of namespace traefik -> api")),
+            "{:?}",
+            rows(&set)
+        );
     }
 
     /// Issue #21, item 3: a database already allowed only from the API tier.
@@ -2353,6 +2905,7 @@ mod tests {
                 "evidence | Deployment web | cart:7070 | 9000/TCP | env CART_SERVICE_ADDR of Deployment web",
                 "assumed | every pod of the namespace | redis | 6379/TCP | no workload names Service redis",
                 "dns | every pod of the namespace | cluster DNS (kube-system/kube-dns) | 53/UDP, 53/TCP | --allow-dns",
+                "will be blocked | Deployment redis | cart | 9000/TCP | Deployment redis names no Service; only evidenced callers may reach Service cart: if Deployment redis calls it (an address compiled in or in a baked-in config), it is cut; --allow-flow redis=cart keeps it",
                 "will be blocked | Deployment web | pay.example.com |  | env PAY_URL of Deployment web; outside the cluster",
                 "will be blocked | anywhere (0.0.0.0/0, ::/0) | Deployment web | 8080/TCP | no Service or evidence opens these ports of Deployment web; callers that reach its pods by address (replicas, sentinels, peers, scrapers from other namespaces) are cut: add a policy, or a Service that lists the port",
             ]
