@@ -536,7 +536,7 @@ fn run_offline(
         // Every terminal line is escaped: the namespace comes from the manifest.
         eprintln!(
             "{}",
-            crate::ui::diff::network_policy_header(&crate::model::names::namespace_label(
+            crate::ui::diff::network_policy_header(crate::model::names::namespace_label(
                 &plan.target.namespace
             ))
         );
