@@ -357,3 +357,39 @@ fn the_network_policies_header_writes_raw_escapes() {
         assert!(!err.contains(raw), "raw {raw:?} on stderr:\n{err}");
     }
 }
+
+/// covers issue #21 (no silent cut) on a public app: Sock Shop's front-end reaches its APIs
+/// through addresses compiled into its image (`api/endpoints.js`) and names no Service, so
+/// where a Service is reachable from its evidenced callers only (`user-db`, named by `user`),
+/// the flow table lists the front-end as will be blocked to it, naming both ends.
+#[test]
+fn a_front_end_that_names_no_service_is_listed_as_cut_from_evidenced_only_services() {
+    let out = secfix(&[
+        "fix",
+        "-f",
+        &app("sock-shop"),
+        "--dry-run=client",
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let blocked: Vec<&Value> = report["plans"]
+        .as_array()
+        .or_else(|| report["results"].as_array())
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["flows"].as_array().into_iter().flatten())
+        .filter(|f| f["kind"] == "blocked")
+        .filter(|f| f["from"]["name"] == "front-end" && f["to"]["name"] == "user-db")
+        .collect();
+    assert_eq!(blocked.len(), 1, "{report:#}");
+    assert!(
+        blocked[0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("only evidenced callers may reach Service user-db"),
+        "{}",
+        blocked[0]
+    );
+}
