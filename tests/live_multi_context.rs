@@ -207,7 +207,7 @@ async fn every_context_is_scanned_findings_carry_it_and_broken_ones_are_reported
     );
     assert_eq!(results[3]["properties"]["server"], server_b.as_str());
     assert!(
-        results[0]["partialFingerprints"]["secfixFinding/v1"]
+        results[0]["partialFingerprints"]["secfixFinding/v2"]
             .as_str()
             .unwrap()
             .starts_with("bed-a@env-secret:")

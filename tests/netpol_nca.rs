@@ -47,6 +47,9 @@ fn namespace(app: &str) -> Option<&'static str> {
     match app {
         // The demo's generated manifest is installed with `kubectl apply -n otel-demo`.
         "otel-demo" => Some("otel-demo"),
+        // Its seeds name `cassandra-0.cassandra.default.svc.cluster.local`: the example is
+        // applied to `default` (a namespace-less object is not assumed to be there).
+        "cassandra" => Some("default"),
         _ => None,
     }
 }
@@ -528,7 +531,23 @@ fn no_policy_allows_what_avoid_files_capture() {
 #[ignore = "needs nca: tests/cluster/setup.sh installs it (tests/run.sh)"]
 fn a_route_of_another_namespace_opens_nothing_without_a_reference_grant() {
     let tmp = tempfile::tempdir().unwrap();
-    let bookinfo = std::fs::read_to_string(apps_dir().join("bookinfo/app.yaml")).unwrap();
+    // Bookinfo's objects name no namespace; the route and the grant name `default`, so the
+    // objects are put there (since issue 24 a namespace-less object is not in `default`).
+    let bookinfo: Vec<serde_json::Value> = serde_saphyr::from_multiple(
+        &std::fs::read_to_string(apps_dir().join("bookinfo/app.yaml")).unwrap(),
+    )
+    .unwrap();
+    let bookinfo = bookinfo
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .map(|mut d| {
+            if d["metadata"]["namespace"].is_null() {
+                d["metadata"]["namespace"] = "default".into();
+            }
+            serde_saphyr::to_string(&d).unwrap()
+        })
+        .collect::<Vec<_>>()
+        .join("---\n");
     let hostile = "apiVersion: v1\nkind: Namespace\nmetadata: {name: evil}\n---\n\
         apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n\
         metadata: {name: steal, namespace: evil}\n\

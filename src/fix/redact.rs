@@ -22,6 +22,26 @@ use crate::model::{Detail, REDACTED};
 /// The annotation `kubectl apply` keeps a full copy of the object in.
 pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
+/// Fields that name things, which the text scrub leaves alone (see `Redactor::scrub_strings`).
+const IDENTITY_KEYS: &[&str] = &[
+    "name",
+    "namespace",
+    "generateName",
+    "kind",
+    "apiVersion",
+    "uid",
+    "resourceVersion",
+    "labels",
+    "matchLabels",
+    "selector",
+    "podSelector",
+    "namespaceSelector",
+    "image",
+    "serviceName",
+    "secretName",
+    "serviceAccountName",
+];
+
 /// Secret values shorter than this are redacted structurally only (where they stand as an
 /// env value): replacing every occurrence of a one- to three-character string in a text
 /// would make it unreadable.
@@ -246,6 +266,10 @@ impl Redactor {
         }
     }
 
+    /// Replaces known secret values in every string of `v`, except in the fields that name
+    /// things ([`IDENTITY_KEYS`]: names, namespaces, kinds, labels, selectors, images). A
+    /// weak password such as `otel` must not turn namespace `otel-demo` into
+    /// `<redacted>-demo` in a manifest the user applies; a secret is never a name.
     fn scrub_strings(&self, v: &mut Value) {
         match v {
             Value::String(s) => {
@@ -263,7 +287,11 @@ impl Redactor {
                         .map(|(k, v)| (self.text(&k).into_owned(), v))
                         .collect::<Map<String, Value>>();
                 }
-                map.values_mut().for_each(|c| self.scrub_strings(c));
+                for (k, c) in map.iter_mut() {
+                    if !IDENTITY_KEYS.contains(&k.as_str()) {
+                        self.scrub_strings(c);
+                    }
+                }
             }
             _ => {}
         }
@@ -477,6 +505,31 @@ mod tests {
         let mut r = Redactor::new();
         r.learn(&obj);
         assert!(!r.value(&obj).to_string().contains("sfxCANARY"));
+    }
+
+    /// A weak literal password equal to part of a name (`POSTGRES_PASSWORD: otel` in the
+    /// OpenTelemetry demo) is hidden where it is copied, but never cuts into names: the
+    /// NetworkPolicies printed for namespace `otel-demo` stay valid manifests.
+    #[test]
+    fn a_weak_password_that_is_part_of_a_name_does_not_corrupt_names() {
+        let mut r = Redactor::new();
+        r.learn(
+            &json!({"kind": "Deployment", "spec": {"template": {"spec": {"containers": [
+            {"name": "db", "env": [{"name": "POSTGRES_PASSWORD", "value": "otel"}]}]}}}}),
+        );
+        let policy = json!({"kind": "NetworkPolicy",
+            "metadata": {"name": "otel-allow", "namespace": "otel-demo",
+                         "labels": {"app": "otel"}, "annotations": {"note": "pw otel"}},
+            "spec": {"podSelector": {"matchLabels": {"app": "otel-collector"}}}});
+        let shown = r.output(&policy);
+        assert_eq!(shown["metadata"]["namespace"], "otel-demo");
+        assert_eq!(shown["metadata"]["name"], "otel-allow");
+        assert_eq!(shown["metadata"]["labels"]["app"], "otel");
+        assert_eq!(
+            shown["spec"]["podSelector"]["matchLabels"]["app"],
+            "otel-collector"
+        );
+        assert_eq!(shown["metadata"]["annotations"]["note"], "pw <redacted>");
     }
 
     #[test]
