@@ -5,7 +5,7 @@
 #![no_main]
 
 use kubectl_secfix::checks::env_literal_secret::classify;
-use kubectl_secfix::fix::redact::{MIN_SCRUB_LEN, Redactor};
+use kubectl_secfix::fix::redact::{MIN_SCRUB_LEN, Redactor, scrubbed_strings};
 use kubectl_secfix::manifest;
 use kubectl_secfix::model::REDACTED;
 use libfuzzer_sys::fuzz_target;
@@ -35,8 +35,9 @@ fuzz_target!(|data: &[u8]| {
             if secret.len() < MIN_SCRUB_LEN || REDACTED.contains(secret.as_str()) {
                 continue;
             }
+            // Every string but names (a secret is never a name; `kept_as_name`).
             let mut strings = Vec::new();
-            all_strings(&shown, &mut strings);
+            scrubbed_strings(&shown, false, &mut |s| strings.push(s.to_string()));
             for s in &strings {
                 // Only bytes that are not our marker count: a value written to look like
                 // `x=<redacted` would otherwise be "found" where the marker stands after an
@@ -88,21 +89,6 @@ fn flagged_values(v: &Value, out: &mut Vec<String>) {
             }
         }
         Value::Array(items) => items.iter().for_each(|i| flagged_values(i, out)),
-        _ => {}
-    }
-}
-
-/// Every string and map key of `v`.
-fn all_strings(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(items) => items.iter().for_each(|i| all_strings(i, out)),
-        Value::Object(m) => {
-            for (k, c) in m {
-                out.push(k.clone());
-                all_strings(c, out);
-            }
-        }
         _ => {}
     }
 }

@@ -42,6 +42,37 @@ const IDENTITY_KEYS: &[&str] = &[
     "serviceAccountName",
 ];
 
+/// Whether the text scrub leaves `s` alone: it stands where things are named (`naming`: under
+/// one of [`IDENTITY_KEYS`]) and has the shape of a name, label, kind or image reference
+/// (letters, digits and `-._/:@+`, at most 253 bytes). A secret is never a name, and a name
+/// that contains a weak secret's text must stay whole; anything else there (quotes, spaces,
+/// JSON) is scrubbed like every other string.
+pub fn kept_as_name(naming: bool, s: &str) -> bool {
+    naming
+        && !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._/:@+".contains(&b))
+}
+
+/// Visits every string and map key of `v` that the text scrub applies to (all but those
+/// [`kept_as_name`]): what an oracle checks for surviving secrets.
+pub fn scrubbed_strings<'a>(v: &'a Value, naming: bool, f: &mut dyn FnMut(&'a str)) {
+    match v {
+        Value::String(s) if !kept_as_name(naming, s) => f(s),
+        Value::Array(items) => items.iter().for_each(|i| scrubbed_strings(i, naming, f)),
+        Value::Object(m) => {
+            for (k, c) in m {
+                if !kept_as_name(naming, k) {
+                    f(k);
+                }
+                scrubbed_strings(c, naming || IDENTITY_KEYS.contains(&k.as_str()), f);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Secret values shorter than this are redacted structurally only (where they stand as an
 /// env value): replacing every occurrence of a one- to three-character string in a text
 /// would make it unreadable.
@@ -266,31 +297,44 @@ impl Redactor {
         }
     }
 
-    /// Replaces known secret values in every string of `v`, except in the fields that name
-    /// things ([`IDENTITY_KEYS`]: names, namespaces, kinds, labels, selectors, images). A
-    /// weak password such as `otel` must not turn namespace `otel-demo` into
-    /// `<redacted>-demo` in a manifest the user applies; a secret is never a name.
+    /// Replaces known secret values in every string of `v` and every map key, except names
+    /// ([`kept_as_name`]): a weak password such as `otel` must not turn namespace `otel-demo`
+    /// into `<redacted>-demo` in a manifest the user applies.
     fn scrub_strings(&self, v: &mut Value) {
+        self.scrub_within(v, false);
+    }
+
+    fn scrub_within(&self, v: &mut Value, naming: bool) {
         match v {
             Value::String(s) => {
-                if let Cow::Owned(clean) = self.text(s) {
+                if !kept_as_name(naming, s)
+                    && let Cow::Owned(clean) = self.text(s)
+                {
                     *s = clean;
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(|i| self.scrub_strings(i)),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.scrub_within(i, naming)),
             Value::Object(map) => {
-                let dirty = map.keys().any(|k| matches!(self.text(k), Cow::Owned(_)));
+                let dirty = map
+                    .keys()
+                    .any(|k| !kept_as_name(naming, k) && matches!(self.text(k), Cow::Owned(_)));
                 if dirty {
                     let old = std::mem::take(map);
                     *map = old
                         .into_iter()
-                        .map(|(k, v)| (self.text(&k).into_owned(), v))
+                        .map(|(k, v)| {
+                            let k = if kept_as_name(naming, &k) {
+                                k
+                            } else {
+                                self.text(&k).into_owned()
+                            };
+                            (k, v)
+                        })
                         .collect::<Map<String, Value>>();
                 }
                 for (k, c) in map.iter_mut() {
-                    if !IDENTITY_KEYS.contains(&k.as_str()) {
-                        self.scrub_strings(c);
-                    }
+                    let naming = naming || IDENTITY_KEYS.contains(&k.as_str());
+                    self.scrub_within(c, naming);
                 }
             }
             _ => {}
