@@ -12,24 +12,6 @@ fn base() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kustomize/wordpress")
 }
 
-/// Waits until the controllers stop writing the status of Deployment `name` (the same
-/// `resourceVersion` twice, 700 ms apart), so a fix planned now is not refused as stale.
-async fn settle(c: &support::Cluster, ns: &str, name: &str) {
-    let mut last = String::new();
-    for _ in 0..30 {
-        let d = c.get(ns, "apps/v1", "Deployment", name).await;
-        let rv = d["metadata"]["resourceVersion"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        if rv == last {
-            return;
-        }
-        last = rv;
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    }
-}
-
 /// `kubectl apply -n NS --dry-run=server -o json -f -` of `yaml`: the objects as the server
 /// would store them.
 fn server_dry_run(c: &support::Cluster, ns: &str, yaml: &str) -> Vec<Value> {
@@ -132,9 +114,6 @@ async fn gitops_managed_objects_are_left_to_their_source_unless_forced() {
         ),
     )
     .await;
-    for name in ["argo", "flux", "plain"] {
-        settle(c, &ns, name).await;
-    }
     let env_names = |d: &Value| -> Vec<String> {
         d["spec"]["template"]["spec"]["containers"][0]["env"]
             .as_array()
@@ -194,9 +173,6 @@ async fn gitops_managed_objects_are_left_to_their_source_unless_forced() {
     }
 
     // --force-live: patched anyway.
-    for name in ["argo", "flux"] {
-        settle(c, &ns, name).await;
-    }
     fix(&["--force-live"]).assert_code(0);
     for name in ["argo", "flux"] {
         let d = c.get(&ns, "apps/v1", "Deployment", name).await;
@@ -266,9 +242,6 @@ async fn an_instance_label_is_argo_cd_only_with_an_application_of_that_name() {
         }
         assert!(std::time::Instant::now() < deadline, "{out:?}");
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    }
-    for name in ["tracked", "unrelated"] {
-        settle(c, &ns, name).await;
     }
     let out = c
         .secfix([

@@ -282,22 +282,6 @@ async fn a_gitops_managed_object_is_asked_about_with_skip_as_the_default() {
     );
     c.apply_yaml(&ns, &[deployment("a-plain"), flux].join("---"))
         .await;
-    // The controllers write status for a moment: plan against settled objects.
-    for name in ["a-plain", "b-flux"] {
-        let mut last = String::new();
-        for _ in 0..30 {
-            let d = c.get(&ns, "apps/v1", "Deployment", name).await;
-            let rv = d["metadata"]["resourceVersion"]
-                .as_str()
-                .unwrap_or("")
-                .to_string();
-            if rv == last {
-                break;
-            }
-            last = rv;
-            tokio::time::sleep(Duration::from_millis(700)).await;
-        }
-    }
     let before = c.get(&ns, "apps/v1", "Deployment", "b-flux").await;
     let text = tokio::task::block_in_place(|| {
         let mut s = spawn(
