@@ -580,12 +580,17 @@ fn the_overviews_name_the_manifests_and_their_fix_commands_run() {
 
 /// `kubectl-secfix ARGS` in a pseudo-terminal of `rows` lines (set before the program
 /// starts), with `env`; returns everything it printed.
+///
+/// The pty library sets its default size from the parent right after the fork, which raced
+/// with the child's `stty` (a flaky `a_table_longer_than_the_terminal…`): the child waits
+/// for a line from the parent, sent once the spawn has returned, then sets the size and
+/// starts the program.
 fn in_terminal(rows: u16, env: &[(&str, &str)], args: &[&str]) -> String {
     use expectrl::{Eof, Expect, Session};
     let mut cmd = Command::new("sh");
     cmd.args([
         "-c",
-        &format!("stty rows {rows} cols 200; exec \"$0\" \"$@\""),
+        &format!("read -r _; stty rows {rows} cols 200; exec \"$0\" \"$@\""),
         BIN,
     ])
     .args(args)
@@ -597,6 +602,7 @@ fn in_terminal(rows: u16, env: &[(&str, &str)], args: &[&str]) -> String {
     }
     let mut s = Session::spawn(cmd).expect("spawn in a pty");
     s.set_expect_timeout(Some(std::time::Duration::from_secs(60)));
+    s.send_line("").expect("start the program");
     let c = s.expect(Eof).expect("the program exits");
     format!(
         "{}{}",
