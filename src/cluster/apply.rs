@@ -26,14 +26,21 @@ pub struct Created {
 }
 
 /// What a successful write left behind.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Outcome {
-    /// The patched object's new `resourceVersion`.
-    pub new_resource_version: Option<String>,
     /// The patched object as the server returned it (the inverse patch's guards are taken
-    /// from it). May hold secret values: never print or save it.
+    /// from it). May hold secret values: never print or save it (`Debug` leaves it out).
     pub after: Option<Value>,
     pub created: Vec<Created>,
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outcome")
+            .field("after", &self.after.as_ref().map(|_| "<object, not shown>"))
+            .field("created", &self.created)
+            .finish()
+    }
 }
 
 /// How many times a guarded write re-reads an object that changed only outside what the
@@ -114,6 +121,14 @@ fn post_params(dry_run: bool) -> PostParams {
     }
 }
 
+fn patch_params(dry_run: bool) -> PatchParams {
+    PatchParams {
+        dry_run,
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..PatchParams::default()
+    }
+}
+
 async fn create(
     plan: &Plan,
     client: &Client,
@@ -164,10 +179,9 @@ pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome
         });
     }
     let result = match &plan.action {
-        Action::Patch { .. } => patch_plan(client, plan, dry_run, stage).await.map(|obj| {
-            outcome.new_resource_version = obj.metadata.resource_version.clone();
-            outcome.after = serde_json::to_value(&obj).ok();
-        }),
+        Action::Patch { .. } => patch_plan(client, plan, dry_run, stage)
+            .await
+            .map(|obj| outcome.after = serde_json::to_value(&obj).ok()),
         Action::Create => create(plan, client, &plan.target, &plan.after, dry_run, stage)
             .await
             .and_then(|obj| uid_of(obj, &plan.target, dry_run, stage))
@@ -260,11 +274,7 @@ async fn patch_plan(
         });
     };
     let api = api_for(client, &plan.target)?;
-    let params = PatchParams {
-        dry_run,
-        field_manager: Some(FIELD_MANAGER.to_string()),
-        ..PatchParams::default()
-    };
+    let params = patch_params(dry_run);
     for _ in 0..MAX_RACES {
         let e = match api
             .patch(
@@ -392,11 +402,7 @@ pub(crate) async fn patch_guarded(
             if !dry && dry_run {
                 break;
             }
-            let params = PatchParams {
-                dry_run: dry,
-                field_manager: Some(FIELD_MANAGER.to_string()),
-                ..PatchParams::default()
-            };
+            let params = patch_params(dry);
             match api
                 .patch(&target.name, &params, &Patch::Json::<()>(pinned.clone()))
                 .await
