@@ -190,18 +190,7 @@ impl Resolver {
         let registries: BTreeSet<&str> = jobs.values().map(|r| r.registry.as_str()).collect();
         let client = match self.client(&registries) {
             Ok(c) => c,
-            Err(reason) => {
-                return jobs
-                    .into_keys()
-                    .map(|reference| {
-                        let reason = reason.clone();
-                        (
-                            reference.clone(),
-                            Err(ResolveError::Other { reference, reason }),
-                        )
-                    })
-                    .collect();
-            }
+            Err(reason) => return every_key_failed(jobs.into_keys(), &reason),
         };
         let auths = self.credentials(&registries).await;
         let client = &client;
@@ -213,16 +202,9 @@ impl Resolver {
         let lookups: Vec<_> = jobs
             .into_iter()
             .map(|(key, image)| async move {
-                let result = match auths.get(image.registry.as_str()) {
-                    Some(Ok(auth)) => self.resolve_one(client, image, &key, auth).await,
-                    Some(Err(reason)) => Err(ResolveError::Other {
-                        reference: key.clone(),
-                        reason: reason.clone(),
-                    }),
-                    None => {
-                        self.resolve_one(client, image, &key, &Auth::Anonymous)
-                            .await
-                    }
+                let result = match auth_of(auths, image.registry.as_str(), &key) {
+                    Ok(auth) => self.resolve_one(client, image, &key, auth).await,
+                    Err(e) => Err(e),
                 };
                 (key, result)
             })
@@ -403,6 +385,40 @@ fn short(s: &str) -> String {
     match line.char_indices().nth(160) {
         Some((i, _)) => format!("{}…", &line[..i]),
         None => line.to_string(),
+    }
+}
+
+/// Every key of a lookup failed for the same `reason` (the HTTP client could not be built).
+pub(crate) fn every_key_failed<T>(
+    keys: impl IntoIterator<Item = String>,
+    reason: &str,
+) -> BTreeMap<String, Result<T, ResolveError>> {
+    keys.into_iter()
+        .map(|reference| {
+            let err = ResolveError::Other {
+                reference: reference.clone(),
+                reason: reason.to_string(),
+            };
+            (reference, Err(err))
+        })
+        .collect()
+}
+
+/// The credentials for `registry` from `auths` (anonymous when none are configured), or why
+/// there are none usable, as the failure of lookup `key`.
+pub(crate) fn auth_of<'a>(
+    auths: &'a BTreeMap<&str, Result<Auth, String>>,
+    registry: &str,
+    key: &str,
+) -> Result<&'a Auth, ResolveError> {
+    static ANONYMOUS: Auth = Auth::Anonymous;
+    match auths.get(registry) {
+        Some(Ok(auth)) => Ok(auth),
+        Some(Err(reason)) => Err(ResolveError::Other {
+            reference: key.to_string(),
+            reason: reason.clone(),
+        }),
+        None => Ok(&ANONYMOUS),
     }
 }
 

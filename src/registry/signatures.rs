@@ -106,18 +106,7 @@ impl Resolver {
         let registries: BTreeSet<&str> = jobs.values().map(|(r, _)| r.registry.as_str()).collect();
         let client = match self.client(&registries) {
             Ok(c) => c,
-            Err(reason) => {
-                return jobs
-                    .into_keys()
-                    .map(|reference| {
-                        let reason = reason.clone();
-                        (
-                            reference.clone(),
-                            Err(ResolveError::Other { reference, reason }),
-                        )
-                    })
-                    .collect();
-            }
+            Err(reason) => return super::every_key_failed(jobs.into_keys(), &reason),
         };
         let auths = self.credentials(&registries).await;
         let client = &client;
@@ -125,16 +114,9 @@ impl Resolver {
         let lookups: Vec<_> = jobs
             .into_iter()
             .map(|(key, (image, digest))| async move {
-                let result = match auths.get(image.registry.as_str()) {
-                    Some(Ok(auth)) => self.signatures_one(client, image, digest, &key, auth).await,
-                    Some(Err(reason)) => Err(ResolveError::Other {
-                        reference: key.clone(),
-                        reason: reason.clone(),
-                    }),
-                    None => {
-                        self.signatures_one(client, image, digest, &key, &Auth::Anonymous)
-                            .await
-                    }
+                let result = match super::auth_of(auths, image.registry.as_str(), &key) {
+                    Ok(auth) => self.signatures_one(client, image, digest, &key, auth).await,
+                    Err(e) => Err(e),
                 };
                 (key, result)
             })
