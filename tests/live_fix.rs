@@ -360,26 +360,13 @@ async fn image_is_pinned_to_the_digest_running_pods_agree_on() {
 #[tokio::test]
 #[ignore = "live: needs the test bed (tests/run.sh runs it)"]
 async fn a_concurrent_change_makes_the_patch_fail_and_is_kept() {
-    use kubectl_secfix::checks::{ScanOptions, Scanner};
-    use kubectl_secfix::fix::{FixOptions, workload::plan_workload};
-    use kubectl_secfix::model::Workload;
-
     let c = live!();
     let ns = c.namespace("fix-race").await;
     c.apply_yaml(&ns, &deployment("race", SECRET_REF_ENV, PINNED_IMAGE))
         .await;
     // Plan against the object as read…
-    let read = c.get(&ns, "apps/v1", "Deployment", "race").await;
-    let mut obj = read.clone();
-    obj["apiVersion"] = json!("apps/v1");
-    obj["kind"] = json!("Deployment");
-    let w = Workload::from_value(obj).unwrap().unwrap();
-    let mut scanner = Scanner::new(ScanOptions::default());
-    scanner.add_workload(&w);
-    let found = scanner.finish().findings;
-    let plan = plan_workload(&w, &found, &FixOptions::default())
-        .unwrap()
-        .expect("a plan");
+    let deployment = ("apps/v1", "Deployment", "race");
+    let plan = c.plan_of(&ns, deployment, &Default::default(), false).await;
     // …then someone else changes what the fix read (the pod template; a label change or a
     // status write would not fail it, see tests/live_reconcile.rs)…
     let theirs = c
@@ -510,10 +497,6 @@ async fn server_dry_run_validates_and_writes_nothing() {
 #[tokio::test]
 #[ignore = "live: needs the test bed (tests/run.sh runs it)"]
 async fn a_failed_cleanup_says_what_is_left_and_how_to_remove_it() {
-    use kubectl_secfix::checks::{ScanOptions, Scanner};
-    use kubectl_secfix::fix::{FixOptions, workload::plan_workload};
-    use kubectl_secfix::model::Workload;
-
     let c = live!();
     let ns = c.namespace("fix-cleanup").await;
     let env = format!("[{{name: API_TOKEN, value: {LITERAL}}}]");
@@ -529,15 +512,8 @@ async fn a_failed_cleanup_says_what_is_left_and_how_to_remove_it() {
   resources: [deployments]
   verbs: [get, patch]"#,
     );
-    let mut obj = c.get(&ns, "apps/v1", "Deployment", "leaky").await;
-    obj["apiVersion"] = json!("apps/v1");
-    obj["kind"] = json!("Deployment");
-    let w = Workload::from_value(obj).unwrap().unwrap();
-    let mut scanner = Scanner::new(ScanOptions::default());
-    scanner.add_workload(&w);
-    let plan = plan_workload(&w, &scanner.finish().findings, &FixOptions::default())
-        .unwrap()
-        .expect("a plan");
+    let leaky = ("apps/v1", "Deployment", "leaky");
+    let plan = c.plan_of(&ns, leaky, &Default::default(), false).await;
     let secret = plan.prerequisites[0].target.name.clone();
     // Someone else changes the Deployment's pod spec, so the guarded patch fails after the
     // create.

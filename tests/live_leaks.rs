@@ -29,9 +29,7 @@ fn unique_repo(test: &str) -> String {
 #[tokio::test]
 #[ignore = "live: needs the test bed (tests/run.sh runs it)"]
 async fn server_error_messages() {
-    use kubectl_secfix::checks::{ScanOptions, Scanner};
-    use kubectl_secfix::fix::{AppChanges, FixOptions, workload::plan_workload};
-    use kubectl_secfix::model::Workload;
+    use kubectl_secfix::fix::{AppChanges, FixOptions};
 
     let c = live!();
     let ns = c.namespace("leaks-server").await;
@@ -57,24 +55,13 @@ async fn server_error_messages() {
         );
     }
     // The patch `fix` would send, sent anyway: the server's rejection, reduced.
-    let mut obj = c.get(&ns, "batch/v1", "Job", "migrate").await;
-    obj["apiVersion"] = serde_json::json!("batch/v1");
-    obj["kind"] = serde_json::json!("Job");
-    let w = Workload::from_value(obj).unwrap().unwrap();
-    let mut scanner = Scanner::new(ScanOptions::default());
-    scanner.add_workload(&w);
-    let mut findings = scanner.finish().findings;
-    for f in &mut findings {
-        f.fixable = true;
-        f.not_fixable_reason = None;
-    }
     let opts = FixOptions {
         app_changes: AppChanges::Include,
         ..FixOptions::default()
     };
-    let plan = plan_workload(&w, &findings, &opts)
-        .unwrap()
-        .expect("a plan");
+    let plan = c
+        .plan_of(&ns, ("batch/v1", "Job", "migrate"), &opts, true)
+        .await;
     let client = c.client().await;
     for dry_run in [true, false] {
         let err = kubectl_secfix::cluster::apply::send(&client, &plan, dry_run)

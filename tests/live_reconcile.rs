@@ -8,7 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use support::{PINNED_IMAGE, SECRET_REF_ENV, deployment};
 
 /// Waits until the controller of `kind` `ns/name` has written a status for the object's
@@ -253,23 +253,12 @@ async fn rollback_is_refused_after_an_edit_to_what_the_fix_wrote() {
 
 /// The fix plan of Deployment `ns/name` as it is now (app changes included).
 async fn plan_of(c: &support::Cluster, ns: &str, name: &str) -> kubectl_secfix::fix::Plan {
-    use kubectl_secfix::checks::{ScanOptions, Scanner};
-    use kubectl_secfix::fix::{AppChanges, FixOptions, workload::plan_workload};
-    use kubectl_secfix::model::Workload;
-
-    let mut obj = c.get(ns, "apps/v1", "Deployment", name).await;
-    obj["apiVersion"] = json!("apps/v1");
-    obj["kind"] = json!("Deployment");
-    let w = Workload::from_value(obj).unwrap().unwrap();
-    let mut scanner = Scanner::new(ScanOptions::default());
-    scanner.add_workload(&w);
-    let opts = FixOptions {
-        app_changes: AppChanges::Include,
-        ..FixOptions::default()
+    let opts = kubectl_secfix::fix::FixOptions {
+        app_changes: kubectl_secfix::fix::AppChanges::Include,
+        ..Default::default()
     };
-    plan_workload(&w, &scanner.finish().findings, &opts)
-        .unwrap()
-        .expect("a plan")
+    c.plan_of(ns, ("apps/v1", "Deployment", name), &opts, false)
+        .await
 }
 
 /// covers issue #19: a status write between reading the object and patching it (here, right

@@ -434,6 +434,37 @@ impl Cluster {
         }
     }
 
+    /// The plan `fix` makes for the workload `apiVersion`/`kind` `ns/name` as it is now, with
+    /// `opts`. `force` also plans the findings the scan marks not fixable (to send what `fix`
+    /// itself refuses, e.g. a live Job's template). Panics when there is nothing to plan.
+    pub async fn plan_of(
+        &self,
+        ns: &str,
+        (api_version, kind, name): (&str, &str, &str),
+        opts: &kubectl_secfix::fix::FixOptions,
+        force: bool,
+    ) -> kubectl_secfix::fix::Plan {
+        use kubectl_secfix::checks::{ScanOptions, Scanner};
+        let mut obj = self.get(ns, api_version, kind, name).await;
+        obj["apiVersion"] = json!(api_version);
+        obj["kind"] = json!(kind);
+        let w = kubectl_secfix::model::Workload::from_value(obj)
+            .unwrap_or_else(|e| panic!("{kind} {ns}/{name}: {e}"))
+            .unwrap_or_else(|| panic!("{kind} {ns}/{name} is not a workload"));
+        let mut scanner = Scanner::new(ScanOptions::default());
+        scanner.add_workload(&w);
+        let mut findings = scanner.finish().findings;
+        if force {
+            for f in &mut findings {
+                f.fixable = true;
+                f.not_fixable_reason = None;
+            }
+        }
+        kubectl_secfix::fix::workload::plan_workload(&w, &findings, opts)
+            .unwrap_or_else(|e| panic!("{kind} {ns}/{name}: {e}"))
+            .unwrap_or_else(|| panic!("{kind} {ns}/{name}: nothing to plan"))
+    }
+
     /// The API of `apiVersion`/`kind` in `ns` (all namespaces for a cluster-scoped kind), for
     /// the `admin` context.
     pub async fn api(&self, ns: &str, api_version: &str, kind: &str) -> Api<DynamicObject> {
