@@ -3,7 +3,9 @@
 
 mod sample;
 
-use kubectl_secfix::model::{CheckId, Detail, REDACTED, Severity};
+use kubectl_secfix::model::REDACTED;
+
+use kubectl_secfix::checks::{CheckId, Detail, Severity};
 use kubectl_secfix::report::{
     API_VERSION, FINGERPRINT_KEY, MARKDOWN_LIMIT, Report, ScanReport, render_html, render_markdown,
     to_json, to_sarif, to_yaml,
@@ -528,7 +530,7 @@ fn docs_describe_every_field() {
 /// The sample as a scan of several contexts would report it: the first findings from
 /// context `prod`, the rest from `staging`, and a third context that could not be reached.
 fn multi_context_sample() -> Report {
-    use kubectl_secfix::model::ContextRef;
+    use kubectl_secfix::checks::ContextRef;
     use kubectl_secfix::report::{ContextState, ContextStatus};
     let mut report = sample();
     let split = 2;

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use secfix_core::checks::sigstore::{KeylessPolicy, TrustedRoot};
 use secfix_core::checks::unsigned_image::{TrustPolicy, TrustedKey};
 use secfix_core::checks::untrusted_registry::AllowList;
-use secfix_core::model::{CheckId, Severity};
+use secfix_core::checks::{CheckId, Severity};
 use secfix_io::cluster::discovery::KindRef;
 
 use secfix_core::fix::DEFAULT_MOUNT_ROOT;

@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use super::args::{DigestArgs, DigestSource};
+use secfix_core::checks::CheckId;
 use secfix_core::checks::unsigned_image::TrustPolicy;
 use secfix_core::fix::digest::{apply_pod_digests, set_digest, unresolved_image};
-use secfix_core::model::{CheckId, ImageRef};
+use secfix_core::model::ImageRef;
 use secfix_io::inventory::Inventory;
 use secfix_io::registry::{RegistryOptions, Resolver, resolve_key};
 

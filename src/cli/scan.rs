@@ -5,7 +5,7 @@ use super::args::{DigestSource, FailOn, GlobalArgs, ScanArgs, ScanOutput, Select
 use super::collect::{Collected, Source, collect, collect_live_from, collector, scan_options};
 use super::exit;
 use crate::ui::term::Term;
-use secfix_core::model::{ContextRef, Finding};
+use secfix_core::checks::{ContextRef, Finding};
 use secfix_core::report::policy_report::{self, Timestamp};
 use secfix_core::report::{self, Baseline, Origin, Report};
 use secfix_io::cluster::client::{ConnectOptions, Connection, load_kubeconfig};

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use super::args::{DigestArgs, DigestSource};
 use secfix_core::checks::unsigned_image::{self, Candidate, Problem, TrustPolicy};
-use secfix_core::model::{CheckId, Detail, Finding, ImageRef};
+use secfix_core::checks::{CheckId, Detail, Finding};
+use secfix_core::model::ImageRef;
 use secfix_io::inventory::Inventory;
 use secfix_io::registry::signatures::signature_key;
 use secfix_io::registry::{RegistryOptions, Resolver, resolve_key};

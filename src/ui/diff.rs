@@ -19,9 +19,9 @@ use serde_json::Value;
 use similar::udiff::UnifiedHunkHeader;
 use similar::{Algorithm, ChangeTag, TextDiff};
 
+use secfix_core::checks::Delivery;
 use secfix_core::fix::redact::Redactor;
 use secfix_core::fix::{Action, Plan, Target};
-use secfix_core::model::Delivery;
 use secfix_core::model::text::{printable, printable_lines};
 
 pub use secfix_core::fix::redact::LAST_APPLIED_ANNOTATION;

@@ -24,7 +24,7 @@
 use comfy_table::Cell;
 
 use super::table::{kubectl_table, severity_cell};
-use secfix_core::model::Severity;
+use secfix_core::checks::Severity;
 use secfix_core::model::text::printable;
 use secfix_core::report::overview::{APP_CHANGE_NOTE, TOP_NAMESPACES};
 use secfix_core::report::overview::{Counts, Overview};

@@ -16,8 +16,8 @@
 
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
+use secfix_core::checks::{Finding, Severity};
 use secfix_core::model::text::printable;
-use secfix_core::model::{Finding, Severity};
 use secfix_core::report::Report;
 
 const HEADER: [&str; 6] = [
@@ -272,7 +272,7 @@ fn or_none(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secfix_core::model::{CheckId, Detail};
+    use secfix_core::checks::{CheckId, Detail};
 
     fn report(message: &str) -> Report {
         Report {

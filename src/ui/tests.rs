@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use super::diff::{render_patch, render_preview};
+use secfix_core::checks::{CheckId, Delivery, Detail, Direction, Finding, Severity};
 use secfix_core::fix::{Action, MovedSecret, NewObject, Plan, Target, patch};
-use secfix_core::model::{CheckId, Delivery, Detail, Direction, Finding, Severity};
 
 const DIGEST_NGINX: &str =
     "sha256:6af79ae5de407283dcea8b00d5c37ace95441fd58a8b1d2aa1ed93f5511bb18c";

@@ -4,9 +4,9 @@
 //! report of any size.
 #![allow(dead_code)]
 
-use kubectl_secfix::model::{
-    CheckId, Delivery, Detail, Direction, Finding, Severity, SourceLocation,
-};
+use kubectl_secfix::model::SourceLocation;
+
+use kubectl_secfix::checks::{CheckId, Delivery, Detail, Direction, Finding, Severity};
 use kubectl_secfix::report::{Origin, Report, Target};
 
 pub(crate) fn source(file: &str, line: usize) -> Option<SourceLocation> {

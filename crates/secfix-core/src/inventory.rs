@@ -28,7 +28,7 @@ pub struct Keep {
 /// Everything read for one run.
 #[derive(Debug, Default)]
 pub struct Inventory {
-    pub findings: Vec<crate::model::Finding>,
+    pub findings: Vec<crate::checks::Finding>,
     pub suppressed: usize,
     pub scanned: usize,
     /// Top-level workloads (only with `Keep::objects`).

@@ -20,8 +20,8 @@ use futures::StreamExt as _;
 use kube::config::Kubeconfig;
 
 use crate::cluster::client::server_of;
+use secfix_core::checks::ContextRef;
 use secfix_core::error::UsageError;
-use secfix_core::model::ContextRef;
 use secfix_core::report::{ContextState, ContextStatus, Report};
 
 /// Which contexts to scan.
@@ -94,7 +94,7 @@ pub fn targets(
 /// What one context's scan found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContextScan {
-    pub findings: Vec<secfix_core::model::Finding>,
+    pub findings: Vec<secfix_core::checks::Finding>,
     pub suppressed: usize,
     pub scanned: usize,
     /// Notes (API versions fallen back to, …).
@@ -224,7 +224,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use secfix_core::model::Finding;
+    use secfix_core::checks::Finding;
 
     fn kubeconfig() -> Kubeconfig {
         serde_json::from_value(serde_json::json!({

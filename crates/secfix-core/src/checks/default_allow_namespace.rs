@@ -17,7 +17,8 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use super::registry::{self, Check, Fix, Run};
 use crate::model::selector::label_selector_matches;
-use crate::model::{CheckId, Detail, Direction, Finding, Severity, Workload};
+use crate::model::Workload;
+use crate::checks::{CheckId, Detail, Direction, Finding, Severity};
 
 /// The check's definition (registered in [`super`]).
 pub static CHECK: Check = Check {

@@ -43,7 +43,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::fix::file_env;
-use crate::model::{CheckId, Detail, Finding, Severity, Workload};
+use crate::model::Workload;
+use crate::checks::{CheckId, Detail, Finding, Severity};
 
 use super::registry::{self, Check, Fix, Run};
 use super::{env_fixability, workload_finding};
@@ -1012,7 +1013,7 @@ mod tests {
             Detail::LiteralSecret {
                 env: "DB_PASSWORD".into(),
                 reason: "name looks like a password".into(),
-                delivery: Some(crate::model::Delivery::AppChange),
+                delivery: Some(crate::checks::Delivery::AppChange),
             }
         );
         assert_eq!(

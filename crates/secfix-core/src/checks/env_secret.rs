@@ -3,7 +3,8 @@
 //! ephemeral containers. One finding per entry; `path` points at the entry.
 
 use crate::fix::file_env;
-use crate::model::{CheckId, Delivery, Detail, Finding, Severity, Workload};
+use crate::model::Workload;
+use crate::checks::{CheckId, Delivery, Detail, Finding, Severity};
 
 use super::registry::{self, Check, Fix, Run};
 use super::{env_fixability, workload_finding};

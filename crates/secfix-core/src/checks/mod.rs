@@ -22,6 +22,7 @@
 //! - `scanned` counts top-level workloads checked (Namespaces and NetworkPolicies are inputs,
 //!   not counted).
 
+pub mod finding;
 pub mod registry;
 pub mod sigstore;
 pub mod suppress;
@@ -33,11 +34,10 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use crate::error::UsageError;
-use crate::model::{
-    ContainerGroup, ContainerRef, Detail, Finding, Severity, Workload, WorkloadKind,
-};
+use crate::model::{ContainerGroup, ContainerRef, Workload, WorkloadKind};
 
 pub use default_allow_namespace::PodGroup;
+pub use finding::{ContextRef, Delivery, Detail, Direction, Finding, Severity};
 pub use registry::{Check, CheckContext, Fix, NamespaceFacts, NamespaceInput, Run};
 pub use suppress::Ignore;
 
@@ -415,7 +415,8 @@ pub(crate) fn env_fixability(w: &Workload, c: &ContainerRef<'_>) -> (bool, Optio
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::{Direction, IGNORE_ANNOTATION};
+    use crate::checks::Direction;
+    use crate::model::IGNORE_ANNOTATION;
     use serde_json::{Value, json};
 
     /// A Deployment `name` in namespace `ns` with pod spec `spec` and labels `app: name`.

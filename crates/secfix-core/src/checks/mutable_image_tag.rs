@@ -9,7 +9,9 @@
 //! there is nothing to pin). A container without an image (possible in a manifest that a tool
 //! fills in later) is skipped.
 
-use crate::model::{CheckId, Detail, Finding, ImageRef, Severity, Workload};
+use crate::model::{ImageRef, Workload};
+
+use crate::checks::{CheckId, Detail, Finding, Severity};
 
 use super::registry::{self, Check, Fix, Run};
 use super::workload_finding;

@@ -10,7 +10,8 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use super::default_allow_namespace::PodGroup;
 use super::suppress::Ignore;
 use super::{CheckId, ScanOptions};
-use crate::model::{Finding, Severity, Workload};
+use crate::checks::{Finding, Severity};
+use crate::model::Workload;
 
 /// One check, defined once.
 #[derive(Debug)]

@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{CheckId, IGNORE_ANNOTATION};
+use crate::model::IGNORE_ANNOTATION;
+
+use crate::checks::CheckId;
 
 /// Which checks an annotation suppresses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

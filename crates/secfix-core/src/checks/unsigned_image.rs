@@ -42,7 +42,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use webpki::RawPublicKeyEntity;
 
-use crate::model::{CheckId, Detail, Finding, ImageRef, Severity, Workload};
+use crate::model::{ImageRef, Workload};
+
+use crate::checks::{CheckId, Detail, Finding, Severity};
 
 use super::registry::{Check, CheckContext, Fix, Run};
 use super::{ScanOptions, workload_finding};

@@ -17,7 +17,9 @@
 //!
 //! There is no automatic fix: the image has to be mirrored into an allowed registry.
 
-use crate::model::{CheckId, Detail, Finding, ImageRef, Severity, Workload};
+use crate::model::{ImageRef, Workload};
+
+use crate::checks::{CheckId, Detail, Finding, Severity};
 
 use super::registry::{Check, CheckContext, Fix, Run};
 use super::{ScanOptions, workload_finding};

@@ -21,7 +21,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use crate::model::{CheckId, Detail, Finding, ImageRef, Workload};
+use crate::model::{ImageRef, Workload};
+
+use crate::checks::{CheckId, Detail, Finding};
 
 /// `(namespace, kind, name)` of an object.
 type ObjKey = (String, String, String);
@@ -311,7 +313,7 @@ pub fn pinned(image: &str, digest: &str) -> Result<String, crate::model::image_r
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Severity;
+    use crate::checks::Severity;
     use serde_json::json;
 
     const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";

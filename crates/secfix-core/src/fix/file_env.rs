@@ -21,7 +21,7 @@ use std::sync::LazyLock;
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 use serde::Deserialize;
 
-pub use crate::model::Delivery;
+pub use crate::checks::Delivery;
 use crate::model::{ContainerGroup, ImageRef};
 
 /// The reviewed knowledge table.

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use self::file_env::UserFileVars;
-use crate::model::{Delivery, Finding};
+use crate::checks::{Delivery, Finding};
 
 /// Default folder under which Secrets moved out of environment variables are mounted.
 pub const DEFAULT_MOUNT_ROOT: &str = "/var/run/secrets/secfix";

@@ -29,7 +29,7 @@ pub mod eval;
 pub mod evidence;
 pub mod graph;
 pub mod render;
-use crate::model::{CheckId, Detail, Direction, Finding};
+use crate::checks::{CheckId, Detail, Direction, Finding};
 
 /// Base name of the created policy.
 pub(crate) const POLICY_NAME: &str = "secfix-default-deny";
@@ -422,8 +422,8 @@ pub(crate) fn build_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Severity;
     use crate::fix::FixOptions;
-    use crate::model::Severity;
     use serde_json::json;
 
     fn finding(ns: &str, direction: Direction) -> Finding {

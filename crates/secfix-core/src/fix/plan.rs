@@ -13,8 +13,9 @@ use super::network_policy::{plan_least_privilege, plan_namespace};
 use super::workload::plan_workload;
 use super::{Action, AppChanges, FixOptions, MovedSecret, Plan};
 use crate::checks::Fix;
+use crate::checks::{Delivery, Finding};
 use crate::inventory::Inventory;
-use crate::model::{Delivery, Finding, SourceLocation, Workload};
+use crate::model::{SourceLocation, Workload};
 
 /// The plans for one run, and what could not be planned.
 #[derive(Debug, Default)]

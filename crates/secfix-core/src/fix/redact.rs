@@ -16,8 +16,9 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::{NewObject, Plan};
+use crate::checks::Detail;
 use crate::checks::env_literal_secret::classify;
-use crate::model::{Detail, REDACTED};
+use crate::model::REDACTED;
 
 /// The annotation `kubectl apply` keeps a full copy of the object in.
 pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";

@@ -27,8 +27,9 @@ use super::redact::LAST_APPLIED_ANNOTATION;
 use super::secret_volume::{self, Move, MoveError};
 use super::{Action, FixOptions, MovedSecret, Plan, Target, digest, gitops, patch};
 use crate::checks::Fix;
+use crate::checks::{CheckId, Detail, Finding};
 use crate::model::workload::container_mut;
-use crate::model::{CheckId, ContainerGroup, Detail, Finding, Workload, WorkloadKind};
+use crate::model::{ContainerGroup, Workload, WorkloadKind};
 use serde_json::Value;
 
 /// Why a workload's findings could not be turned into a plan. Messages name the object and
@@ -682,7 +683,7 @@ fn container_name(spec: &PodSpec, group: ContainerGroup, index: usize) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Delivery, Severity};
+    use crate::checks::{Delivery, Severity};
     use serde_json::{Value, json};
 
     const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

@@ -1,7 +1,6 @@
 //! Data shared by checks, fixes and reports.
 
 mod diagnostic;
-pub mod finding;
 pub mod image_ref;
 pub mod names;
 pub mod selector;
@@ -10,7 +9,6 @@ pub mod workload;
 pub mod yaml;
 
 pub use diagnostic::Diagnostic;
-pub use finding::{CheckId, ContextRef, Delivery, Detail, Direction, Finding, Severity};
 pub use image_ref::ImageRef;
 pub use workload::{ContainerGroup, ContainerRef, SourceLocation, Workload, WorkloadKind};
 

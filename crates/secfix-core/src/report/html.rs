@@ -35,7 +35,7 @@ use sha2::{Digest, Sha256};
 use super::overview::APP_CHANGE_NOTE;
 use super::overview::{Counts, Overview, fix_command_for, needs_app_change};
 use super::{Report, plural};
-use crate::model::Finding;
+use crate::checks::Finding;
 use crate::model::text::printable;
 
 /// The page's style sheet, inlined.
@@ -530,7 +530,7 @@ fn esc(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::CheckId;
+    use crate::checks::CheckId;
 
     #[test]
     fn policy_hashes_the_inline_style_and_script() {

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{API_VERSION, ContextStatus, KIND, Report, Summary};
-use crate::model::Finding;
+use crate::checks::Finding;
 
 /// The JSON/YAML scan report, field for field as written.
 ///

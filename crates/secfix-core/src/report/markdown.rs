@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use super::overview::{APP_CHANGE_NOTE, TOP_NAMESPACES};
 use super::overview::{Overview, needs_app_change};
 use super::{Report, plural};
-use crate::model::Finding;
+use crate::checks::Finding;
 use crate::model::text::printable;
 
 /// Upper bound of the rendered Markdown, in bytes (64 KiB).

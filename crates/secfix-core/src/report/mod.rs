@@ -10,7 +10,7 @@
 //! [`Report::worst_first`]); the machine formats keep the report's order. Output is as
 //! deterministic as the report itself.
 //!
-//! Nothing here can leak a secret value: a [`Finding`] (and its [`crate::model::Detail`])
+//! Nothing here can leak a secret value: a [`Finding`] (and its [`crate::checks::Detail`])
 //! never holds one, and the renderers only print what the finding holds.
 //!
 //! The JSON/YAML document is a public, versioned interface (`apiVersion: secfix.dev/v1`,
@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CheckId, Finding, Severity};
+use crate::checks::{CheckId, Finding, Severity};
 
 pub use html::{content_security_policy, render_html};
 pub use json::{ReportError, ScanReport, to_json, to_yaml};
@@ -312,7 +312,7 @@ fn is_zero(n: &usize) -> bool {
 /// var above a finding, reformatting the file or a changed message keeps it. SARIF's
 /// `partialFingerprints` and `--baseline` both use it.
 pub fn identity(f: &Finding) -> String {
-    use crate::model::Detail;
+    use crate::checks::Detail;
     let mut id = format!("{}:{}/{}/{}", f.check, f.namespace, f.kind, f.name);
     if let Some(context) = f.context() {
         id = format!("{context}@{id}");
@@ -467,7 +467,7 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Detail;
+    use crate::checks::Detail;
 
     fn finding(check: CheckId, severity: Severity, fixable: bool) -> Finding {
         Finding {

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::{Origin, Report, Summary, Target};
-use crate::model::{CheckId, Delivery, Finding, Severity};
+use crate::checks::{CheckId, Delivery, Finding, Severity};
 
 /// What an app change means for the suggested commands (shown when some fix needs one).
 pub const APP_CHANGE_NOTE: &str = "An app change moves a secret to a file the app must be changed to read: `fix` asks about it on a terminal, and otherwise (`--yes`, `-f`) leaves it out unless `--allow-app-changes`.";
@@ -540,7 +540,8 @@ fn quote(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Detail, SourceLocation};
+    use crate::checks::Detail;
+    use crate::model::SourceLocation;
 
     fn finding(check: CheckId, severity: Severity, ns: &str, name: &str, fixable: bool) -> Finding {
         Finding {

@@ -25,7 +25,7 @@
 //! - every report is labelled [`MANAGED_BY_LABEL`]=[`MANAGED_BY`], which is how a later run
 //!   finds the reports to replace or delete and never touches anyone else's.
 //!
-//! A finding never holds a secret's value (see `crate::model::Finding`), so neither does a
+//! A finding never holds a secret's value (see `crate::checks::Finding`), so neither does a
 //! report built from it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,7 +35,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{Finding, Severity};
+use crate::checks::{Finding, Severity};
 
 /// API group of the reports.
 pub const GROUP: &str = "wgpolicyk8s.io";
@@ -437,7 +437,8 @@ fn flatten(key: &str, value: &Value, out: &mut BTreeMap<String, String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CheckId, Detail, Direction, SourceLocation};
+    use crate::checks::{CheckId, Detail, Direction};
+    use crate::model::SourceLocation;
     use serde_json::json;
 
     const AT: Timestamp = Timestamp {

@@ -42,7 +42,7 @@ use serde_sarif::sarif::{
 
 use super::Report;
 use super::json::pretty_json;
-use crate::model::{CheckId, Finding, Severity};
+use crate::checks::{CheckId, Finding, Severity};
 
 /// The OASIS-published location of the SARIF 2.1.0 schema (errata 01).
 pub const SARIF_SCHEMA_URI: &str =

@@ -3,9 +3,9 @@
 use serde_json::Value;
 
 use super::{Edits, ManifestFile};
+use secfix_core::checks::{Detail, Finding};
 use secfix_core::fix::redact::redact_env_values;
 use secfix_core::fix::{Action, Plan};
-use secfix_core::model::{Detail, Finding};
 
 /// What an offline fix (`fix -f`) does to the manifest files.
 #[derive(Debug, Default)]

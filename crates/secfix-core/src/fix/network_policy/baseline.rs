@@ -22,7 +22,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 
 use super::eval::{self, Endpoint, NamespaceLabels, Pod};
 use super::graph::{Flow, FlowKind, Graph, Peer, PodPort, PortValue, WorkloadRef};
-use crate::model::{Direction, Workload};
+use crate::checks::Direction;
+use crate::model::Workload;
 
 /// Most policies one new policy is split into; beyond that its rules are left out.
 const MAX_TERMS: usize = 64;

@@ -23,7 +23,7 @@ use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, Network
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::graph::Cidr;
-use crate::model::Direction;
+use crate::checks::Direction;
 use crate::model::selector::label_selector_matches;
 
 /// A pod as the evaluator sees it.

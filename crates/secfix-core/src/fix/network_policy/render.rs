@@ -26,7 +26,7 @@ use super::graph::{
     PodPort, PortValue, Svc, WorkloadRef, container_ports,
 };
 use super::{MANAGED_BY, MANAGED_BY_LABEL, POLICY_NAME, baseline, eval};
-use crate::model::Direction;
+use crate::checks::Direction;
 
 /// The label every namespace carries with its own name.
 pub(crate) const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";

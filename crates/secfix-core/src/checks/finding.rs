@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::workload::SourceLocation;
+use crate::model::SourceLocation;
 
 /// How bad a finding is. Ordered: `Low < Medium < High`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,7 +29,7 @@ impl std::fmt::Display for Severity {
     }
 }
 
-pub use crate::checks::CheckId;
+use super::CheckId;
 
 /// How a secret moved into a file reaches the app (see `fix::file_env`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
