@@ -29,7 +29,7 @@ use super::distribution::{Auth, Lookup, Session};
 use super::{
     MAX_MANIFEST_BYTES, ResolveError, Resolver, plain_http_allowed, secs, transport_error,
 };
-use secfix_core::checks::sigstore::KeylessMaterial;
+use secfix_core::checks::unsigned_image::sigstore::KeylessMaterial;
 use secfix_core::checks::unsigned_image::{FoundSignature, SignatureSource};
 use secfix_core::model::ImageRef;
 
