@@ -3178,4 +3178,25 @@ mod tests {
             rows(&set)
         );
     }
+
+    /// Issue 20: a `loadBalancerSourceRanges` entry that is not an address block was
+    /// dropped without a word, so the rule named only the ranges left (or anywhere, when
+    /// none was left), and nobody was told. Now the Service stays open to anywhere and a
+    /// note names the range.
+    #[test]
+    fn unreadable_load_balancer_source_range_is_said_not_dropped() {
+        let mut objs = shop();
+        objs[2]["spec"]["type"] = "LoadBalancer".into();
+        objs[2]["spec"]["loadBalancerSourceRanges"] = json!(["203.0.113.0/24", "office"]);
+        let set = plan(objs);
+        let ingress = pol(&set, "secfix-ingress-cart")["spec"]["ingress"].to_string();
+        assert!(ingress.contains("0.0.0.0/0"), "{ingress}");
+        assert!(
+            set.notes
+                .iter()
+                .any(|n| n.contains("loadBalancerSourceRanges office")),
+            "{:?}",
+            set.notes
+        );
+    }
 }
