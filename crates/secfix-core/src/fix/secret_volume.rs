@@ -77,8 +77,6 @@ pub(crate) fn file_mode(spec: &PodSpec) -> i32 {
         });
     if all_root { ROOT_MODE } else { ANY_USER_MODE }
 }
-/// Longest volume name (DNS label).
-const MAX_VOLUME_NAME: usize = 63;
 
 /// A container of the pod spec: its list and index.
 type Cid = (ContainerGroup, usize);
@@ -277,14 +275,6 @@ pub(crate) fn container_mut(
     })
 }
 
-fn container(spec: &PodSpec, (group, index): Cid) -> Option<&Container> {
-    match group {
-        ContainerGroup::Containers => spec.containers.get(index),
-        ContainerGroup::InitContainers => spec.init_containers.as_ref()?.get(index),
-        ContainerGroup::EphemeralContainers => None,
-    }
-}
-
 /// The mount root without trailing `/` (`""` for `/`).
 fn mount_root(root: &str) -> Result<&str, MoveError> {
     if !root.starts_with('/') {
@@ -306,9 +296,13 @@ pub(crate) fn volume_name(secret: &str, taken: &BTreeSet<String>) -> String {
             }
         })
         .collect();
-    crate::model::names::unique(raw.trim_end_matches('-'), "", "-", MAX_VOLUME_NAME, |n| {
-        taken.contains(n)
-    })
+    crate::model::names::unique(
+        raw.trim_end_matches('-'),
+        "",
+        "-",
+        crate::model::names::MAX_LABEL,
+        |n| taken.contains(n),
+    )
 }
 
 fn is_empty(s: &Option<String>) -> bool {
@@ -539,7 +533,7 @@ fn choose_volumes(spec: &mut PodSpec, original: &PodSpec, needs: &[Need]) -> Vec
     let mut added: Vec<(String, String, Keys, bool)> = Vec::new();
     let mut out = Vec::new();
     for need in needs {
-        let Some(c) = container(original, need.cid) else {
+        let Some(c) = crate::model::workload::container(original, need.cid.0, need.cid.1) else {
             // `validate` checked every container.
             continue;
         };
@@ -691,10 +685,12 @@ fn rewrite_env(
     };
     let containers: BTreeSet<Cid> = unique.iter().map(|m| m.container()).collect();
     for cid in containers {
-        let before = container(original, cid).ok_or(MoveError::NoContainer {
-            group: cid.0.field(),
-            index: cid.1,
-        })?;
+        let before = crate::model::workload::container(original, cid.0, cid.1).ok_or(
+            MoveError::NoContainer {
+                group: cid.0.field(),
+                index: cid.1,
+            },
+        )?;
         let c = container_mut(spec, cid.0, cid.1)?;
         let keys = moves_of(unique, cid, true);
         if !keys.is_empty() {

@@ -27,7 +27,7 @@ use super::redact::LAST_APPLIED_ANNOTATION;
 use super::secret_volume::{self, Move, MoveError};
 use super::{Action, FixOptions, MovedSecret, Plan, Target, digest, gitops, patch};
 use crate::checks::Fix;
-use crate::model::workload::container_mut;
+use crate::model::workload::{container_mut, container_name};
 use crate::model::{CheckId, ContainerGroup, Detail, Finding, Workload, WorkloadKind};
 use serde_json::Value;
 
@@ -641,7 +641,7 @@ fn last_applied_op(w: &Workload, e: &Edits) -> Option<PatchOperation> {
         };
         let Some(Value::Array(entries)) = containers
             .iter_mut()
-            .find(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str()))
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
             .and_then(|c| c.get_mut("env"))
         else {
             continue;
@@ -697,23 +697,6 @@ fn replace_in_strings(v: &mut Value, value: &str) -> bool {
             .values_mut()
             .fold(false, |any, c| replace_in_strings(c, value) | any),
         _ => false,
-    }
-}
-
-/// The name of container `index` of `group` in `spec`.
-fn container_name(spec: &PodSpec, group: ContainerGroup, index: usize) -> Option<String> {
-    match group {
-        ContainerGroup::InitContainers => spec
-            .init_containers
-            .as_ref()?
-            .get(index)
-            .map(|c| c.name.clone()),
-        ContainerGroup::Containers => spec.containers.get(index).map(|c| c.name.clone()),
-        ContainerGroup::EphemeralContainers => spec
-            .ephemeral_containers
-            .as_ref()?
-            .get(index)
-            .map(|c| c.name.clone()),
     }
 }
 

@@ -26,6 +26,7 @@ use super::graph::{
     Peer, PodPort, PortValue, Svc, WorkloadRef, container_ports,
 };
 use super::{MANAGED_BY, MANAGED_BY_LABEL, POLICY_NAME, baseline, eval};
+use crate::model::names::{self, MAX_NAME};
 use crate::model::{Direction, Workload};
 
 /// The label every namespace carries with its own name.
@@ -183,33 +184,9 @@ fn service_pods(s: &Svc<'_>) -> LabelSelector {
     selector_of(s.selector.as_ref().unwrap_or(&BTreeMap::new()))
 }
 
-/// The longest object name (a DNS subdomain).
-const MAX_NAME: usize = 253;
-
-/// `name` cut to fit [`MAX_NAME`] with room for a `-N` suffix: a long one keeps its start
-/// and ends in a hash of the whole, so distinct names stay distinct (and stable).
-fn fit(name: String) -> String {
-    if name.len() <= MAX_NAME - 4 {
-        return name;
-    }
-    // FNV-1a: stable across runs and platforms.
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let head = name[..MAX_NAME - 4 - 17].trim_end_matches(['-', '.']);
-    format!("{head}-{hash:016x}")
-}
-
+/// `base`, else `base-2`, `base-3`, … (cut to fit an object name), not in `used`; taken.
 fn unique(base: String, used: &mut BTreeSet<String>) -> String {
-    let base = fit(base);
-    let name = if used.contains(&base) {
-        (2..)
-            .map(|i| format!("{base}-{i}"))
-            .find(|n| !used.contains(n))
-            .unwrap_or(base)
-    } else {
-        base
-    };
+    let name = names::unique(&base, "", "-", MAX_NAME, |n| used.contains(n));
     used.insert(name.clone());
     name
 }
@@ -3107,15 +3084,23 @@ mod tests {
 
     #[test]
     fn long_names_are_cut_to_a_valid_length_and_stay_distinct() {
-        let a = fit(format!("secfix-egress-deployment-{}", "a".repeat(250)));
-        let b = fit(format!("secfix-egress-deployment-{}b", "a".repeat(249)));
-        assert!(a.len() <= MAX_NAME - 4, "{}", a.len());
-        assert_ne!(a, b);
-        assert_eq!(
-            a,
-            fit(format!("secfix-egress-deployment-{}", "a".repeat(250)))
+        let mut used = BTreeSet::new();
+        let a = unique(
+            format!("secfix-egress-deployment-{}", "a".repeat(250)),
+            &mut used,
         );
-        assert_eq!(fit("short".into()), "short");
+        let b = unique(
+            format!("secfix-egress-deployment-{}b", "a".repeat(249)),
+            &mut used,
+        );
+        assert!(a.len() <= MAX_NAME, "{}", a.len());
+        assert_ne!(a, b);
+        let again = unique(
+            format!("secfix-egress-deployment-{}", "a".repeat(250)),
+            &mut used,
+        );
+        assert!(again.len() <= MAX_NAME && again.ends_with("-2"), "{again}");
+        assert_eq!(unique("short".into(), &mut used), "short");
     }
 
     /// Issue 20: a caller whose pod selector the graph does not hold got
