@@ -28,7 +28,7 @@ use super::secret_volume::{self, Move, MoveError};
 use super::{Action, FixOptions, MovedSecret, Plan, Target, digest, gitops, patch};
 use crate::checks::Fixer;
 use crate::checks::{CheckId, Detail, Finding};
-use crate::model::workload::container_mut;
+use crate::model::workload::{container_mut, container_name};
 use crate::model::{ContainerGroup, Workload, WorkloadKind};
 use serde_json::Value;
 
@@ -246,7 +246,6 @@ struct Edits {
 
 /// Checks each finding against the spec as read (a stale finding is an error, never a
 /// guess) and gathers the moves, image pins and literals it asks for.
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 fn collect_edits(
     w: &Workload,
     mine: &[&Finding],
@@ -254,15 +253,6 @@ fn collect_edits(
     object: &str,
 ) -> Result<Edits, FixError> {
     let ptr = w.spec_pointer();
-    let bad_path = |f: &Finding| FixError::BadPath {
-        object: object.to_string(),
-        path: f.path.clone(),
-    };
-    let stale = |f: &Finding, expected: String| FixError::Stale {
-        object: object.to_string(),
-        path: f.path.clone(),
-        expected,
-    };
     let has_literals = mine.iter().any(|f| f.check == CheckId::EnvLiteralSecret);
     let secret_name = has_literals.then(|| {
         let mut taken = referenced_secrets(&w.spec);
@@ -278,15 +268,59 @@ fn collect_edits(
         secret_name,
     };
     for &f in mine {
-        let (group, ci, field) = locate(ptr, &f.path).ok_or_else(|| bad_path(f))?;
+        let (group, index, field) = locate(ptr, &f.path).ok_or_else(|| bad_path(object, f))?;
         if group == ContainerGroup::EphemeralContainers {
             return Err(FixError::Ephemeral {
                 object: object.to_string(),
                 path: f.path.clone(),
             });
         }
-        let container = container_mut(&mut e.restored, group, ci).ok_or_else(|| bad_path(f))?;
-        match (&f.detail, field) {
+        let at = At {
+            object,
+            f,
+            group,
+            index,
+        };
+        if e.add(&at, field)? {
+            e.used.push(f.clone());
+        }
+    }
+    Ok(e)
+}
+
+fn bad_path(object: &str, f: &Finding) -> FixError {
+    FixError::BadPath {
+        object: object.to_string(),
+        path: f.path.clone(),
+    }
+}
+
+/// The finding being gathered, and the container it points at.
+struct At<'a> {
+    object: &'a str,
+    f: &'a Finding,
+    group: ContainerGroup,
+    index: usize,
+}
+
+impl At<'_> {
+    /// The spec no longer holds what the finding saw.
+    fn stale(&self, expected: String) -> FixError {
+        FixError::Stale {
+            object: self.object.to_string(),
+            path: self.f.path.clone(),
+            expected,
+        }
+    }
+}
+
+impl Edits {
+    /// Gathers what finding `at.f` asks of `field` of its container. `false`: nothing to
+    /// do (an image without a digest has nothing to pin).
+    fn add(&mut self, at: &At<'_>, field: Field) -> Result<bool, FixError> {
+        let container = container_mut(&mut self.restored, at.group, at.index)
+            .ok_or_else(|| bad_path(at.object, at.f))?;
+        match (&at.f.detail, field) {
             (
                 Detail::EnvSecret(crate::checks::env_secret::Detail::SecretKeyRef {
                     env,
@@ -303,14 +337,11 @@ fn collect_edits(
                     .and_then(|e| e.value_from.as_ref())
                     .and_then(|v| v.secret_key_ref.as_ref());
                 if !r.is_some_and(|r| &r.name == secret && &r.key == key) {
-                    return Err(stale(
-                        f,
-                        format!("env {env} from key {key} of Secret {secret}"),
-                    ));
+                    return Err(at.stale(format!("env {env} from key {key} of Secret {secret}")));
                 }
-                e.moves.push(Move::Key {
-                    group,
-                    container: ci,
+                self.moves.push(Move::Key {
+                    group: at.group,
+                    container: at.index,
                     index: i,
                     env: env.clone(),
                     secret: secret.clone(),
@@ -333,11 +364,11 @@ fn collect_edits(
                     .and_then(|e| e.get(i))
                     .and_then(|e| e.secret_ref.as_ref());
                 if r.is_none_or(|r| &r.name != secret) {
-                    return Err(stale(f, format!("envFrom of Secret {secret}")));
+                    return Err(at.stale(format!("envFrom of Secret {secret}")));
                 }
-                e.moves.push(Move::Whole {
-                    group,
-                    container: ci,
+                self.moves.push(Move::Whole {
+                    group: at.group,
+                    container: at.index,
                     index: i,
                     secret: secret.clone(),
                     prefix: prefix.clone(),
@@ -349,41 +380,7 @@ fn collect_edits(
                     crate::checks::env_literal_secret::Detail::LiteralSecret { env, .. },
                 ),
                 Field::Env(i),
-            ) => {
-                let entry = container
-                    .env
-                    .as_mut()
-                    .and_then(|e| e.get_mut(i))
-                    .filter(|e| &e.name == env);
-                let (Some(entry), Some(secret)) = (entry, e.secret_name.as_ref()) else {
-                    return Err(stale(f, format!("a literal value in env {env}")));
-                };
-                let Some(value) = entry.value.as_deref() else {
-                    return Err(stale(f, format!("a literal value in env {env}")));
-                };
-                let key = e.literals.add(env, value);
-                *entry = EnvVar {
-                    name: env.clone(),
-                    value: None,
-                    value_from: Some(EnvVarSource {
-                        secret_key_ref: Some(SecretKeySelector {
-                            name: secret.clone(),
-                            key: key.clone(),
-                            optional: None,
-                        }),
-                        ..EnvVarSource::default()
-                    }),
-                };
-                e.moves.push(Move::Key {
-                    group,
-                    container: ci,
-                    index: i,
-                    env: env.clone(),
-                    secret: secret.clone(),
-                    key,
-                    optional: false,
-                });
-            }
+            ) => self.add_literal(at, env, i)?,
             (
                 Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
                     image,
@@ -393,14 +390,14 @@ fn collect_edits(
                 Field::Image,
             ) => {
                 if container.image.as_deref() != Some(image.as_str()) {
-                    return Err(stale(f, format!("image {image}")));
+                    return Err(at.stale(format!("image {image}")));
                 }
                 let pinned = digest::pinned(image, d).map_err(|source| FixError::Image {
-                    object: object.to_string(),
-                    path: f.path.clone(),
+                    object: at.object.to_string(),
+                    path: at.f.path.clone(),
                     source,
                 })?;
-                e.images.push((group, ci, pinned));
+                self.images.push((at.group, at.index, pinned));
             }
             // An image finding without a digest has nothing to pin.
             (
@@ -409,12 +406,53 @@ fn collect_edits(
                     ..
                 }),
                 Field::Image,
-            ) => continue,
-            _ => return Err(bad_path(f)),
+            ) => return Ok(false),
+            _ => return Err(bad_path(at.object, at.f)),
         }
-        e.used.push(f.clone());
+        Ok(true)
     }
-    Ok(e)
+
+    /// A literal secret in `env[i]`: its value goes into the new Secret, and the entry
+    /// (in the restored spec too) becomes a `secretKeyRef` to it, then moved like the rest.
+    fn add_literal(&mut self, at: &At<'_>, env: &str, i: usize) -> Result<(), FixError> {
+        let stale = || at.stale(format!("a literal value in env {env}"));
+        let container = container_mut(&mut self.restored, at.group, at.index)
+            .ok_or_else(|| bad_path(at.object, at.f))?;
+        let entry = container
+            .env
+            .as_mut()
+            .and_then(|e| e.get_mut(i))
+            .filter(|e| e.name == env);
+        let (Some(entry), Some(secret)) = (entry, self.secret_name.as_ref()) else {
+            return Err(stale());
+        };
+        let Some(value) = entry.value.as_deref() else {
+            return Err(stale());
+        };
+        let key = self.literals.add(env, value);
+        *entry = EnvVar {
+            name: env.to_string(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret.clone(),
+                    key: key.clone(),
+                    optional: None,
+                }),
+                ..EnvVarSource::default()
+            }),
+        };
+        self.moves.push(Move::Key {
+            group: at.group,
+            container: at.index,
+            index: i,
+            env: env.to_string(),
+            secret: secret.clone(),
+            key,
+            optional: false,
+        });
+        Ok(())
+    }
 }
 
 /// The fixed spec (moves and pins applied to the restored spec), the warnings the user
@@ -615,7 +653,7 @@ fn last_applied_op(w: &Workload, e: &Edits) -> Option<PatchOperation> {
         };
         let Some(Value::Array(entries)) = containers
             .iter_mut()
-            .find(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str()))
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
             .and_then(|c| c.get_mut("env"))
         else {
             continue;
@@ -671,23 +709,6 @@ fn replace_in_strings(v: &mut Value, value: &str) -> bool {
             .values_mut()
             .fold(false, |any, c| replace_in_strings(c, value) | any),
         _ => false,
-    }
-}
-
-/// The name of container `index` of `group` in `spec`.
-fn container_name(spec: &PodSpec, group: ContainerGroup, index: usize) -> Option<String> {
-    match group {
-        ContainerGroup::InitContainers => spec
-            .init_containers
-            .as_ref()?
-            .get(index)
-            .map(|c| c.name.clone()),
-        ContainerGroup::Containers => spec.containers.get(index).map(|c| c.name.clone()),
-        ContainerGroup::EphemeralContainers => spec
-            .ephemeral_containers
-            .as_ref()?
-            .get(index)
-            .map(|c| c.name.clone()),
     }
 }
 
