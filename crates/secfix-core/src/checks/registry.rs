@@ -104,10 +104,11 @@ impl Evidence {
 }
 
 /// How a check's findings are fixed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Fixer {
-    /// Patched into the plan of the workload the finding is about (`fix::workload`).
-    Workload,
+    /// Patched into the plan of the workload the finding is about (`fix::workload` builds
+    /// the plan; the check's own fix gathers its edit).
+    Workload(&'static dyn crate::fix::workload::WorkloadFix),
     /// One plan per namespace (`fix::network_policy`).
     Namespace,
 }
@@ -316,7 +317,7 @@ mod tests {
         for id in CheckId::ALL {
             let def = id.def();
             match (def.scan(), def.fixer()) {
-                (Scan::Namespace(_), Some(Fixer::Workload))
+                (Scan::Namespace(_), Some(Fixer::Workload(_)))
                 | (Scan::Workload(_), Some(Fixer::Namespace)) => {
                     panic!("{}: fix route does not match how it runs", id)
                 }

@@ -19,15 +19,15 @@ use std::collections::BTreeSet;
 
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{PatchOperation, ReplaceOperation};
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, SecretKeySelector};
+use k8s_openapi::api::core::v1::{Container, EnvVar, EnvVarSource, PodSpec, SecretKeySelector};
 
 use super::file_env::{Policy, Table};
 use super::literal_secret::{self, LiteralSecret};
 use super::redact::LAST_APPLIED_ANNOTATION;
 use super::secret_volume::{self, Move, MoveError};
-use super::{Action, FixOptions, MovedSecret, Plan, Target, digest, gitops, patch};
+use super::{Action, FixOptions, MovedSecret, Plan, Target, gitops, patch};
+use crate::checks::Finding;
 use crate::checks::Fixer;
-use crate::checks::{CheckId, Detail, Finding};
 use crate::model::workload::{container_mut, container_name};
 use crate::model::{ContainerGroup, Workload, WorkloadKind};
 use serde_json::Value;
@@ -111,9 +111,9 @@ pub(crate) struct Built {
     pub restored: PodSpec,
 }
 
-/// The finding's target inside the pod spec.
+/// The field of a container a finding points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub enum Field {
     Env(usize),
     EnvFrom(usize),
     Image,
@@ -221,27 +221,48 @@ fn select<'a>(w: &Workload, findings: &'a [Finding]) -> Vec<&'a Finding> {
                 && f.kind == w.kind.as_str()
                 && f.name == w.name()
                 && (f.namespace.is_empty() || f.namespace == w.namespace())
-                && f.check.def().fixer() == Some(Fixer::Workload)
-                && (w.kind != WorkloadKind::Pod || matches!(f.detail, Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image { .. })))
+                && workload_fix(f).is_some_and(|fix| w.kind != WorkloadKind::Pod || fix.image_only())
                 // The same finding twice (e.g. from two scans) is fixed once.
                 && seen.insert((f.check, f.path.clone()))
         })
         .collect()
 }
 
+/// A check's per-workload fix (its [`Fixer::Workload`]): checks its finding against the
+/// spec as read (a stale finding is an error, never a guess) and gathers the edit it asks
+/// for into the object's plan. Each check's folder implements it.
+pub trait WorkloadFix: Sync + std::fmt::Debug {
+    /// Whether it changes only a container's image, the one change a live Pod allows.
+    fn image_only(&self) -> bool;
+    /// Whether it moves literal values into a new Secret (whose name is chosen first).
+    fn moves_literals(&self) -> bool;
+    /// Gathers what `at.f` asks of `field` of its container. `Ok(false)`: nothing to do
+    /// (e.g. an image without a digest has nothing to pin).
+    fn gather(&self, edits: &mut Edits, at: &At<'_>, field: Field) -> Result<bool, FixError>;
+}
+
+/// The per-workload fix of `f`'s check, if it has one.
+fn workload_fix(f: &Finding) -> Option<&'static dyn WorkloadFix> {
+    match f.check.def().fixer() {
+        Some(Fixer::Workload(fix)) => Some(fix),
+        Some(Fixer::Namespace) | None => None,
+    }
+}
+
 /// What the plan changes, gathered and checked against the spec as read.
-struct Edits {
+#[derive(Debug)]
+pub struct Edits {
     /// The findings the plan fixes.
     used: Vec<Finding>,
     /// What the inverse restores: the original spec, literals replaced by `secretKeyRef`s to
     /// the new Secret. The fix starts from it too.
-    restored: PodSpec,
-    moves: Vec<Move>,
+    pub(crate) restored: PodSpec,
+    pub(crate) moves: Vec<Move>,
     /// New image references by container.
-    images: Vec<(ContainerGroup, usize, String)>,
+    pub(crate) images: Vec<(ContainerGroup, usize, String)>,
     /// Moved literal values, and the Secret that receives them.
-    literals: LiteralSecret,
-    secret_name: Option<String>,
+    pub(crate) literals: LiteralSecret,
+    pub(crate) secret_name: Option<String>,
 }
 
 /// Checks each finding against the spec as read (a stale finding is an error, never a
@@ -253,7 +274,9 @@ fn collect_edits(
     object: &str,
 ) -> Result<Edits, FixError> {
     let ptr = w.spec_pointer();
-    let has_literals = mine.iter().any(|f| f.check == CheckId::EnvLiteralSecret);
+    let has_literals = mine
+        .iter()
+        .any(|f| workload_fix(f).is_some_and(|fix| fix.moves_literals()));
     let secret_name = has_literals.then(|| {
         let mut taken = referenced_secrets(&w.spec);
         taken.extend(existing_secrets.iter().cloned());
@@ -288,7 +311,7 @@ fn collect_edits(
     Ok(e)
 }
 
-fn bad_path(object: &str, f: &Finding) -> FixError {
+pub(crate) fn bad_path(object: &str, f: &Finding) -> FixError {
     FixError::BadPath {
         object: object.to_string(),
         path: f.path.clone(),
@@ -296,16 +319,17 @@ fn bad_path(object: &str, f: &Finding) -> FixError {
 }
 
 /// The finding being gathered, and the container it points at.
-struct At<'a> {
-    object: &'a str,
-    f: &'a Finding,
-    group: ContainerGroup,
-    index: usize,
+#[derive(Debug)]
+pub struct At<'a> {
+    pub(crate) object: &'a str,
+    pub(crate) f: &'a Finding,
+    pub(crate) group: ContainerGroup,
+    pub(crate) index: usize,
 }
 
 impl At<'_> {
     /// The spec no longer holds what the finding saw.
-    fn stale(&self, expected: String) -> FixError {
+    pub(crate) fn stale(&self, expected: String) -> FixError {
         FixError::Stale {
             object: self.object.to_string(),
             path: self.f.path.clone(),
@@ -315,106 +339,22 @@ impl At<'_> {
 }
 
 impl Edits {
-    /// Gathers what finding `at.f` asks of `field` of its container. `false`: nothing to
-    /// do (an image without a digest has nothing to pin).
+    /// Gathers what finding `at.f` asks of `field` of its container, through its check's
+    /// fix. `false`: nothing to do.
     fn add(&mut self, at: &At<'_>, field: Field) -> Result<bool, FixError> {
-        let container = container_mut(&mut self.restored, at.group, at.index)
-            .ok_or_else(|| bad_path(at.object, at.f))?;
-        match (&at.f.detail, field) {
-            (
-                Detail::EnvSecret(crate::checks::env_secret::Detail::SecretKeyRef {
-                    env,
-                    secret,
-                    key,
-                    optional,
-                    ..
-                }),
-                Field::Env(i),
-            ) => {
-                let entry = container.env.as_ref().and_then(|e| e.get(i));
-                let r = entry
-                    .filter(|e| &e.name == env)
-                    .and_then(|e| e.value_from.as_ref())
-                    .and_then(|v| v.secret_key_ref.as_ref());
-                if !r.is_some_and(|r| &r.name == secret && &r.key == key) {
-                    return Err(at.stale(format!("env {env} from key {key} of Secret {secret}")));
-                }
-                self.moves.push(Move::Key {
-                    group: at.group,
-                    container: at.index,
-                    index: i,
-                    env: env.clone(),
-                    secret: secret.clone(),
-                    key: key.clone(),
-                    optional: *optional,
-                });
-            }
-            (
-                Detail::EnvSecret(crate::checks::env_secret::Detail::SecretRef {
-                    secret,
-                    prefix,
-                    optional,
-                    ..
-                }),
-                Field::EnvFrom(i),
-            ) => {
-                let r = container
-                    .env_from
-                    .as_ref()
-                    .and_then(|e| e.get(i))
-                    .and_then(|e| e.secret_ref.as_ref());
-                if r.is_none_or(|r| &r.name != secret) {
-                    return Err(at.stale(format!("envFrom of Secret {secret}")));
-                }
-                self.moves.push(Move::Whole {
-                    group: at.group,
-                    container: at.index,
-                    index: i,
-                    secret: secret.clone(),
-                    prefix: prefix.clone(),
-                    optional: *optional,
-                });
-            }
-            (
-                Detail::EnvLiteralSecret(
-                    crate::checks::env_literal_secret::Detail::LiteralSecret { env, .. },
-                ),
-                Field::Env(i),
-            ) => self.add_literal(at, env, i)?,
-            (
-                Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
-                    image,
-                    digest: Some(d),
-                    ..
-                }),
-                Field::Image,
-            ) => {
-                if container.image.as_deref() != Some(image.as_str()) {
-                    return Err(at.stale(format!("image {image}")));
-                }
-                let pinned = digest::pinned(image, d).map_err(|source| FixError::Image {
-                    object: at.object.to_string(),
-                    path: at.f.path.clone(),
-                    source,
-                })?;
-                self.images.push((at.group, at.index, pinned));
-            }
-            // An image finding without a digest has nothing to pin.
-            (
-                Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
-                    digest: None,
-                    ..
-                }),
-                Field::Image,
-            ) => return Ok(false),
-            _ => return Err(bad_path(at.object, at.f)),
-        }
-        Ok(true)
+        let fix = workload_fix(at.f).ok_or_else(|| bad_path(at.object, at.f))?;
+        fix.gather(self, at, field)
+    }
+
+    /// The container `at` points at, in the spec being restored.
+    pub(crate) fn container(&mut self, at: &At<'_>) -> Result<&mut Container, FixError> {
+        container_mut(&mut self.restored, at.group, at.index)
+            .ok_or_else(|| bad_path(at.object, at.f))
     }
 
     /// A literal secret in `env[i]`: its value goes into the new Secret, and the entry
     /// (in the restored spec too) becomes a `secretKeyRef` to it, then moved like the rest.
-    fn add_literal(&mut self, at: &At<'_>, env: &str, i: usize) -> Result<(), FixError> {
+    pub(crate) fn add_literal(&mut self, at: &At<'_>, env: &str, i: usize) -> Result<(), FixError> {
         let stale = || at.stale(format!("a literal value in env {env}"));
         let container = container_mut(&mut self.restored, at.group, at.index)
             .ok_or_else(|| bad_path(at.object, at.f))?;
@@ -718,6 +658,7 @@ mod tests {
     use crate::checks::{Delivery, Severity};
     use serde_json::{Value, json};
 
+    use crate::checks::{CheckId, Detail};
     const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     const SECRET_VALUE: &str = "s3cr3t-Hunter2-value";
 

@@ -38,6 +38,8 @@
 //!
 //! The value, or any part of it, never appears in a finding: reasons are fixed strings.
 
+mod fix;
+
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -281,7 +283,7 @@ impl Check for EnvLiteralSecret {
     }
 
     fn fixer(&self) -> Option<Fixer> {
-        Some(Fixer::Workload)
+        Some(Fixer::Workload(&fix::Fix))
     }
 }
 

@@ -2,6 +2,8 @@
 //! `env[].valueFrom.secretKeyRef` and every `envFrom[].secretRef`, in init, regular and
 //! ephemeral containers. One finding per entry; `path` points at the entry.
 
+mod fix;
+
 use crate::fix::file_env;
 use crate::model::Workload;
 use crate::checks::{CheckId, Delivery, Finding, Severity};
@@ -119,7 +121,7 @@ impl Check for EnvSecret {
     }
 
     fn fixer(&self) -> Option<Fixer> {
-        Some(Fixer::Workload)
+        Some(Fixer::Workload(&fix::Fix))
     }
 }
 

@@ -9,6 +9,8 @@
 //! there is nothing to pin). A container without an image (possible in a manifest that a tool
 //! fills in later) is skipped.
 
+mod fix;
+
 use crate::model::{ImageRef, Workload};
 
 use crate::checks::{CheckId, Finding, Severity};
@@ -109,7 +111,7 @@ impl Check for MutableImageTag {
     }
 
     fn fixer(&self) -> Option<Fixer> {
-        Some(Fixer::Workload)
+        Some(Fixer::Workload(&fix::Fix))
     }
 }
 
