@@ -24,6 +24,8 @@
 
 pub mod registry;
 pub mod sigstore;
+pub mod sigstore_bundle;
+pub mod sigstore_ring;
 pub mod suppress;
 
 use std::cmp::Ordering;

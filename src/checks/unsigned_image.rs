@@ -183,6 +183,11 @@ impl TrustedKey {
             .any(|alg| entity.verify_signature(*alg, payload, signature).is_ok())
     }
 
+    /// The key's DER SubjectPublicKeyInfo.
+    pub fn spki(&self) -> &[u8] {
+        &self.spki
+    }
+
     /// Whether an annotation entry names this key (its name or its fingerprint).
     fn named(&self, entry: &str) -> bool {
         entry == self.name || entry == self.fingerprint
@@ -270,6 +275,9 @@ pub enum SignatureSource {
     SigTag,
     /// An OCI 1.1 referrer (from the referrers API or the `sha256-<hex>` fallback index).
     Referrer,
+    /// A Sigstore bundle found as an OCI 1.1 referrer: [`FoundSignature::payload`] holds the
+    /// bundle's JSON (`super::sigstore_bundle`).
+    Bundle,
 }
 
 /// A signature as fetched: a simple-signing payload and the signature over it (from the
@@ -321,8 +329,21 @@ pub fn payload_digest(payload: &[u8]) -> Option<String> {
 
 /// Checks every signature found against every key of `policy`, once per digest.
 pub fn examine(policy: &TrustPolicy, found: &[FoundSignature]) -> Vec<Candidate> {
-    found
+    let bundles = found
         .iter()
+        .filter(|s| s.source == SignatureSource::Bundle)
+        .flat_map(|s| {
+            super::sigstore_bundle::examine(&policy.keys, policy.keyless.as_ref(), &s.payload)
+        })
+        .map(|(names_digest, verified_by, identity_mismatch)| Candidate {
+            source: SignatureSource::Bundle,
+            names_digest,
+            verified_by,
+            identity_mismatch,
+        });
+    let classic: Vec<Candidate> = found
+        .iter()
+        .filter(|s| s.source != SignatureSource::Bundle)
         .map(|s| {
             let signature = base64::engine::general_purpose::STANDARD
                 .decode(s.signature_b64.trim())
@@ -354,7 +375,8 @@ pub fn examine(policy: &TrustPolicy, found: &[FoundSignature]) -> Vec<Candidate>
                 identity_mismatch,
             }
         })
-        .collect()
+        .collect();
+    classic.into_iter().chain(bundles).collect()
 }
 
 /// Why an image does not pass.
