@@ -179,6 +179,17 @@ pub fn verify(signer: Signer<'_>, bundle: &Bundle, digest: &str) -> Result<Strin
         .ok_or_else(|| KeylessError::Invalid(format!("{digest} is not a sha256 digest")))?;
     let artifact = Sha256Hash::from_hex(hex).map_err(|e| invalid(&e))?;
     match signer {
+        Signer::Key(key, _)
+            if bundle.verification_material.tlog_entries.is_empty()
+                && bundle
+                    .verification_material
+                    .timestamp_verification_data
+                    .rfc3161_timestamps
+                    .is_empty() =>
+        {
+            verify_key_only(key, bundle, &artifact)?;
+            Ok(key.name.clone())
+        }
         Signer::Key(key, root) => {
             let policy = PublicKeyVerificationPolicy::new(DerPublicKey::from_bytes(key.spki()))
                 .skip_tlog_unsafe();
@@ -205,6 +216,47 @@ pub fn verify(signer: Signer<'_>, bundle: &Bundle, digest: &str) -> Result<Strin
                 .collect();
             super::sigstore::check_identity(policy, &names, result.issuer())
         }
+    }
+}
+
+/// A key-signed bundle with neither a log entry nor a timestamp, as `cosign attest
+/// --new-bundle-format --tlog-upload=false` writes: sigstore-verify's bundle profile wants one
+/// of them, so the signature alone is checked here, with sigstore-crypto's own primitives
+/// (the same a key-signed `.sig` gets): a DSSE envelope's signature over its PAE and a
+/// statement whose subject is `artifact`, or a message signature over `artifact`.
+fn verify_key_only(
+    key: &TrustedKey,
+    bundle: &Bundle,
+    artifact: &Sha256Hash,
+) -> Result<(), KeylessError> {
+    use sigstore_verify::crypto::VerificationKey;
+    let invalid = |e: &dyn std::fmt::Display| KeylessError::Invalid(e.to_string());
+    let vk = VerificationKey::from_spki(&DerPublicKey::from_bytes(key.spki()))
+        .map_err(|e| invalid(&e))?;
+    match &bundle.content {
+        SignatureContent::DsseEnvelope(env) => {
+            if env.payload_type != IN_TOTO {
+                return Err(invalid(&"the DSSE payload is not an in-toto statement"));
+            }
+            let statement: sigstore_verify::types::Statement =
+                serde_json::from_slice(env.payload.as_bytes()).map_err(|e| invalid(&e))?;
+            if !statement.matches_sha256(artifact) {
+                return Err(invalid(&"the statement's subject is another digest"));
+            }
+            vk.verify(env.pae(), &env.signature.sig)
+                .map_err(|e| invalid(&e))
+        }
+        SignatureContent::MessageSignature(m) => {
+            let names = m.message_digest.as_ref().is_some_and(|d| {
+                d.algorithm == HashAlgorithm::Sha2256 && d.digest.as_bytes() == artifact.as_bytes()
+            });
+            if !names {
+                return Err(invalid(&"the message digest is another digest"));
+            }
+            vk.verify_prehashed(artifact.as_bytes(), &m.signature)
+                .map_err(|e| invalid(&e))
+        }
+        _ => Err(invalid(&"unsupported bundle content")),
     }
 }
 

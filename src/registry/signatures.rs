@@ -52,6 +52,10 @@ const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
 const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 /// The media type of a simple-signing payload layer.
 const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// The artifact type cosign 2.5 (go-containerregistry) lists in a fallback index for the
+/// bundles it attaches: the empty config's media type, not the manifest's `artifactType`
+/// (the manifest, fetched, tells what it is).
+const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 /// The artifact type of a cosign signature stored as an OCI 1.1 referrer.
 const COSIGN_SIG_ARTIFACT: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 
@@ -212,9 +216,9 @@ async fn find(lookup: &Lookup<'_>, digest: &str) -> Result<Vec<FoundSignature>, 
     for d in referrers
         .iter()
         .filter(|d| {
-            d.artifact_type
-                .as_deref()
-                .is_none_or(|t| t == COSIGN_SIG_ARTIFACT || is_bundle_media_type(t))
+            d.artifact_type.as_deref().is_none_or(|t| {
+                t == COSIGN_SIG_ARTIFACT || t == OCI_EMPTY || is_bundle_media_type(t)
+            })
         })
         .filter(|d| crate::model::image_ref::is_sha256_digest(&d.digest))
         .take(MAX_REFERRERS)
