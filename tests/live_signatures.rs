@@ -771,17 +771,26 @@ fn get_manifest_auth(c: &support::Cluster, repo: &str, reference: &str) -> Vec<u
 
 const BUNDLE_TAGS: [&str; 5] = ["keybundle", "keyless", "wrongkey", "copied", "unsigned"];
 
-#[tokio::test]
-#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
-async fn sigstore_bundles_from_cosign_and_sigstore_js_verify_as_cosign_says() {
-    let c = live!();
-    let ns = c.namespace("bundles").await;
-    let repo = format!("sig/{ns}");
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    // Credentials for cosign and the tool, as `docker login` writes them.
-    std::fs::create_dir_all(d.join("docker")).unwrap();
-    {
+/// The bundle-signed images of one repository of the basic-auth registry:
+/// - `keybundle`: cosign, key 1; `wrongkey`: cosign, key 2;
+/// - `keyless`: sigstore-js, as [`JS_IDENTITY`];
+/// - `copied`: keybundle's fallback index (its bundle referrer) copied onto copied's, a bundle
+///   by key 1 that names another digest;
+/// - `unsigned`: nothing.
+struct BundleBed {
+    dir: tempfile::TempDir,
+    repo: String,
+    digests: BTreeMap<&'static str, String>,
+    /// The trusted root sigstore-js wrote.
+    root: PathBuf,
+}
+
+impl BundleBed {
+    fn new(c: &support::Cluster, repo: &str) -> BundleBed {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Credentials for cosign and the tool, as `docker login` writes them.
+        std::fs::create_dir_all(d.join("docker")).unwrap();
         use base64::Engine as _;
         let auth = base64::engine::general_purpose::STANDARD
             .encode(format!("{}:{}", c.auth_user, c.auth_password));
@@ -793,45 +802,95 @@ async fn sigstore_bundles_from_cosign_and_sigstore_js_verify_as_cosign_says() {
             ),
         )
         .unwrap();
+        std::fs::write(
+            d.join("empty_root.json"),
+            r#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#,
+        )
+        .unwrap();
+        generate_key(d, "k1");
+        generate_key(d, "k2");
+        let mut digests = BTreeMap::new();
+        for tag in BUNDLE_TAGS {
+            digests.insert(tag, c.push_image(&c.auth_registry, c.auth(), repo, tag));
+        }
+        let at = |tag: &str| format!("{}/{repo}@{}", c.auth_registry, digests[tag]);
+        cosign_attest_bundle(d, "k1.key", &at("keybundle"));
+        cosign_attest_bundle(d, "k2.key", &at("wrongkey"));
+        let root = sigstore_js_sign(c, repo, &digests["keyless"], &d.join("js"));
+        let index_tag = |tag: &str| digests[tag].replacen(':', "-", 1);
+        let index = get_manifest_auth(c, repo, &index_tag("keybundle"));
+        support::Registry::new(&c.auth_registry, c.auth()).push_manifest(
+            repo,
+            &index_tag("copied"),
+            "application/vnd.oci.image.index.v1+json",
+            &index,
+        );
+        BundleBed {
+            dir,
+            repo: repo.to_string(),
+            digests,
+            root,
+        }
     }
-    std::fs::write(
-        d.join("empty_root.json"),
-        r#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#,
-    )
-    .unwrap();
-    generate_key(d, "k1");
-    generate_key(d, "k2");
-    let mut digests = BTreeMap::new();
-    for tag in BUNDLE_TAGS {
-        digests.insert(tag, c.push_image(&c.auth_registry, c.auth(), &repo, tag));
-    }
-    let at = |tag: &str| format!("{}/{repo}@{}", c.auth_registry, digests[tag]);
-    cosign_attest_bundle(d, "k1.key", &at("keybundle"));
-    cosign_attest_bundle(d, "k2.key", &at("wrongkey"));
-    let root = sigstore_js_sign(c, &repo, &digests["keyless"], &d.join("js"));
-    // keybundle's fallback index (its bundle referrer), copied onto copied's: a bundle by key
-    // 1 that names another digest.
-    let index_tag = |tag: &str| digests[tag].replacen(':', "-", 1);
-    let index = get_manifest_auth(c, &repo, &index_tag("keybundle"));
-    support::Registry::new(&c.auth_registry, c.auth()).push_manifest(
-        &repo,
-        &index_tag("copied"),
-        "application/vnd.oci.image.index.v1+json",
-        &index,
-    );
 
-    let oracle = |identity: &str| -> BTreeMap<&'static str, bool> {
+    /// What cosign says of each tag, with key 1 or keyless as `identity`.
+    fn oracle(&self, c: &support::Cluster, identity: &str) -> BTreeMap<&'static str, bool> {
+        let d = self.dir.path();
         BUNDLE_TAGS
             .iter()
             .map(|t| {
-                let r = format!("{}/{repo}:{t}", c.auth_registry);
-                let ok = cosign_verifies_bundle(d, Some("k1.pub"), &root, identity, &r)
-                    || cosign_verifies_bundle(d, None, &root, identity, &r);
+                let r = format!("{}/{}:{t}", c.auth_registry, self.repo);
+                let ok = cosign_verifies_bundle(d, Some("k1.pub"), &self.root, identity, &r)
+                    || cosign_verifies_bundle(d, None, &self.root, identity, &r);
                 (*t, ok)
             })
             .collect()
-    };
-    let cosign_says = oracle(JS_IDENTITY);
+    }
+
+    /// The trust policy flags: key 1, and keyless as `identity` against sigstore-js's root.
+    fn policy(&self, identity: &str) -> Vec<String> {
+        [
+            "--signature-key",
+            self.dir.path().join("k1.pub").to_str().unwrap(),
+            "--certificate-identity",
+            identity,
+            "--certificate-oidc-issuer",
+            JS_ISSUER,
+            "--trusted-root",
+            self.root.to_str().unwrap(),
+        ]
+        .map(str::to_string)
+        .to_vec()
+    }
+
+    /// `scan TARGET… --checks unsigned-image` with [`BundleBed::policy`]: the findings.
+    fn scan(
+        &self,
+        c: &support::Cluster,
+        target: &[&str],
+        identity: &str,
+    ) -> BTreeMap<String, String> {
+        let mut args: Vec<String> = vec!["scan".into()];
+        args.extend(target.iter().map(|s| s.to_string()));
+        args.extend(["--checks", "unsigned-image", "-o", "json"].map(str::to_string));
+        args.extend(self.policy(identity));
+        let out = c
+            .secfix(args)
+            .env("DOCKER_CONFIG", self.dir.path().join("docker"))
+            .run();
+        assert_eq!(out.code(), 3, "{}", out.stderr());
+        unsigned(&out.json())
+    }
+}
+
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn sigstore_bundles_from_cosign_and_sigstore_js_verify_as_cosign_says() {
+    let c = live!();
+    let ns = c.namespace("bundles").await;
+    let repo = format!("sig/{ns}");
+    let bed = BundleBed::new(c, &repo);
+    let cosign_says = bed.oracle(c, JS_IDENTITY);
     assert_eq!(
         cosign_says,
         BTreeMap::from([
@@ -843,7 +902,6 @@ async fn sigstore_bundles_from_cosign_and_sigstore_js_verify_as_cosign_says() {
         ]),
         "cosign itself"
     );
-
     let mut yaml = String::new();
     for tag in BUNDLE_TAGS {
         yaml.push_str(&deployment(
@@ -853,30 +911,8 @@ async fn sigstore_bundles_from_cosign_and_sigstore_js_verify_as_cosign_says() {
         ));
         yaml.push_str("---\n");
     }
-    let file = d.join("apps.yaml");
+    let file = bed.dir.path().join("apps.yaml");
     std::fs::write(&file, &yaml).unwrap();
-    let k1 = d.join("k1.pub");
-    let scan = |target: &[&str], identity: &str| {
-        let mut args: Vec<&str> = vec!["scan"];
-        args.extend_from_slice(target);
-        args.extend_from_slice(&[
-            "--checks",
-            "unsigned-image",
-            "--signature-key",
-            k1.to_str().unwrap(),
-            "--certificate-identity",
-            identity,
-            "--certificate-oidc-issuer",
-            JS_ISSUER,
-            "--trusted-root",
-            root.to_str().unwrap(),
-            "-o",
-            "json",
-        ]);
-        let out = c.secfix(args).env("DOCKER_CONFIG", d.join("docker")).run();
-        assert_eq!(out.code(), 3, "{}", out.stderr());
-        unsigned(&out.json())
-    };
     let want: BTreeMap<String, String> = [
         ("wrongkey", "wrong-key"),
         ("copied", "wrong-digest"),
@@ -886,18 +922,17 @@ async fn sigstore_bundles_from_cosign_and_sigstore_js_verify_as_cosign_says() {
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     // Offline (-f), digests from the registry.
-    let offline = scan(&["-f", file.to_str().unwrap()], JS_IDENTITY);
+    let offline = bed.scan(c, &["-f", file.to_str().unwrap()], JS_IDENTITY);
     assert_eq!(offline, want);
     assert_agrees_with_cosign(&cosign_says, &offline);
     // Live: the same answers for the Deployments.
     c.kubectl_apply(&yaml);
-    let live = scan(&["-n", &ns], JS_IDENTITY);
-    assert_eq!(live, want);
+    assert_eq!(bed.scan(c, &["-n", &ns], JS_IDENTITY), want);
     // Another identity: sigstore-js's signature is by someone else, for cosign as for the tool.
     let other = "https://github.com/someone/else/.github/workflows/x.yml@refs/heads/main";
-    let cosign_other = oracle(other);
+    let cosign_other = bed.oracle(c, other);
     assert!(!cosign_other["keyless"] && cosign_other["keybundle"]);
-    let by_other = scan(&["-n", &ns], other);
+    let by_other = bed.scan(c, &["-n", &ns], other);
     assert_eq!(
         by_other.get("keyless").map(String::as_str),
         Some("identity-mismatch"),
@@ -907,37 +942,32 @@ async fn sigstore_bundles_from_cosign_and_sigstore_js_verify_as_cosign_says() {
 
     // fix pins the tags whose bundle verifies, and only those.
     let saved = tempfile::tempdir().unwrap();
-    let out = c
-        .secfix([
-            "fix",
-            "-n",
-            &ns,
-            "--checks",
-            "mutable-image-tag",
-            "--digest-source",
-            "registry",
-            "--signature-key",
-            k1.to_str().unwrap(),
-            "--certificate-identity",
-            JS_IDENTITY,
-            "--certificate-oidc-issuer",
-            JS_ISSUER,
-            "--trusted-root",
-            root.to_str().unwrap(),
-            "--yes",
-            "--save-patches",
-            saved.path().to_str().unwrap(),
-        ])
-        .env("DOCKER_CONFIG", d.join("docker"))
-        .run();
-    out.assert_code(0);
+    let mut args: Vec<String> = [
+        "fix",
+        "-n",
+        &ns,
+        "--checks",
+        "mutable-image-tag",
+        "--digest-source",
+        "registry",
+        "--yes",
+        "--save-patches",
+        saved.path().to_str().unwrap(),
+    ]
+    .map(str::to_string)
+    .to_vec();
+    args.extend(bed.policy(JS_IDENTITY));
+    c.secfix(args)
+        .env("DOCKER_CONFIG", bed.dir.path().join("docker"))
+        .run()
+        .assert_code(0);
     for tag in BUNDLE_TAGS {
         let dep = c.get(&ns, "apps/v1", "Deployment", tag).await;
         let image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
             .as_str()
             .unwrap()
             .to_string();
-        let pinned = image.ends_with(&format!("@{}", digests[tag]));
+        let pinned = image.ends_with(&format!("@{}", bed.digests[tag]));
         assert_eq!(pinned, cosign_says[tag], "{tag}: {image}");
     }
 }

@@ -6,9 +6,9 @@ use anyhow::Context as _;
 
 use super::args::{DryRun, GlobalArgs, RollbackArgs};
 use super::exit;
-use crate::cluster::apply::{delete_by_uid, patch_guarded};
-use crate::cluster::client::connect;
-use crate::cluster::journal::read_all_with;
+use secfix_io::cluster::apply::{delete_by_uid, patch_guarded};
+use secfix_io::cluster::client::connect;
+use secfix_io::cluster::journal::read_all_with;
 
 pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<u8> {
     if args.dry_run == DryRun::Client {
@@ -26,7 +26,8 @@ pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<u8>
         let targets = std::iter::once(&rec.target).chain(rec.created.iter().map(|c| &c.target));
         for t in targets {
             if let Err(e) =
-                crate::cluster::discovery::ensure_known(&conn.client, &t.api_version, &t.kind).await
+                secfix_io::cluster::discovery::ensure_known(&conn.client, &t.api_version, &t.kind)
+                    .await
             {
                 super::say("warning", format!("{t}: {e}"));
             }
@@ -88,5 +89,5 @@ pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<u8>
 /// One line of the rollback report on stdout, control characters escaped (it quotes names
 /// from the records and server errors).
 fn line(text: String) {
-    println!("{}", crate::model::text::printable(&text));
+    println!("{}", secfix_core::model::text::printable(&text));
 }
