@@ -64,9 +64,10 @@ pub static CHECK: Check = Check {
     help: "Images should be signed, and what runs should be what was signed. The check finds \
            each image's digest (the pods' imageID, the reference's digest, or the registry), \
            looks for cosign signatures (the sha256-<hex>.sig tag, OCI 1.1 referrers, the \
-           sha256-<hex> fallback index) and verifies them with --signature-key (narrowed per \
-           namespace by the secfix.dev/signature-keys annotation). A signature counts only \
-           when its payload names that digest. There is no automatic fix: sign the image or \
+           sha256-<hex> fallback index, Sigstore bundles among them) and verifies them with \
+           --signature-key or the keyless policy (narrowed per namespace by the \
+           secfix.dev/signature-keys annotation). A signature counts only when its payload \
+           (or bundle statement) names that digest. There is no automatic fix: sign the image or \
            deploy a signed digest.",
     finds: "an image whose digest has no cosign signature that verifies with `--signature-key` (narrowed per namespace by `secfix.dev/signature-keys`) and names that digest; runs only with that flag",
     remedy: "nothing: sign the image; with a key given, `mutable-image-tag` pins only signed digests",
