@@ -28,7 +28,10 @@ const PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 const BUNDLE_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const SINCE = '2020-01-01T00:00:00Z';
 
-const b64 = (b) => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('base64');
+// Bytes as Node gives them (Buffer, ArrayBuffer, a typed-array view) to a Buffer.
+const bytes = (b) =>
+  ArrayBuffer.isView(b) ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.from(b);
+const b64 = (b) => bytes(b).toString('base64');
 const b64url = (s) => Buffer.from(s).toString('base64url');
 const keyPair = () => crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 
@@ -49,7 +52,7 @@ function logEntry(baseUrl, spki) {
     baseUrl,
     hashAlgorithm: 'SHA2_256',
     publicKey: { rawBytes: b64(spki), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: SINCE } },
-    logId: { keyId: b64(crypto.createHash('sha256').update(Buffer.from(spki)).digest()) },
+    logId: { keyId: b64(crypto.createHash('sha256').update(bytes(spki)).digest()) },
   };
 }
 
@@ -71,7 +74,7 @@ async function main() {
       {
         subject: { organization: 'secfix-test', commonName: 'mock fulcio' },
         uri: FULCIO,
-        certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate.buffer ? Buffer.from(ca.rootCertificate.buffer, ca.rootCertificate.byteOffset, ca.rootCertificate.byteLength) : ca.rootCertificate) }] },
+        certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate) }] },
         validFor: { start: SINCE },
       },
     ],
@@ -87,6 +90,9 @@ async function main() {
   ].join('.');
   const builder = new DSSEBundleBuilder({
     signer: new FulcioSigner({ fulcioBaseURL: FULCIO, identityProvider: { getToken: async () => token } }),
+    // An intoto entry: @sigstore/mock's Rekor logs the proposed entry itself as the body,
+    // which for a 'dsse' entry lacks the hashes real Rekor computes (envelopeHash: verifiers
+    // rightly refuse it); an intoto v0.0.2 entry logged as proposed is well formed.
     witnesses: [new RekorWitness({ rekorBaseURL: REKOR, entryType: 'intoto' })],
   });
   const statement = {
