@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kubectl_secfix::checks::sigstore::{KeylessPolicy, TrustedRoot};
+use kubectl_secfix::checks::unsigned_image::sigstore::{KeylessPolicy, TrustedRoot};
 use kubectl_secfix::checks::unsigned_image::{
     FoundSignature, KEYLESS, Problem, SignatureSource, TrustPolicy, TrustedKey, examine, verdict,
 };

@@ -1,6 +1,6 @@
 //! The sigstore-conformance `bundle-verify` cases (tests/fixtures/sigstore-conformance, see
 //! SOURCE.md there), each run through the verifier `unsigned-image` uses for Sigstore bundles
-//! (`checks::sigstore_bundle::verify`, sigstore-verify on our ring provider), with the
+//! (`checks::unsigned_image::sigstore_bundle::verify`, sigstore-verify on our ring provider), with the
 //! suite's own rules: a case passes unless its directory name ends in `_fail`; `key.pub`
 //! means verify with that key, else keyless with `identity`/`issuer` (or the suite's
 //! defaults); `trusted_root.json` (else the public-good production root); `artifact` (else
@@ -14,9 +14,9 @@
 
 use std::path::{Path, PathBuf};
 
-use kubectl_secfix::checks::sigstore::{KeylessPolicy, TrustedRoot};
-use kubectl_secfix::checks::sigstore_bundle::{self, BundleRoot, Signer};
 use kubectl_secfix::checks::unsigned_image::TrustedKey;
+use kubectl_secfix::checks::unsigned_image::sigstore::{KeylessPolicy, TrustedRoot};
+use kubectl_secfix::checks::unsigned_image::sigstore_bundle::{self, BundleRoot, Signer};
 use sha2::{Digest as _, Sha256};
 
 const IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
@@ -128,7 +128,7 @@ fn a_happy_path_bundle_does_not_verify_for_another_digest() {
     assert!(
         matches!(
             got,
-            Err(kubectl_secfix::checks::sigstore::KeylessError::Identity(_))
+            Err(kubectl_secfix::checks::unsigned_image::sigstore::KeylessError::Identity(_))
         ),
         "{got:?}"
     );

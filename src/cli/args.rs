@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use secfix_core::checks::sigstore::{KeylessPolicy, TrustedRoot};
+use secfix_core::checks::unsigned_image::sigstore::{KeylessPolicy, TrustedRoot};
 use secfix_core::checks::unsigned_image::{TrustPolicy, TrustedKey};
 use secfix_core::checks::untrusted_registry::AllowList;
 use secfix_core::checks::{CheckId, Severity};

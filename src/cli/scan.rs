@@ -436,9 +436,7 @@ fn selection_origin(
         selector: selection.selector.clone(),
         checks: selection.checks.clone(),
         include_system: selection.include_system,
-        ran: secfix_core::checks::registry::selected(&scan_options(selection))
-            .map(|c| c.id)
-            .collect(),
+        ran: scan_options(selection).selected().collect(),
     }
 }
 

@@ -240,7 +240,7 @@ async fn find_digests(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secfix_core::checks::sigstore::{KeylessPolicy, TrustedRoot};
+    use secfix_core::checks::unsigned_image::sigstore::{KeylessPolicy, TrustedRoot};
 
     #[test]
     fn keyless_signatures_count_for_pinning_without_a_namespace_annotation() {

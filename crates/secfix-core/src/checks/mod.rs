@@ -24,9 +24,6 @@
 
 pub mod finding;
 pub mod registry;
-pub mod sigstore;
-pub mod sigstore_bundle;
-pub mod sigstore_ring;
 pub mod suppress;
 
 use std::cmp::Ordering;
@@ -40,7 +37,9 @@ use crate::model::{ContainerGroup, ContainerRef, Workload, WorkloadKind};
 
 pub use default_allow_namespace::PodGroup;
 pub use finding::{ContextRef, Delivery, Detail, Direction, Finding, Severity};
-pub use registry::{Check, CheckContext, Fix, NamespaceFacts, NamespaceInput, Run};
+pub use registry::{
+    Check, CheckContext, Evidence, Fixer, Meta, NamespaceFacts, NamespaceInput, Scan,
+};
 pub use suppress::Ignore;
 
 /// Declares each check module and generates [`CheckId`] from the one list.
@@ -62,7 +61,7 @@ macro_rules! checks {
                 [$(CheckId::$variant),+];
         }
 
-        fn definition(id: CheckId) -> &'static Check {
+        fn definition(id: CheckId) -> &'static dyn Check {
             match id {
                 $( CheckId::$variant => &$module::CHECK, )+
             }
@@ -105,16 +104,28 @@ pub struct ScanOptions {
 }
 
 impl ScanOptions {
-    /// Whether `check` runs with these options.
-    pub(crate) fn enabled(&self, check: CheckId) -> bool {
-        registry::selected(self).any(|c| c.id == check)
+    /// The checks that run with these options, in table order.
+    pub fn selected(&self) -> impl Iterator<Item = CheckId> + '_ {
+        registry::selected(self)
     }
 
-    /// Whether a check that runs reads its namespace's annotations beyond suppression
-    /// (`untrusted-registry`, `unsigned-image`, narrowed per namespace): Namespace objects
-    /// must then be fed before their workloads. Suppression works in any order.
+    /// Whether `check` runs with these options.
+    pub fn enabled(&self, check: CheckId) -> bool {
+        self.selected().any(|c| c == check)
+    }
+
+    /// What the checks that run read besides the objects they check.
+    pub fn evidence(&self) -> Evidence {
+        self.selected()
+            .map(|c| c.def().evidence(self))
+            .fold(Evidence::NONE, Evidence::union)
+    }
+
+    /// Whether a check that runs reads its namespace's annotations beyond suppression (a
+    /// policy narrowed per namespace): Namespace objects must then be fed before their
+    /// workloads. Suppression works in any order.
     pub fn reads_namespace_annotations(&self) -> bool {
-        self.enabled(CheckId::UntrustedRegistry) || self.signature_policy.is_some()
+        self.evidence().namespace_annotations
     }
 
     /// A usage error when `--checks` names a check that cannot run with these options.
@@ -144,8 +155,8 @@ pub struct ScanResult {
 #[derive(Debug)]
 pub struct Scanner {
     opts: ScanOptions,
-    /// The checks that run, in registry order.
-    checks: Vec<&'static Check>,
+    /// The checks that run, in table order.
+    checks: Vec<CheckId>,
     /// What each known Namespace object's annotations say.
     namespaces: BTreeMap<String, NamespaceFacts>,
     policies: BTreeMap<String, Vec<NetworkPolicy>>,
@@ -215,8 +226,8 @@ impl Scanner {
             opts: &self.opts,
             namespace: self.namespaces.get(w.namespace()).unwrap_or(&unknown),
         };
-        for check in &self.checks {
-            let Run::Workload(run) = check.run else {
+        for &check in &self.checks {
+            let Scan::Workload(run) = check.def().scan() else {
                 continue;
             };
             let mut found = run(w, &ctx);
@@ -226,7 +237,7 @@ impl Scanner {
                     f.not_fixable_reason = Some(why.to_string());
                 }
             }
-            if ignore.covers(check.id) {
+            if ignore.covers(check) {
                 self.suppressed += found.len();
             } else {
                 self.findings.extend(found);
@@ -244,7 +255,7 @@ impl Scanner {
         let mut findings = self.findings;
         let mut suppressed = self.suppressed;
         for check in &self.checks {
-            let Run::Namespace(run) = check.run else {
+            let Scan::Namespace(run) = check.def().scan() else {
                 continue;
             };
             for (ns, pods) in &self.pods {
@@ -333,7 +344,7 @@ fn detail_rank(d: &Detail) -> u8 {
 }
 
 /// A finding about workload `w` with the fields every per-workload check fills alike;
-/// `fixable` starts true.
+/// `fixable` when the check has a fixer (the check may then say why this one is not).
 pub(crate) fn workload_finding(
     w: &Workload,
     check: CheckId,
@@ -354,7 +365,7 @@ pub(crate) fn workload_finding(
         container: container.map(str::to_string),
         path,
         message,
-        fixable: true,
+        fixable: check.def().fixer().is_some(),
         not_fixable_reason: None,
         source: w.source.clone(),
         detail,

@@ -1,7 +1,7 @@
-//! What a check is: one [`Check`] value per check, defined in the check's own file and
-//! registered once in the `checks!` list of [`super`]. Everything else about a check —
-//! `--checks` values and their help, the `secfix.dev/ignore` annotation, SARIF rules, report
-//! names, fix routing, docs/checks.md — is read from here.
+//! What a check is: a type implementing [`Check`], defined in the check's own folder and
+//! registered once in the table of [`super`]. Everything else about a check — `--checks`
+//! values and their help, the `secfix.dev/ignore` annotation, SARIF rules, report names, fix
+//! routing, the evidence read for it, the check tables in the docs — is read from here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,9 +13,26 @@ use super::{CheckId, ScanOptions};
 use crate::checks::{Finding, Severity};
 use crate::model::Workload;
 
-/// One check, defined once.
+/// One check. Every method is required: the compiler asks a new check for its metadata,
+/// when it can run, what it reads, how it scans and how (or whether) it is fixed.
+pub trait Check: Sync + std::fmt::Debug {
+    /// Its names, texts and severity.
+    fn meta(&self) -> &'static Meta;
+    /// Why it cannot run with these options (e.g. a required list is missing), or `None`.
+    /// A check that cannot run is skipped when no `--checks` names it, and asking for it by
+    /// name is a usage error.
+    fn unavailable(&self, opts: &ScanOptions) -> Option<&'static str>;
+    /// What it reads besides the objects it checks.
+    fn evidence(&self, opts: &ScanOptions) -> Evidence;
+    /// When and over what it runs.
+    fn scan(&self) -> Scan;
+    /// How `fix` fixes its findings; `None`: never fixable (listed as not fixable).
+    fn fixer(&self) -> Option<Fixer>;
+}
+
+/// What a check is called and says about itself.
 #[derive(Debug)]
-pub struct Check {
+pub struct Meta {
     pub id: CheckId,
     /// The id as written in flags, annotations and reports (`env-secret`): a stable, public
     /// interface.
@@ -33,21 +50,42 @@ pub struct Check {
     pub severity: Severity,
     /// SARIF tags besides `security` and `kubernetes`.
     pub tags: &'static [&'static str],
-    /// Whether `fix` can fix its findings, and which builder does.
-    pub fix: Fix,
-    /// The function that runs it.
-    pub run: Run,
-    /// Why it cannot run with these options (e.g. a required list is missing), or `None`.
-    /// A check that cannot run is skipped when no `--checks` names it, and asking for it
-    /// by name is a usage error.
-    pub unavailable: fn(&ScanOptions) -> Option<&'static str>,
+}
+
+/// What a check reads besides the objects it checks. The readers (in the I/O crate and the
+/// binary) ask the selected checks, never name one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// The annotations of each workload's Namespace beyond `secfix.dev/ignore` (a policy
+    /// narrowed per namespace): Namespace objects are then read before their workloads.
+    pub namespace_annotations: bool,
+    /// The digest each image runs: pods' `imageID`s, or the registry.
+    pub image_digests: bool,
+    /// The signatures of those digests (the registry).
+    pub image_signatures: bool,
+}
+
+impl Evidence {
+    /// Nothing beyond the objects.
+    pub const NONE: Evidence = Evidence {
+        namespace_annotations: false,
+        image_digests: false,
+        image_signatures: false,
+    };
+
+    /// What `self` or `other` needs.
+    pub fn union(self, other: Evidence) -> Evidence {
+        Evidence {
+            namespace_annotations: self.namespace_annotations || other.namespace_annotations,
+            image_digests: self.image_digests || other.image_digests,
+            image_signatures: self.image_signatures || other.image_signatures,
+        }
+    }
 }
 
 /// How a check's findings are fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fix {
-    /// No automatic fix: `fix` lists the findings as not fixable.
-    None,
+pub enum Fixer {
     /// Patched into the plan of the workload the finding is about (`fix::workload`).
     Workload,
     /// One plan per namespace (`fix::network_policy`).
@@ -56,18 +94,18 @@ pub enum Fix {
 
 /// When and over what a check runs.
 #[derive(Clone, Copy)]
-pub enum Run {
+pub enum Scan {
     /// Per workload, as objects arrive.
     Workload(fn(&Workload, &CheckContext<'_>) -> Vec<Finding>),
     /// Per namespace, once every workload and NetworkPolicy has been read.
     Namespace(fn(&NamespaceInput<'_>) -> Vec<Finding>),
 }
 
-impl std::fmt::Debug for Run {
+impl std::fmt::Debug for Scan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Run::Workload(_) => "Run::Workload",
-            Run::Namespace(_) => "Run::Namespace",
+            Scan::Workload(_) => "Scan::Workload",
+            Scan::Namespace(_) => "Scan::Namespace",
         })
     }
 }
@@ -101,13 +139,18 @@ pub struct NamespaceFacts {
 
 impl CheckId {
     /// The check's definition.
-    pub(crate) fn def(self) -> &'static Check {
+    pub fn def(self) -> &'static dyn Check {
         super::definition(self)
+    }
+
+    /// Its names, texts and severity.
+    pub fn meta(self) -> &'static Meta {
+        self.def().meta()
     }
 
     /// The id as written in flags, annotations and reports (`env-secret`).
     pub fn as_str(self) -> &'static str {
-        self.def().name
+        self.meta().name
     }
 
     /// The check named `s` (exactly as [`CheckId::as_str`] writes it).
@@ -117,17 +160,17 @@ impl CheckId {
 
     /// One line on what the check finds.
     pub fn title(self) -> &'static str {
-        self.def().title
+        self.meta().title
     }
 
     /// Why it matters and what the fix does.
     pub fn help(self) -> &'static str {
-        self.def().help
+        self.meta().help
     }
 
     /// The severity its findings usually have.
     pub fn severity(self) -> Severity {
-        self.def().severity
+        self.meta().severity
     }
 }
 
@@ -157,12 +200,11 @@ impl<'de> serde::Deserialize<'de> for CheckId {
 
 /// The checks to run with `opts`, in registry order. Checks that cannot run with these
 /// options are left out, and so is everything `--checks` does not name.
-pub fn selected(opts: &ScanOptions) -> impl Iterator<Item = &'static Check> + '_ {
+pub fn selected(opts: &ScanOptions) -> impl Iterator<Item = CheckId> + '_ {
     CheckId::ALL
         .into_iter()
-        .map(CheckId::def)
-        .filter(|c| opts.checks.is_empty() || opts.checks.contains(&c.id))
-        .filter(|c| (c.unavailable)(opts).is_none())
+        .filter(|c| opts.checks.is_empty() || opts.checks.contains(c))
+        .filter(|c| c.def().unavailable(opts).is_none())
 }
 
 /// Checks that `--checks` names explicitly but cannot run with `opts`, with the reason.
@@ -170,25 +212,25 @@ pub(crate) fn unavailable(opts: &ScanOptions) -> Vec<(CheckId, &'static str)> {
     let named: BTreeSet<CheckId> = opts.checks.iter().copied().collect();
     named
         .into_iter()
-        .filter_map(|c| (c.def().unavailable)(opts).map(|why| (c, why)))
+        .filter_map(|c| c.def().unavailable(opts).map(|why| (c, why)))
         .collect()
 }
 
-/// The Markdown table of every check (README and docs/scan-report.md carry it between
-/// `<!-- checks -->` markers; a test keeps them in step with the definitions).
 /// The anchor of a check's row in the README's check table (`check-env-secret`): SARIF rules
 /// link to it (`helpUri`).
 pub fn readme_anchor(id: CheckId) -> String {
     format!("check-{}", id.as_str())
 }
 
+/// The Markdown table of every check (README and docs/scan-report.md carry it between
+/// `<!-- checks -->` markers; a test keeps them in step with the definitions).
 pub fn markdown_table() -> String {
     let mut out = String::from(
         "| check (`--checks` id) | default severity | what it finds | what `fix` does |\n\
          |---|---|---|---|\n",
     );
     for id in CheckId::ALL {
-        let c = id.def();
+        let c = id.meta();
         out.push_str(&format!(
             "| <a id=\"{}\"></a>`{}` | {} | {} | {} |\n",
             readme_anchor(id),
@@ -201,11 +243,6 @@ pub fn markdown_table() -> String {
     out
 }
 
-/// For checks that need nothing.
-pub(crate) fn always(_: &ScanOptions) -> Option<&'static str> {
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,7 +253,7 @@ mod tests {
     fn every_check_is_registered_once_under_its_own_id() {
         let mut names = BTreeSet::new();
         for id in CheckId::ALL {
-            let def = id.def();
+            let def = id.meta();
             assert_eq!(def.id, id, "{} is registered under {:?}", def.name, id);
             assert!(names.insert(def.name), "duplicate check name {}", def.name);
             assert!(
@@ -239,15 +276,31 @@ mod tests {
         assert!(serde_json::from_str::<CheckId>("\"nope\"").is_err());
     }
 
+    /// A check is a folder under `checks/` and one line in the table: a folder the table
+    /// does not name would never be compiled, and fails here.
+    #[test]
+    fn every_check_folder_is_in_the_table() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/checks");
+        let folders: BTreeSet<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().unwrap().is_dir())
+            .map(|e| e.file_name().to_string_lossy().replace('_', "-"))
+            .collect();
+        let table: BTreeSet<String> = CheckId::ALL.iter().map(|c| c.to_string()).collect();
+        assert_eq!(folders, table, "checks/ folders and the check table differ");
+    }
+
     #[test]
     fn fix_route_matches_run_kind() {
         for id in CheckId::ALL {
             let def = id.def();
-            match (def.run, def.fix) {
-                (Run::Namespace(_), Fix::Workload) | (Run::Workload(_), Fix::Namespace) => {
-                    panic!("{}: fix route does not match how it runs", def.name)
+            match (def.scan(), def.fixer()) {
+                (Scan::Namespace(_), Some(Fixer::Workload))
+                | (Scan::Workload(_), Some(Fixer::Namespace)) => {
+                    panic!("{}: fix route does not match how it runs", id)
                 }
-                _ => {}
+                (Scan::Namespace(_) | Scan::Workload(_), _) => {}
             }
         }
     }

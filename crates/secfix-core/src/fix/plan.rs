@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::network_policy::{plan_least_privilege, plan_namespace};
 use super::workload::plan_workload;
 use super::{Action, AppChanges, FixOptions, MovedSecret, Plan};
-use crate::checks::Fix;
+use crate::checks::Fixer;
 use crate::checks::{Delivery, Finding};
 use crate::inventory::Inventory;
 use crate::model::{SourceLocation, Workload};
@@ -43,14 +43,14 @@ pub fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
     let mut by_namespace: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
     let mut out = Plans::default();
     for f in &inv.findings {
-        match f.check.def().fix {
+        match f.check.def().fixer() {
             _ if !f.fixable => out.not_fixable.push(f.clone()),
-            Fix::None => out.not_fixable.push(f.clone()),
-            Fix::Namespace => by_namespace
+            None => out.not_fixable.push(f.clone()),
+            Some(Fixer::Namespace) => by_namespace
                 .entry(f.namespace.clone())
                 .or_default()
                 .push(f.clone()),
-            Fix::Workload => by_object
+            Some(Fixer::Workload) => by_object
                 .entry((
                     f.kind.clone(),
                     f.namespace.clone(),

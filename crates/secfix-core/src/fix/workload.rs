@@ -26,7 +26,7 @@ use super::literal_secret::{self, LiteralSecret};
 use super::redact::LAST_APPLIED_ANNOTATION;
 use super::secret_volume::{self, Move, MoveError};
 use super::{Action, FixOptions, MovedSecret, Plan, Target, digest, gitops, patch};
-use crate::checks::Fix;
+use crate::checks::Fixer;
 use crate::checks::{CheckId, Detail, Finding};
 use crate::model::workload::container_mut;
 use crate::model::{ContainerGroup, Workload, WorkloadKind};
@@ -221,7 +221,7 @@ fn select<'a>(w: &Workload, findings: &'a [Finding]) -> Vec<&'a Finding> {
                 && f.kind == w.kind.as_str()
                 && f.name == w.name()
                 && (f.namespace.is_empty() || f.namespace == w.namespace())
-                && f.check.def().fix == Fix::Workload
+                && f.check.def().fixer() == Some(Fixer::Workload)
                 && (w.kind != WorkloadKind::Pod || matches!(f.detail, Detail::Image { .. }))
                 // The same finding twice (e.g. from two scans) is fixed once.
                 && seen.insert((f.check, f.path.clone()))

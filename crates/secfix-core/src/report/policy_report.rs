@@ -380,7 +380,7 @@ pub fn result(f: &Finding, at: Timestamp) -> PolicyResult {
         source: Some(SOURCE.to_string()),
         policy: f.check.as_str().to_string(),
         rule,
-        category: f.check.def().tags.first().map(|t| t.to_string()),
+        category: f.check.meta().tags.first().map(|t| t.to_string()),
         severity: Some(f.severity),
         result: Status::Fail,
         scored: true,

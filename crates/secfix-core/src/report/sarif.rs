@@ -180,7 +180,7 @@ fn security_severity(severity: Severity) -> &'static str {
 }
 
 fn rule(check: CheckId) -> ReportingDescriptor {
-    let def = check.def();
+    let def = check.meta();
     let severity = def.severity;
     let level = serde_json::to_value(level(severity)).unwrap_or(Value::Null);
     let markdown = format!(

@@ -14,7 +14,7 @@
 //!   manifest; each of a Sigstore bundle type (`application/vnd.dev.sigstore.bundle.v0.3+json`,
 //!   as cosign v3 and sigstore-js `@sigstore/oci` attach them) is fetched by digest and its
 //!   bundle layer read as a [`SignatureSource::Bundle`] (verified by
-//!   `checks::sigstore_bundle`).
+//!   `checks::unsigned_image::sigstore_bundle`).
 //!
 //! Every answer is bounded like the digest resolver's (same client, credentials, timeouts and
 //! the same per-lookup time budget): manifests and indexes at [`MAX_MANIFEST_BYTES`],
@@ -32,8 +32,8 @@ use super::distribution::{Auth, Lookup, Session};
 use super::{
     MAX_MANIFEST_BYTES, ResolveError, Resolver, plain_http_allowed, secs, transport_error,
 };
-use secfix_core::checks::sigstore::KeylessMaterial;
-use secfix_core::checks::sigstore_bundle::is_bundle_media_type;
+use secfix_core::checks::unsigned_image::sigstore::KeylessMaterial;
+use secfix_core::checks::unsigned_image::sigstore_bundle::is_bundle_media_type;
 use secfix_core::checks::unsigned_image::{FoundSignature, SignatureSource};
 use secfix_core::model::ImageRef;
 

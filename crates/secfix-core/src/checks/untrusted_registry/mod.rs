@@ -21,14 +21,20 @@ use crate::model::{ImageRef, Workload};
 
 use crate::checks::{CheckId, Detail, Finding, Severity};
 
-use super::registry::{Check, CheckContext, Fix, Run};
+use super::{Check, CheckContext, Evidence, Fixer, Meta, Scan};
 use super::{ScanOptions, workload_finding};
 
 /// The namespace annotation that narrows `--allowed-registries`.
 pub(crate) const ANNOTATION: &str = "secfix.dev/allowed-registries";
 
-/// The check's definition (registered in [`super`]).
-pub static CHECK: Check = Check {
+/// The check's definition (registered in the table of [`super`]).
+pub static CHECK: UntrustedRegistry = UntrustedRegistry;
+
+/// The untrusted-registry check.
+#[derive(Debug)]
+pub struct UntrustedRegistry;
+
+static META: Meta = Meta {
     id: CheckId::UntrustedRegistry,
     name: "untrusted-registry",
     title: "Container image comes from a registry that is not allowed",
@@ -40,10 +46,32 @@ pub static CHECK: Check = Check {
     remedy: "nothing: mirror the image into an allowed registry",
     severity: Severity::High,
     tags: &["supply-chain"],
-    fix: Fix::None,
-    run: Run::Workload(check),
-    unavailable: needs_list,
 };
+
+impl Check for UntrustedRegistry {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn unavailable(&self, opts: &ScanOptions) -> Option<&'static str> {
+        needs_list(opts)
+    }
+
+    fn evidence(&self, _opts: &ScanOptions) -> Evidence {
+        Evidence {
+            namespace_annotations: true,
+            ..Evidence::NONE
+        }
+    }
+
+    fn scan(&self) -> Scan {
+        Scan::Workload(check)
+    }
+
+    fn fixer(&self) -> Option<Fixer> {
+        None
+    }
+}
 
 fn needs_list(opts: &ScanOptions) -> Option<&'static str> {
     opts.allowed_registries

@@ -6,11 +6,17 @@ use crate::fix::file_env;
 use crate::model::Workload;
 use crate::checks::{CheckId, Delivery, Detail, Finding, Severity};
 
-use super::registry::{self, Check, Fix, Run};
+use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
 use super::{env_fixability, workload_finding};
 
-/// The check's definition (registered in [`super`]).
-pub static CHECK: Check = Check {
+/// The check's definition (registered in the table of [`super`]).
+pub static CHECK: EnvSecret = EnvSecret;
+
+/// The env-secret check.
+#[derive(Debug)]
+pub struct EnvSecret;
+
+static META: Meta = Meta {
     id: CheckId::EnvSecret,
     name: "env-secret",
     title: "Secret exposed through an environment variable",
@@ -22,10 +28,29 @@ pub static CHECK: Check = Check {
     remedy: "mounts the keys the container had as a **read-only volume** (`/var/run/secrets/secfix/<secret>`), removes the variable, sets the one the image reads the file from (`native`) or `<NAME>_FILE` (`app-change`, left out by `--yes` unless `--allow-app-changes`)",
     severity: Severity::High,
     tags: &["secrets"],
-    fix: Fix::Workload,
-    run: Run::Workload(|w, _| check(w)),
-    unavailable: registry::always,
 };
+
+impl Check for EnvSecret {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn unavailable(&self, _opts: &ScanOptions) -> Option<&'static str> {
+        None
+    }
+
+    fn evidence(&self, _opts: &ScanOptions) -> Evidence {
+        Evidence::NONE
+    }
+
+    fn scan(&self) -> Scan {
+        Scan::Workload(|w, _| check(w))
+    }
+
+    fn fixer(&self) -> Option<Fixer> {
+        Some(Fixer::Workload)
+    }
+}
 
 /// Every Secret-backed env entry of `w`.
 pub fn check(w: &Workload) -> Vec<Finding> {

@@ -32,7 +32,7 @@ use sigstore_verify::types::{Bundle, DerPublicKey, HashAlgorithm, Sha256Hash, Si
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
 
 use super::sigstore::{KeylessError, KeylessPolicy};
-use super::unsigned_image::TrustedKey;
+use super::TrustedKey;
 
 /// The in-toto predicate type of a cosign (v3) image signature.
 pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
@@ -293,7 +293,7 @@ pub fn examine(
                 && bundle.signing_certificate().is_some()
             {
                 match verify(Signer::Keyless(kp), &bundle, &d) {
-                    Ok(_) => verified_by.push(super::unsigned_image::KEYLESS.to_string()),
+                    Ok(_) => verified_by.push(super::KEYLESS.to_string()),
                     Err(KeylessError::Identity(why)) => mismatch = Some(why),
                     Err(KeylessError::Invalid(_)) => {}
                 }

@@ -33,6 +33,10 @@
 //! the signature checked for ECDSA P-256 (SHA-256), P-384 (SHA-256 as cosign signs, or
 //! SHA-384), Ed25519, and RSA (PKCS#1 v1.5 or PSS, SHA-256).
 
+pub mod sigstore;
+pub mod sigstore_bundle;
+pub mod sigstore_ring;
+
 use std::collections::BTreeSet;
 
 use base64::Engine as _;
@@ -46,7 +50,7 @@ use crate::model::{ImageRef, Workload};
 
 use crate::checks::{CheckId, Detail, Finding, Severity};
 
-use super::registry::{Check, CheckContext, Fix, Run};
+use super::{Check, CheckContext, Evidence, Fixer, Meta, Scan};
 use super::{ScanOptions, workload_finding};
 
 /// The namespace annotation that narrows the keys of `--signature-key`.
@@ -56,8 +60,14 @@ pub(crate) const ANNOTATION: &str = "secfix.dev/signature-keys";
 pub(crate) const NOT_FIXABLE: &str =
     "no automatic fix: sign the image with a trusted key, or deploy a signed digest";
 
-/// The check's definition (registered in [`super`]).
-pub static CHECK: Check = Check {
+/// The check's definition (registered in the table of [`super`]).
+pub static CHECK: UnsignedImage = UnsignedImage;
+
+/// The unsigned-image check.
+#[derive(Debug)]
+pub struct UnsignedImage;
+
+static META: Meta = Meta {
     id: CheckId::UnsignedImage,
     name: "unsigned-image",
     title: "Container image has no signature that verifies with a trusted key",
@@ -73,10 +83,33 @@ pub static CHECK: Check = Check {
     remedy: "nothing: sign the image; with a key given, `mutable-image-tag` pins only signed digests",
     severity: Severity::High,
     tags: &["supply-chain"],
-    fix: Fix::None,
-    run: Run::Workload(check),
-    unavailable: needs_policy,
 };
+
+impl Check for UnsignedImage {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn unavailable(&self, opts: &ScanOptions) -> Option<&'static str> {
+        needs_policy(opts)
+    }
+
+    fn evidence(&self, _opts: &ScanOptions) -> Evidence {
+        Evidence {
+            namespace_annotations: true,
+            image_digests: true,
+            image_signatures: true,
+        }
+    }
+
+    fn scan(&self) -> Scan {
+        Scan::Workload(check)
+    }
+
+    fn fixer(&self) -> Option<Fixer> {
+        None
+    }
+}
 
 fn needs_policy(opts: &ScanOptions) -> Option<&'static str> {
     opts.signature_policy.is_none().then_some(
@@ -210,7 +243,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustPolicy {
     keys: Vec<TrustedKey>,
-    keyless: Option<super::sigstore::KeylessPolicy>,
+    keyless: Option<sigstore::KeylessPolicy>,
 }
 
 impl TrustPolicy {
@@ -222,7 +255,7 @@ impl TrustPolicy {
     /// A policy of `keys` and maybe a keyless identity; `None` when there is neither.
     pub fn with_keyless(
         keys: Vec<TrustedKey>,
-        keyless: Option<super::sigstore::KeylessPolicy>,
+        keyless: Option<sigstore::KeylessPolicy>,
     ) -> Option<Self> {
         let mut seen = BTreeSet::new();
         let keys: Vec<TrustedKey> = keys
@@ -279,7 +312,7 @@ pub enum SignatureSource {
     /// An OCI 1.1 referrer (from the referrers API or the `sha256-<hex>` fallback index).
     Referrer,
     /// A Sigstore bundle found as an OCI 1.1 referrer: [`FoundSignature::payload`] holds the
-    /// bundle's JSON (`super::sigstore_bundle`).
+    /// bundle's JSON ([`sigstore_bundle`]).
     Bundle,
 }
 
@@ -291,7 +324,7 @@ pub struct FoundSignature {
     pub payload: Vec<u8>,
     pub signature_b64: String,
     /// The certificate, chain and Rekor bundle of a keyless signature.
-    pub keyless: Option<super::sigstore::KeylessMaterial>,
+    pub keyless: Option<sigstore::KeylessMaterial>,
 }
 
 /// What one signature proves: the digest its payload names, and which keys verify it.
@@ -336,7 +369,7 @@ pub fn examine(policy: &TrustPolicy, found: &[FoundSignature]) -> Vec<Candidate>
         .iter()
         .filter(|s| s.source == SignatureSource::Bundle)
         .flat_map(|s| {
-            super::sigstore_bundle::examine(&policy.keys, policy.keyless.as_ref(), &s.payload)
+            sigstore_bundle::examine(&policy.keys, policy.keyless.as_ref(), &s.payload)
         })
         .map(|(names_digest, verified_by, identity_mismatch)| Candidate {
             source: SignatureSource::Bundle,
@@ -363,12 +396,12 @@ pub fn examine(policy: &TrustPolicy, found: &[FoundSignature]) -> Vec<Candidate>
             };
             let mut identity_mismatch = None;
             if let (Some(kp), Some(m)) = (&policy.keyless, &s.keyless) {
-                match super::sigstore::verify(kp, &s.payload, &s.signature_b64, m) {
+                match sigstore::verify(kp, &s.payload, &s.signature_b64, m) {
                     Ok(_) => verified_by.push(KEYLESS.to_string()),
-                    Err(super::sigstore::KeylessError::Identity(why)) => {
+                    Err(sigstore::KeylessError::Identity(why)) => {
                         identity_mismatch = Some(why)
                     }
-                    Err(super::sigstore::KeylessError::Invalid(_)) => {}
+                    Err(sigstore::KeylessError::Invalid(_)) => {}
                 }
             }
             Candidate {

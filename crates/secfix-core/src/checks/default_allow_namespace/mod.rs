@@ -15,13 +15,19 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
-use super::registry::{self, Check, Fix, Run};
+use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
 use crate::model::selector::label_selector_matches;
 use crate::model::Workload;
 use crate::checks::{CheckId, Detail, Direction, Finding, Severity};
 
-/// The check's definition (registered in [`super`]).
-pub static CHECK: Check = Check {
+/// The check's definition (registered in the table of [`super`]).
+pub static CHECK: DefaultAllowNamespace = DefaultAllowNamespace;
+
+/// The default-allow-namespace check.
+#[derive(Debug)]
+pub struct DefaultAllowNamespace;
+
+static META: Meta = Meta {
     id: CheckId::DefaultAllowNamespace,
     name: "default-allow-namespace",
     title: "Namespace pods are not isolated by a NetworkPolicy",
@@ -33,10 +39,29 @@ pub static CHECK: Check = Check {
     remedy: "adds a least-privilege NetworkPolicy set: default deny plus the connections the workloads are seen to need (see Least-privilege NetworkPolicies); `--network-policy deny-all`: one default-deny policy",
     severity: Severity::Medium,
     tags: &["network"],
-    fix: Fix::Namespace,
-    run: Run::Namespace(|n| check(n.namespace, n.pods, n.policies)),
-    unavailable: registry::always,
 };
+
+impl Check for DefaultAllowNamespace {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn unavailable(&self, _opts: &ScanOptions) -> Option<&'static str> {
+        None
+    }
+
+    fn evidence(&self, _opts: &ScanOptions) -> Evidence {
+        Evidence::NONE
+    }
+
+    fn scan(&self) -> Scan {
+        Scan::Namespace(|n| check(n.namespace, n.pods, n.policies))
+    }
+
+    fn fixer(&self) -> Option<Fixer> {
+        Some(Fixer::Namespace)
+    }
+}
 
 /// The pods one workload makes, as the namespace check sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]

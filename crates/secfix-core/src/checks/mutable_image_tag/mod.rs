@@ -13,14 +13,20 @@ use crate::model::{ImageRef, Workload};
 
 use crate::checks::{CheckId, Detail, Finding, Severity};
 
-use super::registry::{self, Check, Fix, Run};
+use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
 use super::workload_finding;
 
 /// `not_fixable_reason` of a finding whose digest the CLI has not resolved.
 pub(crate) const NO_DIGEST_YET: &str = "no digest resolved yet";
 
-/// The check's definition (registered in [`super`]).
-pub static CHECK: Check = Check {
+/// The check's definition (registered in the table of [`super`]).
+pub static CHECK: MutableImageTag = MutableImageTag;
+
+/// The mutable-image-tag check.
+#[derive(Debug)]
+pub struct MutableImageTag;
+
+static META: Meta = Meta {
     id: CheckId::MutableImageTag,
     name: "mutable-image-tag",
     title: "Container image is not pinned by digest",
@@ -30,10 +36,36 @@ pub static CHECK: Check = Check {
     remedy: "pins the digest the running pods agree on, or the registry's",
     severity: Severity::Medium,
     tags: &["supply-chain"],
-    fix: Fix::Workload,
-    run: Run::Workload(|w, _| check(w)),
-    unavailable: registry::always,
 };
+
+impl Check for MutableImageTag {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn unavailable(&self, _opts: &ScanOptions) -> Option<&'static str> {
+        None
+    }
+
+    fn evidence(&self, opts: &ScanOptions) -> Evidence {
+        // With a signature policy, only digests whose signature verifies (with the keys in
+        // force in the workload's namespace) are pinned.
+        let signed = opts.signature_policy.is_some();
+        Evidence {
+            namespace_annotations: signed,
+            image_digests: true,
+            image_signatures: signed,
+        }
+    }
+
+    fn scan(&self) -> Scan {
+        Scan::Workload(|w, _| check(w))
+    }
+
+    fn fixer(&self) -> Option<Fixer> {
+        Some(Fixer::Workload)
+    }
+}
 
 /// Every container image of `w` without a digest.
 pub fn check(w: &Workload) -> Vec<Finding> {

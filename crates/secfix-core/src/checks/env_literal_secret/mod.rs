@@ -46,7 +46,7 @@ use crate::fix::file_env;
 use crate::model::Workload;
 use crate::checks::{CheckId, Detail, Finding, Severity};
 
-use super::registry::{self, Check, Fix, Run};
+use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
 use super::{env_fixability, workload_finding};
 
 /// Minimum length for the entropy rule.
@@ -197,8 +197,14 @@ const KEY_MODIFIERS: &[&str] = &[
     "deploy",
 ];
 
-/// The check's definition (registered in [`super`]).
-pub static CHECK: Check = Check {
+/// The check's definition (registered in the table of [`super`]).
+pub static CHECK: EnvLiteralSecret = EnvLiteralSecret;
+
+/// The env-literal-secret check.
+#[derive(Debug)]
+pub struct EnvLiteralSecret;
+
+static META: Meta = Meta {
     id: CheckId::EnvLiteralSecret,
     name: "env-literal-secret",
     title: "Secret-looking literal value in an environment variable",
@@ -208,10 +214,29 @@ pub static CHECK: Check = Check {
     remedy: "moves the value into a new Secret `<workload>-secfix`, then as for `env-secret`",
     severity: Severity::High,
     tags: &["secrets"],
-    fix: Fix::Workload,
-    run: Run::Workload(|w, _| check(w)),
-    unavailable: registry::always,
 };
+
+impl Check for EnvLiteralSecret {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn unavailable(&self, _opts: &ScanOptions) -> Option<&'static str> {
+        None
+    }
+
+    fn evidence(&self, _opts: &ScanOptions) -> Evidence {
+        Evidence::NONE
+    }
+
+    fn scan(&self) -> Scan {
+        Scan::Workload(|w, _| check(w))
+    }
+
+    fn fixer(&self) -> Option<Fixer> {
+        Some(Fixer::Workload)
+    }
+}
 
 /// Every literal env value of `w` that looks like a secret.
 pub fn check(w: &Workload) -> Vec<Finding> {
