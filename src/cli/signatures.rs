@@ -34,17 +34,17 @@ fn resolver(args: &DigestArgs) -> Resolver {
 /// finding, or a `mutable-image-tag` finding about to be pinned.
 fn target(f: &Finding) -> Option<(ImageRef, String)> {
     let (image, digest) = match &f.detail {
-        Detail::Unsigned {
+        Detail::UnsignedImage(secfix_core::checks::unsigned_image::Detail::Unsigned {
             image,
             digest: Some(d),
             problem: None,
             ..
-        } => (image, d),
-        Detail::Image {
+        }) => (image, d),
+        Detail::MutableImageTag(secfix_core::checks::mutable_image_tag::Detail::Image {
             image,
             digest: Some(d),
             ..
-        } if f.check == CheckId::MutableImageTag && f.fixable => (image, d),
+        }) if f.check == CheckId::MutableImageTag && f.fixable => (image, d),
         _ => return None,
     };
     Some((ImageRef::parse(image).ok()?, digest.clone()))
@@ -80,12 +80,12 @@ pub async fn verify(inv: &mut Inventory, policy: Option<&TrustPolicy>, args: &Di
     for (i, mut f) in std::mem::take(&mut inv.findings).into_iter().enumerate() {
         match f.check {
             CheckId::UnsignedImage => {
-                let Detail::Unsigned {
+                let Detail::UnsignedImage(secfix_core::checks::unsigned_image::Detail::Unsigned {
                     digest,
                     keys,
                     problem: None,
                     ..
-                } = &f.detail
+                }) = &f.detail
                 else {
                     keep.push(f);
                     continue;
@@ -157,7 +157,10 @@ fn keys_without_annotation(policy: &TrustPolicy) -> Vec<String> {
 
 fn image_of(f: &Finding) -> &str {
     match &f.detail {
-        Detail::Unsigned { image, .. } => image,
+        Detail::UnsignedImage(secfix_core::checks::unsigned_image::Detail::Unsigned {
+            image,
+            ..
+        }) => image,
         _ => "",
     }
 }
@@ -172,12 +175,12 @@ async fn find_digests(
 ) {
     let mut pending = Vec::new();
     for (i, f) in inv.findings.iter_mut().enumerate() {
-        let Detail::Unsigned {
+        let Detail::UnsignedImage(secfix_core::checks::unsigned_image::Detail::Unsigned {
             image,
             digest: digest @ None,
             digest_source,
             ..
-        } = &mut f.detail
+        }) = &mut f.detail
         else {
             continue;
         };
@@ -215,11 +218,11 @@ async fn find_digests(
         let Some(f) = inv.findings.get_mut(i) else {
             continue;
         };
-        let Detail::Unsigned {
+        let Detail::UnsignedImage(secfix_core::checks::unsigned_image::Detail::Unsigned {
             digest,
             digest_source,
             ..
-        } = &mut f.detail
+        }) = &mut f.detail
         else {
             continue;
         };

@@ -64,13 +64,13 @@ pub(crate) fn sample() -> Report {
                 "env DB_PASSWORD comes from Secret db (key password)",
                 Ok(()),
                 source("deploy/api.yaml", 1),
-                Detail::SecretKeyRef {
+                Detail::EnvSecret(kubectl_secfix::checks::env_secret::Detail::SecretKeyRef {
                     env: "DB_PASSWORD".into(),
                     secret: "db".into(),
                     key: "password".into(),
                     optional: false,
                     delivery: Some(Delivery::Native),
-                },
+                }),
             ),
             finding(
                 CheckId::EnvSecret,
@@ -81,12 +81,12 @@ pub(crate) fn sample() -> Report {
                 "envFrom imports every key of Secret redis-auth",
                 Ok(()),
                 None,
-                Detail::SecretRef {
+                Detail::EnvSecret(kubectl_secfix::checks::env_secret::Detail::SecretRef {
                     secret: "redis-auth".into(),
                     prefix: Some("REDIS_".into()),
                     optional: true,
                     delivery: Some(Delivery::AppChange),
-                },
+                }),
             ),
             finding(
                 CheckId::EnvLiteralSecret,
@@ -97,11 +97,13 @@ pub(crate) fn sample() -> Report {
                 "env API_TOKEN holds a literal that looks like a GitHub token",
                 Ok(()),
                 source("deploy/api.yaml", 1),
-                Detail::LiteralSecret {
-                    env: "API_TOKEN".into(),
-                    reason: "looks like a GitHub token".into(),
-                    delivery: Some(Delivery::AppChange),
-                },
+                Detail::EnvLiteralSecret(
+                    kubectl_secfix::checks::env_literal_secret::Detail::LiteralSecret {
+                        env: "API_TOKEN".into(),
+                        reason: "looks like a GitHub token".into(),
+                        delivery: Some(Delivery::AppChange),
+                    },
+                ),
             ),
             finding(
                 CheckId::DefaultAllowNamespace,
@@ -112,10 +114,12 @@ pub(crate) fn sample() -> Report {
                 "no NetworkPolicy isolates ingress to 2 workloads",
                 Ok(()),
                 None,
-                Detail::Unisolated {
-                    direction: Direction::Ingress,
-                    workloads: vec!["deployment/api".into(), "statefulset/cache".into()],
-                },
+                Detail::DefaultAllowNamespace(
+                    kubectl_secfix::checks::default_allow_namespace::Detail::Unisolated {
+                        direction: Direction::Ingress,
+                        workloads: vec!["deployment/api".into(), "statefulset/cache".into()],
+                    },
+                ),
             ),
             finding(
                 CheckId::DefaultAllowNamespace,
@@ -126,10 +130,12 @@ pub(crate) fn sample() -> Report {
                 "no NetworkPolicy isolates egress from 2 workloads",
                 Ok(()),
                 None,
-                Detail::Unisolated {
-                    direction: Direction::Egress,
-                    workloads: vec!["deployment/api".into(), "statefulset/cache".into()],
-                },
+                Detail::DefaultAllowNamespace(
+                    kubectl_secfix::checks::default_allow_namespace::Detail::Unisolated {
+                        direction: Direction::Egress,
+                        workloads: vec!["deployment/api".into(), "statefulset/cache".into()],
+                    },
+                ),
             ),
             finding(
                 CheckId::MutableImageTag,
@@ -140,14 +146,14 @@ pub(crate) fn sample() -> Report {
                 "image busybox:latest is not pinned by digest",
                 Ok(()),
                 source("manifests/my jobs.yaml", 12),
-                Detail::Image {
+                Detail::MutableImageTag(kubectl_secfix::checks::mutable_image_tag::Detail::Image {
                     image: "busybox:latest".into(),
                     digest: Some(
                         "sha256:2e4b6e1d3f5a7c9b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b"
                             .into(),
                     ),
                     digest_source: Some("pods".into()),
-                },
+                }),
             ),
             finding(
                 CheckId::MutableImageTag,
@@ -158,11 +164,11 @@ pub(crate) fn sample() -> Report {
                 "image nginx:1.27 is not pinned by digest",
                 Err("no digest: the pod is not running and --digest-source=pods"),
                 source("-", 1),
-                Detail::Image {
+                Detail::MutableImageTag(kubectl_secfix::checks::mutable_image_tag::Detail::Image {
                     image: "nginx:1.27".into(),
                     digest: None,
                     digest_source: None,
-                },
+                }),
             ),
         ],
         suppressed: 1,
@@ -217,11 +223,11 @@ pub(crate) fn large(n: usize) -> Report {
                     Err("no digest known")
                 },
                 None,
-                Detail::Image {
+                Detail::MutableImageTag(kubectl_secfix::checks::mutable_image_tag::Detail::Image {
                     image: format!("registry.example/app-{i}:v1"),
                     digest: None,
                     digest_source: None,
-                },
+                }),
             )
         })
         .collect();

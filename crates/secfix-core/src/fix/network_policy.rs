@@ -111,7 +111,9 @@ pub(crate) fn plan_namespace(
     let workloads: BTreeSet<&str> = used
         .iter()
         .filter_map(|f| match &f.detail {
-            Detail::Unisolated { workloads, .. } => Some(workloads.iter().map(String::as_str)),
+            Detail::DefaultAllowNamespace(
+                crate::checks::default_allow_namespace::Detail::Unisolated { workloads, .. },
+            ) => Some(workloads.iter().map(String::as_str)),
             _ => None,
         })
         .flatten()
@@ -166,7 +168,10 @@ fn directions_to_isolate(
         {
             continue;
         }
-        if let Detail::Unisolated { direction, .. } = &f.detail {
+        if let Detail::DefaultAllowNamespace(
+            crate::checks::default_allow_namespace::Detail::Unisolated { direction, .. },
+        ) = &f.detail
+        {
             directions.insert(*direction);
             used.push(f.clone());
         }
@@ -441,10 +446,12 @@ mod tests {
             fixable: true,
             not_fixable_reason: None,
             source: None,
-            detail: Detail::Unisolated {
-                direction,
-                workloads: vec!["deployment/web".into()],
-            },
+            detail: Detail::DefaultAllowNamespace(
+                crate::checks::default_allow_namespace::Detail::Unisolated {
+                    direction,
+                    workloads: vec!["deployment/web".into()],
+                },
+            ),
             baseline: false,
         }
     }

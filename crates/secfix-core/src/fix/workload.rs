@@ -222,7 +222,7 @@ fn select<'a>(w: &Workload, findings: &'a [Finding]) -> Vec<&'a Finding> {
                 && f.name == w.name()
                 && (f.namespace.is_empty() || f.namespace == w.namespace())
                 && f.check.def().fixer() == Some(Fixer::Workload)
-                && (w.kind != WorkloadKind::Pod || matches!(f.detail, Detail::Image { .. }))
+                && (w.kind != WorkloadKind::Pod || matches!(f.detail, Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image { .. })))
                 // The same finding twice (e.g. from two scans) is fixed once.
                 && seen.insert((f.check, f.path.clone()))
         })
@@ -288,13 +288,13 @@ fn collect_edits(
         let container = container_mut(&mut e.restored, group, ci).ok_or_else(|| bad_path(f))?;
         match (&f.detail, field) {
             (
-                Detail::SecretKeyRef {
+                Detail::EnvSecret(crate::checks::env_secret::Detail::SecretKeyRef {
                     env,
                     secret,
                     key,
                     optional,
                     ..
-                },
+                }),
                 Field::Env(i),
             ) => {
                 let entry = container.env.as_ref().and_then(|e| e.get(i));
@@ -319,12 +319,12 @@ fn collect_edits(
                 });
             }
             (
-                Detail::SecretRef {
+                Detail::EnvSecret(crate::checks::env_secret::Detail::SecretRef {
                     secret,
                     prefix,
                     optional,
                     ..
-                },
+                }),
                 Field::EnvFrom(i),
             ) => {
                 let r = container
@@ -344,7 +344,12 @@ fn collect_edits(
                     optional: *optional,
                 });
             }
-            (Detail::LiteralSecret { env, .. }, Field::Env(i)) => {
+            (
+                Detail::EnvLiteralSecret(
+                    crate::checks::env_literal_secret::Detail::LiteralSecret { env, .. },
+                ),
+                Field::Env(i),
+            ) => {
                 let entry = container
                     .env
                     .as_mut()
@@ -380,11 +385,11 @@ fn collect_edits(
                 });
             }
             (
-                Detail::Image {
+                Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
                     image,
                     digest: Some(d),
                     ..
-                },
+                }),
                 Field::Image,
             ) => {
                 if container.image.as_deref() != Some(image.as_str()) {
@@ -398,7 +403,13 @@ fn collect_edits(
                 e.images.push((group, ci, pinned));
             }
             // An image finding without a digest has nothing to pin.
-            (Detail::Image { digest: None, .. }, Field::Image) => continue,
+            (
+                Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
+                    digest: None,
+                    ..
+                }),
+                Field::Image,
+            ) => continue,
             _ => return Err(bad_path(f)),
         }
         e.used.push(f.clone());
@@ -725,13 +736,13 @@ mod tests {
             w,
             CheckId::EnvSecret,
             path,
-            Detail::SecretKeyRef {
+            Detail::EnvSecret(crate::checks::env_secret::Detail::SecretKeyRef {
                 env: env.into(),
                 secret: secret.into(),
                 key: key.into(),
                 optional: false,
                 delivery: None,
-            },
+            }),
         )
     }
 
@@ -740,11 +751,11 @@ mod tests {
             w,
             CheckId::EnvLiteralSecret,
             path,
-            Detail::LiteralSecret {
+            Detail::EnvLiteralSecret(crate::checks::env_literal_secret::Detail::LiteralSecret {
                 env: env.into(),
                 reason: "name looks like a password".into(),
                 delivery: None,
-            },
+            }),
         )
     }
 
@@ -753,11 +764,11 @@ mod tests {
             w,
             CheckId::MutableImageTag,
             path,
-            Detail::Image {
+            Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
                 image: image.into(),
                 digest: digest.map(str::to_string),
                 digest_source: digest.map(|_| "pods".to_string()),
-            },
+            }),
         )
     }
 
@@ -793,12 +804,12 @@ mod tests {
                 &w,
                 CheckId::EnvSecret,
                 &format!("{p}/envFrom/0"),
-                Detail::SecretRef {
+                Detail::EnvSecret(crate::checks::env_secret::Detail::SecretRef {
                     secret: "api".into(),
                     prefix: None,
                     optional: false,
                     delivery: None,
-                },
+                }),
             ),
             image(&w, &format!("{p}/image"), "nginx:1.25", Some(D)),
         ];
@@ -1478,13 +1489,14 @@ mod tests {
                         .and_then(|v| v.secret_key_ref.as_ref())
                     {
                         let mut f = key_ref(w, &path, &e.name, &r.name, &r.key);
-                        f.detail = Detail::SecretKeyRef {
-                            env: e.name.clone(),
-                            secret: r.name.clone(),
-                            key: r.key.clone(),
-                            optional: r.optional == Some(true),
-                            delivery: None,
-                        };
+                        f.detail =
+                            Detail::EnvSecret(crate::checks::env_secret::Detail::SecretKeyRef {
+                                env: e.name.clone(),
+                                secret: r.name.clone(),
+                                key: r.key.clone(),
+                                optional: r.optional == Some(true),
+                                delivery: None,
+                            });
                         out.push(f);
                     } else if e
                         .value
@@ -1500,12 +1512,12 @@ mod tests {
                             w,
                             CheckId::EnvSecret,
                             &format!("{}/envFrom/{i}", c.pointer),
-                            Detail::SecretRef {
+                            Detail::EnvSecret(crate::checks::env_secret::Detail::SecretRef {
                                 secret: r.name.clone(),
                                 prefix: e.prefix.clone(),
                                 optional: r.optional == Some(true),
                                 delivery: None,
-                            },
+                            }),
                         ));
                     }
                 }

@@ -558,11 +558,11 @@ mod tests {
             fixable,
             not_fixable_reason: None,
             source: None,
-            detail: Detail::Image {
+            detail: Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
                 image: "nginx".into(),
                 digest: None,
                 digest_source: None,
-            },
+            }),
             baseline: false,
         }
     }

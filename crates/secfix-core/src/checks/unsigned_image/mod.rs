@@ -48,7 +48,7 @@ use webpki::RawPublicKeyEntity;
 
 use crate::model::{ImageRef, Workload};
 
-use crate::checks::{CheckId, Detail, Finding, Severity};
+use crate::checks::{CheckId, Finding, Severity};
 
 use super::{Check, CheckContext, Evidence, Fixer, Meta, Scan};
 use super::{ScanOptions, workload_finding};
@@ -59,6 +59,54 @@ pub(crate) const ANNOTATION: &str = "secfix.dev/signature-keys";
 /// `not_fixable_reason` of every finding: there is nothing the tool can sign.
 pub(crate) const NOT_FIXABLE: &str =
     "no automatic fix: sign the image with a trusted key, or deploy a signed digest";
+
+/// What an `unsigned-image` finding records: the facts its fix needs, never a secret's value. Serialized
+/// into the finding's `detail` with its `type`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Detail {
+    /// An image whose signature does not verify (`unsigned-image`).
+    #[serde(rename_all = "camelCase")]
+    Unsigned {
+        image: String,
+        /// The digest whose signatures were checked, when known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        digest: Option<String>,
+        /// Where that digest came from (`reference`, `pods` or `registry`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        digest_source: Option<String>,
+        /// The names of the `--signature-key` keys in force for this object (narrowed by its
+        /// namespace's `secfix.dev/signature-keys`).
+        keys: Vec<String>,
+        /// Why it failed; `None` while the verification is pending.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        problem: Option<crate::checks::unsigned_image::Problem>,
+    },
+}
+
+impl super::CheckDetail for Detail {
+    fn delivery(&self) -> Option<super::Delivery> {
+        None
+    }
+
+    fn set_delivery(&mut self, _: Option<super::Delivery>) {}
+
+    fn identity(&self, _container: Option<&str>, path: &str) -> String {
+        format!(":{path}")
+    }
+
+    fn subject(&self) -> Option<String> {
+        None
+    }
+
+    fn moved_literal(&self) -> Option<&str> {
+        None
+    }
+
+    fn rank(&self) -> u8 {
+        0
+    }
+}
 
 /// The check's definition (registered in the table of [`super`]).
 pub static CHECK: UnsignedImage = UnsignedImage;
@@ -528,13 +576,13 @@ pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
             Some(c.name),
             format!("{}/image", c.pointer),
             format!("{image}: signature not verified yet"),
-            Detail::Unsigned {
+            crate::checks::Detail::UnsignedImage(Detail::Unsigned {
                 image: image.to_string(),
                 digest_source: digest.as_ref().map(|_| "reference".to_string()),
                 digest,
                 keys: keys.clone(),
                 problem: None,
-            },
+            }),
         );
         f.fixable = false;
         f.not_fixable_reason = Some(NOT_FIXABLE.to_string());
@@ -546,12 +594,12 @@ pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
 /// Settles a pending finding with its verdict: `true` when it passes (the caller drops it),
 /// else the message and detail say why.
 pub fn settle(f: &mut Finding, digest: Option<&str>, outcome: Result<String, Problem>) -> bool {
-    let Detail::Unsigned {
+    let crate::checks::Detail::UnsignedImage(Detail::Unsigned {
         image,
         digest: d,
         problem,
         ..
-    } = &mut f.detail
+    }) = &mut f.detail
     else {
         return false;
     };
@@ -757,7 +805,7 @@ RAY5y5/hbY8nGOef11RN4DHUdWP6tVE8
         );
         let mut fs = check(&w, &CheckContext { opts: &o, namespace: &ns });
         assert_eq!(fs.len(), 2);
-        let Detail::Unsigned { digest, keys, .. } = &fs[1].detail else {
+        let crate::checks::Detail::UnsignedImage(Detail::Unsigned { digest, keys, .. }) = &fs[1].detail else {
             panic!()
         };
         assert_eq!(digest.as_deref(), Some(DIGEST));
