@@ -73,7 +73,8 @@ pub async fn verify(inv: &mut Inventory, policy: Option<&TrustPolicy>, args: &Di
             (k, r)
         })
         .collect();
-    let all_keys: Vec<String> = policy.keys().iter().map(|k| k.name.clone()).collect();
+    // Every key and the keyless identity, where no namespace annotation narrows them.
+    let all_keys: Vec<String> = keys_without_annotation(policy);
     let mut errors = BTreeSet::new();
     let mut keep = Vec::with_capacity(inv.findings.len());
     for (i, mut f) in std::mem::take(&mut inv.findings).into_iter().enumerate() {
@@ -145,6 +146,13 @@ pub async fn verify(inv: &mut Inventory, policy: Option<&TrustPolicy>, args: &Di
     }
     inv.findings = keep;
     inv.errors.extend(errors);
+}
+
+/// The names in force where no namespace annotation narrows the policy: every key and, with
+/// a keyless policy, the keyless identity (it used to be left out, so that a digest signed
+/// only keylessly was never pinned).
+fn keys_without_annotation(policy: &TrustPolicy) -> Vec<String> {
+    policy.keys_in_force(None)
 }
 
 fn image_of(f: &Finding) -> &str {
@@ -229,5 +237,31 @@ async fn find_digests(
             }
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secfix_core::checks::unsigned_image::sigstore::{KeylessPolicy, TrustedRoot};
+
+    #[test]
+    fn keyless_signatures_count_for_pinning_without_a_namespace_annotation() {
+        let root = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/cosign-keyless/trusted_root.json"
+        ))
+        .unwrap();
+        let policy = TrustPolicy::with_keyless(
+            Vec::new(),
+            Some(KeylessPolicy {
+                root: TrustedRoot::from_json(&root).unwrap(),
+                identity: Some("me@example.com".into()),
+                identity_regexp: None,
+                issuer: "https://issuer.example".into(),
+            }),
+        )
+        .unwrap();
+        assert_eq!(keys_without_annotation(&policy), [unsigned_image::KEYLESS]);
     }
 }

@@ -34,6 +34,8 @@
 //! SHA-384), Ed25519, and RSA (PKCS#1 v1.5 or PSS, SHA-256).
 
 pub mod sigstore;
+pub mod sigstore_bundle;
+pub mod sigstore_ring;
 
 use std::collections::BTreeSet;
 
@@ -120,9 +122,10 @@ static META: Meta = Meta {
     help: "Images should be signed, and what runs should be what was signed. The check finds \
            each image's digest (the pods' imageID, the reference's digest, or the registry), \
            looks for cosign signatures (the sha256-<hex>.sig tag, OCI 1.1 referrers, the \
-           sha256-<hex> fallback index) and verifies them with --signature-key (narrowed per \
-           namespace by the secfix.dev/signature-keys annotation). A signature counts only \
-           when its payload names that digest. There is no automatic fix: sign the image or \
+           sha256-<hex> fallback index, Sigstore bundles among them) and verifies them with \
+           --signature-key or the keyless policy (narrowed per namespace by the \
+           secfix.dev/signature-keys annotation). A signature counts only when its payload \
+           (or bundle statement) names that digest. There is no automatic fix: sign the image or \
            deploy a signed digest.",
     finds: "an image whose digest has no cosign signature that verifies with `--signature-key` (narrowed per namespace by `secfix.dev/signature-keys`) and names that digest; runs only with that flag",
     remedy: "nothing: sign the image; with a key given, `mutable-image-tag` pins only signed digests",
@@ -264,6 +267,11 @@ impl TrustedKey {
             .any(|alg| entity.verify_signature(*alg, payload, signature).is_ok())
     }
 
+    /// The key's DER SubjectPublicKeyInfo.
+    pub fn spki(&self) -> &[u8] {
+        &self.spki
+    }
+
     /// Whether an annotation entry names this key (its name or its fingerprint).
     fn named(&self, entry: &str) -> bool {
         entry == self.name || entry == self.fingerprint
@@ -351,6 +359,9 @@ pub enum SignatureSource {
     SigTag,
     /// An OCI 1.1 referrer (from the referrers API or the `sha256-<hex>` fallback index).
     Referrer,
+    /// A Sigstore bundle found as an OCI 1.1 referrer: [`FoundSignature::payload`] holds the
+    /// bundle's JSON ([`sigstore_bundle`]).
+    Bundle,
 }
 
 /// A signature as fetched: a simple-signing payload and the signature over it (from the
@@ -402,8 +413,21 @@ pub fn payload_digest(payload: &[u8]) -> Option<String> {
 
 /// Checks every signature found against every key of `policy`, once per digest.
 pub fn examine(policy: &TrustPolicy, found: &[FoundSignature]) -> Vec<Candidate> {
-    found
+    let bundles = found
         .iter()
+        .filter(|s| s.source == SignatureSource::Bundle)
+        .flat_map(|s| {
+            sigstore_bundle::examine(&policy.keys, policy.keyless.as_ref(), &s.payload)
+        })
+        .map(|(names_digest, verified_by, identity_mismatch)| Candidate {
+            source: SignatureSource::Bundle,
+            names_digest,
+            verified_by,
+            identity_mismatch,
+        });
+    let classic: Vec<Candidate> = found
+        .iter()
+        .filter(|s| s.source != SignatureSource::Bundle)
         .map(|s| {
             let signature = base64::engine::general_purpose::STANDARD
                 .decode(s.signature_b64.trim())
@@ -435,7 +459,8 @@ pub fn examine(policy: &TrustPolicy, found: &[FoundSignature]) -> Vec<Candidate>
                 identity_mismatch,
             }
         })
-        .collect()
+        .collect();
+    classic.into_iter().chain(bundles).collect()
 }
 
 /// Why an image does not pass.
