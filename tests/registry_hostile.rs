@@ -582,3 +582,33 @@ fn a_keyless_sig_layer_is_read_with_its_certificate_and_bundle() {
         Ok("keyless".to_string())
     );
 }
+
+/// Issue 20: a referrers answer that is not an OCI image index was read as "no referrers",
+/// so the image looked unsigned when its signatures could not be read at all. Now it is an
+/// error for that image.
+#[test]
+fn an_unreadable_referrers_index_is_an_error_not_unsigned() {
+    let server = Server::start("127.0.0.1", |r| {
+        if r.path.contains("/referrers/") {
+            answer(
+                "200 OK",
+                &[],
+                Body::Fixed(b"<html>not json</html>".to_vec()),
+            )
+        } else {
+            answer("404 Not Found", &[], Body::Fixed(Vec::new()))
+        }
+    });
+    let image = img(&format!("{}/team/app:v1", server.addr));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let res = signatures(
+        opts(Duration::from_secs(10), dir.path()),
+        &[(image, digest(1))],
+    );
+    let e = res.values().next().unwrap().as_ref().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("referrers index is not an OCI image index"),
+        "{e}"
+    );
+}

@@ -201,10 +201,18 @@ async fn find(lookup: &Lookup<'_>, digest: &str) -> Result<Vec<FoundSignature>, 
         }
         Err(e) => return Err(e),
     };
-    let referrers = index
-        .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
-        .map(|i| i.manifests)
-        .unwrap_or_default();
+    // An answer that is not an index is an error, never "no signatures" (unsigned).
+    let referrers = match index {
+        None => Vec::new(),
+        Some(b) => {
+            serde_json::from_slice::<Index>(&b)
+                .map_err(|e| ResolveError::Other {
+                    reference: format!("{}@{digest}", lookup.image.full_name()),
+                    reason: format!("its referrers index is not an OCI image index: {e}"),
+                })?
+                .manifests
+        }
+    };
     for d in referrers
         .iter()
         .filter(|d| {

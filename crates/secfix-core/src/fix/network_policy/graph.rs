@@ -1502,10 +1502,26 @@ impl<'a> Graph<'a> {
     fn add_api_server_callees(&mut self, cluster: &Cluster<'_>) {
         for c in cluster.api_server_calls {
             let Some(i) = self.lookup(&c.namespace, &c.service) else {
+                self.notes.push((
+                    c.namespace.clone(),
+                    format!(
+                        "{}: the Kubernetes API server calls Service {}, which is not known \
+                         here: no rule opens it, so if its pods are isolated the call is cut",
+                        c.why, c.service
+                    ),
+                ));
                 continue;
             };
             let s = &self.services[i];
             if s.selector.is_none() {
+                self.notes.push((
+                    c.namespace.clone(),
+                    format!(
+                        "{}: the Kubernetes API server calls Service {}, which has no \
+                         selector: its endpoints are not known pods, and no rule opens them",
+                        c.why, c.service
+                    ),
+                ));
                 continue;
             }
             let ports = u16::try_from(c.port)

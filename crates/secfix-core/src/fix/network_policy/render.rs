@@ -3184,4 +3184,39 @@ mod tests {
             set.notes
         );
     }
+
+    /// Issue 20: a webhook (or aggregated API) Service the API server calls was skipped
+    /// without a word when it was not known or had no selector, so its pods lost the call
+    /// and nobody was told. Now a note says so.
+    #[test]
+    fn api_server_call_to_an_unknown_or_selectorless_service_is_said() {
+        let mut objs = shop();
+        objs.push(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "manual"},
+            "spec": {"ports": [{"port": 443}]}}),
+        );
+        let mut w = world(objs);
+        for service in ["gone", "manual"] {
+            w.api_server_calls.push(super::super::graph::ApiServerCall {
+                namespace: "shop".into(),
+                service: service.into(),
+                port: 443,
+                why: format!("webhook {service}.example.io"),
+            });
+        }
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        for (service, says) in [
+            ("gone", "which is not known here"),
+            ("manual", "which has no selector"),
+        ] {
+            assert!(
+                set.notes
+                    .iter()
+                    .any(|n| n.starts_with(&format!("webhook {service}.example.io"))
+                        && n.contains(says)),
+                "{service}: {:?}",
+                set.notes
+            );
+        }
+    }
 }
