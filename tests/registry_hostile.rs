@@ -612,3 +612,28 @@ fn an_unreadable_referrers_index_is_an_error_not_unsigned() {
         "{e}"
     );
 }
+
+/// Issue 20: a `.sig` tag whose manifest is not JSON was skipped, so the image looked
+/// unsigned when its signature could not be read. Now it is an error for that image.
+#[test]
+fn an_unreadable_sig_manifest_is_an_error_not_unsigned() {
+    let server = Server::start("127.0.0.1", |r| {
+        if r.path.ends_with(".sig") {
+            answer("200 OK", &[], Body::Fixed(b"not a manifest".to_vec()))
+        } else {
+            answer("404 Not Found", &[], Body::Fixed(Vec::new()))
+        }
+    });
+    let image = img(&format!("{}/team/app:v1", server.addr));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let res = signatures(
+        opts(Duration::from_secs(10), dir.path()),
+        &[(image, digest(1))],
+    );
+    let e = res.values().next().unwrap().as_ref().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(".sig manifest is not an image manifest"),
+        "{e}"
+    );
+}
