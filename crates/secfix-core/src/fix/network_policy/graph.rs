@@ -1115,6 +1115,17 @@ impl<'a> Graph<'a> {
             for m in evidence::mentions(w, cluster.config_maps) {
                 g.add_mention(w, &m, allow_egress);
             }
+            for name in evidence::unknown_config_maps(w, cluster.config_maps) {
+                g.notes.push((
+                    w.namespace().to_string(),
+                    format!(
+                        "{} reads ConfigMap {name}, which is not known here: the hosts it \
+                         names are not seen, so calls to them are cut unless other evidence \
+                         names them",
+                        WorkloadRef::of(w)
+                    ),
+                ));
+            }
             if let Some(why) = api_client(w, cluster.bound_accounts) {
                 g.api_clients
                     .entry(WorkloadRef::of(w))
