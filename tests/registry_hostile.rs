@@ -691,3 +691,58 @@ fn a_bundle_past_the_cap_or_not_matching_its_digest_is_refused() {
     let e = res.values().next().unwrap().as_ref().unwrap_err();
     assert!(e.to_string().contains("does not match its digest"), "{e}");
 }
+
+/// Issue 20: a referrers answer that is not an OCI image index was read as "no referrers",
+/// so the image looked unsigned when its signatures could not be read at all. Now it is an
+/// error for that image.
+#[test]
+fn an_unreadable_referrers_index_is_an_error_not_unsigned() {
+    let server = Server::start("127.0.0.1", |r| {
+        if r.path.contains("/referrers/") {
+            answer(
+                "200 OK",
+                &[],
+                Body::Fixed(b"<html>not json</html>".to_vec()),
+            )
+        } else {
+            answer("404 Not Found", &[], Body::Fixed(Vec::new()))
+        }
+    });
+    let image = img(&format!("{}/team/app:v1", server.addr));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let res = signatures(
+        opts(Duration::from_secs(10), dir.path()),
+        &[(image, digest(1))],
+    );
+    let e = res.values().next().unwrap().as_ref().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("referrers index is not an OCI image index"),
+        "{e}"
+    );
+}
+
+/// Issue 20: a `.sig` tag whose manifest is not JSON was skipped, so the image looked
+/// unsigned when its signature could not be read. Now it is an error for that image.
+#[test]
+fn an_unreadable_sig_manifest_is_an_error_not_unsigned() {
+    let server = Server::start("127.0.0.1", |r| {
+        if r.path.ends_with(".sig") {
+            answer("200 OK", &[], Body::Fixed(b"not a manifest".to_vec()))
+        } else {
+            answer("404 Not Found", &[], Body::Fixed(Vec::new()))
+        }
+    });
+    let image = img(&format!("{}/team/app:v1", server.addr));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let res = signatures(
+        opts(Duration::from_secs(10), dir.path()),
+        &[(image, digest(1))],
+    );
+    let e = res.values().next().unwrap().as_ref().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(".sig manifest is not an image manifest"),
+        "{e}"
+    );
+}

@@ -167,6 +167,20 @@ impl Resolver {
     }
 }
 
+/// A manifest the registry answered for the signatures of `digest` (`what`): one that is
+/// not JSON is an error for the image, never "no signatures" (unsigned).
+fn parse_manifest(
+    lookup: &Lookup<'_>,
+    digest: &str,
+    body: &[u8],
+    what: &str,
+) -> Result<Manifest, ResolveError> {
+    serde_json::from_slice::<Manifest>(body).map_err(|e| ResolveError::Other {
+        reference: format!("{}@{digest}", lookup.image.full_name()),
+        reason: format!("{what} is not an image manifest: {e}"),
+    })
+}
+
 /// Every signature of `digest` in the lookup's repository.
 async fn find(lookup: &Lookup<'_>, digest: &str) -> Result<Vec<FoundSignature>, ResolveError> {
     let mut session = Session::default();
@@ -181,8 +195,8 @@ async fn find(lookup: &Lookup<'_>, digest: &str) -> Result<Vec<FoundSignature>, 
             None,
         )
         .await?
-        && let Ok(m) = serde_json::from_slice::<Manifest>(&body)
     {
+        let m = parse_manifest(lookup, digest, &body, "its .sig manifest")?;
         read_layers(lookup, &mut session, &m, SignatureSource::SigTag, &mut out).await?;
     }
     // OCI 1.1 referrers: the API, else the tag-schema fallback index.
@@ -209,10 +223,18 @@ async fn find(lookup: &Lookup<'_>, digest: &str) -> Result<Vec<FoundSignature>, 
         }
         Err(e) => return Err(e),
     };
-    let referrers = index
-        .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
-        .map(|i| i.manifests)
-        .unwrap_or_default();
+    // An answer that is not an index is an error, never "no signatures" (unsigned).
+    let referrers = match index {
+        None => Vec::new(),
+        Some(b) => {
+            serde_json::from_slice::<Index>(&b)
+                .map_err(|e| ResolveError::Other {
+                    reference: format!("{}@{digest}", lookup.image.full_name()),
+                    reason: format!("its referrers index is not an OCI image index: {e}"),
+                })?
+                .manifests
+        }
+    };
     for d in referrers
         .iter()
         .filter(|d| {
@@ -237,9 +259,7 @@ async fn find(lookup: &Lookup<'_>, digest: &str) -> Result<Vec<FoundSignature>, 
         else {
             continue;
         };
-        let Ok(m) = serde_json::from_slice::<Manifest>(&body) else {
-            continue;
-        };
+        let m = parse_manifest(lookup, digest, &body, "a referrer's manifest")?;
         let artifact = m
             .artifact_type
             .as_deref()

@@ -10,7 +10,7 @@
 //! and every other part of a value are dropped, so a password inside a URL never travels
 //! further.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{
@@ -596,6 +596,63 @@ fn config_map_data<'a>(
                 && c.metadata.namespace.as_deref().unwrap_or("default") == namespace
         })
         .and_then(|c| c.data.as_ref())
+}
+
+/// The ConfigMaps `w` reads (env, envFrom, volumes) that are not among `config_maps` and
+/// not optional: the hosts they name cannot be seen.
+pub(crate) fn unknown_config_maps<'a>(
+    w: &'a Workload,
+    config_maps: &[ConfigMap],
+) -> BTreeSet<&'a str> {
+    let spec = &w.spec;
+    let known = |name: &str| {
+        config_maps.iter().any(|c| {
+            c.metadata.name.as_deref() == Some(name)
+                && c.metadata.namespace.as_deref().unwrap_or("default") == w.namespace()
+        })
+    };
+    let mut read: Vec<(&str, Option<bool>)> = Vec::new();
+    let mut env = |env: &'a Option<Vec<EnvVar>>, env_from: &'a Option<Vec<EnvFromSource>>| {
+        for e in env.iter().flatten() {
+            if let Some(r) = e
+                .value_from
+                .as_ref()
+                .and_then(|v| v.config_map_key_ref.as_ref())
+            {
+                read.push((&r.name, r.optional));
+            }
+        }
+        for ef in env_from.iter().flatten() {
+            if let Some(r) = &ef.config_map_ref {
+                read.push((&r.name, r.optional));
+            }
+        }
+    };
+    for c in spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+    {
+        env(&c.env, &c.env_from);
+    }
+    for c in spec.ephemeral_containers.iter().flatten() {
+        env(&c.env, &c.env_from);
+    }
+    for v in spec.volumes.iter().flatten() {
+        if let Some(c) = &v.config_map {
+            read.push((&c.name, c.optional));
+        }
+        for src in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
+            if let Some(c) = &src.config_map {
+                read.push((&c.name, c.optional));
+            }
+        }
+    }
+    read.into_iter()
+        .filter(|(name, optional)| *optional != Some(true) && !known(name))
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// The variables known while a container's env is expanded: name → (value, whether the

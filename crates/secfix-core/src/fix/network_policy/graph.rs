@@ -1115,6 +1115,17 @@ impl<'a> Graph<'a> {
             for m in evidence::mentions(w, cluster.config_maps) {
                 g.add_mention(w, &m, allow_egress);
             }
+            for name in evidence::unknown_config_maps(w, cluster.config_maps) {
+                g.notes.push((
+                    w.namespace().to_string(),
+                    format!(
+                        "{} reads ConfigMap {name}, which is not known here: the hosts it \
+                         names are not seen, so calls to them are cut unless other evidence \
+                         names them",
+                        WorkloadRef::of(w)
+                    ),
+                ));
+            }
             if let Some(why) = api_client(w, cluster.bound_accounts) {
                 g.api_clients
                     .entry(WorkloadRef::of(w))
@@ -1502,10 +1513,26 @@ impl<'a> Graph<'a> {
     fn add_api_server_callees(&mut self, cluster: &Cluster<'_>) {
         for c in cluster.api_server_calls {
             let Some(i) = self.lookup(&c.namespace, &c.service) else {
+                self.notes.push((
+                    c.namespace.clone(),
+                    format!(
+                        "{}: the Kubernetes API server calls Service {}, which is not known \
+                         here: no rule opens it, so if its pods are isolated the call is cut",
+                        c.why, c.service
+                    ),
+                ));
                 continue;
             };
             let s = &self.services[i];
             if s.selector.is_none() {
+                self.notes.push((
+                    c.namespace.clone(),
+                    format!(
+                        "{}: the Kubernetes API server calls Service {}, which has no \
+                         selector: its endpoints are not known pods, and no rule opens them",
+                        c.why, c.service
+                    ),
+                ));
                 continue;
             }
             let ports = u16::try_from(c.port)

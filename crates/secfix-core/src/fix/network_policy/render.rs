@@ -3185,4 +3185,63 @@ mod tests {
             set.notes
         );
     }
+
+    /// Issue 20: a webhook (or aggregated API) Service the API server calls was skipped
+    /// without a word when it was not known or had no selector, so its pods lost the call
+    /// and nobody was told. Now a note says so.
+    #[test]
+    fn api_server_call_to_an_unknown_or_selectorless_service_is_said() {
+        let mut objs = shop();
+        objs.push(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "manual"},
+            "spec": {"ports": [{"port": 443}]}}),
+        );
+        let mut w = world(objs);
+        for service in ["gone", "manual"] {
+            w.api_server_calls.push(super::super::graph::ApiServerCall {
+                namespace: "shop".into(),
+                service: service.into(),
+                port: 443,
+                why: format!("webhook {service}.example.io"),
+            });
+        }
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        for (service, says) in [
+            ("gone", "which is not known here"),
+            ("manual", "which has no selector"),
+        ] {
+            assert!(
+                set.notes
+                    .iter()
+                    .any(|n| n.starts_with(&format!("webhook {service}.example.io"))
+                        && n.contains(says)),
+                "{service}: {:?}",
+                set.notes
+            );
+        }
+    }
+
+    /// Issue 20: a ConfigMap a workload reads that is not known here (not in the manifests,
+    /// or not read) was skipped without a word, so the calls named only in it were cut and
+    /// nobody was told. Now a note says so; an optional one that is absent says nothing.
+    #[test]
+    fn unknown_config_map_a_workload_reads_is_said() {
+        let mut objs = shop();
+        objs[0]["spec"]["template"]["spec"]["containers"][0]["env"] = json!([
+            {"name": "CART_SERVICE_ADDR", "value": "cart:7070"},
+            {"name": "PAY", "valueFrom": {"configMapKeyRef": {"name": "missing", "key": "pay"}}},
+            {"name": "OPT", "valueFrom": {"configMapKeyRef": {"name": "maybe", "key": "x", "optional": true}}}
+        ]);
+        let set = plan(objs);
+        let said: Vec<&String> = set
+            .notes
+            .iter()
+            .filter(|n| n.contains("reads ConfigMap"))
+            .collect();
+        assert_eq!(said.len(), 1, "{:?}", set.notes);
+        assert!(
+            said[0].starts_with("Deployment web reads ConfigMap missing, which is not known here"),
+            "{said:?}"
+        );
+    }
 }
