@@ -146,6 +146,10 @@ pub struct Origin {
     pub ran: Vec<CheckId>,
     /// `--include-system` was given.
     pub include_system: bool,
+    /// Further selection flags as given (`--allowed-registries LIST`, `--signature-key
+    /// PATH`, `--include-kinds …`, …), word by word: suggested commands repeat them, so a
+    /// suggested `fix` selects what the scan selected.
+    pub flags: Vec<String>,
 }
 
 /// What was scanned.
