@@ -77,6 +77,14 @@ pub struct Inventory {
     /// Keys in force per namespace that narrows `--signature-key` (see
     /// [`crate::checks::ScanResult::signature_keys`]).
     pub signature_keys: std::collections::BTreeMap<String, Vec<String>>,
+    /// With [`Collector::with_spill`]: the findings decided during the scan, kept on disk;
+    /// `findings` then holds only those decided last. Merge both with
+    /// [`Spill::merge`](crate::spill::Spill::merge), and filter the spilled ones by
+    /// `namespace_ignore`.
+    pub spilled: Option<crate::spill::Spill>,
+    /// What each namespace's `secfix.dev/ignore` annotation suppresses (see
+    /// [`crate::checks::ScanResult::namespace_ignore`]).
+    pub namespace_ignore: std::collections::BTreeMap<String, crate::checks::Ignore>,
 }
 
 impl Inventory {
@@ -168,6 +176,9 @@ pub(crate) struct Collector {
     /// Offline with `-n`: as `kubectl apply -n NS -f`, an object that names another
     /// namespace is an error.
     namespace_given: bool,
+    /// With [`Collector::with_spill`]: what is done to each chunk of findings before it is
+    /// spilled (e.g. locating fields in their files while the chunk is in input order).
+    prepare: Option<fn(&mut [crate::model::Finding])>,
 }
 
 impl Collector {
@@ -178,7 +189,36 @@ impl Collector {
             inv: Inventory::default(),
             default_namespace: None,
             namespace_given: false,
+            prepare: None,
         }
+    }
+
+    /// Keeps decided findings in `spill` as the scan goes instead of in memory (see
+    /// [`Inventory::spilled`]); `prepare` runs on each chunk, in the order its findings were
+    /// decided, before it is spilled.
+    pub(crate) fn with_spill(
+        mut self,
+        spill: crate::spill::Spill,
+        prepare: Option<fn(&mut [crate::model::Finding])>,
+    ) -> Self {
+        self.inv.spilled = Some(spill);
+        self.prepare = prepare;
+        self
+    }
+
+    /// Spills the scanner's decided findings once there is a chunk of them.
+    fn spill_decided(&mut self) {
+        let Some(spill) = &mut self.inv.spilled else {
+            return;
+        };
+        if self.scanner.pending() < spill.chunk() {
+            return;
+        }
+        let mut chunk = self.scanner.take_findings();
+        if let Some(prepare) = self.prepare {
+            prepare(&mut chunk);
+        }
+        spill.push_run(chunk);
     }
 
     /// The namespace given to objects that name none (offline manifests): `""`, the
@@ -327,6 +367,7 @@ impl Collector {
                 w.source = source;
                 self.default_ns(&mut w.metadata);
                 self.scanner.add_workload(&w);
+                self.spill_decided();
                 if self.keep.pods {
                     match w.kind {
                         WorkloadKind::Pod => self.inv.digests.add_pod(&w),
@@ -345,18 +386,29 @@ impl Collector {
         Ok(())
     }
 
-    pub fn finish(self) -> Inventory {
+    pub fn finish(mut self) -> Inventory {
         let ScanResult {
-            findings,
+            mut findings,
             suppressed,
             scanned,
             signature_keys,
+            namespace_ignore,
         } = self.scanner.finish();
+        if self.inv.spilled.is_some()
+            && let Some(prepare) = self.prepare
+        {
+            prepare(&mut findings);
+        }
+        if let Some(w) = self.inv.spilled.as_ref().and_then(|s| s.warning()) {
+            let w = w.to_string();
+            self.inv.warnings.push(w);
+        }
         Inventory {
             findings,
             suppressed,
             scanned,
             signature_keys,
+            namespace_ignore,
             ..self.inv
         }
     }

@@ -23,4 +23,5 @@ pub mod manifest;
 pub mod model;
 pub mod registry;
 pub mod report;
+pub(crate) mod spill;
 pub(crate) mod ui;

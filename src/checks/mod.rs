@@ -136,6 +136,22 @@ pub struct ScanResult {
     /// With a signature policy: the keys in force in each namespace whose
     /// `secfix.dev/signature-keys` annotation narrows them (other namespaces: every key).
     pub signature_keys: BTreeMap<String, Vec<String>>,
+    /// What each known namespace's `secfix.dev/ignore` annotation suppresses: `findings`
+    /// are filtered already; findings taken earlier ([`Scanner::take_findings`]) are the
+    /// caller's to filter ([`ScanResult::suppressed_by_namespace`]).
+    pub namespace_ignore: BTreeMap<String, Ignore>,
+}
+
+impl ScanResult {
+    /// Whether `f`'s namespace annotation suppresses it.
+    pub fn suppressed_by_namespace(&self, f: &Finding) -> bool {
+        suppressed_by(&self.namespace_ignore, f)
+    }
+}
+
+/// Whether the annotation of `f`'s namespace, as `ignore` records it, suppresses `f`.
+pub(crate) fn suppressed_by(ignore: &BTreeMap<String, Ignore>, f: &Finding) -> bool {
+    ignore.get(&f.namespace).is_some_and(|i| i.covers(f.check))
 }
 
 /// Runs the checks over objects fed one at a time (e.g. page by page from a live listing).
@@ -237,6 +253,20 @@ impl Scanner {
         self.scanned
     }
 
+    /// Per-workload findings decided so far and not yet taken.
+    pub fn pending(&self) -> usize {
+        self.findings.len()
+    }
+
+    /// Takes the per-workload findings decided so far, in the order they were decided (a
+    /// caller that keeps them elsewhere as it goes, see `crate::spill`). They are final but
+    /// for their namespace's annotation, which may arrive later: filtering them is then the
+    /// caller's ([`ScanResult::suppressed_by_namespace`]), as is merging them in report
+    /// order with what [`Scanner::finish`] returns.
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.findings)
+    }
+
     /// Runs the namespace checks, applies namespace-level suppression and sorts.
     pub fn finish(self) -> ScanResult {
         let mut findings = self.findings;
@@ -259,13 +289,13 @@ impl Scanner {
                 }));
             }
         }
+        let namespace_ignore: BTreeMap<String, Ignore> = self
+            .namespaces
+            .iter()
+            .map(|(ns, facts)| (ns.clone(), facts.ignore.clone()))
+            .collect();
         let before = findings.len();
-        findings.retain(|f| {
-            !self
-                .namespaces
-                .get(&f.namespace)
-                .is_some_and(|n| n.ignore.covers(f.check))
-        });
+        findings.retain(|f| !suppressed_by(&namespace_ignore, f));
         suppressed += before - findings.len();
         findings.sort_by(compare_findings);
         let signature_keys = match &self.opts.signature_policy {
@@ -284,6 +314,7 @@ impl Scanner {
             suppressed,
             scanned: self.scanned,
             signature_keys,
+            namespace_ignore,
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::report::policy_report::{self, Timestamp};
 use crate::report::{self, Baseline, Origin, Report};
 use crate::ui::term::Term;
 
-const KEEP: Keep = Keep {
+pub(super) const KEEP: Keep = Keep {
     objects: false,
     pods: true,
 };
@@ -46,7 +46,7 @@ fn read_baseline(args: &ScanArgs) -> Result<Option<Baseline>, UsageError> {
 
 /// Sets each offline finding's field line and column (`SourceLocation::field_line`) from
 /// its file, read again (only files with findings; not stdin).
-fn locate_fields(findings: &mut [Finding]) {
+pub(super) fn locate_fields(findings: &mut [Finding]) {
     let mut texts: std::collections::HashMap<String, Option<String>> = Default::default();
     for f in findings {
         let Some(src) = f.source.as_mut() else {
@@ -116,6 +116,9 @@ async fn run_one(
     started: jiff::Timestamp,
     baseline: &Option<Baseline>,
 ) -> anyhow::Result<u8> {
+    if super::scan_stream::streams(args) {
+        return super::scan_stream::run(global, args, started, baseline).await;
+    }
     let collected = collect(global, &args.selection, KEEP).await?;
     let empty = super::collect::check_not_empty(&args.selection, &collected).err();
     let origin = origin(global, &args.selection, &collected);
@@ -395,7 +398,7 @@ fn print_report(report: &Report, args: &ScanArgs) -> anyhow::Result<()> {
 
 /// Where the objects came from and how they were selected, for report headers and the
 /// commands the overviews suggest.
-fn origin(global: &GlobalArgs, selection: &Selection, collected: &Collected) -> Origin {
+pub(super) fn origin(global: &GlobalArgs, selection: &Selection, collected: &Collected) -> Origin {
     let (target, namespace) = match &collected.source {
         Source::Live(conn) => (
             report::Target::Cluster {
@@ -540,10 +543,19 @@ impl Progress {
 /// 1 when something could not be read (or written), else 3 when a finding is at or above
 /// `fail_on`.
 pub(crate) fn exit_code(report: &Report, fail_on: FailOn, errors: bool) -> u8 {
+    exit_code_of(report.worst_new(), fail_on, errors)
+}
+
+/// [`exit_code`] from the highest severity among the findings not in the baseline.
+pub(super) fn exit_code_of(
+    worst_new: Option<crate::model::Severity>,
+    fail_on: FailOn,
+    errors: bool,
+) -> u8 {
     if errors {
         return exit::RUNTIME;
     }
-    match (fail_on.threshold(), report.worst_new()) {
+    match (fail_on.threshold(), worst_new) {
         (Some(t), Some(w)) if w >= t => exit::FINDINGS,
         _ => exit::OK,
     }

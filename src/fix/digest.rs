@@ -27,7 +27,7 @@ use crate::model::{CheckId, Detail, Finding, ImageRef, Workload};
 type ObjKey = (String, String, String);
 
 /// One container of one pod, as far as digests go.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct ContainerReport {
     name: String,
     /// The image the pod's spec asks for.
@@ -36,26 +36,23 @@ struct ContainerReport {
     image_id: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-struct PodReport {
-    /// The pod's controller (or the pod itself): the start of its owner chain.
-    first: ObjKey,
-    containers: Vec<ContainerReport>,
-}
-
 /// Digests reported by running pods, keyed by the workload that owns them.
 ///
 /// Owners and pods may be added in any order (a live scan reads every kind at once); each
 /// pod keeps only its controller and, per container, the spec image and status `imageID`,
-/// so a cluster with many pods stays cheap. The pods of each workload are indexed once, on
-/// the first [`agreed`](PodDigests::agreed).
+/// and each distinct report is kept once per controller: the pods of one ReplicaSet report
+/// the same, so memory grows with the controllers, not with the pods (a digest is agreed
+/// over the *set* of reports, so nothing is lost). The controllers of each workload are
+/// indexed once, on the first [`agreed`](PodDigests::agreed).
 #[derive(Debug, Clone, Default)]
 pub struct PodDigests {
     /// `(namespace, kind, name)` of an intermediate owner → its controller.
     owners: HashMap<ObjKey, ObjKey>,
-    pods: Vec<PodReport>,
-    /// Top-of-chain workload → indexes into `pods`.
-    by_top: OnceCell<HashMap<ObjKey, Vec<usize>>>,
+    /// A pod's controller (or the pod itself: the start of its owner chain) → the distinct
+    /// container reports of its pods.
+    pods: HashMap<ObjKey, BTreeSet<ContainerReport>>,
+    /// Top-of-chain workload → the keys of `pods` under it.
+    by_top: OnceCell<HashMap<ObjKey, Vec<ObjKey>>>,
 }
 
 /// Depth limit of an owner chain (guards against reference cycles).
@@ -121,7 +118,7 @@ impl PodDigests {
             Some((kind, name)) => key(ns, kind, name),
             None => key(ns, "Pod", text("/metadata/name")),
         };
-        let mut containers = Vec::new();
+        let mut containers = BTreeSet::new();
         for field in ["initContainerStatuses", "containerStatuses"] {
             let statuses = raw
                 .pointer(&format!("/status/{field}"))
@@ -130,7 +127,7 @@ impl PodDigests {
                 let Some(name) = s.get("name").and_then(Value::as_str) else {
                     continue;
                 };
-                containers.push(ContainerReport {
+                containers.insert(ContainerReport {
                     name: name.to_string(),
                     spec_image: spec_image(raw, name),
                     image_id: s
@@ -142,16 +139,24 @@ impl PodDigests {
             }
         }
         if !containers.is_empty() {
-            self.pods.push(PodReport { first, containers });
-            self.by_top.take();
+            let known = self.pods.entry(first).or_default();
+            let before = known.len();
+            known.extend(containers);
+            if before == 0 {
+                self.by_top.take();
+            }
         }
     }
 
-    fn pods_of(&self, workload: &ObjKey) -> impl Iterator<Item = &PodReport> {
+    /// The container reports of the pods under `workload`.
+    fn reports_of(&self, workload: &ObjKey) -> impl Iterator<Item = &ContainerReport> {
         let index = self.by_top.get_or_init(|| {
-            let mut index: HashMap<ObjKey, Vec<usize>> = HashMap::new();
-            for (i, pod) in self.pods.iter().enumerate() {
-                index.entry(self.top_of(&pod.first)).or_default().push(i);
+            let mut index: HashMap<ObjKey, Vec<ObjKey>> = HashMap::new();
+            for first in self.pods.keys() {
+                index
+                    .entry(self.top_of(first))
+                    .or_default()
+                    .push(first.clone());
             }
             index
         });
@@ -159,7 +164,8 @@ impl PodDigests {
             .get(workload)
             .into_iter()
             .flatten()
-            .map(|&i| &self.pods[i])
+            .filter_map(|first| self.pods.get(first))
+            .flatten()
     }
 
     /// The digest every reporting pod of workload `kind/name` in `namespace` runs for
@@ -175,23 +181,21 @@ impl PodDigests {
         let want = key(namespace, kind, name);
         let full = image.full_name();
         let mut digests = BTreeSet::new();
-        for pod in self.pods_of(&want) {
-            for c in pod.containers.iter().filter(|c| c.name == container) {
-                let same_image = c
-                    .spec_image
-                    .as_deref()
-                    .and_then(|s| ImageRef::parse(s).ok())
-                    .is_none_or(|s| {
-                        s.full_name() == full && s.effective_tag() == image.effective_tag()
-                    });
-                if !same_image {
-                    continue;
-                }
-                if let Some((repo, digest)) = c.image_id.as_deref().and_then(parse_image_id)
-                    && repo == full
-                {
-                    digests.insert(digest);
-                }
+        for c in self.reports_of(&want).filter(|c| c.name == container) {
+            let same_image = c
+                .spec_image
+                .as_deref()
+                .and_then(|s| ImageRef::parse(s).ok())
+                .is_none_or(|s| {
+                    s.full_name() == full && s.effective_tag() == image.effective_tag()
+                });
+            if !same_image {
+                continue;
+            }
+            if let Some((repo, digest)) = c.image_id.as_deref().and_then(parse_image_id)
+                && repo == full
+            {
+                digests.insert(digest);
             }
         }
         match digests.len() {
