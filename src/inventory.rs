@@ -178,8 +178,12 @@ pub(crate) struct Collector {
     namespace_given: bool,
     /// With [`Collector::with_spill`]: what is done to each chunk of findings before it is
     /// spilled (e.g. locating fields in their files while the chunk is in input order).
-    prepare: Option<fn(&mut [crate::model::Finding])>,
+    prepare: Prepare,
 }
+
+/// What is done to each chunk of findings before it is spilled (see
+/// [`Collector::with_spill`]).
+pub(crate) type Prepare = Option<Box<dyn FnMut(&mut [crate::model::Finding]) + Send>>;
 
 impl Collector {
     pub fn new(opts: ScanOptions, keep: Keep) -> Self {
@@ -196,11 +200,7 @@ impl Collector {
     /// Keeps decided findings in `spill` as the scan goes instead of in memory (see
     /// [`Inventory::spilled`]); `prepare` runs on each chunk, in the order its findings were
     /// decided, before it is spilled.
-    pub(crate) fn with_spill(
-        mut self,
-        spill: crate::spill::Spill,
-        prepare: Option<fn(&mut [crate::model::Finding])>,
-    ) -> Self {
+    pub(crate) fn with_spill(mut self, spill: crate::spill::Spill, prepare: Prepare) -> Self {
         self.inv.spilled = Some(spill);
         self.prepare = prepare;
         self
@@ -215,7 +215,7 @@ impl Collector {
             return;
         }
         let mut chunk = self.scanner.take_findings();
-        if let Some(prepare) = self.prepare {
+        if let Some(prepare) = self.prepare.as_mut() {
             prepare(&mut chunk);
         }
         spill.push_run(chunk);
@@ -395,7 +395,7 @@ impl Collector {
             namespace_ignore,
         } = self.scanner.finish();
         if self.inv.spilled.is_some()
-            && let Some(prepare) = self.prepare
+            && let Some(prepare) = self.prepare.as_mut()
         {
             prepare(&mut findings);
         }

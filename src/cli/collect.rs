@@ -116,15 +116,12 @@ pub async fn collect(
     collect_with(global, selection, keep, None).await
 }
 
-/// A chunk of findings is prepared so before it is spilled (see `Collector::with_spill`).
-pub(crate) type Prepare = Option<fn(&mut [crate::model::Finding])>;
-
 /// [`collect`], keeping the findings in `spill` as they are decided when given.
 pub(crate) async fn collect_with(
     global: &GlobalArgs,
     selection: &Selection,
     keep: Keep,
-    spill: Option<(crate::spill::Spill, Prepare)>,
+    spill: Option<(crate::spill::Spill, crate::inventory::Prepare)>,
 ) -> anyhow::Result<Collected> {
     let selector = match &selection.selector {
         Some(s) => Some(Selector::parse(s).map_err(|e| UsageError(format!("-l {s:?}: {e}")))?),

@@ -45,26 +45,9 @@ fn read_baseline(args: &ScanArgs) -> Result<Option<Baseline>, UsageError> {
 }
 
 /// Sets each offline finding's field line and column (`SourceLocation::field_line`) from
-/// its file, read again (only files with findings; not stdin).
-pub(super) fn locate_fields(findings: &mut [Finding]) {
-    let mut texts: std::collections::HashMap<String, Option<String>> = Default::default();
-    for f in findings {
-        let Some(src) = f.source.as_mut() else {
-            continue;
-        };
-        if src.file == "-" || f.path.is_empty() {
-            continue;
-        }
-        let text = texts
-            .entry(src.file.clone())
-            .or_insert_with(|| std::fs::read_to_string(&src.file).ok());
-        if let Some(text) = text
-            && let Some((line, column)) = crate::manifest::position::locate(text, src.line, &f.path)
-        {
-            src.field_line = Some(line);
-            src.field_column = Some(column);
-        }
-    }
+/// its file, read again (only files with findings; not stdin), forward through each file.
+fn locate_fields(findings: &mut [Finding]) {
+    crate::manifest::locator::Locator::default().locate_all(findings);
 }
 
 /// Flag combinations that cannot work, as usage errors (exit 2) before anything is read.

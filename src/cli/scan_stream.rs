@@ -24,7 +24,7 @@ use std::io::Write as _;
 
 use super::args::{DigestSource, GlobalArgs, ScanArgs, ScanOutput};
 use super::collect::{Source, check_not_empty, collect_with};
-use super::scan::{KEEP, exit_code_of, locate_fields, origin};
+use super::scan::{KEEP, exit_code_of, origin};
 use crate::fix::digest::{apply_pod_digests, unresolved_image};
 use crate::model::{CheckId, Finding, Severity};
 use crate::report::stream::{Streamed, Written, write_json, write_sarif, write_yaml};
@@ -57,7 +57,11 @@ pub(super) async fn run(
     started: jiff::Timestamp,
     baseline: &Option<Baseline>,
 ) -> anyhow::Result<u8> {
-    let prepare: super::collect::Prepare = Some(locate_fields);
+    // Fields are located chunk by chunk, forward through each file.
+    let mut locator = crate::manifest::locator::Locator::default();
+    let prepare: crate::inventory::Prepare = Some(Box::new(move |findings: &mut [Finding]| {
+        locator.locate_all(findings)
+    }));
     let collected = collect_with(
         global,
         &args.selection,

@@ -16,6 +16,7 @@
 pub mod json;
 pub mod kustomize;
 pub mod loader;
+pub mod locator;
 pub mod position;
 pub mod scalar;
 pub mod stream;
