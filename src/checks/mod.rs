@@ -154,6 +154,9 @@ pub(crate) fn suppressed_by(ignore: &BTreeMap<String, Ignore>, f: &Finding) -> b
     ignore.get(&f.namespace).is_some_and(|i| i.covers(f.check))
 }
 
+/// A pod template's labels, in key order, in as little memory as they take.
+type Labels = Box<[(Box<str>, Box<str>)]>;
+
 /// Runs the checks over objects fed one at a time (e.g. page by page from a live listing).
 #[derive(Debug)]
 pub struct Scanner {
@@ -163,8 +166,9 @@ pub struct Scanner {
     /// What each known Namespace object's annotations say.
     namespaces: BTreeMap<String, NamespaceFacts>,
     policies: BTreeMap<String, Vec<NetworkPolicy>>,
-    /// Namespace → `Kind/name` → pods, for the namespace checks.
-    pods: BTreeMap<String, BTreeMap<String, PodGroup>>,
+    /// Namespace → `Kind/name` → the pods' labels, for the namespace checks: a compact
+    /// [`PodGroup`] (one entry per workload of the cluster; rebuilt per namespace at the end).
+    pods: BTreeMap<String, BTreeMap<Box<str>, Labels>>,
     findings: Vec<Finding>,
     suppressed: usize,
     scanned: usize,
@@ -219,10 +223,15 @@ impl Scanner {
         }
         self.scanned += 1;
         let pods = PodGroup::of(w);
+        let labels: Labels = pods
+            .labels
+            .into_iter()
+            .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
+            .collect();
         self.pods
             .entry(w.namespace().to_string())
             .or_default()
-            .insert(pods.workload.clone(), pods);
+            .insert(pods.workload.into_boxed_str(), labels);
         let ignore = Ignore::from_annotations(w.metadata.annotations.as_ref());
         let unknown = NamespaceFacts::default();
         let ctx = CheckContext {
@@ -279,7 +288,16 @@ impl Scanner {
                 if !self.opts.include_system && SYSTEM_NAMESPACES.contains(&ns.as_str()) {
                     continue;
                 }
-                let pods: Vec<PodGroup> = pods.values().cloned().collect();
+                let pods: Vec<PodGroup> = pods
+                    .iter()
+                    .map(|(workload, labels)| PodGroup {
+                        workload: workload.to_string(),
+                        labels: labels
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                    })
+                    .collect();
                 let policies = self.policies.get(ns).map(Vec::as_slice).unwrap_or(&[]);
                 findings.extend(run(&NamespaceInput {
                     namespace: ns,

@@ -26,14 +26,49 @@ use crate::model::{CheckId, Detail, Finding, ImageRef, Workload};
 /// `(namespace, kind, name)` of an object.
 type ObjKey = (String, String, String);
 
-/// One container of one pod, as far as digests go.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct ContainerReport {
-    name: String,
-    /// The image the pod's spec asks for.
-    spec_image: Option<String>,
-    /// The status `imageID`, as reported.
-    image_id: Option<String>,
+/// Fields joined by NUL in one allocation (a cluster has hundreds of thousands of pods);
+/// `None` when a field holds a NUL itself (no real name or image does), and then the pod's
+/// report is not kept.
+fn pack(fields: &[&str]) -> Option<Box<str>> {
+    if fields.iter().any(|f| f.contains('\0')) {
+        return None;
+    }
+    Some(fields.join("\0").into_boxed_str())
+}
+
+/// One container of one pod, as far as digests go, packed ([`pack`]): its name, the image
+/// the pod's spec asks for (`+image`, or `-` when the spec names none), and the repository
+/// and digest of its status `imageID` ([`parse_image_id`]; a report without one says nothing
+/// about digests and is not kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ContainerReport(Box<str>);
+
+impl ContainerReport {
+    fn new(name: &str, spec_image: Option<&str>, image_id: &str) -> Option<Self> {
+        let (repo, digest) = parse_image_id(image_id)?;
+        let spec = match spec_image {
+            Some(i) => format!("+{i}"),
+            None => "-".to_string(),
+        };
+        pack(&[name, &spec, &repo, &digest]).map(ContainerReport)
+    }
+
+    fn field(&self, i: usize) -> &str {
+        self.0.split('\0').nth(i).unwrap_or_default()
+    }
+
+    fn name(&self) -> &str {
+        self.field(0)
+    }
+
+    fn spec_image(&self) -> Option<&str> {
+        self.field(1).strip_prefix('+')
+    }
+
+    /// The normalised repository and the digest of the status `imageID`.
+    fn image(&self) -> (&str, &str) {
+        (self.field(2), self.field(3))
+    }
 }
 
 /// Digests reported by running pods, keyed by the workload that owns them.
@@ -48,11 +83,11 @@ struct ContainerReport {
 pub struct PodDigests {
     /// `(namespace, kind, name)` of an intermediate owner → its controller.
     owners: HashMap<ObjKey, ObjKey>,
-    /// A pod's controller (or the pod itself: the start of its owner chain) → the distinct
-    /// container reports of its pods.
-    pods: HashMap<ObjKey, BTreeSet<ContainerReport>>,
+    /// A pod's controller (or the pod itself: the start of its owner chain), packed
+    /// (namespace, kind, name), → the distinct container reports of its pods.
+    pods: HashMap<Box<str>, Vec<ContainerReport>>,
     /// Top-of-chain workload → the keys of `pods` under it.
-    by_top: OnceCell<HashMap<ObjKey, Vec<ObjKey>>>,
+    by_top: OnceCell<HashMap<ObjKey, Vec<Box<str>>>>,
 }
 
 /// Depth limit of an owner chain (guards against reference cycles).
@@ -115,10 +150,13 @@ impl PodDigests {
             .and_then(Value::as_str)
             .unwrap_or("default");
         let first = match controller_of(raw) {
-            Some((kind, name)) => key(ns, kind, name),
-            None => key(ns, "Pod", text("/metadata/name")),
+            Some((kind, name)) => pack(&[ns, kind, name]),
+            None => pack(&[ns, "Pod", text("/metadata/name")]),
         };
-        let mut containers = BTreeSet::new();
+        let Some(first) = first else {
+            return;
+        };
+        let mut containers = Vec::new();
         for field in ["initContainerStatuses", "containerStatuses"] {
             let statuses = raw
                 .pointer(&format!("/status/{field}"))
@@ -127,34 +165,38 @@ impl PodDigests {
                 let Some(name) = s.get("name").and_then(Value::as_str) else {
                     continue;
                 };
-                containers.insert(ContainerReport {
-                    name: name.to_string(),
-                    spec_image: spec_image(raw, name),
-                    image_id: s
-                        .get("imageID")
-                        .and_then(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string),
-                });
+                let Some(id) = s.get("imageID").and_then(Value::as_str) else {
+                    continue;
+                };
+                if let Some(r) = ContainerReport::new(name, spec_image(raw, name).as_deref(), id) {
+                    containers.push(r);
+                }
             }
         }
         if !containers.is_empty() {
             let known = self.pods.entry(first).or_default();
-            let before = known.len();
-            known.extend(containers);
-            if before == 0 {
+            if known.is_empty() {
                 self.by_top.take();
             }
+            for c in containers {
+                if !known.contains(&c) {
+                    known.push(c);
+                }
+            }
+            known.shrink_to_fit();
         }
     }
 
     /// The container reports of the pods under `workload`.
     fn reports_of(&self, workload: &ObjKey) -> impl Iterator<Item = &ContainerReport> {
         let index = self.by_top.get_or_init(|| {
-            let mut index: HashMap<ObjKey, Vec<ObjKey>> = HashMap::new();
+            let mut index: HashMap<ObjKey, Vec<Box<str>>> = HashMap::new();
             for first in self.pods.keys() {
+                let mut parts = first.split('\0');
+                let mut part = || parts.next().unwrap_or_default();
+                let start = key(part(), part(), part());
                 index
-                    .entry(self.top_of(first))
+                    .entry(self.top_of(&start))
                     .or_default()
                     .push(first.clone());
             }
@@ -181,10 +223,9 @@ impl PodDigests {
         let want = key(namespace, kind, name);
         let full = image.full_name();
         let mut digests = BTreeSet::new();
-        for c in self.reports_of(&want).filter(|c| c.name == container) {
+        for c in self.reports_of(&want).filter(|c| c.name() == container) {
             let same_image = c
-                .spec_image
-                .as_deref()
+                .spec_image()
                 .and_then(|s| ImageRef::parse(s).ok())
                 .is_none_or(|s| {
                     s.full_name() == full && s.effective_tag() == image.effective_tag()
@@ -192,10 +233,9 @@ impl PodDigests {
             if !same_image {
                 continue;
             }
-            if let Some((repo, digest)) = c.image_id.as_deref().and_then(parse_image_id)
-                && repo == full
-            {
-                digests.insert(digest);
+            let (repo, digest) = c.image();
+            if repo == full {
+                digests.insert(digest.to_string());
             }
         }
         match digests.len() {
