@@ -11,7 +11,7 @@
 //! and fuzz targets reach them through one crate.
 
 pub use secfix_core::{checks, error, fix, inventory, model, report};
-pub use secfix_io::{cluster, contexts, manifest, registry};
+pub use secfix_io::{cluster, contexts, manifest, registry, spill};
 
 pub mod cli;
 pub mod ui;

@@ -732,3 +732,113 @@ fn baseline_findings_are_reported_as_such_in_every_format() {
     assert!(Baseline::parse("{}").is_err());
     assert!(Baseline::parse("not json").is_err());
 }
+
+/// Issue 26: `-o json|yaml|sarif` are written finding by finding (`report::stream`), from
+/// an iterator and counts made beforehand; the documents are byte for byte those the whole
+/// report renders to (controls escaped as the CLI prints JSON and SARIF).
+#[test]
+fn streamed_documents_are_byte_for_byte_the_in_memory_ones() {
+    use kubectl_secfix::model::text::json_escaped_controls;
+    use kubectl_secfix::report::Baseline;
+    use kubectl_secfix::report::stream::{Streamed, write_json, write_sarif, write_yaml};
+    type Writer = fn(
+        &mut Vec<u8>,
+        Streamed<'_, std::vec::IntoIter<std::io::Result<kubectl_secfix::checks::Finding>>>,
+    ) -> std::io::Result<kubectl_secfix::report::stream::Written>;
+    let mut reports = vec![
+        sample(),
+        multi_context_sample(),
+        Report::default(),
+        sample::large(300),
+    ];
+    let mut marked = sample();
+    let mut base = sample();
+    base.findings.truncate(2);
+    Baseline::parse(&to_json(&base)).unwrap().mark(&mut marked);
+    reports.push(marked);
+    let mut hostile = sample();
+    hostile.findings[0].message = "a\u{9b}31m b\u{7f} c\u{1b}[0m é\u{85}".into();
+    hostile.warnings.push("w\u{90}".into());
+    reports.push(hostile);
+    for (i, report) in reports.iter().enumerate() {
+        let summary = report.summary();
+        let shown = Report {
+            findings: Vec::new(),
+            ..report.clone()
+        };
+        let cases: [(&str, String, Writer); 3] = [
+            (
+                "json",
+                json_escaped_controls(&to_json(report)).into_owned(),
+                |w, s| write_json(w, s),
+            ),
+            ("yaml", to_yaml(report).unwrap(), |w, s| write_yaml(w, s)),
+            (
+                "sarif",
+                json_escaped_controls(&to_sarif(report)).into_owned(),
+                |w, s| write_sarif(w, s),
+            ),
+        ];
+        for (format, want, write) in cases {
+            let mut out = Vec::new();
+            let findings: Vec<std::io::Result<_>> =
+                report.findings.iter().cloned().map(Ok).collect();
+            let written = write(
+                &mut out,
+                Streamed {
+                    report: &shown,
+                    summary: &summary,
+                    findings: findings.into_iter(),
+                },
+            )
+            .unwrap();
+            assert!(written.failed.is_none());
+            assert_eq!(written.findings, report.findings.len());
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                want,
+                "report {i}, -o {format}"
+            );
+        }
+    }
+}
+
+/// Issue 26: when the findings cannot all be read back partway, the streamed document
+/// still ends well-formed, and says how many it lists.
+#[test]
+fn a_streamed_document_stays_well_formed_when_its_findings_fail_partway() {
+    use kubectl_secfix::report::stream::{Streamed, write_json, write_sarif, write_yaml};
+    let report = sample();
+    let summary = report.summary();
+    let shown = Report {
+        findings: Vec::new(),
+        ..report.clone()
+    };
+    let findings = || {
+        let mut v: Vec<std::io::Result<_>> =
+            report.findings.iter().take(2).cloned().map(Ok).collect();
+        v.push(Err(std::io::Error::other("disk gone")));
+        v.push(Ok(report.findings[3].clone()));
+        v.into_iter()
+    };
+    let doc = |f| Streamed {
+        report: &shown,
+        summary: &summary,
+        findings: f,
+    };
+    let mut out = Vec::new();
+    let written = write_json(&mut out, doc(findings())).unwrap();
+    assert_eq!(written.findings, 2);
+    assert!(written.failed.is_some());
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 2);
+    assert_eq!(json["summary"]["total"], report.findings.len());
+    let mut out = Vec::new();
+    write_sarif(&mut out, doc(findings())).unwrap();
+    let sarif: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 2);
+    let mut out = Vec::new();
+    write_yaml(&mut out, doc(findings())).unwrap();
+    let yaml: Value = serde_saphyr::from_str(std::str::from_utf8(&out).unwrap()).unwrap();
+    assert_eq!(yaml["findings"].as_array().unwrap().len(), 2);
+}

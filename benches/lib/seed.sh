@@ -5,6 +5,13 @@
 SEED="$WORK/seed"
 mkdir -p "$SEED/bodies"
 
+# The benches seed owners and pods themselves (ReplicaSets with their pods, bare pods): the
+# test bed's kube-controller-manager would create pods of its own and delete the seeded ones,
+# so it is stopped first (its own process group; tests/cluster/down.sh stops the rest).
+if [ -f "$WORK/pids/kube-controller-manager.pid" ]; then
+  kill -- "-$(cat "$WORK/pids/kube-controller-manager.pid")" 2>/dev/null || true
+fi
+
 # --- seeding ---------------------------------------------------------------------------------
 NS_COUNT=$(((N + 999) / 1000))
 OWNED=$((N * 3 / 4))

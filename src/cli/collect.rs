@@ -111,13 +111,26 @@ pub async fn collect(
     selection: &Selection,
     keep: Keep,
 ) -> anyhow::Result<Collected> {
+    collect_with(global, selection, keep, None).await
+}
+
+/// [`collect`], keeping the findings in `spill` as they are decided when given.
+pub(crate) async fn collect_with(
+    global: &GlobalArgs,
+    selection: &Selection,
+    keep: Keep,
+    spill: Option<(secfix_io::spill::Spill, secfix_core::inventory::Prepare)>,
+) -> anyhow::Result<Collected> {
     let selector = match &selection.selector {
         Some(s) => Some(Selector::parse(s).map_err(|e| UsageError(format!("-l {s:?}: {e}")))?),
         None => None,
     };
     let opts = scan_options(selection);
     opts.validate()?;
-    let collector = Collector::new(opts, keep);
+    let mut collector = Collector::new(opts, keep);
+    if let Some((spill, prepare)) = spill {
+        collector = collector.with_spill(Box::new(spill), prepare);
+    }
     if selection.offline() {
         if selection.all_namespaces {
             return Err(UsageError(

@@ -7,6 +7,7 @@ pub mod digests;
 pub mod fix;
 pub mod rollback;
 pub mod scan;
+mod scan_stream;
 pub mod signatures;
 
 use std::process::ExitCode;

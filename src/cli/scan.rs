@@ -13,7 +13,7 @@ use secfix_io::cluster::policy_report as cluster_reports;
 use secfix_io::contexts::{self, ContextScan, ContextSelection, Target};
 use secfix_io::inventory::{Inventory, Keep};
 
-const KEEP: Keep = Keep {
+pub(super) const KEEP: Keep = Keep {
     objects: false,
     pods: true,
 };
@@ -43,27 +43,9 @@ fn read_baseline(args: &ScanArgs) -> Result<Option<Baseline>, UsageError> {
 }
 
 /// Sets each offline finding's field line and column (`SourceLocation::field_line`) from
-/// its file, read again (only files with findings; not stdin).
+/// its file, read again (only files with findings; not stdin), forward through each file.
 fn locate_fields(findings: &mut [Finding]) {
-    let mut texts: std::collections::HashMap<String, Option<String>> = Default::default();
-    for f in findings {
-        let Some(src) = f.source.as_mut() else {
-            continue;
-        };
-        if src.file == "-" || f.path.is_empty() {
-            continue;
-        }
-        let text = texts
-            .entry(src.file.clone())
-            .or_insert_with(|| std::fs::read_to_string(&src.file).ok());
-        if let Some(text) = text
-            && let Some((line, column)) =
-                secfix_io::manifest::position::locate(text, src.line, &f.path)
-        {
-            src.field_line = Some(line);
-            src.field_column = Some(column);
-        }
-    }
+    secfix_io::manifest::locator::Locator::default().locate_all(findings);
 }
 
 /// Flag combinations that cannot work, as usage errors (exit 2) before anything is read.
@@ -115,6 +97,9 @@ async fn run_one(
     started: jiff::Timestamp,
     baseline: &Option<Baseline>,
 ) -> anyhow::Result<u8> {
+    if super::scan_stream::streams(args) {
+        return super::scan_stream::run(global, args, started, baseline).await;
+    }
     let collected = collect(global, &args.selection, KEEP).await?;
     let empty = super::collect::check_not_empty(&args.selection, &collected).err();
     let origin = origin(global, &args.selection, &collected);
@@ -390,7 +375,7 @@ fn print_report(report: &Report, args: &ScanArgs) -> anyhow::Result<()> {
 
 /// Where the objects came from and how they were selected, for report headers and the
 /// commands the overviews suggest.
-fn origin(global: &GlobalArgs, selection: &Selection, collected: &Collected) -> Origin {
+pub(super) fn origin(global: &GlobalArgs, selection: &Selection, collected: &Collected) -> Origin {
     let (target, namespace) = match &collected.source {
         Source::Live(conn) => (
             report::Target::Cluster {
@@ -481,10 +466,19 @@ async fn write_reports(
 /// 1 when something could not be read (or written), else 3 when a finding is at or above
 /// `fail_on`.
 pub(crate) fn exit_code(report: &Report, fail_on: FailOn, errors: bool) -> u8 {
+    exit_code_of(report.worst_new(), fail_on, errors)
+}
+
+/// [`exit_code`] from the highest severity among the findings not in the baseline.
+pub(super) fn exit_code_of(
+    worst_new: Option<secfix_core::checks::Severity>,
+    fail_on: FailOn,
+    errors: bool,
+) -> u8 {
     if errors {
         return exit::RUNTIME;
     }
-    match (fail_on.threshold(), report.worst_new()) {
+    match (fail_on.threshold(), worst_new) {
         (Some(t), Some(w)) if w >= t => exit::FINDINGS,
         _ => exit::OK,
     }

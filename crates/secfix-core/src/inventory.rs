@@ -75,6 +75,26 @@ pub struct Inventory {
     /// Keys in force per namespace that narrows `--signature-key` (see
     /// [`crate::checks::ScanResult::signature_keys`]).
     pub signature_keys: std::collections::BTreeMap<String, Vec<String>>,
+    /// With [`Collector::with_spill`]: the findings decided during the scan, kept out of
+    /// memory; `findings` then holds only those decided last. The I/O crate's spill merges
+    /// both back (filter the spilled ones by `namespace_ignore`).
+    pub spilled: Option<Box<dyn FindingSpill>>,
+    /// What each namespace's `secfix.dev/ignore` annotation suppresses (see
+    /// [`crate::checks::ScanResult::namespace_ignore`]).
+    pub namespace_ignore: std::collections::BTreeMap<String, crate::checks::Ignore>,
+}
+
+/// Where a scan keeps the findings it has decided, out of memory (the I/O crate's
+/// `spill::Spill`: sorted runs in an unlinked temp file).
+pub trait FindingSpill: Send + std::fmt::Debug {
+    /// How many decided findings make a chunk worth spilling.
+    fn chunk(&self) -> usize;
+    /// Keeps `findings`, as one sorted run.
+    fn push_run(&mut self, findings: Vec<crate::checks::Finding>);
+    /// Why findings stayed in memory after all (the store could not be written), if so.
+    fn warning(&self) -> Option<&str>;
+    /// The store itself, for its owner to read back.
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
 }
 
 impl Inventory {
@@ -166,7 +186,14 @@ pub struct Collector {
     /// Offline with `-n`: as `kubectl apply -n NS -f`, an object that names another
     /// namespace is an error.
     namespace_given: bool,
+    /// With [`Collector::with_spill`]: what is done to each chunk of findings before it is
+    /// spilled (e.g. locating fields in their files while the chunk is in input order).
+    prepare: Prepare,
 }
+
+/// What is done to each chunk of findings before it is spilled (see
+/// [`Collector::with_spill`]).
+pub type Prepare = Option<Box<dyn FnMut(&mut [crate::checks::Finding]) + Send>>;
 
 impl Collector {
     pub fn new(opts: ScanOptions, keep: Keep) -> Self {
@@ -176,7 +203,32 @@ impl Collector {
             inv: Inventory::default(),
             default_namespace: None,
             namespace_given: false,
+            prepare: None,
         }
+    }
+
+    /// Keeps decided findings in `spill` as the scan goes instead of in memory (see
+    /// [`Inventory::spilled`]); `prepare` runs on each chunk, in the order its findings were
+    /// decided, before it is spilled.
+    pub fn with_spill(mut self, spill: Box<dyn FindingSpill>, prepare: Prepare) -> Self {
+        self.inv.spilled = Some(spill);
+        self.prepare = prepare;
+        self
+    }
+
+    /// Spills the scanner's decided findings once there is a chunk of them.
+    fn spill_decided(&mut self) {
+        let Some(spill) = &mut self.inv.spilled else {
+            return;
+        };
+        if self.scanner.pending() < spill.chunk() {
+            return;
+        }
+        let mut chunk = self.scanner.take_findings();
+        if let Some(prepare) = self.prepare.as_mut() {
+            prepare(&mut chunk);
+        }
+        spill.push_run(chunk);
     }
 
     /// The namespace given to objects that name none (offline manifests): `""`, the
@@ -326,6 +378,7 @@ impl Collector {
                 w.source = source;
                 self.default_ns(&mut w.metadata);
                 self.scanner.add_workload(&w);
+                self.spill_decided();
                 if self.keep.pods {
                     match w.kind {
                         WorkloadKind::Pod => self.inv.digests.add_pod(&w),
@@ -344,18 +397,29 @@ impl Collector {
         Ok(())
     }
 
-    pub fn finish(self) -> Inventory {
+    pub fn finish(mut self) -> Inventory {
         let ScanResult {
-            findings,
+            mut findings,
             suppressed,
             scanned,
             signature_keys,
+            namespace_ignore,
         } = self.scanner.finish();
+        if self.inv.spilled.is_some()
+            && let Some(prepare) = self.prepare.as_mut()
+        {
+            prepare(&mut findings);
+        }
+        if let Some(w) = self.inv.spilled.as_ref().and_then(|s| s.warning()) {
+            let w = w.to_string();
+            self.inv.warnings.push(w);
+        }
         Inventory {
             findings,
             suppressed,
             scanned,
             signature_keys,
+            namespace_ignore,
             ..self.inv
         }
     }

@@ -6,7 +6,8 @@
 //!   [`secfix_core::inventory::Collector`];
 //! - [`contexts`]: scans of several kubeconfig contexts at once;
 //! - [`manifest`]: the offline side (`-f` files in, fixed files out);
-//! - [`registry`]: digests and signatures from OCI registries.
+//! - [`registry`]: digests and signatures from OCI registries;
+//! - [`spill`]: a large scan's findings on disk, merged back in report order.
 //!
 //! Nothing here prints: progress is reported through callbacks the binary supplies.
 
@@ -15,3 +16,4 @@ pub mod contexts;
 pub mod inventory;
 pub mod manifest;
 pub mod registry;
+pub mod spill;

@@ -199,7 +199,26 @@ pub struct ScanResult {
     /// With a signature policy: the keys in force in each namespace whose
     /// `secfix.dev/signature-keys` annotation narrows them (other namespaces: every key).
     pub signature_keys: BTreeMap<String, Vec<String>>,
+    /// What each known namespace's `secfix.dev/ignore` annotation suppresses: `findings`
+    /// are filtered already; findings taken earlier ([`Scanner::take_findings`]) are the
+    /// caller's to filter ([`ScanResult::suppressed_by_namespace`]).
+    pub namespace_ignore: BTreeMap<String, Ignore>,
 }
+
+impl ScanResult {
+    /// Whether `f`'s namespace annotation suppresses it.
+    pub fn suppressed_by_namespace(&self, f: &Finding) -> bool {
+        suppressed_by(&self.namespace_ignore, f)
+    }
+}
+
+/// Whether the annotation of `f`'s namespace, as `ignore` records it, suppresses `f`.
+pub fn suppressed_by(ignore: &BTreeMap<String, Ignore>, f: &Finding) -> bool {
+    ignore.get(&f.namespace).is_some_and(|i| i.covers(f.check))
+}
+
+/// A pod template's labels, in key order, in as little memory as they take.
+type Labels = Box<[(Box<str>, Box<str>)]>;
 
 /// Runs the checks over objects fed one at a time (e.g. page by page from a live listing).
 #[derive(Debug)]
@@ -210,8 +229,9 @@ pub struct Scanner {
     /// What each known Namespace object's annotations say.
     namespaces: BTreeMap<String, NamespaceFacts>,
     policies: BTreeMap<String, Vec<NetworkPolicy>>,
-    /// Namespace → `Kind/name` → pods, for the namespace checks.
-    pods: BTreeMap<String, BTreeMap<String, PodGroup>>,
+    /// Namespace → `Kind/name` → the pods' labels, for the namespace checks: a compact
+    /// [`PodGroup`] (one entry per workload of the cluster; rebuilt per namespace at the end).
+    pods: BTreeMap<String, BTreeMap<Box<str>, Labels>>,
     findings: Vec<Finding>,
     suppressed: usize,
     scanned: usize,
@@ -266,10 +286,15 @@ impl Scanner {
         }
         self.scanned += 1;
         let pods = PodGroup::of(w);
+        let labels: Labels = pods
+            .labels
+            .into_iter()
+            .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
+            .collect();
         self.pods
             .entry(w.namespace().to_string())
             .or_default()
-            .insert(pods.workload.clone(), pods);
+            .insert(pods.workload.into_boxed_str(), labels);
         let ignore = Ignore::from_annotations(w.metadata.annotations.as_ref());
         let unknown = NamespaceFacts::default();
         let ctx = CheckContext {
@@ -300,6 +325,20 @@ impl Scanner {
         self.scanned
     }
 
+    /// Per-workload findings decided so far and not yet taken.
+    pub fn pending(&self) -> usize {
+        self.findings.len()
+    }
+
+    /// Takes the per-workload findings decided so far, in the order they were decided (a
+    /// caller that keeps them elsewhere as it goes, see `crate::spill`). They are final but
+    /// for their namespace's annotation, which may arrive later: filtering them is then the
+    /// caller's ([`ScanResult::suppressed_by_namespace`]), as is merging them in report
+    /// order with what [`Scanner::finish`] returns.
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.findings)
+    }
+
     /// Runs the namespace checks, applies namespace-level suppression and sorts.
     pub fn finish(self) -> ScanResult {
         let mut findings = self.findings;
@@ -312,7 +351,16 @@ impl Scanner {
                 if !self.opts.include_system && SYSTEM_NAMESPACES.contains(&ns.as_str()) {
                     continue;
                 }
-                let pods: Vec<PodGroup> = pods.values().cloned().collect();
+                let pods: Vec<PodGroup> = pods
+                    .iter()
+                    .map(|(workload, labels)| PodGroup {
+                        workload: workload.to_string(),
+                        labels: labels
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                    })
+                    .collect();
                 let policies = self.policies.get(ns).map(Vec::as_slice).unwrap_or(&[]);
                 findings.extend(run(&NamespaceInput {
                     namespace: ns,
@@ -322,13 +370,13 @@ impl Scanner {
                 }));
             }
         }
+        let namespace_ignore: BTreeMap<String, Ignore> = self
+            .namespaces
+            .iter()
+            .map(|(ns, facts)| (ns.clone(), facts.ignore.clone()))
+            .collect();
         let before = findings.len();
-        findings.retain(|f| {
-            !self
-                .namespaces
-                .get(&f.namespace)
-                .is_some_and(|n| n.ignore.covers(f.check))
-        });
+        findings.retain(|f| !suppressed_by(&namespace_ignore, f));
         suppressed += before - findings.len();
         findings.sort_by(compare_findings);
         let signature_keys = match &self.opts.signature_policy {
@@ -347,13 +395,14 @@ impl Scanner {
             suppressed,
             scanned: self.scanned,
             signature_keys,
+            namespace_ignore,
         }
     }
 }
 
 /// The deterministic report order: namespace, kind, name, check, then path with array
 /// indexes compared as numbers (`/containers/2` before `/containers/10`), then the rest.
-pub(crate) fn compare_findings(a: &Finding, b: &Finding) -> Ordering {
+pub fn compare_findings(a: &Finding, b: &Finding) -> Ordering {
     a.namespace
         .cmp(&b.namespace)
         .then_with(|| a.kind.cmp(&b.kind))

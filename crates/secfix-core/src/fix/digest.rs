@@ -28,36 +28,68 @@ use crate::checks::{CheckId, Detail, Finding};
 /// `(namespace, kind, name)` of an object.
 type ObjKey = (String, String, String);
 
-/// One container of one pod, as far as digests go.
-#[derive(Debug, Clone)]
-struct ContainerReport {
-    name: String,
-    /// The image the pod's spec asks for.
-    spec_image: Option<String>,
-    /// The status `imageID`, as reported.
-    image_id: Option<String>,
+/// Fields joined by NUL in one allocation (a cluster has hundreds of thousands of pods);
+/// `None` when a field holds a NUL itself (no real name or image does), and then the pod's
+/// report is not kept.
+fn pack(fields: &[&str]) -> Option<Box<str>> {
+    if fields.iter().any(|f| f.contains('\0')) {
+        return None;
+    }
+    Some(fields.join("\0").into_boxed_str())
 }
 
-#[derive(Debug, Clone)]
-struct PodReport {
-    /// The pod's controller (or the pod itself): the start of its owner chain.
-    first: ObjKey,
-    containers: Vec<ContainerReport>,
+/// One container of one pod, as far as digests go, packed ([`pack`]): its name, the image
+/// the pod's spec asks for (`+image`, or `-` when the spec names none), and the repository
+/// and digest of its status `imageID` ([`parse_image_id`]; a report without one says nothing
+/// about digests and is not kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ContainerReport(Box<str>);
+
+impl ContainerReport {
+    fn new(name: &str, spec_image: Option<&str>, image_id: &str) -> Option<Self> {
+        let (repo, digest) = parse_image_id(image_id)?;
+        let spec = match spec_image {
+            Some(i) => format!("+{i}"),
+            None => "-".to_string(),
+        };
+        pack(&[name, &spec, &repo, &digest]).map(ContainerReport)
+    }
+
+    fn field(&self, i: usize) -> &str {
+        self.0.split('\0').nth(i).unwrap_or_default()
+    }
+
+    fn name(&self) -> &str {
+        self.field(0)
+    }
+
+    fn spec_image(&self) -> Option<&str> {
+        self.field(1).strip_prefix('+')
+    }
+
+    /// The normalised repository and the digest of the status `imageID`.
+    fn image(&self) -> (&str, &str) {
+        (self.field(2), self.field(3))
+    }
 }
 
 /// Digests reported by running pods, keyed by the workload that owns them.
 ///
 /// Owners and pods may be added in any order (a live scan reads every kind at once); each
 /// pod keeps only its controller and, per container, the spec image and status `imageID`,
-/// so a cluster with many pods stays cheap. The pods of each workload are indexed once, on
-/// the first [`agreed`](PodDigests::agreed).
+/// and each distinct report is kept once per controller: the pods of one ReplicaSet report
+/// the same, so memory grows with the controllers, not with the pods (a digest is agreed
+/// over the *set* of reports, so nothing is lost). The controllers of each workload are
+/// indexed once, on the first [`agreed`](PodDigests::agreed).
 #[derive(Debug, Clone, Default)]
 pub struct PodDigests {
     /// `(namespace, kind, name)` of an intermediate owner → its controller.
     owners: HashMap<ObjKey, ObjKey>,
-    pods: Vec<PodReport>,
-    /// Top-of-chain workload → indexes into `pods`.
-    by_top: OnceCell<HashMap<ObjKey, Vec<usize>>>,
+    /// A pod's controller (or the pod itself: the start of its owner chain), packed
+    /// (namespace, kind, name), → the distinct container reports of its pods.
+    pods: HashMap<Box<str>, Vec<ContainerReport>>,
+    /// Top-of-chain workload → the keys of `pods` under it.
+    by_top: OnceCell<HashMap<ObjKey, Vec<Box<str>>>>,
 }
 
 /// Depth limit of an owner chain (guards against reference cycles).
@@ -120,8 +152,11 @@ impl PodDigests {
             .and_then(Value::as_str)
             .unwrap_or("default");
         let first = match controller_of(raw) {
-            Some((kind, name)) => key(ns, kind, name),
-            None => key(ns, "Pod", text("/metadata/name")),
+            Some((kind, name)) => pack(&[ns, kind, name]),
+            None => pack(&[ns, "Pod", text("/metadata/name")]),
+        };
+        let Some(first) = first else {
+            return;
         };
         let mut containers = Vec::new();
         for field in ["initContainerStatuses", "containerStatuses"] {
@@ -132,28 +167,40 @@ impl PodDigests {
                 let Some(name) = s.get("name").and_then(Value::as_str) else {
                     continue;
                 };
-                containers.push(ContainerReport {
-                    name: name.to_string(),
-                    spec_image: spec_image(raw, name),
-                    image_id: s
-                        .get("imageID")
-                        .and_then(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string),
-                });
+                let Some(id) = s.get("imageID").and_then(Value::as_str) else {
+                    continue;
+                };
+                if let Some(r) = ContainerReport::new(name, spec_image(raw, name).as_deref(), id) {
+                    containers.push(r);
+                }
             }
         }
         if !containers.is_empty() {
-            self.pods.push(PodReport { first, containers });
-            self.by_top.take();
+            let known = self.pods.entry(first).or_default();
+            if known.is_empty() {
+                self.by_top.take();
+            }
+            for c in containers {
+                if !known.contains(&c) {
+                    known.push(c);
+                }
+            }
+            known.shrink_to_fit();
         }
     }
 
-    fn pods_of(&self, workload: &ObjKey) -> impl Iterator<Item = &PodReport> {
+    /// The container reports of the pods under `workload`.
+    fn reports_of(&self, workload: &ObjKey) -> impl Iterator<Item = &ContainerReport> {
         let index = self.by_top.get_or_init(|| {
-            let mut index: HashMap<ObjKey, Vec<usize>> = HashMap::new();
-            for (i, pod) in self.pods.iter().enumerate() {
-                index.entry(self.top_of(&pod.first)).or_default().push(i);
+            let mut index: HashMap<ObjKey, Vec<Box<str>>> = HashMap::new();
+            for first in self.pods.keys() {
+                let mut parts = first.split('\0');
+                let mut part = || parts.next().unwrap_or_default();
+                let start = key(part(), part(), part());
+                index
+                    .entry(self.top_of(&start))
+                    .or_default()
+                    .push(first.clone());
             }
             index
         });
@@ -161,7 +208,8 @@ impl PodDigests {
             .get(workload)
             .into_iter()
             .flatten()
-            .map(|&i| &self.pods[i])
+            .filter_map(|first| self.pods.get(first))
+            .flatten()
     }
 
     /// The digest every reporting pod of workload `kind/name` in `namespace` runs for
@@ -177,23 +225,19 @@ impl PodDigests {
         let want = key(namespace, kind, name);
         let full = image.full_name();
         let mut digests = BTreeSet::new();
-        for pod in self.pods_of(&want) {
-            for c in pod.containers.iter().filter(|c| c.name == container) {
-                let same_image = c
-                    .spec_image
-                    .as_deref()
-                    .and_then(|s| ImageRef::parse(s).ok())
-                    .is_none_or(|s| {
-                        s.full_name() == full && s.effective_tag() == image.effective_tag()
-                    });
-                if !same_image {
-                    continue;
-                }
-                if let Some((repo, digest)) = c.image_id.as_deref().and_then(parse_image_id)
-                    && repo == full
-                {
-                    digests.insert(digest);
-                }
+        for c in self.reports_of(&want).filter(|c| c.name() == container) {
+            let same_image = c
+                .spec_image()
+                .and_then(|s| ImageRef::parse(s).ok())
+                .is_none_or(|s| {
+                    s.full_name() == full && s.effective_tag() == image.effective_tag()
+                });
+            if !same_image {
+                continue;
+            }
+            let (repo, digest) = c.image();
+            if repo == full {
+                digests.insert(digest.to_string());
             }
         }
         match digests.len() {

@@ -22,6 +22,7 @@ mod markdown;
 pub mod overview;
 pub mod policy_report;
 mod sarif;
+pub mod stream;
 
 use std::collections::BTreeMap;
 
@@ -350,34 +351,22 @@ impl Baseline {
     /// Marks the findings of `report` that the baseline holds (`Finding::baseline`).
     pub fn mark(&self, report: &mut Report) {
         for f in &mut report.findings {
-            f.baseline = self.identities.contains(&identity(f));
+            self.mark_finding(f);
         }
+    }
+
+    /// Marks `f` when the baseline holds it (`Finding::baseline`).
+    pub fn mark_finding(&self, f: &mut Finding) {
+        f.baseline = self.identities.contains(&identity(f));
     }
 }
 
 impl Report {
     /// Counts findings by severity, fixability and check.
     pub fn summary(&self) -> Summary {
-        let mut s = Summary {
-            total: self.findings.len(),
-            suppressed: self.suppressed,
-            scanned: self.scanned,
-            by_check: CheckId::ALL.into_iter().map(|c| (c, 0)).collect(),
-            ..Summary::default()
-        };
+        let mut s = Summary::empty(self.suppressed, self.scanned);
         for f in &self.findings {
-            match f.severity {
-                Severity::High => s.high += 1,
-                Severity::Medium => s.medium += 1,
-                Severity::Low => s.low += 1,
-            }
-            if f.fixable {
-                s.fixable += 1;
-            }
-            if f.baseline {
-                s.baseline += 1;
-            }
-            *s.by_check.entry(f.check).or_default() += 1;
+            s.count(f);
         }
         s
     }
@@ -417,6 +406,33 @@ impl Report {
 }
 
 impl Summary {
+    /// The counts of a report without findings yet (see [`Summary::count`]).
+    pub fn empty(suppressed: usize, scanned: usize) -> Summary {
+        Summary {
+            suppressed,
+            scanned,
+            by_check: CheckId::ALL.into_iter().map(|c| (c, 0)).collect(),
+            ..Summary::default()
+        }
+    }
+
+    /// Counts one more finding.
+    pub fn count(&mut self, f: &Finding) {
+        self.total += 1;
+        match f.severity {
+            Severity::High => self.high += 1,
+            Severity::Medium => self.medium += 1,
+            Severity::Low => self.low += 1,
+        }
+        if f.fixable {
+            self.fixable += 1;
+        }
+        if f.baseline {
+            self.baseline += 1;
+        }
+        *self.by_check.entry(f.check).or_default() += 1;
+    }
+
     /// One line for humans:
     /// `5 findings (2 high, 3 medium, 0 low), 3 fixable, 1 suppressed, 12 objects scanned`.
     pub fn line(&self) -> String {

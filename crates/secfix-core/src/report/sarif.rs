@@ -59,6 +59,31 @@ pub fn to_sarif(report: &Report) -> String {
 }
 
 fn sarif_log(report: &Report) -> Sarif {
+    // With a baseline, every result says whether it is new (SARIF: all or none).
+    let baseline = report.findings.iter().any(|f| f.baseline);
+    let results = report
+        .findings
+        .iter()
+        .map(|f| sarif_result(f, baseline))
+        .collect();
+    sarif_log_with(report, &report.summary(), results)
+}
+
+/// The result of finding `f`; `baseline`: some finding of the report is in the baseline.
+pub(super) fn sarif_result(f: &Finding, baseline: bool) -> SarifResult {
+    let mut r = result(f);
+    if baseline && !f.baseline {
+        r.baseline_state = Some(json!("new"));
+    }
+    r
+}
+
+/// The log of `report` (whose own findings are not read) with `summary` and `results`.
+pub(super) fn sarif_log_with(
+    report: &Report,
+    summary: &super::Summary,
+    results: Vec<SarifResult>,
+) -> Sarif {
     let driver = ToolComponent::builder()
         .name(TOOL_NAME)
         .version(env!("CARGO_PKG_VERSION"))
@@ -97,7 +122,7 @@ fn sarif_log(report: &Report) -> Sarif {
             .build()
     };
 
-    let summary = serde_json::to_value(report.summary()).unwrap_or(Value::Null);
+    let summary = serde_json::to_value(summary).unwrap_or(Value::Null);
     let mut run_properties = BTreeMap::from([("summary".to_string(), summary)]);
     if !report.contexts.is_empty() {
         run_properties.insert(
@@ -108,21 +133,7 @@ fn sarif_log(report: &Report) -> Sarif {
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .invocations(vec![invocation])
-        .results({
-            // With a baseline, every result says whether it is new (SARIF: all or none).
-            let baseline = report.findings.iter().any(|f| f.baseline);
-            report
-                .findings
-                .iter()
-                .map(|f| {
-                    let mut r = result(f);
-                    if baseline && !f.baseline {
-                        r.baseline_state = Some(json!("new"));
-                    }
-                    r
-                })
-                .collect::<Vec<_>>()
-        })
+        .results(results)
         .properties(
             PropertyBag::builder()
                 .additional_properties(run_properties)

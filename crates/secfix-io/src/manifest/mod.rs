@@ -16,6 +16,7 @@
 pub mod json;
 pub mod kustomize;
 pub mod loader;
+pub mod locator;
 mod offline_fix;
 pub mod position;
 pub mod scalar;

@@ -15,13 +15,44 @@ pub fn locate(text: &str, line: usize, pointer: &str) -> Option<(usize, usize)> 
     if line == 0 {
         return None;
     }
-    // The object's text from its first line on; a JSON object may follow other text on that
-    // line (`"items": [{`): that text is blanked out, keeping columns.
     let mut offset = 0;
     for _ in 1..line {
         offset += text[offset..].find('\n')? + 1;
     }
-    let rest = &text[offset..];
+    locate_from(&text[offset..], pointer, &mut 0).map(|(l, c)| (l + line - 1, c))
+}
+
+/// Why [`locate_in_window`] has no answer yet: the window ends before the object does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cut;
+
+/// [`locate`] in `window`, the text of a file from the object's first line on, as far as it
+/// was read (`at_eof`: to the end of the file), with lines counted from the window's start.
+/// `Err(Cut)` when the window may end inside the object: read more and ask again. The answer
+/// is that of [`locate`] over the whole file as soon as the window holds the whole object.
+pub fn locate_in_window(
+    window: &str,
+    at_eof: bool,
+    pointer: &str,
+) -> Result<Option<(usize, usize)>, Cut> {
+    let mut decided = 0;
+    if let Some(found) = locate_from(window, pointer, &mut decided) {
+        return Ok(Some(found));
+    }
+    // The object ended (or the field was ruled out) only if that was decided before the
+    // window's last line: a block mapping cut at a line end still parses.
+    if !at_eof && decided.saturating_add(1) >= window.lines().count() {
+        return Err(Cut);
+    }
+    Ok(None)
+}
+
+/// [`locate`] in `rest`, the text from the object's first line on (1-based line and column
+/// within `rest`); `decided` is set to the line of the event that settled the answer
+/// (`usize::MAX`: the text ended first).
+fn locate_from(rest: &str, pointer: &str, decided: &mut usize) -> Option<(usize, usize)> {
+    // The object's text from its first line on; a JSON object may follow other text on that
+    // line (`"items": [{`): that text is blanked out, keeping columns.
     let first_end = rest.find('\n').unwrap_or(rest.len());
     let first = &rest[..first_end];
     let owned;
@@ -37,7 +68,7 @@ pub fn locate(text: &str, line: usize, pointer: &str) -> Option<(usize, usize)> 
         .skip(1)
         .map(|s| s.replace("~1", "/").replace("~0", "~"))
         .collect();
-    find(source, &target).map(|(l, c)| (l + line - 1, c + 1))
+    find(source, &target, decided).map(|(l, c)| (l, c + 1))
 }
 
 enum Frame {
@@ -50,14 +81,18 @@ enum Frame {
 /// Walks the events of the first document of `text`, keeping the path of the node being
 /// read; returns (1-based line, 0-based column) where `target` starts. A sequence as the
 /// root (a `List` item read from its own line) stands for its first item.
-fn find(text: &str, target: &[String]) -> Option<(usize, usize)> {
+fn find(text: &str, target: &[String], decided: &mut usize) -> Option<(usize, usize)> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut path: Vec<String> = Vec::new();
     // The root is a sequence: its item 0 is the object.
     let mut root_seq = false;
     for ev in Parser::new_from_str(text) {
-        let (ev, span) = ev.ok()?;
+        let Ok((ev, span)) = ev else {
+            *decided = usize::MAX;
+            return None;
+        };
         let at = (span.start.line(), span.start.col());
+        *decided = span.start.line();
         // The path of the node this event starts (for a node, not a key or an end).
         let node_path = |stack: &[Frame], path: &[String]| -> Option<Vec<String>> {
             let mut p = path.to_vec();
@@ -145,6 +180,7 @@ fn find(text: &str, target: &[String]) -> Option<(usize, usize)> {
             _ => {}
         }
     }
+    *decided = usize::MAX;
     None
 }
 
