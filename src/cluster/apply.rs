@@ -158,6 +158,17 @@ async fn create(
 /// If a real write of the main action fails after prerequisites were created, those are
 /// deleted again so nothing is left half-applied.
 pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome, ApplyError> {
+    send_recording(client, plan, dry_run, &mut |_| {}).await
+}
+
+/// [`send`], calling `on_created` as soon as each object is created (before the next write),
+/// so the journal can record its uid.
+pub async fn send_recording(
+    client: &Client,
+    plan: &Plan,
+    dry_run: bool,
+    on_created: &mut (dyn FnMut(&Created) + Send),
+) -> Result<Outcome, ApplyError> {
     let stage = if dry_run { "server dry run" } else { "apply" };
     let mut outcome = Outcome::default();
     for NewObject {
@@ -172,11 +183,15 @@ pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome
             Ok(uid) => uid,
             Err(e) => return Err(clean_up(client, &outcome, dry_run, e).await),
         };
-        outcome.created.push(Created {
+        let created = Created {
             target: target.clone(),
             uid: created,
             keep_on_rollback: *keep_on_rollback,
-        });
+        };
+        if !dry_run {
+            on_created(&created);
+        }
+        outcome.created.push(created);
     }
     let result = match &plan.action {
         Action::Patch { .. } => patch_plan(client, plan, dry_run, stage)
@@ -347,6 +362,18 @@ fn keeps_changing(target: &Target, stage: &'static str) -> ApplyError {
 pub async fn dry_run_then_apply(client: &Client, plan: &Plan) -> Result<Outcome, ApplyError> {
     send(client, plan, true).await?;
     send(client, plan, false).await
+}
+
+/// The object `target` names as the server has it now; `None` when there is none.
+pub(crate) async fn get(client: &Client, target: &Target) -> Result<Option<Value>, String> {
+    let api = api_for(client, target).map_err(|e| e.message)?;
+    match api.get_opt(&target.name).await {
+        Ok(Some(obj)) => serde_json::to_value(&obj)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        Ok(None) => Ok(None),
+        Err(e) => Err(describe_error(&e)),
+    }
 }
 
 /// Deletes an object only if it is still the one with `uid`.

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod client;
 pub mod discovery;
+pub(crate) mod fleet;
 pub(crate) mod journal;
 pub mod list;
 pub mod policy_report;

@@ -4,6 +4,7 @@
 
 pub mod digest;
 pub(crate) mod file_env;
+pub mod fleet;
 pub(crate) mod gitops;
 pub(crate) mod literal_secret;
 pub(crate) mod network_policy;

@@ -5,6 +5,7 @@
 //! loop itself lives in the CLI, which strings these pieces together.
 
 pub mod diff;
+pub mod progress;
 pub mod prompt;
 pub mod term;
 
