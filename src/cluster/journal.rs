@@ -637,6 +637,64 @@ mod tests {
         assert_eq!(read_all(&dir).unwrap().len(), 1);
     }
 
+    /// covers issue #26: a pending record is replaced in place (same name, still 0600) when
+    /// a created object's uid is known and when it is marked applied; applied records carry
+    /// no `state`, and records of earlier versions read as applied.
+    #[test]
+    fn a_pending_record_is_replaced_in_place_until_marked_applied() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        let j = Journal::open(&dir).unwrap();
+        let mut rec = record(
+            "Deployment",
+            "apps/v1",
+            "shop",
+            "web",
+            serde_json::json!([guard(), {"op": "remove", "path": "/spec/template/spec/volumes/0"}]),
+        );
+        let secret = crate::fix::Target {
+            api_version: "v1".into(),
+            kind: "Secret".into(),
+            namespace: "shop".into(),
+            name: "web-secfix".into(),
+        };
+        rec.state = State::Pending;
+        rec.created = vec![CreatedRecord {
+            target: secret.clone(),
+            uid: String::new(),
+            keep: true,
+        }];
+        let path = j.write(&rec).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"state\": \"pending\""), "{text}");
+        rec.created_now(&crate::cluster::apply::Created {
+            target: secret,
+            uid: "u-1".into(),
+            keep_on_rollback: true,
+        });
+        j.replace(&path, &rec).unwrap();
+        let (_, read) = read_all(&dir).unwrap().pop().unwrap();
+        assert_eq!(read.state, State::Pending);
+        assert_eq!(read.created[0].uid, "u-1");
+        rec.state = State::Applied;
+        j.replace(&path, &rec).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("state"), "{text}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        // Only the record is left: no temporary file.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        assert_eq!(read_all(&dir).unwrap()[0].1.state, State::Applied);
+        j.remove(&path).unwrap();
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+    }
+
     fn record(kind: &str, api: &str, ns: &str, name: &str, inverse: serde_json::Value) -> Record {
         Record {
             api_version: RECORD_API_VERSION.into(),
