@@ -57,7 +57,7 @@ mkdir -p "$WORK/results"
 . "$ROOT/benches/lib/seed.sh"
 
 # --- the dumps -------------------------------------------------------------------------------
-# The kinds `scan -A` lists (src/inventory.rs `requests`), as in scan-large.sh.
+# The kinds `scan -A` lists (crates/secfix-io/src/inventory.rs `requests`), as in scan-large.sh.
 KINDS=deployments.apps,statefulsets.apps,daemonsets.apps,replicasets.apps,replicationcontrollers,jobs.batch,cronjobs.batch,pods,networkpolicies.networking.k8s.io,namespaces
 D="$WORK/dumps"
 mkdir -p "$D"

@@ -84,7 +84,7 @@ mkdir -p "$SEED/bodies" "$WORK/results"
 . "$ROOT/benches/lib/seed.sh"
 
 # --- what is measured ------------------------------------------------------------------------
-# The kinds `scan -A` lists (src/inventory.rs `requests`), at the versions a 1.20 server
+# The kinds `scan -A` lists (crates/secfix-io/src/inventory.rs `requests`), at the versions a 1.20 server
 # serves (CronJob: batch/v1beta1; secfix first asks batch/v1 and gets a 404).
 LIST_PATHS="/apis/apps/v1/deployments /apis/apps/v1/statefulsets /apis/apps/v1/daemonsets
   /apis/apps/v1/replicasets /api/v1/replicationcontrollers /apis/batch/v1/jobs

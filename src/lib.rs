@@ -1,26 +1,17 @@
 //! kubectl-secfix: find risky live Kubernetes resources and fix them, safely.
 //!
-//! The binary is a thin shell over these modules:
-//! - [`model`]: workloads, findings, image references (shared vocabulary);
-//! - [`checks`]: one pure function per risk, over `k8s-openapi` types;
-//! - [`fix`]: one pure builder per fix kind, plus minimal guarded JSON patches;
-//! - [`cluster`]: the live side (client, paged listing, dry run and apply, PolicyReports);
-//! - [`contexts`]: scans of several kubeconfig contexts at once;
-//! - [`manifest`]: the offline side (`-f` files in, fixed files out);
-//! - [`registry`]: digests from OCI registries;
-//! - [`report`]: table, JSON/YAML and SARIF output, Policy WG reports;
-//! - [`ui`]: the terminal (diff preview, prompts, colour);
-//! - [`cli`]: flags and the commands that tie the rest together.
+//! The binary is a thin shell over two crates whose edges are the layers
+//! (docs/architecture.md):
+//! - `secfix-core`: model, checks, fix planning, redaction, reports; pure;
+//! - `secfix-io`: cluster, manifests, registry, evidence, journal;
+//! - here: [`cli`] (flags and the commands that tie the rest together) and [`ui`] (the
+//!   terminal: tables, diff preview, prompts, progress, colour).
+//!
+//! The core and I/O modules are re-exported under their usual names so that tests, benches
+//! and fuzz targets reach them through one crate.
 
-pub mod checks;
+pub use secfix_core::{checks, error, fix, inventory, model, report};
+pub use secfix_io::{cluster, contexts, manifest, registry};
+
 pub mod cli;
-pub mod cluster;
-pub mod contexts;
-pub mod error;
-pub mod fix;
-pub(crate) mod inventory;
-pub mod manifest;
-pub mod model;
-pub mod registry;
-pub mod report;
-pub(crate) mod ui;
+pub mod ui;

@@ -646,7 +646,7 @@ fn wide_and_name_outputs() {
 fn severity_colours_are_readable_on_the_light_theme() {
     let css = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/src/report/html/report.css"
+        "/crates/secfix-core/src/report/html/report.css"
     ))
     .unwrap();
     // The first declaration of each variable is the light theme's.

@@ -5,7 +5,7 @@
 //! `kubectl create`/`apply`, but needs no server, so custom resources of any kind are read
 //! too (it adds an empty `metadata.labels`, ignored here). For every file kubectl reads, we
 //! must read exactly the same objects, with no error. Files kubectl refuses are listed with
-//! what each side said (we read some on purpose: see `src/manifest/yaml.rs`).
+//! what each side said (we read some on purpose: see `crates/secfix-io/src/manifest/yaml.rs`).
 //!
 //! By default the representative subset in `tests/fixtures/corpus/` is checked (sources and
 //! licences in its README). `scripts/corpus-check.sh DIR…` runs the same comparison over any

@@ -120,7 +120,7 @@ fn an_attachment_that_is_not_a_signature_is_ignored() {
 // root made of the same Fulcio root and Rekor key containers/image's tests use.
 mod keyless {
     use super::*;
-    use kubectl_secfix::checks::sigstore::{
+    use kubectl_secfix::checks::unsigned_image::sigstore::{
         KeylessError, KeylessMaterial, KeylessPolicy, TrustedRoot, verify,
     };
 
@@ -255,8 +255,10 @@ mod keyless {
 /// annotations, examined once, judged with the keys in force.
 mod keyless_verdicts {
     use super::*;
-    use kubectl_secfix::checks::sigstore::{KeylessMaterial, KeylessPolicy, TrustedRoot};
     use kubectl_secfix::checks::unsigned_image::KEYLESS;
+    use kubectl_secfix::checks::unsigned_image::sigstore::{
+        KeylessMaterial, KeylessPolicy, TrustedRoot,
+    };
 
     fn kdir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cosign-keyless")

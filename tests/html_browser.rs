@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kubectl_secfix::model::CheckId;
+use kubectl_secfix::checks::CheckId;
 use kubectl_secfix::report::{Report, content_security_policy, render_html};
 use regex::Regex;
 

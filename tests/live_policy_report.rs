@@ -7,8 +7,8 @@
 
 mod support;
 
+use kubectl_secfix::checks::Finding;
 use kubectl_secfix::cluster::policy_report::{WriteError, write};
-use kubectl_secfix::model::Finding;
 use kubectl_secfix::report::policy_report::{PolicyReport, Timestamp, build};
 use serde_json::{Value, json};
 

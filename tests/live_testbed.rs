@@ -185,6 +185,7 @@ fn auth_registry_push_then_head_needs_credentials() {
 /// Every kind the live tests use can be created, and pods can be given owners and statuses.
 #[tokio::test]
 #[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+#[allow(clippy::too_many_lines)] // issue 20: to be split
 async fn support_helpers_create_every_kind_and_fake_the_kubelet() {
     let c = live!();
     let ns = c.namespace("Support Helpers").await;

@@ -505,7 +505,7 @@ fn a_signature_payload_that_does_not_match_its_digest_is_refused() {
 #[test]
 fn a_keyless_sig_layer_is_read_with_its_certificate_and_bundle() {
     use base64::Engine as _;
-    use kubectl_secfix::checks::sigstore::{KeylessPolicy, TrustedRoot};
+    use kubectl_secfix::checks::unsigned_image::sigstore::{KeylessPolicy, TrustedRoot};
     use kubectl_secfix::checks::unsigned_image::{TrustPolicy, examine, verdict};
     let dir =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cosign-keyless");

@@ -3,12 +3,16 @@
 
 mod sample;
 
-use kubectl_secfix::model::{CheckId, Detail, REDACTED, Severity};
+use kubectl_secfix::model::REDACTED;
+
+use kubectl_secfix::checks::{CheckId, Detail, Severity};
 use kubectl_secfix::report::{
     API_VERSION, FINGERPRINT_KEY, MARKDOWN_LIMIT, Report, ScanReport, render_html, render_markdown,
-    render_summary, render_table, render_table_sized, to_json, to_sarif, to_yaml,
+    to_json, to_sarif, to_yaml,
 };
 use kubectl_secfix::report::{Origin, Target};
+use kubectl_secfix::ui::summary::render_summary;
+use kubectl_secfix::ui::table::{render_table, render_table_sized};
 use sample::{finding, sample, source};
 use serde_json::Value;
 
@@ -526,7 +530,7 @@ fn docs_describe_every_field() {
 /// The sample as a scan of several contexts would report it: the first findings from
 /// context `prod`, the rest from `staging`, and a third context that could not be reached.
 fn multi_context_sample() -> Report {
-    use kubectl_secfix::model::ContextRef;
+    use kubectl_secfix::checks::ContextRef;
     use kubectl_secfix::report::{ContextState, ContextStatus};
     let mut report = sample();
     let split = 2;
@@ -714,7 +718,7 @@ fn baseline_findings_are_reported_as_such_in_every_format() {
     for text in [
         kubectl_secfix::report::render_html(&report),
         kubectl_secfix::report::render_markdown(&report),
-        kubectl_secfix::report::render_summary(&report, false),
+        kubectl_secfix::ui::summary::render_summary(&report, false),
     ] {
         assert!(text.contains("in the baseline"), "{text}");
     }

@@ -11,7 +11,7 @@
 # 2. tests/cluster/up.sh starts etcd, kube-apiserver and two registries in a temp dir; at the
 #    same time a second, independent test bed starts in another temp dir (for the tests that
 #    scan several clusters at once; its variables are exported as SECFIX_TEST2_*).
-# 3. `cargo test --no-fail-fast --all-targets ARGS -- --include-ignored` runs (without
+# 3. `cargo test --no-fail-fast --workspace --all-targets ARGS -- --include-ignored` runs (without
 #    --all-targets when ARGS pick targets, e.g. `--test NAME`) with the test bed's variables
 #    and TMPDIR inside the test bed, so test temp files go away with it. Live tests are
 #    `#[ignore]`d in a plain `cargo test`; here they run (and fail, never skip, without the
@@ -95,13 +95,14 @@ mkdir -p "$dir/tmp"
 export TMPDIR="$dir/tmp"
 
 cd "$root"
-# --all-targets unless the arguments pick targets themselves (cargo would add them up).
-targets=(--all-targets)
+# Every crate of the workspace; --all-targets unless the arguments pick targets themselves
+# (cargo would add them up).
+targets=(--workspace --all-targets)
 for arg in "$@"; do
   case "$arg" in
     --) break ;;
     --lib | --bin | --bin=* | --bins | --test | --test=* | --tests | --example | --example=* | \
-      --examples | --bench | --bench=* | --benches | --all-targets | --doc) targets=() ;;
+      --examples | --bench | --bench=* | --benches | --all-targets | --doc) targets=(--workspace) ;;
   esac
 done
 # Live tests are #[ignore]d for a plain `cargo test`: run them too, after any test filter given

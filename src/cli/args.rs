@@ -4,15 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::checks::sigstore::{KeylessPolicy, TrustedRoot};
-use crate::checks::unsigned_image::{TrustPolicy, TrustedKey};
-use crate::checks::untrusted_registry::AllowList;
-use crate::cluster::discovery::KindRef;
-use crate::model::{CheckId, Severity};
+use secfix_core::checks::unsigned_image::sigstore::{KeylessPolicy, TrustedRoot};
+use secfix_core::checks::unsigned_image::{TrustPolicy, TrustedKey};
+use secfix_core::checks::untrusted_registry::AllowList;
+use secfix_core::checks::{CheckId, Severity};
+use secfix_io::cluster::discovery::KindRef;
 
-use crate::fix::DEFAULT_MOUNT_ROOT;
-use crate::fix::network_policy::Mode as NetworkPolicyMode;
-use crate::fix::network_policy::graph::Cidr;
+use secfix_core::fix::DEFAULT_MOUNT_ROOT;
+use secfix_core::fix::network_policy::graph::Cidr;
 
 /// Find risky live Kubernetes resources and fix them, interactively and safely.
 #[derive(Debug, Parser)]
@@ -44,8 +43,8 @@ pub struct GlobalArgs {
 
 impl GlobalArgs {
     /// The core's view of the connection flags.
-    pub(crate) fn connect_options(&self) -> crate::cluster::client::ConnectOptions {
-        crate::cluster::client::ConnectOptions {
+    pub(crate) fn connect_options(&self) -> secfix_io::cluster::client::ConnectOptions {
+        secfix_io::cluster::client::ConnectOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
         }
@@ -109,7 +108,7 @@ pub struct Selection {
     #[arg(long)]
     pub allow_empty: bool,
     /// Checks to run (comma-separated; default: all).
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, value_parser = check_id_parser(), value_delimiter = ',', value_name = "LIST")]
     pub checks: Vec<CheckId>,
     /// Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces.
     #[arg(long)]
@@ -301,7 +300,7 @@ fn parse_timeout(s: &str) -> Result<u64, String> {
         Some((i, 'h')) => (&s[..i], 3600),
         _ => (s, 1),
     };
-    let max = crate::registry::MAX_TIMEOUT_SECS;
+    let max = secfix_io::registry::MAX_TIMEOUT_SECS;
     number
         .parse::<u64>()
         .map_err(|_| format!("'{s}' is not a duration: use seconds (10) or 10s, 2m, 1h"))?
@@ -369,11 +368,11 @@ impl Selection {
 
 impl ContextArgs {
     /// The contexts asked for, if several-context mode is on.
-    pub(crate) fn selection(&self) -> Option<crate::contexts::ContextSelection> {
+    pub(crate) fn selection(&self) -> Option<secfix_io::contexts::ContextSelection> {
         if self.all_contexts {
-            Some(crate::contexts::ContextSelection::All)
+            Some(secfix_io::contexts::ContextSelection::All)
         } else if !self.contexts.is_empty() {
-            Some(crate::contexts::ContextSelection::Named(
+            Some(secfix_io::contexts::ContextSelection::Named(
                 self.contexts.clone(),
             ))
         } else {
@@ -489,11 +488,11 @@ pub struct FixArgs {
     /// (NAMESPACE[/KEY=VALUE,...]; repeatable): Ingress and HTTPRoute backends get ingress
     /// from them instead of from anywhere (known controllers are found without it).
     #[arg(long, value_name = "NAMESPACE[/LABELS]")]
-    pub ingress_from: Vec<crate::fix::network_policy::graph::PodsRef>,
+    pub ingress_from: Vec<secfix_core::fix::network_policy::graph::PodsRef>,
     /// Keep a flow the evidence does not show: workload FROM ([KIND/]NAME) calls Service TO
     /// (NAME or NAME.NAMESPACE) on Service port PORT, or every port (repeatable).
     #[arg(long, value_name = "FROM=TO[:PORT]")]
-    pub allow_flow: Vec<crate::fix::network_policy::graph::AllowFlow>,
+    pub allow_flow: Vec<secfix_core::fix::network_policy::graph::AllowFlow>,
     /// With -f: rewrite the files in place instead of printing the fixed manifests.
     #[arg(long, requires = "files", conflicts_with = "overlay")]
     pub write: bool,
@@ -584,7 +583,7 @@ pub struct CompleteArgs {
 }
 
 fn parse_api_server(s: &str) -> Result<String, String> {
-    crate::fix::network_policy::graph::ApiServer::parse_flag(&[s.to_string()])?;
+    secfix_core::fix::network_policy::graph::ApiServer::parse_flag(&[s.to_string()])?;
     Ok(s.to_string())
 }
 
@@ -603,6 +602,33 @@ fn parse_mount_root(s: &str) -> Result<String, String> {
 
 fn parse_cidr(s: &str) -> Result<Cidr, String> {
     s.parse()
+}
+
+/// `--checks` values and their help come from the check definitions (the core knows no
+/// clap).
+fn check_id_parser() -> impl clap::builder::TypedValueParser<Value = CheckId> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    PossibleValuesParser::new(CheckId::ALL.map(|c| PossibleValue::new(c.as_str()).help(c.title())))
+        .map(|s| CheckId::parse(&s).expect("a possible value is a check id"))
+}
+
+/// What the default-allow-namespace fix writes (`--network-policy`); the core's
+/// [`secfix_core::fix::network_policy::Mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NetworkPolicyMode {
+    /// One default-deny policy per namespace; DNS to any address stays allowed.
+    DenyAll,
+    /// Default deny plus the allow rules the evidence supports.
+    LeastPrivilege,
+}
+
+impl From<NetworkPolicyMode> for secfix_core::fix::network_policy::Mode {
+    fn from(m: NetworkPolicyMode) -> Self {
+        match m {
+            NetworkPolicyMode::DenyAll => Self::DenyAll,
+            NetworkPolicyMode::LeastPrivilege => Self::LeastPrivilege,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -892,7 +918,7 @@ mod tests {
         let Command::Fix(f) = cli.command else {
             panic!()
         };
-        let a = crate::fix::network_policy::graph::ApiServer::parse_flag(&f.api_server)
+        let a = secfix_core::fix::network_policy::graph::ApiServer::parse_flag(&f.api_server)
             .unwrap()
             .unwrap();
         let text: Vec<String> = a.addresses.iter().map(ToString::to_string).collect();

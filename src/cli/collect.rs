@@ -4,14 +4,12 @@ use anyhow::Context as _;
 
 use super::UsageError;
 use super::args::{GlobalArgs, Selection};
-use crate::checks::ScanOptions;
-use crate::cluster::client::{Connection, connect};
-use crate::cluster::list::Scope;
-use crate::inventory::{
-    Collector, Inventory, Keep, collect_live, collect_live_with, collect_offline,
-};
-use crate::manifest::ManifestFile;
-use crate::model::selector::Selector;
+use secfix_core::checks::ScanOptions;
+use secfix_core::model::selector::Selector;
+use secfix_io::cluster::client::{Connection, connect};
+use secfix_io::cluster::list::Scope;
+use secfix_io::inventory::{Collector, Inventory, Keep, collect_live, collect_offline};
+use secfix_io::manifest::ManifestFile;
 
 /// The objects read, and where from.
 pub struct Collected {
@@ -103,7 +101,7 @@ pub(crate) fn check_not_empty(selection: &Selection, collected: &Collected) -> R
     Err(format!(
         "0 objects scanned from {}: the input holds no workload, pod or namespace to check \
          (--allow-empty accepts that)",
-        crate::model::text::printable(&paths.join(", "))
+        secfix_core::model::text::printable(&paths.join(", "))
     ))
 }
 
@@ -133,18 +131,18 @@ pub async fn collect(
         // `fix` keeps the files to rewrite them; `scan` checks objects as they are read.
         let files = match &selection.kustomize {
             Some(dir) => {
-                let bytes = crate::manifest::kustomize::render(dir).map_err(|e| match e {
-                    crate::manifest::kustomize::RenderError::Input(m) => {
+                let bytes = secfix_io::manifest::kustomize::render(dir).map_err(|e| match e {
+                    secfix_io::manifest::kustomize::RenderError::Input(m) => {
                         anyhow::Error::from(UsageError(m))
                     }
-                    crate::manifest::kustomize::RenderError::Tool(m) => anyhow::anyhow!(m),
+                    secfix_io::manifest::kustomize::RenderError::Tool(m) => anyhow::anyhow!(m),
                 })?;
-                let name = crate::manifest::kustomize::display_name(dir);
-                let rendered = crate::inventory::Rendered {
+                let name = secfix_io::manifest::kustomize::display_name(dir);
+                let rendered = secfix_io::inventory::Rendered {
                     name: &name,
                     bytes: &bytes,
                 };
-                crate::inventory::collect_offline_from(
+                secfix_io::inventory::collect_offline_from(
                     &mut collector,
                     &[],
                     Some(rendered),
@@ -178,7 +176,7 @@ pub(crate) async fn collect_live_from(
     selection: &Selection,
     collector: Collector,
     keep: Keep,
-    progress: Option<&indicatif::ProgressBar>,
+    progress: Option<&crate::ui::progress::Spinner>,
 ) -> Collected {
     let namespace = if selection.all_namespaces {
         None
@@ -196,11 +194,20 @@ pub(crate) async fn collect_live_from(
     };
     let mut collector = collector;
     let include = &selection.include_kinds;
-    match progress {
-        Some(pb) => {
-            collect_live_with(&mut collector, &conn.client, scope, keep, include, Some(pb)).await
+    let own;
+    let line = match progress {
+        Some(line) => line,
+        None => {
+            own = crate::ui::progress::Spinner::start("listing…");
+            &own
         }
-        None => collect_live(&mut collector, &conn.client, scope, keep, include).await,
+    };
+    collect_live(&mut collector, &conn.client, scope, keep, include, &|m| {
+        line.set(m)
+    })
+    .await;
+    if progress.is_none() {
+        line.clear();
     }
     Collected {
         inventory: collector.finish(),

@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use super::args::{DigestArgs, DigestSource};
-use crate::checks::unsigned_image::TrustPolicy;
-use crate::fix::digest::{apply_pod_digests, set_digest, unresolved_image};
-use crate::inventory::Inventory;
-use crate::model::{CheckId, ImageRef};
-use crate::registry::{RegistryOptions, Resolver, resolve_key};
+use secfix_core::checks::CheckId;
+use secfix_core::checks::unsigned_image::TrustPolicy;
+use secfix_core::fix::digest::{apply_pod_digests, set_digest, unresolved_image};
+use secfix_core::model::ImageRef;
+use secfix_io::inventory::Inventory;
+use secfix_io::registry::{RegistryOptions, Resolver, resolve_key};
 
 /// Why an image found with `-f` has no digest: nothing was looked up, and how to ask.
 pub const OFFLINE_NO_DIGEST: &str =

@@ -14,20 +14,21 @@ use super::UsageError;
 use super::args::{DigestSource, DryRun, FixArgs, FixOutput, GlobalArgs, PostRenderArgs};
 use super::collect::{Source, collect};
 use super::exit;
-use crate::cluster::apply::{self, ApplyError, Outcome};
-use crate::cluster::fleet::{self, Applied};
-use crate::cluster::journal::{self, LazyJournal};
-use crate::fix::file_env::UserFileVars;
-use crate::fix::network_policy::Mode as NetworkPolicyMode;
-use crate::fix::network_policy::graph::Flow;
-use crate::fix::plan::{LeftOut, OfflineEdits, Plans, build_plans, offline_edits};
-use crate::fix::redact::Redactor;
-use crate::fix::{Action, AppChanges, FixOptions, MovedSecret, Plan, Target};
-use crate::inventory::Keep;
-use crate::model::{CheckId, Delivery, Detail, Finding};
+use crate::cli::args::NetworkPolicyMode;
 use crate::ui::progress::Tally;
 use crate::ui::prompt::{self, Choice};
 use crate::ui::term::Term;
+use secfix_core::checks::{CheckId, Delivery, Detail, Finding};
+use secfix_core::fix::file_env::UserFileVars;
+use secfix_core::fix::network_policy::graph::Flow;
+use secfix_core::fix::plan::{LeftOut, Plans, build_plans};
+use secfix_core::fix::redact::Redactor;
+use secfix_core::fix::{Action, AppChanges, FixOptions, MovedSecret, Plan, Target};
+use secfix_io::cluster::apply::{self, ApplyError, Outcome};
+use secfix_io::cluster::fleet::{self, Applied};
+use secfix_io::cluster::journal::{self, LazyJournal};
+use secfix_io::inventory::Keep;
+use secfix_io::manifest::{OfflineEdits, offline_edits};
 
 /// What happened to one plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -116,6 +117,7 @@ struct Found<'a> {
     left_out: &'a [LeftOut],
 }
 
+#[allow(clippy::too_many_lines)] // issue 20: to be split
 pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     if args.all_contexts || !args.contexts.is_empty() {
         let flag = if args.all_contexts {
@@ -212,12 +214,14 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
             AppChanges::LeaveOut
         },
         allow_dns: args.allow_dns,
-        network_policy: args.network_policy,
+        network_policy: args.network_policy.into(),
         allow_egress: args.allow_egress.clone(),
         env_sources: collected.inventory.env_sources.clone(),
-        api_server: crate::fix::network_policy::graph::ApiServer::parse_flag(&args.api_server)
-            .map_err(UsageError)?
-            .or_else(|| collected.inventory.api_server.clone()),
+        api_server: secfix_core::fix::network_policy::graph::ApiServer::parse_flag(
+            &args.api_server,
+        )
+        .map_err(UsageError)?
+        .or_else(|| collected.inventory.api_server.clone()),
         ingress_from: args.ingress_from.clone(),
         allow_flows: args.allow_flow.clone(),
     };
@@ -277,7 +281,7 @@ fn subject(f: &Finding) -> String {
     format!(
         "{} {}/{} ({}{container})",
         f.kind,
-        crate::model::names::namespace_label(&f.namespace),
+        secfix_core::model::names::namespace_label(&f.namespace),
         f.name,
         f.check
     )
@@ -358,7 +362,7 @@ fn json_text(
     // field (a warning, a server error) it ended up.
     let text = serde_json::to_string_pretty(&report)?;
     let redactor = output_redactor(&[], found.plans);
-    let text = crate::model::text::json_escaped_controls(&text);
+    let text = secfix_core::model::text::json_escaped_controls(&text);
     Ok(redactor.text(&text).into_owned())
 }
 
@@ -369,18 +373,18 @@ fn json_text(
 /// fuzz target and tests: no terminal, no files, no cluster.
 #[doc(hidden)]
 pub fn offline_outputs(display: &str, bytes: &[u8], allow_app_changes: bool) -> Vec<String> {
-    use crate::inventory::Collector;
-    let (file, diags) = crate::manifest::parse_bytes(display, bytes);
+    use secfix_io::inventory::Collector;
+    let (file, diags) = secfix_io::manifest::parse_bytes(display, bytes);
     let files = vec![file];
     let keep = Keep {
         objects: true,
         pods: true,
     };
-    let mut collector = Collector::new(crate::checks::ScanOptions::default(), keep)
+    let mut collector = Collector::new(secfix_core::checks::ScanOptions::default(), keep)
         .with_default_namespace("default");
     let is_namespace = |v: &Value| v.get("kind").and_then(Value::as_str) == Some("Namespace");
     for first in [true, false] {
-        crate::manifest::for_each_object(&files, &mut |obj, loc| {
+        secfix_io::manifest::for_each_object(&files, &mut |obj, loc| {
             if is_namespace(&obj) == first {
                 collector.add_offline(obj, loc, None);
             }
@@ -415,7 +419,7 @@ pub fn offline_outputs(display: &str, bytes: &[u8], allow_app_changes: bool) -> 
     stderr.extend(left_out_lines(&left_out));
     let mut out: Vec<String> = stderr
         .into_iter()
-        .map(|(label, line)| format!("{label}: {}", crate::model::text::printable(&line)))
+        .map(|(label, line)| format!("{label}: {}", secfix_core::model::text::printable(&line)))
         .collect();
     for plan in &plans {
         out.extend(
@@ -428,7 +432,7 @@ pub fn offline_outputs(display: &str, bytes: &[u8], allow_app_changes: bool) -> 
                 &plan.target.namespace,
             ));
             out.push(
-                crate::model::text::printable_lines(&crate::ui::diff::flow_table(plan))
+                secfix_core::model::text::printable_lines(&crate::ui::diff::flow_table(plan))
                     .into_owned(),
             );
         }
@@ -436,7 +440,7 @@ pub fn offline_outputs(display: &str, bytes: &[u8], allow_app_changes: bool) -> 
         out.push(crate::ui::diff::render_patch(plan));
     }
     let redactor = output_redactor(&files, &plans);
-    match crate::manifest::render_changed(&files, &shown, &|v| redactor.output(v)) {
+    match secfix_io::manifest::render_changed(&files, &shown, &|v| redactor.output(v)) {
         Ok(text) => out.push(text),
         Err(e) => out.push(format!("error: {e}")),
     }
@@ -455,9 +459,9 @@ pub fn offline_outputs(display: &str, bytes: &[u8], allow_app_changes: bool) -> 
 
 /// The redaction boundary of a run's output: what is secret in every object read (List
 /// items one by one) and in every plan.
-fn output_redactor(files: &[crate::manifest::ManifestFile], plans: &[Plan]) -> Redactor {
+fn output_redactor(files: &[secfix_io::manifest::ManifestFile], plans: &[Plan]) -> Redactor {
     let mut r = Redactor::new();
-    crate::manifest::for_each_object(files, &mut |v, _| r.learn_document(&v));
+    secfix_io::manifest::for_each_object(files, &mut |v, _| r.learn_document(&v));
     for plan in plans {
         r.learn_plan(plan);
     }
@@ -467,8 +471,8 @@ fn output_redactor(files: &[crate::manifest::ManifestFile], plans: &[Plan]) -> R
 /// `fix -f`: the fixed manifests to stdout, or rewritten in place with `--write`.
 fn run_offline(
     args: &FixArgs,
-    files: &[crate::manifest::ManifestFile],
-    input_errors: &[crate::report::InputError],
+    files: &[secfix_io::manifest::ManifestFile],
+    input_errors: &[secfix_core::report::InputError],
     plans: &[Plan],
     not_fixable: &[Finding],
     left_out: &[LeftOut],
@@ -529,7 +533,8 @@ fn run_offline(
         return Ok(exit::OK);
     }
     if args.post_render {
-        let out = crate::manifest::render_all(files, &edits).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let out =
+            secfix_io::manifest::render_all(files, &edits).map_err(|e| anyhow::anyhow!("{e}"))?;
         super::print_stdout(&out)?;
         return Ok(exit::OK);
     }
@@ -538,13 +543,13 @@ fn run_offline(
         // Every terminal line is escaped: the namespace comes from the manifest.
         eprintln!(
             "{}",
-            crate::ui::diff::network_policy_header(crate::model::names::namespace_label(
+            crate::ui::diff::network_policy_header(secfix_core::model::names::namespace_label(
                 &plan.target.namespace
             ))
         );
         eprint!(
             "{}",
-            crate::model::text::printable_lines(&crate::ui::diff::flow_table(plan))
+            secfix_core::model::text::printable_lines(&crate::ui::diff::flow_table(plan))
         );
     }
     if args.write {
@@ -555,17 +560,17 @@ fn run_offline(
                 input_errors.len()
             );
         }
-        let written = crate::manifest::writer::write_in_place(files, &edits)?;
+        let written = secfix_io::manifest::writer::write_in_place(files, &edits)?;
         for p in &written.rewritten {
             eprintln!(
                 "rewrote {}",
-                crate::model::text::printable(&p.display().to_string())
+                secfix_core::model::text::printable(&p.display().to_string())
             );
         }
         for p in &written.created {
             eprintln!(
                 "created {} for the new objects (a JSON file holding plain objects cannot take more)",
-                crate::model::text::printable(&p.display().to_string())
+                secfix_core::model::text::printable(&p.display().to_string())
             );
         }
         eprintln!(
@@ -576,7 +581,7 @@ fn run_offline(
         return Ok(exit::OK);
     }
     let redactor = output_redactor(files, plans);
-    let out = crate::manifest::render_changed(files, &shown, &|v| redactor.output(v))
+    let out = secfix_io::manifest::render_changed(files, &shown, &|v| redactor.output(v))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if out.is_empty() {
         eprintln!("nothing to change");
@@ -630,10 +635,10 @@ fn fix_global(outer: &GlobalArgs, inner: &GlobalArgs) -> GlobalArgs {
 fn write_overlay(
     args: &FixArgs,
     out: &std::path::Path,
-    files: &[crate::manifest::ManifestFile],
+    files: &[secfix_io::manifest::ManifestFile],
     plans: &[Plan],
 ) -> anyhow::Result<()> {
-    use crate::fix::overlay;
+    use secfix_core::fix::overlay;
     let absolute = |p: &std::path::Path| -> anyhow::Result<PathBuf> {
         Ok(if p.is_absolute() {
             p.to_path_buf()
@@ -682,7 +687,7 @@ fn write_overlay(
                         Some((s, e)) => (s.to_string(), format!(".{e}")),
                         None => (name.clone(), String::new()),
                     };
-                    let rel = crate::model::names::unique(
+                    let rel = secfix_core::model::names::unique(
                         &format!("base/{stem}"),
                         &ext,
                         "-",
@@ -704,7 +709,7 @@ fn write_overlay(
         .map(|f| (f.path.clone(), f.content.clone().into_bytes(), f.secret))
         .collect();
     written.extend(extra);
-    crate::manifest::writer::write_new_dir(out, &written)?;
+    secfix_io::manifest::writer::write_new_dir(out, &written)?;
     for c in &copied {
         super::say(
             "note",
@@ -762,7 +767,7 @@ fn reverting_tools(
         .cloned()
         .and_then(|m| serde_json::from_value(m).ok())
         .unwrap_or_default();
-    crate::fix::gitops::reverting_tools(&meta, applications)
+    secfix_core::fix::gitops::reverting_tools(&meta, applications)
 }
 
 /// Set on Ctrl-C (SIGINT). While it is being listened for, Ctrl-C does not kill the
@@ -871,7 +876,7 @@ async fn send_all<'a, F, Fut>(
     let todo: Vec<usize> = (0..plans.len()).filter(|&i| !hold[i]).collect();
     tally.set_total(todo.len(), done_word);
     let keys: Vec<Vec<&Target>> = todo.iter().map(|&i| written_by(&plans[i])).collect();
-    let groups: Vec<Vec<usize>> = crate::fix::fleet::independent_groups(&keys)
+    let groups: Vec<Vec<usize>> = secfix_core::fix::fleet::independent_groups(&keys)
         .into_iter()
         .map(|g| g.into_iter().map(|k| todo[k]).collect())
         .collect();
@@ -906,6 +911,7 @@ async fn send_all<'a, F, Fut>(
     tally.finish();
 }
 
+#[allow(clippy::too_many_lines)] // issue 20: to be split
 async fn run_live(
     args: &FixArgs,
     term: &Term,
@@ -945,13 +951,13 @@ async fn run_live(
             .collect();
         if let Some(out) = &args.overlay {
             let built =
-                crate::fix::overlay::build(&held, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+                secfix_core::fix::overlay::build(&held, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
             let files: Vec<(String, Vec<u8>, bool)> = built
                 .files
                 .iter()
                 .map(|f| (f.path.clone(), f.content.clone().into_bytes(), f.secret))
                 .collect();
-            crate::manifest::writer::write_new_dir(out, &files)?;
+            secfix_io::manifest::writer::write_new_dir(out, &files)?;
             for n in &built.notes {
                 super::say("note", n);
             }
@@ -1283,7 +1289,7 @@ async fn interactive_loop(
                 match result.status {
                     Status::Applied => eprintln!(
                         "applied {}",
-                        crate::model::text::printable(&plan.target.to_string())
+                        secfix_core::model::text::printable(&plan.target.to_string())
                     ),
                     _ => super::say(
                         "not applied",

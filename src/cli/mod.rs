@@ -82,7 +82,7 @@ pub mod exit {
     }
 }
 
-pub use crate::error::UsageError;
+pub use secfix_core::error::UsageError;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse_from(args::global_flags_after_subcommand(std::env::args_os()));
@@ -116,7 +116,7 @@ pub fn main() -> ExitCode {
 pub fn say(label: &str, text: impl std::fmt::Display) {
     eprintln!(
         "{label}: {}",
-        crate::model::text::printable(&text.to_string())
+        secfix_core::model::text::printable(&text.to_string())
     );
 }
 

@@ -11,12 +11,12 @@ use kube::Client;
 
 use super::args::{DryRun, GlobalArgs, RollbackArgs};
 use super::exit;
-use crate::cluster::apply::{delete_by_uid, get, patch_guarded};
-use crate::cluster::client::connect;
-use crate::cluster::journal::{Record, State, read_all_with};
-use crate::fix::Target;
-use crate::fix::fleet::{Pending, classify_pending, independent_groups};
 use crate::ui::progress::Tally;
+use secfix_core::fix::Target;
+use secfix_core::fix::fleet::{Pending, classify_pending, independent_groups};
+use secfix_io::cluster::apply::{delete_by_uid, get, patch_guarded};
+use secfix_io::cluster::client::connect;
+use secfix_io::cluster::journal::{Record, State, read_all_with};
 
 pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<u8> {
     if args.dry_run == DryRun::Client {
@@ -34,7 +34,8 @@ pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<u8>
         let targets = std::iter::once(&rec.target).chain(rec.created.iter().map(|c| &c.target));
         for t in targets {
             if let Err(e) =
-                crate::cluster::discovery::ensure_known(&conn.client, &t.api_version, &t.kind).await
+                secfix_io::cluster::discovery::ensure_known(&conn.client, &t.api_version, &t.kind)
+                    .await
             {
                 super::say("warning", format!("{t}: {e}"));
             }
@@ -55,7 +56,7 @@ pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> anyhow::Result<u8>
     let tally = Tally::new(records.len(), "rolled back");
     let (mut failed, mut done) = (0, 0);
     let (client, tally_ref, newest_first) = (&conn.client, &tally, &newest_first);
-    crate::cluster::fleet::in_order(
+    secfix_io::cluster::fleet::in_order(
         groups,
         usize::from(args.parallel.n),
         |group: Vec<usize>| async move {
@@ -145,7 +146,7 @@ async fn roll_back(client: &Client, path: &Path, rec: &Record, dry: bool) -> Rep
                     "refused  {target} ({name}): the fix run stopped while writing it, and {} \
                      is neither what the fix read nor what it wrote: changed by someone else; \
                      not rolled back, nothing was written",
-                    crate::model::text::printable(&at)
+                    secfix_core::model::text::printable(&at)
                 ));
                 for c in &rec.created {
                     r.lines.push(format!(
@@ -213,5 +214,5 @@ async fn roll_back(client: &Client, path: &Path, rec: &Record, dry: bool) -> Rep
 /// One line of the rollback report on stdout, control characters escaped (it quotes names
 /// from the records and server errors).
 fn line(text: String) {
-    println!("{}", crate::model::text::printable(&text));
+    println!("{}", secfix_core::model::text::printable(&text));
 }

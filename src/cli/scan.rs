@@ -1,19 +1,17 @@
 //! `kubectl secfix scan`: one context (or manifests), or several contexts at once.
 
-use std::io::IsTerminal as _;
-
 use super::UsageError;
 use super::args::{DigestSource, FailOn, GlobalArgs, ScanArgs, ScanOutput, Selection};
 use super::collect::{Collected, Source, collect, collect_live_from, collector, scan_options};
 use super::exit;
-use crate::cluster::client::{ConnectOptions, Connection, load_kubeconfig};
-use crate::cluster::policy_report as cluster_reports;
-use crate::contexts::{self, ContextScan, ContextSelection, Target};
-use crate::inventory::{Inventory, Keep};
-use crate::model::{ContextRef, Finding};
-use crate::report::policy_report::{self, Timestamp};
-use crate::report::{self, Baseline, Origin, Report};
 use crate::ui::term::Term;
+use secfix_core::checks::{ContextRef, Finding};
+use secfix_core::report::policy_report::{self, Timestamp};
+use secfix_core::report::{self, Baseline, Origin, Report};
+use secfix_io::cluster::client::{ConnectOptions, Connection, load_kubeconfig};
+use secfix_io::cluster::policy_report as cluster_reports;
+use secfix_io::contexts::{self, ContextScan, ContextSelection, Target};
+use secfix_io::inventory::{Inventory, Keep};
 
 const KEEP: Keep = Keep {
     objects: false,
@@ -36,7 +34,7 @@ fn read_baseline(args: &ScanArgs) -> Result<Option<Baseline>, UsageError> {
     let Some(path) = &args.baseline else {
         return Ok(None);
     };
-    let shown = crate::model::text::printable(&path.display().to_string()).into_owned();
+    let shown = secfix_core::model::text::printable(&path.display().to_string()).into_owned();
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError(format!("--baseline {shown}: {e}")))?;
     Baseline::parse(&text)
@@ -59,7 +57,8 @@ fn locate_fields(findings: &mut [Finding]) {
             .entry(src.file.clone())
             .or_insert_with(|| std::fs::read_to_string(&src.file).ok());
         if let Some(text) = text
-            && let Some((line, column)) = crate::manifest::position::locate(text, src.line, &f.path)
+            && let Some((line, column)) =
+                secfix_io::manifest::position::locate(text, src.line, &f.path)
         {
             src.field_line = Some(line);
             src.field_column = Some(column);
@@ -207,19 +206,19 @@ async fn run_contexts(
     // Bad --checks or -l values are usage errors, found before any context is contacted.
     collector(&args.selection, KEEP)?;
     if let Some(s) = &args.selection.selector {
-        crate::model::selector::Selector::parse(s)
+        secfix_core::model::selector::Selector::parse(s)
             .map_err(|e| UsageError(format!("-l {s:?}: {e}")))?;
     }
-    let progress = Progress::new(&targets);
+    let progress = crate::ui::progress::Lines::new(targets.iter().map(|t| t.context.as_str()));
     // Each context is a task of its own (see `scan_all`): it owns what it reads.
     let shared = std::sync::Arc::new((global.clone(), args.clone()));
     let outcomes = contexts::scan_all(targets, usize::from(args.contexts.parallel_contexts), |t| {
-        let bar = progress.bar(&t.context);
+        let bar = progress.line(&t.context);
         let shared = shared.clone();
         async move {
             let (global, args) = &*shared;
-            let result = scan_context(global, args, &t, bar.as_ref(), started).await;
-            if let Some(bar) = &bar {
+            let result = scan_context(global, args, &t, &bar, started).await;
+            {
                 let state = match &result {
                     Ok(s) if s.errors.is_empty() => format!("done: {}", plural(s.findings.len())),
                     Ok(s) => format!(
@@ -229,7 +228,7 @@ async fn run_contexts(
                     ),
                     Err(e) => format!("failed: {e}"),
                 };
-                bar.finish_with_message(crate::model::text::printable(&state).into_owned());
+                bar.finish(&secfix_core::model::text::printable(&state));
             }
             result
         }
@@ -269,17 +268,15 @@ async fn scan_context(
     global: &GlobalArgs,
     args: &ScanArgs,
     target: &Target,
-    bar: Option<&indicatif::ProgressBar>,
+    bar: &crate::ui::progress::Spinner,
     started: jiff::Timestamp,
 ) -> Result<ContextScan, String> {
     let opts = ConnectOptions {
         kubeconfig: global.kubeconfig.clone(),
         context: Some(target.context.clone()),
     };
-    if let Some(bar) = bar {
-        bar.set_message("connecting");
-    }
-    let conn = crate::cluster::client::connect(&opts)
+    bar.set("connecting");
+    let conn = secfix_io::cluster::client::connect(&opts)
         .await
         .map_err(|e| format!("{e:#}"))?;
     let server = conn.server.clone();
@@ -289,11 +286,11 @@ async fn scan_context(
     let version = conn.client.clone();
     let (reached, collected) = tokio::join!(
         version.apiserver_version(),
-        collect_live_from(conn, &args.selection, collector, KEEP, bar)
+        collect_live_from(conn, &args.selection, collector, KEEP, Some(bar))
     );
     reached.map_err(|e| {
         let why = match &e {
-            kube::Error::Api(_) => crate::cluster::describe_error(&e),
+            kube::Error::Api(_) => secfix_io::cluster::describe_error(&e),
             // The transport error's causes say what happened (refused, timed out, TLS…).
             _ => causes(&e),
         };
@@ -315,9 +312,7 @@ async fn scan_context(
     if args.report_to_cluster
         && let Source::Live(conn) = &collected.source
     {
-        if let Some(bar) = bar {
-            bar.set_message("writing PolicyReports");
-        }
+        bar.set("writing PolicyReports");
         // The reports hold the findings as the JSON report shows them, context included.
         let origin = ContextRef {
             context: target.context.clone(),
@@ -374,19 +369,19 @@ async fn resolve_digests(inv: &mut Inventory, args: &ScanArgs) {
 }
 
 fn print_report(report: &Report, args: &ScanArgs) -> anyhow::Result<()> {
-    use crate::model::text::json_escaped_controls;
+    use secfix_core::model::text::json_escaped_controls;
     let term = Term::detect();
     let text = match args.output {
         ScanOutput::Table => {
-            report::render_table_sized(report, term.stdout_color(), term.stdout_rows())
+            crate::ui::table::render_table_sized(report, term.stdout_color(), term.stdout_rows())
         }
-        ScanOutput::Wide => report::render_wide(report, term.stdout_color()),
-        ScanOutput::Name => report::render_names(report),
+        ScanOutput::Wide => crate::ui::table::render_wide(report, term.stdout_color()),
+        ScanOutput::Name => crate::ui::table::render_names(report),
         // Every terminal line escaped (issue #22): JSON leaves C1 controls raw.
         ScanOutput::Json => json_escaped_controls(&report::to_json(report)).into_owned(),
         ScanOutput::Yaml => report::to_yaml(report).map_err(|e| anyhow::anyhow!("{e}"))?,
         ScanOutput::Sarif => json_escaped_controls(&report::to_sarif(report)).into_owned(),
-        ScanOutput::Summary => report::render_summary(report, term.stdout_color()),
+        ScanOutput::Summary => crate::ui::summary::render_summary(report, term.stdout_color()),
         ScanOutput::Html => report::render_html(report),
         ScanOutput::Markdown => report::render_markdown(report),
     };
@@ -407,7 +402,7 @@ fn origin(global: &GlobalArgs, selection: &Selection, collected: &Collected) -> 
         ),
         Source::Offline(_) => (
             report::Target::Files(match &selection.kustomize {
-                Some(dir) => vec![crate::manifest::kustomize::display_name(dir)],
+                Some(dir) => vec![secfix_io::manifest::kustomize::display_name(dir)],
                 None => selection
                     .files
                     .iter()
@@ -441,9 +436,7 @@ fn selection_origin(
         selector: selection.selector.clone(),
         checks: selection.checks.clone(),
         include_system: selection.include_system,
-        ran: crate::checks::registry::selected(&scan_options(selection))
-            .map(|c| c.id)
-            .collect(),
+        ran: scan_options(selection).selected().collect(),
     }
 }
 
@@ -482,59 +475,6 @@ async fn write_reports(
         ));
     }
     Ok((written.line(), errors))
-}
-
-/// One progress line per context, on a terminal only.
-struct Progress {
-    multi: Option<indicatif::MultiProgress>,
-    bars: std::collections::BTreeMap<String, indicatif::ProgressBar>,
-}
-
-impl Progress {
-    fn new(targets: &[Target]) -> Progress {
-        if !std::io::stderr().is_terminal() {
-            return Progress {
-                multi: None,
-                bars: Default::default(),
-            };
-        }
-        let multi =
-            indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
-        let width = targets
-            .iter()
-            .map(|t| t.context.chars().count())
-            .max()
-            .unwrap_or(0);
-        let style = indicatif::ProgressStyle::with_template(&format!(
-            "{{spinner}} {{prefix:{width}}}  {{wide_msg}}"
-        ))
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
-        let bars = targets
-            .iter()
-            .map(|t| {
-                let bar = multi.add(indicatif::ProgressBar::new_spinner());
-                bar.set_style(style.clone());
-                bar.set_prefix(crate::model::text::printable(&t.context).into_owned());
-                bar.set_message("waiting");
-                bar.enable_steady_tick(std::time::Duration::from_millis(120));
-                (t.context.clone(), bar)
-            })
-            .collect();
-        Progress {
-            multi: Some(multi),
-            bars,
-        }
-    }
-
-    fn bar(&self, context: &str) -> Option<indicatif::ProgressBar> {
-        self.bars.get(context).cloned()
-    }
-
-    fn clear(&self) {
-        if let Some(multi) = &self.multi {
-            let _ = multi.clear();
-        }
-    }
 }
 
 /// 1 when something could not be read (or written), else 3 when a finding is at or above

@@ -5,7 +5,7 @@
 //! Each image's digest comes from its reference, else the running pods' agreed `imageID`
 //! (unless `--digest-source registry`), else the registry (unless `--digest-source pods`).
 //! The signatures of each distinct `repository@digest` are fetched and checked against the
-//! keys once per run ([`crate::registry::Resolver::signatures_all`],
+//! keys once per run ([`secfix_io::registry::Resolver::signatures_all`],
 //! [`unsigned_image::examine`]); the verdict per finding then uses the keys in force in its
 //! namespace. A registry that cannot be asked is an error of the run (exit 1), never
 //! "unsigned": the finding says it could not be verified.
@@ -14,17 +14,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::args::{DigestArgs, DigestSource};
-use crate::checks::unsigned_image::{self, Candidate, Problem, TrustPolicy};
-use crate::inventory::Inventory;
-use crate::model::{CheckId, Detail, Finding, ImageRef};
-use crate::registry::signatures::signature_key;
-use crate::registry::{RegistryOptions, Resolver, resolve_key};
+use secfix_core::checks::unsigned_image::{self, Candidate, Problem, TrustPolicy};
+use secfix_core::checks::{CheckId, Detail, Finding};
+use secfix_core::model::ImageRef;
+use secfix_io::inventory::Inventory;
+use secfix_io::registry::signatures::signature_key;
+use secfix_io::registry::{RegistryOptions, Resolver, resolve_key};
 
 fn resolver(args: &DigestArgs) -> Resolver {
     Resolver::new(RegistryOptions {
         insecure: args.insecure_registry.clone(),
         timeout: Duration::from_secs(args.registry_timeout),
-        max_concurrent: crate::registry::DEFAULT_MAX_CONCURRENT,
+        max_concurrent: secfix_io::registry::DEFAULT_MAX_CONCURRENT,
         docker_config: None,
     })
 }

@@ -19,12 +19,12 @@ use serde_json::Value;
 use similar::udiff::UnifiedHunkHeader;
 use similar::{Algorithm, ChangeTag, TextDiff};
 
-use crate::fix::redact::Redactor;
-use crate::fix::{Action, Plan, Target};
-use crate::model::Delivery;
-use crate::model::text::{printable, printable_lines};
+use secfix_core::checks::Delivery;
+use secfix_core::fix::redact::Redactor;
+use secfix_core::fix::{Action, Plan, Target};
+use secfix_core::model::text::{printable, printable_lines};
 
-pub use crate::fix::redact::LAST_APPLIED_ANNOTATION;
+pub use secfix_core::fix::redact::LAST_APPLIED_ANNOTATION;
 
 /// `metadata` fields the server maintains; they never differ because of a fix.
 const SERVER_METADATA: [&str; 6] = [
@@ -49,7 +49,7 @@ pub fn display_yaml(obj: &Value) -> String {
         return String::new();
     }
     let clean = strip_noise(obj);
-    let mut yaml = crate::manifest::to_yaml(&clean).unwrap_or_else(|_| {
+    let mut yaml = secfix_io::manifest::to_yaml(&clean).unwrap_or_else(|_| {
         // JSON is YAML; a Value always serializes to JSON.
         serde_json::to_string_pretty(&clean).unwrap_or_default()
     });
@@ -174,7 +174,8 @@ pub fn render_preview(plan: &Plan, color: bool) -> String {
 /// The flow table of a NetworkPolicy set: one aligned row per flow (what, from, to, pod
 /// ports, why), control characters escaped.
 pub(crate) fn flow_table(plan: &Plan) -> String {
-    let rows = crate::fix::network_policy::render::flow_rows(&plan.target.namespace, &plan.flows);
+    let rows =
+        secfix_core::fix::network_policy::render::flow_rows(&plan.target.namespace, &plan.flows);
     let mut table: Vec<[String; 5]> = vec![[
         "FLOW".into(),
         "FROM".into(),

@@ -105,7 +105,7 @@ pub fn ask(prompt: &str, default: Choice) -> io::Result<Choice> {
     let theme = theme(&term);
     let default = Choice::ALL.iter().position(|c| *c == default).unwrap_or(0);
     let result = Select::with_theme(theme.as_ref())
-        .with_prompt(crate::model::text::printable(prompt))
+        .with_prompt(secfix_core::model::text::printable(prompt))
         .items(Choice::ALL.iter().map(|c| c.label()))
         .default(default)
         .interact_opt();

@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use super::diff::{render_patch, render_preview};
-use crate::fix::{Action, MovedSecret, NewObject, Plan, Target, patch};
-use crate::model::{CheckId, Delivery, Detail, Direction, Finding, Severity};
+use secfix_core::checks::{CheckId, Delivery, Detail, Direction, Finding, Severity};
+use secfix_core::fix::{Action, MovedSecret, NewObject, Plan, Target, patch};
 
 const DIGEST_NGINX: &str =
     "sha256:6af79ae5de407283dcea8b00d5c37ace95441fd58a8b1d2aa1ed93f5511bb18c";
@@ -124,7 +124,7 @@ fn patch_plan(
         flows: Vec::new(),
     };
     // The guards as the fix builders make them (the pod spec as read, secrets left out).
-    let shown = crate::fix::redact::Redactor::for_plan(&plan).value(&seen);
+    let shown = secfix_core::fix::redact::Redactor::for_plan(&plan).value(&seen);
     if let Action::Patch { guards, .. } = &mut plan.action {
         *guards = patch::content_guards(pointer, &seen, &shown);
     }
@@ -439,8 +439,8 @@ fn preview_network_policy_create() {
 /// A least-privilege policy set: the flow table above the policies' YAML (covers issue #10,
 /// "How it shows").
 fn policy_set_plan() -> Plan {
-    use crate::fix::network_policy::{graph::Cluster, plan_least_privilege};
-    use crate::model::Workload;
+    use secfix_core::fix::network_policy::{graph::Cluster, plan_least_privilege};
+    use secfix_core::model::Workload;
     let workloads: Vec<Workload> = [
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
             "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
@@ -486,7 +486,13 @@ fn policy_set_plan() -> Plan {
         services: &services,
         ..Cluster::default()
     };
-    plan_least_privilege(&by_ns, &cluster, &[], &crate::fix::FixOptions::default()).remove(0)
+    plan_least_privilege(
+        &by_ns,
+        &cluster,
+        &[],
+        &secfix_core::fix::FixOptions::default(),
+    )
+    .remove(0)
 }
 
 #[test]
@@ -545,7 +551,8 @@ fn patch_values_holding_literals_are_redacted() {
     let mut names_only = plan.clone();
     names_only.before = serde_json::Value::Null;
     names_only.after = serde_json::Value::Null;
-    let patch = crate::fix::redact::Redactor::for_plan(&names_only).patch(&patch, &plan.before);
+    let patch =
+        secfix_core::fix::redact::Redactor::for_plan(&names_only).patch(&patch, &plan.before);
     assert!(!patch.to_string().contains("hunter2"), "{patch}");
     assert_eq!(patch.to_string().matches("<redacted>").count(), 4);
 
@@ -586,7 +593,7 @@ fn a_digest_only_preview_never_shows_an_unmoved_literal() {
     for obj in [&mut plan.before, &mut plan.after] {
         obj["metadata"]["annotations"] = json!({
             "note": format!("token {canary}"),
-            crate::fix::redact::LAST_APPLIED_ANNOTATION: json!({"spec": {"containers": [
+            secfix_core::fix::redact::LAST_APPLIED_ANNOTATION: json!({"spec": {"containers": [
                 {"name": "nginx", "env": [{"name": "API_TOKEN", "value": canary}]}]}}).to_string()
         });
     }

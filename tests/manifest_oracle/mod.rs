@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 /// The objects our reader gets from `path`, and the errors it reported.
-pub fn ours(path: &Path) -> (Vec<Value>, Vec<String>) {
+pub(crate) fn ours(path: &Path) -> (Vec<Value>, Vec<String>) {
     let mut objects = Vec::new();
     let mut errors = Vec::new();
     kubectl_secfix::manifest::read(
@@ -24,7 +24,7 @@ pub fn ours(path: &Path) -> (Vec<Value>, Vec<String>) {
 
 /// The objects kubectl printed with `-o json`: one JSON object after the other, several
 /// objects also as a `List` that kubectl makes up for printing (flattened here).
-pub fn kubectl_objects(stdout: &[u8]) -> Result<Vec<Value>, serde_json::Error> {
+pub(crate) fn kubectl_objects(stdout: &[u8]) -> Result<Vec<Value>, serde_json::Error> {
     let mut objects = Vec::new();
     for v in serde_json::Deserializer::from_slice(stdout).into_iter::<Value>() {
         let v = v?;

@@ -4,12 +4,12 @@
 //! report of any size.
 #![allow(dead_code)]
 
-use kubectl_secfix::model::{
-    CheckId, Delivery, Detail, Direction, Finding, Severity, SourceLocation,
-};
+use kubectl_secfix::model::SourceLocation;
+
+use kubectl_secfix::checks::{CheckId, Delivery, Detail, Direction, Finding, Severity};
 use kubectl_secfix::report::{Origin, Report, Target};
 
-pub fn source(file: &str, line: usize) -> Option<SourceLocation> {
+pub(crate) fn source(file: &str, line: usize) -> Option<SourceLocation> {
     Some(SourceLocation {
         file: file.into(),
         line,
@@ -18,7 +18,7 @@ pub fn source(file: &str, line: usize) -> Option<SourceLocation> {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn finding(
+pub(crate) fn finding(
     check: CheckId,
     severity: Severity,
     (namespace, kind, api_version, name): (&str, &str, &str, &str),
@@ -50,7 +50,8 @@ pub fn finding(
 
 /// A fixed report with findings of every check and every detail variant, with and
 /// without a source file, plus warnings and suppressed findings.
-pub fn sample() -> Report {
+#[allow(clippy::too_many_lines)] // issue 20: to be split
+pub(crate) fn sample() -> Report {
     let api = ("shop", "Deployment", "apps/v1", "api");
     Report {
         findings: vec![
@@ -191,7 +192,7 @@ pub fn sample() -> Report {
 
 /// `n` findings over 97 namespaces, every check and severity, a third not fixable; the
 /// same `n` gives the same report.
-pub fn large(n: usize) -> Report {
+pub(crate) fn large(n: usize) -> Report {
     let checks = CheckId::ALL;
     let severities = [Severity::High, Severity::Medium, Severity::Low];
     let findings = (0..n)

@@ -42,30 +42,31 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// Environment variables written by `tests/cluster/up.sh` into `DIR/env`.
-pub const ENV_KUBECONFIG: &str = "SECFIX_TEST_KUBECONFIG";
-pub const ENV_REGISTRY: &str = "SECFIX_TEST_REGISTRY";
-pub const ENV_AUTH_REGISTRY: &str = "SECFIX_TEST_AUTH_REGISTRY";
-pub const ENV_AUTH_USER: &str = "SECFIX_TEST_AUTH_USER";
-pub const ENV_AUTH_PASSWORD: &str = "SECFIX_TEST_AUTH_PASSWORD";
+pub(crate) const ENV_KUBECONFIG: &str = "SECFIX_TEST_KUBECONFIG";
+pub(crate) const ENV_REGISTRY: &str = "SECFIX_TEST_REGISTRY";
+pub(crate) const ENV_AUTH_REGISTRY: &str = "SECFIX_TEST_AUTH_REGISTRY";
+pub(crate) const ENV_AUTH_USER: &str = "SECFIX_TEST_AUTH_USER";
+pub(crate) const ENV_AUTH_PASSWORD: &str = "SECFIX_TEST_AUTH_PASSWORD";
 /// Prefix of the first test bed's variables (`SECFIX_TEST_KUBECONFIG`, …).
-pub const ENV_PREFIX: &str = "SECFIX_TEST_";
+pub(crate) const ENV_PREFIX: &str = "SECFIX_TEST_";
 /// Prefix of the second test bed's variables (`SECFIX_TEST2_KUBECONFIG`, …): `tests/run.sh`
 /// starts a second, independent test bed (its own etcd, kube-apiserver and registries) for
 /// the tests that need two clusters (several kubeconfig contexts at once). Tests install
 /// nothing cluster-wide there (no CRDs), so it also stands for "a cluster without X".
-pub const ENV2_PREFIX: &str = "SECFIX_TEST2_";
+pub(crate) const ENV2_PREFIX: &str = "SECFIX_TEST2_";
 
 /// Media types of the manifests, configs and layers that [`Registry`] pushes.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub(crate) const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub(crate) const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub(crate) const DOCKER_MANIFEST_LIST: &str =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+pub(crate) const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+pub(crate) const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 /// Every manifest type: the `Accept` header of [`Registry::head_manifest`].
-pub const MANIFEST_ACCEPT: [&str; 4] = [
+pub(crate) const MANIFEST_ACCEPT: [&str; 4] = [
     OCI_INDEX,
     OCI_MANIFEST,
     DOCKER_MANIFEST_LIST,
@@ -73,30 +74,30 @@ pub const MANIFEST_ACCEPT: [&str; 4] = [
 ];
 
 /// The user of the kubeconfig's `viewer` context (authenticated, no RBAC binding).
-pub const VIEWER_USER: &str = "secfix-viewer";
+pub(crate) const VIEWER_USER: &str = "secfix-viewer";
 
 /// An image pinned by digest: no `mutable-image-tag` finding.
-pub const PINNED_IMAGE: &str =
+pub(crate) const PINNED_IMAGE: &str =
     "nginx:1.25@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 
 /// An `env` (YAML flow sequence) with one `env-secret` finding: `DB_PASSWORD` from the key
 /// `password` of the Secret `db`.
-pub const SECRET_REF_ENV: &str =
+pub(crate) const SECRET_REF_ENV: &str =
     "[{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}]";
 
 /// Default time limit of [`Cmd::run`]: a hung command fails its test instead of the whole run.
-pub const DEFAULT_CMD_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const DEFAULT_CMD_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Returns the test bed; panics, naming the missing variables, when it is not configured
 /// (a live test run outside `tests/run.sh`).
-pub fn cluster() -> &'static Cluster {
+pub(crate) fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
     CLUSTER.get_or_init(|| Cluster::from_env(ENV_PREFIX))
 }
 
 /// Returns the second test bed (variables `SECFIX_TEST2_*`, see [`ENV2_PREFIX`]); panics like
 /// [`cluster()`] when it is not configured.
-pub fn second_cluster() -> &'static Cluster {
+pub(crate) fn second_cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
     CLUSTER.get_or_init(|| Cluster::from_env(ENV2_PREFIX))
 }
@@ -124,7 +125,7 @@ macro_rules! live2 {
 /// The running test bed: a real kube-apiserver (RBAC on, no controllers or kubelet) reached
 /// through `kubeconfig`, and two registries speaking plain HTTP on loopback.
 #[derive(Debug)]
-pub struct Cluster {
+pub(crate) struct Cluster {
     /// Kubeconfig with contexts `admin` (current, group `system:masters`) and `viewer`
     /// (authenticated, no RBAC binding: 403 on everything but discovery).
     pub kubeconfig: PathBuf,
@@ -190,17 +191,17 @@ impl Cluster {
     }
 
     /// Client for the `admin` context (group `system:masters`).
-    pub async fn client(&self) -> kube::Client {
+    pub(crate) async fn client(&self) -> kube::Client {
         self.client_for("admin").await
     }
 
     /// Client for the `viewer` context: authenticated, but no RBAC binding.
-    pub async fn viewer_client(&self) -> kube::Client {
+    pub(crate) async fn viewer_client(&self) -> kube::Client {
         self.client_for("viewer").await
     }
 
     /// Client for a context of the test bed's kubeconfig.
-    pub async fn client_for(&self, context: &str) -> kube::Client {
+    pub(crate) async fn client_for(&self, context: &str) -> kube::Client {
         let path = &self.kubeconfig;
         let kubeconfig = Kubeconfig::read_from(path)
             .unwrap_or_else(|e| panic!("cannot read kubeconfig {}: {e}", path.display()));
@@ -216,7 +217,7 @@ impl Cluster {
     }
 
     /// The test bed's kubeconfig as JSON.
-    pub fn kubeconfig_value(&self) -> Value {
+    pub(crate) fn kubeconfig_value(&self) -> Value {
         let path = &self.kubeconfig;
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("cannot read kubeconfig {}: {e}", path.display()));
@@ -225,23 +226,23 @@ impl Cluster {
     }
 
     /// The API server's URL (`https://127.0.0.1:PORT`), from the kubeconfig.
-    pub fn server(&self) -> String {
+    pub(crate) fn server(&self) -> String {
         let kc = self.kubeconfig_value();
         str_at(&kc, "/clusters/0/cluster/server").to_string()
     }
 
     /// The test bed's directory (`DIR` of `tests/cluster/up.sh DIR`).
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.kubeconfig.parent().unwrap_or(Path::new("/"))
     }
 
     /// The API server's serving certificate followed by its CA: what a client trusts.
-    pub fn ca_file(&self) -> PathBuf {
+    pub(crate) fn ca_file(&self) -> PathBuf {
         self.dir().join("apiserver/apiserver.crt")
     }
 
     /// Creates a fresh namespace `<prefix>-<pid>-<n>` and returns its name.
-    pub async fn namespace(&self, prefix: &str) -> String {
+    pub(crate) async fn namespace(&self, prefix: &str) -> String {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let mut prefix: String = prefix
             .to_ascii_lowercase()
@@ -274,7 +275,7 @@ impl Cluster {
     /// objects as the server returned them. Namespaced objects without
     /// `metadata.namespace` go into `ns`. Any kind the server serves works (looked up by
     /// discovery); 1.20 serves CronJob as `batch/v1beta1` only.
-    pub async fn apply_yaml(&self, ns: &str, yaml: &str) -> Vec<Value> {
+    pub(crate) async fn apply_yaml(&self, ns: &str, yaml: &str) -> Vec<Value> {
         let docs: Vec<Value> = serde_saphyr::from_multiple(yaml)
             .unwrap_or_else(|e| panic!("apply_yaml: invalid YAML: {e}\n{yaml}"));
         let client = self.client().await;
@@ -289,7 +290,12 @@ impl Cluster {
     }
 
     /// Creates one object (a JSON value with apiVersion and kind) in `ns` (if namespaced).
-    pub async fn create_value(&self, client: &kube::Client, ns: &str, mut doc: Value) -> Value {
+    pub(crate) async fn create_value(
+        &self,
+        client: &kube::Client,
+        ns: &str,
+        mut doc: Value,
+    ) -> Value {
         let api_version = str_at(&doc, "/apiVersion").to_string();
         let kind = str_at(&doc, "/kind").to_string();
         assert!(
@@ -319,7 +325,7 @@ impl Cluster {
 
     /// The resource serving `apiVersion`/`kind` and whether it is namespaced (discovery,
     /// cached).
-    pub async fn resource(
+    pub(crate) async fn resource(
         &self,
         client: &kube::Client,
         api_version: &str,
@@ -351,7 +357,7 @@ impl Cluster {
     /// Creates the object of `yaml` in `ns`, owned (controller) by `owner` (a created object,
     /// e.g. from [`Cluster::apply_yaml`]), as a controller would: a ReplicaSet of a Deployment,
     /// a Job of a CronJob, a Pod of either. A document without `apiVersion`/`kind` is a Pod.
-    pub async fn create_owned_by(&self, ns: &str, yaml: &str, owner: &Value) -> Value {
+    pub(crate) async fn create_owned_by(&self, ns: &str, yaml: &str, owner: &Value) -> Value {
         let mut obj: Value = serde_saphyr::from_str(yaml)
             .unwrap_or_else(|e| panic!("create_owned_by: invalid YAML: {e}\n{yaml}"));
         let uid = str_at(owner, "/metadata/uid");
@@ -379,7 +385,7 @@ impl Cluster {
     /// not being deleted, and returns their names, sorted. The test bed runs
     /// kube-controller-manager but no kubelet: the Pods stay Pending until a test writes their
     /// status ([`Cluster::set_pod_image_ids`]).
-    pub async fn pods_of(&self, ns: &str, owner: &Value, count: usize) -> Vec<String> {
+    pub(crate) async fn pods_of(&self, ns: &str, owner: &Value, count: usize) -> Vec<String> {
         let uid = str_at(owner, "/metadata/uid").to_string();
         assert!(!uid.is_empty(), "owner has no metadata.uid: {owner}");
         let client = self.client().await;
@@ -437,7 +443,7 @@ impl Cluster {
     /// The plan `fix` makes for the workload `apiVersion`/`kind` `ns/name` as it is now, with
     /// `opts`. `force` also plans the findings the scan marks not fixable (to send what `fix`
     /// itself refuses, e.g. a live Job's template). Panics when there is nothing to plan.
-    pub async fn plan_of(
+    pub(crate) async fn plan_of(
         &self,
         ns: &str,
         (api_version, kind, name): (&str, &str, &str),
@@ -467,7 +473,7 @@ impl Cluster {
 
     /// The API of `apiVersion`/`kind` in `ns` (all namespaces for a cluster-scoped kind), for
     /// the `admin` context.
-    pub async fn api(&self, ns: &str, api_version: &str, kind: &str) -> Api<DynamicObject> {
+    pub(crate) async fn api(&self, ns: &str, api_version: &str, kind: &str) -> Api<DynamicObject> {
         let client = self.client().await;
         let (resource, namespaced) = self.resource(&client, api_version, kind).await;
         if namespaced {
@@ -478,14 +484,14 @@ impl Cluster {
     }
 
     /// The object `kind` `name` in `ns`, as JSON; panics when it does not exist.
-    pub async fn get(&self, ns: &str, api_version: &str, kind: &str, name: &str) -> Value {
+    pub(crate) async fn get(&self, ns: &str, api_version: &str, kind: &str, name: &str) -> Value {
         self.get_opt(ns, api_version, kind, name)
             .await
             .unwrap_or_else(|| panic!("{kind} {ns}/{name} does not exist"))
     }
 
     /// The object `kind` `name` in `ns`, as JSON, or `None` when it does not exist.
-    pub async fn get_opt(
+    pub(crate) async fn get_opt(
         &self,
         ns: &str,
         api_version: &str,
@@ -502,7 +508,7 @@ impl Cluster {
 
     /// Applies a JSON merge patch to `kind` `name` in `ns` (another writer changing the object)
     /// and returns the object as the server stored it.
-    pub async fn merge_patch(
+    pub(crate) async fn merge_patch(
         &self,
         ns: &str,
         api_version: &str,
@@ -521,7 +527,7 @@ impl Cluster {
     /// Gives the `viewer` context's user ([`VIEWER_USER`]) a Role `role` in `ns` with `rules`
     /// (a YAML block sequence at column 0), through the RoleBinding `secfix-viewer`, with
     /// `kubectl apply`.
-    pub fn grant_viewer(&self, ns: &str, role: &str, rules: &str) {
+    pub(crate) fn grant_viewer(&self, ns: &str, role: &str, rules: &str) {
         let yaml = format!(
             "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: {role}, namespace: {ns}}}\nrules:\n{rules}\n---\n{}",
             viewer_binding(ns, "secfix-viewer", "Role", role)
@@ -532,7 +538,7 @@ impl Cluster {
     /// Installs the Policy WG's PolicyReport CRDs (`tests/fixtures/policy-report/`, v1alpha2)
     /// and waits until they are served. Idempotent. Only on the first test bed: the second
     /// one never has them (see [`ENV2_PREFIX`]).
-    pub fn install_policy_report_crds(&self) {
+    pub(crate) fn install_policy_report_crds(&self) {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/policy-report/");
         self.kubectl(["apply", "-f", dir]).run().assert_code(0);
         self.kubectl([
@@ -566,7 +572,7 @@ impl Cluster {
     }
 
     /// `kubectl apply -f -` of `yaml`; panics unless it succeeds.
-    pub fn kubectl_apply(&self, yaml: &str) -> Output {
+    pub(crate) fn kubectl_apply(&self, yaml: &str) -> Output {
         let out = self.kubectl(["apply", "-f", "-"]).stdin(yaml).run();
         out.assert_code(0);
         out
@@ -576,7 +582,12 @@ impl Cluster {
     /// through the status subresource, as a kubelet would. Names of init containers get a
     /// completed status in `initContainerStatuses`, ephemeral ones in
     /// `ephemeralContainerStatuses`.
-    pub async fn set_pod_image_ids(&self, ns: &str, pod_name: &str, ids: &[(&str, &str, &str)]) {
+    pub(crate) async fn set_pod_image_ids(
+        &self,
+        ns: &str,
+        pod_name: &str,
+        ids: &[(&str, &str, &str)],
+    ) {
         let client = self.client().await;
         let pods: Api<DynamicObject> = Api::namespaced_with(client, ns, &pod_resource());
         let pod = pods
@@ -640,7 +651,7 @@ impl Cluster {
     /// `linux/amd64` as `registry/repo:tag` and returns the manifest digest (`sha256:…`). The
     /// content depends on `repo` and `tag` only, so pushes of different names give different
     /// digests and a repeated push gives the same one.
-    pub fn push_image(
+    pub(crate) fn push_image(
         &self,
         registry: &str,
         auth: Option<(&str, &str)>,
@@ -652,7 +663,7 @@ impl Cluster {
 
     /// Like [`Cluster::push_image`], with `variant` mixed into the content: pushing the same
     /// tag with another variant moves the tag to a new digest.
-    pub fn push_image_variant(
+    pub(crate) fn push_image_variant(
         &self,
         registry: &str,
         auth: Option<(&str, &str)>,
@@ -666,7 +677,7 @@ impl Cluster {
     }
 
     /// Like [`Cluster::push_image`], as a Docker image manifest v2 (schema 2).
-    pub fn push_docker_image(
+    pub(crate) fn push_docker_image(
         &self,
         registry: &str,
         auth: Option<(&str, &str)>,
@@ -681,7 +692,7 @@ impl Cluster {
     /// Pushes a multi-arch image as `registry/repo:tag`: an OCI index or a Docker manifest list
     /// (per `format`) over one image per architecture. Returns the digest of the index and
     /// those of the per-architecture images.
-    pub fn push_index(
+    pub(crate) fn push_index(
         &self,
         registry: &str,
         auth: Option<(&str, &str)>,
@@ -695,7 +706,7 @@ impl Cluster {
 
     /// HEADs `registry/repo:reference` (accepting every manifest type, see [`MANIFEST_ACCEPT`])
     /// and returns the HTTP status and the `Docker-Content-Digest` header.
-    pub fn head_manifest(
+    pub(crate) fn head_manifest(
         &self,
         registry: &str,
         auth: Option<(&str, &str)>,
@@ -706,7 +717,7 @@ impl Cluster {
     }
 
     /// The basic-auth credentials of [`Cluster::auth_registry`].
-    pub fn auth(&self) -> Option<(&str, &str)> {
+    pub(crate) fn auth(&self) -> Option<(&str, &str)> {
         Some((&self.auth_user, &self.auth_password))
     }
 
@@ -715,7 +726,7 @@ impl Cluster {
     /// `kubectl-secfix.d` would be listed as a plugin too). It lives under the temp dir
     /// (`tests/run.sh` points `TMPDIR` into the test bed, which down.sh removes) with a name
     /// fixed per binary, so runs and test processes share it.
-    pub fn bin_dir(&self) -> &Path {
+    pub(crate) fn bin_dir(&self) -> &Path {
         self.bin_dir.get_or_init(|| {
             use std::hash::{DefaultHasher, Hash, Hasher};
             let exe = Path::new(env!("CARGO_BIN_EXE_kubectl-secfix"));
@@ -741,7 +752,7 @@ impl Cluster {
     /// The real `kubectl` with `KUBECONFIG` = the test bed's kubeconfig and the plugin first on
     /// `PATH` (see [`Cluster::bin_dir`]), `XDG_STATE_HOME` and `DOCKER_CONFIG` under the temp
     /// dir. Stdin is closed unless [`Cmd::stdin`] gives some.
-    pub fn kubectl<I, S>(&self, args: I) -> Cmd
+    pub(crate) fn kubectl<I, S>(&self, args: I) -> Cmd
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -751,7 +762,7 @@ impl Cluster {
 
     /// The `std::process::Command` behind [`Cluster::kubectl`], for callers that run it
     /// themselves (in a pty, for one).
-    pub fn kubectl_command<I, S>(&self, args: I) -> Command
+    pub(crate) fn kubectl_command<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -777,7 +788,7 @@ impl Cluster {
 
     /// A token of the ServiceAccount `ns/name`, from the TokenRequest API (what the kubelet
     /// mounts into a pod), valid for an hour.
-    pub fn service_account_token(&self, ns: &str, name: &str) -> String {
+    pub(crate) fn service_account_token(&self, ns: &str, name: &str) -> String {
         let out = self
             .kubectl(["create", "token", name, "-n", ns, "--duration=1h"])
             .run();
@@ -795,7 +806,7 @@ impl Cluster {
     /// a tmpfs mounted over `/var/run` in that namespace only holds them, so the machine's
     /// own `/var/run` is neither read nor changed. Panics when mount namespaces are not
     /// available.
-    pub fn in_cluster_secfix<I, S>(&self, token: &str, namespace: &str, args: I) -> Cmd
+    pub(crate) fn in_cluster_secfix<I, S>(&self, token: &str, namespace: &str, args: I) -> Cmd
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -860,7 +871,7 @@ exec "$@""#;
     }
 
     /// `kubectl secfix ARGS…` through kubectl's plugin mechanism.
-    pub fn secfix<I, S>(&self, args: I) -> Cmd
+    pub(crate) fn secfix<I, S>(&self, args: I) -> Cmd
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -871,7 +882,7 @@ exec "$@""#;
 
 /// Where a context of [`merged_kubeconfig`] points.
 #[derive(Debug, Clone, Copy)]
-pub enum ContextTo<'a> {
+pub(crate) enum ContextTo<'a> {
     /// The context `context` (`admin` or `viewer`) of a test bed, with `namespace` as its
     /// default namespace (else the bed's, `default`).
     Bed {
@@ -887,7 +898,7 @@ pub enum ContextTo<'a> {
 /// Writes a kubeconfig (mode 0600: it holds tokens) at `path` with one context per
 /// `(name, to)`, each with its own cluster and user entries named like the context, the first
 /// one current; returns `path`. This is how a user's kubeconfig with several clusters looks.
-pub fn merged_kubeconfig(path: &Path, contexts: &[(&str, ContextTo<'_>)]) -> PathBuf {
+pub(crate) fn merged_kubeconfig(path: &Path, contexts: &[(&str, ContextTo<'_>)]) -> PathBuf {
     let (mut clusters, mut users, mut ctxs) = (vec![], vec![], vec![]);
     for (name, to) in contexts {
         let (cluster, user, namespace) = match to {
@@ -969,7 +980,7 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
 
 /// YAML of a RoleBinding `name` in `ns` that gives the `viewer` context's user
 /// ([`VIEWER_USER`]) the `role_kind` (`Role` or `ClusterRole`) `role`.
-pub fn viewer_binding(ns: &str, name: &str, role_kind: &str, role: &str) -> String {
+pub(crate) fn viewer_binding(ns: &str, name: &str, role_kind: &str, role: &str) -> String {
     format!(
         r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -985,7 +996,7 @@ subjects:
 /// (status, `resourceVersion`, `managedFields`, the Deployment controller's revision
 /// annotation): comparing it before and after a command tells whether the command wrote
 /// anything, on a test bed where controllers keep writing.
-pub fn as_written(obj: &Value) -> Value {
+pub(crate) fn as_written(obj: &Value) -> Value {
     let mut annotations = obj["metadata"]["annotations"].clone();
     if let Some(a) = annotations.as_object_mut() {
         a.remove("deployment.kubernetes.io/revision");
@@ -1004,7 +1015,7 @@ pub fn as_written(obj: &Value) -> Value {
 /// YAML of a Deployment `name` (selector and pod label `app: <name>`) with one container `app`
 /// running `image` with `env` (a YAML flow sequence such as [`SECRET_REF_ENV`]). It starts with
 /// a newline, so that documents join with `---`.
-pub fn deployment(name: &str, env: &str, image: &str) -> String {
+pub(crate) fn deployment(name: &str, env: &str, image: &str) -> String {
     format!(
         r#"
 apiVersion: apps/v1
@@ -1024,7 +1035,7 @@ spec:
 }
 
 /// `sha256:<hex>` of `bytes`, as the registry names content.
-pub fn sha256_digest(bytes: &[u8]) -> String {
+pub(crate) fn sha256_digest(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
@@ -1032,7 +1043,7 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 
 /// The manifest format of an image pushed by [`Registry`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// OCI image manifest; multi-arch: OCI image index.
     Oci,
     /// Docker image manifest v2 schema 2; multi-arch: Docker manifest list.
@@ -1057,7 +1068,7 @@ impl Format {
 /// A blocking HTTP client for the distribution API of one registry (plain HTTP: the test bed's
 /// registries listen on loopback). The one implementation of the push protocol for every test
 /// file; [`Cluster::push_image`] and its siblings are shorthands for it.
-pub struct Registry {
+pub(crate) struct Registry {
     agent: ureq::Agent,
     base: String,
     authorization: Option<String>,
@@ -1065,7 +1076,7 @@ pub struct Registry {
 
 impl Registry {
     /// A client for `registry` (`host:port`), with basic-auth credentials when `auth` is set.
-    pub fn new(registry: &str, auth: Option<(&str, &str)>) -> Registry {
+    pub(crate) fn new(registry: &str, auth: Option<(&str, &str)>) -> Registry {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -1109,7 +1120,7 @@ impl Registry {
     }
 
     /// Monolithic upload (POST, then PUT with the digest); returns the blob's digest.
-    pub fn push_blob(&self, repo: &str, blob: &[u8]) -> String {
+    pub(crate) fn push_blob(&self, repo: &str, blob: &[u8]) -> String {
         let digest = sha256_digest(blob);
         let url = format!("{}/v2/{repo}/blobs/uploads/", self.base);
         let resp = self
@@ -1138,7 +1149,7 @@ impl Registry {
     /// PUTs a manifest (or index) of `media_type` at `reference` (a tag or a digest) and
     /// returns the digest the registry reports (`Docker-Content-Digest`), checked against the
     /// sha256 of `body`.
-    pub fn push_manifest(
+    pub(crate) fn push_manifest(
         &self,
         repo: &str,
         reference: &str,
@@ -1165,7 +1176,7 @@ impl Registry {
     /// Pushes a one-layer image for `linux/arch` in `format` at `reference` and returns the
     /// manifest's digest and size. The content depends on the arguments only (`variant` is
     /// mixed in), so a repeated push gives the same digest.
-    pub fn push_image(
+    pub(crate) fn push_image(
         &self,
         repo: &str,
         reference: &str,
@@ -1200,7 +1211,7 @@ impl Registry {
     /// `docker buildx` pushes per-platform images), then an index over them (OCI index or
     /// Docker manifest list, per `format`) as `repo:tag`. Returns the index digest and the
     /// per-architecture digests.
-    pub fn push_index(
+    pub(crate) fn push_index(
         &self,
         repo: &str,
         tag: &str,
@@ -1232,7 +1243,7 @@ impl Registry {
 
     /// HEADs `repo:reference` with an `Accept` of every manifest type and returns the HTTP
     /// status and the `Docker-Content-Digest` header.
-    pub fn head_manifest(&self, repo: &str, reference: &str) -> (u16, Option<String>) {
+    pub(crate) fn head_manifest(&self, repo: &str, reference: &str) -> (u16, Option<String>) {
         let url = format!("{}/v2/{repo}/manifests/{reference}", self.base);
         let resp = self
             .request(self.agent.head(&url))
@@ -1256,23 +1267,23 @@ fn header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String>
 
 /// A command to run, built by [`Cluster::kubectl`] / [`Cluster::secfix`].
 #[derive(Debug)]
-pub struct Cmd {
+pub(crate) struct Cmd {
     cmd: Command,
     stdin: Option<Vec<u8>>,
     timeout: Duration,
 }
 
 impl Cmd {
-    pub fn new(program: impl AsRef<OsStr>) -> Cmd {
+    pub(crate) fn new(program: impl AsRef<OsStr>) -> Cmd {
         Cmd::from(Command::new(program))
     }
 
-    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
+    pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
         self.cmd.arg(arg);
         self
     }
 
-    pub fn args<I, S>(mut self, args: I) -> Cmd
+    pub(crate) fn args<I, S>(mut self, args: I) -> Cmd
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -1281,42 +1292,42 @@ impl Cmd {
         self
     }
 
-    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Cmd {
+    pub(crate) fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Cmd {
         self.cmd.env(key, value);
         self
     }
 
-    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Cmd {
+    pub(crate) fn env_remove(mut self, key: impl AsRef<OsStr>) -> Cmd {
         self.cmd.env_remove(key);
         self
     }
 
-    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Cmd {
+    pub(crate) fn current_dir(mut self, dir: impl AsRef<Path>) -> Cmd {
         self.cmd.current_dir(dir);
         self
     }
 
     /// Closed stdin (the default).
-    pub fn stdin_null(mut self) -> Cmd {
+    pub(crate) fn stdin_null(mut self) -> Cmd {
         self.stdin = None;
         self
     }
 
     /// Feeds `data` on stdin, then closes it.
-    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Cmd {
+    pub(crate) fn stdin(mut self, data: impl Into<Vec<u8>>) -> Cmd {
         self.stdin = Some(data.into());
         self
     }
 
     /// Time limit (default [`DEFAULT_CMD_TIMEOUT`]); the command is killed and the test fails
     /// past it.
-    pub fn timeout(mut self, timeout: Duration) -> Cmd {
+    pub(crate) fn timeout(mut self, timeout: Duration) -> Cmd {
         self.timeout = timeout;
         self
     }
 
     /// Runs the command to completion and captures its output.
-    pub fn run(mut self) -> Output {
+    pub(crate) fn run(mut self) -> Output {
         let what = format!("{:?}", self.cmd);
         let mut child = self
             .cmd
@@ -1402,7 +1413,7 @@ impl From<Command> for Cmd {
 }
 
 /// What a [`Cmd`] did. Its `Debug` form shows the command, exit code and both streams.
-pub struct Output {
+pub(crate) struct Output {
     pub command: String,
     pub status: ExitStatus,
     pub stdout: Vec<u8>,
@@ -1410,16 +1421,16 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
 
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
     }
 
     /// The exit code; 128 + N when killed by signal N (as a shell reports it).
-    pub fn code(&self) -> i32 {
+    pub(crate) fn code(&self) -> i32 {
         use std::os::unix::process::ExitStatusExt;
         self.status
             .code()
@@ -1428,14 +1439,14 @@ impl Output {
 
     /// Panics (showing both streams) unless the exit code is `code`.
     #[track_caller]
-    pub fn assert_code(&self, code: i32) -> &Output {
+    pub(crate) fn assert_code(&self, code: i32) -> &Output {
         assert_eq!(self.code(), code, "unexpected exit code: {self:?}");
         self
     }
 
     /// Stdout parsed as JSON; panics (showing both streams) when it is not.
     #[track_caller]
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
     }

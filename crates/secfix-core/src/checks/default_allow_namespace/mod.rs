@@ -1,0 +1,321 @@
+//! `default-allow-namespace`: per namespace and direction, the pods that no NetworkPolicy
+//! isolates.
+//!
+//! A pod is isolated for a direction when at least one NetworkPolicy of its namespace selects
+//! it (`podSelector`, unset or `{}` = every pod) and has that direction in its effective
+//! `policyTypes`. Effective `policyTypes` follow the API server's defaulting: when unset (or
+//! empty), `Ingress` is implied, and `Egress` too if the policy has egress rules.
+//!
+//! "Pods" are the pod templates of the scanned workloads and bare Pods, with the template's
+//! labels. Labels a controller adds at runtime (`pod-template-hash`, `job-name`, …) are not
+//! known, so a policy selecting only by those is not credited. A selector the API server
+//! would reject selects nothing (see [`label_selector_matches`]).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
+use crate::model::selector::label_selector_matches;
+use crate::model::Workload;
+use crate::checks::{CheckId, Detail, Direction, Finding, Severity};
+
+/// The check's definition (registered in the table of [`super`]).
+pub static CHECK: DefaultAllowNamespace = DefaultAllowNamespace;
+
+/// The default-allow-namespace check.
+#[derive(Debug)]
+pub struct DefaultAllowNamespace;
+
+static META: Meta = Meta {
+    id: CheckId::DefaultAllowNamespace,
+    name: "default-allow-namespace",
+    title: "Namespace pods are not isolated by a NetworkPolicy",
+    help: "Without a NetworkPolicy selecting a pod, all traffic to and from it is allowed. \
+           The fix adds a least-privilege NetworkPolicy set: default deny, plus the \
+           connections the workloads are seen to need (Services they name, Services nobody \
+           names from their own namespace, entry points from anywhere, DNS).",
+    finds: "a namespace whose pods no NetworkPolicy isolates, per direction",
+    remedy: "adds a least-privilege NetworkPolicy set: default deny plus the connections the workloads are seen to need (see Least-privilege NetworkPolicies); `--network-policy deny-all`: one default-deny policy",
+    severity: Severity::Medium,
+    tags: &["network"],
+};
+
+impl Check for DefaultAllowNamespace {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn unavailable(&self, _opts: &ScanOptions) -> Option<&'static str> {
+        None
+    }
+
+    fn evidence(&self, _opts: &ScanOptions) -> Evidence {
+        Evidence::NONE
+    }
+
+    fn scan(&self) -> Scan {
+        Scan::Namespace(|n| check(n.namespace, n.pods, n.policies))
+    }
+
+    fn fixer(&self) -> Option<Fixer> {
+        Some(Fixer::Namespace)
+    }
+}
+
+/// The pods one workload makes, as the namespace check sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodGroup {
+    /// `Kind/name` (e.g. `Deployment/web`), as listed in `Detail::Unisolated`.
+    pub workload: String,
+    /// The pod template's labels (a bare Pod's own).
+    pub labels: BTreeMap<String, String>,
+}
+
+impl PodGroup {
+    pub fn of(w: &Workload) -> Self {
+        PodGroup {
+            workload: format!("{}/{}", w.kind, w.name()),
+            labels: w.pod_labels.clone(),
+        }
+    }
+}
+
+/// The directions a policy isolates, after `policyTypes` defaulting.
+pub(crate) fn policy_directions(np: &NetworkPolicy) -> Vec<Direction> {
+    let Some(spec) = &np.spec else {
+        return vec![Direction::Ingress];
+    };
+    match spec.policy_types.as_deref() {
+        Some(types) if !types.is_empty() => {
+            let mut out = Vec::new();
+            if types.iter().any(|t| t == "Ingress") {
+                out.push(Direction::Ingress);
+            }
+            if types.iter().any(|t| t == "Egress") {
+                out.push(Direction::Egress);
+            }
+            out
+        }
+        _ => {
+            let mut out = vec![Direction::Ingress];
+            if spec.egress.as_ref().is_some_and(|e| !e.is_empty()) {
+                out.push(Direction::Egress);
+            }
+            out
+        }
+    }
+}
+
+fn selects(np: &NetworkPolicy, labels: &BTreeMap<String, String>) -> bool {
+    match np.spec.as_ref().and_then(|s| s.pod_selector.as_ref()) {
+        Some(sel) => label_selector_matches(sel, labels),
+        None => true,
+    }
+}
+
+/// One finding per direction in which some pod of `namespace` is not isolated.
+/// `policies` are the NetworkPolicies of that namespace; `pods` its workloads' pods.
+pub fn check(namespace: &str, pods: &[PodGroup], policies: &[NetworkPolicy]) -> Vec<Finding> {
+    let scoped: Vec<(&NetworkPolicy, Vec<Direction>)> =
+        policies.iter().map(|p| (p, policy_directions(p))).collect();
+    let mut out = Vec::new();
+    for direction in [Direction::Ingress, Direction::Egress] {
+        let mut workloads: Vec<String> = pods
+            .iter()
+            .filter(|pod| {
+                !scoped
+                    .iter()
+                    .any(|(np, dirs)| dirs.contains(&direction) && selects(np, &pod.labels))
+            })
+            .map(|pod| pod.workload.clone())
+            .collect();
+        if workloads.is_empty() {
+            continue;
+        }
+        workloads.sort();
+        workloads.dedup();
+        let n = workloads.len();
+        let plural = if n == 1 { "" } else { "s" };
+        out.push(Finding {
+            origin: None,
+            check: CheckId::DefaultAllowNamespace,
+            severity: Severity::Medium,
+            namespace: namespace.to_string(),
+            kind: "Namespace".to_string(),
+            api_version: "v1".to_string(),
+            name: namespace.to_string(),
+            container: None,
+            path: String::new(),
+            message: format!(
+                "no NetworkPolicy isolates {} for {n} workload{plural}",
+                direction.as_str()
+            ),
+            fixable: true,
+            not_fixable_reason: None,
+            source: None,
+            detail: Detail::Unisolated {
+                direction,
+                workloads,
+            },
+            baseline: false,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn pods(list: &[(&str, Value)]) -> Vec<PodGroup> {
+        list.iter()
+            .map(|(w, l)| PodGroup {
+                workload: w.to_string(),
+                labels: serde_json::from_value(l.clone()).unwrap(),
+            })
+            .collect()
+    }
+
+    fn np(spec: Value) -> NetworkPolicy {
+        serde_json::from_value(json!({"metadata": {"name": "p", "namespace": "ns"}, "spec": spec}))
+            .unwrap()
+    }
+
+    fn unisolated(fs: &[Finding]) -> Vec<(Direction, Vec<String>)> {
+        fs.iter()
+            .map(|f| match &f.detail {
+                Detail::Unisolated {
+                    direction,
+                    workloads,
+                } => (*direction, workloads.clone()),
+                d => panic!("{d:?}"),
+            })
+            .collect()
+    }
+
+    fn two_pods() -> Vec<PodGroup> {
+        pods(&[
+            ("Deployment/web", json!({"app": "web"})),
+            ("Pod/debug", json!({"app": "debug", "tier": "x"})),
+        ])
+    }
+
+    #[test]
+    fn no_policy_means_both_directions_open() {
+        let fs = check("ns", &two_pods(), &[]);
+        assert_eq!(
+            unisolated(&fs),
+            [
+                (
+                    Direction::Ingress,
+                    vec!["Deployment/web".into(), "Pod/debug".into()]
+                ),
+                (
+                    Direction::Egress,
+                    vec!["Deployment/web".into(), "Pod/debug".into()]
+                ),
+            ]
+        );
+        let f = &fs[0];
+        assert_eq!(
+            (
+                f.kind.as_str(),
+                f.api_version.as_str(),
+                f.name.as_str(),
+                f.namespace.as_str()
+            ),
+            ("Namespace", "v1", "ns", "ns")
+        );
+        assert_eq!(f.path, "");
+        assert!(f.container.is_none());
+        assert!(f.fixable);
+        assert_eq!(f.severity, Severity::Medium);
+        assert_eq!(
+            f.message,
+            "no NetworkPolicy isolates Ingress for 2 workloads"
+        );
+    }
+
+    #[test]
+    fn default_deny_both_directions_is_clean() {
+        let p = np(json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}));
+        assert!(check("ns", &two_pods(), &[p]).is_empty());
+        // Two separate policies work as well; an unset podSelector selects all.
+        let i = np(json!({"policyTypes": ["Ingress"]}));
+        let e = np(json!({"podSelector": {}, "policyTypes": ["Egress"]}));
+        assert!(check("ns", &two_pods(), &[i, e]).is_empty());
+    }
+
+    #[test]
+    fn no_pods_no_finding() {
+        assert!(check("ns", &[], &[]).is_empty());
+    }
+
+    #[test]
+    fn policy_types_unset_implies_ingress_and_egress_only_with_rules() {
+        let p = np(json!({"podSelector": {}}));
+        assert_eq!(policy_directions(&p), [Direction::Ingress]);
+        let fs = check("ns", &two_pods(), &[p]);
+        assert_eq!(unisolated(&fs)[0].0, Direction::Egress);
+        assert_eq!(fs.len(), 1);
+        let p = np(json!({"podSelector": {}, "egress": [{}]}));
+        assert_eq!(
+            policy_directions(&p),
+            [Direction::Ingress, Direction::Egress]
+        );
+        assert!(check("ns", &two_pods(), &[p]).is_empty());
+        let p = np(json!({"podSelector": {}, "egress": [], "policyTypes": []}));
+        assert_eq!(policy_directions(&p), [Direction::Ingress]);
+    }
+
+    #[test]
+    fn egress_only_policy_leaves_ingress_open() {
+        let p = np(json!({"podSelector": {}, "policyTypes": ["Egress"]}));
+        let fs = check("ns", &two_pods(), &[p]);
+        assert_eq!(unisolated(&fs).len(), 1);
+        assert_eq!(unisolated(&fs)[0].0, Direction::Ingress);
+        assert_eq!(
+            fs[0].message,
+            "no NetworkPolicy isolates Ingress for 2 workloads"
+        );
+    }
+
+    #[test]
+    fn policies_selecting_some_pods() {
+        let by_labels = np(json!({"podSelector": {"matchLabels": {"app": "web"}},
+            "policyTypes": ["Ingress", "Egress"]}));
+        let fs = check("ns", &two_pods(), &[by_labels]);
+        assert_eq!(
+            unisolated(&fs),
+            [
+                (Direction::Ingress, vec!["Pod/debug".into()]),
+                (Direction::Egress, vec!["Pod/debug".into()]),
+            ]
+        );
+        assert_eq!(
+            fs[0].message,
+            "no NetworkPolicy isolates Ingress for 1 workload"
+        );
+        let by_expr = np(json!({"podSelector": {"matchExpressions": [
+                {"key": "tier", "operator": "Exists"}]},
+            "policyTypes": ["Ingress"]}));
+        let fs = check("ns", &two_pods(), &[by_expr]);
+        assert_eq!(
+            unisolated(&fs),
+            [
+                (Direction::Ingress, vec!["Deployment/web".into()]),
+                (
+                    Direction::Egress,
+                    vec!["Deployment/web".into(), "Pod/debug".into()]
+                ),
+            ]
+        );
+        let not_in = np(json!({"podSelector": {"matchExpressions": [
+                {"key": "app", "operator": "NotIn", "values": ["web"]}]},
+            "policyTypes": ["Ingress", "Egress"]}));
+        let fs = check("ns", &two_pods(), &[not_in]);
+        assert_eq!(unisolated(&fs)[0].1, vec!["Deployment/web".to_string()]);
+    }
+}

@@ -1,0 +1,752 @@
+//! Checks: one pure function per risk, over `k8s-openapi` types, and the [`Scanner`] that runs
+//! them over a stream of objects. No I/O here: the caller lists objects (page by page) or
+//! reads manifests and feeds them in.
+//!
+//! **Adding a check** is one file here defining `pub static CHECK: Check`, optionally a fix
+//! builder in `fix/`, and one line in the `checks!` list below; docs/architecture.md walks
+//! through an example. The list generates [`CheckId`]; a test checks that every id's
+//! definition names that id.
+//!
+//! Design choices:
+//! - Objects owned by a scanned controller (a ReplicaSet's Pods, a Deployment's ReplicaSets,
+//!   a CronJob's Jobs) are skipped entirely: their owner's findings cover them, and their
+//!   pods are counted once, through the owner's template.
+//! - Suppression: a workload's own annotation suppresses its findings; a namespace's annotation
+//!   suppresses every finding in that namespace, including `default-allow-namespace` (whose
+//!   object is the Namespace). A workload's annotation does not take its pods out of the
+//!   namespace check: the fix (a namespace-wide policy) would affect them all the same.
+//! - `kube-system`, `kube-public`, `kube-node-lease` ([`SYSTEM_NAMESPACES`]) are skipped by the
+//!   namespace check unless `include_system`; their workloads still get the other checks.
+//! - Per-workload checks see their namespace's annotations ([`NamespaceFacts`]) when the
+//!   Namespace object was fed before the workload; callers feed Namespaces first.
+//! - `scanned` counts top-level workloads checked (Namespaces and NetworkPolicies are inputs,
+//!   not counted).
+
+pub mod finding;
+pub mod registry;
+pub mod suppress;
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+use crate::error::UsageError;
+use crate::model::{ContainerGroup, ContainerRef, Workload, WorkloadKind};
+
+pub use default_allow_namespace::PodGroup;
+pub use finding::{ContextRef, Delivery, Detail, Direction, Finding, Severity};
+pub use registry::{
+    Check, CheckContext, Evidence, Fixer, Meta, NamespaceFacts, NamespaceInput, Scan,
+};
+pub use suppress::Ignore;
+
+/// Declares each check module and generates [`CheckId`] from the one list.
+macro_rules! checks {
+    ($( $(#[$doc:meta])* $variant:ident => $module:ident, )+) => {
+        $( pub mod $module; )+
+
+        /// The stable id of each check, in report order. Its string form
+        /// ([`CheckId::as_str`]) is part of the public interface (`--checks`,
+        /// `secfix.dev/ignore`, JSON and SARIF rule ids).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum CheckId {
+            $( $(#[$doc])* $variant, )+
+        }
+
+        impl CheckId {
+            /// Every check, in report order.
+            pub const ALL: [CheckId; [$(stringify!($variant)),+].len()] =
+                [$(CheckId::$variant),+];
+        }
+
+        fn definition(id: CheckId) -> &'static dyn Check {
+            match id {
+                $( CheckId::$variant => &$module::CHECK, )+
+            }
+        }
+    };
+}
+
+// The one list of checks: `Id => module` (the module defines `pub static CHECK`).
+checks! {
+    /// `env[].valueFrom.secretKeyRef` and `envFrom[].secretRef`.
+    EnvSecret => env_secret,
+    /// A literal `env[].value` that looks like a secret.
+    EnvLiteralSecret => env_literal_secret,
+    /// A namespace whose pods no NetworkPolicy isolates.
+    DefaultAllowNamespace => default_allow_namespace,
+    /// An image reference without `@sha256:`.
+    MutableImageTag => mutable_image_tag,
+    /// An image from a registry outside `--allowed-registries`.
+    UntrustedRegistry => untrusted_registry,
+    /// An image whose digest has no signature that verifies with `--signature-key`.
+    UnsignedImage => unsigned_image,
+}
+
+/// Namespaces the namespace check skips unless [`ScanOptions::include_system`].
+pub(crate) const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
+
+/// What to scan for: the options every check may read.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Checks to run; empty means every check that can run with these options.
+    pub checks: BTreeSet<CheckId>,
+    /// Run the namespace check on [`SYSTEM_NAMESPACES`] too.
+    pub include_system: bool,
+    /// Registries (hosts or host/path prefixes) images may come from; `None`: no policy, and
+    /// `untrusted-registry` does not run.
+    pub allowed_registries: Option<untrusted_registry::AllowList>,
+    /// The keys image signatures must verify with (`--signature-key`); `None`: no policy,
+    /// `unsigned-image` does not run and `mutable-image-tag` pins any digest.
+    pub signature_policy: Option<unsigned_image::TrustPolicy>,
+}
+
+impl ScanOptions {
+    /// The checks that run with these options, in table order.
+    pub fn selected(&self) -> impl Iterator<Item = CheckId> + '_ {
+        registry::selected(self)
+    }
+
+    /// Whether `check` runs with these options.
+    pub fn enabled(&self, check: CheckId) -> bool {
+        self.selected().any(|c| c == check)
+    }
+
+    /// What the checks that run read besides the objects they check.
+    pub fn evidence(&self) -> Evidence {
+        self.selected()
+            .map(|c| c.def().evidence(self))
+            .fold(Evidence::NONE, Evidence::union)
+    }
+
+    /// Whether a check that runs reads its namespace's annotations beyond suppression (a
+    /// policy narrowed per namespace): Namespace objects must then be fed before their
+    /// workloads. Suppression works in any order.
+    pub fn reads_namespace_annotations(&self) -> bool {
+        self.evidence().namespace_annotations
+    }
+
+    /// A usage error when `--checks` names a check that cannot run with these options.
+    pub fn validate(&self) -> Result<(), UsageError> {
+        match registry::unavailable(self).first() {
+            Some((id, why)) => Err(UsageError(format!("--checks {id}: {why}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The outcome of a scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanResult {
+    /// Unsuppressed findings, sorted by namespace, kind, name, check, path.
+    pub findings: Vec<Finding>,
+    /// Findings left out because of a `secfix.dev/ignore` annotation.
+    pub suppressed: usize,
+    /// Top-level workloads checked.
+    pub scanned: usize,
+    /// With a signature policy: the keys in force in each namespace whose
+    /// `secfix.dev/signature-keys` annotation narrows them (other namespaces: every key).
+    pub signature_keys: BTreeMap<String, Vec<String>>,
+}
+
+/// Runs the checks over objects fed one at a time (e.g. page by page from a live listing).
+#[derive(Debug)]
+pub struct Scanner {
+    opts: ScanOptions,
+    /// The checks that run, in table order.
+    checks: Vec<CheckId>,
+    /// What each known Namespace object's annotations say.
+    namespaces: BTreeMap<String, NamespaceFacts>,
+    policies: BTreeMap<String, Vec<NetworkPolicy>>,
+    /// Namespace → `Kind/name` → pods, for the namespace checks.
+    pods: BTreeMap<String, BTreeMap<String, PodGroup>>,
+    findings: Vec<Finding>,
+    suppressed: usize,
+    scanned: usize,
+}
+
+impl Scanner {
+    /// The options it runs with.
+    pub fn options(&self) -> &ScanOptions {
+        &self.opts
+    }
+
+    pub fn new(opts: ScanOptions) -> Self {
+        let checks = registry::selected(&opts).collect();
+        Scanner {
+            opts,
+            checks,
+            namespaces: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            pods: BTreeMap::new(),
+            findings: Vec::new(),
+            suppressed: 0,
+            scanned: 0,
+        }
+    }
+
+    /// Records a Namespace: its annotations apply to everything in it (feed Namespaces
+    /// before their workloads, so per-workload checks see them).
+    pub(crate) fn add_namespace(&mut self, ns: &Namespace) {
+        let name = ns.metadata.name.clone().unwrap_or_default();
+        let annotations = ns.metadata.annotations.clone().unwrap_or_default();
+        let facts = NamespaceFacts {
+            ignore: Ignore::from_annotations(Some(&annotations)),
+            annotations,
+        };
+        self.namespaces.insert(name, facts);
+    }
+
+    /// Records a NetworkPolicy for the namespace check (namespace `default` when unset).
+    pub(crate) fn add_network_policy(&mut self, np: &NetworkPolicy) {
+        let ns = np.metadata.namespace.as_deref().unwrap_or("default");
+        self.policies
+            .entry(ns.to_string())
+            .or_default()
+            .push(np.clone());
+    }
+
+    /// Runs the per-workload checks on `w` now and records its pods for the namespace check.
+    /// Objects owned by a scanned controller are skipped (their owner is reported).
+    pub fn add_workload(&mut self, w: &Workload) {
+        if w.is_owned_by_scanned_controller() {
+            return;
+        }
+        self.scanned += 1;
+        let pods = PodGroup::of(w);
+        self.pods
+            .entry(w.namespace().to_string())
+            .or_default()
+            .insert(pods.workload.clone(), pods);
+        let ignore = Ignore::from_annotations(w.metadata.annotations.as_ref());
+        let unknown = NamespaceFacts::default();
+        let ctx = CheckContext {
+            opts: &self.opts,
+            namespace: self.namespaces.get(w.namespace()).unwrap_or(&unknown),
+        };
+        for &check in &self.checks {
+            let Scan::Workload(run) = check.def().scan() else {
+                continue;
+            };
+            let mut found = run(w, &ctx);
+            for f in found.iter_mut().filter(|f| f.fixable) {
+                if let Some(why) = immutable_template(f) {
+                    f.fixable = false;
+                    f.not_fixable_reason = Some(why.to_string());
+                }
+            }
+            if ignore.covers(check) {
+                self.suppressed += found.len();
+            } else {
+                self.findings.extend(found);
+            }
+        }
+    }
+
+    /// Top-level workloads checked so far.
+    pub fn scanned(&self) -> usize {
+        self.scanned
+    }
+
+    /// Runs the namespace checks, applies namespace-level suppression and sorts.
+    pub fn finish(self) -> ScanResult {
+        let mut findings = self.findings;
+        let mut suppressed = self.suppressed;
+        for check in &self.checks {
+            let Scan::Namespace(run) = check.def().scan() else {
+                continue;
+            };
+            for (ns, pods) in &self.pods {
+                if !self.opts.include_system && SYSTEM_NAMESPACES.contains(&ns.as_str()) {
+                    continue;
+                }
+                let pods: Vec<PodGroup> = pods.values().cloned().collect();
+                let policies = self.policies.get(ns).map(Vec::as_slice).unwrap_or(&[]);
+                findings.extend(run(&NamespaceInput {
+                    namespace: ns,
+                    pods: &pods,
+                    policies,
+                    opts: &self.opts,
+                }));
+            }
+        }
+        let before = findings.len();
+        findings.retain(|f| {
+            !self
+                .namespaces
+                .get(&f.namespace)
+                .is_some_and(|n| n.ignore.covers(f.check))
+        });
+        suppressed += before - findings.len();
+        findings.sort_by(compare_findings);
+        let signature_keys = match &self.opts.signature_policy {
+            Some(policy) => self
+                .namespaces
+                .iter()
+                .filter_map(|(ns, facts)| {
+                    let narrowed = facts.annotations.get(unsigned_image::ANNOTATION)?;
+                    Some((ns.clone(), policy.keys_in_force(Some(narrowed))))
+                })
+                .collect(),
+            None => BTreeMap::new(),
+        };
+        ScanResult {
+            findings,
+            suppressed,
+            scanned: self.scanned,
+            signature_keys,
+        }
+    }
+}
+
+/// The deterministic report order: namespace, kind, name, check, then path with array
+/// indexes compared as numbers (`/containers/2` before `/containers/10`), then the rest.
+pub(crate) fn compare_findings(a: &Finding, b: &Finding) -> Ordering {
+    a.namespace
+        .cmp(&b.namespace)
+        .then_with(|| a.kind.cmp(&b.kind))
+        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.check.cmp(&b.check))
+        .then_with(|| compare_paths(&a.path, &b.path))
+        .then_with(|| detail_rank(&a.detail).cmp(&detail_rank(&b.detail)))
+        .then_with(|| a.message.cmp(&b.message))
+}
+
+fn compare_paths(a: &str, b: &str) -> Ordering {
+    let mut xs = a.split('/');
+    let mut ys = b.split('/');
+    loop {
+        match (xs.next(), ys.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) => {
+                let o = match (x.parse::<u64>(), y.parse::<u64>()) {
+                    (Ok(m), Ok(n)) => m.cmp(&n),
+                    _ => x.cmp(y),
+                };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+        }
+    }
+}
+
+/// Ingress before Egress for the two findings of one namespace.
+fn detail_rank(d: &Detail) -> u8 {
+    match d {
+        Detail::Unisolated { direction, .. } => *direction as u8,
+        _ => 0,
+    }
+}
+
+/// A finding about workload `w` with the fields every per-workload check fills alike;
+/// `fixable` when the check has a fixer (the check may then say why this one is not).
+pub(crate) fn workload_finding(
+    w: &Workload,
+    check: CheckId,
+    severity: Severity,
+    container: Option<&str>,
+    path: String,
+    message: String,
+    detail: Detail,
+) -> Finding {
+    Finding {
+        origin: None,
+        check,
+        severity,
+        namespace: w.namespace().to_string(),
+        kind: w.kind.as_str().to_string(),
+        api_version: w.api_version.clone(),
+        name: w.name().to_string(),
+        container: container.map(str::to_string),
+        path,
+        message,
+        fixable: check.def().fixer().is_some(),
+        not_fixable_reason: None,
+        source: w.source.clone(),
+        detail,
+        baseline: false,
+    }
+}
+
+/// Why no patch can fix a finding of a live object whose pod template cannot change: a Job
+/// (its template is immutable once created) or a bare Pod (only its images can change, and
+/// that restarts the container). `None` for every other finding, and for objects read from
+/// manifests (the file is what changes; the object is then recreated from it).
+///
+/// The scanner applies it to every finding, and a digest found later does not lift it
+/// (`fix::digest::set_digest`).
+pub(crate) fn immutable_template(f: &Finding) -> Option<&'static str> {
+    if f.source.is_some() {
+        return None;
+    }
+    match f.kind.as_str() {
+        "Job" => Some(
+            "a Job's pod template cannot change once it is created: fix the CronJob, chart or \
+             manifest that creates it, then recreate the Job",
+        ),
+        "Pod" => Some(
+            "a Pod's spec cannot change in place (changing an image restarts the container): \
+             fix what creates it (its controller, chart or manifest) or recreate the Pod",
+        ),
+        _ => None,
+    }
+}
+
+/// Whether an env finding in container `c` of `w` can be fixed, and if not, why.
+/// Ephemeral containers cannot be changed once added; a Pod's env and volumes are immutable.
+pub(crate) fn env_fixability(w: &Workload, c: &ContainerRef<'_>) -> (bool, Option<String>) {
+    if c.group == ContainerGroup::EphemeralContainers {
+        return (
+            false,
+            Some(
+                "ephemeral containers cannot be changed once added; recreate the Pod without it"
+                    .to_string(),
+            ),
+        );
+    }
+    if w.kind == WorkloadKind::Pod {
+        let reason = match w.controller() {
+            Some(o) => format!(
+                "a Pod's env and volumes are immutable: fix its owner {}/{} or recreate the Pod",
+                o.kind, o.name
+            ),
+            None => {
+                "a Pod's env and volumes are immutable: fix what creates it or recreate the Pod"
+                    .to_string()
+            }
+        };
+        return (false, Some(reason));
+    }
+    (true, None)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::checks::Direction;
+    use crate::model::IGNORE_ANNOTATION;
+    use serde_json::{Value, json};
+
+    /// A Deployment `name` in namespace `ns` with pod spec `spec` and labels `app: name`.
+    pub(crate) fn deployment(name: &str, spec: Value) -> Workload {
+        workload(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "ns"},
+            "spec": {"template": {"metadata": {"labels": {"app": name}}, "spec": spec}}
+        }))
+    }
+
+    /// A bare Pod `name` in namespace `ns` with spec `spec` and labels `app: name`.
+    pub(crate) fn pod(name: &str, mut spec: Value) -> Workload {
+        if spec.get("containers").is_none() {
+            spec["containers"] = json!([]);
+        }
+        workload(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "ns", "labels": {"app": name}},
+            "spec": spec
+        }))
+    }
+
+    pub(crate) fn workload(v: Value) -> Workload {
+        Workload::from_value(v).unwrap().unwrap()
+    }
+
+    fn obj(kind: &str, ns: &str, name: &str, annotations: Value, spec: Value) -> Workload {
+        let mut v = json!({
+            "apiVersion": "apps/v1", "kind": kind,
+            "metadata": {"name": name, "namespace": ns, "annotations": annotations},
+            "spec": {"template": {"metadata": {"labels": {"app": name}}, "spec": spec}}
+        });
+        if kind == "Pod" {
+            v["apiVersion"] = json!("v1");
+            v["spec"] = spec;
+            v["metadata"]["labels"] = json!({"app": name});
+        }
+        workload(v)
+    }
+
+    fn risky() -> Value {
+        json!({"containers": [{"name": "app", "image": "nginx",
+            "env": [{"name": "DB_PASSWORD", "value": "hunter2"},
+                    {"name": "T", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]})
+    }
+
+    fn namespace(name: &str, ignore: Option<&str>) -> Namespace {
+        let mut v = json!({"metadata": {"name": name}});
+        if let Some(i) = ignore {
+            v["metadata"]["annotations"] = json!({IGNORE_ANNOTATION: i});
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn deny_all(ns: &str) -> NetworkPolicy {
+        serde_json::from_value(json!({"metadata": {"name": "deny", "namespace": ns},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}))
+        .unwrap()
+    }
+
+    fn checks_of(r: &ScanResult) -> Vec<(String, String, CheckId)> {
+        r.findings
+            .iter()
+            .map(|f| (f.namespace.clone(), f.object(), f.check))
+            .collect()
+    }
+
+    #[test]
+    fn scans_every_check_and_sorts() {
+        let mut s = Scanner::new(ScanOptions::default());
+        s.add_workload(&obj("Deployment", "b", "web", json!({}), risky()));
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        assert_eq!(s.scanned(), 2);
+        let r = s.finish();
+        assert_eq!(r.scanned, 2);
+        assert_eq!(r.suppressed, 0);
+        let a = |obj: &str, c| ("a".to_string(), obj.to_string(), c);
+        let b = |obj: &str, c| ("b".to_string(), obj.to_string(), c);
+        assert_eq!(
+            checks_of(&r),
+            [
+                a("deployment/web", CheckId::EnvSecret),
+                a("deployment/web", CheckId::EnvLiteralSecret),
+                a("deployment/web", CheckId::MutableImageTag),
+                a("namespace/a", CheckId::DefaultAllowNamespace),
+                a("namespace/a", CheckId::DefaultAllowNamespace),
+                b("deployment/web", CheckId::EnvSecret),
+                b("deployment/web", CheckId::EnvLiteralSecret),
+                b("deployment/web", CheckId::MutableImageTag),
+                b("namespace/b", CheckId::DefaultAllowNamespace),
+                b("namespace/b", CheckId::DefaultAllowNamespace),
+            ]
+        );
+        let dirs: Vec<Direction> = r
+            .findings
+            .iter()
+            .filter_map(|f| match &f.detail {
+                Detail::Unisolated { direction, .. } => Some(*direction),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            dirs,
+            [
+                Direction::Ingress,
+                Direction::Egress,
+                Direction::Ingress,
+                Direction::Egress
+            ]
+        );
+    }
+
+    #[test]
+    fn paths_sort_numerically() {
+        let containers: Vec<Value> = (0..12)
+            .map(|i| json!({"name": format!("c{i}"), "image": "nginx"}))
+            .collect();
+        let mut s = Scanner::new(ScanOptions {
+            checks: BTreeSet::from([CheckId::MutableImageTag]),
+            include_system: false,
+            ..ScanOptions::default()
+        });
+        s.add_workload(&deployment("web", json!({"containers": containers})));
+        let r = s.finish();
+        let names: Vec<String> = r
+            .findings
+            .iter()
+            .map(|f| f.container.clone().unwrap())
+            .collect();
+        let want: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
+        assert_eq!(names, want);
+    }
+
+    #[test]
+    fn checks_selection() {
+        let mut s = Scanner::new(ScanOptions {
+            checks: BTreeSet::from([CheckId::EnvSecret, CheckId::DefaultAllowNamespace]),
+            include_system: false,
+            ..ScanOptions::default()
+        });
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        let r = s.finish();
+        let checks: BTreeSet<CheckId> = r.findings.iter().map(|f| f.check).collect();
+        assert_eq!(
+            checks,
+            BTreeSet::from([CheckId::EnvSecret, CheckId::DefaultAllowNamespace])
+        );
+        assert_eq!(r.suppressed, 0);
+    }
+
+    #[test]
+    fn suppression_on_the_object() {
+        let mut s = Scanner::new(ScanOptions::default());
+        s.add_workload(&obj(
+            "Deployment",
+            "a",
+            "web",
+            json!({IGNORE_ANNOTATION: "env-secret, mutable-image-tag, nonsense"}),
+            risky(),
+        ));
+        s.add_workload(&obj(
+            "Deployment",
+            "a",
+            "all",
+            json!({IGNORE_ANNOTATION: " all "}),
+            risky(),
+        ));
+        s.add_network_policy(&deny_all("a"));
+        let r = s.finish();
+        assert_eq!(
+            checks_of(&r),
+            [(
+                "a".to_string(),
+                "deployment/web".to_string(),
+                CheckId::EnvLiteralSecret
+            )]
+        );
+        // web: env-secret + image; all: env-secret, literal, image.
+        assert_eq!(r.suppressed, 5);
+        assert_eq!(r.scanned, 2);
+    }
+
+    #[test]
+    fn suppression_on_the_namespace_whatever_the_order() {
+        let mut s = Scanner::new(ScanOptions::default());
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        s.add_workload(&obj("Deployment", "b", "web", json!({}), risky()));
+        s.add_workload(&obj("Deployment", "c", "web", json!({}), risky()));
+        // Namespaces arrive after their workloads.
+        s.add_namespace(&namespace("a", Some("all")));
+        s.add_namespace(&namespace(
+            "b",
+            Some("default-allow-namespace,env-literal-secret"),
+        ));
+        s.add_namespace(&namespace("c", None));
+        let r = s.finish();
+        let a = r.findings.iter().filter(|f| f.namespace == "a").count();
+        assert_eq!(a, 0);
+        let b: Vec<CheckId> = r
+            .findings
+            .iter()
+            .filter(|f| f.namespace == "b")
+            .map(|f| f.check)
+            .collect();
+        assert_eq!(b, [CheckId::EnvSecret, CheckId::MutableImageTag]);
+        let c = r.findings.iter().filter(|f| f.namespace == "c").count();
+        assert_eq!(c, 5);
+        // a: 3 + 2 namespace findings; b: literal + 2 namespace findings.
+        assert_eq!(r.suppressed, 5 + 3);
+    }
+
+    #[test]
+    fn system_namespaces_only_with_include_system() {
+        let feed = |include_system| {
+            let mut s = Scanner::new(ScanOptions {
+                checks: BTreeSet::new(),
+                include_system,
+                ..ScanOptions::default()
+            });
+            for ns in SYSTEM_NAMESPACES {
+                s.add_workload(&obj("DaemonSet", ns, "proxy", json!({}), risky()));
+            }
+            s.finish()
+        };
+        let count = |r: &ScanResult| {
+            r.findings
+                .iter()
+                .filter(|f| f.check == CheckId::DefaultAllowNamespace)
+                .count()
+        };
+        let without = feed(false);
+        assert_eq!(count(&without), 0);
+        // The other checks still run there.
+        assert_eq!(without.findings.len(), 9);
+        assert_eq!(count(&feed(true)), 6);
+    }
+
+    #[test]
+    fn owned_objects_are_reported_through_their_owner() {
+        let mut s = Scanner::new(ScanOptions::default());
+        let owned = |kind: &str, owner_kind: &str, name: &str| {
+            let mut w = obj(kind, "a", name, json!({}), risky());
+            w.metadata.owner_references = Some(vec![
+                serde_json::from_value(json!({"apiVersion": "apps/v1", "kind": owner_kind,
+                    "name": "web", "uid": "u", "controller": true}))
+                .unwrap(),
+            ]);
+            w
+        };
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        s.add_workload(&owned("ReplicaSet", "Deployment", "web-5d8f"));
+        s.add_workload(&owned("Pod", "ReplicaSet", "web-5d8f-abcde"));
+        // A Pod of a custom controller is reported on its own, and is not fixable.
+        s.add_workload(&owned("Pod", "Rollout", "canary-1"));
+        assert_eq!(s.scanned(), 2);
+        let r = s.finish();
+        let objects: BTreeSet<String> = r.findings.iter().map(Finding::object).collect();
+        assert_eq!(
+            objects,
+            BTreeSet::from([
+                "deployment/web".to_string(),
+                "pod/canary-1".to_string(),
+                "namespace/a".to_string()
+            ])
+        );
+        let pod_env = r
+            .findings
+            .iter()
+            .find(|f| f.name == "canary-1" && f.check == CheckId::EnvSecret)
+            .unwrap();
+        assert!(!pod_env.fixable);
+        assert!(
+            pod_env
+                .not_fixable_reason
+                .as_deref()
+                .unwrap()
+                .contains("Rollout/web")
+        );
+        let ns = r
+            .findings
+            .iter()
+            .find(|f| f.check == CheckId::DefaultAllowNamespace)
+            .unwrap();
+        assert_eq!(
+            ns.detail,
+            Detail::Unisolated {
+                direction: Direction::Ingress,
+                workloads: vec!["Deployment/web".into(), "Pod/canary-1".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn namespace_check_uses_that_namespaces_policies() {
+        let mut s = Scanner::new(ScanOptions {
+            checks: BTreeSet::from([CheckId::DefaultAllowNamespace]),
+            include_system: false,
+            ..ScanOptions::default()
+        });
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        s.add_workload(&obj("Deployment", "b", "web", json!({}), risky()));
+        s.add_network_policy(&deny_all("a"));
+        // A known namespace without workloads gives no finding.
+        s.add_namespace(&namespace("empty", None));
+        let r = s.finish();
+        let namespaces: BTreeSet<&str> = r.findings.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(namespaces, BTreeSet::from(["b"]));
+    }
+
+    #[test]
+    fn no_literal_value_reaches_any_finding() {
+        let mut s = Scanner::new(ScanOptions::default());
+        s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
+        s.add_workload(&obj("Pod", "a", "p", json!({}), risky()));
+        let r = s.finish();
+        let text = format!("{}{:?}", serde_json::to_string(&r.findings).unwrap(), r);
+        assert!(!text.contains("hunter"), "{text}");
+    }
+}

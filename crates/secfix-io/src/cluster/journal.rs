@@ -1,0 +1,887 @@
+//! Saved patches: one JSON file per applied plan, holding the forward patch and its
+//! inverse, so `kubectl secfix rollback DIR` can undo the run.
+//!
+//! Files are written `0600` in a `0700` directory (one `fix` creates; an existing directory
+//! keeps its mode): they name Secrets (never their values). Each file is written to a
+//! temporary name and linked into place, so a crash never leaves half a record and an
+//! existing record is never overwritten. `rollback` trusts nothing it reads: see
+//! [`read_all`].
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use json_patch::PatchOperation;
+
+use super::apply::Outcome;
+use secfix_core::fix::{Plan, Target};
+use secfix_core::model::WorkloadKind;
+
+pub(crate) const RECORD_API_VERSION: &str = "secfix.dev/v1";
+pub(crate) const RECORD_KIND: &str = "FixRecord";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub api_version: String,
+    pub kind: String,
+    pub target: Target,
+    /// The check ids fixed.
+    pub checks: Vec<String>,
+    /// The patch that was applied: `test` ops on the pod spec the fix read, then the ops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<json_patch::Patch>,
+    /// The patch that undoes it: `test` ops on the pod spec as the fix left it, then the
+    /// ops. No `resourceVersion`: status writes and scaling leave it valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inverse: Option<json_patch::Patch>,
+    /// Objects the fix created; rollback deletes those not marked `keep`.
+    #[serde(default)]
+    pub created: Vec<CreatedRecord>,
+    /// `pending`: written before the patch was sent and not yet marked applied (the run was
+    /// killed in between, or is still going). Absent in applied records (and in those of
+    /// older versions). See [`Record::pending`].
+    #[serde(default, skip_serializing_if = "State::is_applied")]
+    pub state: State,
+}
+
+/// Whether a record's write is known to have happened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    #[default]
+    Applied,
+    /// Saved before the write; rollback decides from the object what happened
+    /// ([`secfix_core::fix::fleet::classify_pending`]).
+    Pending,
+}
+
+impl State {
+    fn is_applied(&self) -> bool {
+        *self == State::Applied
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedRecord {
+    pub target: Target,
+    pub uid: String,
+    /// Rollback leaves it in place (see `apply::Created::keep_on_rollback`).
+    pub keep: bool,
+}
+
+impl Record {
+    pub fn new(plan: &Plan, outcome: &Outcome) -> Self {
+        let mut checks: Vec<String> = plan
+            .findings
+            .iter()
+            .map(|f| f.check.as_str().to_string())
+            .collect();
+        checks.dedup();
+        Record {
+            api_version: RECORD_API_VERSION.into(),
+            kind: RECORD_KIND.into(),
+            target: plan.target.clone(),
+            checks,
+            // Saved as shown: values redacted, the last-applied annotation included (issue
+            // #22). Rollback reads only the inverse.
+            forward: plan
+                .display_patch()
+                .and_then(|p| serde_json::from_value(p).ok()),
+            inverse: outcome
+                .after
+                .as_ref()
+                .and_then(|after| plan.inverse_patch(after)),
+            created: outcome
+                .created
+                .iter()
+                .map(|c| CreatedRecord {
+                    target: c.target.clone(),
+                    uid: c.uid.clone(),
+                    keep: c.keep_on_rollback,
+                })
+                .collect(),
+            state: State::Applied,
+        }
+    }
+
+    /// The record saved before the plan's real write, from its server dry run (`dry`): the
+    /// inverse is taken from the object the dry run returned (what the write will leave, with
+    /// the server's defaults), created objects are listed with no uid until the write
+    /// creates them ([`Record::created_now`]).
+    pub fn pending(plan: &Plan, dry: &Outcome) -> Self {
+        let mut rec = Record::new(plan, dry);
+        rec.state = State::Pending;
+        for c in &mut rec.created {
+            c.uid.clear();
+        }
+        rec
+    }
+
+    /// A pending record once `created` exists: its uid is recorded (so rollback can delete it
+    /// even if the run is killed before the patch).
+    pub fn created_now(&mut self, created: &super::apply::Created) {
+        match self
+            .created
+            .iter_mut()
+            .find(|c| c.target == created.target && c.uid.is_empty())
+        {
+            Some(c) => c.uid = created.uid.clone(),
+            None => self.created.push(CreatedRecord {
+                target: created.target.clone(),
+                uid: created.uid.clone(),
+                keep: created.keep_on_rollback,
+            }),
+        }
+    }
+}
+
+/// A directory of records being written.
+pub(crate) struct Journal {
+    dir: PathBuf,
+    /// The next record number (shared by concurrent writers).
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Journal {
+    /// Creates `dir` (mode 0700) if needed; an existing directory keeps its mode (it is not
+    /// ours to change). Numbering continues after the highest existing record number.
+    pub(crate) fn open(dir: &Path) -> anyhow::Result<Self> {
+        if !dir.is_dir() {
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::create_dir_all(parent).with_context(|| {
+                    format!("--save-patches {}: cannot create directory", dir.display())
+                })?;
+            }
+            create_private_dir(dir).with_context(|| {
+                format!("--save-patches {}: cannot create directory", dir.display())
+            })?;
+        }
+        let next = list(dir)?
+            .iter()
+            .filter_map(|p| record_number(p))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        Ok(Journal {
+            dir: dir.to_path_buf(),
+            next: next.into(),
+        })
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes one record as `NNN-kind-namespace-name.json` (mode 0600, synced to disk before
+    /// this returns). An existing file is never replaced: the number moves on until a free
+    /// name is found. Safe to call from several threads at once.
+    pub(crate) fn write(&self, record: &Record) -> anyhow::Result<PathBuf> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let tmp = self.temp_file(record)?;
+        loop {
+            let path = self.dir.join(record_file_name(
+                self.next.fetch_add(1, SeqCst),
+                &record.target,
+            ));
+            // A hard link fails when the name exists: no record is ever overwritten.
+            match fs::hard_link(&tmp, &path) {
+                Ok(()) => {
+                    let _ = fs::remove_file(&tmp);
+                    sync_dir(&self.dir);
+                    return Ok(path);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e).with_context(|| format!("cannot write {}", path.display()));
+                }
+            }
+        }
+    }
+
+    /// Replaces the record at `path`, one this journal wrote (a pending record marked
+    /// applied, or given a created object's uid): written beside it, synced, renamed over it,
+    /// so a crash leaves the old record or the new one, never half of one.
+    pub(crate) fn replace(&self, path: &Path, record: &Record) -> anyhow::Result<()> {
+        let tmp = self.temp_file(record)?;
+        fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        sync_dir(&self.dir);
+        Ok(())
+    }
+
+    /// Removes the record at `path`, one this journal wrote (a pending record whose write
+    /// failed and wrote nothing).
+    pub(crate) fn remove(&self, path: &Path) -> anyhow::Result<()> {
+        fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+        sync_dir(&self.dir);
+        Ok(())
+    }
+
+    /// `record` in a new temporary file of the directory (mode 0600, synced).
+    fn temp_file(&self, record: &Record) -> anyhow::Result<PathBuf> {
+        static TMP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let body = serde_json::to_vec_pretty(record)?;
+        let tmp = self.dir.join(format!(
+            ".{}-{}.tmp",
+            std::process::id(),
+            TMP.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        let _ = fs::remove_file(&tmp);
+        let mut f = open_private(&tmp)?;
+        f.write_all(&body)?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        Ok(tmp)
+    }
+}
+
+/// Syncs a directory, so a name linked or renamed into it survives a crash of the machine
+/// (a killed process needs no more than the write itself). Best effort.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// `NNN-kind-namespace-name.json`.
+fn record_file_name(n: usize, t: &Target) -> String {
+    format!(
+        "{n:03}-{}-{}-{}.json",
+        t.kind.to_lowercase(),
+        t.namespace,
+        t.name
+    )
+}
+
+/// The `NNN` of a record file name.
+fn record_number(p: &Path) -> Option<usize> {
+    let name = p.file_name()?.to_str()?;
+    let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// A journal opened when the first record is written, so a run that applies nothing leaves
+/// nothing behind; or at once, so an unusable directory stops a run before anything is
+/// written. `None` as the directory saves nothing.
+pub struct LazyJournal {
+    dir: Option<PathBuf>,
+    journal: std::sync::OnceLock<Journal>,
+    /// Held while the directory is being opened (created) by the first writer.
+    opening: std::sync::Mutex<()>,
+}
+
+impl LazyJournal {
+    /// `eager`: open (create) the directory now (an explicit `--save-patches DIR`).
+    pub fn open(dir: Option<PathBuf>, eager: bool) -> anyhow::Result<Self> {
+        let journal = std::sync::OnceLock::new();
+        if let Some(d) = &dir
+            && eager
+        {
+            let _ = journal.set(Journal::open(d)?);
+        }
+        Ok(LazyJournal {
+            dir,
+            journal,
+            opening: std::sync::Mutex::new(()),
+        })
+    }
+
+    /// The journal, opened on first use; `None` when patches are not being saved.
+    pub(crate) fn get(&self) -> anyhow::Result<Option<&Journal>> {
+        let Some(dir) = &self.dir else {
+            return Ok(None);
+        };
+        if let Some(j) = self.journal.get() {
+            return Ok(Some(j));
+        }
+        let _held = self.opening.lock().unwrap_or_else(|e| e.into_inner());
+        if self.journal.get().is_none() {
+            let _ = self.journal.set(Journal::open(dir)?);
+        }
+        Ok(self.journal.get())
+    }
+
+    /// The directory, once something was saved (or it was opened eagerly).
+    pub fn dir(&self) -> Option<PathBuf> {
+        self.journal.get().map(|j| j.dir().to_path_buf())
+    }
+}
+
+/// The records in `dir`, in the order they were written.
+pub fn list(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.as_bytes().first().is_some_and(u8::is_ascii_digit))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Reads and checks every record of `dir` before anything is rolled back (and before any
+/// cluster is contacted), so a bad or planted file stops the rollback before the first write:
+///
+/// - `dir` and every record are owned by the user running rollback and not writable by group
+///   or others, and records are regular files (not symlinks);
+/// - the file name is the one `fix` gives that record (`NNN-kind-namespace-name.json`);
+/// - the target is a kind `fix` patches, with its API version (a built-in workload kind, a
+///   controller of [`crate::cluster::discovery::TEMPLATE_KINDS`], or one of `include`, the
+///   kinds given to `rollback --include-kinds`); created objects are kinds `fix` creates
+///   (NetworkPolicy, Secret) in the target's namespace;
+/// - every inverse starts with a `test` (of the pod spec the fix left; in records of older
+///   versions, of `/metadata/resourceVersion`), and its ops are `add`/`remove`/`replace`/`test`
+///   under the object's pod spec, where fixes write.
+#[cfg(test)]
+pub(crate) fn read_all(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Record)>> {
+    read_all_with(dir, &[])
+}
+
+/// [`read_all`], also accepting fixes of the `include` kinds.
+pub fn read_all_with(
+    dir: &Path,
+    include: &[crate::cluster::discovery::KindRef],
+) -> anyhow::Result<Vec<(PathBuf, Record)>> {
+    check_private(dir, true)?;
+    let paths = list(dir)?;
+    if paths.is_empty() {
+        anyhow::bail!(
+            "{}: no saved patches (expected NNN-*.json files written by `fix --save-patches`)",
+            dir.display()
+        );
+    }
+    paths
+        .into_iter()
+        .map(|p| {
+            check_private(&p, false)?;
+            let text =
+                fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+            let rec: Record = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a secfix patch record", p.display()))?;
+            if rec.api_version != RECORD_API_VERSION || rec.kind != RECORD_KIND {
+                anyhow::bail!(
+                    "{}: unsupported record {}/{} (expected {RECORD_API_VERSION}/{RECORD_KIND})",
+                    p.display(),
+                    rec.api_version,
+                    rec.kind
+                );
+            }
+            verify_record_with(&p, &rec, include).map_err(|why| {
+                anyhow::anyhow!("{}: refused, not a record `fix` writes: {why}", p.display())
+            })?;
+            Ok((p, rec))
+        })
+        .collect()
+}
+
+/// What a record may hold (see [`read_all`]); the reason names no value.
+#[cfg(test)]
+pub(crate) fn verify_record(path: &Path, rec: &Record) -> Result<(), String> {
+    verify_record_with(path, rec, &[])
+}
+
+/// Where a kind found by discovery keeps its pod spec, if `fix` patches it: a controller of
+/// [`crate::cluster::discovery::TEMPLATE_KINDS`] (at `spec.template.spec`), or one of
+/// `include` (at either template path).
+fn discovered_pointers(
+    api_version: &str,
+    kind: &str,
+    include: &[crate::cluster::discovery::KindRef],
+) -> Option<&'static [&'static str]> {
+    let known = crate::cluster::discovery::TEMPLATE_KINDS
+        .iter()
+        .any(|(g, v, k)| format!("{g}/{v}") == api_version && *k == kind);
+    if known {
+        return Some(&["/spec/template/spec"]);
+    }
+    include
+        .iter()
+        .any(|k| k.api_version() == api_version && k.kind == kind)
+        .then_some(&[
+            "/spec/template/spec",
+            "/spec/jobTemplate/spec/template/spec",
+        ])
+}
+
+/// [`verify_record`], also accepting fixes of the `include` kinds.
+pub(crate) fn verify_record_with(
+    path: &Path,
+    rec: &Record,
+    include: &[crate::cluster::discovery::KindRef],
+) -> Result<(), String> {
+    let t = &rec.target;
+    let number = record_number(path).ok_or("the file name has no record number")?;
+    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if file != record_file_name(number, t) {
+        return Err(format!(
+            "the file name does not match the record's target {} {}/{}",
+            t.kind, t.namespace, t.name
+        ));
+    }
+    let created_only = rec.inverse.is_none() && rec.forward.is_none();
+    let pointers: &[&str] = match WorkloadKind::from_kind(&t.kind) {
+        Some(kind) => {
+            let versions: &[&str] = match kind {
+                WorkloadKind::CronJob => &["batch/v1", "batch/v1beta1"],
+                k => &[k.api_version()][..],
+            };
+            if !versions.contains(&t.api_version.as_str()) {
+                return Err(format!("{} is not served as {}", t.kind, t.api_version));
+            }
+            match kind {
+                WorkloadKind::Pod => &["/spec"],
+                WorkloadKind::CronJob => &["/spec/jobTemplate/spec/template/spec"],
+                _ => &["/spec/template/spec"],
+            }
+        }
+        None if created_only && t.kind == "NetworkPolicy" => {
+            if t.api_version != "networking.k8s.io/v1" {
+                return Err(format!("{} is not served as {}", t.kind, t.api_version));
+            }
+            &[]
+        }
+        None => discovered_pointers(&t.api_version, &t.kind, include).ok_or_else(|| {
+            format!(
+                "fix never patches a {} ({}; a kind fixed with --include-kinds needs rollback \
+                 --include-kinds too)",
+                t.kind, t.api_version
+            )
+        })?,
+    };
+    for c in &rec.created {
+        let ok = matches!(
+            (c.target.kind.as_str(), c.target.api_version.as_str()),
+            ("NetworkPolicy", "networking.k8s.io/v1") | ("Secret", "v1")
+        ) && c.target.namespace == t.namespace;
+        if !ok {
+            return Err(format!(
+                "fix never creates {} {}/{} for it",
+                c.target.kind, c.target.namespace, c.target.name
+            ));
+        }
+    }
+    let Some(inverse) = &rec.inverse else {
+        return Ok(());
+    };
+    if pointers.is_empty() {
+        return Err(format!("fix never patches a {}", t.kind));
+    }
+    // Tests may name the pod spec itself; changes only what lies under it.
+    let within = |p: &str, or_at: bool| {
+        pointers.iter().any(|pointer| {
+            p.strip_prefix(pointer)
+                .is_some_and(|rest| (or_at && rest.is_empty()) || rest.starts_with('/'))
+        })
+    };
+    let mut ops = inverse.0.iter().peekable();
+    match ops.peek() {
+        Some(PatchOperation::Test(op)) if op.path.as_str() == "/metadata/resourceVersion" => {
+            ops.next();
+        }
+        Some(PatchOperation::Test(op)) if within(op.path.as_str(), true) => {}
+        _ => return Err("the inverse does not start with a test of what the fix wrote".into()),
+    }
+    for op in ops {
+        let (path, test) = match op {
+            PatchOperation::Add(o) => (o.path.as_str(), false),
+            PatchOperation::Remove(o) => (o.path.as_str(), false),
+            PatchOperation::Replace(o) => (o.path.as_str(), false),
+            PatchOperation::Test(o) => (o.path.as_str(), true),
+            _ => return Err("the inverse moves or copies values (fix never does)".into()),
+        };
+        if !within(path, test) {
+            return Err(format!(
+                "the inverse writes {path}, outside {}",
+                pointers.join(" and ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A directory (`dir`) or record file must belong to the user running rollback and not be
+/// writable by anyone else; a record must be a regular file, not a link.
+#[cfg(unix)]
+fn check_private(path: &Path, dir: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta =
+        fs::symlink_metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta = if dir && meta.file_type().is_symlink() {
+        fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?
+    } else {
+        meta
+    };
+    let what = if dir { "directory" } else { "record" };
+    if dir && !meta.is_dir() {
+        anyhow::bail!("{}: not a directory", path.display());
+    }
+    if !dir && !meta.file_type().is_file() {
+        anyhow::bail!(
+            "{}: refused: the {what} is not a regular file",
+            path.display()
+        );
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        anyhow::bail!(
+            "{}: refused: the {what} belongs to uid {}, not to you (uid {me})",
+            path.display(),
+            meta.uid()
+        );
+    }
+    if meta.mode() & 0o022 != 0 {
+        anyhow::bail!(
+            "{}: refused: the {what} is writable by group or others (mode {:o}); `chmod go-w` it if you trust its contents",
+            path.display(),
+            meta.mode() & 0o777
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path, _: bool) -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    fs::DirBuilder::new().mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir(dir)
+}
+
+#[cfg(unix)]
+fn open_private(path: &Path) -> anyhow::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn open_private(path: &Path) -> anyhow::Result<fs::File> {
+    fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))
+}
+
+/// The default `--save-patches` directory in interactive mode:
+/// `$XDG_STATE_HOME/kubectl-secfix/patches/<UTC timestamp>` (else `~/.local/state/…`).
+pub fn default_dir() -> PathBuf {
+    let base = dirs::state_dir()
+        .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    base.join("kubectl-secfix").join("patches").join(stamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_private_and_numbered() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        let j = Journal::open(&dir).unwrap();
+        let rec = Record {
+            api_version: RECORD_API_VERSION.into(),
+            kind: RECORD_KIND.into(),
+            target: secfix_core::fix::Target {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: "ns".into(),
+                name: "web".into(),
+            },
+            checks: vec!["env-secret".into()],
+            forward: None,
+            inverse: None,
+            created: vec![],
+            state: State::Applied,
+        };
+        let p = j.write(&rec).unwrap();
+        assert!(p.ends_with("001-deployment-ns-web.json"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(
+                fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            assert_eq!(
+                fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+                0o700
+            );
+        }
+        let j2 = Journal::open(&dir).unwrap();
+        assert_eq!(j2.next.into_inner(), 2);
+        assert_eq!(read_all(&dir).unwrap().len(), 1);
+    }
+
+    /// covers issue #26: a pending record is replaced in place (same name, still 0600) when
+    /// a created object's uid is known and when it is marked applied; applied records carry
+    /// no `state`, and records of earlier versions read as applied.
+    #[test]
+    fn a_pending_record_is_replaced_in_place_until_marked_applied() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        let j = Journal::open(&dir).unwrap();
+        let mut rec = record(
+            "Deployment",
+            "apps/v1",
+            "shop",
+            "web",
+            serde_json::json!([guard(), {"op": "remove", "path": "/spec/template/spec/volumes/0"}]),
+        );
+        let secret = secfix_core::fix::Target {
+            api_version: "v1".into(),
+            kind: "Secret".into(),
+            namespace: "shop".into(),
+            name: "web-secfix".into(),
+        };
+        rec.state = State::Pending;
+        rec.created = vec![CreatedRecord {
+            target: secret.clone(),
+            uid: String::new(),
+            keep: true,
+        }];
+        let path = j.write(&rec).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"state\": \"pending\""), "{text}");
+        rec.created_now(&crate::cluster::apply::Created {
+            target: secret,
+            uid: "u-1".into(),
+            keep_on_rollback: true,
+        });
+        j.replace(&path, &rec).unwrap();
+        let (_, read) = read_all(&dir).unwrap().pop().unwrap();
+        assert_eq!(read.state, State::Pending);
+        assert_eq!(read.created[0].uid, "u-1");
+        rec.state = State::Applied;
+        j.replace(&path, &rec).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("state"), "{text}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        // Only the record is left: no temporary file.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        assert_eq!(read_all(&dir).unwrap()[0].1.state, State::Applied);
+        j.remove(&path).unwrap();
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+    }
+
+    fn record(kind: &str, api: &str, ns: &str, name: &str, inverse: serde_json::Value) -> Record {
+        Record {
+            api_version: RECORD_API_VERSION.into(),
+            kind: RECORD_KIND.into(),
+            target: secfix_core::fix::Target {
+                api_version: api.into(),
+                kind: kind.into(),
+                namespace: ns.into(),
+                name: name.into(),
+            },
+            checks: vec!["env-secret".into()],
+            forward: None,
+            inverse: Some(serde_json::from_value(inverse).unwrap()),
+            created: vec![],
+            state: State::Applied,
+        }
+    }
+
+    fn guard() -> serde_json::Value {
+        serde_json::json!({"op": "test", "path": "/metadata/resourceVersion", "value": "7"})
+    }
+
+    /// covers issue #15 (item 11): only records `fix` writes pass, whatever their file says.
+    #[test]
+    fn rollback_refuses_records_fix_never_writes() {
+        let ok_inverse = serde_json::json!([guard(),
+            {"op": "remove", "path": "/spec/template/spec/volumes/0"}]);
+        let ok = record("Deployment", "apps/v1", "shop", "web", ok_inverse.clone());
+        let p = Path::new("/d/001-deployment-shop-web.json");
+        assert_eq!(verify_record(p, &ok), Ok(()));
+        // The issue's example: a kube-system Secret's /data/token under a Deployment's name.
+        let planted = record(
+            "Secret",
+            "v1",
+            "kube-system",
+            "token",
+            serde_json::json!([guard(), {"op": "replace", "path": "/data/token", "value": "eA=="}]),
+        );
+        assert!(verify_record(p, &planted).is_err());
+        let p_secret = Path::new("/d/001-secret-kube-system-token.json");
+        assert!(
+            verify_record(p_secret, &planted)
+                .unwrap_err()
+                .contains("never patches a Secret")
+        );
+        // File name and record disagree.
+        assert!(verify_record(Path::new("/d/001-deployment-shop-api.json"), &ok).is_err());
+        assert!(verify_record(Path::new("/d/deployment-shop-web.json"), &ok).is_err());
+        // No guard first; a path outside the pod spec; move/copy; a kind's wrong API version.
+        for inverse in [
+            serde_json::json!([{"op": "remove", "path": "/spec/template/spec/volumes/0"}]),
+            serde_json::json!([{"op": "remove", "path": "/spec/template/spec/volumes/0"}, guard()]),
+            serde_json::json!([guard(), {"op": "replace", "path": "/metadata/labels", "value": {}}]),
+            serde_json::json!([guard(), {"op": "replace", "path": "/spec/template/specx", "value": 1}]),
+            serde_json::json!([guard(), {"op": "copy", "from": "/spec/template/spec/containers/0", "path": "/spec/template/spec/containers/1"}]),
+        ] {
+            let r = record("Deployment", "apps/v1", "shop", "web", inverse.clone());
+            assert!(verify_record(p, &r).is_err(), "{inverse}");
+        }
+        assert!(verify_record(p, &record("Deployment", "v1", "shop", "web", ok_inverse)).is_err());
+        let pod = record(
+            "Pod",
+            "v1",
+            "shop",
+            "bare",
+            serde_json::json!([guard(),
+            {"op": "replace", "path": "/spec/containers/0/image", "value": "a@sha256:00"}]),
+        );
+        assert_eq!(
+            verify_record(Path::new("/d/002-pod-shop-bare.json"), &pod),
+            Ok(())
+        );
+    }
+
+    /// covers issue #15 (item 11): a world-writable directory or a record another user could
+    /// have written is refused before anything else happens.
+    #[cfg(unix)]
+    #[test]
+    fn rollback_refuses_a_directory_or_record_others_can_write() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        let j = Journal::open(&dir).unwrap();
+        let rec = record(
+            "Deployment",
+            "apps/v1",
+            "shop",
+            "web",
+            serde_json::json!([guard(), {"op": "remove", "path": "/spec/template/spec/volumes/0"}]),
+        );
+        let path = j.write(&rec).unwrap();
+        assert_eq!(read_all(&dir).unwrap().len(), 1);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let e = read_all(&dir).unwrap_err().to_string();
+        assert!(e.contains("writable by group or others"), "{e}");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o620)).unwrap();
+        assert!(read_all(&dir).unwrap_err().to_string().contains("writable"));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        // A symlinked record is refused too.
+        let link = dir.join("002-deployment-shop-web.json");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(
+            read_all(&dir)
+                .unwrap_err()
+                .to_string()
+                .contains("not a regular file")
+        );
+    }
+
+    /// covers issue #15 (item 11): `--save-patches DIR` leaves an existing directory's mode
+    /// alone, and numbering never lands on an existing record.
+    #[cfg(unix)]
+    #[test]
+    fn save_patches_keeps_an_existing_directory_and_never_overwrites_a_record() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("shared");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
+        fs::write(dir.join("001-deployment-a-a.json"), "first").unwrap();
+        fs::write(dir.join("003-deployment-a-c.json"), "third").unwrap();
+        let j = Journal::open(&dir).unwrap();
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o750
+        );
+        let rec = record(
+            "Deployment",
+            "apps/v1",
+            "a",
+            "c",
+            serde_json::json!([guard(), {"op": "remove", "path": "/spec/template/spec/volumes/0"}]),
+        );
+        let p = j.write(&rec).unwrap();
+        assert!(p.ends_with("004-deployment-a-c.json"), "{}", p.display());
+        assert_eq!(
+            fs::read_to_string(dir.join("003-deployment-a-c.json")).unwrap(),
+            "third"
+        );
+        // A name taken behind the journal's back is skipped, never replaced.
+        fs::write(dir.join("005-deployment-a-c.json"), "planted").unwrap();
+        let p = j.write(&rec).unwrap();
+        assert!(p.ends_with("006-deployment-a-c.json"), "{}", p.display());
+        assert_eq!(
+            fs::read_to_string(dir.join("005-deployment-a-c.json")).unwrap(),
+            "planted"
+        );
+    }
+
+    #[test]
+    fn rollback_accepts_the_pod_template_controllers_fix_patches_and_no_other_kind() {
+        let inverse = serde_json::json!([
+            {"op": "test", "path": "/metadata/resourceVersion", "value": "7"},
+            {"op": "remove", "path": "/spec/template/spec/volumes/0"}]);
+        let check = |kind: &str, api: &str, include: &[crate::cluster::discovery::KindRef]| {
+            let rec = record(kind, api, "ns", "x", inverse.clone());
+            let path = PathBuf::from(record_file_name(1, &rec.target));
+            verify_record_with(&path, &rec, include)
+        };
+        assert_eq!(check("Rollout", "argoproj.io/v1alpha1", &[]), Ok(()));
+        assert_eq!(
+            check("DeploymentConfig", "apps.openshift.io/v1", &[]),
+            Ok(())
+        );
+        assert!(check("Rollout", "evil.io/v1", &[]).is_err());
+        let widget = crate::cluster::discovery::KindRef::parse("example.com/v1/Widget").unwrap();
+        assert!(
+            check("Widget", "example.com/v1", &[])
+                .unwrap_err()
+                .contains("--include-kinds")
+        );
+        assert_eq!(
+            check("Widget", "example.com/v1", std::slice::from_ref(&widget)),
+            Ok(())
+        );
+        // Never outside the pod template, whatever the kind.
+        let rec = record(
+            "Rollout",
+            "argoproj.io/v1alpha1",
+            "ns",
+            "x",
+            serde_json::json!([
+                {"op": "test", "path": "/metadata/resourceVersion", "value": "7"},
+                {"op": "replace", "path": "/spec/replicas", "value": 0}]),
+        );
+        let path = PathBuf::from(record_file_name(1, &rec.target));
+        assert!(verify_record_with(&path, &rec, &[widget]).is_err());
+    }
+}
