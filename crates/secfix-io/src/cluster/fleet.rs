@@ -58,20 +58,24 @@ pub async fn apply_journaled(
         None => apply::send(client, plan, true).await?,
     };
     let mut record = Record::pending(plan, &dry);
-    let (journal, path) = match blocking(|| {
-        let j = journal.get()?;
-        j.map(|j| j.write(&record).map(|p| (j, p))).transpose()
-    }) {
-        Ok(Some((j, p))) => (Some(j), Some(p)),
-        Ok(None) => (None, None),
-        Err(e) => return Err(journal_error(plan, &e)),
+    let journal = blocking(|| journal.get()).map_err(|e| journal_error(plan, &e))?;
+    let path = match &journal {
+        Some(j) => {
+            let (j, rec) = (j.clone(), record.clone());
+            Some(
+                off_thread(move || j.write(&rec))
+                    .await
+                    .map_err(|e| journal_error(plan, &e))?,
+            )
+        }
+        None => None,
     };
     // A created object's uid is saved before the next write (a failure to save it is
     // reported with the result: the write itself goes on, and the object is cleaned up if
     // the plan fails).
     let mut uid_error: Option<String> = None;
     let mut on_created = |c: &apply::Created| {
-        if let (Some(j), Some(p)) = (journal, &path) {
+        if let (Some(j), Some(p)) = (&journal, &path) {
             record.created_now(c);
             if let Err(e) = blocking(|| j.replace(p, &record)) {
                 uid_error.get_or_insert(format!("{e:#}"));
@@ -85,7 +89,8 @@ pub async fn apply_journaled(
     match sent {
         Ok(outcome) => {
             let done = Record::new(plan, &outcome);
-            let note = match (blocking(|| j.replace(&p, &done)), uid_error) {
+            let at = p.clone();
+            let note = match (off_thread(move || j.replace(&at, &done)).await, uid_error) {
                 (Ok(()), None) => None,
                 (Ok(()), Some(e)) => Some(format!(
                     "applied; a created object's uid was saved late ({e})"
@@ -101,9 +106,23 @@ pub async fn apply_journaled(
             })
         }
         Err(e) => {
-            let _ = blocking(|| j.remove(&p));
+            let _ = off_thread(move || j.remove(&p)).await;
             Err(e)
         }
+    }
+}
+
+/// Runs a journal write (small, synced to disk) on the blocking pool, so the other objects'
+/// requests go on meanwhile and their syncs overlap.
+async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => h
+            .spawn_blocking(f)
+            .await
+            .map_err(|e| anyhow::anyhow!("the journal write stopped: {e}"))?,
+        Err(_) => f(),
     }
 }
 

@@ -270,7 +270,7 @@ fn record_number(p: &Path) -> Option<usize> {
 /// written. `None` as the directory saves nothing.
 pub struct LazyJournal {
     dir: Option<PathBuf>,
-    journal: std::sync::OnceLock<Journal>,
+    journal: std::sync::OnceLock<std::sync::Arc<Journal>>,
     /// Held while the directory is being opened (created) by the first writer.
     opening: std::sync::Mutex<()>,
 }
@@ -282,7 +282,7 @@ impl LazyJournal {
         if let Some(d) = &dir
             && eager
         {
-            let _ = journal.set(Journal::open(d)?);
+            let _ = journal.set(std::sync::Arc::new(Journal::open(d)?));
         }
         Ok(LazyJournal {
             dir,
@@ -292,18 +292,18 @@ impl LazyJournal {
     }
 
     /// The journal, opened on first use; `None` when patches are not being saved.
-    pub(crate) fn get(&self) -> anyhow::Result<Option<&Journal>> {
+    pub(crate) fn get(&self) -> anyhow::Result<Option<std::sync::Arc<Journal>>> {
         let Some(dir) = &self.dir else {
             return Ok(None);
         };
         if let Some(j) = self.journal.get() {
-            return Ok(Some(j));
+            return Ok(Some(j.clone()));
         }
         let _held = self.opening.lock().unwrap_or_else(|e| e.into_inner());
         if self.journal.get().is_none() {
-            let _ = self.journal.set(Journal::open(dir)?);
+            let _ = self.journal.set(std::sync::Arc::new(Journal::open(dir)?));
         }
-        Ok(self.journal.get())
+        Ok(self.journal.get().cloned())
     }
 
     /// The directory, once something was saved (or it was opened eagerly).
