@@ -182,7 +182,7 @@ impl Journal {
     /// name is found. Safe to call from several threads at once.
     pub(crate) fn write(&self, record: &Record) -> anyhow::Result<PathBuf> {
         use std::sync::atomic::Ordering::SeqCst;
-        let tmp = self.temp_file(record)?;
+        let tmp = self.temp_file(record, true)?;
         loop {
             let path = self.dir.join(record_file_name(
                 self.next.fetch_add(1, SeqCst),
@@ -204,14 +204,23 @@ impl Journal {
         }
     }
 
-    /// Replaces the record at `path`, one this journal wrote (a pending record marked
-    /// applied, or given a created object's uid): written beside it, synced, renamed over it,
-    /// so a crash leaves the old record or the new one, never half of one.
+    /// Replaces the record at `path`, one this journal wrote (a pending record given a created
+    /// object's uid), synced to disk: written beside it, synced, renamed over it, so a crash
+    /// leaves the old record or the new one, never half of one.
     pub(crate) fn replace(&self, path: &Path, record: &Record) -> anyhow::Result<()> {
-        let tmp = self.temp_file(record)?;
+        let tmp = self.temp_file(record, true)?;
         fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
         sync_dir(&self.dir);
         Ok(())
+    }
+
+    /// [`Journal::replace`] for marking a pending record applied, without waiting for the
+    /// disk: the rename is atomic (a killed run leaves one record or the other), and should
+    /// the machine itself crash before the data reaches the disk, the record is still the
+    /// pending one, which `rollback` resolves from the object just as well.
+    pub(crate) fn mark(&self, path: &Path, record: &Record) -> anyhow::Result<()> {
+        let tmp = self.temp_file(record, false)?;
+        fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
     }
 
     /// Removes the record at `path`, one this journal wrote (a pending record whose write
@@ -223,7 +232,7 @@ impl Journal {
     }
 
     /// `record` in a new temporary file of the directory (mode 0600, synced).
-    fn temp_file(&self, record: &Record) -> anyhow::Result<PathBuf> {
+    fn temp_file(&self, record: &Record, durable: bool) -> anyhow::Result<PathBuf> {
         static TMP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let body = serde_json::to_vec_pretty(record)?;
         let tmp = self.dir.join(format!(
@@ -235,7 +244,9 @@ impl Journal {
         let mut f = open_private(&tmp)?;
         f.write_all(&body)?;
         f.write_all(b"\n")?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         Ok(tmp)
     }
 }
