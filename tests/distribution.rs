@@ -110,117 +110,139 @@ impl Selector {
 /// krew's `validate-krew-manifest` and krew-index rules (see /work/shared/README.md), plus
 /// ours: every shipped platform is covered once and installs the completer, README, man pages
 /// and LICENSE. Returns every problem found.
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 fn validate(file_name: &str, text: &str) -> Vec<String> {
     let plugin = match parse(text) {
         Ok(p) => p,
         Err(e) => return vec![e],
     };
-    let mut problems = Vec::new();
-    let mut check = |ok: bool, problem: String| {
-        if !ok {
-            problems.push(problem);
-        }
-    };
-    let sha256 = regex::Regex::new("^[a-f0-9]{64}$").unwrap();
-    // semver.org's regular expression, with krew's required `v`.
-    let semver = regex::Regex::new(
-        r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
-    )
-    .unwrap();
-    let safe_name = regex::Regex::new(r"^[\w-]+$").unwrap();
+    let mut p = Problems::default();
+    p.header(file_name, &plugin);
+    p.texts(&plugin.spec);
+    p.check(!plugin.spec.platforms.is_empty(), "no platforms".to_owned());
+    for (i, platform) in plugin.spec.platforms.iter().enumerate() {
+        p.platform(&format!("platforms[{i}]"), platform);
+    }
+    p.coverage(&plugin.spec);
+    p.0
+}
 
-    check(
-        plugin.api_version == "krew.googlecontainertools.github.com/v1alpha2",
-        format!("apiVersion {:?}", plugin.api_version),
-    );
-    check(plugin.kind == "Plugin", format!("kind {:?}", plugin.kind));
-    let stem = file_name.strip_suffix(".yaml");
-    check(stem.is_some(), format!("{file_name}: not a .yaml file"));
-    check(
-        stem == Some(plugin.metadata.name.as_str()),
-        format!(
-            "metadata.name {:?} is not the file name {file_name:?} without .yaml",
-            plugin.metadata.name
-        ),
-    );
-    check(
-        safe_name.is_match(&plugin.metadata.name),
-        format!("unsafe plugin name {:?}", plugin.metadata.name),
-    );
-    let spec = &plugin.spec;
-    check(
-        semver.is_match(&spec.version),
-        format!("spec.version {:?} is not v+semver", spec.version),
-    );
-    check(
-        spec.version == format!("v{VERSION}"),
-        format!("spec.version {:?} is not Cargo's v{VERSION}", spec.version),
-    );
-    check(
-        spec.homepage.starts_with("https://"),
-        format!("homepage {:?}", spec.homepage),
-    );
-    let short = &spec.short_description;
-    check(
-        !short.trim().is_empty() && !short.contains('\n'),
-        format!("shortDescription {short:?} must be one non-empty line"),
-    );
-    check(
-        short.chars().count() <= 50,
-        format!(
-            "shortDescription is {} chars, over 50",
-            short.chars().count()
-        ),
-    );
-    check(
-        !spec.description.trim().is_empty(),
-        "empty description".to_owned(),
-    );
-    for (field, text) in [
-        ("description", &spec.description),
-        ("caveats", &spec.caveats),
-    ] {
-        for line in text.lines() {
-            check(
-                line.chars().count() <= 80,
-                format!("{field} line over 80 columns: {line:?}"),
-            );
+/// What a manifest breaks, one line each.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn check(&mut self, ok: bool, problem: String) {
+        if !ok {
+            self.0.push(problem);
         }
     }
-    check(
-        spec.caveats.contains("kubectl_complete-secfix")
-            && spec
-                .caveats
-                .contains(&format!("store/secfix/{}/", spec.version)),
-        "caveats must tell how to put this version's kubectl_complete-secfix on PATH".to_owned(),
-    );
-    check(!spec.platforms.is_empty(), "no platforms".to_owned());
-    for (i, p) in spec.platforms.iter().enumerate() {
-        let at = format!("platforms[{i}]");
-        check(
+
+    /// apiVersion, kind, the name (the file's, and safe) and the version (v+semver, Cargo's).
+    fn header(&mut self, file_name: &str, plugin: &Plugin) {
+        // semver.org's regular expression, with krew's required `v`.
+        let semver = regex::Regex::new(
+            r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
+        )
+        .unwrap();
+        let safe_name = regex::Regex::new(r"^[\w-]+$").unwrap();
+        self.check(
+            plugin.api_version == "krew.googlecontainertools.github.com/v1alpha2",
+            format!("apiVersion {:?}", plugin.api_version),
+        );
+        self.check(plugin.kind == "Plugin", format!("kind {:?}", plugin.kind));
+        let stem = file_name.strip_suffix(".yaml");
+        self.check(stem.is_some(), format!("{file_name}: not a .yaml file"));
+        self.check(
+            stem == Some(plugin.metadata.name.as_str()),
+            format!(
+                "metadata.name {:?} is not the file name {file_name:?} without .yaml",
+                plugin.metadata.name
+            ),
+        );
+        self.check(
+            safe_name.is_match(&plugin.metadata.name),
+            format!("unsafe plugin name {:?}", plugin.metadata.name),
+        );
+        let spec = &plugin.spec;
+        self.check(
+            semver.is_match(&spec.version),
+            format!("spec.version {:?} is not v+semver", spec.version),
+        );
+        self.check(
+            spec.version == format!("v{VERSION}"),
+            format!("spec.version {:?} is not Cargo's v{VERSION}", spec.version),
+        );
+    }
+
+    /// The homepage, descriptions and caveats: what krew shows.
+    fn texts(&mut self, spec: &Spec) {
+        self.check(
+            spec.homepage.starts_with("https://"),
+            format!("homepage {:?}", spec.homepage),
+        );
+        let short = &spec.short_description;
+        self.check(
+            !short.trim().is_empty() && !short.contains('\n'),
+            format!("shortDescription {short:?} must be one non-empty line"),
+        );
+        self.check(
+            short.chars().count() <= 50,
+            format!(
+                "shortDescription is {} chars, over 50",
+                short.chars().count()
+            ),
+        );
+        self.check(
+            !spec.description.trim().is_empty(),
+            "empty description".to_owned(),
+        );
+        for (field, text) in [
+            ("description", &spec.description),
+            ("caveats", &spec.caveats),
+        ] {
+            for line in text.lines() {
+                self.check(
+                    line.chars().count() <= 80,
+                    format!("{field} line over 80 columns: {line:?}"),
+                );
+            }
+        }
+        self.check(
+            spec.caveats.contains("kubectl_complete-secfix")
+                && spec
+                    .caveats
+                    .contains(&format!("store/secfix/{}/", spec.version)),
+            "caveats must tell how to put this version's kubectl_complete-secfix on PATH"
+                .to_owned(),
+        );
+    }
+
+    /// One platform: its selector, archive, binary and the files it extracts.
+    fn platform(&mut self, at: &str, p: &Platform) {
+        let sha256 = regex::Regex::new("^[a-f0-9]{64}$").unwrap();
+        self.check(
             !p.selector.match_labels.is_empty(),
             format!("{at}: empty matchLabels"),
         );
         for key in p.selector.match_labels.keys() {
-            check(
+            self.check(
                 key == "os" || key == "arch",
                 format!("{at}: selector key {key:?} (only os and arch)"),
             );
         }
-        check(
+        self.check(
             sha256.is_match(&p.sha256),
             format!("{at}: sha256 {:?} is not 64 lowercase hex digits", p.sha256),
         );
-        check(
+        self.check(
             (p.uri.starts_with("https://") || p.uri.starts_with("file://"))
                 && p.uri.ends_with(".tar.gz"),
             format!("{at}: uri {:?}", p.uri),
         );
-        check(p.bin == "kubectl-secfix", format!("{at}: bin {:?}", p.bin));
-        check(!p.files.is_empty(), format!("{at}: no files"));
+        self.check(p.bin == "kubectl-secfix", format!("{at}: bin {:?}", p.bin));
+        self.check(!p.files.is_empty(), format!("{at}: no files"));
         for f in &p.files {
-            check(
+            self.check(
                 !f.to.is_empty() && !f.to.starts_with('/') && !f.to.split('/').any(|c| c == ".."),
                 format!("{at}: file target {:?} leaves the plugin folder", f.to),
             );
@@ -233,35 +255,38 @@ fn validate(file_name: &str, text: &str) -> Vec<String> {
             "man",
             "completions",
         ] {
-            check(
+            self.check(
                 p.files.iter().any(|f| f.from == needed),
                 format!("{at}: {needed} is not extracted"),
             );
         }
-        check(
+        self.check(
             KREW_PLATFORMS
                 .iter()
                 .any(|(os, arch)| p.selector.matches(os, arch)),
             format!("{at}: selector matches no platform krew supports"),
         );
     }
-    for (os, arch) in KREW_PLATFORMS {
-        let matching: Vec<usize> = spec
-            .platforms
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.selector.matches(os, arch))
-            .map(|(i, _)| i)
-            .collect();
-        check(
-            matching.len() <= 1,
-            format!("platforms {matching:?} all match {os}/{arch}"),
-        );
-        if SHIPPED.contains(&(*os, *arch)) {
-            check(matching.len() == 1, format!("no platform for {os}/{arch}"));
+
+    /// At most one platform per os/arch krew knows, and exactly one for each shipped.
+    fn coverage(&mut self, spec: &Spec) {
+        for (os, arch) in KREW_PLATFORMS {
+            let matching: Vec<usize> = spec
+                .platforms
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.selector.matches(os, arch))
+                .map(|(i, _)| i)
+                .collect();
+            self.check(
+                matching.len() <= 1,
+                format!("platforms {matching:?} all match {os}/{arch}"),
+            );
+            if SHIPPED.contains(&(*os, *arch)) {
+                self.check(matching.len() == 1, format!("no platform for {os}/{arch}"));
+            }
         }
     }
-    problems
 }
 
 fn checked_in_manifest() -> String {

@@ -35,7 +35,6 @@ fn managed_policies(c: &support::Cluster, ns: &str) -> Vec<String> {
 
 #[tokio::test]
 #[ignore = "live: needs the test bed (tests/run.sh runs it)"]
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 async fn policy_set_is_accepted_rescans_clean_and_rollback_removes_every_policy() {
     let c = live!();
     let shop = c.namespace("np-shop").await;
@@ -53,8 +52,43 @@ async fn policy_set_is_accepted_rescans_clean_and_rollback_removes_every_policy(
         .assert_code(0);
     }
     let part_of = format!("app.kubernetes.io/part-of={shop}");
+    apply_the_apps(c, &shop, &data).await;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("p");
+    let report = fix_both_namespaces(c, &part_of, saved.to_str().unwrap());
+    the_policies_carry_the_evidence(c, &shop, &data, &report).await;
+    let rescan = c
+        .secfix([
+            "scan",
+            "-A",
+            "-l",
+            &part_of,
+            "--checks",
+            "default-allow-namespace",
+            "-o",
+            "json",
+        ])
+        .run();
+    rescan.assert_code(0);
+
+    let rb = c.secfix(["rollback", saved.to_str().unwrap()]).run();
+    rb.assert_code(0);
+    assert!(
+        rb.stdout().contains("6 rolled back, 0 failed"),
+        "{}",
+        rb.stdout()
+    );
+    assert!(managed_policies(c, &shop).is_empty());
+    assert!(managed_policies(c, &data).is_empty());
+
+    one_namespace_at_a_time(c, &shop, &data);
+}
+
+/// The apps: in `shop`, web (which reads cart's address from a ConfigMap and names db of
+/// `data`), cart and an Ingress to web; in `data`, db. All labelled part-of `shop`.
+async fn apply_the_apps(c: &support::Cluster, shop: &str, data: &str) {
     c.apply_yaml(
-        &shop,
+        shop,
         &format!(
             r#"
 apiVersion: v1
@@ -116,7 +150,7 @@ spec:
     )
     .await;
     c.apply_yaml(
-        &data,
+        data,
         &format!(
             r#"
 apiVersion: apps/v1
@@ -140,20 +174,21 @@ spec:
         ),
     )
     .await;
+}
 
-    let dir = tempfile::tempdir().unwrap();
-    let saved = dir.path().join("p");
+/// `fix -A -l part-of` with the patches saved to `saved`: both namespaces applied.
+fn fix_both_namespaces(c: &support::Cluster, part_of: &str, saved: &str) -> Value {
     let out = c
         .secfix([
             "fix",
             "-A",
             "-l",
-            &part_of,
+            part_of,
             "--checks",
             "default-allow-namespace",
             "--yes",
             "--save-patches",
-            saved.to_str().unwrap(),
+            saved,
             "-o",
             "json",
         ])
@@ -170,9 +205,20 @@ spec:
     for r in results {
         assert_eq!(r["status"], "applied", "{r:#}");
     }
+    report
+}
 
+/// The policies created in both namespaces, the cross-namespace ingress, the ConfigMap
+/// evidence with its resolved named port, and the Ingress entry point.
+async fn the_policies_carry_the_evidence(
+    c: &support::Cluster,
+    shop: &str,
+    data: &str,
+    report: &Value,
+) {
+    let results = report["results"].as_array().unwrap();
     assert_eq!(
-        managed_policies(c, &shop),
+        managed_policies(c, shop),
         [
             "secfix-default-deny",
             "secfix-egress-deployment-web",
@@ -181,13 +227,13 @@ spec:
         ]
     );
     assert_eq!(
-        managed_policies(c, &data),
+        managed_policies(c, data),
         ["secfix-default-deny", "secfix-ingress-db"]
     );
     // The other side of the cross-namespace call gets the matching ingress.
     let db = c
         .get(
-            &data,
+            data,
             "networking.k8s.io/v1",
             "NetworkPolicy",
             "secfix-ingress-db",
@@ -202,7 +248,7 @@ spec:
     // ConfigMap evidence, resolved named port.
     let cart = c
         .get(
-            &shop,
+            shop,
             "networking.k8s.io/v1",
             "NetworkPolicy",
             "secfix-ingress-cart",
@@ -227,38 +273,16 @@ spec:
         "{flows:#?}"
     );
     assert!(!report.to_string().contains("other:1"));
+}
 
-    let rescan = c
-        .secfix([
-            "scan",
-            "-A",
-            "-l",
-            &part_of,
-            "--checks",
-            "default-allow-namespace",
-            "-o",
-            "json",
-        ])
-        .run();
-    rescan.assert_code(0);
-
-    let rb = c.secfix(["rollback", saved.to_str().unwrap()]).run();
-    rb.assert_code(0);
-    assert!(
-        rb.stdout().contains("6 rolled back, 0 failed"),
-        "{}",
-        rb.stdout()
-    );
-    assert!(managed_policies(c, &shop).is_empty());
-    assert!(managed_policies(c, &data).is_empty());
-
-    // One namespace at a time: the Service of the other namespace is read by name, so the
-    // egress still goes to its pods only.
+/// One namespace at a time: the Service of the other namespace is read by name, so the
+/// egress still goes to its pods only.
+fn one_namespace_at_a_time(c: &support::Cluster, shop: &str, data: &str) {
     let out = c
         .secfix([
             "fix",
             "-n",
-            &shop,
+            shop,
             "--checks",
             "default-allow-namespace",
             "--dry-run=client",
@@ -286,7 +310,7 @@ spec:
         "{egress:#}"
     );
     assert!(
-        managed_policies(c, &shop).is_empty(),
+        managed_policies(c, shop).is_empty(),
         "--dry-run=client wrote"
     );
 }

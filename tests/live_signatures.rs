@@ -571,3 +571,403 @@ fn an_unreachable_registry_is_an_error_not_unsigned() {
         out.stderr()
     );
 }
+
+// Sigstore bundles (OCI 1.1 referrers of type application/vnd.dev.sigstore.bundle.v0.3+json),
+// from two independent signers:
+// - real cosign 2.5, key-based: `cosign attest --new-bundle-format --tlog-upload=false` with
+//   the predicate type of a cosign v3 image signature (cosign 2.5's `sign` has no bundle mode);
+// - sigstore-js, keyless: @sigstore/sign + @sigstore/oci with @sigstore/mock as Fulcio and Rekor
+//   (tests/support/sigstore-js/sign-image.js; the packages are those tests/cluster/setup.sh
+//   installs), which writes the trusted root the tool and cosign are given.
+// The oracle is `cosign verify-attestation --new-bundle-format --type <cosign sign v1>` (cosign
+// 2.5's `verify --new-bundle-format` finds no bundle on a registry without the referrers API).
+// The images live in the basic-auth registry: @sigstore/oci signs in only where the registry
+// asks for credentials.
+
+/// The predicate type of a cosign v3 image signature.
+const SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
+/// The keyless identity and OIDC issuer sigstore-js's (mock) certificate carries.
+const JS_IDENTITY: &str =
+    "https://github.com/secfix-dev/app/.github/workflows/release.yml@refs/heads/main";
+const JS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// The cache dir of tests/cluster/setup.sh.
+fn cache_dir() -> PathBuf {
+    std::env::var_os("SECFIX_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/kubectl-secfix")
+        })
+}
+
+/// sigstore-js's node_modules: `SECFIX_SIGSTORE_JS`, else where setup.sh installs them.
+fn sigstore_js_modules() -> PathBuf {
+    let p = std::env::var_os("SECFIX_SIGSTORE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("sigstore-js/node_modules"));
+    assert!(
+        p.join("@sigstore/oci").is_dir() && p.join("@sigstore/mock").is_dir(),
+        "sigstore-js not found at {} (tests/cluster/setup.sh installs it from npm with the \
+         machine's Node.js >= 20.17; SECFIX_SIGSTORE_JS overrides)",
+        p.display()
+    );
+    p
+}
+
+/// Signs `registry/repo@digest` keylessly with sigstore-js (as [`JS_IDENTITY`]); returns the
+/// trusted root it wrote.
+fn sigstore_js_sign(c: &support::Cluster, repo: &str, digest: &str, out: &Path) -> PathBuf {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/sigstore-js/sign-image.js");
+    let o = run({
+        let mut cmd = Command::new("node");
+        cmd.arg(script)
+            .args([&c.auth_registry, repo, digest, JS_IDENTITY, JS_ISSUER])
+            .arg(out)
+            .env("NODE_PATH", sigstore_js_modules())
+            .env("REGISTRY_USER", &c.auth_user)
+            .env("REGISTRY_PASSWORD", &c.auth_password);
+        cmd
+    });
+    assert!(
+        o.status.success(),
+        "sigstore-js sign: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out.join("trusted_root.json")
+}
+
+/// `cosign attest --new-bundle-format` with `key`, offline: a key-signed bundle referrer.
+fn cosign_attest_bundle(dir: &Path, key: &str, reference: &str) {
+    std::fs::write(dir.join("predicate.json"), "{}").unwrap();
+    let mut cmd = cosign_cmd(dir);
+    cmd.args([
+        "attest",
+        "--key",
+        key,
+        "--new-bundle-format",
+        "--tlog-upload=false",
+        "--type",
+        SIGN_PREDICATE,
+        "--predicate",
+        "predicate.json",
+        "--allow-http-registry",
+        "--allow-insecure-registry",
+        "-y",
+        reference,
+    ]);
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "cosign attest {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Whether cosign accepts a bundle signature of `reference`: with `key` (no log), or keyless
+/// with `root` (the mock CA's certificate and log keys also go in cosign 2.5's SIGSTORE_*
+/// variables, which its keyless path still reads besides --trusted-root).
+fn cosign_verifies_bundle(
+    dir: &Path,
+    key: Option<&str>,
+    root: &Path,
+    identity: &str,
+    reference: &str,
+) -> bool {
+    let mut cmd = cosign_cmd(dir);
+    cmd.args([
+        "verify-attestation",
+        "--new-bundle-format",
+        "--offline",
+        "--type",
+        SIGN_PREDICATE,
+        "--allow-http-registry",
+        "--allow-insecure-registry",
+    ]);
+    match key {
+        Some(k) => {
+            cmd.args(["--key", k, "--insecure-ignore-tlog", "--trusted-root"]);
+            cmd.arg(dir.join("empty_root.json"));
+        }
+        None => {
+            let v: Value = serde_json::from_slice(&std::fs::read(root).unwrap()).unwrap();
+            let pem = |label: &str, b64: &Value, file: &str| {
+                use base64::Engine as _;
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(b64.as_str().unwrap())
+                    .unwrap();
+                let body = base64::engine::general_purpose::STANDARD.encode(der);
+                let lines: Vec<&str> = body
+                    .as_bytes()
+                    .chunks(64)
+                    .map(|c| std::str::from_utf8(c).unwrap())
+                    .collect();
+                let p = dir.join(file);
+                std::fs::write(
+                    &p,
+                    format!(
+                        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+                        lines.join("\n")
+                    ),
+                )
+                .unwrap();
+                p
+            };
+            cmd.env(
+                "SIGSTORE_ROOT_FILE",
+                pem(
+                    "CERTIFICATE",
+                    &v["certificateAuthorities"][0]["certChain"]["certificates"][0]["rawBytes"],
+                    "mock-ca.pem",
+                ),
+            )
+            .env(
+                "SIGSTORE_REKOR_PUBLIC_KEY",
+                pem(
+                    "PUBLIC KEY",
+                    &v["tlogs"][0]["publicKey"]["rawBytes"],
+                    "mock-rekor.pub",
+                ),
+            )
+            .env(
+                "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE",
+                pem(
+                    "PUBLIC KEY",
+                    &v["ctlogs"][0]["publicKey"]["rawBytes"],
+                    "mock-ctlog.pub",
+                ),
+            )
+            .args([
+                "--certificate-identity",
+                identity,
+                "--certificate-oidc-issuer",
+                JS_ISSUER,
+                "--trusted-root",
+            ])
+            .arg(root);
+        }
+    }
+    cmd.arg(reference);
+    run(cmd).status.success()
+}
+
+/// GETs a manifest of the basic-auth registry.
+fn get_manifest_auth(c: &support::Cluster, repo: &str, reference: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let url = format!("http://{}/v2/{repo}/manifests/{reference}", c.auth_registry);
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", c.auth_user, c.auth_password));
+    let mut resp = ureq::get(&url)
+        .header("Authorization", format!("Basic {basic}"))
+        .header(
+            "Accept",
+            "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
+        )
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    resp.body_mut().read_to_vec().unwrap()
+}
+
+const BUNDLE_TAGS: [&str; 5] = ["keybundle", "keyless", "wrongkey", "copied", "unsigned"];
+
+/// The bundle-signed images of one repository of the basic-auth registry:
+/// - `keybundle`: cosign, key 1; `wrongkey`: cosign, key 2;
+/// - `keyless`: sigstore-js, as [`JS_IDENTITY`];
+/// - `copied`: keybundle's fallback index (its bundle referrer) copied onto copied's, a bundle
+///   by key 1 that names another digest;
+/// - `unsigned`: nothing.
+struct BundleBed {
+    dir: tempfile::TempDir,
+    repo: String,
+    digests: BTreeMap<&'static str, String>,
+    /// The trusted root sigstore-js wrote.
+    root: PathBuf,
+}
+
+impl BundleBed {
+    fn new(c: &support::Cluster, repo: &str) -> BundleBed {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Credentials for cosign and the tool, as `docker login` writes them.
+        std::fs::create_dir_all(d.join("docker")).unwrap();
+        use base64::Engine as _;
+        let auth = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", c.auth_user, c.auth_password));
+        std::fs::write(
+            d.join("docker/config.json"),
+            format!(
+                r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+                c.auth_registry
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("empty_root.json"),
+            r#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#,
+        )
+        .unwrap();
+        generate_key(d, "k1");
+        generate_key(d, "k2");
+        let mut digests = BTreeMap::new();
+        for tag in BUNDLE_TAGS {
+            digests.insert(tag, c.push_image(&c.auth_registry, c.auth(), repo, tag));
+        }
+        let at = |tag: &str| format!("{}/{repo}@{}", c.auth_registry, digests[tag]);
+        cosign_attest_bundle(d, "k1.key", &at("keybundle"));
+        cosign_attest_bundle(d, "k2.key", &at("wrongkey"));
+        let root = sigstore_js_sign(c, repo, &digests["keyless"], &d.join("js"));
+        let index_tag = |tag: &str| digests[tag].replacen(':', "-", 1);
+        let index = get_manifest_auth(c, repo, &index_tag("keybundle"));
+        support::Registry::new(&c.auth_registry, c.auth()).push_manifest(
+            repo,
+            &index_tag("copied"),
+            "application/vnd.oci.image.index.v1+json",
+            &index,
+        );
+        BundleBed {
+            dir,
+            repo: repo.to_string(),
+            digests,
+            root,
+        }
+    }
+
+    /// What cosign says of each tag, with key 1 or keyless as `identity`.
+    fn oracle(&self, c: &support::Cluster, identity: &str) -> BTreeMap<&'static str, bool> {
+        let d = self.dir.path();
+        BUNDLE_TAGS
+            .iter()
+            .map(|t| {
+                let r = format!("{}/{}:{t}", c.auth_registry, self.repo);
+                let ok = cosign_verifies_bundle(d, Some("k1.pub"), &self.root, identity, &r)
+                    || cosign_verifies_bundle(d, None, &self.root, identity, &r);
+                (*t, ok)
+            })
+            .collect()
+    }
+
+    /// The trust policy flags: key 1, and keyless as `identity` against sigstore-js's root.
+    fn policy(&self, identity: &str) -> Vec<String> {
+        [
+            "--signature-key",
+            self.dir.path().join("k1.pub").to_str().unwrap(),
+            "--certificate-identity",
+            identity,
+            "--certificate-oidc-issuer",
+            JS_ISSUER,
+            "--trusted-root",
+            self.root.to_str().unwrap(),
+        ]
+        .map(str::to_string)
+        .to_vec()
+    }
+
+    /// `scan TARGET… --checks unsigned-image` with [`BundleBed::policy`]: the findings.
+    fn scan(
+        &self,
+        c: &support::Cluster,
+        target: &[&str],
+        identity: &str,
+    ) -> BTreeMap<String, String> {
+        let mut args: Vec<String> = vec!["scan".into()];
+        args.extend(target.iter().map(|s| s.to_string()));
+        args.extend(["--checks", "unsigned-image", "-o", "json"].map(str::to_string));
+        args.extend(self.policy(identity));
+        let out = c
+            .secfix(args)
+            .env("DOCKER_CONFIG", self.dir.path().join("docker"))
+            .run();
+        assert_eq!(out.code(), 3, "{}", out.stderr());
+        unsigned(&out.json())
+    }
+}
+
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn sigstore_bundles_from_cosign_and_sigstore_js_verify_as_cosign_says() {
+    let c = live!();
+    let ns = c.namespace("bundles").await;
+    let repo = format!("sig/{ns}");
+    let bed = BundleBed::new(c, &repo);
+    let cosign_says = bed.oracle(c, JS_IDENTITY);
+    assert_eq!(
+        cosign_says,
+        BTreeMap::from([
+            ("keybundle", true),
+            ("keyless", true),
+            ("wrongkey", false),
+            ("copied", false),
+            ("unsigned", false),
+        ]),
+        "cosign itself"
+    );
+    let mut yaml = String::new();
+    for tag in BUNDLE_TAGS {
+        yaml.push_str(&deployment(
+            &ns,
+            tag,
+            &format!("{}/{repo}:{tag}", c.auth_registry),
+        ));
+        yaml.push_str("---\n");
+    }
+    let file = bed.dir.path().join("apps.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let want: BTreeMap<String, String> = [
+        ("wrongkey", "wrong-key"),
+        ("copied", "wrong-digest"),
+        ("unsigned", "no-signature"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    // Offline (-f), digests from the registry.
+    let offline = bed.scan(c, &["-f", file.to_str().unwrap()], JS_IDENTITY);
+    assert_eq!(offline, want);
+    assert_agrees_with_cosign(&cosign_says, &offline);
+    // Live: the same answers for the Deployments.
+    c.kubectl_apply(&yaml);
+    assert_eq!(bed.scan(c, &["-n", &ns], JS_IDENTITY), want);
+    // Another identity: sigstore-js's signature is by someone else, for cosign as for the tool.
+    let other = "https://github.com/someone/else/.github/workflows/x.yml@refs/heads/main";
+    let cosign_other = bed.oracle(c, other);
+    assert!(!cosign_other["keyless"] && cosign_other["keybundle"]);
+    let by_other = bed.scan(c, &["-n", &ns], other);
+    assert_eq!(
+        by_other.get("keyless").map(String::as_str),
+        Some("identity-mismatch"),
+        "{by_other:?}"
+    );
+    assert_agrees_with_cosign(&cosign_other, &by_other);
+
+    // fix pins the tags whose bundle verifies, and only those.
+    let saved = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = [
+        "fix",
+        "-n",
+        &ns,
+        "--checks",
+        "mutable-image-tag",
+        "--digest-source",
+        "registry",
+        "--yes",
+        "--save-patches",
+        saved.path().to_str().unwrap(),
+    ]
+    .map(str::to_string)
+    .to_vec();
+    args.extend(bed.policy(JS_IDENTITY));
+    c.secfix(args)
+        .env("DOCKER_CONFIG", bed.dir.path().join("docker"))
+        .run()
+        .assert_code(0);
+    for tag in BUNDLE_TAGS {
+        let dep = c.get(&ns, "apps/v1", "Deployment", tag).await;
+        let image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let pinned = image.ends_with(&format!("@{}", bed.digests[tag]));
+        assert_eq!(pinned, cosign_says[tag], "{tag}: {image}");
+    }
+}

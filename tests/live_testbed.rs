@@ -185,7 +185,6 @@ fn auth_registry_push_then_head_needs_credentials() {
 /// Every kind the live tests use can be created, and pods can be given owners and statuses.
 #[tokio::test]
 #[ignore = "live: needs the test bed (tests/run.sh runs it)"]
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 async fn support_helpers_create_every_kind_and_fake_the_kubelet() {
     let c = live!();
     let ns = c.namespace("Support Helpers").await;
@@ -193,10 +192,42 @@ async fn support_helpers_create_every_kind_and_fake_the_kubelet() {
     let image = format!("{}/secfix/app:1.0", c.registry);
     let digest = c.push_image(&c.registry, None, "secfix/app", "1.0");
     let pod_spec = format!("containers: [{{name: app, image: {image}}}]");
+    let yaml = every_kind(&ns, &pod_spec);
+    let created = c.apply_yaml(&ns, &yaml).await;
+    let kinds: Vec<&str> = created.iter().filter_map(|o| o["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "Namespace",
+            "Secret",
+            "ConfigMap",
+            "Service",
+            "Pod",
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "ReplicaSet",
+            "ReplicationController",
+            "Job",
+            "CronJob",
+            "NetworkPolicy",
+        ]
+    );
+    for obj in &created[1..] {
+        assert_eq!(obj["metadata"]["namespace"], ns.as_str(), "{obj}");
+    }
+
+    created_as_a_controller_would(c, &ns, &created[2], &pod_spec).await;
+    the_test_plays_the_kubelet(c, &ns, &created[8], &image, &digest).await;
+}
+
+/// One object of every kind the tests use, in namespace `ns` (and a second namespace,
+/// `{ns}-extra`); the pods run `pod_spec`.
+fn every_kind(ns: &str, pod_spec: &str) -> String {
     // Flow style, so that the templates fit at any indentation.
     let template = format!("{{metadata: {{labels: {{app: x}}}}, spec: {{{pod_spec}}}}}");
     let job_template = format!("{{spec: {{restartPolicy: Never, {pod_spec}}}}}");
-    let yaml = format!(
+    format!(
         r#"
 apiVersion: v1
 kind: Namespace
@@ -278,37 +309,20 @@ kind: NetworkPolicy
 metadata: {{name: deny}}
 spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
 "#
-    );
-    let created = c.apply_yaml(&ns, &yaml).await;
-    let kinds: Vec<&str> = created.iter().filter_map(|o| o["kind"].as_str()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "Namespace",
-            "Secret",
-            "ConfigMap",
-            "Service",
-            "Pod",
-            "Deployment",
-            "StatefulSet",
-            "DaemonSet",
-            "ReplicaSet",
-            "ReplicationController",
-            "Job",
-            "CronJob",
-            "NetworkPolicy",
-        ]
-    );
-    for obj in &created[1..] {
-        assert_eq!(obj["metadata"]["namespace"], ns.as_str(), "{obj}");
-    }
+    )
+}
 
-    // An object owned the way a controller owns one (a ConfigMap as the owner: no controller
-    // acts on it, and the garbage collector keeps what it owns while it exists).
-    let owner = &created[2];
+/// An object owned the way a controller owns one (a ConfigMap as the owner: no controller
+/// acts on it, and the garbage collector keeps what it owns while it exists).
+async fn created_as_a_controller_would(
+    c: &support::Cluster,
+    ns: &str,
+    owner: &serde_json::Value,
+    pod_spec: &str,
+) {
     let owned = c
         .create_owned_by(
-            &ns,
+            ns,
             &format!("metadata: {{name: owned, labels: {{app: z}}}}\nspec: {{{pod_spec}}}"),
             owner,
         )
@@ -317,14 +331,22 @@ spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
     assert_eq!(reference["kind"], "ConfigMap");
     assert_eq!(reference["uid"], owner["metadata"]["uid"]);
     assert_eq!(reference["controller"], true);
+}
 
-    // The ReplicaSet controller made the ReplicaSet's Pod; the test plays its kubelet.
-    let rs = &created[8];
-    let pod_name = c.pods_of(&ns, rs, 1).await.remove(0);
+/// The ReplicaSet controller made the ReplicaSet's Pod; the test plays its kubelet, and
+/// both the API and kubectl see the image ID it sets.
+async fn the_test_plays_the_kubelet(
+    c: &support::Cluster,
+    ns: &str,
+    rs: &serde_json::Value,
+    image: &str,
+    digest: &str,
+) {
+    let pod_name = c.pods_of(ns, rs, 1).await.remove(0);
     let image_id = format!("{}/secfix/app@{digest}", c.registry);
-    c.set_pod_image_ids(&ns, &pod_name, &[("app", &image, &image_id)])
+    c.set_pod_image_ids(ns, &pod_name, &[("app", image, &image_id)])
         .await;
-    let pods: Api<Pod> = Api::namespaced(c.client().await, &ns);
+    let pods: Api<Pod> = Api::namespaced(c.client().await, ns);
     let pod = pods.get(&pod_name).await.expect("get pod");
     let status = pod.status.expect("status");
     assert_eq!(status.phase.as_deref(), Some("Running"));
@@ -341,7 +363,7 @@ spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
             "pod",
             &pod_name,
             "-n",
-            &ns,
+            ns,
             "-o",
             "jsonpath={.status.containerStatuses[0].imageID}",
         ])

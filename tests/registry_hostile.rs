@@ -582,3 +582,167 @@ fn a_keyless_sig_layer_is_read_with_its_certificate_and_bundle() {
         Ok("keyless".to_string())
     );
 }
+
+fn sha256_of(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let hex: String = sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+/// A registry without the referrers API whose fallback index (the `sha256-<hex>` tag) lists
+/// one Sigstore bundle referrer as cosign 2.5 lists it (artifact type of the empty config);
+/// the referrer manifest holds one bundle layer of digest `layer`, whose blob is `blob`.
+fn bundle_registry(layer: String, blob: impl Fn() -> Body + Send + Sync + 'static) -> Server {
+    let referrer = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                   "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+                   "size": 2},
+        "layers": [{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+                    "digest": layer, "size": 10}],
+    })
+    .to_string();
+    let referrer_digest = sha256_of(referrer.as_bytes());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": referrer_digest, "size": referrer.len(),
+                       "artifactType": "application/vnd.oci.empty.v1+json"}],
+    })
+    .to_string();
+    Server::start("127.0.0.1", move |r| {
+        if r.path.contains("/blobs/") {
+            answer("200 OK", &[], blob())
+        } else if r.path.ends_with(&format!("/manifests/{referrer_digest}")) {
+            answer("200 OK", &[], Body::Fixed(referrer.clone().into_bytes()))
+        } else if r.path.contains("/manifests/sha256-") && !r.path.ends_with(".sig") {
+            answer("200 OK", &[], Body::Fixed(index.clone().into_bytes()))
+        } else {
+            answer("404 Not Found", &[], Body::Fixed(Vec::new()))
+        }
+    })
+}
+
+/// The bundle cosign 2.5 wrote (tests/fixtures/cosign-bundle), served as a referrer: found as
+/// a bundle, verified with its key for its image.
+#[test]
+fn a_bundle_referrer_is_read_and_verifies_for_its_image() {
+    use kubectl_secfix::checks::unsigned_image::{
+        SignatureSource, TrustPolicy, TrustedKey, examine, verdict,
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cosign-bundle");
+    let bundle = std::fs::read(dir.join("cosign-attest-key.sigstore.json")).unwrap();
+    let image_digest = sha256_of(&std::fs::read(dir.join("image-manifest.json")).unwrap());
+    let served = bundle.clone();
+    let server = bundle_registry(sha256_of(&bundle), move || Body::Fixed(served.clone()));
+    let image = img(&format!("{}/app/one:v1", server.addr));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let res = signatures(
+        opts(Duration::from_secs(10), tmp.path()),
+        &[(image, image_digest.clone())],
+    );
+    let found = res.values().next().unwrap().as_ref().unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].source, SignatureSource::Bundle);
+    assert_eq!(found[0].payload, bundle);
+    let key = TrustedKey::from_pem("k1.pub", &std::fs::read(dir.join("k1.pub")).unwrap()).unwrap();
+    let policy = TrustPolicy::new(vec![key]).unwrap();
+    assert_eq!(
+        verdict(
+            &image_digest,
+            &policy.keys_in_force(None),
+            &examine(&policy, found)
+        ),
+        Ok("k1".to_string())
+    );
+}
+
+#[test]
+fn a_bundle_past_the_cap_or_not_matching_its_digest_is_refused() {
+    let total = 256 * 1024 * 1024;
+    let server = bundle_registry(digest(7), move || Body::Endless { total });
+    let image = img(&format!("{}/app:v1", server.addr));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let res = signatures(
+        opts(Duration::from_secs(10), tmp.path()),
+        &[(image, digest(1))],
+    );
+    let e = res.values().next().unwrap().as_ref().unwrap_err();
+    assert!(
+        e.to_string().contains("is larger than 1048576 bytes"),
+        "{e}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = server.sent.load(Ordering::SeqCst);
+    assert!(sent < total / 4, "server sent {sent} of {total} bytes");
+
+    let server = bundle_registry(digest(7), || Body::Fixed(b"{}".to_vec()));
+    let image = img(&format!("{}/app:v1", server.addr));
+    let res = signatures(
+        opts(Duration::from_secs(10), tmp.path()),
+        &[(image, digest(1))],
+    );
+    let e = res.values().next().unwrap().as_ref().unwrap_err();
+    assert!(e.to_string().contains("does not match its digest"), "{e}");
+}
+
+/// Issue 20: a referrers answer that is not an OCI image index was read as "no referrers",
+/// so the image looked unsigned when its signatures could not be read at all. Now it is an
+/// error for that image.
+#[test]
+fn an_unreadable_referrers_index_is_an_error_not_unsigned() {
+    let server = Server::start("127.0.0.1", |r| {
+        if r.path.contains("/referrers/") {
+            answer(
+                "200 OK",
+                &[],
+                Body::Fixed(b"<html>not json</html>".to_vec()),
+            )
+        } else {
+            answer("404 Not Found", &[], Body::Fixed(Vec::new()))
+        }
+    });
+    let image = img(&format!("{}/team/app:v1", server.addr));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let res = signatures(
+        opts(Duration::from_secs(10), dir.path()),
+        &[(image, digest(1))],
+    );
+    let e = res.values().next().unwrap().as_ref().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("referrers index is not an OCI image index"),
+        "{e}"
+    );
+}
+
+/// Issue 20: a `.sig` tag whose manifest is not JSON was skipped, so the image looked
+/// unsigned when its signature could not be read. Now it is an error for that image.
+#[test]
+fn an_unreadable_sig_manifest_is_an_error_not_unsigned() {
+    let server = Server::start("127.0.0.1", |r| {
+        if r.path.ends_with(".sig") {
+            answer("200 OK", &[], Body::Fixed(b"not a manifest".to_vec()))
+        } else {
+            answer("404 Not Found", &[], Body::Fixed(Vec::new()))
+        }
+    });
+    let image = img(&format!("{}/team/app:v1", server.addr));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let res = signatures(
+        opts(Duration::from_secs(10), dir.path()),
+        &[(image, digest(1))],
+    );
+    let e = res.values().next().unwrap().as_ref().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(".sig manifest is not an image manifest"),
+        "{e}"
+    );
+}

@@ -450,11 +450,13 @@ fn literal_secret_value_never_appears() {
         "env API_TOKEN holds a literal that looks like a GitHub token",
         Ok(()),
         source("deploy/api.yaml", 1),
-        Detail::LiteralSecret {
-            env: "API_TOKEN".into(),
-            reason: "looks like a GitHub token".into(),
-            delivery: None,
-        },
+        Detail::EnvLiteralSecret(
+            kubectl_secfix::checks::env_literal_secret::Detail::LiteralSecret {
+                env: "API_TOKEN".into(),
+                reason: "looks like a GitHub token".into(),
+                delivery: None,
+            },
+        ),
     )];
     // covers issue #12: the summary, Markdown and HTML never hold a secret either.
     let per_finding = [

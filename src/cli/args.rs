@@ -147,6 +147,64 @@ pub struct Selection {
     /// checked anyway.
     #[arg(long = "include-kinds", value_name = "GROUP/VERSION/KIND", value_parser = parse_kind_ref, value_delimiter = ',')]
     pub include_kinds: Vec<KindRef>,
+    /// The policy flags above as given ([`REPEATED`]), for the commands reports suggest:
+    /// a suggested `fix` must select what the scan selected.
+    #[arg(skip)]
+    pub repeated: Vec<String>,
+}
+
+/// The selection flags a suggested command repeats as given, besides `-n`/`-A`, `-l`,
+/// `--checks` and `--include-system` (which reports know themselves): the policies the
+/// checks run with and the extra kinds listed.
+pub const REPEATED: &[(&str, &str)] = &[
+    ("allowed_registries", "--allowed-registries"),
+    ("signature_keys", "--signature-key"),
+    ("certificate_identity", "--certificate-identity"),
+    (
+        "certificate_identity_regexp",
+        "--certificate-identity-regexp",
+    ),
+    ("certificate_oidc_issuer", "--certificate-oidc-issuer"),
+    ("trusted_root", "--trusted-root"),
+    ("include_kinds", "--include-kinds"),
+];
+
+/// Parses the command line (exits on a usage error, as clap does), keeping the raw values
+/// of the [`REPEATED`] flags in the subcommand's selection.
+pub fn parse<I, T>(argv: I) -> Cli
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let matches = Cli::command().get_matches_from(argv);
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some((_, sub)) = matches.subcommand() {
+        let selection = match &mut cli.command {
+            Command::Scan(a) => Some(&mut a.selection),
+            Command::Fix(a) => Some(&mut a.selection),
+            _ => None,
+        };
+        if let Some(selection) = selection {
+            selection.repeated = repeated_flags(sub);
+        }
+    }
+    cli
+}
+
+/// `--flag value` pairs of the [`REPEATED`] flags given in `m`, in table order.
+fn repeated_flags(m: &clap::ArgMatches) -> Vec<String> {
+    let mut out = Vec::new();
+    for (id, flag) in REPEATED {
+        let Ok(Some(values)) = m.try_get_raw(id) else {
+            continue;
+        };
+        for v in values {
+            out.push((*flag).to_string());
+            out.push(v.to_string_lossy().into_owned());
+        }
+    }
+    out
 }
 
 /// kubectl takes its flags before the subcommand as well as after it
@@ -711,6 +769,32 @@ mod tests {
             assert!(e.contains("--signature-key") && e.contains(why), "{e}");
             assert!(!e.contains("AAAA"), "the file is never echoed: {e}");
         }
+    }
+
+    /// The selection flags a suggested command repeats are kept as given, in table order.
+    #[test]
+    fn repeated_flags_are_kept_as_given() {
+        let cli = super::parse([
+            "kubectl-secfix",
+            "scan",
+            "-A",
+            "--include-kinds",
+            "apps.kruise.io/v1alpha1/CloneSet",
+            "--allowed-registries",
+            "ghcr.io/acme, registry.k8s.io",
+        ]);
+        let Command::Scan(scan) = cli.command else {
+            panic!("not scan")
+        };
+        assert_eq!(
+            scan.selection.repeated,
+            [
+                "--allowed-registries",
+                "ghcr.io/acme, registry.k8s.io",
+                "--include-kinds",
+                "apps.kruise.io/v1alpha1/CloneSet"
+            ]
+        );
     }
 
     #[test]

@@ -263,7 +263,6 @@ pub async fn complete(global: &args::GlobalArgs, args: &args::CompleteArgs) -> a
 
 /// Decides what to complete for `words` (everything after `kubectl secfix`, the last being the
 /// partial word). Pure: the clap definitions are the only input besides the words.
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 pub fn plan(words: &[String]) -> Request {
     let mut root = Cli::command();
     root.build();
@@ -271,109 +270,24 @@ pub fn plan(words: &[String]) -> Request {
         Some((last, rest)) => (rest, last.as_str()),
         None => (&[][..], ""),
     };
-
-    let mut cmd = &root;
-    let mut pending: Option<&Arg> = None;
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut positionals = 0usize;
-    let mut only_positionals = false;
-    let mut kubeconfig: Option<PathBuf> = None;
-    let mut context: Option<String> = None;
-    let mut record = |arg: &Arg, value: &str| match arg.get_id().as_str() {
-        "kubeconfig" => kubeconfig = Some(PathBuf::from(value)),
-        "context" => context = Some(value.to_owned()),
-        _ => {}
-    };
-
+    let mut line = Typed::new(&root);
     for word in typed {
-        if let Some(arg) = pending.take() {
-            record(arg, word);
-            continue;
-        }
-        if only_positionals {
-            positionals += 1;
-            continue;
-        }
-        if word == "--" {
-            only_positionals = true;
-            continue;
-        }
-        if let Some(body) = word.strip_prefix("--") {
-            let (name, value) = match body.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (body, None),
-            };
-            if let Some(arg) = find_long(cmd, name) {
-                seen.insert(arg.get_id().to_string());
-                match value {
-                    Some(v) => record(arg, v),
-                    None if takes_value(arg) => pending = Some(arg),
-                    None => {}
-                }
-            }
-            continue;
-        }
-        if let Some(shorts) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
-            for (i, c) in shorts.char_indices() {
-                let Some(arg) = find_short(cmd, c) else { break };
-                seen.insert(arg.get_id().to_string());
-                if takes_value(arg) {
-                    let rest = &shorts[i + c.len_utf8()..];
-                    let rest = rest.strip_prefix('=').unwrap_or(rest);
-                    if rest.is_empty() {
-                        pending = Some(arg);
-                    } else {
-                        record(arg, rest);
-                    }
-                    break;
-                }
-            }
-            continue;
-        }
-        if positionals == 0
-            && let Some(sub) = cmd.find_subcommand(word)
-        {
-            cmd = sub;
-            continue;
-        }
-        positionals += 1;
+        line.word(word);
     }
-
-    let ctx = Ctx {
-        kubeconfig,
-        context,
-    };
+    let Typed {
+        cmd,
+        pending,
+        seen,
+        positionals,
+        only_positionals,
+        ctx,
+    } = line;
     if let Some(arg) = pending {
         return values(arg, current, "", &ctx);
     }
     if !only_positionals {
-        if let Some(body) = current.strip_prefix("--")
-            && let Some((name, value)) = body.split_once('=')
-        {
-            return match find_long(cmd, name) {
-                Some(arg) if takes_value(arg) => values(arg, value, "", &ctx),
-                _ => Request::Done(Completions::none(directive::NO_FILE_COMP)),
-            };
-        }
-        if let Some(shorts) = current.strip_prefix('-').filter(|s| !s.starts_with('-')) {
-            for (i, c) in shorts.char_indices() {
-                let Some(arg) = find_short(cmd, c) else { break };
-                if !takes_value(arg) {
-                    continue;
-                }
-                let end = i + c.len_utf8();
-                let rest = &shorts[end..];
-                if rest.is_empty() {
-                    // `-o` alone: complete the flag name itself.
-                    break;
-                }
-                return match rest.strip_prefix('=') {
-                    // `-o=json`: the shell strips `-o=` as for `--output=`.
-                    Some(value) => values(arg, value, "", &ctx),
-                    // `-ojson`, `-Aojson`: the whole word is replaced, so keep the flags.
-                    None => values(arg, rest, &current[..1 + end], &ctx),
-                };
-            }
+        if let Some(r) = flag_value(cmd, current, &ctx) {
+            return r;
         }
         if current.starts_with('-') {
             return Request::Done(Completions {
@@ -382,19 +296,8 @@ pub fn plan(words: &[String]) -> Request {
             });
         }
         if positionals == 0 && cmd.has_subcommands() {
-            let candidates = cmd
-                .get_subcommands()
-                .filter(|s| !s.is_hide_set())
-                .flat_map(|s| {
-                    let help = s.get_about().map(ToString::to_string);
-                    std::iter::once(s.get_name())
-                        .chain(s.get_visible_aliases())
-                        .map(move |n| Candidate::new(n, help.clone()))
-                })
-                .filter(|c| c.value.starts_with(current))
-                .collect();
             return Request::Done(Completions {
-                candidates,
+                candidates: subcommands(cmd, current),
                 directive: directive::NO_FILE_COMP,
             });
         }
@@ -407,6 +310,147 @@ pub fn plan(words: &[String]) -> Request {
         Some(arg) => values(arg, current, "", &ctx),
         None => Request::Done(Completions::none(directive::NO_FILE_COMP)),
     }
+}
+
+/// What the words typed before the current one say: the subcommand reached, a flag
+/// waiting for its value, the flags seen, the positionals given, and the kubeconfig and
+/// context to complete from.
+struct Typed<'c> {
+    cmd: &'c clap::Command,
+    pending: Option<&'c Arg>,
+    seen: HashSet<String>,
+    positionals: usize,
+    /// After `--`: every word is a positional.
+    only_positionals: bool,
+    ctx: Ctx,
+}
+
+impl<'c> Typed<'c> {
+    fn new(root: &'c clap::Command) -> Self {
+        Typed {
+            cmd: root,
+            pending: None,
+            seen: HashSet::new(),
+            positionals: 0,
+            only_positionals: false,
+            ctx: Ctx {
+                kubeconfig: None,
+                context: None,
+            },
+        }
+    }
+
+    /// Keeps the values completion needs (`--kubeconfig`, `--context`).
+    fn record(&mut self, arg: &Arg, value: &str) {
+        match arg.get_id().as_str() {
+            "kubeconfig" => self.ctx.kubeconfig = Some(PathBuf::from(value)),
+            "context" => self.ctx.context = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+
+    fn word(&mut self, word: &str) {
+        if let Some(arg) = self.pending.take() {
+            self.record(arg, word);
+        } else if self.only_positionals {
+            self.positionals += 1;
+        } else if word == "--" {
+            self.only_positionals = true;
+        } else if let Some(body) = word.strip_prefix("--") {
+            self.long(body);
+        } else if let Some(shorts) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
+            self.shorts(shorts);
+        } else if self.positionals == 0
+            && let Some(sub) = self.cmd.find_subcommand(word)
+        {
+            self.cmd = sub;
+        } else {
+            self.positionals += 1;
+        }
+    }
+
+    /// `--name` or `--name=value`.
+    fn long(&mut self, body: &str) {
+        let (name, value) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (body, None),
+        };
+        if let Some(arg) = find_long(self.cmd, name) {
+            self.seen.insert(arg.get_id().to_string());
+            match value {
+                Some(v) => self.record(arg, v),
+                None if takes_value(arg) => self.pending = Some(arg),
+                None => {}
+            }
+        }
+    }
+
+    /// `-abc`, `-o json`, `-ojson`, `-o=json`: flags up to the first that takes a value.
+    fn shorts(&mut self, shorts: &str) {
+        for (i, c) in shorts.char_indices() {
+            let Some(arg) = find_short(self.cmd, c) else {
+                break;
+            };
+            self.seen.insert(arg.get_id().to_string());
+            if takes_value(arg) {
+                let rest = &shorts[i + c.len_utf8()..];
+                let rest = rest.strip_prefix('=').unwrap_or(rest);
+                if rest.is_empty() {
+                    self.pending = Some(arg);
+                } else {
+                    self.record(arg, rest);
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// The current word as a flag with its value attached (`--output=js`, `-ojs`, `-o=js`):
+/// the value's completions.
+fn flag_value(cmd: &clap::Command, current: &str, ctx: &Ctx) -> Option<Request> {
+    if let Some(body) = current.strip_prefix("--")
+        && let Some((name, value)) = body.split_once('=')
+    {
+        return Some(match find_long(cmd, name) {
+            Some(arg) if takes_value(arg) => values(arg, value, "", ctx),
+            _ => Request::Done(Completions::none(directive::NO_FILE_COMP)),
+        });
+    }
+    let shorts = current.strip_prefix('-').filter(|s| !s.starts_with('-'))?;
+    for (i, c) in shorts.char_indices() {
+        let arg = find_short(cmd, c)?;
+        if !takes_value(arg) {
+            continue;
+        }
+        let end = i + c.len_utf8();
+        let rest = &shorts[end..];
+        if rest.is_empty() {
+            // `-o` alone: complete the flag name itself.
+            return None;
+        }
+        return Some(match rest.strip_prefix('=') {
+            // `-o=json`: the shell strips `-o=` as for `--output=`.
+            Some(value) => values(arg, value, "", ctx),
+            // `-ojson`, `-Aojson`: the whole word is replaced, so keep the flags.
+            None => values(arg, rest, &current[..1 + end], ctx),
+        });
+    }
+    None
+}
+
+/// The visible subcommands (and their aliases) of `cmd` that start with `current`.
+fn subcommands(cmd: &clap::Command, current: &str) -> Vec<Candidate> {
+    cmd.get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .flat_map(|s| {
+            let help = s.get_about().map(ToString::to_string);
+            std::iter::once(s.get_name())
+                .chain(s.get_visible_aliases())
+                .map(move |n| Candidate::new(n, help.clone()))
+        })
+        .filter(|c| c.value.starts_with(current))
+        .collect()
 }
 
 /// Connection flags found among the words.

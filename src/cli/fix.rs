@@ -18,7 +18,7 @@ use crate::cli::args::NetworkPolicyMode;
 use crate::ui::progress::Tally;
 use crate::ui::prompt::{self, Choice};
 use crate::ui::term::Term;
-use secfix_core::checks::{CheckId, Delivery, Detail, Finding};
+use secfix_core::checks::{CheckId, Delivery, Finding};
 use secfix_core::fix::file_env::UserFileVars;
 use secfix_core::fix::network_policy::graph::Flow;
 use secfix_core::fix::plan::{LeftOut, Plans, build_plans};
@@ -319,11 +319,7 @@ fn left_out_lines(left_out: &[LeftOut]) -> Vec<(&'static str, String)> {
         .iter()
         .map(|l| {
             let f = &l.finding;
-            let what = match &f.detail {
-                Detail::SecretKeyRef { env, .. } | Detail::LiteralSecret { env, .. } => env.clone(),
-                Detail::SecretRef { secret, .. } => format!("envFrom Secret {secret}"),
-                _ => f.path.clone(),
-            };
+            let what = f.detail.get().subject().unwrap_or_else(|| f.path.clone());
             ("left out", format!("{}: {what}: {}", subject(f), l.reason))
         })
         .collect()

@@ -11,8 +11,6 @@ pub mod signatures;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 pub use args::Cli;
 
 /// Exit codes: the one definition the README table, `--help` and the man pages are made of
@@ -85,7 +83,7 @@ pub mod exit {
 pub use secfix_core::error::UsageError;
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse_from(args::global_flags_after_subcommand(std::env::args_os()));
+    let cli = args::parse(args::global_flags_after_subcommand(std::env::args_os()));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -437,6 +437,7 @@ fn selection_origin(
         checks: selection.checks.clone(),
         include_system: selection.include_system,
         ran: scan_options(selection).selected().collect(),
+        flags: selection.repeated.clone(),
     }
 }
 

@@ -34,17 +34,17 @@ fn resolver(args: &DigestArgs) -> Resolver {
 /// finding, or a `mutable-image-tag` finding about to be pinned.
 fn target(f: &Finding) -> Option<(ImageRef, String)> {
     let (image, digest) = match &f.detail {
-        Detail::Unsigned {
+        Detail::UnsignedImage(secfix_core::checks::unsigned_image::Detail::Unsigned {
             image,
             digest: Some(d),
             problem: None,
             ..
-        } => (image, d),
-        Detail::Image {
+        }) => (image, d),
+        Detail::MutableImageTag(secfix_core::checks::mutable_image_tag::Detail::Image {
             image,
             digest: Some(d),
             ..
-        } if f.check == CheckId::MutableImageTag && f.fixable => (image, d),
+        }) if f.check == CheckId::MutableImageTag && f.fixable => (image, d),
         _ => return None,
     };
     Some((ImageRef::parse(image).ok()?, digest.clone()))
@@ -73,18 +73,19 @@ pub async fn verify(inv: &mut Inventory, policy: Option<&TrustPolicy>, args: &Di
             (k, r)
         })
         .collect();
-    let all_keys: Vec<String> = policy.keys().iter().map(|k| k.name.clone()).collect();
+    // Every key and the keyless identity, where no namespace annotation narrows them.
+    let all_keys: Vec<String> = keys_without_annotation(policy);
     let mut errors = BTreeSet::new();
     let mut keep = Vec::with_capacity(inv.findings.len());
     for (i, mut f) in std::mem::take(&mut inv.findings).into_iter().enumerate() {
         match f.check {
             CheckId::UnsignedImage => {
-                let Detail::Unsigned {
+                let Detail::UnsignedImage(secfix_core::checks::unsigned_image::Detail::Unsigned {
                     digest,
                     keys,
                     problem: None,
                     ..
-                } = &f.detail
+                }) = &f.detail
                 else {
                     keep.push(f);
                     continue;
@@ -147,9 +148,19 @@ pub async fn verify(inv: &mut Inventory, policy: Option<&TrustPolicy>, args: &Di
     inv.errors.extend(errors);
 }
 
+/// The names in force where no namespace annotation narrows the policy: every key and, with
+/// a keyless policy, the keyless identity (it used to be left out, so that a digest signed
+/// only keylessly was never pinned).
+fn keys_without_annotation(policy: &TrustPolicy) -> Vec<String> {
+    policy.keys_in_force(None)
+}
+
 fn image_of(f: &Finding) -> &str {
     match &f.detail {
-        Detail::Unsigned { image, .. } => image,
+        Detail::UnsignedImage(secfix_core::checks::unsigned_image::Detail::Unsigned {
+            image,
+            ..
+        }) => image,
         _ => "",
     }
 }
@@ -164,12 +175,12 @@ async fn find_digests(
 ) {
     let mut pending = Vec::new();
     for (i, f) in inv.findings.iter_mut().enumerate() {
-        let Detail::Unsigned {
+        let Detail::UnsignedImage(secfix_core::checks::unsigned_image::Detail::Unsigned {
             image,
             digest: digest @ None,
             digest_source,
             ..
-        } = &mut f.detail
+        }) = &mut f.detail
         else {
             continue;
         };
@@ -207,11 +218,11 @@ async fn find_digests(
         let Some(f) = inv.findings.get_mut(i) else {
             continue;
         };
-        let Detail::Unsigned {
+        let Detail::UnsignedImage(secfix_core::checks::unsigned_image::Detail::Unsigned {
             digest,
             digest_source,
             ..
-        } = &mut f.detail
+        }) = &mut f.detail
         else {
             continue;
         };
@@ -226,5 +237,31 @@ async fn find_digests(
             }
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secfix_core::checks::unsigned_image::sigstore::{KeylessPolicy, TrustedRoot};
+
+    #[test]
+    fn keyless_signatures_count_for_pinning_without_a_namespace_annotation() {
+        let root = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/cosign-keyless/trusted_root.json"
+        ))
+        .unwrap();
+        let policy = TrustPolicy::with_keyless(
+            Vec::new(),
+            Some(KeylessPolicy {
+                root: TrustedRoot::from_json(&root).unwrap(),
+                identity: Some("me@example.com".into()),
+                identity_regexp: None,
+                issuer: "https://issuer.example".into(),
+            }),
+        )
+        .unwrap();
+        assert_eq!(keys_without_annotation(&policy), [unsigned_image::KEYLESS]);
     }
 }

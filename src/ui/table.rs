@@ -290,12 +290,12 @@ mod tests {
                 fixable: true,
                 not_fixable_reason: None,
                 source: None,
-                detail: Detail::SecretRef {
+                detail: Detail::EnvSecret(secfix_core::checks::env_secret::Detail::SecretRef {
                     secret: "s".into(),
                     prefix: None,
                     optional: false,
                     delivery: None,
-                },
+                }),
                 baseline: false,
             }],
             suppressed: 0,

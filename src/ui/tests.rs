@@ -183,13 +183,13 @@ pub(super) fn env_secret_plan() -> Plan {
             "api",
             Some("api"),
             "/spec/template/spec/containers/0/env/1",
-            Detail::SecretKeyRef {
+            Detail::EnvSecret(secfix_core::checks::env_secret::Detail::SecretKeyRef {
                 env: "DB_PASSWORD".into(),
                 secret: "db-creds".into(),
                 key: "password".into(),
                 optional: false,
                 delivery: Some(Delivery::AppChange),
-            },
+            }),
         )],
         before,
         after,
@@ -283,11 +283,11 @@ pub(super) fn literal_plan() -> Plan {
             "api",
             Some("api"),
             "/spec/template/spec/containers/0/env/1",
-            Detail::LiteralSecret {
+            Detail::EnvLiteralSecret(secfix_core::checks::env_literal_secret::Detail::LiteralSecret {
                 env: "DB_PASSWORD".into(),
                 reason: "name contains PASSWORD".into(),
                 delivery: Some(Delivery::AppChange),
-            },
+            }),
         )],
         before,
         after,
@@ -326,9 +326,13 @@ pub(super) fn network_policy_plan() -> Plan {
             }]
         }
     });
-    let unisolated = |direction| Detail::Unisolated {
-        direction,
-        workloads: vec!["deployment/api".into(), "deployment/web".into()],
+    let unisolated = |direction| {
+        Detail::DefaultAllowNamespace(
+            secfix_core::checks::default_allow_namespace::Detail::Unisolated {
+                direction,
+                workloads: vec!["deployment/api".into(), "deployment/web".into()],
+            },
+        )
     };
     Plan {
         target: target("networking.k8s.io/v1", "NetworkPolicy", "shop", "secfix-default-deny"),
@@ -378,10 +382,12 @@ pub(super) fn image_pin_plan() -> Plan {
     let pinned_sidecar = format!("busybox:latest@{DIGEST_BUSYBOX}");
     let before = live_deployment("web", pod_spec("nginx:1.27", "busybox:latest"));
     let after = live_deployment("web", pod_spec(&pinned_web, &pinned_sidecar));
-    let image = |image: &str, digest: &str| Detail::Image {
-        image: image.into(),
-        digest: Some(digest.into()),
-        digest_source: Some("pods".into()),
+    let image = |image: &str, digest: &str| {
+        Detail::MutableImageTag(secfix_core::checks::mutable_image_tag::Detail::Image {
+            image: image.into(),
+            digest: Some(digest.into()),
+            digest_source: Some("pods".into()),
+        })
     };
     patch_plan(
         target("apps/v1", "Deployment", "shop", "web"),
@@ -473,10 +479,12 @@ fn policy_set_plan() -> Plan {
                 "shop",
                 None,
                 "",
-                Detail::Unisolated {
-                    direction,
-                    workloads: vec!["Deployment/cart".into(), "Deployment/web".into()],
-                },
+                Detail::DefaultAllowNamespace(
+                    secfix_core::checks::default_allow_namespace::Detail::Unisolated {
+                        direction,
+                        workloads: vec!["Deployment/cart".into(), "Deployment/web".into()],
+                    },
+                ),
             )
         })
         .collect();

@@ -6,7 +6,8 @@
 #
 # Also installs network-config-analyzer (`nca`, PyPI) in a venv at $CACHE/nca, and unpacks
 # Debian trixie's static `cosign` and `kustomize` into $CACHE/trixie/usr/bin (a private apt
-# sources list and state directory: the machine's apt sources are not changed).
+# sources list and state directory: the machine's apt sources are not changed), and npm's
+# sigstore-js packages (tests/support/sigstore-js/package.json) into $CACHE/sigstore-js.
 #
 # Prints the path of the cached kube-apiserver binary on its last line (the controller-manager
 # lies beside it).
@@ -112,6 +113,34 @@ if [ ! -x "$NCA_VENV/bin/nca" ]; then
     rm -rf "$NCA_VENV"
     log "error: network-config-analyzer could not be installed"
     exit 1
+  fi
+fi
+
+# sigstore-js (npm @sigstore/sign, @sigstore/oci, @sigstore/mock), the second keyless signer of
+# tests/live_signatures.rs (tests/support/sigstore-js/sign-image.js), at the versions
+# tests/support/sigstore-js/package.json pins, in $CACHE/sigstore-js/node_modules. Needs the
+# machine's Node.js >= 20.17 (the packages' engines); without it, or offline on a first run,
+# setup goes on and that test says why it cannot run.
+SIGSTORE_JS="$CACHE/sigstore-js"
+SIGSTORE_JS_PKG="$(cd "$(dirname "$0")/../support/sigstore-js" && pwd)/package.json"
+if ! cmp -s "$SIGSTORE_JS_PKG" "$SIGSTORE_JS/package.json" 2>/dev/null ||
+  [ ! -d "$SIGSTORE_JS/node_modules/@sigstore/oci" ]; then
+  if command -v node >/dev/null && command -v npm >/dev/null &&
+    node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=17)?0:1)'; then
+    log "installing sigstore-js (npm) in $SIGSTORE_JS"
+    rm -rf "$SIGSTORE_JS.tmp"
+    mkdir -p "$SIGSTORE_JS.tmp"
+    cp "$SIGSTORE_JS_PKG" "$SIGSTORE_JS.tmp/package.json"
+    if (cd "$SIGSTORE_JS.tmp" && npm install --no-audit --no-fund --ignore-scripts --omit=dev \
+      --loglevel=error >&2); then
+      rm -rf "$SIGSTORE_JS"
+      mv "$SIGSTORE_JS.tmp" "$SIGSTORE_JS"
+    else
+      rm -rf "$SIGSTORE_JS.tmp"
+      log "warning: sigstore-js could not be installed (offline?); its live test will say so"
+    fi
+  else
+    log "warning: no Node.js >= 20.17; the sigstore-js live test will say so"
   fi
 fi
 

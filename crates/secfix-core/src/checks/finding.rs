@@ -29,7 +29,7 @@ impl std::fmt::Display for Severity {
     }
 }
 
-use super::CheckId;
+use super::{CheckId, Detail};
 
 /// How a secret moved into a file reaches the app (see `fix::file_env`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -55,88 +55,6 @@ impl std::fmt::Display for Delivery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// Check-specific facts a fix needs. Never holds a secret's value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum Detail {
-    /// `env[i].valueFrom.secretKeyRef`.
-    #[serde(rename_all = "camelCase")]
-    SecretKeyRef {
-        env: String,
-        secret: String,
-        key: String,
-        optional: bool,
-        /// How the fix would deliver it (fixable findings only).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        delivery: Option<Delivery>,
-    },
-    /// `envFrom[i].secretRef`.
-    #[serde(rename_all = "camelCase")]
-    SecretRef {
-        secret: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        prefix: Option<String>,
-        optional: bool,
-        /// How the fix would deliver it (fixable findings only): always `app-change`, since
-        /// no variable can name files whose keys the fix never reads.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        delivery: Option<Delivery>,
-    },
-    /// A literal value that looks like a secret; `reason` says why (never the value).
-    #[serde(rename_all = "camelCase")]
-    LiteralSecret {
-        env: String,
-        reason: String,
-        /// How the fix would deliver it (fixable findings only).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        delivery: Option<Delivery>,
-    },
-    /// A namespace direction not isolated by any policy.
-    #[serde(rename_all = "camelCase")]
-    Unisolated {
-        direction: Direction,
-        /// Workloads (and bare pods) whose pods no policy isolates in this direction.
-        workloads: Vec<String>,
-    },
-    /// An image from a registry outside the allowed list.
-    #[serde(rename_all = "camelCase")]
-    UntrustedImage {
-        image: String,
-        /// The normalised repository (`docker.io/library/nginx`), as compared with the list.
-        repository: String,
-        /// The allowed registries in force for this object (flag, narrowed by its namespace).
-        allowed: Vec<String>,
-    },
-    /// An image whose signature does not verify (`unsigned-image`).
-    #[serde(rename_all = "camelCase")]
-    Unsigned {
-        image: String,
-        /// The digest whose signatures were checked, when known.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        digest: Option<String>,
-        /// Where that digest came from (`reference`, `pods` or `registry`).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        digest_source: Option<String>,
-        /// The names of the `--signature-key` keys in force for this object (narrowed by its
-        /// namespace's `secfix.dev/signature-keys`).
-        keys: Vec<String>,
-        /// Why it failed; `None` while the verification is pending.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        problem: Option<crate::checks::unsigned_image::Problem>,
-    },
-    /// An image reference without a digest.
-    #[serde(rename_all = "camelCase")]
-    Image {
-        image: String,
-        /// The digest a fix would pin, when known.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        digest: Option<String>,
-        /// Where that digest came from (`pods` or `registry`).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        digest_source: Option<String>,
-    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -196,28 +114,6 @@ pub struct Finding {
     /// `report::identity`): reported, but it does not fail the run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub baseline: bool,
-}
-
-impl Detail {
-    /// How the fix would deliver a moved secret, for the env findings that carry it.
-    pub fn delivery(&self) -> Option<Delivery> {
-        match self {
-            Detail::SecretKeyRef { delivery, .. }
-            | Detail::SecretRef { delivery, .. }
-            | Detail::LiteralSecret { delivery, .. } => *delivery,
-            _ => None,
-        }
-    }
-
-    /// Sets the delivery of an env finding (others have none).
-    pub(crate) fn set_delivery(&mut self, d: Option<Delivery>) {
-        match self {
-            Detail::SecretKeyRef { delivery, .. }
-            | Detail::SecretRef { delivery, .. }
-            | Detail::LiteralSecret { delivery, .. } => *delivery = d,
-            _ => {}
-        }
-    }
 }
 
 impl Finding {

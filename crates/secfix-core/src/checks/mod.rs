@@ -36,9 +36,9 @@ use crate::error::UsageError;
 use crate::model::{ContainerGroup, ContainerRef, Workload, WorkloadKind};
 
 pub use default_allow_namespace::PodGroup;
-pub use finding::{ContextRef, Delivery, Detail, Direction, Finding, Severity};
+pub use finding::{ContextRef, Delivery, Direction, Finding, Severity};
 pub use registry::{
-    Check, CheckContext, Evidence, Fixer, Meta, NamespaceFacts, NamespaceInput, Scan,
+    Check, CheckContext, CheckDetail, Evidence, Fixer, Meta, NamespaceFacts, NamespaceInput, Scan,
 };
 pub use suppress::Ignore;
 
@@ -66,6 +66,56 @@ macro_rules! checks {
                 $( CheckId::$variant => &$module::CHECK, )+
             }
         }
+
+        /// What a finding records for its fix: one variant per check, holding the check's
+        /// own detail type (defined in its folder). Never holds a secret's value.
+        /// Serialized as the check's detail itself (each carries its own `type`).
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(untagged)]
+        pub enum Detail {
+            $( $variant($module::Detail), )+
+        }
+
+        impl Detail {
+            /// The check whose detail this is.
+            pub fn check(&self) -> CheckId {
+                match self {
+                    $( Detail::$variant(_) => CheckId::$variant, )+
+                }
+            }
+
+            /// What any code may ask of the detail, whatever its check.
+            pub fn get(&self) -> &dyn CheckDetail {
+                match self {
+                    $( Detail::$variant(d) => d, )+
+                }
+            }
+
+            /// How the fix would deliver a moved secret (the env checks).
+            pub fn delivery(&self) -> Option<Delivery> {
+                self.get().delivery()
+            }
+
+            /// Sets how the fix delivers a moved secret (others have none).
+            pub fn set_delivery(&mut self, d: Option<Delivery>) {
+                self.get_mut().set_delivery(d);
+            }
+
+            /// [`Detail::get`], to change what generic code may change.
+            pub fn get_mut(&mut self) -> &mut dyn CheckDetail {
+                match self {
+                    $( Detail::$variant(d) => d, )+
+                }
+            }
+        }
+
+        $(
+            impl From<$module::Detail> for Detail {
+                fn from(d: $module::Detail) -> Detail {
+                    Detail::$variant(d)
+                }
+            }
+        )+
     };
 }
 
@@ -310,7 +360,7 @@ pub(crate) fn compare_findings(a: &Finding, b: &Finding) -> Ordering {
         .then_with(|| a.name.cmp(&b.name))
         .then_with(|| a.check.cmp(&b.check))
         .then_with(|| compare_paths(&a.path, &b.path))
-        .then_with(|| detail_rank(&a.detail).cmp(&detail_rank(&b.detail)))
+        .then_with(|| a.detail.get().rank().cmp(&b.detail.get().rank()))
         .then_with(|| a.message.cmp(&b.message))
 }
 
@@ -332,14 +382,6 @@ fn compare_paths(a: &str, b: &str) -> Ordering {
                 }
             }
         }
-    }
-}
-
-/// Ingress before Egress for the two findings of one namespace.
-fn detail_rank(d: &Detail) -> u8 {
-    match d {
-        Detail::Unisolated { direction, .. } => *direction as u8,
-        _ => 0,
     }
 }
 
@@ -528,7 +570,11 @@ pub(crate) mod tests {
             .findings
             .iter()
             .filter_map(|f| match &f.detail {
-                Detail::Unisolated { direction, .. } => Some(*direction),
+                Detail::DefaultAllowNamespace(
+                    crate::checks::default_allow_namespace::Detail::Unisolated {
+                        direction, ..
+                    },
+                ) => Some(*direction),
                 _ => None,
             })
             .collect();
@@ -716,10 +762,12 @@ pub(crate) mod tests {
             .unwrap();
         assert_eq!(
             ns.detail,
-            Detail::Unisolated {
-                direction: Direction::Ingress,
-                workloads: vec!["Deployment/web".into(), "Pod/canary-1".into()]
-            }
+            Detail::DefaultAllowNamespace(
+                crate::checks::default_allow_namespace::Detail::Unisolated {
+                    direction: Direction::Ingress,
+                    workloads: vec!["Deployment/web".into(), "Pod/canary-1".into()]
+                }
+            )
         );
     }
 

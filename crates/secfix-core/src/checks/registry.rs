@@ -10,7 +10,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use super::default_allow_namespace::PodGroup;
 use super::suppress::Ignore;
 use super::{CheckId, ScanOptions};
-use crate::checks::{Finding, Severity};
+use crate::checks::{Delivery, Finding, Severity};
 use crate::model::Workload;
 
 /// One check. Every method is required: the compiler asks a new check for its metadata,
@@ -28,6 +28,26 @@ pub trait Check: Sync + std::fmt::Debug {
     fn scan(&self) -> Scan;
     /// How `fix` fixes its findings; `None`: never fixable (listed as not fixable).
     fn fixer(&self) -> Option<Fixer>;
+}
+
+/// What code outside a check's folder may ask of its findings' detail, whatever the check
+/// ([`super::Detail::get`]). Every method is required, so a new check answers each.
+pub trait CheckDetail {
+    /// How the fix would deliver a moved secret (the env checks), else `None`.
+    fn delivery(&self) -> Option<Delivery>;
+    /// Sets it (a check without a delivery ignores it).
+    fn set_delivery(&mut self, delivery: Option<Delivery>);
+    /// What tells the finding apart from the other findings of its check on the same object
+    /// and container, for its identity (baseline, SARIF fingerprints): e.g. `:env=TOKEN`.
+    /// `container` and `path` are the finding's.
+    fn identity(&self, container: Option<&str>, path: &str) -> String;
+    /// A few words on what the finding is about (`TOKEN`, `envFrom Secret db`), or `None`
+    /// for its path.
+    fn subject(&self) -> Option<String>;
+    /// The env variable whose literal value the fix moves into a Secret, if it does.
+    fn moved_literal(&self) -> Option<&str>;
+    /// The order of findings at the same place (Ingress before Egress); 0 for most.
+    fn rank(&self) -> u8;
 }
 
 /// What a check is called and says about itself.
@@ -84,10 +104,11 @@ impl Evidence {
 }
 
 /// How a check's findings are fixed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Fixer {
-    /// Patched into the plan of the workload the finding is about (`fix::workload`).
-    Workload,
+    /// Patched into the plan of the workload the finding is about (`fix::workload` builds
+    /// the plan; the check's own fix gathers its edit).
+    Workload(&'static dyn crate::fix::workload::WorkloadFix),
     /// One plan per namespace (`fix::network_policy`).
     Namespace,
 }
@@ -296,7 +317,7 @@ mod tests {
         for id in CheckId::ALL {
             let def = id.def();
             match (def.scan(), def.fixer()) {
-                (Scan::Namespace(_), Some(Fixer::Workload))
+                (Scan::Namespace(_), Some(Fixer::Workload(_)))
                 | (Scan::Workload(_), Some(Fixer::Namespace)) => {
                     panic!("{}: fix route does not match how it runs", id)
                 }

@@ -271,11 +271,11 @@ pub fn apply_pod_digests(findings: &mut [Finding], digests: &PodDigests) {
 /// The image of a mutable-image-tag finding that has no digest yet.
 pub fn unresolved_image(f: &Finding) -> Option<&str> {
     match &f.detail {
-        Detail::Image {
+        Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
             image,
             digest: None,
             ..
-        } if f.check == CheckId::MutableImageTag => Some(image),
+        }) if f.check == CheckId::MutableImageTag => Some(image),
         _ => None,
     }
 }
@@ -284,11 +284,11 @@ pub fn unresolved_image(f: &Finding) -> Option<&str> {
 /// finding becomes fixable, unless its object's template cannot change
 /// ([`crate::checks::immutable_template`]).
 pub fn set_digest(f: &mut Finding, digest: String, source: &str) {
-    if let Detail::Image {
+    if let Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
         digest: d,
         digest_source,
         ..
-    } = &mut f.detail
+    }) = &mut f.detail
     {
         *d = Some(digest);
         *digest_source = Some(source.to_string());
@@ -530,11 +530,11 @@ mod tests {
             fixable: false,
             not_fixable_reason: Some("digest unknown".into()),
             source: None,
-            detail: Detail::Image {
+            detail: Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
                 image: image.into(),
                 digest: None,
                 digest_source: None,
-            },
+            }),
             baseline: false,
         }
     }
@@ -560,11 +560,11 @@ mod tests {
         assert_eq!(fs[0].not_fixable_reason, None);
         assert_eq!(
             fs[0].detail,
-            Detail::Image {
+            Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
                 image: "nginx:1.25".into(),
                 digest: Some(D1.into()),
                 digest_source: Some("pods".into())
-            }
+            })
         );
         assert!(!fs[1].fixable);
         assert_eq!(

@@ -708,11 +708,7 @@ pub(crate) fn scan_delivery(
     index: usize,
     name: &str,
 ) -> Option<Delivery> {
-    let c = match group {
-        ContainerGroup::Containers => spec.containers.get(ci),
-        ContainerGroup::InitContainers => spec.init_containers.as_ref()?.get(ci),
-        ContainerGroup::EphemeralContainers => None,
-    }?;
+    let c = crate::model::workload::container(spec, group, ci)?;
     let user = UserFileVars::default();
     let policy = Policy {
         table: Table::builtin(),

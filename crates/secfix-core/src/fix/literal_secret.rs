@@ -16,13 +16,16 @@ use serde_json::{Value, json};
 use super::network_policy::{MANAGED_BY, MANAGED_BY_LABEL};
 use super::{NewObject, Target};
 
-/// Longest object name (DNS subdomain).
-const MAX_NAME: usize = 253;
-
 /// `<workload>-secfix`, or the first of `<workload>-secfix-2`, `-3`, … not in `taken`,
 /// the workload part cut so the name fits 253 characters.
 pub(crate) fn secret_name(workload: &str, taken: &BTreeSet<String>) -> String {
-    crate::model::names::unique(workload, "-secfix", "-", MAX_NAME, |n| taken.contains(n))
+    crate::model::names::unique(
+        workload,
+        "-secfix",
+        "-",
+        crate::model::names::MAX_NAME,
+        |n| taken.contains(n),
+    )
 }
 
 /// A Secret key for an env var name: characters outside `[-._a-zA-Z0-9]` become `_`;
@@ -139,11 +142,16 @@ mod tests {
         let n = secret_name(&long, &[n.clone()].into());
         assert_eq!(n.len(), 253);
         assert!(n.ends_with("-secfix-2"));
-        // Truncation never leaves "-." before the suffix.
-        let odd = format!("{}.-x", "b".repeat(244));
-        assert_eq!(
-            secret_name(&odd, &none),
-            format!("{}-secfix", "b".repeat(244))
+        // Truncation never leaves "-." before the suffix (a cut name ends in a hash).
+        let odd = format!("{}.-{}", "b".repeat(227), "x".repeat(20));
+        let n = secret_name(&odd, &none);
+        let hash = n
+            .strip_prefix(&format!("{}-", "b".repeat(227)))
+            .and_then(|r| r.strip_suffix("-secfix"))
+            .unwrap_or_else(|| panic!("{n}"));
+        assert!(
+            hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+            "{n}"
         );
     }
 

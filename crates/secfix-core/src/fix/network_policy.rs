@@ -38,9 +38,6 @@ pub(crate) const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Its value.
 pub(crate) const MANAGED_BY: &str = "kubectl-secfix";
 
-/// Longest object name (DNS subdomain).
-const MAX_NAME: usize = 253;
-
 /// How many names a warning lists before "and N more".
 const LIST_LIMIT: usize = 10;
 
@@ -64,7 +61,10 @@ pub(crate) fn plan_namespace(
         .iter()
         .filter_map(|p| p.metadata.name.as_deref())
         .collect();
-    let name = crate::model::names::unique(POLICY_NAME, "", "-", MAX_NAME, |n| taken.contains(n));
+    let name =
+        crate::model::names::unique(POLICY_NAME, "", "-", crate::model::names::MAX_NAME, |n| {
+            taken.contains(n)
+        });
     let policy = build_policy(namespace, &name, &directions, opts.allow_dns);
     let after = serde_json::to_value(&policy).ok()?;
 
@@ -111,7 +111,9 @@ pub(crate) fn plan_namespace(
     let workloads: BTreeSet<&str> = used
         .iter()
         .filter_map(|f| match &f.detail {
-            Detail::Unisolated { workloads, .. } => Some(workloads.iter().map(String::as_str)),
+            Detail::DefaultAllowNamespace(
+                crate::checks::default_allow_namespace::Detail::Unisolated { workloads, .. },
+            ) => Some(workloads.iter().map(String::as_str)),
             _ => None,
         })
         .flatten()
@@ -166,7 +168,10 @@ fn directions_to_isolate(
         {
             continue;
         }
-        if let Detail::Unisolated { direction, .. } = &f.detail {
+        if let Detail::DefaultAllowNamespace(
+            crate::checks::default_allow_namespace::Detail::Unisolated { direction, .. },
+        ) = &f.detail
+        {
             directions.insert(*direction);
             used.push(f.clone());
         }
@@ -441,10 +446,12 @@ mod tests {
             fixable: true,
             not_fixable_reason: None,
             source: None,
-            detail: Detail::Unisolated {
-                direction,
-                workloads: vec!["deployment/web".into()],
-            },
+            detail: Detail::DefaultAllowNamespace(
+                crate::checks::default_allow_namespace::Detail::Unisolated {
+                    direction,
+                    workloads: vec!["deployment/web".into()],
+                },
+            ),
             baseline: false,
         }
     }

@@ -50,7 +50,7 @@ pub fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
                 .entry(f.namespace.clone())
                 .or_default()
                 .push(f.clone()),
-            Some(Fixer::Workload) => by_object
+            Some(Fixer::Workload(_)) => by_object
                 .entry((
                     f.kind.clone(),
                     f.namespace.clone(),

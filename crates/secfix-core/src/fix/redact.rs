@@ -16,7 +16,6 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::{NewObject, Plan};
-use crate::checks::Detail;
 use crate::checks::env_literal_secret::classify;
 use crate::model::REDACTED;
 
@@ -458,10 +457,7 @@ pub(crate) fn redact_secret(obj: &Value) -> Value {
 pub(crate) fn literal_names(plan: &Plan) -> Vec<&str> {
     plan.findings
         .iter()
-        .filter_map(|f| match &f.detail {
-            Detail::LiteralSecret { env, .. } => Some(env.as_str()),
-            _ => None,
-        })
+        .filter_map(|f| f.detail.get().moved_literal())
         .collect()
 }
 

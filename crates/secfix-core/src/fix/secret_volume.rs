@@ -77,8 +77,6 @@ pub(crate) fn file_mode(spec: &PodSpec) -> i32 {
         });
     if all_root { ROOT_MODE } else { ANY_USER_MODE }
 }
-/// Longest volume name (DNS label).
-const MAX_VOLUME_NAME: usize = 63;
 
 /// A container of the pod spec: its list and index.
 type Cid = (ContainerGroup, usize);
@@ -164,6 +162,14 @@ pub enum MoveError {
     },
     #[error("--mount-root must be an absolute path, got {0:?}")]
     MountRoot(String),
+    /// No mounted volume serves a moved Secret: the plan lost track of a mount. Nothing is
+    /// changed, rather than removing the variables with no file to replace them.
+    #[error("{group}/{index}: no mounted volume serves Secret {secret}")]
+    NotServed {
+        group: &'static str,
+        index: usize,
+        secret: String,
+    },
 }
 
 /// What happened to one moved entry. Names and paths only, never a value.
@@ -269,14 +275,6 @@ pub(crate) fn container_mut(
     })
 }
 
-fn container(spec: &PodSpec, (group, index): Cid) -> Option<&Container> {
-    match group {
-        ContainerGroup::Containers => spec.containers.get(index),
-        ContainerGroup::InitContainers => spec.init_containers.as_ref()?.get(index),
-        ContainerGroup::EphemeralContainers => None,
-    }
-}
-
 /// The mount root without trailing `/` (`""` for `/`).
 fn mount_root(root: &str) -> Result<&str, MoveError> {
     if !root.starts_with('/') {
@@ -298,9 +296,13 @@ pub(crate) fn volume_name(secret: &str, taken: &BTreeSet<String>) -> String {
             }
         })
         .collect();
-    crate::model::names::unique(raw.trim_end_matches('-'), "", "-", MAX_VOLUME_NAME, |n| {
-        taken.contains(n)
-    })
+    crate::model::names::unique(
+        raw.trim_end_matches('-'),
+        "",
+        "-",
+        crate::model::names::MAX_LABEL,
+        |n| taken.contains(n),
+    )
 }
 
 fn is_empty(s: &Option<String>) -> bool {
@@ -531,7 +533,7 @@ fn choose_volumes(spec: &mut PodSpec, original: &PodSpec, needs: &[Need]) -> Vec
     let mut added: Vec<(String, String, Keys, bool)> = Vec::new();
     let mut out = Vec::new();
     for need in needs {
-        let Some(c) = container(original, need.cid) else {
+        let Some(c) = crate::model::workload::container(original, need.cid.0, need.cid.1) else {
             // `validate` checked every container.
             continue;
         };
@@ -670,7 +672,6 @@ impl Served<'_> {
 
 /// Phase 5: replaces or removes each moved entry, deciding per variable which variable
 /// names its file ([`file_env::resolve`], on the container as it was).
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 fn rewrite_env(
     spec: &mut PodSpec,
     original: &PodSpec,
@@ -678,136 +679,189 @@ fn rewrite_env(
     served: &Served<'_>,
     policy: Policy<'_>,
 ) -> Result<Moved, MoveError> {
-    let mut vars: Vec<Option<MovedVar>> = vec![None; unique.len()];
-    let mut warnings = Vec::new();
+    let mut out = Rewritten {
+        vars: vec![None; unique.len()],
+        warnings: Vec::new(),
+    };
     let containers: BTreeSet<Cid> = unique.iter().map(|m| m.container()).collect();
     for cid in containers {
-        let Some(before) = container(original, cid) else {
-            continue;
-        };
+        let before = crate::model::workload::container(original, cid.0, cid.1).ok_or(
+            MoveError::NoContainer {
+                group: cid.0.field(),
+                index: cid.1,
+            },
+        )?;
         let c = container_mut(spec, cid.0, cid.1)?;
-        let cname = c.name.clone();
-        let mine = |key: bool| -> Vec<(usize, &Move)> {
-            let mut v: Vec<(usize, &Move)> = unique
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| m.container() == cid && matches!(m, Move::Key { .. }) == key)
-                .map(|(i, m)| (i, *m))
-                .collect();
-            v.sort_by_key(|(_, m)| m.index());
-            v
-        };
-        let keys = mine(true);
+        let keys = moves_of(unique, cid, true);
         if !keys.is_empty() {
-            let mut env = c.env.take().unwrap_or_default();
-            let mut assigned: BTreeSet<String> = BTreeSet::new();
-            let mut replacement: BTreeMap<usize, Option<EnvVar>> = BTreeMap::new();
-            for (slot, m) in &keys {
-                let Move::Key {
-                    index,
-                    env: name,
-                    secret,
-                    key,
-                    ..
-                } = m
-                else {
-                    continue;
-                };
-                let Some(file) = served.path(cid, secret, Some(key)) else {
-                    continue;
-                };
-                let others = file_env::other_env_names(before, *index);
-                let mut r = file_env::resolve(before, name, others, policy);
-                if let Some(var) = r.file_var.clone().filter(|v| assigned.contains(v)) {
-                    r = Resolution {
-                        delivery: Delivery::AppChange,
-                        file_var: None,
-                        why: Why::Taken { var },
-                    };
-                }
-                if let Some(w) = key_warning(&cname, name, &file, &r) {
-                    warnings.push(w);
-                }
-                replacement.insert(
-                    *index,
-                    r.file_var.as_ref().map(|var| {
-                        assigned.insert(var.clone());
-                        EnvVar {
-                            name: var.clone(),
-                            value: Some(file.clone()),
-                            value_from: None,
-                        }
-                    }),
-                );
-                vars[*slot] = Some(MovedVar {
-                    group: cid.0,
-                    container: cid.1,
-                    container_name: cname.clone(),
-                    is_env: true,
-                    index: *index,
-                    env: Some(name.clone()),
-                    secret: secret.clone(),
-                    path: file,
-                    resolution: r,
-                });
-            }
-            for (i, r) in replacement.into_iter().rev() {
-                match r {
-                    Some(v) => env[i] = v,
-                    None => {
-                        env.remove(i);
-                    }
-                }
-            }
-            c.env = (!env.is_empty()).then_some(env);
+            out.rewrite_keys(c, before, cid, &keys, served, policy)?;
         }
-        let wholes = mine(false);
+        let wholes = moves_of(unique, cid, false);
         if !wholes.is_empty() {
-            let mut env_from = c.env_from.take().unwrap_or_default();
-            for (slot, m) in wholes.iter().rev() {
-                let Move::Whole {
-                    index,
-                    secret,
-                    prefix,
-                    ..
-                } = m
-                else {
-                    continue;
-                };
-                env_from.remove(*index);
-                let Some(dir) = served.path(cid, secret, None) else {
-                    continue;
-                };
-                warnings.push(format!(
-                    "container {cname}: the variables from Secret {secret} are removed; each key \
-                     is now a file in {dir}: app-change: the app must read them from there (any \
-                     $(…) references to them no longer expand)"
-                ));
-                if let Some(p) = prefix.as_deref().filter(|p| !p.is_empty()) {
-                    warnings.push(format!(
-                        "container {cname}: envFrom of Secret {secret} had prefix {p}: the files \
-                         are named by key, without the prefix"
-                    ));
-                }
-                vars[*slot] = Some(MovedVar {
-                    group: cid.0,
-                    container: cid.1,
-                    container_name: cname.clone(),
-                    is_env: false,
-                    index: *index,
-                    env: None,
-                    secret: secret.clone(),
-                    path: dir,
-                    resolution: file_env::resolve_whole(),
-                });
-            }
-            c.env_from = (!env_from.is_empty()).then_some(env_from);
+            out.rewrite_wholes(c, cid, &wholes, served)?;
         }
     }
     Ok(Moved {
-        warnings,
-        vars: vars.into_iter().flatten().collect(),
+        warnings: out.warnings,
+        vars: out.vars.into_iter().flatten().collect(),
     })
+}
+
+/// The moves of container `cid`, with their slots in `unique`, in entry order: the
+/// `env` ones (`key`) or the `envFrom` ones.
+fn moves_of<'m>(unique: &[&'m Move], cid: Cid, key: bool) -> Vec<(usize, &'m Move)> {
+    let mut v: Vec<(usize, &Move)> = unique
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.container() == cid && matches!(m, Move::Key { .. }) == key)
+        .map(|(i, m)| (i, *m))
+        .collect();
+    v.sort_by_key(|(_, m)| m.index());
+    v
+}
+
+/// What phase 5 has said so far: per slot of `unique`, what happened to the entry.
+struct Rewritten {
+    vars: Vec<Option<MovedVar>>,
+    warnings: Vec<String>,
+}
+
+impl Rewritten {
+    /// Each moved `env` entry of `c` becomes the variable that names its file (or goes,
+    /// when the app must change).
+    fn rewrite_keys(
+        &mut self,
+        c: &mut Container,
+        before: &Container,
+        cid: Cid,
+        keys: &[(usize, &Move)],
+        served: &Served<'_>,
+        policy: Policy<'_>,
+    ) -> Result<(), MoveError> {
+        let cname = c.name.clone();
+        let mut env = c.env.take().unwrap_or_default();
+        let mut assigned: BTreeSet<String> = BTreeSet::new();
+        let mut replacement: BTreeMap<usize, Option<EnvVar>> = BTreeMap::new();
+        for (slot, m) in keys {
+            let Move::Key {
+                index,
+                env: name,
+                secret,
+                key,
+                ..
+            } = m
+            else {
+                continue;
+            };
+            let file = served
+                .path(cid, secret, Some(key))
+                .ok_or_else(|| not_served(cid, secret))?;
+            let others = file_env::other_env_names(before, *index);
+            let mut r = file_env::resolve(before, name, others, policy);
+            if let Some(var) = r.file_var.clone().filter(|v| assigned.contains(v)) {
+                r = Resolution {
+                    delivery: Delivery::AppChange,
+                    file_var: None,
+                    why: Why::Taken { var },
+                };
+            }
+            if let Some(w) = key_warning(&cname, name, &file, &r) {
+                self.warnings.push(w);
+            }
+            replacement.insert(
+                *index,
+                r.file_var.as_ref().map(|var| {
+                    assigned.insert(var.clone());
+                    EnvVar {
+                        name: var.clone(),
+                        value: Some(file.clone()),
+                        value_from: None,
+                    }
+                }),
+            );
+            self.vars[*slot] = Some(MovedVar {
+                group: cid.0,
+                container: cid.1,
+                container_name: cname.clone(),
+                is_env: true,
+                index: *index,
+                env: Some(name.clone()),
+                secret: secret.clone(),
+                path: file,
+                resolution: r,
+            });
+        }
+        for (i, r) in replacement.into_iter().rev() {
+            match r {
+                Some(v) => env[i] = v,
+                None => {
+                    env.remove(i);
+                }
+            }
+        }
+        c.env = (!env.is_empty()).then_some(env);
+        Ok(())
+    }
+
+    /// Each moved `envFrom` entry of `c` goes: its keys are files in the Secret's folder,
+    /// which the app must read (said).
+    fn rewrite_wholes(
+        &mut self,
+        c: &mut Container,
+        cid: Cid,
+        wholes: &[(usize, &Move)],
+        served: &Served<'_>,
+    ) -> Result<(), MoveError> {
+        let cname = c.name.clone();
+        let mut env_from = c.env_from.take().unwrap_or_default();
+        for (slot, m) in wholes.iter().rev() {
+            let Move::Whole {
+                index,
+                secret,
+                prefix,
+                ..
+            } = m
+            else {
+                continue;
+            };
+            let dir = served
+                .path(cid, secret, None)
+                .ok_or_else(|| not_served(cid, secret))?;
+            env_from.remove(*index);
+            self.warnings.push(format!(
+                "container {cname}: the variables from Secret {secret} are removed; each key \
+                 is now a file in {dir}: app-change: the app must read them from there (any \
+                 $(…) references to them no longer expand)"
+            ));
+            if let Some(p) = prefix.as_deref().filter(|p| !p.is_empty()) {
+                self.warnings.push(format!(
+                    "container {cname}: envFrom of Secret {secret} had prefix {p}: the files \
+                     are named by key, without the prefix"
+                ));
+            }
+            self.vars[*slot] = Some(MovedVar {
+                group: cid.0,
+                container: cid.1,
+                container_name: cname.clone(),
+                is_env: false,
+                index: *index,
+                env: None,
+                secret: secret.clone(),
+                path: dir,
+                resolution: file_env::resolve_whole(),
+            });
+        }
+        c.env_from = (!env_from.is_empty()).then_some(env_from);
+        Ok(())
+    }
+}
+
+fn not_served(cid: Cid, secret: &str) -> MoveError {
+    MoveError::NotServed {
+        group: cid.0.field(),
+        index: cid.1,
+        secret: secret.to_string(),
+    }
 }
 
 /// The warning for a moved `secretKeyRef`: every app change says what the app must do; a
@@ -1754,5 +1808,35 @@ mod tests {
                 prop_assert_eq!(back, original);
             }
         }
+    }
+
+    /// Issue 20: phase 5 skipped a moved Secret that no mounted volume served with a silent
+    /// `continue`; for an `envFrom` entry the entry was removed first, so its variables were
+    /// gone with no file in their place. Now it is an error and nothing is changed.
+    #[test]
+    fn unserved_secret_is_an_error_not_a_silent_removal() {
+        let original = spec(json!({"containers": [
+            {"name": "app", "image": "x", "envFrom": [{"secretRef": {"name": "db"}}]}
+        ]}));
+        let mut s = original.clone();
+        let m = Move::Whole {
+            group: ContainerGroup::Containers,
+            container: 0,
+            index: 0,
+            secret: "db".into(),
+            prefix: None,
+            optional: false,
+        };
+        let served = Served {
+            needs: &[],
+            chosen: &[],
+            dirs: &[],
+        };
+        let user = UserFileVars::default();
+        let e = rewrite_env(&mut s, &original, &[&m], &served, policy(&user));
+        assert!(
+            matches!(&e, Err(MoveError::NotServed { secret, .. }) if secret == "db"),
+            "{e:?}"
+        );
     }
 }

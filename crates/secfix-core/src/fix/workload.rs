@@ -19,16 +19,16 @@ use std::collections::BTreeSet;
 
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{PatchOperation, ReplaceOperation};
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, SecretKeySelector};
+use k8s_openapi::api::core::v1::{Container, EnvVar, EnvVarSource, PodSpec, SecretKeySelector};
 
 use super::file_env::{Policy, Table};
 use super::literal_secret::{self, LiteralSecret};
 use super::redact::LAST_APPLIED_ANNOTATION;
 use super::secret_volume::{self, Move, MoveError};
-use super::{Action, FixOptions, MovedSecret, Plan, Target, digest, gitops, patch};
+use super::{Action, FixOptions, MovedSecret, Plan, Target, gitops, patch};
+use crate::checks::Finding;
 use crate::checks::Fixer;
-use crate::checks::{CheckId, Detail, Finding};
-use crate::model::workload::container_mut;
+use crate::model::workload::{container_mut, container_name};
 use crate::model::{ContainerGroup, Workload, WorkloadKind};
 use serde_json::Value;
 
@@ -111,9 +111,9 @@ pub(crate) struct Built {
     pub restored: PodSpec,
 }
 
-/// The finding's target inside the pod spec.
+/// The field of a container a finding points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub enum Field {
     Env(usize),
     EnvFrom(usize),
     Image,
@@ -221,32 +221,52 @@ fn select<'a>(w: &Workload, findings: &'a [Finding]) -> Vec<&'a Finding> {
                 && f.kind == w.kind.as_str()
                 && f.name == w.name()
                 && (f.namespace.is_empty() || f.namespace == w.namespace())
-                && f.check.def().fixer() == Some(Fixer::Workload)
-                && (w.kind != WorkloadKind::Pod || matches!(f.detail, Detail::Image { .. }))
+                && workload_fix(f).is_some_and(|fix| w.kind != WorkloadKind::Pod || fix.image_only())
                 // The same finding twice (e.g. from two scans) is fixed once.
                 && seen.insert((f.check, f.path.clone()))
         })
         .collect()
 }
 
+/// A check's per-workload fix (its [`Fixer::Workload`]): checks its finding against the
+/// spec as read (a stale finding is an error, never a guess) and gathers the edit it asks
+/// for into the object's plan. Each check's folder implements it.
+pub trait WorkloadFix: Sync + std::fmt::Debug {
+    /// Whether it changes only a container's image, the one change a live Pod allows.
+    fn image_only(&self) -> bool;
+    /// Whether it moves literal values into a new Secret (whose name is chosen first).
+    fn moves_literals(&self) -> bool;
+    /// Gathers what `at.f` asks of `field` of its container. `Ok(false)`: nothing to do
+    /// (e.g. an image without a digest has nothing to pin).
+    fn gather(&self, edits: &mut Edits, at: &At<'_>, field: Field) -> Result<bool, FixError>;
+}
+
+/// The per-workload fix of `f`'s check, if it has one.
+fn workload_fix(f: &Finding) -> Option<&'static dyn WorkloadFix> {
+    match f.check.def().fixer() {
+        Some(Fixer::Workload(fix)) => Some(fix),
+        Some(Fixer::Namespace) | None => None,
+    }
+}
+
 /// What the plan changes, gathered and checked against the spec as read.
-struct Edits {
+#[derive(Debug)]
+pub struct Edits {
     /// The findings the plan fixes.
     used: Vec<Finding>,
     /// What the inverse restores: the original spec, literals replaced by `secretKeyRef`s to
     /// the new Secret. The fix starts from it too.
-    restored: PodSpec,
-    moves: Vec<Move>,
+    pub(crate) restored: PodSpec,
+    pub(crate) moves: Vec<Move>,
     /// New image references by container.
-    images: Vec<(ContainerGroup, usize, String)>,
+    pub(crate) images: Vec<(ContainerGroup, usize, String)>,
     /// Moved literal values, and the Secret that receives them.
-    literals: LiteralSecret,
-    secret_name: Option<String>,
+    pub(crate) literals: LiteralSecret,
+    pub(crate) secret_name: Option<String>,
 }
 
 /// Checks each finding against the spec as read (a stale finding is an error, never a
 /// guess) and gathers the moves, image pins and literals it asks for.
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 fn collect_edits(
     w: &Workload,
     mine: &[&Finding],
@@ -254,16 +274,9 @@ fn collect_edits(
     object: &str,
 ) -> Result<Edits, FixError> {
     let ptr = w.spec_pointer();
-    let bad_path = |f: &Finding| FixError::BadPath {
-        object: object.to_string(),
-        path: f.path.clone(),
-    };
-    let stale = |f: &Finding, expected: String| FixError::Stale {
-        object: object.to_string(),
-        path: f.path.clone(),
-        expected,
-    };
-    let has_literals = mine.iter().any(|f| f.check == CheckId::EnvLiteralSecret);
+    let has_literals = mine
+        .iter()
+        .any(|f| workload_fix(f).is_some_and(|fix| fix.moves_literals()));
     let secret_name = has_literals.then(|| {
         let mut taken = referenced_secrets(&w.spec);
         taken.extend(existing_secrets.iter().cloned());
@@ -278,132 +291,108 @@ fn collect_edits(
         secret_name,
     };
     for &f in mine {
-        let (group, ci, field) = locate(ptr, &f.path).ok_or_else(|| bad_path(f))?;
+        let (group, index, field) = locate(ptr, &f.path).ok_or_else(|| bad_path(object, f))?;
         if group == ContainerGroup::EphemeralContainers {
             return Err(FixError::Ephemeral {
                 object: object.to_string(),
                 path: f.path.clone(),
             });
         }
-        let container = container_mut(&mut e.restored, group, ci).ok_or_else(|| bad_path(f))?;
-        match (&f.detail, field) {
-            (
-                Detail::SecretKeyRef {
-                    env,
-                    secret,
-                    key,
-                    optional,
-                    ..
-                },
-                Field::Env(i),
-            ) => {
-                let entry = container.env.as_ref().and_then(|e| e.get(i));
-                let r = entry
-                    .filter(|e| &e.name == env)
-                    .and_then(|e| e.value_from.as_ref())
-                    .and_then(|v| v.secret_key_ref.as_ref());
-                if !r.is_some_and(|r| &r.name == secret && &r.key == key) {
-                    return Err(stale(
-                        f,
-                        format!("env {env} from key {key} of Secret {secret}"),
-                    ));
-                }
-                e.moves.push(Move::Key {
-                    group,
-                    container: ci,
-                    index: i,
-                    env: env.clone(),
-                    secret: secret.clone(),
-                    key: key.clone(),
-                    optional: *optional,
-                });
-            }
-            (
-                Detail::SecretRef {
-                    secret,
-                    prefix,
-                    optional,
-                    ..
-                },
-                Field::EnvFrom(i),
-            ) => {
-                let r = container
-                    .env_from
-                    .as_ref()
-                    .and_then(|e| e.get(i))
-                    .and_then(|e| e.secret_ref.as_ref());
-                if r.is_none_or(|r| &r.name != secret) {
-                    return Err(stale(f, format!("envFrom of Secret {secret}")));
-                }
-                e.moves.push(Move::Whole {
-                    group,
-                    container: ci,
-                    index: i,
-                    secret: secret.clone(),
-                    prefix: prefix.clone(),
-                    optional: *optional,
-                });
-            }
-            (Detail::LiteralSecret { env, .. }, Field::Env(i)) => {
-                let entry = container
-                    .env
-                    .as_mut()
-                    .and_then(|e| e.get_mut(i))
-                    .filter(|e| &e.name == env);
-                let (Some(entry), Some(secret)) = (entry, e.secret_name.as_ref()) else {
-                    return Err(stale(f, format!("a literal value in env {env}")));
-                };
-                let Some(value) = entry.value.as_deref() else {
-                    return Err(stale(f, format!("a literal value in env {env}")));
-                };
-                let key = e.literals.add(env, value);
-                *entry = EnvVar {
-                    name: env.clone(),
-                    value: None,
-                    value_from: Some(EnvVarSource {
-                        secret_key_ref: Some(SecretKeySelector {
-                            name: secret.clone(),
-                            key: key.clone(),
-                            optional: None,
-                        }),
-                        ..EnvVarSource::default()
-                    }),
-                };
-                e.moves.push(Move::Key {
-                    group,
-                    container: ci,
-                    index: i,
-                    env: env.clone(),
-                    secret: secret.clone(),
-                    key,
-                    optional: false,
-                });
-            }
-            (
-                Detail::Image {
-                    image,
-                    digest: Some(d),
-                    ..
-                },
-                Field::Image,
-            ) => {
-                if container.image.as_deref() != Some(image.as_str()) {
-                    return Err(stale(f, format!("image {image}")));
-                }
-                let pinned = digest::pinned(image, d).map_err(|source| FixError::Image {
-                    object: object.to_string(),
-                    path: f.path.clone(),
-                    source,
-                })?;
-                e.images.push((group, ci, pinned));
-            }
-            // An image finding without a digest has nothing to pin.
-            (Detail::Image { digest: None, .. }, Field::Image) => continue,
-            _ => return Err(bad_path(f)),
+        let at = At {
+            object,
+            f,
+            group,
+            index,
+        };
+        if e.add(&at, field)? {
+            e.used.push(f.clone());
         }
-        e.used.push(f.clone());
     }
     Ok(e)
+}
+
+pub(crate) fn bad_path(object: &str, f: &Finding) -> FixError {
+    FixError::BadPath {
+        object: object.to_string(),
+        path: f.path.clone(),
+    }
+}
+
+/// The finding being gathered, and the container it points at.
+#[derive(Debug)]
+pub struct At<'a> {
+    pub(crate) object: &'a str,
+    pub(crate) f: &'a Finding,
+    pub(crate) group: ContainerGroup,
+    pub(crate) index: usize,
+}
+
+impl At<'_> {
+    /// The spec no longer holds what the finding saw.
+    pub(crate) fn stale(&self, expected: String) -> FixError {
+        FixError::Stale {
+            object: self.object.to_string(),
+            path: self.f.path.clone(),
+            expected,
+        }
+    }
+}
+
+impl Edits {
+    /// Gathers what finding `at.f` asks of `field` of its container, through its check's
+    /// fix. `false`: nothing to do.
+    fn add(&mut self, at: &At<'_>, field: Field) -> Result<bool, FixError> {
+        let fix = workload_fix(at.f).ok_or_else(|| bad_path(at.object, at.f))?;
+        fix.gather(self, at, field)
+    }
+
+    /// The container `at` points at, in the spec being restored.
+    pub(crate) fn container(&mut self, at: &At<'_>) -> Result<&mut Container, FixError> {
+        container_mut(&mut self.restored, at.group, at.index)
+            .ok_or_else(|| bad_path(at.object, at.f))
+    }
+
+    /// A literal secret in `env[i]`: its value goes into the new Secret, and the entry
+    /// (in the restored spec too) becomes a `secretKeyRef` to it, then moved like the rest.
+    pub(crate) fn add_literal(&mut self, at: &At<'_>, env: &str, i: usize) -> Result<(), FixError> {
+        let stale = || at.stale(format!("a literal value in env {env}"));
+        let container = container_mut(&mut self.restored, at.group, at.index)
+            .ok_or_else(|| bad_path(at.object, at.f))?;
+        let entry = container
+            .env
+            .as_mut()
+            .and_then(|e| e.get_mut(i))
+            .filter(|e| e.name == env);
+        let (Some(entry), Some(secret)) = (entry, self.secret_name.as_ref()) else {
+            return Err(stale());
+        };
+        let Some(value) = entry.value.as_deref() else {
+            return Err(stale());
+        };
+        let key = self.literals.add(env, value);
+        *entry = EnvVar {
+            name: env.to_string(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret.clone(),
+                    key: key.clone(),
+                    optional: None,
+                }),
+                ..EnvVarSource::default()
+            }),
+        };
+        self.moves.push(Move::Key {
+            group: at.group,
+            container: at.index,
+            index: i,
+            env: env.to_string(),
+            secret: secret.clone(),
+            key,
+            optional: false,
+        });
+        Ok(())
+    }
 }
 
 /// The fixed spec (moves and pins applied to the restored spec), the warnings the user
@@ -604,7 +593,7 @@ fn last_applied_op(w: &Workload, e: &Edits) -> Option<PatchOperation> {
         };
         let Some(Value::Array(entries)) = containers
             .iter_mut()
-            .find(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str()))
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
             .and_then(|c| c.get_mut("env"))
         else {
             continue;
@@ -663,29 +652,13 @@ fn replace_in_strings(v: &mut Value, value: &str) -> bool {
     }
 }
 
-/// The name of container `index` of `group` in `spec`.
-fn container_name(spec: &PodSpec, group: ContainerGroup, index: usize) -> Option<String> {
-    match group {
-        ContainerGroup::InitContainers => spec
-            .init_containers
-            .as_ref()?
-            .get(index)
-            .map(|c| c.name.clone()),
-        ContainerGroup::Containers => spec.containers.get(index).map(|c| c.name.clone()),
-        ContainerGroup::EphemeralContainers => spec
-            .ephemeral_containers
-            .as_ref()?
-            .get(index)
-            .map(|c| c.name.clone()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::checks::{Delivery, Severity};
     use serde_json::{Value, json};
 
+    use crate::checks::{CheckId, Detail};
     const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     const SECRET_VALUE: &str = "s3cr3t-Hunter2-value";
 
@@ -725,13 +698,13 @@ mod tests {
             w,
             CheckId::EnvSecret,
             path,
-            Detail::SecretKeyRef {
+            Detail::EnvSecret(crate::checks::env_secret::Detail::SecretKeyRef {
                 env: env.into(),
                 secret: secret.into(),
                 key: key.into(),
                 optional: false,
                 delivery: None,
-            },
+            }),
         )
     }
 
@@ -740,11 +713,11 @@ mod tests {
             w,
             CheckId::EnvLiteralSecret,
             path,
-            Detail::LiteralSecret {
+            Detail::EnvLiteralSecret(crate::checks::env_literal_secret::Detail::LiteralSecret {
                 env: env.into(),
                 reason: "name looks like a password".into(),
                 delivery: None,
-            },
+            }),
         )
     }
 
@@ -753,11 +726,11 @@ mod tests {
             w,
             CheckId::MutableImageTag,
             path,
-            Detail::Image {
+            Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
                 image: image.into(),
                 digest: digest.map(str::to_string),
                 digest_source: digest.map(|_| "pods".to_string()),
-            },
+            }),
         )
     }
 
@@ -793,12 +766,12 @@ mod tests {
                 &w,
                 CheckId::EnvSecret,
                 &format!("{p}/envFrom/0"),
-                Detail::SecretRef {
+                Detail::EnvSecret(crate::checks::env_secret::Detail::SecretRef {
                     secret: "api".into(),
                     prefix: None,
                     optional: false,
                     delivery: None,
-                },
+                }),
             ),
             image(&w, &format!("{p}/image"), "nginx:1.25", Some(D)),
         ];
@@ -1478,13 +1451,14 @@ mod tests {
                         .and_then(|v| v.secret_key_ref.as_ref())
                     {
                         let mut f = key_ref(w, &path, &e.name, &r.name, &r.key);
-                        f.detail = Detail::SecretKeyRef {
-                            env: e.name.clone(),
-                            secret: r.name.clone(),
-                            key: r.key.clone(),
-                            optional: r.optional == Some(true),
-                            delivery: None,
-                        };
+                        f.detail =
+                            Detail::EnvSecret(crate::checks::env_secret::Detail::SecretKeyRef {
+                                env: e.name.clone(),
+                                secret: r.name.clone(),
+                                key: r.key.clone(),
+                                optional: r.optional == Some(true),
+                                delivery: None,
+                            });
                         out.push(f);
                     } else if e
                         .value
@@ -1500,12 +1474,12 @@ mod tests {
                             w,
                             CheckId::EnvSecret,
                             &format!("{}/envFrom/{i}", c.pointer),
-                            Detail::SecretRef {
+                            Detail::EnvSecret(crate::checks::env_secret::Detail::SecretRef {
                                 secret: r.name.clone(),
                                 prefix: e.prefix.clone(),
                                 optional: r.optional == Some(true),
                                 delivery: None,
-                            },
+                            }),
                         ));
                     }
                 }

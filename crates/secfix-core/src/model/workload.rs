@@ -630,6 +630,29 @@ impl ContainerGroup {
     }
 }
 
+/// The container at `index` of `group` in `spec`. Ephemeral containers are never
+/// returned (they are another type, and cannot be changed once added); for their names,
+/// see [`container_name`].
+pub(crate) fn container(spec: &PodSpec, group: ContainerGroup, index: usize) -> Option<&Container> {
+    match group {
+        ContainerGroup::Containers => spec.containers.get(index),
+        ContainerGroup::InitContainers => spec.init_containers.as_ref()?.get(index),
+        ContainerGroup::EphemeralContainers => None,
+    }
+}
+
+/// The name of the container at `index` of `group` in `spec`, ephemeral ones included.
+pub(crate) fn container_name(spec: &PodSpec, group: ContainerGroup, index: usize) -> Option<&str> {
+    match group {
+        ContainerGroup::EphemeralContainers => spec
+            .ephemeral_containers
+            .as_ref()?
+            .get(index)
+            .map(|c| c.name.as_str()),
+        _ => container(spec, group, index).map(|c| c.name.as_str()),
+    }
+}
+
 /// The container at `index` of `group` in `spec`, for changing it. Ephemeral containers
 /// are never returned: they cannot be changed once added.
 pub(crate) fn container_mut(

@@ -87,11 +87,21 @@ fn hash(text: &str) -> String {
 }
 
 /// The HTML page for `report` (a complete document, ending without a newline).
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 pub fn render_html(report: &Report) -> String {
     let o = Overview::of(report);
-    let s = &o.summary;
     let mut out = String::with_capacity(4096 + report.findings.len() * 420);
+    head(&mut out, report, &o);
+    header(&mut out, report, &o);
+    charts(&mut out, &o);
+    next_steps(&mut out, &o);
+    findings_table(&mut out, report, &o);
+    checks_and_footer(&mut out, &o);
+    out
+}
+
+/// The document head: title, Content-Security-Policy, the style.
+fn head(out: &mut String, report: &Report, o: &Overview) {
+    let s = &o.summary;
     let origin = report.origin.describe();
     let title = if origin.is_empty() {
         format!(
@@ -117,8 +127,12 @@ pub fn render_html(report: &Report) -> String {
         version = env!("CARGO_PKG_VERSION"),
         title = esc(&title),
     );
+}
 
-    // Header: where from, when, totals.
+/// Where from, when, totals, warnings.
+fn header(out: &mut String, report: &Report, o: &Overview) {
+    let s = &o.summary;
+    let origin = report.origin.describe();
     out.push_str("<header>\n<h1>kubectl secfix scan</h1>\n");
     let mut about = Vec::new();
     if !origin.is_empty() {
@@ -176,8 +190,10 @@ pub fn render_html(report: &Report) -> String {
         out.push_str("</ul>\n");
     }
     out.push_str("</header>\n<main>\n");
+}
 
-    // Charts.
+/// Findings per check and per namespace.
+fn charts(out: &mut String, o: &Overview) {
     out.push_str("<section class=\"charts\" aria-label=\"charts\">\n");
     let check_bars: Vec<Bar> = o
         .checks
@@ -197,7 +213,7 @@ pub fn render_html(report: &Report) -> String {
             filter: ("check", r.check.as_str().to_string()),
         })
         .collect();
-    chart(&mut out, "chart-checks", "Findings per check", &check_bars);
+    chart(out, "chart-checks", "Findings per check", &check_bars);
     if !o.namespaces.is_empty() {
         let ns_bars: Vec<Bar> = o
             .namespaces
@@ -224,11 +240,13 @@ pub fn render_html(report: &Report) -> String {
         } else {
             "Findings per namespace".to_string()
         };
-        chart(&mut out, "chart-namespaces", &caption, &ns_bars);
+        chart(out, "chart-namespaces", &caption, &ns_bars);
     }
     out.push_str("</section>\n<p class=\"legend\"><span class=\"high\">high</span><span class=\"medium\">medium</span><span class=\"low\">low</span></p>\n");
+}
 
-    // Where to start.
+/// The suggested commands.
+fn next_steps(out: &mut String, o: &Overview) {
     if !o.next.is_empty() || o.not_fixable > 0 {
         out.push_str("<section class=\"next\" id=\"next\">\n<h2>Where to start</h2>\n");
         if !o.next.is_empty() {
@@ -255,10 +273,13 @@ pub fn render_html(report: &Report) -> String {
         }
         out.push_str("</section>\n");
     }
+}
 
-    // The findings table.
+/// The findings table, worst first.
+fn findings_table(out: &mut String, report: &Report, o: &Overview) {
+    let s = &o.summary;
     out.push_str("<section id=\"findings\">\n<h2>Findings</h2>\n");
-    filters(&mut out, &o);
+    filters(out, o);
     let _ = writeln!(
         out,
         "<p id=\"shown\" aria-live=\"polite\" data-shown=\"{}\">{}</p>",
@@ -291,14 +312,16 @@ pub fn render_html(report: &Report) -> String {
     out.push_str("</tr></thead>\n<tbody>\n");
     // Worst first: high findings are not buried among medium ones.
     for f in report.worst_first() {
-        row(&mut out, report, f);
+        row(out, report, f);
     }
     out.push_str(
         "</tbody>\n</table>\n<p class=\"more\"><button type=\"button\" id=\"more\" hidden>Show more</button> \
          <button type=\"button\" id=\"all\" hidden>Show all</button></p>\n</section>\n",
     );
+}
 
-    // What the checks are.
+/// What the checks are, and the footer with the script.
+fn checks_and_footer(out: &mut String, o: &Overview) {
     out.push_str("<section id=\"checks\">\n<h2>The checks</h2>\n<dl>\n");
     for r in &o.checks {
         let _ = writeln!(
@@ -316,7 +339,6 @@ pub fn render_html(report: &Report) -> String {
          <script>{SCRIPT}</script>\n</body>\n</html>",
         env!("CARGO_PKG_VERSION")
     );
-    out
 }
 
 fn filters(out: &mut String, o: &Overview) {

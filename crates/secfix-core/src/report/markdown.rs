@@ -88,7 +88,6 @@ pub fn render_markdown(report: &Report) -> String {
     out
 }
 
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 fn head(out: &mut String, report: &Report, o: &Overview) {
     let s = &o.summary;
     out.push_str("## kubectl secfix scan");
@@ -123,6 +122,35 @@ fn head(out: &mut String, report: &Report, o: &Overview) {
         );
     }
 
+    tables(out, report, o);
+
+    next_steps(out, o);
+
+    if !report.errors.is_empty() {
+        out.push_str("\n\n**Input that could not be read**\n");
+        for e in report.errors.iter().take(WARNINGS) {
+            let _ = write!(out, "\n- {}", text(&e.to_string()));
+        }
+        if report.errors.len() > WARNINGS {
+            let _ = write!(out, "\n- … and {} more", report.errors.len() - WARNINGS);
+        }
+    }
+    if !report.warnings.is_empty() {
+        out.push_str("\n\n**Warnings**\n");
+        for w in report.warnings.iter().take(WARNINGS) {
+            let _ = write!(out, "\n- {}", text(w));
+        }
+        if report.warnings.len() > WARNINGS {
+            let _ = write!(out, "\n- … and {} more", report.warnings.len() - WARNINGS);
+        }
+    }
+    if s.total == 0 {
+        out.push_str("\n\nNo findings.");
+    }
+}
+
+/// The per-context, per-check and per-namespace tables.
+fn tables(out: &mut String, report: &Report, o: &Overview) {
     if !report.contexts.is_empty() {
         out.push_str("\n\n| context | server | status | findings |\n|---|---|---|--:|");
         for c in &report.contexts {
@@ -178,7 +206,10 @@ fn head(out: &mut String, report: &Report, o: &Overview) {
             );
         }
     }
+}
 
+/// The suggested commands, and what cannot be fixed.
+fn next_steps(out: &mut String, o: &Overview) {
     if !o.next.is_empty() {
         out.push_str("\n\n**Next**\n\n```sh");
         for step in &o.next {
@@ -196,28 +227,6 @@ fn head(out: &mut String, report: &Report, o: &Overview) {
             "\n\n{} cannot be fixed automatically (the **fixable** column says why).",
             plural(o.not_fixable, "finding", "findings")
         );
-    }
-
-    if !report.errors.is_empty() {
-        out.push_str("\n\n**Input that could not be read**\n");
-        for e in report.errors.iter().take(WARNINGS) {
-            let _ = write!(out, "\n- {}", text(&e.to_string()));
-        }
-        if report.errors.len() > WARNINGS {
-            let _ = write!(out, "\n- … and {} more", report.errors.len() - WARNINGS);
-        }
-    }
-    if !report.warnings.is_empty() {
-        out.push_str("\n\n**Warnings**\n");
-        for w in report.warnings.iter().take(WARNINGS) {
-            let _ = write!(out, "\n- {}", text(w));
-        }
-        if report.warnings.len() > WARNINGS {
-            let _ = write!(out, "\n- … and {} more", report.warnings.len() - WARNINGS);
-        }
-    }
-    if s.total == 0 {
-        out.push_str("\n\nNo findings.");
     }
 }
 

@@ -146,6 +146,10 @@ pub struct Origin {
     pub ran: Vec<CheckId>,
     /// `--include-system` was given.
     pub include_system: bool,
+    /// Further selection flags as given (`--allowed-registries LIST`, `--signature-key
+    /// PATH`, `--include-kinds …`, …), word by word: suggested commands repeat them, so a
+    /// suggested `fix` selects what the scan selected.
+    pub flags: Vec<String>,
 }
 
 /// What was scanned.
@@ -312,7 +316,6 @@ fn is_zero(n: &usize) -> bool {
 /// var above a finding, reformatting the file or a changed message keeps it. SARIF's
 /// `partialFingerprints` and `--baseline` both use it.
 pub fn identity(f: &Finding) -> String {
-    use crate::checks::Detail;
     let mut id = format!("{}:{}/{}/{}", f.check, f.namespace, f.kind, f.name);
     if let Some(context) = f.context() {
         id = format!("{context}@{id}");
@@ -320,28 +323,7 @@ pub fn identity(f: &Finding) -> String {
     if let Some(c) = &f.container {
         id.push_str(&format!(":container={c}"));
     }
-    match &f.detail {
-        Detail::SecretKeyRef { env, .. } | Detail::LiteralSecret { env, .. } => {
-            id.push_str(&format!(":env={env}"));
-        }
-        Detail::SecretRef { secret, prefix, .. } => {
-            id.push_str(&format!(":envFrom={secret}"));
-            if let Some(p) = prefix {
-                id.push_str(&format!(":prefix={p}"));
-            }
-        }
-        Detail::Unisolated { direction, .. } => {
-            id.push_str(&format!(":{}", direction.as_str().to_lowercase()));
-        }
-        Detail::Image { .. } | Detail::UntrustedImage { .. } => {
-            // One image per container; a finding without a container keeps its field.
-            if f.container.is_none() {
-                id.push_str(&format!(":{}", f.path));
-            }
-        }
-        #[allow(unreachable_patterns)]
-        _ => id.push_str(&format!(":{}", f.path)),
-    }
+    id.push_str(&f.detail.get().identity(f.container.as_deref(), &f.path));
     id
 }
 
@@ -484,11 +466,11 @@ mod tests {
             fixable,
             not_fixable_reason: None,
             source: None,
-            detail: Detail::Image {
+            detail: Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
                 image: "nginx".into(),
                 digest: None,
                 digest_source: None,
-            },
+            }),
             baseline: false,
         }
     }

@@ -515,6 +515,7 @@ fn selection_args(args: &mut Vec<String>, origin: &Origin, checks: &[CheckId]) {
         let ids: Vec<&str> = checks.iter().map(|c| c.as_str()).collect();
         args.extend(["--checks".into(), ids.join(",")]);
     }
+    args.extend(origin.flags.iter().cloned());
 }
 
 /// Joins words into one POSIX shell command line, quoting where needed.
@@ -558,11 +559,11 @@ mod tests {
             fixable,
             not_fixable_reason: None,
             source: None,
-            detail: Detail::Image {
+            detail: Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
                 image: "nginx".into(),
                 digest: None,
                 digest_source: None,
-            },
+            }),
             baseline: false,
         }
     }
@@ -707,6 +708,34 @@ mod tests {
         assert_eq!(
             quote("env-secret,mutable-image-tag"),
             "env-secret,mutable-image-tag"
+        );
+    }
+
+    /// Issue 20: the suggested commands repeated -l, --checks and --include-system only, so
+    /// a `fix` suggested after a scan with --include-kinds or --signature-key selected other
+    /// objects or pinned unsigned digests.
+    #[test]
+    fn suggested_commands_repeat_the_policy_flags_the_scan_ran_with() {
+        let origin = Origin {
+            flags: vec![
+                "--signature-key".into(),
+                "keys/k1.pub".into(),
+                "--include-kinds".into(),
+                "apps.kruise.io/v1alpha1/CloneSet".into(),
+            ],
+            ..cluster("prod")
+        };
+        let f = finding(
+            CheckId::MutableImageTag,
+            Severity::Medium,
+            "shop",
+            "web",
+            true,
+        );
+        assert_eq!(
+            fix_command_for(&origin, &f).unwrap(),
+            "kubectl secfix fix --context prod -n shop --checks mutable-image-tag \
+             --signature-key keys/k1.pub --include-kinds apps.kruise.io/v1alpha1/CloneSet"
         );
     }
 

@@ -461,13 +461,13 @@ mod tests {
             fixable: true,
             not_fixable_reason: None,
             source: None,
-            detail: Detail::SecretKeyRef {
+            detail: Detail::EnvSecret(crate::checks::env_secret::Detail::SecretKeyRef {
                 env: "DB_PASSWORD".into(),
                 secret: "shop-db".into(),
                 key: "password".into(),
                 optional: false,
                 delivery: None,
-            },
+            }),
             baseline: false,
         }
     }
@@ -490,10 +490,12 @@ mod tests {
             fixable: true,
             not_fixable_reason: None,
             source: None,
-            detail: Detail::Unisolated {
-                direction,
-                workloads: vec!["deployment/a".into(), "deployment/b".into()],
-            },
+            detail: Detail::DefaultAllowNamespace(
+                crate::checks::default_allow_namespace::Detail::Unisolated {
+                    direction,
+                    workloads: vec!["deployment/a".into(), "deployment/b".into()],
+                },
+            ),
             baseline: false,
         }
     }

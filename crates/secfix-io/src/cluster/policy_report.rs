@@ -129,7 +129,6 @@ fn results_of(obj: Option<&DynamicObject>) -> Vec<policy_report::PolicyResult> {
 
 /// Writes `reports` for a scan of `namespace` (`None`: all namespaces) that could not list
 /// the kinds `unlisted` (empty: a complete scan). See the module docs.
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 pub async fn write(
     client: &Client,
     reports: PolicyReports,
@@ -138,7 +137,6 @@ pub async fn write(
 ) -> Result<Written, WriteError> {
     check_crds(client).await?;
     let ns_res = resource(POLICY_REPORT, POLICY_REPORTS);
-    let cluster_res = resource(CLUSTER_POLICY_REPORT, CLUSTER_POLICY_REPORTS);
     let ours = ListParams::default().labels(&policy_report::managed_by_selector());
 
     let ns_api: Api<DynamicObject> = match namespace {
@@ -236,6 +234,24 @@ pub async fn write(
     written.errors.sort();
 
     // The cluster report.
+    match write_cluster_report(client, cluster_results, namespace, unlisted).await {
+        Ok(done) => written.cluster = done,
+        Err(e) => written.errors.push(e),
+    }
+    Ok(written)
+}
+
+/// Writes the ClusterPolicyReport (replaced, merged per namespace after a one-namespace scan,
+/// or deleted when nothing is left), retrying on a conflict. `Some(true)`: written,
+/// `Some(false)`: deleted, `None`: nothing to do.
+async fn write_cluster_report(
+    client: &Client,
+    cluster_results: Vec<policy_report::PolicyResult>,
+    namespace: Option<&str>,
+    unlisted: &BTreeSet<String>,
+) -> Result<Option<bool>, String> {
+    let cluster_res = resource(CLUSTER_POLICY_REPORT, CLUSTER_POLICY_REPORTS);
+    let ours = ListParams::default().labels(&policy_report::managed_by_selector());
     let cluster_api: Api<DynamicObject> = Api::all_with(client.clone(), &cluster_res);
     let what = format!("{CLUSTER_POLICY_REPORT} {REPORT_NAME}");
     let mut last_error = None;
@@ -272,11 +288,7 @@ pub async fn write(
             }
         };
         match outcome {
-            Ok(done) => {
-                written.cluster = done;
-                last_error = None;
-                break;
-            }
+            Ok(done) => return Ok(done),
             Err(Attempt::Conflict(e)) => last_error = Some(e),
             Err(Attempt::Failed(e)) => {
                 last_error = Some(e);
@@ -284,10 +296,7 @@ pub async fn write(
             }
         }
     }
-    if let Some(e) = last_error {
-        written.errors.push(e);
-    }
-    Ok(written)
+    Err(last_error.unwrap_or_else(|| format!("cannot write {what}")))
 }
 
 /// Why one write attempt failed.

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{Edits, ManifestFile};
-use secfix_core::checks::{Detail, Finding};
+use secfix_core::checks::Finding;
 use secfix_core::fix::redact::redact_env_values;
 use secfix_core::fix::{Action, Plan};
 
@@ -100,9 +100,6 @@ fn unmoved_literals<'a>(plan: &Plan, not_fixable: &'a [Finding]) -> Vec<&'a str>
                 && f.namespace == plan.target.namespace
                 && f.name == plan.target.name
         })
-        .filter_map(|f| match &f.detail {
-            Detail::LiteralSecret { env, .. } => Some(env.as_str()),
-            _ => None,
-        })
+        .filter_map(|f| f.detail.get().moved_literal())
         .collect()
 }

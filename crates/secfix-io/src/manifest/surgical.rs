@@ -246,151 +246,176 @@ fn replacement(text: &str, old: &Node, value: &Value) -> Option<String> {
     }
 }
 
+/// `text` with `from..to` replaced by `with`.
+fn splice(text: &str, from: usize, to: usize, with: &str) -> String {
+    let mut s = String::with_capacity(text.len() + with.len());
+    s.push_str(&text[..from]);
+    s.push_str(with);
+    s.push_str(&text[to..]);
+    s
+}
+
 /// Applies one operation to `text`; `None` when it cannot be done here.
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 fn apply(text: &str, op: &PatchOperation) -> Option<String> {
     let root = tree(text)?;
-    let splice = |from: usize, to: usize, with: &str| -> String {
-        let mut s = String::with_capacity(text.len() + with.len());
-        s.push_str(&text[..from]);
-        s.push_str(with);
-        s.push_str(&text[to..]);
-        s
-    };
     match op {
         PatchOperation::Replace(o) => {
             let t = tokens(&o.path.to_string());
             let node = locate(&root, &t)?;
             let new = replacement(text, node, &o.value)?;
-            Some(splice(node.start, node.end, &new))
+            Some(splice(text, node.start, node.end, &new))
         }
         PatchOperation::Remove(o) => {
             let t = tokens(&o.path.to_string());
             let (last, parent_path) = t.split_last()?;
-            let parent = locate(&root, parent_path)?;
-            // (start, end) of each member: its key (or item) start, its value's end.
-            let members: Vec<(usize, usize)> = match &parent.kind {
-                Kind::Map(entries) => entries.iter().map(|(_, at, v)| (*at, v.end)).collect(),
-                Kind::Seq(items) => items.iter().map(|n| (n.start, n.end)).collect(),
-                Kind::Scalar(_) => return None,
-            };
-            let i = match &parent.kind {
-                Kind::Map(entries) => entries.iter().position(|(k, _, _)| k == last)?,
-                _ => last.parse::<usize>().ok().filter(|i| *i < members.len())?,
-            };
-            if members.len() == 1 {
-                // An emptied collection: written as `{}` or `[]` in its place.
-                let empty = if matches!(parent.kind, Kind::Map(_)) {
-                    "{}"
-                } else {
-                    "[]"
-                };
-                if parent.flow {
-                    return Some(splice(parent.start, parent.end, empty));
-                }
-                return None;
-            }
-            let (start, end) = members[i];
-            if parent.flow {
-                return Some(if i + 1 < members.len() {
-                    splice(start, members[i + 1].0, "")
-                } else {
-                    splice(members[i - 1].1, end, "")
-                });
-            }
-            let from = line_start(text, start);
-            let to = if i + 1 < members.len() {
-                line_start(text, members[i + 1].0)
-            } else {
-                next_line(text, end)
-            };
-            // The member must have its lines to itself.
-            if text[from..start]
-                .trim_start()
-                .trim_start_matches('-')
-                .trim()
-                != ""
-            {
-                return None;
-            }
-            Some(splice(from, to, ""))
+            remove(text, locate(&root, parent_path)?, last)
         }
         PatchOperation::Add(o) => {
             let t = tokens(&o.path.to_string());
             let (last, parent_path) = t.split_last()?;
             let parent = locate(&root, parent_path)?;
             match &parent.kind {
-                Kind::Map(entries) => {
-                    if let Some((_, _, node)) = entries.iter().find(|(k, _, _)| k == last) {
-                        let new = replacement(text, node, &o.value)?;
-                        return Some(splice(node.start, node.end, &new));
-                    }
-                    let key = scalar(&Value::String(last.clone()), None)?;
-                    if parent.flow {
-                        let entry = format!("{key}: {}", flow(&o.value)?);
-                        return Some(match entries.last() {
-                            Some((_, _, v)) => splice(v.end, v.end, &format!(", {entry}")),
-                            None => splice(parent.start + 1, parent.start + 1, &entry),
-                        });
-                    }
-                    let (_, first_key, _) = entries.first()?;
-                    let indent = column(text, *first_key);
-                    let pad = " ".repeat(indent);
-                    let value = if is_collection(&o.value) {
-                        let inner = " ".repeat(indent + 2);
-                        format!("\n{inner}{}", block(&o.value, indent + 2)?)
-                    } else {
-                        format!(" {}", flow(&o.value)?)
-                    };
-                    let at = next_line(text, parent.end);
-                    let mut entry = format!("{pad}{key}:{value}\n");
-                    if at == text.len() && !text.ends_with('\n') {
-                        entry.insert(0, '\n');
-                    }
-                    Some(splice(at, at, &entry))
-                }
-                Kind::Seq(items) => {
-                    let index = if last == "-" {
-                        items.len()
-                    } else {
-                        last.parse::<usize>().ok().filter(|i| *i <= items.len())?
-                    };
-                    if parent.flow {
-                        let item = flow(&o.value)?;
-                        return Some(if index < items.len() {
-                            let at = items[index].start;
-                            splice(at, at, &format!("{item}, "))
-                        } else if let Some(prev) = items.last() {
-                            splice(prev.end, prev.end, &format!(", {item}"))
-                        } else {
-                            splice(parent.start + 1, parent.start + 1, &item)
-                        });
-                    }
-                    let first = items.first()?;
-                    let dash = text[line_start(text, first.start)..first.start].find('-')?
-                        + line_start(text, first.start);
-                    let dash_col = column(text, dash);
-                    let item = format!(
-                        "{}- {}\n",
-                        " ".repeat(dash_col),
-                        block(&o.value, dash_col + 2)?
-                    );
-                    let at = if index < items.len() {
-                        line_start(text, items[index].start)
-                    } else {
-                        next_line(text, parent.end)
-                    };
-                    let mut item = item;
-                    if at == text.len() && !text.ends_with('\n') {
-                        item.insert(0, '\n');
-                    }
-                    Some(splice(at, at, &item))
-                }
+                Kind::Map(entries) => add_to_map(text, parent, entries, last, &o.value),
+                Kind::Seq(items) => add_to_seq(text, parent, items, last, &o.value),
                 Kind::Scalar(_) => None,
             }
         }
         _ => None,
     }
+}
+
+/// Removes member `last` of `parent`: its lines in block style (which it must have to
+/// itself), its text and separator in flow style. An emptied flow collection becomes `{}`
+/// or `[]`; an emptied block one is not done here.
+fn remove(text: &str, parent: &Node, last: &str) -> Option<String> {
+    // (start, end) of each member: its key (or item) start, its value's end.
+    let members: Vec<(usize, usize)> = match &parent.kind {
+        Kind::Map(entries) => entries.iter().map(|(_, at, v)| (*at, v.end)).collect(),
+        Kind::Seq(items) => items.iter().map(|n| (n.start, n.end)).collect(),
+        Kind::Scalar(_) => return None,
+    };
+    let i = match &parent.kind {
+        Kind::Map(entries) => entries.iter().position(|(k, _, _)| k == last)?,
+        _ => last.parse::<usize>().ok().filter(|i| *i < members.len())?,
+    };
+    if members.len() == 1 {
+        // An emptied collection: written as `{}` or `[]` in its place.
+        let empty = if matches!(parent.kind, Kind::Map(_)) {
+            "{}"
+        } else {
+            "[]"
+        };
+        return parent
+            .flow
+            .then(|| splice(text, parent.start, parent.end, empty));
+    }
+    let (start, end) = members[i];
+    if parent.flow {
+        return Some(if i + 1 < members.len() {
+            splice(text, start, members[i + 1].0, "")
+        } else {
+            splice(text, members[i - 1].1, end, "")
+        });
+    }
+    let from = line_start(text, start);
+    let to = if i + 1 < members.len() {
+        line_start(text, members[i + 1].0)
+    } else {
+        next_line(text, end)
+    };
+    // The member must have its lines to itself.
+    if text[from..start]
+        .trim_start()
+        .trim_start_matches('-')
+        .trim()
+        != ""
+    {
+        return None;
+    }
+    Some(splice(text, from, to, ""))
+}
+
+/// Adds (or replaces) key `last` of map `parent`: after its last entry, at the indent of
+/// its first key in block style.
+fn add_to_map(
+    text: &str,
+    parent: &Node,
+    entries: &[(String, usize, Node)],
+    last: &str,
+    value: &Value,
+) -> Option<String> {
+    if let Some((_, _, node)) = entries.iter().find(|(k, _, _)| k == last) {
+        let new = replacement(text, node, value)?;
+        return Some(splice(text, node.start, node.end, &new));
+    }
+    let key = scalar(&Value::String(last.to_string()), None)?;
+    if parent.flow {
+        let entry = format!("{key}: {}", flow(value)?);
+        return Some(match entries.last() {
+            Some((_, _, v)) => splice(text, v.end, v.end, &format!(", {entry}")),
+            None => splice(text, parent.start + 1, parent.start + 1, &entry),
+        });
+    }
+    let (_, first_key, _) = entries.first()?;
+    let indent = column(text, *first_key);
+    let pad = " ".repeat(indent);
+    let value = if is_collection(value) {
+        let inner = " ".repeat(indent + 2);
+        format!("\n{inner}{}", block(value, indent + 2)?)
+    } else {
+        format!(" {}", flow(value)?)
+    };
+    let at = next_line(text, parent.end);
+    let mut entry = format!("{pad}{key}:{value}\n");
+    if at == text.len() && !text.ends_with('\n') {
+        entry.insert(0, '\n');
+    }
+    Some(splice(text, at, at, &entry))
+}
+
+/// Inserts an item into sequence `parent` at index `last` (`-`: at the end), at the
+/// column of its first item's dash in block style.
+fn add_to_seq(
+    text: &str,
+    parent: &Node,
+    items: &[Node],
+    last: &str,
+    value: &Value,
+) -> Option<String> {
+    let index = if last == "-" {
+        items.len()
+    } else {
+        last.parse::<usize>().ok().filter(|i| *i <= items.len())?
+    };
+    if parent.flow {
+        let item = flow(value)?;
+        return Some(if index < items.len() {
+            let at = items[index].start;
+            splice(text, at, at, &format!("{item}, "))
+        } else if let Some(prev) = items.last() {
+            splice(text, prev.end, prev.end, &format!(", {item}"))
+        } else {
+            splice(text, parent.start + 1, parent.start + 1, &item)
+        });
+    }
+    let first = items.first()?;
+    let dash =
+        text[line_start(text, first.start)..first.start].find('-')? + line_start(text, first.start);
+    let dash_col = column(text, dash);
+    let mut item = format!(
+        "{}- {}\n",
+        " ".repeat(dash_col),
+        block(value, dash_col + 2)?
+    );
+    let at = if index < items.len() {
+        line_start(text, items[index].start)
+    } else {
+        next_line(text, parent.end)
+    };
+    if at == text.len() && !text.ends_with('\n') {
+        item.insert(0, '\n');
+    }
+    Some(splice(text, at, at, &item))
 }
 
 /// `text` (one document's body) with `ops` applied in place, if it then reads back as

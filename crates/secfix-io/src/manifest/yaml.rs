@@ -727,7 +727,6 @@ impl<'a> Builder<'a> {
         )
     }
 
-    #[allow(clippy::too_many_lines)] // issue 20: to be split
     fn event(&mut self, ev: Event<'_>, line: usize) -> Result<(), String> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
@@ -735,47 +734,11 @@ impl<'a> Builder<'a> {
                     let (h, s) = t.parts();
                     CoreTag::from_uri(&format!("{h}{s}"))
                 });
-                let plain = style == ScalarStyle::Plain;
-                let resolved = scalar::resolve(&text, plain, core)?;
-                if self.at_item_start() {
-                    self.nodes.push(0);
-                    self.item_lines.push(line);
-                }
-                self.count(1)?;
-                if self.wants_key() {
-                    if anchor != 0 {
-                        let v = match &resolved {
-                            Scalar::Merge => Value::String("<<".into()),
-                            s => scalar::to_value(s.clone()).unwrap_or(Value::Null),
-                        };
-                        self.anchors.insert(anchor, (v, 1));
-                        self.last_anchor = anchor;
-                    }
-                    return self.key(resolved, line);
-                }
-                let value = scalar::to_value(resolved)?;
-                if anchor != 0 {
-                    self.anchors.insert(anchor, (value.clone(), 1));
-                    self.last_anchor = anchor;
-                }
-                self.from_alias = false;
-                self.complete(value, line)
+                let resolved = scalar::resolve(&text, style == ScalarStyle::Plain, core)?;
+                self.scalar(resolved, anchor, line)
             }
             Event::Anchor(id, name) => {
-                let target = if self.last_anchor == id {
-                    self.anchors.get(&id).cloned()
-                } else {
-                    None
-                };
-                match target {
-                    Some(v) => {
-                        self.names.insert(name.into_owned(), v);
-                    }
-                    None => {
-                        // A collection's anchor: named when the collection completes.
-                        self.pending_names.push((id, name.into_owned()));
-                    }
-                }
+                self.name_anchor(id, name.into_owned());
                 Ok(())
             }
             Event::Alias(id) => {
@@ -793,74 +756,125 @@ impl<'a> Builder<'a> {
                 };
                 self.alias(v, n, line)
             }
-            Event::MappingStart(_, anchor, _) | Event::SequenceStart(_, anchor, _) => {
-                let is_map = matches!(ev, Event::MappingStart(..));
-                if self.wants_key() {
-                    return Err(scalar::invalid_key());
-                }
-                if self.stack.len() >= self.limits.max_depth {
-                    return Err(format!(
-                        "nesting deeper than {} levels",
-                        self.limits.max_depth
-                    ));
-                }
-                let item_start = self.at_item_start();
-                let root_items = self.at_root_items();
-                if item_start {
-                    self.nodes.push(0);
-                    self.item_lines.push(line);
-                }
-                self.count(1)?;
-                let nodes_at_start = self.total;
-                let root = self.stack.is_empty();
-                self.stack.push(if is_map {
-                    Frame::Map {
-                        map: Map::new(),
-                        key: KeyState::Want,
-                        merged: None,
-                        anchor,
-                        nodes_at_start,
-                        root,
-                    }
-                } else {
-                    Frame::Seq {
-                        vec: Vec::new(),
-                        anchor,
-                        nodes_at_start,
-                        items: root_items,
-                    }
-                });
-                Ok(())
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                let frame = self.stack.pop().ok_or("unbalanced YAML events")?;
-                let (value, anchor, start) = match frame {
-                    Frame::Map {
-                        map,
-                        anchor,
-                        nodes_at_start,
-                        ..
-                    } => (Value::Object(map), anchor, nodes_at_start),
-                    Frame::Seq {
-                        vec,
-                        anchor,
-                        nodes_at_start,
-                        ..
-                    } => (Value::Array(vec), anchor, nodes_at_start),
-                };
-                if anchor != 0 {
-                    let size = self.total - start + 1;
-                    self.anchors.insert(anchor, (value.clone(), size));
-                    if let Some(i) = self.pending_names.iter().position(|(id, _)| *id == anchor) {
-                        let (_, name) = self.pending_names.swap_remove(i);
-                        self.names.insert(name, (value.clone(), size));
-                    }
-                }
-                self.from_alias = false;
-                self.complete(value, line)
-            }
+            Event::MappingStart(_, anchor, _) => self.start_collection(true, anchor, line),
+            Event::SequenceStart(_, anchor, _) => self.start_collection(false, anchor, line),
+            Event::MappingEnd | Event::SequenceEnd => self.end_collection(line),
             _ => Ok(()),
         }
+    }
+
+    /// A scalar: a key when the map wants one, else a value (anchored when it has one).
+    fn scalar(&mut self, resolved: Scalar, anchor: usize, line: usize) -> Result<(), String> {
+        if self.at_item_start() {
+            self.nodes.push(0);
+            self.item_lines.push(line);
+        }
+        self.count(1)?;
+        if self.wants_key() {
+            if anchor != 0 {
+                let v = match &resolved {
+                    Scalar::Merge => Value::String("<<".into()),
+                    s => scalar::to_value(s.clone()).unwrap_or(Value::Null),
+                };
+                self.anchors.insert(anchor, (v, 1));
+                self.last_anchor = anchor;
+            }
+            return self.key(resolved, line);
+        }
+        let value = scalar::to_value(resolved)?;
+        if anchor != 0 {
+            self.anchors.insert(anchor, (value.clone(), 1));
+            self.last_anchor = anchor;
+        }
+        self.from_alias = false;
+        self.complete(value, line)
+    }
+
+    /// An anchor's name: a scalar's is known now; a collection's when it completes.
+    fn name_anchor(&mut self, id: usize, name: String) {
+        let target = if self.last_anchor == id {
+            self.anchors.get(&id).cloned()
+        } else {
+            None
+        };
+        match target {
+            Some(v) => {
+                self.names.insert(name, v);
+            }
+            None => {
+                self.pending_names.push((id, name));
+            }
+        }
+    }
+
+    /// A map or sequence opens: a frame on the stack, within the depth limit.
+    fn start_collection(&mut self, is_map: bool, anchor: usize, line: usize) -> Result<(), String> {
+        if self.wants_key() {
+            return Err(scalar::invalid_key());
+        }
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(format!(
+                "nesting deeper than {} levels",
+                self.limits.max_depth
+            ));
+        }
+        let item_start = self.at_item_start();
+        let root_items = self.at_root_items();
+        if item_start {
+            self.nodes.push(0);
+            self.item_lines.push(line);
+        }
+        self.count(1)?;
+        let nodes_at_start = self.total;
+        let root = self.stack.is_empty();
+        self.stack.push(if is_map {
+            Frame::Map {
+                map: Map::new(),
+                key: KeyState::Want,
+                merged: None,
+                anchor,
+                nodes_at_start,
+                root,
+            }
+        } else {
+            Frame::Seq {
+                vec: Vec::new(),
+                anchor,
+                nodes_at_start,
+                items: root_items,
+            }
+        });
+        Ok(())
+    }
+
+    /// A map or sequence closes: its value completes, and its anchor (with its size, for
+    /// the alias budget) and any pending name are recorded.
+    fn end_collection(&mut self, line: usize) -> Result<(), String> {
+        let frame = self.stack.pop().ok_or("unbalanced YAML events")?;
+        let (value, anchor, start) = match frame {
+            Frame::Map {
+                map,
+                anchor,
+                nodes_at_start,
+                ..
+            } => (Value::Object(map), anchor, nodes_at_start),
+            Frame::Seq {
+                vec,
+                anchor,
+                nodes_at_start,
+                ..
+            } => (Value::Array(vec), anchor, nodes_at_start),
+        };
+        if anchor != 0 {
+            let size = self.total - start + 1;
+            self.anchors.insert(anchor, (value.clone(), size));
+            if let Some(i) = self.pending_names.iter().position(|(id, _)| *id == anchor) {
+                let (_, name) = self.pending_names.swap_remove(i);
+                self.names.insert(name, (value.clone(), size));
+            }
+        }
+        self.from_alias = false;
+        self.complete(value, line)
     }
 
     fn alias(&mut self, v: Value, n: usize, line: usize) -> Result<(), String> {

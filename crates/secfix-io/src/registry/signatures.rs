@@ -11,7 +11,10 @@
 //!   tag-schema fallback index `sha256-<hex>`. Each listed manifest of artifact type
 //!   `application/vnd.dev.cosign.artifact.sig.v1+json` (cosign's
 //!   `--registry-referrers-mode=oci-1-1`) is fetched by digest and read like a `.sig`
-//!   manifest.
+//!   manifest; each of a Sigstore bundle type (`application/vnd.dev.sigstore.bundle.v0.3+json`,
+//!   as cosign v3 and sigstore-js `@sigstore/oci` attach them) is fetched by digest and its
+//!   bundle layer read as a [`SignatureSource::Bundle`] (verified by
+//!   `checks::unsigned_image::sigstore_bundle`).
 //!
 //! Every answer is bounded like the digest resolver's (same client, credentials, timeouts and
 //! the same per-lookup time budget): manifests and indexes at [`MAX_MANIFEST_BYTES`],
@@ -30,6 +33,7 @@ use super::{
     MAX_MANIFEST_BYTES, ResolveError, Resolver, plain_http_allowed, secs, transport_error,
 };
 use secfix_core::checks::unsigned_image::sigstore::KeylessMaterial;
+use secfix_core::checks::unsigned_image::sigstore_bundle::is_bundle_media_type;
 use secfix_core::checks::unsigned_image::{FoundSignature, SignatureSource};
 use secfix_core::model::ImageRef;
 
@@ -48,6 +52,10 @@ const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
 const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 /// The media type of a simple-signing payload layer.
 const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// The artifact type cosign 2.5 (go-containerregistry) lists in a fallback index for the
+/// bundles it attaches: the empty config's media type, not the manifest's `artifactType`
+/// (the manifest, fetched, tells what it is).
+const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 /// The artifact type of a cosign signature stored as an OCI 1.1 referrer.
 const COSIGN_SIG_ARTIFACT: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 
@@ -159,6 +167,20 @@ impl Resolver {
     }
 }
 
+/// A manifest the registry answered for the signatures of `digest` (`what`): one that is
+/// not JSON is an error for the image, never "no signatures" (unsigned).
+fn parse_manifest(
+    lookup: &Lookup<'_>,
+    digest: &str,
+    body: &[u8],
+    what: &str,
+) -> Result<Manifest, ResolveError> {
+    serde_json::from_slice::<Manifest>(body).map_err(|e| ResolveError::Other {
+        reference: format!("{}@{digest}", lookup.image.full_name()),
+        reason: format!("{what} is not an image manifest: {e}"),
+    })
+}
+
 /// Every signature of `digest` in the lookup's repository.
 async fn find(lookup: &Lookup<'_>, digest: &str) -> Result<Vec<FoundSignature>, ResolveError> {
     let mut session = Session::default();
@@ -173,8 +195,8 @@ async fn find(lookup: &Lookup<'_>, digest: &str) -> Result<Vec<FoundSignature>, 
             None,
         )
         .await?
-        && let Ok(m) = serde_json::from_slice::<Manifest>(&body)
     {
+        let m = parse_manifest(lookup, digest, &body, "its .sig manifest")?;
         read_layers(lookup, &mut session, &m, SignatureSource::SigTag, &mut out).await?;
     }
     // OCI 1.1 referrers: the API, else the tag-schema fallback index.
@@ -201,16 +223,24 @@ async fn find(lookup: &Lookup<'_>, digest: &str) -> Result<Vec<FoundSignature>, 
         }
         Err(e) => return Err(e),
     };
-    let referrers = index
-        .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
-        .map(|i| i.manifests)
-        .unwrap_or_default();
+    // An answer that is not an index is an error, never "no signatures" (unsigned).
+    let referrers = match index {
+        None => Vec::new(),
+        Some(b) => {
+            serde_json::from_slice::<Index>(&b)
+                .map_err(|e| ResolveError::Other {
+                    reference: format!("{}@{digest}", lookup.image.full_name()),
+                    reason: format!("its referrers index is not an OCI image index: {e}"),
+                })?
+                .manifests
+        }
+    };
     for d in referrers
         .iter()
         .filter(|d| {
-            d.artifact_type
-                .as_deref()
-                .is_none_or(|t| t == COSIGN_SIG_ARTIFACT)
+            d.artifact_type.as_deref().is_none_or(|t| {
+                t == COSIGN_SIG_ARTIFACT || t == OCI_EMPTY || is_bundle_media_type(t)
+            })
         })
         .filter(|d| secfix_core::model::image_ref::is_sha256_digest(&d.digest))
         .take(MAX_REFERRERS)
@@ -229,13 +259,15 @@ async fn find(lookup: &Lookup<'_>, digest: &str) -> Result<Vec<FoundSignature>, 
         else {
             continue;
         };
-        let Ok(m) = serde_json::from_slice::<Manifest>(&body) else {
-            continue;
-        };
+        let m = parse_manifest(lookup, digest, &body, "a referrer's manifest")?;
         let artifact = m
             .artifact_type
             .as_deref()
             .or(m.config.as_ref().map(|c| c.media_type.as_str()));
+        if artifact.is_some_and(is_bundle_media_type) {
+            read_bundles(lookup, &mut session, &m, &mut out).await?;
+            continue;
+        }
         if artifact != Some(COSIGN_SIG_ARTIFACT) {
             continue;
         }
@@ -249,6 +281,43 @@ async fn find(lookup: &Lookup<'_>, digest: &str) -> Result<Vec<FoundSignature>, 
         .await?;
     }
     Ok(out)
+}
+
+/// The bundle layers of a Sigstore bundle referrer, fetched (each must hash to its digest).
+async fn read_bundles(
+    lookup: &Lookup<'_>,
+    session: &mut Session,
+    m: &Manifest,
+    out: &mut Vec<FoundSignature>,
+) -> Result<(), ResolveError> {
+    for layer in &m.layers {
+        if out.len() >= MAX_SIGNATURES {
+            break;
+        }
+        if !is_bundle_media_type(&layer.media_type)
+            || !secfix_core::model::image_ref::is_sha256_digest(&layer.digest)
+        {
+            continue;
+        }
+        let Some(bundle) = lookup
+            .fetch(
+                session,
+                &format!("blobs/{}", layer.digest),
+                MAX_PAYLOAD_BYTES,
+                Some(&layer.digest),
+            )
+            .await?
+        else {
+            continue;
+        };
+        out.push(FoundSignature {
+            source: SignatureSource::Bundle,
+            payload: bundle,
+            signature_b64: String::new(),
+            keyless: None,
+        });
+    }
+    Ok(())
 }
 
 /// The simple-signing layers of a signature manifest, with their payloads fetched.

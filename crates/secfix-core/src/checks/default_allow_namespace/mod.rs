@@ -18,7 +18,48 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
 use crate::model::selector::label_selector_matches;
 use crate::model::Workload;
-use crate::checks::{CheckId, Detail, Direction, Finding, Severity};
+use crate::checks::{CheckId, Direction, Finding, Severity};
+
+/// What a `default-allow-namespace` finding records: the facts its fix needs, never a secret's value. Serialized
+/// into the finding's `detail` with its `type`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Detail {
+    /// A namespace direction not isolated by any policy.
+    #[serde(rename_all = "camelCase")]
+    Unisolated {
+        direction: Direction,
+        /// Workloads (and bare pods) whose pods no policy isolates in this direction.
+        workloads: Vec<String>,
+    },
+}
+
+impl super::CheckDetail for Detail {
+    fn delivery(&self) -> Option<super::Delivery> {
+        None
+    }
+
+    fn set_delivery(&mut self, _: Option<super::Delivery>) {}
+
+    fn identity(&self, _container: Option<&str>, _path: &str) -> String {
+        let Detail::Unisolated { direction, .. } = self;
+        format!(":{}", direction.as_str().to_lowercase())
+    }
+
+    fn subject(&self) -> Option<String> {
+        None
+    }
+
+    fn moved_literal(&self) -> Option<&str> {
+        None
+    }
+
+    /// Ingress before Egress for the two findings of one namespace.
+    fn rank(&self) -> u8 {
+        let Detail::Unisolated { direction, .. } = self;
+        *direction as u8
+    }
+}
 
 /// The check's definition (registered in the table of [`super`]).
 pub static CHECK: DefaultAllowNamespace = DefaultAllowNamespace;
@@ -154,10 +195,10 @@ pub fn check(namespace: &str, pods: &[PodGroup], policies: &[NetworkPolicy]) -> 
             fixable: true,
             not_fixable_reason: None,
             source: None,
-            detail: Detail::Unisolated {
+            detail: crate::checks::Detail::DefaultAllowNamespace(Detail::Unisolated {
                 direction,
                 workloads,
-            },
+            }),
             baseline: false,
         });
     }
@@ -186,10 +227,10 @@ mod tests {
     fn unisolated(fs: &[Finding]) -> Vec<(Direction, Vec<String>)> {
         fs.iter()
             .map(|f| match &f.detail {
-                Detail::Unisolated {
+                crate::checks::Detail::DefaultAllowNamespace(Detail::Unisolated {
                     direction,
                     workloads,
-                } => (*direction, workloads.clone()),
+                }) => (*direction, workloads.clone()),
                 d => panic!("{d:?}"),
             })
             .collect()

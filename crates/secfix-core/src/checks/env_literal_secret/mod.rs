@@ -38,13 +38,15 @@
 //!
 //! The value, or any part of it, never appears in a finding: reasons are fixed strings.
 
+mod fix;
+
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use crate::fix::file_env;
 use crate::model::Workload;
-use crate::checks::{CheckId, Detail, Finding, Severity};
+use crate::checks::{CheckId, Finding, Severity};
 
 use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
 use super::{env_fixability, workload_finding};
@@ -197,6 +199,53 @@ const KEY_MODIFIERS: &[&str] = &[
     "deploy",
 ];
 
+/// What an `env-literal-secret` finding records: the facts its fix needs, never a secret's value. Serialized
+/// into the finding's `detail` with its `type`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Detail {
+    /// A literal value that looks like a secret; `reason` says why (never the value).
+    #[serde(rename_all = "camelCase")]
+    LiteralSecret {
+        env: String,
+        reason: String,
+        /// How the fix would deliver it (fixable findings only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<super::Delivery>,
+    },
+}
+
+impl super::CheckDetail for Detail {
+    fn delivery(&self) -> Option<super::Delivery> {
+        let Detail::LiteralSecret { delivery, .. } = self;
+        *delivery
+    }
+
+    fn set_delivery(&mut self, d: Option<super::Delivery>) {
+        let Detail::LiteralSecret { delivery, .. } = self;
+        *delivery = d;
+    }
+
+    fn identity(&self, _container: Option<&str>, _path: &str) -> String {
+        let Detail::LiteralSecret { env, .. } = self;
+        format!(":env={env}")
+    }
+
+    fn subject(&self) -> Option<String> {
+        let Detail::LiteralSecret { env, .. } = self;
+        Some(env.clone())
+    }
+
+    fn moved_literal(&self) -> Option<&str> {
+        let Detail::LiteralSecret { env, .. } = self;
+        Some(env)
+    }
+
+    fn rank(&self) -> u8 {
+        0
+    }
+}
+
 /// The check's definition (registered in the table of [`super`]).
 pub static CHECK: EnvLiteralSecret = EnvLiteralSecret;
 
@@ -234,7 +283,7 @@ impl Check for EnvLiteralSecret {
     }
 
     fn fixer(&self) -> Option<Fixer> {
-        Some(Fixer::Workload)
+        Some(Fixer::Workload(&fix::Fix))
     }
 }
 
@@ -257,13 +306,13 @@ pub fn check(w: &Workload) -> Vec<Finding> {
                 Some(c.name),
                 format!("{}/env/{i}", c.pointer),
                 format!("{} holds a literal secret ({reason})", e.name),
-                Detail::LiteralSecret {
+                crate::checks::Detail::EnvLiteralSecret(Detail::LiteralSecret {
                     env: e.name.clone(),
                     reason: reason.to_string(),
                     delivery: fixable
                         .then(|| file_env::scan_delivery(&w.spec, (c.group, c.index), i, &e.name))
                         .flatten(),
-                },
+                }),
             );
             f.fixable = fixable;
             f.not_fixable_reason = not_fixable.clone();
@@ -331,11 +380,11 @@ fn last_applied_literals(w: &Workload) -> Vec<Finding> {
                         annotation.replace('~', "~0").replace('/', "~1")
                     ),
                     format!("{name} holds a literal secret in the last-applied-configuration annotation ({reason})"),
-                    Detail::LiteralSecret {
+                    crate::checks::Detail::EnvLiteralSecret(Detail::LiteralSecret {
                         env: name.to_string(),
                         reason: reason.to_string(),
                         delivery: None,
-                    },
+                    }),
                 );
                 f.fixable = false;
                 f.not_fixable_reason = Some(LAST_APPLIED_REASON.to_string());
@@ -1035,11 +1084,11 @@ mod tests {
         assert_eq!(fs[1].path, "/spec/template/spec/containers/0/env/1");
         assert_eq!(
             fs[1].detail,
-            Detail::LiteralSecret {
+            crate::checks::Detail::EnvLiteralSecret(Detail::LiteralSecret {
                 env: "DB_PASSWORD".into(),
                 reason: "name looks like a password".into(),
                 delivery: Some(crate::checks::Delivery::AppChange),
-            }
+            })
         );
         assert_eq!(
             fs[1].message,

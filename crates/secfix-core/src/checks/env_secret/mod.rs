@@ -2,12 +2,85 @@
 //! `env[].valueFrom.secretKeyRef` and every `envFrom[].secretRef`, in init, regular and
 //! ephemeral containers. One finding per entry; `path` points at the entry.
 
+mod fix;
+
 use crate::fix::file_env;
 use crate::model::Workload;
-use crate::checks::{CheckId, Delivery, Detail, Finding, Severity};
+use crate::checks::{CheckId, Delivery, Finding, Severity};
 
 use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
 use super::{env_fixability, workload_finding};
+
+/// What an `env-secret` finding records: the facts its fix needs, never a secret's value. Serialized
+/// into the finding's `detail` with its `type`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Detail {
+    /// `env[i].valueFrom.secretKeyRef`.
+    #[serde(rename_all = "camelCase")]
+    SecretKeyRef {
+        env: String,
+        secret: String,
+        key: String,
+        optional: bool,
+        /// How the fix would deliver it (fixable findings only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<Delivery>,
+    },
+    /// `envFrom[i].secretRef`.
+    #[serde(rename_all = "camelCase")]
+    SecretRef {
+        secret: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+        optional: bool,
+        /// How the fix would deliver it (fixable findings only): always `app-change`, since
+        /// no variable can name files whose keys the fix never reads.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<Delivery>,
+    },
+}
+
+impl super::CheckDetail for Detail {
+    fn delivery(&self) -> Option<Delivery> {
+        match self {
+            Detail::SecretKeyRef { delivery, .. } | Detail::SecretRef { delivery, .. } => *delivery,
+        }
+    }
+
+    fn set_delivery(&mut self, d: Option<Delivery>) {
+        match self {
+            Detail::SecretKeyRef { delivery, .. } | Detail::SecretRef { delivery, .. } => {
+                *delivery = d;
+            }
+        }
+    }
+
+    fn identity(&self, _container: Option<&str>, _path: &str) -> String {
+        match self {
+            Detail::SecretKeyRef { env, .. } => format!(":env={env}"),
+            Detail::SecretRef { secret, prefix, .. } => match prefix {
+                Some(p) => format!(":envFrom={secret}:prefix={p}"),
+                None => format!(":envFrom={secret}"),
+            },
+        }
+    }
+
+    fn subject(&self) -> Option<String> {
+        Some(match self {
+            Detail::SecretKeyRef { env, .. } => env.clone(),
+            Detail::SecretRef { secret, .. } => format!("envFrom Secret {secret}"),
+        })
+    }
+
+    fn moved_literal(&self) -> Option<&str> {
+        None
+    }
+
+    fn rank(&self) -> u8 {
+        0
+    }
+}
 
 /// The check's definition (registered in the table of [`super`]).
 pub static CHECK: EnvSecret = EnvSecret;
@@ -48,7 +121,7 @@ impl Check for EnvSecret {
     }
 
     fn fixer(&self) -> Option<Fixer> {
-        Some(Fixer::Workload)
+        Some(Fixer::Workload(&fix::Fix))
     }
 }
 
@@ -72,7 +145,7 @@ pub fn check(w: &Workload) -> Vec<Finding> {
                 Some(c.name),
                 format!("{}/env/{i}", c.pointer),
                 format!("{} from Secret {} (key {})", e.name, r.name, r.key),
-                Detail::SecretKeyRef {
+                crate::checks::Detail::EnvSecret(Detail::SecretKeyRef {
                     env: e.name.clone(),
                     secret: r.name.clone(),
                     key: r.key.clone(),
@@ -80,7 +153,7 @@ pub fn check(w: &Workload) -> Vec<Finding> {
                     delivery: fixable
                         .then(|| file_env::scan_delivery(&w.spec, (c.group, c.index), i, &e.name))
                         .flatten(),
-                },
+                }),
             );
             f.fixable = fixable;
             f.not_fixable_reason = reason.clone();
@@ -102,12 +175,12 @@ pub fn check(w: &Workload) -> Vec<Finding> {
                 Some(c.name),
                 format!("{}/envFrom/{i}", c.pointer),
                 message,
-                Detail::SecretRef {
+                crate::checks::Detail::EnvSecret(Detail::SecretRef {
                     secret: r.name.clone(),
                     prefix,
                     optional: r.optional.unwrap_or(false),
                     delivery: fixable.then_some(Delivery::AppChange),
-                },
+                }),
             );
             f.fixable = fixable;
             f.not_fixable_reason = reason.clone();
@@ -162,43 +235,43 @@ mod tests {
         assert_eq!(fs[0].container.as_deref(), Some("init"));
         assert_eq!(
             fs[0].detail,
-            Detail::SecretKeyRef {
+            crate::checks::Detail::EnvSecret(Detail::SecretKeyRef {
                 env: "TOKEN".into(),
                 secret: "tok".into(),
                 key: "t".into(),
                 optional: false,
                 delivery: Some(Delivery::AppChange),
-            }
+            })
         );
         assert_eq!(
             fs[1].detail,
-            Detail::SecretKeyRef {
+            crate::checks::Detail::EnvSecret(Detail::SecretKeyRef {
                 env: "DB_PASSWORD".into(),
                 secret: "db".into(),
                 key: "password".into(),
                 optional: true,
                 delivery: Some(Delivery::AppChange),
-            }
+            })
         );
         assert_eq!(fs[1].message, "DB_PASSWORD from Secret db (key password)");
         assert_eq!(
             fs[2].detail,
-            Detail::SecretRef {
+            crate::checks::Detail::EnvSecret(Detail::SecretRef {
                 secret: "all".into(),
                 prefix: Some("APP_".into()),
                 optional: false,
                 delivery: Some(Delivery::AppChange),
-            }
+            })
         );
         assert!(fs[2].message.contains("prefix APP_"), "{}", fs[2].message);
         assert_eq!(
             fs[3].detail,
-            Detail::SecretRef {
+            crate::checks::Detail::EnvSecret(Detail::SecretRef {
                 secret: "plain".into(),
                 prefix: None,
                 optional: false,
                 delivery: Some(Delivery::AppChange),
-            }
+            })
         );
         assert!(!fs[3].message.contains("prefix"));
     }

@@ -9,15 +9,63 @@
 //! there is nothing to pin). A container without an image (possible in a manifest that a tool
 //! fills in later) is skipped.
 
+mod fix;
+
 use crate::model::{ImageRef, Workload};
 
-use crate::checks::{CheckId, Detail, Finding, Severity};
+use crate::checks::{CheckId, Finding, Severity};
 
 use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
 use super::workload_finding;
 
 /// `not_fixable_reason` of a finding whose digest the CLI has not resolved.
 pub(crate) const NO_DIGEST_YET: &str = "no digest resolved yet";
+
+/// What a `mutable-image-tag` finding records: the facts its fix needs, never a secret's value. Serialized
+/// into the finding's `detail` with its `type`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Detail {
+    /// An image reference without a digest.
+    #[serde(rename_all = "camelCase")]
+    Image {
+        image: String,
+        /// The digest a fix would pin, when known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        digest: Option<String>,
+        /// Where that digest came from (`pods` or `registry`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        digest_source: Option<String>,
+    },
+}
+
+impl super::CheckDetail for Detail {
+    fn delivery(&self) -> Option<super::Delivery> {
+        None
+    }
+
+    fn set_delivery(&mut self, _: Option<super::Delivery>) {}
+
+    /// One image per container; a finding without a container keeps its field.
+    fn identity(&self, container: Option<&str>, path: &str) -> String {
+        match container {
+            Some(_) => String::new(),
+            None => format!(":{path}"),
+        }
+    }
+
+    fn subject(&self) -> Option<String> {
+        None
+    }
+
+    fn moved_literal(&self) -> Option<&str> {
+        None
+    }
+
+    fn rank(&self) -> u8 {
+        0
+    }
+}
 
 /// The check's definition (registered in the table of [`super`]).
 pub static CHECK: MutableImageTag = MutableImageTag;
@@ -63,7 +111,7 @@ impl Check for MutableImageTag {
     }
 
     fn fixer(&self) -> Option<Fixer> {
-        Some(Fixer::Workload)
+        Some(Fixer::Workload(&fix::Fix))
     }
 }
 
@@ -106,11 +154,11 @@ pub fn check(w: &Workload) -> Vec<Finding> {
             Some(c.name),
             format!("{}/image", c.pointer),
             message,
-            Detail::Image {
+            crate::checks::Detail::MutableImageTag(Detail::Image {
                 image: image.to_string(),
                 digest: None,
                 digest_source: None,
-            },
+            }),
         );
         f.fixable = false;
         f.not_fixable_reason = Some(reason);
@@ -156,11 +204,11 @@ mod tests {
             assert_eq!(f.not_fixable_reason.as_deref(), Some(NO_DIGEST_YET));
             assert_eq!(
                 f.detail,
-                Detail::Image {
+                crate::checks::Detail::MutableImageTag(Detail::Image {
                     image: image.into(),
                     digest: None,
                     digest_source: None
-                }
+                })
             );
             assert!(f.message.starts_with(image), "{}", f.message);
         }

@@ -34,6 +34,8 @@
 //! SHA-384), Ed25519, and RSA (PKCS#1 v1.5 or PSS, SHA-256).
 
 pub mod sigstore;
+pub mod sigstore_bundle;
+pub mod sigstore_ring;
 
 use std::collections::BTreeSet;
 
@@ -46,7 +48,7 @@ use webpki::RawPublicKeyEntity;
 
 use crate::model::{ImageRef, Workload};
 
-use crate::checks::{CheckId, Detail, Finding, Severity};
+use crate::checks::{CheckId, Finding, Severity};
 
 use super::{Check, CheckContext, Evidence, Fixer, Meta, Scan};
 use super::{ScanOptions, workload_finding};
@@ -57,6 +59,54 @@ pub(crate) const ANNOTATION: &str = "secfix.dev/signature-keys";
 /// `not_fixable_reason` of every finding: there is nothing the tool can sign.
 pub(crate) const NOT_FIXABLE: &str =
     "no automatic fix: sign the image with a trusted key, or deploy a signed digest";
+
+/// What an `unsigned-image` finding records: the facts its fix needs, never a secret's value. Serialized
+/// into the finding's `detail` with its `type`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Detail {
+    /// An image whose signature does not verify (`unsigned-image`).
+    #[serde(rename_all = "camelCase")]
+    Unsigned {
+        image: String,
+        /// The digest whose signatures were checked, when known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        digest: Option<String>,
+        /// Where that digest came from (`reference`, `pods` or `registry`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        digest_source: Option<String>,
+        /// The names of the `--signature-key` keys in force for this object (narrowed by its
+        /// namespace's `secfix.dev/signature-keys`).
+        keys: Vec<String>,
+        /// Why it failed; `None` while the verification is pending.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        problem: Option<crate::checks::unsigned_image::Problem>,
+    },
+}
+
+impl super::CheckDetail for Detail {
+    fn delivery(&self) -> Option<super::Delivery> {
+        None
+    }
+
+    fn set_delivery(&mut self, _: Option<super::Delivery>) {}
+
+    fn identity(&self, _container: Option<&str>, path: &str) -> String {
+        format!(":{path}")
+    }
+
+    fn subject(&self) -> Option<String> {
+        None
+    }
+
+    fn moved_literal(&self) -> Option<&str> {
+        None
+    }
+
+    fn rank(&self) -> u8 {
+        0
+    }
+}
 
 /// The check's definition (registered in the table of [`super`]).
 pub static CHECK: UnsignedImage = UnsignedImage;
@@ -72,9 +122,10 @@ static META: Meta = Meta {
     help: "Images should be signed, and what runs should be what was signed. The check finds \
            each image's digest (the pods' imageID, the reference's digest, or the registry), \
            looks for cosign signatures (the sha256-<hex>.sig tag, OCI 1.1 referrers, the \
-           sha256-<hex> fallback index) and verifies them with --signature-key (narrowed per \
-           namespace by the secfix.dev/signature-keys annotation). A signature counts only \
-           when its payload names that digest. There is no automatic fix: sign the image or \
+           sha256-<hex> fallback index, Sigstore bundles among them) and verifies them with \
+           --signature-key or the keyless policy (narrowed per namespace by the \
+           secfix.dev/signature-keys annotation). A signature counts only when its payload \
+           (or bundle statement) names that digest. There is no automatic fix: sign the image or \
            deploy a signed digest.",
     finds: "an image whose digest has no cosign signature that verifies with `--signature-key` (narrowed per namespace by `secfix.dev/signature-keys`) and names that digest; runs only with that flag",
     remedy: "nothing: sign the image; with a key given, `mutable-image-tag` pins only signed digests",
@@ -216,6 +267,11 @@ impl TrustedKey {
             .any(|alg| entity.verify_signature(*alg, payload, signature).is_ok())
     }
 
+    /// The key's DER SubjectPublicKeyInfo.
+    pub fn spki(&self) -> &[u8] {
+        &self.spki
+    }
+
     /// Whether an annotation entry names this key (its name or its fingerprint).
     fn named(&self, entry: &str) -> bool {
         entry == self.name || entry == self.fingerprint
@@ -303,6 +359,9 @@ pub enum SignatureSource {
     SigTag,
     /// An OCI 1.1 referrer (from the referrers API or the `sha256-<hex>` fallback index).
     Referrer,
+    /// A Sigstore bundle found as an OCI 1.1 referrer: [`FoundSignature::payload`] holds the
+    /// bundle's JSON ([`sigstore_bundle`]).
+    Bundle,
 }
 
 /// A signature as fetched: a simple-signing payload and the signature over it (from the
@@ -354,8 +413,21 @@ pub fn payload_digest(payload: &[u8]) -> Option<String> {
 
 /// Checks every signature found against every key of `policy`, once per digest.
 pub fn examine(policy: &TrustPolicy, found: &[FoundSignature]) -> Vec<Candidate> {
-    found
+    let bundles = found
         .iter()
+        .filter(|s| s.source == SignatureSource::Bundle)
+        .flat_map(|s| {
+            sigstore_bundle::examine(&policy.keys, policy.keyless.as_ref(), &s.payload)
+        })
+        .map(|(names_digest, verified_by, identity_mismatch)| Candidate {
+            source: SignatureSource::Bundle,
+            names_digest,
+            verified_by,
+            identity_mismatch,
+        });
+    let classic: Vec<Candidate> = found
+        .iter()
+        .filter(|s| s.source != SignatureSource::Bundle)
         .map(|s| {
             let signature = base64::engine::general_purpose::STANDARD
                 .decode(s.signature_b64.trim())
@@ -387,7 +459,8 @@ pub fn examine(policy: &TrustPolicy, found: &[FoundSignature]) -> Vec<Candidate>
                 identity_mismatch,
             }
         })
-        .collect()
+        .collect();
+    classic.into_iter().chain(bundles).collect()
 }
 
 /// Why an image does not pass.
@@ -503,13 +576,13 @@ pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
             Some(c.name),
             format!("{}/image", c.pointer),
             format!("{image}: signature not verified yet"),
-            Detail::Unsigned {
+            crate::checks::Detail::UnsignedImage(Detail::Unsigned {
                 image: image.to_string(),
                 digest_source: digest.as_ref().map(|_| "reference".to_string()),
                 digest,
                 keys: keys.clone(),
                 problem: None,
-            },
+            }),
         );
         f.fixable = false;
         f.not_fixable_reason = Some(NOT_FIXABLE.to_string());
@@ -521,12 +594,12 @@ pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
 /// Settles a pending finding with its verdict: `true` when it passes (the caller drops it),
 /// else the message and detail say why.
 pub fn settle(f: &mut Finding, digest: Option<&str>, outcome: Result<String, Problem>) -> bool {
-    let Detail::Unsigned {
+    let crate::checks::Detail::UnsignedImage(Detail::Unsigned {
         image,
         digest: d,
         problem,
         ..
-    } = &mut f.detail
+    }) = &mut f.detail
     else {
         return false;
     };
@@ -732,7 +805,7 @@ RAY5y5/hbY8nGOef11RN4DHUdWP6tVE8
         );
         let mut fs = check(&w, &CheckContext { opts: &o, namespace: &ns });
         assert_eq!(fs.len(), 2);
-        let Detail::Unsigned { digest, keys, .. } = &fs[1].detail else {
+        let crate::checks::Detail::UnsignedImage(Detail::Unsigned { digest, keys, .. }) = &fs[1].detail else {
             panic!()
         };
         assert_eq!(digest.as_deref(), Some(DIGEST));

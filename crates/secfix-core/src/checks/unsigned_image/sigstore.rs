@@ -19,8 +19,10 @@
 //!    extension (1.3.6.1.4.1.57264.1.8, else the older .1.1) equals
 //!    `--certificate-oidc-issuer`. The extensions are read with `x509-cert`.
 //!
-//! Not supported: Sigstore bundles (`application/vnd.dev.sigstore.bundle.v0.3+json`)
-//! referrers, RFC 3161 timestamps and inclusion proofs without an SET.
+//! Not supported here: RFC 3161 timestamps and inclusion proofs without an SET. Sigstore
+//! bundles (`application/vnd.dev.sigstore.bundle.v0.3+json` referrers), which carry those,
+//! are verified by `sigstore-verify` in [`super::sigstore_bundle`], with the same trusted
+//! root and identity rules.
 
 use base64::Engine as _;
 use rustls_pki_types::pem::PemObject as _;
@@ -39,7 +41,7 @@ fn b64(s: &str) -> Result<Vec<u8>, String> {
         .map_err(|_| "not base64".to_string())
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -54,6 +56,8 @@ pub struct TrustedRoot {
     authorities: Vec<Vec<Vec<u8>>>,
     /// `(log id = sha256 hex of the key, DER SubjectPublicKeyInfo)`.
     logs: Vec<(String, Vec<u8>)>,
+    /// The same file as `sigstore-verify` reads it, for bundles.
+    bundles: super::sigstore_bundle::BundleRoot,
 }
 
 #[derive(Deserialize)]
@@ -113,7 +117,16 @@ impl TrustedRoot {
                 "the trusted root needs a certificate authority and a transparency log".into(),
             );
         }
-        Ok(TrustedRoot { authorities, logs })
+        Ok(TrustedRoot {
+            authorities,
+            logs,
+            bundles: super::sigstore_bundle::BundleRoot::from_json(bytes),
+        })
+    }
+
+    /// The root as `sigstore-verify` reads it, for Sigstore bundles.
+    pub fn bundle_root(&self) -> &super::sigstore_bundle::BundleRoot {
+        &self.bundles
     }
 }
 
@@ -291,10 +304,20 @@ pub fn verify(
     // 4. Who signed.
     let (names, issuer) = identity_of(leaf.as_ref())
         .map_err(|e| KeylessError::Invalid(format!("the certificate does not parse: {e}")))?;
-    if issuer.as_deref() != Some(policy.issuer.as_str()) {
+    check_identity(policy, &names, issuer.as_deref())
+}
+
+/// Whether a verified certificate's identities (`names`: its subjectAltName emails and URIs)
+/// and OIDC issuer are the policy's; `Ok` holds the identity that matched.
+pub(crate) fn check_identity(
+    policy: &KeylessPolicy,
+    names: &[String],
+    issuer: Option<&str>,
+) -> Result<String, KeylessError> {
+    if issuer != Some(policy.issuer.as_str()) {
         return Err(KeylessError::Identity(format!(
             "the certificate's OIDC issuer is {}, not {}",
-            issuer.as_deref().unwrap_or("(none)"),
+            issuer.unwrap_or("(none)"),
             policy.issuer
         )));
     }

@@ -19,13 +19,57 @@
 
 use crate::model::{ImageRef, Workload};
 
-use crate::checks::{CheckId, Detail, Finding, Severity};
+use crate::checks::{CheckId, Finding, Severity};
 
 use super::{Check, CheckContext, Evidence, Fixer, Meta, Scan};
 use super::{ScanOptions, workload_finding};
 
 /// The namespace annotation that narrows `--allowed-registries`.
 pub(crate) const ANNOTATION: &str = "secfix.dev/allowed-registries";
+
+/// What an `untrusted-registry` finding records: the facts its fix needs, never a secret's value. Serialized
+/// into the finding's `detail` with its `type`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Detail {
+    /// An image from a registry outside the allowed list.
+    #[serde(rename_all = "camelCase")]
+    UntrustedImage {
+        image: String,
+        /// The normalised repository (`docker.io/library/nginx`), as compared with the list.
+        repository: String,
+        /// The allowed registries in force for this object (flag, narrowed by its namespace).
+        allowed: Vec<String>,
+    },
+}
+
+impl super::CheckDetail for Detail {
+    fn delivery(&self) -> Option<super::Delivery> {
+        None
+    }
+
+    fn set_delivery(&mut self, _: Option<super::Delivery>) {}
+
+    /// One image per container; a finding without a container keeps its field.
+    fn identity(&self, container: Option<&str>, path: &str) -> String {
+        match container {
+            Some(_) => String::new(),
+            None => format!(":{path}"),
+        }
+    }
+
+    fn subject(&self) -> Option<String> {
+        None
+    }
+
+    fn moved_literal(&self) -> Option<&str> {
+        None
+    }
+
+    fn rank(&self) -> u8 {
+        0
+    }
+}
 
 /// The check's definition (registered in the table of [`super`]).
 pub static CHECK: UntrustedRegistry = UntrustedRegistry;
@@ -207,11 +251,11 @@ pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
             Some(c.name),
             format!("{}/image", c.pointer),
             format!("{image}: {repository} is not from an allowed registry"),
-            Detail::UntrustedImage {
+            crate::checks::Detail::UntrustedRegistry(Detail::UntrustedImage {
                 image: image.to_string(),
                 repository,
                 allowed: in_force.clone(),
-            },
+            }),
         );
         f.fixable = false;
         f.not_fixable_reason = Some(
@@ -255,7 +299,7 @@ mod tests {
         )
         .into_iter()
         .map(|f| match f.detail {
-            Detail::UntrustedImage { repository, .. } => repository,
+            crate::checks::Detail::UntrustedRegistry(Detail::UntrustedImage { repository, .. }) => repository,
             d => panic!("{d:?}"),
         })
         .collect()

@@ -10,10 +10,12 @@
 //! and every other part of a value are dropped, so a password inside a URL never travels
 //! further.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Container};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, EnvFromSource, EnvVar, KeyToPath, Volume, VolumeMount,
+};
 
 use crate::model::Workload;
 
@@ -596,6 +598,63 @@ fn config_map_data<'a>(
         .and_then(|c| c.data.as_ref())
 }
 
+/// The ConfigMaps `w` reads (env, envFrom, volumes) that are not among `config_maps` and
+/// not optional: the hosts they name cannot be seen.
+pub(crate) fn unknown_config_maps<'a>(
+    w: &'a Workload,
+    config_maps: &[ConfigMap],
+) -> BTreeSet<&'a str> {
+    let spec = &w.spec;
+    let known = |name: &str| {
+        config_maps.iter().any(|c| {
+            c.metadata.name.as_deref() == Some(name)
+                && c.metadata.namespace.as_deref().unwrap_or("default") == w.namespace()
+        })
+    };
+    let mut read: Vec<(&str, Option<bool>)> = Vec::new();
+    let mut env = |env: &'a Option<Vec<EnvVar>>, env_from: &'a Option<Vec<EnvFromSource>>| {
+        for e in env.iter().flatten() {
+            if let Some(r) = e
+                .value_from
+                .as_ref()
+                .and_then(|v| v.config_map_key_ref.as_ref())
+            {
+                read.push((&r.name, r.optional));
+            }
+        }
+        for ef in env_from.iter().flatten() {
+            if let Some(r) = &ef.config_map_ref {
+                read.push((&r.name, r.optional));
+            }
+        }
+    };
+    for c in spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+    {
+        env(&c.env, &c.env_from);
+    }
+    for c in spec.ephemeral_containers.iter().flatten() {
+        env(&c.env, &c.env_from);
+    }
+    for v in spec.volumes.iter().flatten() {
+        if let Some(c) = &v.config_map {
+            read.push((&c.name, c.optional));
+        }
+        for src in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
+            if let Some(c) = &src.config_map {
+                read.push((&c.name, c.optional));
+            }
+        }
+    }
+    read.into_iter()
+        .filter(|(name, optional)| *optional != Some(true) && !known(name))
+        .map(|(name, _)| name)
+        .collect()
+}
+
 /// The variables known while a container's env is expanded: name → (value, whether the
 /// value came from a ConfigMap, and so may not be shown).
 type Vars = BTreeMap<String, (String, bool)>;
@@ -670,64 +729,125 @@ fn pair_port(
 /// A ConfigMap a volume holds, with the keys it projects (`None`: all).
 type ConfigMapVolume<'a> = (&'a str, Option<Vec<&'a str>>);
 
+/// The parts of a container (regular, init or ephemeral) that can name a host.
+struct ContainerView<'c> {
+    name: &'c str,
+    env: &'c [EnvVar],
+    env_from: &'c [EnvFromSource],
+    mounts: &'c [VolumeMount],
+    args: &'c [String],
+    command: &'c [String],
+}
+
+macro_rules! container_view {
+    ($c:expr) => {
+        ContainerView {
+            name: &$c.name,
+            env: $c.env.as_deref().unwrap_or(&[]),
+            env_from: $c.env_from.as_deref().unwrap_or(&[]),
+            mounts: $c.volume_mounts.as_deref().unwrap_or(&[]),
+            args: $c.args.as_deref().unwrap_or(&[]),
+            command: $c.command.as_deref().unwrap_or(&[]),
+        }
+    };
+}
+
+/// What the mentions of one workload are read against, and the mentions found so far.
+struct MentionScan<'a> {
+    namespace: &'a str,
+    config_maps: &'a [ConfigMap],
+    /// ConfigMap volumes: volume name → (ConfigMap, the keys it projects; `None` = all).
+    cm_volumes: BTreeMap<&'a str, Vec<ConfigMapVolume<'a>>>,
+    out: Vec<Mention>,
+}
+
 /// Every host the containers of `w` name, with where. `config_maps` are the ConfigMaps
 /// known (any namespace): only the keys that an env var of `w` reads are looked at.
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> {
-    let mut out = Vec::new();
-    let ns = w.namespace();
     let spec = &w.spec;
-    let mut containers: Vec<&Container> = spec.init_containers.iter().flatten().collect();
-    containers.extend(spec.containers.iter());
-    let ephemeral = spec.ephemeral_containers.iter().flatten();
-    let mut push = |container: &str, source: Source, refs: Vec<(HostRef, bool)>| {
+    let mut scan = MentionScan {
+        namespace: w.namespace(),
+        config_maps,
+        cm_volumes: config_map_volumes(spec.volumes.iter().flatten()),
+        out: Vec::new(),
+    };
+    for c in spec.init_containers.iter().flatten() {
+        scan.container(&container_view!(c));
+    }
+    for c in &spec.containers {
+        scan.container(&container_view!(c));
+    }
+    for c in spec.ephemeral_containers.iter().flatten() {
+        scan.container(&container_view!(c));
+    }
+    scan.out
+}
+
+/// The ConfigMaps each volume holds (directly or projected), with the keys it projects.
+fn config_map_volumes<'a>(
+    volumes: impl Iterator<Item = &'a Volume>,
+) -> BTreeMap<&'a str, Vec<ConfigMapVolume<'a>>> {
+    fn keys(items: &Option<Vec<KeyToPath>>) -> Option<Vec<&str>> {
+        items
+            .as_ref()
+            .map(|i| i.iter().map(|k| k.key.as_str()).collect())
+    }
+    let mut out: BTreeMap<&str, Vec<ConfigMapVolume<'_>>> = BTreeMap::new();
+    for v in volumes {
+        if let Some(c) = &v.config_map {
+            out.entry(&v.name)
+                .or_default()
+                .push((&c.name, keys(&c.items)));
+        }
+        for src in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
+            if let Some(c) = &src.config_map {
+                out.entry(&v.name)
+                    .or_default()
+                    .push((&c.name, keys(&c.items)));
+            }
+        }
+    }
+    out
+}
+
+impl<'a> MentionScan<'a> {
+    fn push(&mut self, container: &str, source: Source, refs: Vec<(HostRef, bool)>) {
         for (host, named_as_address) in refs {
-            out.push(Mention {
+            self.out.push(Mention {
                 container: container.to_string(),
                 source: source.clone(),
                 host,
                 named_as_address,
             });
         }
-    };
-    // ConfigMap volumes: volume name → (ConfigMap, the keys it projects; `None` = all).
-    let mut cm_volumes: BTreeMap<&str, Vec<ConfigMapVolume<'_>>> = BTreeMap::new();
-    for v in spec.volumes.iter().flatten() {
-        fn keys(items: &Option<Vec<k8s_openapi::api::core::v1::KeyToPath>>) -> Option<Vec<&str>> {
-            items
-                .as_ref()
-                .map(|i| i.iter().map(|k| k.key.as_str()).collect())
-        }
-        if let Some(c) = &v.config_map {
-            cm_volumes
-                .entry(&v.name)
-                .or_default()
-                .push((&c.name, keys(&c.items)));
-        }
-        for src in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
-            if let Some(c) = &src.config_map {
-                cm_volumes
-                    .entry(&v.name)
-                    .or_default()
-                    .push((&c.name, keys(&c.items)));
-            }
-        }
     }
-    let mut visit = |name: &str,
-                     env: &[k8s_openapi::api::core::v1::EnvVar],
-                     env_from: &[k8s_openapi::api::core::v1::EnvFromSource],
-                     mounts: &[k8s_openapi::api::core::v1::VolumeMount],
-                     args: &[String],
-                     command: &[String]| {
-        for m in mounts {
+
+    fn data(&self, config_map: &str) -> Option<&'a BTreeMap<String, String>> {
+        config_map_data(self.config_maps, self.namespace, config_map)
+    }
+
+    /// The hosts one container names: in mounted ConfigMap files, env values (literal or
+    /// from ConfigMaps), then command and args with `$(NAME)` expanded.
+    fn container(&mut self, c: &ContainerView<'_>) {
+        self.mounted_files(c);
+        let ports = self.port_vars(c);
+        let vars = self.env(c, &ports);
+        self.env_from(c, &ports);
+        self.command_and_args(c, &vars);
+    }
+
+    /// The files of the ConfigMap volumes `c` mounts (a `subPath` mount of a whole
+    /// ConfigMap is one file, named by its key).
+    fn mounted_files(&mut self, c: &ContainerView<'_>) {
+        let cm_volumes = std::mem::take(&mut self.cm_volumes);
+        for m in c.mounts {
             for (cm, keys) in cm_volumes.get(m.name.as_str()).into_iter().flatten() {
-                let Some(data) = config_map_data(config_maps, ns, cm) else {
+                let Some(data) = self.data(cm) else {
                     continue;
                 };
                 let sub = m.sub_path.as_deref();
                 for (key, v) in data {
                     let projected = keys.as_ref().is_none_or(|k| k.contains(&key.as_str()));
-                    // A subPath mount of a whole ConfigMap is one file, named by its key.
                     let mounted = sub.is_none_or(|p| keys.is_some() || p == key);
                     if !projected || !mounted {
                         continue;
@@ -735,8 +855,8 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                     let v = without_url_queries(v);
                     let tokens: Vec<&str> =
                         v.split(is_separator).filter(|t| !t.is_empty()).collect();
-                    push(
-                        name,
+                    self.push(
+                        c.name,
                         Source::ConfigMapFile {
                             config_map: cm.to_string(),
                             key: key.clone(),
@@ -746,15 +866,15 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                 }
             }
         }
-        // Port variables (`X_PORT=5672`, literal or from a ConfigMap): a sibling host
-        // variable (`X_HOST`, `X_HOSTNAME`) without a port names that port.
+        self.cm_volumes = cm_volumes;
+    }
+
+    /// Port variables (`X_PORT=5672`, literal or from a ConfigMap): a sibling host variable
+    /// (`X_HOST`, `X_HOSTNAME`) without a port names that port.
+    fn port_vars(&self, c: &ContainerView<'_>) -> BTreeMap<String, u16> {
         let mut port_vars: BTreeMap<String, u16> = BTreeMap::new();
-        for ef in env_from {
-            if let Some(data) = ef
-                .config_map_ref
-                .as_ref()
-                .and_then(|r| config_map_data(config_maps, ns, &r.name))
-            {
+        for ef in c.env_from {
+            if let Some(data) = ef.config_map_ref.as_ref().and_then(|r| self.data(&r.name)) {
                 let prefix = ef.prefix.as_deref().unwrap_or("");
                 for (key, v) in data {
                     if let Ok(p) = v.trim().parse::<u16>() {
@@ -763,16 +883,12 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                 }
             }
         }
-        for e in env {
+        for e in c.env {
             let v = e.value.clone().or_else(|| {
                 e.value_from
                     .as_ref()
                     .and_then(|vf| vf.config_map_key_ref.as_ref())
-                    .and_then(|r| {
-                        config_map_data(config_maps, ns, &r.name)?
-                            .get(&r.key)
-                            .cloned()
-                    })
+                    .and_then(|r| self.data(&r.name)?.get(&r.key).cloned())
             });
             match v.and_then(|v| v.trim().parse::<u16>().ok()) {
                 Some(p) => {
@@ -783,17 +899,16 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                 }
             }
         }
-        let value_refs =
-            |var: &str, value: &str| pair_port(var, value_refs(var, value), &port_vars);
-        // What `$(NAME)` expands to, in the kubelet's order: `envFrom` first, then each
-        // `env` entry in turn (a literal value expanded with those before it).
+        port_vars
+    }
+
+    /// The hosts each `env` entry names, and what `$(NAME)` expands to after them, in the
+    /// kubelet's order: `envFrom` first, then each `env` entry in turn (a literal value
+    /// expanded with those before it).
+    fn env(&mut self, c: &ContainerView<'_>, ports: &BTreeMap<String, u16>) -> Vars {
         let mut vars = Vars::new();
-        for ef in env_from {
-            let Some(data) = ef
-                .config_map_ref
-                .as_ref()
-                .and_then(|r| config_map_data(config_maps, ns, &r.name))
-            else {
+        for ef in c.env_from {
+            let Some(data) = ef.config_map_ref.as_ref().and_then(|r| self.data(&r.name)) else {
                 continue;
             };
             let prefix = ef.prefix.as_deref().unwrap_or("");
@@ -801,14 +916,15 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                 vars.insert(format!("{prefix}{key}"), (v.clone(), true));
             }
         }
-        for e in env {
+        for e in c.env {
             if let Some(v) = &e.value {
                 let (value, hidden) = expand(v, &vars);
                 let source = Source::Env {
                     var: e.name.clone(),
                 }
                 .expanded(hidden);
-                push(name, source, value_refs(&e.name, &value));
+                let refs = pair_port(&e.name, value_refs(&e.name, &value), ports);
+                self.push(c.name, source, refs);
                 if crate::checks::env_literal_secret::classify(&e.name, v).is_some() {
                     // A literal secret never goes into another value.
                     vars.remove(&e.name);
@@ -819,17 +935,17 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                 .value_from
                 .as_ref()
                 .and_then(|vf| vf.config_map_key_ref.as_ref())
-                && let Some(v) =
-                    config_map_data(config_maps, ns, &r.name).and_then(|d| d.get(&r.key))
+                && let Some(v) = self.data(&r.name).and_then(|d| d.get(&r.key))
             {
-                push(
-                    name,
+                let refs = pair_port(&e.name, value_refs(&e.name, v), ports);
+                self.push(
+                    c.name,
                     Source::ConfigMap {
                         var: e.name.clone(),
                         config_map: r.name.clone(),
                         key: r.key.clone(),
                     },
-                    value_refs(&e.name, v),
+                    refs,
                 );
                 vars.insert(e.name.clone(), (v.clone(), true));
             } else {
@@ -838,34 +954,43 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                 vars.remove(&e.name);
             }
         }
-        for ef in env_from {
+        vars
+    }
+
+    /// The hosts the ConfigMaps of `envFrom` name, one variable per key.
+    fn env_from(&mut self, c: &ContainerView<'_>, ports: &BTreeMap<String, u16>) {
+        for ef in c.env_from {
             let Some(r) = &ef.config_map_ref else {
                 continue;
             };
-            let Some(data) = config_map_data(config_maps, ns, &r.name) else {
+            let Some(data) = self.data(&r.name) else {
                 continue;
             };
             let prefix = ef.prefix.as_deref().unwrap_or("");
             for (key, v) in data {
                 let var = format!("{prefix}{key}");
-                push(
-                    name,
+                let refs = pair_port(&var, value_refs(&var, v), ports);
+                self.push(
+                    c.name,
                     Source::ConfigMap {
-                        var: var.clone(),
+                        var,
                         config_map: r.name.clone(),
                         key: key.clone(),
                     },
-                    value_refs(&var, v),
+                    refs,
                 );
             }
         }
-        for (source, list) in [(Source::Command, command), (Source::Args, args)] {
-            // `command` and `args` expand `$(NAME)` with the whole env.
+    }
+
+    /// The hosts `command` and `args` name, with `$(NAME)` expanded from the whole env.
+    fn command_and_args(&mut self, c: &ContainerView<'_>, vars: &Vars) {
+        for (source, list) in [(Source::Command, c.command), (Source::Args, c.args)] {
             let mut hidden = false;
             let expanded: Vec<String> = list
                 .iter()
                 .map(|a| {
-                    let (v, h) = expand(a, &vars);
+                    let (v, h) = expand(a, vars);
                     hidden |= h;
                     without_url_queries(&v).into_owned()
                 })
@@ -875,30 +1000,9 @@ pub(crate) fn mentions(w: &Workload, config_maps: &[ConfigMap]) -> Vec<Mention> 
                 .flat_map(|a| a.split(is_separator))
                 .filter(|t| !t.is_empty())
                 .collect();
-            push(name, source.expanded(hidden), context_refs(&tokens));
+            self.push(c.name, source.expanded(hidden), context_refs(&tokens));
         }
-    };
-    for c in containers {
-        visit(
-            &c.name,
-            c.env.as_deref().unwrap_or(&[]),
-            c.env_from.as_deref().unwrap_or(&[]),
-            c.volume_mounts.as_deref().unwrap_or(&[]),
-            c.args.as_deref().unwrap_or(&[]),
-            c.command.as_deref().unwrap_or(&[]),
-        );
     }
-    for c in ephemeral {
-        visit(
-            &c.name,
-            c.env.as_deref().unwrap_or(&[]),
-            c.env_from.as_deref().unwrap_or(&[]),
-            c.volume_mounts.as_deref().unwrap_or(&[]),
-            c.args.as_deref().unwrap_or(&[]),
-            c.command.as_deref().unwrap_or(&[]),
-        );
-    }
-    out
 }
 
 #[cfg(test)]

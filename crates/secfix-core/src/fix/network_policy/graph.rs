@@ -1002,6 +1002,45 @@ pub(crate) fn pod_selector(w: &Workload) -> (LabelSelector, bool) {
     )
 }
 
+/// One mention of a host as the graph records it: who, where, and the host as it may be
+/// shown (`None`: a value that is never shown).
+struct Seen {
+    caller: WorkloadRef,
+    why: String,
+    host: Option<String>,
+}
+
+impl Seen {
+    /// The mention as a flow that will be blocked, and why.
+    fn blocked(&self, note: String) -> Flow {
+        Flow {
+            kind: FlowKind::Blocked,
+            from: Peer::Workload(self.caller.clone()),
+            to: Peer::Host {
+                host: self.host.clone(),
+            },
+            ports: Vec::new(),
+            evidence: vec![self.why.clone()],
+            note: Some(note),
+        }
+    }
+}
+
+/// A mention of a host outside the cluster: allowed when inside an `--allow-egress`
+/// block, else blocked.
+fn external_flow(seen: &Seen, r: &HostRef, allow_egress: &[Cidr]) -> Flow {
+    if let Some(ip) = r.ip()
+        && let Some(c) = allow_egress.iter().find(|c| c.contains(ip))
+    {
+        return Flow {
+            kind: FlowKind::AllowedEgress,
+            note: Some(format!("inside --allow-egress {c}")),
+            ..seen.blocked(String::new())
+        };
+    }
+    seen.blocked("outside the cluster".to_string())
+}
+
 /// Why a flow to the Kubernetes API server will be blocked when its address is not known.
 pub(crate) const API_SERVER_NOTE: &str = "the Kubernetes API server is not a pod and its address is not known: \
      pass --api-server CIDR[:PORT] (a live run reads it from the Endpoints of Service \
@@ -1075,6 +1114,17 @@ impl<'a> Graph<'a> {
             g.selectors.insert(WorkloadRef::of(w), pod_selector(w));
             for m in evidence::mentions(w, cluster.config_maps) {
                 g.add_mention(w, &m, allow_egress);
+            }
+            for name in evidence::unknown_config_maps(w, cluster.config_maps) {
+                g.notes.push((
+                    w.namespace().to_string(),
+                    format!(
+                        "{} reads ConfigMap {name}, which is not known here: the hosts it \
+                         names are not seen, so calls to them are cut unless other evidence \
+                         names them",
+                        WorkloadRef::of(w)
+                    ),
+                ));
             }
             if let Some(why) = api_client(w, cluster.bound_accounts) {
                 g.api_clients
@@ -1229,7 +1279,6 @@ impl<'a> Graph<'a> {
         }
     }
 
-    #[allow(clippy::too_many_lines)] // issue 20: to be split
     fn add_mention(&mut self, w: &Workload, m: &Mention, allow_egress: &[Cidr]) {
         let caller = WorkloadRef::of(w);
         let why = format!("{} of {}", m.source, caller);
@@ -1239,110 +1288,28 @@ impl<'a> Graph<'a> {
             } else {
                 why
             };
-        let r: &HostRef = &m.host;
-        let shown = |r: &HostRef| m.source.may_show_value().then(|| r.display());
-        let blocked = |note: String| Flow {
-            kind: FlowKind::Blocked,
-            from: Peer::Workload(caller.clone()),
-            to: Peer::Host { host: shown(r) },
-            ports: Vec::new(),
-            evidence: vec![why.clone()],
-            note: Some(note),
+        let seen = Seen {
+            caller,
+            why,
+            host: m.source.may_show_value().then(|| m.host.display()),
         };
-        let target = self.classify(&r.host, w.namespace());
-        let pod = matches!(target, Target::Pod(_));
-        match target {
-            Target::Service(i) | Target::Pod(i) => {
-                let s = &self.services[i];
-                if let Some(ext) = &s.external_name {
-                    self.blocked.push(Flow {
-                        to: Peer::Service {
-                            namespace: s.namespace.clone(),
-                            name: s.name.clone(),
-                            port: r.port.map(i32::from),
-                        },
-                        ..blocked(format!(
-                            "ExternalName Service {} points to {ext}, outside the cluster",
-                            s.name
-                        ))
-                    });
-                    return;
-                }
-                if s.selector.is_none() && is_api_server(&s.namespace, &s.name) {
-                    self.api_clients
-                        .entry(caller.clone())
-                        .or_default()
-                        .insert(why.clone());
-                    return;
-                }
-                if s.selector.is_none() {
-                    let note = {
-                        format!(
-                            "Service {} has no selector: its endpoints are not known pods; allow their addresses with --allow-egress",
-                            s.name
-                        )
-                    };
-                    self.blocked.push(Flow {
-                        to: Peer::Service {
-                            namespace: s.namespace.clone(),
-                            name: s.name.clone(),
-                            port: r.port.map(i32::from),
-                        },
-                        ..blocked(note)
-                    });
-                    return;
-                }
-                let (ports, service_port) = match r.effective_port() {
-                    Some(p) => match s.ports_for(p) {
-                        Some(ports) => (Some(ports), Some(i32::from(p))),
-                        None => {
-                            if r.port.is_some() {
-                                self.notes.push((
-                                    caller.namespace.clone(),
-                                    format!(
-                                        "{why}: port {p} is not a port of Service {}; all its ports are allowed",
-                                        s.name
-                                    ),
-                                ));
-                            }
-                            (Some(s.all_targets()), None)
-                        }
-                    },
-                    // A pod named without a port: whatever its containers declare, as
-                    // peers of a StatefulSet use ports their Service may not list.
-                    None if pod => {
-                        let mut ports = s.all_targets();
-                        ports.extend(container_ports(&s.backing));
-                        (Some(dedup(ports)), None)
-                    }
-                    None => (Some(s.all_targets()), None),
-                };
-                self.calls
-                    .entry(caller.clone())
-                    .or_default()
-                    .entry(Callee::Service(i))
-                    .or_default()
-                    .add(ports.clone(), service_port, why.clone());
-                self.callers
-                    .entry(i)
-                    .or_default()
-                    .entry(caller)
-                    .or_default()
-                    .add(ports, service_port, why);
-            }
+        let r: &HostRef = &m.host;
+        match self.classify(&r.host, w.namespace()) {
+            Target::Service(i) => self.add_service_mention(seen, i, r, false),
+            Target::Pod(i) => self.add_service_mention(seen, i, r, true),
             Target::UnknownService { namespace, name } if is_api_server(&namespace, &name) => {
                 self.api_clients
-                    .entry(caller.clone())
+                    .entry(seen.caller)
                     .or_default()
-                    .insert(why.clone());
+                    .insert(seen.why);
             }
             Target::UnknownService { namespace, name } => {
                 let ports = r.effective_port().map(|p| vec![PodPort::tcp(i32::from(p))]);
                 let mut call = Call::default();
-                call.add(ports, None, why);
+                call.add(ports, None, seen.why);
                 let entry = self
                     .calls
-                    .entry(caller)
+                    .entry(seen.caller)
                     .or_default()
                     .entry(Callee::Namespace { namespace, name })
                     .or_default();
@@ -1353,34 +1320,124 @@ impl<'a> Graph<'a> {
             Target::NoSuchService => {
                 if r.form != Form::Bare || m.named_as_address {
                     // A ConfigMap's value is never shown, not even as the name it failed as.
-                    let note = match shown(r) {
+                    let note = match &seen.host {
                         Some(_) => format!("no Service {} in namespace {}", r.host, w.namespace()),
                         None => format!(
                             "no Service of that name (value not shown) in namespace {}",
                             w.namespace()
                         ),
                     };
-                    self.blocked.push(blocked(note));
+                    self.blocked.push(seen.blocked(note));
                 }
             }
             Target::External => {
                 if r.form == Form::Bare && !m.named_as_address {
                     return;
                 }
-                if let Some(ip) = r.ip()
-                    && let Some(c) = allow_egress.iter().find(|c| c.contains(ip))
-                {
-                    self.blocked.push(Flow {
-                        kind: FlowKind::AllowedEgress,
-                        note: Some(format!("inside --allow-egress {c}")),
-                        ..blocked(String::new())
-                    });
-                    return;
-                }
-                self.blocked
-                    .push(blocked("outside the cluster".to_string()));
+                self.blocked.push(external_flow(&seen, r, allow_egress));
             }
         }
+    }
+
+    /// A mention of Service `i` (or of one of its pods, `pod`): a call to its pods on the
+    /// ports named, unless it has no pods to select (ExternalName, no selector; the API
+    /// server's own Service makes `caller` an API client).
+    fn add_service_mention(&mut self, seen: Seen, i: usize, r: &HostRef, pod: bool) {
+        let s = &self.services[i];
+        let service = Peer::Service {
+            namespace: s.namespace.clone(),
+            name: s.name.clone(),
+            port: r.port.map(i32::from),
+        };
+        if let Some(ext) = &s.external_name {
+            let note = format!(
+                "ExternalName Service {} points to {ext}, outside the cluster",
+                s.name
+            );
+            self.blocked.push(Flow {
+                to: service,
+                ..seen.blocked(note)
+            });
+            return;
+        }
+        if s.selector.is_none() && is_api_server(&s.namespace, &s.name) {
+            self.api_clients
+                .entry(seen.caller)
+                .or_default()
+                .insert(seen.why);
+            return;
+        }
+        if s.selector.is_none() {
+            let note = format!(
+                "Service {} has no selector: its endpoints are not known pods; allow their addresses with --allow-egress",
+                s.name
+            );
+            self.blocked.push(Flow {
+                to: service,
+                ..seen.blocked(note)
+            });
+            return;
+        }
+        let (ports, service_port) = self.mention_ports(&seen, i, r, pod);
+        self.add_call(seen.caller, i, ports, service_port, seen.why);
+    }
+
+    /// The pod ports a mention of Service `i` reaches, and the Service port it names: the
+    /// port's targets; every port when the port is not the Service's (said) or none is
+    /// named; for a pod named without a port, also whatever its containers declare (peers
+    /// of a StatefulSet use ports their Service may not list).
+    fn mention_ports(
+        &mut self,
+        seen: &Seen,
+        i: usize,
+        r: &HostRef,
+        pod: bool,
+    ) -> (Option<Vec<PodPort>>, Option<i32>) {
+        let s = &self.services[i];
+        match r.effective_port() {
+            Some(p) => match s.ports_for(p) {
+                Some(ports) => (Some(ports), Some(i32::from(p))),
+                None => {
+                    if r.port.is_some() {
+                        let note = format!(
+                            "{}: port {p} is not a port of Service {}; all its ports are allowed",
+                            seen.why, s.name
+                        );
+                        self.notes.push((seen.caller.namespace.clone(), note));
+                    }
+                    (Some(s.all_targets()), None)
+                }
+            },
+            None if pod => {
+                let mut ports = s.all_targets();
+                ports.extend(container_ports(&s.backing));
+                (Some(dedup(ports)), None)
+            }
+            None => (Some(s.all_targets()), None),
+        }
+    }
+
+    /// Records that `caller` calls Service `i` on `ports`, both ways round.
+    fn add_call(
+        &mut self,
+        caller: WorkloadRef,
+        i: usize,
+        ports: Option<Vec<PodPort>>,
+        service_port: Option<i32>,
+        why: String,
+    ) {
+        self.calls
+            .entry(caller.clone())
+            .or_default()
+            .entry(Callee::Service(i))
+            .or_default()
+            .add(ports.clone(), service_port, why.clone());
+        self.callers
+            .entry(i)
+            .or_default()
+            .entry(caller)
+            .or_default()
+            .add(ports, service_port, why);
     }
 
     fn add_entry(
@@ -1456,10 +1513,26 @@ impl<'a> Graph<'a> {
     fn add_api_server_callees(&mut self, cluster: &Cluster<'_>) {
         for c in cluster.api_server_calls {
             let Some(i) = self.lookup(&c.namespace, &c.service) else {
+                self.notes.push((
+                    c.namespace.clone(),
+                    format!(
+                        "{}: the Kubernetes API server calls Service {}, which is not known \
+                         here: no rule opens it, so if its pods are isolated the call is cut",
+                        c.why, c.service
+                    ),
+                ));
                 continue;
             };
             let s = &self.services[i];
             if s.selector.is_none() {
+                self.notes.push((
+                    c.namespace.clone(),
+                    format!(
+                        "{}: the Kubernetes API server calls Service {}, which has no \
+                         selector: its endpoints are not known pods, and no rule opens them",
+                        c.why, c.service
+                    ),
+                ));
                 continue;
             }
             let ports = u16::try_from(c.port)
@@ -1501,19 +1574,13 @@ impl<'a> Graph<'a> {
                     None => (s.all_targets(), None),
                 };
                 matched = true;
-                let caller = WorkloadRef::of(w);
-                self.calls
-                    .entry(caller.clone())
-                    .or_default()
-                    .entry(Callee::Service(i))
-                    .or_default()
-                    .add(Some(ports.clone()), service_port, why.clone());
-                self.callers
-                    .entry(i)
-                    .or_default()
-                    .entry(caller)
-                    .or_default()
-                    .add(Some(ports), service_port, why.clone());
+                self.add_call(
+                    WorkloadRef::of(w),
+                    i,
+                    Some(ports),
+                    service_port,
+                    why.clone(),
+                );
             }
             if !matched {
                 self.unmatched_flows.push(format!(
@@ -1533,47 +1600,71 @@ impl<'a> Graph<'a> {
         }
     }
 
-    #[allow(clippy::too_many_lines)] // issue 20: to be split
     fn add_entry_points(&mut self, cluster: &Cluster<'_>) {
         for i in 0..self.services.len() {
-            let t = self.services[i].type_.clone();
-            if t == "LoadBalancer" || t == "NodePort" {
-                let ranges: Vec<Cidr> = cluster
-                    .services
-                    .iter()
-                    .find(|s| {
-                        s.metadata.name.as_deref() == Some(self.services[i].name.as_str())
-                            && s.metadata.namespace.as_deref().unwrap_or("default")
-                                == self.services[i].namespace
-                    })
-                    .and_then(|s| s.spec.as_ref())
-                    .filter(|_| t == "LoadBalancer")
-                    .and_then(|sp| sp.load_balancer_source_ranges.clone())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|r| r.trim().parse::<Cidr>().ok())
-                    .collect();
-                let from = if ranges.is_empty() {
-                    EntrySource::Anywhere
-                } else {
-                    EntrySource::Ranges(ranges.clone())
-                };
-                let why = if ranges.is_empty() {
-                    format!("Service {} type {t}", self.services[i].name)
-                } else {
-                    format!(
-                        "Service {} type {t}, loadBalancerSourceRanges {}",
-                        self.services[i].name,
-                        ranges
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
-                self.add_entry(i, from, None, why);
-            }
+            self.add_exposed_service(cluster, i);
         }
+        self.add_ingress_backends(cluster);
+        for route in cluster.routes {
+            self.add_route_backends(cluster, route);
+        }
+    }
+
+    /// A Service of type LoadBalancer or NodePort is an entry point: from its
+    /// `loadBalancerSourceRanges` when it has some, else from anywhere. A range that is not
+    /// an address block cannot be matched: the Service is then open to anywhere, and said.
+    fn add_exposed_service(&mut self, cluster: &Cluster<'_>, i: usize) {
+        let s = &self.services[i];
+        let t = s.type_.clone();
+        if t != "LoadBalancer" && t != "NodePort" {
+            return;
+        }
+        let written: Vec<String> = cluster
+            .services
+            .iter()
+            .find(|k| {
+                k.metadata.name.as_deref() == Some(s.name.as_str())
+                    && k.metadata.namespace.as_deref().unwrap_or("default") == s.namespace
+            })
+            .and_then(|k| k.spec.as_ref())
+            .filter(|_| t == "LoadBalancer")
+            .and_then(|sp| sp.load_balancer_source_ranges.clone())
+            .unwrap_or_default();
+        let (ranges, unreadable): (Vec<_>, Vec<_>) = written
+            .iter()
+            .map(|r| (r, r.trim().parse::<Cidr>()))
+            .partition(|(_, c)| c.is_ok());
+        let ranges: Vec<Cidr> = ranges.into_iter().filter_map(|(_, c)| c.ok()).collect();
+        let name = s.name.clone();
+        if !unreadable.is_empty() {
+            let unreadable: Vec<&str> = unreadable.iter().map(|(r, _)| r.as_str()).collect();
+            self.notes.push((
+                s.namespace.clone(),
+                format!(
+                    "Service {name}: loadBalancerSourceRanges {} is not an address block, so \
+                     the ranges cannot be matched: it is allowed from anywhere",
+                    unreadable.join(", ")
+                ),
+            ));
+        }
+        let (from, why) = if ranges.is_empty() || !unreadable.is_empty() {
+            (EntrySource::Anywhere, format!("Service {name} type {t}"))
+        } else {
+            let why = format!(
+                "Service {name} type {t}, loadBalancerSourceRanges {}",
+                ranges
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            (EntrySource::Ranges(ranges), why)
+        };
+        self.add_entry(i, from, None, why);
+    }
+
+    /// Each Service an Ingress routes to is an entry point, from the ingress controllers.
+    fn add_ingress_backends(&mut self, cluster: &Cluster<'_>) {
         for ing in cluster.ingresses {
             let ns = ing.metadata.namespace.as_deref().unwrap_or("default");
             let name = ing.metadata.name.as_deref().unwrap_or("");
@@ -1586,6 +1677,7 @@ impl<'a> Graph<'a> {
                 }
             }
             for b in backends {
+                // A resource backend, or a Service not known here: nothing to open.
                 let Some(svc) = &b.service else { continue };
                 let Some(i) = self.lookup(ns, &svc.name) else {
                     continue;
@@ -1600,79 +1692,85 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        for route in cluster.routes {
-            let kind = route.get("kind").and_then(Value::as_str).unwrap_or("Route");
-            if kind == "ReferenceGrant" {
-                continue;
-            }
-            let ns = route
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or("default");
-            let name = route
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let rules = route
-                .pointer("/spec/rules")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten();
-            for rule in rules {
-                let refs = rule
-                    .get("backendRefs")
+    }
+
+    /// Each Service a Gateway API route sends to is an entry point, from the ingress
+    /// controllers; one in another namespace only when a ReferenceGrant lets it.
+    fn add_route_backends(&mut self, cluster: &Cluster<'_>, route: &Value) {
+        let kind = route.get("kind").and_then(Value::as_str).unwrap_or("Route");
+        if kind == "ReferenceGrant" {
+            return;
+        }
+        let ns = route
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        let name = route
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let refs = route
+            .pointer("/spec/rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .flat_map(|rule| {
+                rule.get("backendRefs")
                     .and_then(Value::as_array)
                     .into_iter()
-                    .flatten();
-                for r in refs {
-                    let group = r.get("group").and_then(Value::as_str).unwrap_or("");
-                    let rkind = r.get("kind").and_then(Value::as_str).unwrap_or("Service");
-                    if !group.is_empty() || rkind != "Service" {
-                        continue;
-                    }
-                    let Some(svc) = r.get("name").and_then(Value::as_str) else {
-                        continue;
-                    };
-                    let bns = r.get("namespace").and_then(Value::as_str).unwrap_or(ns);
-                    let Some(i) = self.lookup(bns, svc) else {
-                        continue;
-                    };
-                    let port = r
-                        .get("port")
-                        .and_then(Value::as_i64)
-                        .and_then(|p| i32::try_from(p).ok())
-                        .map(ServicePortRef::Number);
-                    if bns != ns && !reference_granted(cluster.routes, kind, ns, bns, svc) {
-                        let s = &self.services[i];
-                        self.refused.push((
-                            bns.to_string(),
-                            Flow {
-                                kind: FlowKind::Blocked,
-                                from: Peer::Anywhere,
-                                to: Peer::Service {
-                                    namespace: s.namespace.clone(),
-                                    name: s.name.clone(),
-                                    port: None,
-                                },
-                                ports: Vec::new(),
-                                evidence: vec![format!(
-                                    "backend of {kind} {name} in namespace {ns}"
-                                )],
-                                note: Some(format!(
-                                    "no ReferenceGrant in namespace {bns} lets {kind}s of namespace \
-                                     {ns} use Service {svc}: the cluster does not route it, so it \
-                                     is no entry point"
-                                )),
-                            },
-                        ));
-                        continue;
-                    }
-                    for from in self.controller_sources() {
-                        self.add_entry(i, from, port.clone(), format!("backend of {kind} {name}"));
-                    }
-                }
+                    .flatten()
+            });
+        for r in refs {
+            let group = r.get("group").and_then(Value::as_str).unwrap_or("");
+            let rkind = r.get("kind").and_then(Value::as_str).unwrap_or("Service");
+            if !group.is_empty() || rkind != "Service" {
+                continue;
+            }
+            let Some(svc) = r.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let bns = r.get("namespace").and_then(Value::as_str).unwrap_or(ns);
+            let Some(i) = self.lookup(bns, svc) else {
+                continue;
+            };
+            let port = r
+                .get("port")
+                .and_then(Value::as_i64)
+                .and_then(|p| i32::try_from(p).ok())
+                .map(ServicePortRef::Number);
+            if bns != ns && !reference_granted(cluster.routes, kind, ns, bns, svc) {
+                self.refuse_route_backend(i, kind, name, ns);
+                continue;
+            }
+            for from in self.controller_sources() {
+                self.add_entry(i, from, port.clone(), format!("backend of {kind} {name}"));
             }
         }
+    }
+
+    /// A route backend in another namespace that no ReferenceGrant lets the route use: the
+    /// cluster does not route it, so it is no entry point, and the table says so.
+    fn refuse_route_backend(&mut self, i: usize, kind: &str, name: &str, ns: &str) {
+        let s = &self.services[i];
+        let (bns, svc) = (s.namespace.clone(), s.name.clone());
+        self.refused.push((
+            bns.clone(),
+            Flow {
+                kind: FlowKind::Blocked,
+                from: Peer::Anywhere,
+                to: Peer::Service {
+                    namespace: bns.clone(),
+                    name: svc.clone(),
+                    port: None,
+                },
+                ports: Vec::new(),
+                evidence: vec![format!("backend of {kind} {name} in namespace {ns}")],
+                note: Some(format!(
+                    "no ReferenceGrant in namespace {bns} lets {kind}s of namespace {ns} use \
+                     Service {svc}: the cluster does not route it, so it is no entry point"
+                )),
+            },
+        ));
     }
 
     /// Services of `namespace` that pods can reach (a selector) and no workload names, other

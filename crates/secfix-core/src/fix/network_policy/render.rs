@@ -22,11 +22,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::graph::{
-    API_SERVER_NOTE, ApiServer, Callee, Cidr, Cluster, EntrySource, Flow, FlowKind, Graph, Peer,
-    PodPort, PortValue, Svc, WorkloadRef, container_ports,
+    API_SERVER_NOTE, ApiServer, Call, Callee, Cidr, Cluster, EntrySource, Flow, FlowKind, Graph,
+    Peer, PodPort, PortValue, Svc, WorkloadRef, container_ports,
 };
 use super::{MANAGED_BY, MANAGED_BY_LABEL, POLICY_NAME, baseline, eval};
 use crate::checks::Direction;
+use crate::model::Workload;
+use crate::model::names::{self, MAX_NAME};
 
 /// The label every namespace carries with its own name.
 pub(crate) const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -183,33 +185,9 @@ fn service_pods(s: &Svc<'_>) -> LabelSelector {
     selector_of(s.selector.as_ref().unwrap_or(&BTreeMap::new()))
 }
 
-/// The longest object name (a DNS subdomain).
-const MAX_NAME: usize = 253;
-
-/// `name` cut to fit [`MAX_NAME`] with room for a `-N` suffix: a long one keeps its start
-/// and ends in a hash of the whole, so distinct names stay distinct (and stable).
-fn fit(name: String) -> String {
-    if name.len() <= MAX_NAME - 4 {
-        return name;
-    }
-    // FNV-1a: stable across runs and platforms.
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let head = name[..MAX_NAME - 4 - 17].trim_end_matches(['-', '.']);
-    format!("{head}-{hash:016x}")
-}
-
+/// `base`, else `base-2`, `base-3`, … (cut to fit an object name), not in `used`; taken.
 fn unique(base: String, used: &mut BTreeSet<String>) -> String {
-    let base = fit(base);
-    let name = if used.contains(&base) {
-        (2..)
-            .map(|i| format!("{base}-{i}"))
-            .find(|n| !used.contains(n))
-            .unwrap_or(base)
-    } else {
-        base
-    };
+    let name = names::unique(&base, "", "-", MAX_NAME, |n| used.contains(n));
     used.insert(name.clone());
     name
 }
@@ -309,7 +287,52 @@ fn single_port(ports: &BTreeSet<i32>) -> Option<i32> {
     (ports.len() == 1).then(|| *ports.iter().next().unwrap_or(&0))
 }
 
-#[allow(clippy::too_many_lines)] // issue 20: to be split
+/// Why no rule is written for the pods of `w`: the graph holds no pod selector for it, and
+/// an empty one would pick every pod of the namespace.
+fn no_selector(w: &WorkloadRef) -> String {
+    format!(
+        "no pod selector is known for {w}: no rule is written for its pods (an empty selector \
+         would pick every pod of namespace {}); its flows are cut",
+        w.namespace
+    )
+}
+
+/// One namespace's policy set while it is built: what is decided so far.
+struct NamespaceBuild<'g, 'a> {
+    g: &'g Graph<'a>,
+    ns: &'g str,
+    opts: &'g Options,
+    ingress_on: bool,
+    egress_on: bool,
+    /// The Services of the namespace that nobody outside their pods names.
+    assumed: Vec<usize>,
+    /// The NetworkPolicy names taken: those that exist and those of this set.
+    used: BTreeSet<String>,
+    /// In apply order: the default deny first.
+    policies: Vec<NetworkPolicy>,
+    flows: Vec<Flow>,
+    notes: Vec<String>,
+    /// The pod ports some ingress rule opens, per workload (`None`: every port).
+    opened: BTreeMap<WorkloadRef, Option<BTreeSet<PodPort>>>,
+}
+
+/// The ingress rules of one Service's policy, and the pod ports they open (`None`: every
+/// port).
+struct ServiceRules {
+    rules: Vec<NetworkPolicyIngressRule>,
+    open: Option<BTreeSet<PodPort>>,
+}
+
+impl ServiceRules {
+    fn push(&mut self, from: Vec<NetworkPolicyPeer>, ports: &[PodPort]) {
+        opens(&mut self.open, ports);
+        self.rules.push(NetworkPolicyIngressRule {
+            from: Some(from),
+            ports: policy_ports(ports),
+        });
+    }
+}
+
 fn namespace_set(
     g: &Graph<'_>,
     ns: &str,
@@ -317,182 +340,218 @@ fn namespace_set(
     taken: &BTreeSet<String>,
     opts: &Options,
 ) -> NamespacePolicies {
-    let ingress_on = directions.contains(&Direction::Ingress);
-    let egress_on = directions.contains(&Direction::Egress);
-    let mut used = taken.clone();
-    let mut flows = Vec::new();
-    let mut notes = Vec::new();
-    let mut policies = Vec::new();
-
-    let assumed = g.assumed(ns);
-
-    // The default deny, with the namespace-wide egress rules.
-    let default_name = unique(POLICY_NAME.to_string(), &mut used);
-    let mut default_egress = Vec::new();
-    if egress_on {
-        let dns_selectable = g.namespace_selectable("kube-system");
-        if opts.allow_dns {
-            default_egress.push(if dns_selectable {
-                dns_rule()
-            } else {
-                // A server before 1.21: kube-system cannot be selected by name. DNS to any
-                // address on port 53, as the deny-all policy allows it.
-                NetworkPolicyEgressRule {
-                    to: None,
-                    ..dns_rule()
-                }
-            });
-            flows.push(Flow {
-                kind: FlowKind::Dns,
-                from: Peer::Namespace {
-                    namespace: ns.to_string(),
-                },
-                to: if dns_selectable {
-                    Peer::ClusterDns
-                } else {
-                    Peer::Anywhere
-                },
-                ports: vec![
-                    PodPort {
-                        port: PortValue::Number(53),
-                        protocol: "UDP".into(),
-                    },
-                    PodPort {
-                        port: PortValue::Number(53),
-                        protocol: "TCP".into(),
-                    },
-                ],
-                evidence: vec!["--allow-dns".into()],
-                note: (!dns_selectable).then(|| UNLABELLED_DNS.to_string()),
-            });
-        }
-        for &i in &assumed {
-            let s = &g.services[i];
-            let ports = s.all_targets();
-            default_egress.push(NetworkPolicyEgressRule {
-                to: Some(vec![pods_peer(ns, ns, service_pods(s))]),
-                ports: policy_ports(&ports),
-            });
-        }
-        for c in &opts.allow_egress {
-            default_egress.push(NetworkPolicyEgressRule {
-                to: Some(vec![NetworkPolicyPeer {
-                    ip_block: Some(IPBlock {
-                        cidr: c.to_string(),
-                        except: None,
-                    }),
-                    ..NetworkPolicyPeer::default()
-                }]),
-                ports: None,
-            });
-            flows.push(Flow {
-                kind: FlowKind::AllowedEgress,
-                from: Peer::Namespace {
-                    namespace: ns.to_string(),
-                },
-                to: Peer::Cidr { cidr: *c },
-                ports: Vec::new(),
-                evidence: vec![format!("--allow-egress {c}")],
-                note: None,
-            });
+    let mut b = NamespaceBuild {
+        g,
+        ns,
+        opts,
+        ingress_on: directions.contains(&Direction::Ingress),
+        egress_on: directions.contains(&Direction::Egress),
+        assumed: g.assumed(ns),
+        used: taken.clone(),
+        policies: Vec::new(),
+        flows: Vec::new(),
+        notes: Vec::new(),
+        opened: BTreeMap::new(),
+    };
+    b.default_deny(directions);
+    for (i, s) in g.services.iter().enumerate() {
+        if s.namespace == ns && s.selector.is_some() {
+            b.service_ingress(i, s);
         }
     }
-    policies.push(NetworkPolicy {
-        metadata: ObjectMeta {
-            name: Some(default_name),
-            namespace: Some(ns.to_string()),
-            labels: labels(),
-            ..ObjectMeta::default()
-        },
-        spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector::default()),
-            policy_types: Some(directions.iter().map(|d| d.as_str().to_string()).collect()),
-            ingress: None,
-            egress: (egress_on && !default_egress.is_empty()).then_some(default_egress),
-        }),
-    });
-
-    // Ingress to each Service's pods. `opened`: the pod ports some rule opens, per workload
-    // (`None`: every port).
-    let mut opened: BTreeMap<WorkloadRef, Option<BTreeSet<PodPort>>> = BTreeMap::new();
-    for (i, s) in g.services.iter().enumerate() {
-        if s.namespace != ns || s.selector.is_none() {
-            continue;
+    if b.ingress_on {
+        b.flows.extend(
+            g.refused
+                .iter()
+                .filter(|(n, _)| n == ns)
+                .map(|(_, f)| f.clone()),
+        );
+        for w in g.workloads.iter().filter(|w| w.namespace() == ns) {
+            b.workload_ports(w);
         }
-        let mut rules = Vec::new();
-        // The pod ports these rules open (`None`: every port).
-        let mut open: Option<BTreeSet<PodPort>> = Some(BTreeSet::new());
-        for (source, entry) in g.entry_points.get(&i).into_iter().flatten() {
-            if !ingress_on {
-                break;
+    }
+    b.caller_egress();
+    if b.egress_on {
+        b.blocked_egress();
+    }
+    b.notes.extend(
+        g.notes
+            .iter()
+            .filter(|(n, _)| n == ns)
+            .map(|(_, note)| note.clone()),
+    );
+    if !g.policies.is_empty() {
+        b.confine_to_existing();
+    }
+    b.finish(directions)
+}
+
+impl<'a> NamespaceBuild<'_, 'a> {
+    fn unique(&mut self, base: String) -> String {
+        unique(base, &mut self.used)
+    }
+
+    /// The pod selector of `w`, or a note that says none is known (never "every pod").
+    fn pods_of(&mut self, w: &WorkloadRef) -> Option<(LabelSelector, bool)> {
+        let found = self.g.selectors.get(w).cloned();
+        if found.is_none() {
+            self.notes.push(no_selector(w));
+        }
+        found
+    }
+
+    fn namespace_peer(&self) -> Peer {
+        Peer::Namespace {
+            namespace: self.ns.to_string(),
+        }
+    }
+
+    /// The default deny, with the namespace-wide egress rules (DNS, the assumed Services,
+    /// `--allow-egress`).
+    fn default_deny(&mut self, directions: &BTreeSet<Direction>) {
+        let name = self.unique(POLICY_NAME.to_string());
+        let mut egress = Vec::new();
+        if self.egress_on {
+            if self.opts.allow_dns {
+                egress.push(self.dns_egress());
             }
+            for &i in &self.assumed {
+                let s = &self.g.services[i];
+                egress.push(NetworkPolicyEgressRule {
+                    to: Some(vec![pods_peer(self.ns, self.ns, service_pods(s))]),
+                    ports: policy_ports(&s.all_targets()),
+                });
+            }
+            for c in &self.opts.allow_egress {
+                egress.push(NetworkPolicyEgressRule {
+                    to: Some(vec![ip_peer(c)]),
+                    ports: None,
+                });
+                self.flows.push(Flow {
+                    kind: FlowKind::AllowedEgress,
+                    from: self.namespace_peer(),
+                    to: Peer::Cidr { cidr: *c },
+                    ports: Vec::new(),
+                    evidence: vec![format!("--allow-egress {c}")],
+                    note: None,
+                });
+            }
+        }
+        self.policies.push(NetworkPolicy {
+            metadata: ObjectMeta {
+                name: Some(name),
+                namespace: Some(self.ns.to_string()),
+                labels: labels(),
+                ..ObjectMeta::default()
+            },
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(LabelSelector::default()),
+                policy_types: Some(directions.iter().map(|d| d.as_str().to_string()).collect()),
+                ingress: None,
+                egress: (self.egress_on && !egress.is_empty()).then_some(egress),
+            }),
+        });
+    }
+
+    /// `--allow-dns`: to the cluster DNS pods, or to any address on port 53 when
+    /// kube-system cannot be selected by name (a server before 1.21).
+    fn dns_egress(&mut self) -> NetworkPolicyEgressRule {
+        let selectable = self.g.namespace_selectable("kube-system");
+        self.flows.push(Flow {
+            kind: FlowKind::Dns,
+            from: self.namespace_peer(),
+            to: if selectable {
+                Peer::ClusterDns
+            } else {
+                Peer::Anywhere
+            },
+            ports: ["UDP", "TCP"]
+                .into_iter()
+                .map(|protocol| PodPort {
+                    port: PortValue::Number(53),
+                    protocol: protocol.into(),
+                })
+                .collect(),
+            evidence: vec!["--allow-dns".into()],
+            note: (!selectable).then(|| UNLABELLED_DNS.to_string()),
+        });
+        if selectable {
+            dns_rule()
+        } else {
+            NetworkPolicyEgressRule {
+                to: None,
+                ..dns_rule()
+            }
+        }
+    }
+
+    /// Ingress to Service `i`'s pods: from its entry points, the API server, its evidenced
+    /// callers, or the whole namespace when nobody names it; and what that cuts.
+    fn service_ingress(&mut self, i: usize, s: &Svc<'a>) {
+        let mut rules = ServiceRules {
+            rules: Vec::new(),
+            open: Some(BTreeSet::new()),
+        };
+        if self.ingress_on {
+            self.entry_point_rules(i, s, &mut rules);
+            self.api_server_rule(i, s, &mut rules);
+        }
+        self.caller_rules(i, s, &mut rules);
+        if self.assumed.contains(&i) {
+            self.assumed_rule(i, s, &mut rules);
+        }
+        let targets = s.all_targets();
+        if self.ingress_on
+            && let Some(open) = &rules.open
+        {
+            self.closed_service_ports(i, s, open, &targets);
+        }
+        if self.ingress_on && self.g.has_outside_callers(i) && !self.assumed.contains(&i) {
+            self.unevidenced_callers_cut(i, s);
+        }
+        for w in &s.backing {
+            let entry = self
+                .opened
+                .entry(WorkloadRef::of(w))
+                .or_insert_with(|| Some(BTreeSet::new()));
+            match (&rules.open, entry.as_mut()) {
+                (None, _) => *entry = None,
+                // Ports a Service lists are said above, for the Service.
+                (Some(set), Some(e)) => e.extend(set.iter().chain(&targets).cloned()),
+                (Some(_), None) => {}
+            }
+        }
+        if self.ingress_on && !rules.rules.is_empty() {
+            let name = self.unique(format!("secfix-ingress-{}", s.name));
+            self.policies.push(policy(
+                self.ns,
+                name,
+                service_pods(s),
+                Direction::Ingress,
+                Some(rules.rules),
+                None,
+            ));
+        }
+    }
+
+    /// Ingress from the entry points of Service `i` (load balancers, node ports, ingress
+    /// controllers).
+    fn entry_point_rules(&mut self, i: usize, s: &Svc<'_>, rules: &mut ServiceRules) {
+        for (source, entry) in self.g.entry_points.get(&i).into_iter().flatten() {
             let ports = entry.rule_ports();
-            opens(&mut open, &ports);
-            let (from, peer, note) = match source {
-                EntrySource::Anywhere => (anywhere(), Peer::Anywhere, None),
-                EntrySource::Ranges(cidrs) => (
-                    cidrs.iter().map(ip_peer).collect(),
-                    Peer::Cidrs {
-                        cidrs: cidrs.clone(),
-                    },
-                    Some(
-                        "from the load balancer's source ranges only; with externalTrafficPolicy \
-                         Cluster the pods may see node addresses instead: set it to Local, or \
-                         --allow-flow"
-                            .to_string(),
-                    ),
-                ),
-                EntrySource::Workload(w)
-                    if w.namespace != ns && !g.namespace_selectable(&w.namespace) =>
-                {
-                    (
-                        anywhere(),
-                        Peer::Anywhere,
-                        Some(format!(
-                            "the ingress controller {w} is in namespace {}, which has no label \
-                             {NAMESPACE_NAME_LABEL} (servers before 1.21 set none): allowed from \
-                             anywhere",
-                            w.namespace
-                        )),
-                    )
-                }
-                EntrySource::Pods(p)
-                    if p.namespace != ns && !g.namespace_selectable(&p.namespace) =>
-                {
-                    (
-                        anywhere(),
-                        Peer::Anywhere,
-                        Some(format!(
-                            "namespace {} has no label {NAMESPACE_NAME_LABEL} (servers before 1.21 set \
-                         none): allowed from anywhere",
-                            p.namespace
-                        )),
-                    )
-                }
-                EntrySource::Workload(w) => {
-                    let (sel, _) = g.selectors.get(w).cloned().unwrap_or_default();
-                    (
-                        vec![pods_peer(ns, &w.namespace, sel)],
-                        Peer::Workload(w.clone()),
-                        Some("from the ingress controller's pods".to_string()),
-                    )
-                }
-                EntrySource::Pods(p) => (
-                    vec![NetworkPolicyPeer {
-                        namespace_selector: (p.namespace != ns)
-                            .then(|| namespace_selector(&p.namespace)),
-                        pod_selector: Some(selector_of(&p.labels)),
-                        ip_block: None,
-                    }],
-                    Peer::Pods(p.clone()),
-                    Some("from the ingress controller's pods (--ingress-from)".to_string()),
-                ),
+            let Some((from, peer, note)) = self.entry_source(source) else {
+                self.flows.push(Flow {
+                    kind: FlowKind::Blocked,
+                    from: entry_peer(source),
+                    to: service_peer(s, single_port(&entry.service_ports)),
+                    ports,
+                    evidence: entry.evidence.iter().cloned().collect(),
+                    note: Some(no_selector_of(source)),
+                });
+                continue;
             };
-            rules.push(NetworkPolicyIngressRule {
-                from: Some(from),
-                ports: policy_ports(&ports),
-            });
-            flows.push(Flow {
+            rules.push(from, &ports);
+            self.flows.push(Flow {
                 kind: FlowKind::EntryPoint,
                 from: peer,
                 to: service_peer(s, single_port(&entry.service_ports)),
@@ -501,489 +560,558 @@ fn namespace_set(
                 note,
             });
         }
-        if let Some(call) = g.api_server_callees.get(&i).filter(|_| ingress_on) {
-            let ports = call.rule_ports();
-            opens(&mut open, &ports);
-            let addresses = api_server_addresses(opts);
-            rules.push(NetworkPolicyIngressRule {
-                from: Some(if addresses.is_empty() {
-                    anywhere()
-                } else {
-                    addresses.iter().map(ip_peer).collect()
-                }),
-                ports: policy_ports(&ports),
-            });
-            flows.push(Flow {
-                kind: FlowKind::ApiServer,
-                from: Peer::ApiServer {
-                    addresses: addresses.clone(),
+    }
+
+    /// The peers an entry point's traffic comes from, how the table names them and why.
+    /// `None` when its pods have no known selector.
+    fn entry_source(
+        &mut self,
+        source: &EntrySource,
+    ) -> Option<(Vec<NetworkPolicyPeer>, Peer, Option<String>)> {
+        let ns = self.ns;
+        Some(match source {
+            EntrySource::Anywhere => (anywhere(), Peer::Anywhere, None),
+            EntrySource::Ranges(cidrs) => (
+                cidrs.iter().map(ip_peer).collect(),
+                Peer::Cidrs {
+                    cidrs: cidrs.clone(),
                 },
-                to: service_peer(s, single_port(&call.service_ports)),
-                ports,
-                evidence: call.evidence.iter().cloned().collect(),
-                note: Some(if addresses.is_empty() {
-                    "the Kubernetes API server calls it, from an address not known here: allowed \
-                     from anywhere (--api-server CIDR narrows it)"
-                        .to_string()
-                } else {
-                    "the Kubernetes API server calls it".to_string()
-                }),
-            });
-        }
-        if let Some(callers) = g.callers.get(&i) {
-            for (caller, call) in callers {
-                let ports = call.rule_ports();
-                if caller.namespace != ns && !g.namespace_selectable(&caller.namespace) {
-                    flows.push(Flow {
-                        kind: FlowKind::Blocked,
-                        from: Peer::Workload(caller.clone()),
-                        to: service_peer(s, single_port(&call.service_ports)),
-                        ports,
-                        evidence: call.evidence.iter().cloned().collect(),
-                        note: Some(unlabelled(&caller.namespace)),
-                    });
-                    continue;
-                }
-                opens(&mut open, &ports);
-                let (sel, _) = g.selectors.get(caller).cloned().unwrap_or_default();
-                rules.push(NetworkPolicyIngressRule {
-                    from: Some(vec![pods_peer(ns, &caller.namespace, sel)]),
-                    ports: policy_ports(&ports),
-                });
-                flows.push(Flow {
-                    kind: FlowKind::Evidence,
-                    from: Peer::Workload(caller.clone()),
-                    to: service_peer(s, single_port(&call.service_ports)),
-                    ports,
-                    evidence: call.evidence.iter().cloned().collect(),
-                    note: None,
-                });
+                Some(
+                    "from the load balancer's source ranges only; with externalTrafficPolicy \
+                     Cluster the pods may see node addresses instead: set it to Local, or \
+                     --allow-flow"
+                        .to_string(),
+                ),
+            ),
+            EntrySource::Workload(w)
+                if w.namespace != ns && !self.g.namespace_selectable(&w.namespace) =>
+            {
+                (
+                    anywhere(),
+                    Peer::Anywhere,
+                    Some(format!(
+                        "the ingress controller {w} is in namespace {}, which has no label \
+                         {NAMESPACE_NAME_LABEL} (servers before 1.21 set none): allowed from \
+                         anywhere",
+                        w.namespace
+                    )),
+                )
             }
-        }
-        if assumed.contains(&i) {
-            let ports = s.all_targets();
-            opens(&mut open, &ports);
-            rules.push(NetworkPolicyIngressRule {
-                from: Some(vec![pods_peer(ns, ns, LabelSelector::default())]),
-                ports: policy_ports(&ports),
-            });
-            let why = if g.callers.contains_key(&i) {
-                format!("only its own pods name Service {}", s.name)
+            EntrySource::Pods(p)
+                if p.namespace != ns && !self.g.namespace_selectable(&p.namespace) =>
+            {
+                (
+                    anywhere(),
+                    Peer::Anywhere,
+                    Some(format!(
+                        "namespace {} has no label {NAMESPACE_NAME_LABEL} (servers before 1.21 set \
+                         none): allowed from anywhere",
+                        p.namespace
+                    )),
+                )
+            }
+            EntrySource::Workload(w) => {
+                let (sel, _) = self.pods_of(w)?;
+                (
+                    vec![pods_peer(ns, &w.namespace, sel)],
+                    Peer::Workload(w.clone()),
+                    Some("from the ingress controller's pods".to_string()),
+                )
+            }
+            EntrySource::Pods(p) => (
+                vec![NetworkPolicyPeer {
+                    namespace_selector: (p.namespace != ns)
+                        .then(|| namespace_selector(&p.namespace)),
+                    pod_selector: Some(selector_of(&p.labels)),
+                    ip_block: None,
+                }],
+                Peer::Pods(p.clone()),
+                Some("from the ingress controller's pods (--ingress-from)".to_string()),
+            ),
+        })
+    }
+
+    /// Ingress from the Kubernetes API server, when it calls Service `i` (a webhook, an
+    /// aggregated API).
+    fn api_server_rule(&mut self, i: usize, s: &Svc<'_>, rules: &mut ServiceRules) {
+        let Some(call) = self.g.api_server_callees.get(&i) else {
+            return;
+        };
+        let ports = call.rule_ports();
+        let addresses = api_server_addresses(self.opts);
+        rules.push(
+            if addresses.is_empty() {
+                anywhere()
             } else {
-                format!("no workload names Service {}", s.name)
-            };
-            flows.push(Flow {
-                kind: FlowKind::Assumed,
-                from: Peer::Namespace {
-                    namespace: ns.to_string(),
-                },
-                to: service_peer(s, None),
-                ports,
-                evidence: vec![why],
-                note: None,
-            });
-        }
-        let targets = s.all_targets();
-        if ingress_on && let Some(open) = &open {
-            // Ports of the Service that no rule opens: callers with the address compiled in
-            // lose them.
-            let closed: Vec<PodPort> = targets
-                .iter()
-                .filter(|p| !open.contains(p))
-                .cloned()
-                .collect();
-            // Each evidenced caller that named other ports loses these: said by name.
-            for (caller, call) in g.callers.get(&i).into_iter().flatten() {
-                if closed.is_empty() || call.all_ports {
-                    continue;
-                }
-                flows.push(Flow {
-                    kind: FlowKind::Blocked,
-                    from: Peer::Workload(caller.clone()),
-                    to: service_peer(s, None),
-                    ports: closed.clone(),
-                    evidence: call.evidence.iter().cloned().collect(),
-                    note: Some(format!(
-                        "{caller} names only port{} {} of Service {}; if it uses the others, \
-                         --allow-flow {}={}:PORT keeps them",
-                        if call.service_ports.len() == 1 {
-                            ""
-                        } else {
-                            "s"
-                        },
-                        call.service_ports
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        s.name,
-                        caller.name,
-                        s.name
-                    )),
-                });
-            }
-            if !closed.is_empty() {
-                flows.push(Flow {
-                    kind: FlowKind::Blocked,
-                    from: Peer::Anywhere,
-                    to: service_peer(s, None),
-                    ports: closed,
-                    evidence: vec![format!(
-                        "no workload names these ports of Service {}",
-                        s.name
-                    )],
-                    note: Some(
-                        "callers with the address compiled in are cut: add a policy, or name \
-                         the port where they are configured"
-                            .to_string(),
-                    ),
-                });
-            }
-        }
-        if ingress_on && g.has_outside_callers(i) && !assumed.contains(&i) {
-            // Evidenced callers only: every other workload of the namespace that could call
-            // it (one that names no Service at all, or an entry point, whose addresses may be
-            // compiled in or baked into a config) is said to be cut.
-            let callers = g.callers.get(&i);
-            for w in g.workloads.iter().filter(|w| w.namespace() == ns) {
-                let r = WorkloadRef::of(w);
-                if callers.is_some_and(|c| c.contains_key(&r))
-                    || s.backing.iter().any(|b| WorkloadRef::of(b) == r)
-                {
-                    continue;
-                }
-                let names_none = g.calls.get(&r).is_none_or(BTreeMap::is_empty);
-                let entry = g.entry_points.iter().find_map(|(j, _)| {
-                    let t = &g.services[*j];
-                    t.backing
-                        .iter()
-                        .any(|b| WorkloadRef::of(b) == r)
-                        .then(|| t.name.clone())
-                });
-                let why = match (names_none, entry) {
-                    (_, Some(e)) => format!("{r} serves entry point {e}"),
-                    (true, None) => format!("{r} names no Service"),
-                    (false, None) => continue,
-                };
-                flows.push(Flow {
-                    kind: FlowKind::Blocked,
-                    from: Peer::Workload(r.clone()),
-                    to: service_peer(s, None),
-                    ports: s.all_targets(),
-                    evidence: vec![why],
-                    note: Some(format!(
-                        "only evidenced callers may reach Service {}: if {} calls it (an address \
-                         compiled in or in a baked-in config), it is cut; --allow-flow {}={} keeps it",
-                        s.name, r, r.name, s.name
-                    )),
-                });
-            }
-        }
-        for w in &s.backing {
-            let entry = opened
-                .entry(WorkloadRef::of(w))
-                .or_insert_with(|| Some(BTreeSet::new()));
-            match (&open, entry.as_mut()) {
-                (None, _) => *entry = None,
-                // Ports a Service lists are said above, for the Service.
-                (Some(set), Some(e)) => e.extend(set.iter().chain(&targets).cloned()),
-                (Some(_), None) => {}
-            }
-        }
-        if ingress_on && !rules.is_empty() {
-            let name = unique(format!("secfix-ingress-{}", s.name), &mut used);
-            policies.push(policy(
-                ns,
-                name,
-                service_pods(s),
-                Direction::Ingress,
-                Some(rules),
-                None,
-            ));
-        }
-    }
-
-    if ingress_on {
-        flows.extend(
-            g.refused
-                .iter()
-                .filter(|(n, _)| n == ns)
-                .map(|(_, f)| f.clone()),
+                addresses.iter().map(ip_peer).collect()
+            },
+            &ports,
         );
+        self.flows.push(Flow {
+            kind: FlowKind::ApiServer,
+            from: Peer::ApiServer {
+                addresses: addresses.clone(),
+            },
+            to: service_peer(s, single_port(&call.service_ports)),
+            ports,
+            evidence: call.evidence.iter().cloned().collect(),
+            note: Some(if addresses.is_empty() {
+                "the Kubernetes API server calls it, from an address not known here: allowed \
+                 from anywhere (--api-server CIDR narrows it)"
+                    .to_string()
+            } else {
+                "the Kubernetes API server calls it".to_string()
+            }),
+        });
     }
 
-    // Ports of the namespace's pods that no rule opens: callers that reach the pods by
-    // address (replicas, sentinels, gossip peers, scrapers from other namespaces) are cut,
-    // and no evidence can say so otherwise.
-    if ingress_on {
-        for w in g.workloads.iter().filter(|w| w.namespace() == ns) {
-            let r = WorkloadRef::of(w);
-            let open = opened
-                .get(&r)
-                .cloned()
-                .unwrap_or_else(|| Some(BTreeSet::new()));
-            let Some(open) = open else { continue };
-            // A `hostPort` publishes the container port on the node's address: an entry point
-            // for callers outside the cluster.
-            let published: Vec<(PodPort, i32)> = w
-                .spec
-                .containers
-                .iter()
-                .flat_map(|c| c.ports.iter().flatten())
-                .filter_map(|p| {
-                    let host = p.host_port.filter(|h| *h > 0)?;
-                    let port = PodPort {
-                        port: PortValue::Number(p.container_port),
-                        protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-                    };
-                    (!open.contains(&port)).then_some((port, host))
-                })
-                .collect();
-            if !published.is_empty() {
-                let ports: Vec<PodPort> = published.iter().map(|(p, _)| p.clone()).collect();
-                let (sel, _) = g.selectors.get(&r).cloned().unwrap_or_default();
-                let name = unique(
-                    format!(
-                        "secfix-ingress-{}-{}",
-                        r.kind.as_str().to_ascii_lowercase(),
-                        r.name
-                    ),
-                    &mut used,
-                );
-                policies.push(policy(
-                    ns,
-                    name,
-                    sel,
-                    Direction::Ingress,
-                    Some(vec![NetworkPolicyIngressRule {
-                        from: Some(anywhere()),
-                        ports: policy_ports(&ports),
-                    }]),
-                    None,
-                ));
-                flows.push(Flow {
-                    kind: FlowKind::EntryPoint,
-                    from: Peer::Anywhere,
-                    to: Peer::Workload(r.clone()),
-                    evidence: published
-                        .iter()
-                        .map(|(p, host)| {
-                            format!("{p} of {r} is published on its node as hostPort {host}")
-                        })
-                        .collect(),
-                    ports,
-                    note: None,
-                });
-            }
-            let closed: Vec<PodPort> = container_ports(&[w])
-                .into_iter()
-                .filter(|p| !open.contains(p) && !published.iter().any(|(q, _)| q == p))
-                .collect();
-            if closed.is_empty() {
+    /// Ingress from each evidenced caller of Service `i`; one in a namespace no rule can
+    /// select is cut, and said.
+    fn caller_rules(&mut self, i: usize, s: &Svc<'_>, rules: &mut ServiceRules) {
+        for (caller, call) in self.g.callers.get(&i).into_iter().flatten() {
+            let ports = call.rule_ports();
+            let blocked = |note: String| Flow {
+                kind: FlowKind::Blocked,
+                from: Peer::Workload(caller.clone()),
+                to: service_peer(s, single_port(&call.service_ports)),
+                ports: ports.clone(),
+                evidence: call.evidence.iter().cloned().collect(),
+                note: Some(note),
+            };
+            if caller.namespace != self.ns && !self.g.namespace_selectable(&caller.namespace) {
+                self.flows.push(blocked(unlabelled(&caller.namespace)));
                 continue;
             }
-            flows.push(Flow {
+            let Some((sel, _)) = self.pods_of(caller) else {
+                self.flows.push(blocked(no_selector(caller)));
+                continue;
+            };
+            rules.push(vec![pods_peer(self.ns, &caller.namespace, sel)], &ports);
+            self.flows.push(Flow {
+                kind: FlowKind::Evidence,
+                note: None,
+                ..blocked(String::new())
+            });
+        }
+    }
+
+    /// Ingress from every pod of the namespace to Service `i`, which nobody outside its
+    /// pods names.
+    fn assumed_rule(&mut self, i: usize, s: &Svc<'_>, rules: &mut ServiceRules) {
+        let ports = s.all_targets();
+        rules.push(
+            vec![pods_peer(self.ns, self.ns, LabelSelector::default())],
+            &ports,
+        );
+        let why = if self.g.callers.contains_key(&i) {
+            format!("only its own pods name Service {}", s.name)
+        } else {
+            format!("no workload names Service {}", s.name)
+        };
+        self.flows.push(Flow {
+            kind: FlowKind::Assumed,
+            from: self.namespace_peer(),
+            to: service_peer(s, None),
+            ports,
+            evidence: vec![why],
+            note: None,
+        });
+    }
+
+    /// The ports of Service `i` no rule opens: callers with the address compiled in lose
+    /// them, and each evidenced caller that named other ports is told by name.
+    fn closed_service_ports(
+        &mut self,
+        i: usize,
+        s: &Svc<'_>,
+        open: &BTreeSet<PodPort>,
+        targets: &[PodPort],
+    ) {
+        let closed: Vec<PodPort> = targets
+            .iter()
+            .filter(|p| !open.contains(p))
+            .cloned()
+            .collect();
+        if closed.is_empty() {
+            return;
+        }
+        for (caller, call) in self.g.callers.get(&i).into_iter().flatten() {
+            if call.all_ports {
+                continue;
+            }
+            self.flows.push(Flow {
+                kind: FlowKind::Blocked,
+                from: Peer::Workload(caller.clone()),
+                to: service_peer(s, None),
+                ports: closed.clone(),
+                evidence: call.evidence.iter().cloned().collect(),
+                note: Some(format!(
+                    "{caller} names only port{} {} of Service {}; if it uses the others, \
+                     --allow-flow {}={}:PORT keeps them",
+                    if call.service_ports.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
+                    call.service_ports
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    s.name,
+                    caller.name,
+                    s.name
+                )),
+            });
+        }
+        self.flows.push(Flow {
+            kind: FlowKind::Blocked,
+            from: Peer::Anywhere,
+            to: service_peer(s, None),
+            ports: closed,
+            evidence: vec![format!(
+                "no workload names these ports of Service {}",
+                s.name
+            )],
+            note: Some(
+                "callers with the address compiled in are cut: add a policy, or name the port \
+                 where they are configured"
+                    .to_string(),
+            ),
+        });
+    }
+
+    /// Evidenced callers only may reach Service `i`: every other workload of the namespace
+    /// that could call it (one that names no Service at all, or an entry point, whose
+    /// addresses may be compiled in or baked into a config) is said to be cut.
+    fn unevidenced_callers_cut(&mut self, i: usize, s: &Svc<'_>) {
+        let g = self.g;
+        let callers = g.callers.get(&i);
+        for w in g.workloads.iter().filter(|w| w.namespace() == self.ns) {
+            let r = WorkloadRef::of(w);
+            if callers.is_some_and(|c| c.contains_key(&r))
+                || s.backing.iter().any(|b| WorkloadRef::of(b) == r)
+            {
+                continue;
+            }
+            let names_none = g.calls.get(&r).is_none_or(BTreeMap::is_empty);
+            let entry = g.entry_points.iter().find_map(|(j, _)| {
+                let t = &g.services[*j];
+                t.backing
+                    .iter()
+                    .any(|b| WorkloadRef::of(b) == r)
+                    .then(|| t.name.clone())
+            });
+            let why = match (names_none, entry) {
+                (_, Some(e)) => format!("{r} serves entry point {e}"),
+                (true, None) => format!("{r} names no Service"),
+                (false, None) => continue,
+            };
+            self.flows.push(Flow {
+                kind: FlowKind::Blocked,
+                from: Peer::Workload(r.clone()),
+                to: service_peer(s, None),
+                ports: s.all_targets(),
+                evidence: vec![why],
+                note: Some(format!(
+                    "only evidenced callers may reach Service {}: if {} calls it (an address \
+                     compiled in or in a baked-in config), it is cut; --allow-flow {}={} keeps it",
+                    s.name, r, r.name, s.name
+                )),
+            });
+        }
+    }
+
+    /// The ports of `w`'s pods no rule opens: a `hostPort` gets its own policy (an entry
+    /// point from outside the cluster); the rest are cut for callers that reach the pods
+    /// by address (replicas, sentinels, gossip peers, scrapers from other namespaces), and
+    /// no evidence can say so otherwise.
+    fn workload_ports(&mut self, w: &Workload) {
+        let r = WorkloadRef::of(w);
+        let Some(open) = self
+            .opened
+            .get(&r)
+            .cloned()
+            .unwrap_or_else(|| Some(BTreeSet::new()))
+        else {
+            return;
+        };
+        let published = published_ports(w, &open);
+        if !published.is_empty() {
+            self.host_port_policy(&r, &published);
+        }
+        let closed: Vec<PodPort> = container_ports(&[w])
+            .into_iter()
+            .filter(|p| !open.contains(p) && !published.iter().any(|(q, _)| q == p))
+            .collect();
+        if closed.is_empty() {
+            return;
+        }
+        self.flows.push(Flow {
+            kind: FlowKind::Blocked,
+            from: Peer::Anywhere,
+            to: Peer::Workload(r.clone()),
+            ports: closed,
+            evidence: vec![format!("no Service or evidence opens these ports of {r}")],
+            note: Some(
+                "callers that reach its pods by address (replicas, sentinels, peers, scrapers \
+                 from other namespaces) are cut: add a policy, or a Service that lists the port"
+                    .to_string(),
+            ),
+        });
+    }
+
+    /// Ingress from anywhere to the ports `r` publishes on its node (`hostPort`).
+    fn host_port_policy(&mut self, r: &WorkloadRef, published: &[(PodPort, i32)]) {
+        let ports: Vec<PodPort> = published.iter().map(|(p, _)| p.clone()).collect();
+        let evidence: Vec<String> = published
+            .iter()
+            .map(|(p, host)| format!("{p} of {r} is published on its node as hostPort {host}"))
+            .collect();
+        let Some((sel, _)) = self.pods_of(r) else {
+            self.flows.push(Flow {
                 kind: FlowKind::Blocked,
                 from: Peer::Anywhere,
                 to: Peer::Workload(r.clone()),
-                ports: closed,
-                evidence: vec![format!("no Service or evidence opens these ports of {r}")],
-                note: Some(
-                    "callers that reach its pods by address (replicas, sentinels, peers, \
-                     scrapers from other namespaces) are cut: add a policy, or a Service \
-                     that lists the port"
-                        .to_string(),
-                ),
+                ports,
+                evidence,
+                note: Some(no_selector(r)),
             });
-        }
+            return;
+        };
+        let name = self.unique(format!(
+            "secfix-ingress-{}-{}",
+            r.kind.as_str().to_ascii_lowercase(),
+            r.name
+        ));
+        self.policies.push(policy(
+            self.ns,
+            name,
+            sel,
+            Direction::Ingress,
+            Some(vec![NetworkPolicyIngressRule {
+                from: Some(anywhere()),
+                ports: policy_ports(&ports),
+            }]),
+            None,
+        ));
+        self.flows.push(Flow {
+            kind: FlowKind::EntryPoint,
+            from: Peer::Anywhere,
+            to: Peer::Workload(r.clone()),
+            evidence,
+            ports,
+            note: None,
+        });
     }
 
-    // Egress from each caller of the namespace. Evidence flows to Services of other
-    // namespaces are listed here (those of this namespace are listed with its ingress).
-    let no_calls = BTreeMap::new();
-    let callers: BTreeSet<&WorkloadRef> = g
-        .calls
-        .keys()
-        .chain(g.api_clients.keys())
-        .filter(|c| c.namespace == ns)
-        .collect();
-    for caller in callers {
-        let calls = g.calls.get(caller).unwrap_or(&no_calls);
-        let mut rules = Vec::new();
-        if let Some(why) = g.api_clients.get(caller) {
-            let addresses = api_server_addresses(opts);
-            let evidence: Vec<String> = why.iter().cloned().collect();
-            if addresses.is_empty() {
-                if egress_on {
-                    flows.push(Flow {
-                        kind: FlowKind::Blocked,
-                        from: Peer::Workload(caller.clone()),
-                        to: Peer::ApiServer {
-                            addresses: Vec::new(),
-                        },
-                        ports: Vec::new(),
-                        evidence,
-                        note: Some(API_SERVER_NOTE.to_string()),
-                    });
-                }
-            } else {
-                let ports: Vec<PodPort> = opts
-                    .api_server
-                    .iter()
-                    .flat_map(|a| &a.ports)
-                    .map(|p| PodPort {
-                        port: PortValue::Number(i32::from(*p)),
-                        protocol: "TCP".into(),
-                    })
-                    .collect();
-                rules.push(NetworkPolicyEgressRule {
-                    to: Some(addresses.iter().map(ip_peer).collect()),
-                    ports: policy_ports(&ports),
-                });
-                flows.push(Flow {
-                    kind: FlowKind::ApiServer,
-                    from: Peer::Workload(caller.clone()),
-                    to: Peer::ApiServer { addresses },
-                    ports,
-                    evidence,
-                    note: opts
-                        .api_server
-                        .as_ref()
-                        .map(|a| format!("its address from {}", a.source)),
-                });
+    /// Egress from each caller of the namespace. Evidence flows to Services of other
+    /// namespaces are listed here (those of this namespace are listed with its ingress).
+    fn caller_egress(&mut self) {
+        let g = self.g;
+        let no_calls = BTreeMap::new();
+        let callers: BTreeSet<&WorkloadRef> = g
+            .calls
+            .keys()
+            .chain(g.api_clients.keys())
+            .filter(|c| c.namespace == self.ns)
+            .collect();
+        for caller in callers {
+            let Some((sel, labelled)) = self.pods_of(caller) else {
+                continue;
+            };
+            let mut rules = Vec::new();
+            if let Some(why) = g.api_clients.get(caller) {
+                self.api_server_egress(caller, why, &mut rules);
             }
-        }
-        for (callee, call) in calls {
-            let ports = call.rule_ports();
-            match callee {
-                Callee::Service(i)
-                    if g.services[*i].namespace != ns
-                        && !g.namespace_selectable(&g.services[*i].namespace) =>
-                {
-                    let s = &g.services[*i];
-                    flows.push(Flow {
-                        kind: FlowKind::Blocked,
-                        from: Peer::Workload(caller.clone()),
-                        to: service_peer(s, single_port(&call.service_ports)),
-                        ports,
-                        evidence: call.evidence.iter().cloned().collect(),
-                        note: Some(unlabelled(&s.namespace)),
-                    });
-                }
-                Callee::Namespace { namespace, name } if !g.namespace_selectable(namespace) => {
-                    flows.push(Flow {
-                        kind: FlowKind::Blocked,
-                        from: Peer::Workload(caller.clone()),
-                        to: Peer::Service {
-                            namespace: namespace.clone(),
-                            name: name.clone(),
-                            port: None,
-                        },
-                        ports,
-                        evidence: call.evidence.iter().cloned().collect(),
-                        note: Some(unlabelled(namespace)),
-                    });
-                }
-                Callee::Service(i) => {
-                    let s = &g.services[*i];
-                    rules.push(NetworkPolicyEgressRule {
-                        to: Some(vec![pods_peer(ns, &s.namespace, service_pods(s))]),
-                        ports: policy_ports(&ports),
-                    });
-                    if s.namespace != ns {
-                        flows.push(Flow {
-                            kind: FlowKind::Evidence,
-                            from: Peer::Workload(caller.clone()),
-                            to: service_peer(s, single_port(&call.service_ports)),
-                            ports,
-                            evidence: call.evidence.iter().cloned().collect(),
-                            note: None,
-                        });
-                    }
-                }
-                Callee::Namespace { namespace, name } => {
-                    rules.push(NetworkPolicyEgressRule {
-                        to: Some(vec![NetworkPolicyPeer {
-                            namespace_selector: Some(namespace_selector(namespace)),
-                            pod_selector: None,
-                            ip_block: None,
-                        }]),
-                        ports: policy_ports(&ports),
-                    });
-                    flows.push(Flow {
-                        kind: FlowKind::Evidence,
-                        from: Peer::Workload(caller.clone()),
-                        to: Peer::Service {
-                            namespace: namespace.clone(),
-                            name: name.clone(),
-                            port: None,
-                        },
-                        ports,
-                        evidence: call.evidence.iter().cloned().collect(),
-                        note: Some(format!(
-                            "Service {name}.{namespace} is not known here: egress to every pod of namespace {namespace}"
-                        )),
-                    });
-                }
+            for (callee, call) in g.calls.get(caller).unwrap_or(&no_calls) {
+                self.callee_egress(caller, callee, call, &mut rules);
             }
-        }
-        let (sel, labelled) = g.selectors.get(caller).cloned().unwrap_or_default();
-        if !labelled {
-            notes.push(format!(
-                "the pods of {caller} have no labels: rules for them apply to every pod of namespace {ns}"
-            ));
-        }
-        if egress_on && !rules.is_empty() {
-            let name = unique(
-                format!(
+            if !labelled {
+                self.notes.push(format!(
+                    "the pods of {caller} have no labels: rules for them apply to every pod of namespace {}",
+                    self.ns
+                ));
+            }
+            if self.egress_on && !rules.is_empty() {
+                let name = self.unique(format!(
                     "secfix-egress-{}-{}",
                     caller.kind.as_str().to_ascii_lowercase(),
                     caller.name
-                ),
-                &mut used,
-            );
-            policies.push(policy(ns, name, sel, Direction::Egress, None, Some(rules)));
+                ));
+                self.policies.push(policy(
+                    self.ns,
+                    name,
+                    sel,
+                    Direction::Egress,
+                    None,
+                    Some(rules),
+                ));
+            }
         }
     }
 
-    // What will be blocked (egress only matters when egress is isolated).
-    if egress_on {
-        let blocked: Vec<Flow> = g
+    /// Egress from `caller` to the Kubernetes API server: to its addresses when known,
+    /// else said to be cut.
+    fn api_server_egress(
+        &mut self,
+        caller: &WorkloadRef,
+        why: &BTreeSet<String>,
+        rules: &mut Vec<NetworkPolicyEgressRule>,
+    ) {
+        let addresses = api_server_addresses(self.opts);
+        let evidence: Vec<String> = why.iter().cloned().collect();
+        if addresses.is_empty() {
+            if self.egress_on {
+                self.flows.push(Flow {
+                    kind: FlowKind::Blocked,
+                    from: Peer::Workload(caller.clone()),
+                    to: Peer::ApiServer {
+                        addresses: Vec::new(),
+                    },
+                    ports: Vec::new(),
+                    evidence,
+                    note: Some(API_SERVER_NOTE.to_string()),
+                });
+            }
+            return;
+        }
+        let ports: Vec<PodPort> = self
+            .opts
+            .api_server
+            .iter()
+            .flat_map(|a| &a.ports)
+            .map(|p| PodPort {
+                port: PortValue::Number(i32::from(*p)),
+                protocol: "TCP".into(),
+            })
+            .collect();
+        rules.push(NetworkPolicyEgressRule {
+            to: Some(addresses.iter().map(ip_peer).collect()),
+            ports: policy_ports(&ports),
+        });
+        self.flows.push(Flow {
+            kind: FlowKind::ApiServer,
+            from: Peer::Workload(caller.clone()),
+            to: Peer::ApiServer { addresses },
+            ports,
+            evidence,
+            note: self
+                .opts
+                .api_server
+                .as_ref()
+                .map(|a| format!("its address from {}", a.source)),
+        });
+    }
+
+    /// Egress from `caller` to one Service it names: to the Service's pods, to every pod
+    /// of a namespace whose Service is not known here, or cut when no rule can select the
+    /// namespace.
+    fn callee_egress(
+        &mut self,
+        caller: &WorkloadRef,
+        callee: &Callee,
+        call: &Call,
+        rules: &mut Vec<NetworkPolicyEgressRule>,
+    ) {
+        let g = self.g;
+        let ns = self.ns;
+        let ports = call.rule_ports();
+        let flow = |kind: FlowKind, to: Peer, note: Option<String>| Flow {
+            kind,
+            from: Peer::Workload(caller.clone()),
+            to,
+            ports: ports.clone(),
+            evidence: call.evidence.iter().cloned().collect(),
+            note,
+        };
+        let unknown = |namespace: &String, name: &String| Peer::Service {
+            namespace: namespace.clone(),
+            name: name.clone(),
+            port: None,
+        };
+        match callee {
+            Callee::Service(i) => {
+                let s = &g.services[*i];
+                let to = service_peer(s, single_port(&call.service_ports));
+                if s.namespace != ns && !g.namespace_selectable(&s.namespace) {
+                    self.flows
+                        .push(flow(FlowKind::Blocked, to, Some(unlabelled(&s.namespace))));
+                    return;
+                }
+                rules.push(NetworkPolicyEgressRule {
+                    to: Some(vec![pods_peer(ns, &s.namespace, service_pods(s))]),
+                    ports: policy_ports(&ports),
+                });
+                if s.namespace != ns {
+                    self.flows.push(flow(FlowKind::Evidence, to, None));
+                }
+            }
+            Callee::Namespace { namespace, name } if !g.namespace_selectable(namespace) => {
+                self.flows.push(flow(
+                    FlowKind::Blocked,
+                    unknown(namespace, name),
+                    Some(unlabelled(namespace)),
+                ));
+            }
+            Callee::Namespace { namespace, name } => {
+                rules.push(NetworkPolicyEgressRule {
+                    to: Some(vec![NetworkPolicyPeer {
+                        namespace_selector: Some(namespace_selector(namespace)),
+                        pod_selector: None,
+                        ip_block: None,
+                    }]),
+                    ports: policy_ports(&ports),
+                });
+                self.flows.push(flow(
+                    FlowKind::Evidence,
+                    unknown(namespace, name),
+                    Some(format!(
+                        "Service {name}.{namespace} is not known here: egress to every pod of namespace {namespace}"
+                    )),
+                ));
+            }
+        }
+    }
+
+    /// What egress isolation will block (it only matters when egress is isolated).
+    fn blocked_egress(&mut self) {
+        let ns = self.ns;
+        let blocked: Vec<Flow> = self
+            .g
             .blocked
             .iter()
             .filter(|f| matches!(&f.from, Peer::Workload(w) if w.namespace == ns))
             .cloned()
             .collect();
         if blocked.iter().any(|f| f.kind == FlowKind::Blocked) {
-            notes.push(
+            self.notes.push(
                 "NetworkPolicies cannot match host names: traffic to the destinations listed as \
                  blocked is denied; --allow-egress CIDR allows an address block"
                     .to_string(),
             );
         }
-        flows.extend(blocked);
+        self.flows.extend(blocked);
     }
-    notes.extend(
-        g.notes
-            .iter()
-            .filter(|(n, _)| n == ns)
-            .map(|(_, note)| note.clone()),
-    );
-    // Existing policies are the baseline: pods they isolate get no new rule in that
-    // direction, and what they deny is said.
-    if !g.policies.is_empty() {
+
+    /// Existing policies are the baseline: pods they isolate get no new rule in that
+    /// direction, and what they deny is said.
+    fn confine_to_existing(&mut self) {
+        let g = self.g;
+        let ns = self.ns;
         let known: Vec<eval::Pod> = g
             .workloads
             .iter()
             .filter(|w| w.namespace() == ns)
             .map(baseline::pod_of)
             .collect();
-        let (confined, said) = baseline::confine(ns, policies, g.policies, &known, &mut |b| {
-            unique(b, &mut used)
-        });
-        policies = confined;
+        let policies = std::mem::take(&mut self.policies);
+        let used = &mut self.used;
+        let (confined, said) =
+            baseline::confine(ns, policies, g.policies, &known, &mut |b| unique(b, used));
+        self.policies = confined;
         for c in said {
-            notes.push(format!(
+            self.notes.push(format!(
                 "{}: the pods that the existing NetworkPolic{} {} already isolate{} for {} {}; \
                  the fix never widens existing policies",
                 c.policy,
@@ -999,20 +1127,62 @@ fn namespace_set(
             ));
         }
         let mut all = g.policies.to_vec();
-        all.extend(policies.iter().cloned());
-        flows = baseline::recheck(g, ns, flows, g.policies, &all, &g.namespace_labels());
+        all.extend(self.policies.iter().cloned());
+        let flows = std::mem::take(&mut self.flows);
+        self.flows = baseline::recheck(g, ns, flows, g.policies, &all, &g.namespace_labels());
     }
-    notes.extend(g.unmatched_flows.iter().cloned());
-    notes.sort();
-    notes.dedup();
-    flows.sort();
-    NamespacePolicies {
-        namespace: ns.to_string(),
-        directions: directions.clone(),
-        policies,
-        flows,
-        notes,
+
+    fn finish(mut self, directions: &BTreeSet<Direction>) -> NamespacePolicies {
+        self.notes.extend(self.g.unmatched_flows.iter().cloned());
+        self.notes.sort();
+        self.notes.dedup();
+        self.flows.sort();
+        NamespacePolicies {
+            namespace: self.ns.to_string(),
+            directions: directions.clone(),
+            policies: self.policies,
+            flows: self.flows,
+            notes: self.notes,
+        }
     }
+}
+
+/// How the flow table names an entry point's source.
+fn entry_peer(source: &EntrySource) -> Peer {
+    match source {
+        EntrySource::Anywhere => Peer::Anywhere,
+        EntrySource::Ranges(cidrs) => Peer::Cidrs {
+            cidrs: cidrs.clone(),
+        },
+        EntrySource::Workload(w) => Peer::Workload(w.clone()),
+        EntrySource::Pods(p) => Peer::Pods(p.clone()),
+    }
+}
+
+/// Why an entry point's source gets no rule: its pods have no known selector.
+fn no_selector_of(source: &EntrySource) -> String {
+    match source {
+        EntrySource::Workload(w) => no_selector(w),
+        _ => "no pod selector is known for this source: no rule is written for it".to_string(),
+    }
+}
+
+/// The container ports of `w` published on its node (`hostPort`) that no rule opens yet,
+/// with their host ports.
+fn published_ports(w: &Workload, open: &BTreeSet<PodPort>) -> Vec<(PodPort, i32)> {
+    w.spec
+        .containers
+        .iter()
+        .flat_map(|c| c.ports.iter().flatten())
+        .filter_map(|p| {
+            let host = p.host_port.filter(|h| *h > 0)?;
+            let port = PodPort {
+                port: PortValue::Number(p.container_port),
+                protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+            };
+            (!open.contains(&port)).then_some((port, host))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -2915,14 +3085,163 @@ mod tests {
 
     #[test]
     fn long_names_are_cut_to_a_valid_length_and_stay_distinct() {
-        let a = fit(format!("secfix-egress-deployment-{}", "a".repeat(250)));
-        let b = fit(format!("secfix-egress-deployment-{}b", "a".repeat(249)));
-        assert!(a.len() <= MAX_NAME - 4, "{}", a.len());
-        assert_ne!(a, b);
-        assert_eq!(
-            a,
-            fit(format!("secfix-egress-deployment-{}", "a".repeat(250)))
+        let mut used = BTreeSet::new();
+        let a = unique(
+            format!("secfix-egress-deployment-{}", "a".repeat(250)),
+            &mut used,
         );
-        assert_eq!(fit("short".into()), "short");
+        let b = unique(
+            format!("secfix-egress-deployment-{}b", "a".repeat(249)),
+            &mut used,
+        );
+        assert!(a.len() <= MAX_NAME, "{}", a.len());
+        assert_ne!(a, b);
+        let again = unique(
+            format!("secfix-egress-deployment-{}", "a".repeat(250)),
+            &mut used,
+        );
+        assert!(again.len() <= MAX_NAME && again.ends_with("-2"), "{again}");
+        assert_eq!(unique("short".into(), &mut used), "short");
+    }
+
+    /// Issue 20: a caller whose pod selector the graph does not hold got
+    /// `LabelSelector::default()`, so its ingress rule admitted, and its egress policy
+    /// selected, every pod of the namespace. Now no rule is written for it and a note says so.
+    #[test]
+    fn missing_selector_is_said_and_never_selects_every_pod() {
+        let w = world(shop());
+        let cluster = Cluster {
+            workloads: &w.workloads,
+            services: &w.services,
+            ingresses: &w.ingresses,
+            routes: &w.routes,
+            config_maps: &w.config_maps,
+            namespaces: &w.namespaces,
+            bound_accounts: &w.bound_accounts,
+            policies: &w.policies,
+            api_server_calls: &w.api_server_calls,
+            ingress_from: &w.ingress_from,
+            namespace_labels: w.namespace_labels.as_ref(),
+            allow_flows: &w.allow_flows,
+        };
+        let mut g = Graph::build(&cluster, &[]);
+        let web = g
+            .selectors
+            .keys()
+            .find(|r| r.name == "web")
+            .cloned()
+            .unwrap();
+        g.selectors.remove(&web);
+        let set = namespace_set(
+            &g,
+            "shop",
+            &BOTH.iter().copied().collect(),
+            &BTreeSet::new(),
+            &dns(),
+        );
+        let every_pod = Some(LabelSelector::default());
+        for p in &set.policies[1..] {
+            let spec = p.spec.as_ref().unwrap();
+            assert_ne!(spec.pod_selector, every_pod, "{:?}", p.metadata.name);
+            for r in spec.ingress.iter().flatten() {
+                for peer in r.from.iter().flatten() {
+                    assert_ne!(peer.pod_selector, every_pod, "{:?}", p.metadata.name);
+                }
+            }
+        }
+        assert!(!names(&set).contains(&"secfix-egress-deployment-web".to_string()));
+        assert!(
+            set.notes
+                .iter()
+                .any(|n| n.starts_with("no pod selector is known for Deployment web")),
+            "{:?}",
+            set.notes
+        );
+        assert!(
+            set.flows.iter().any(|f| f.kind == FlowKind::Blocked
+                && matches!(&f.from, Peer::Workload(w) if *w == web)),
+            "{:?}",
+            rows(&set)
+        );
+    }
+
+    /// Issue 20: a `loadBalancerSourceRanges` entry that is not an address block was
+    /// dropped without a word, so the rule named only the ranges left (or anywhere, when
+    /// none was left), and nobody was told. Now the Service stays open to anywhere and a
+    /// note names the range.
+    #[test]
+    fn unreadable_load_balancer_source_range_is_said_not_dropped() {
+        let mut objs = shop();
+        objs[2]["spec"]["type"] = "LoadBalancer".into();
+        objs[2]["spec"]["loadBalancerSourceRanges"] = json!(["203.0.113.0/24", "office"]);
+        let set = plan(objs);
+        let ingress = pol(&set, "secfix-ingress-cart")["spec"]["ingress"].to_string();
+        assert!(ingress.contains("0.0.0.0/0"), "{ingress}");
+        assert!(
+            set.notes
+                .iter()
+                .any(|n| n.contains("loadBalancerSourceRanges office")),
+            "{:?}",
+            set.notes
+        );
+    }
+
+    /// Issue 20: a webhook (or aggregated API) Service the API server calls was skipped
+    /// without a word when it was not known or had no selector, so its pods lost the call
+    /// and nobody was told. Now a note says so.
+    #[test]
+    fn api_server_call_to_an_unknown_or_selectorless_service_is_said() {
+        let mut objs = shop();
+        objs.push(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "manual"},
+            "spec": {"ports": [{"port": 443}]}}),
+        );
+        let mut w = world(objs);
+        for service in ["gone", "manual"] {
+            w.api_server_calls.push(super::super::graph::ApiServerCall {
+                namespace: "shop".into(),
+                service: service.into(),
+                port: 443,
+                why: format!("webhook {service}.example.io"),
+            });
+        }
+        let set = plan_with(&w, &[("shop", BOTH)], &[], &dns()).remove(0);
+        for (service, says) in [
+            ("gone", "which is not known here"),
+            ("manual", "which has no selector"),
+        ] {
+            assert!(
+                set.notes
+                    .iter()
+                    .any(|n| n.starts_with(&format!("webhook {service}.example.io"))
+                        && n.contains(says)),
+                "{service}: {:?}",
+                set.notes
+            );
+        }
+    }
+
+    /// Issue 20: a ConfigMap a workload reads that is not known here (not in the manifests,
+    /// or not read) was skipped without a word, so the calls named only in it were cut and
+    /// nobody was told. Now a note says so; an optional one that is absent says nothing.
+    #[test]
+    fn unknown_config_map_a_workload_reads_is_said() {
+        let mut objs = shop();
+        objs[0]["spec"]["template"]["spec"]["containers"][0]["env"] = json!([
+            {"name": "CART_SERVICE_ADDR", "value": "cart:7070"},
+            {"name": "PAY", "valueFrom": {"configMapKeyRef": {"name": "missing", "key": "pay"}}},
+            {"name": "OPT", "valueFrom": {"configMapKeyRef": {"name": "maybe", "key": "x", "optional": true}}}
+        ]);
+        let set = plan(objs);
+        let said: Vec<&String> = set
+            .notes
+            .iter()
+            .filter(|n| n.contains("reads ConfigMap"))
+            .collect();
+        assert_eq!(said.len(), 1, "{:?}", set.notes);
+        assert!(
+            said[0].starts_with("Deployment web reads ConfigMap missing, which is not known here"),
+            "{said:?}"
+        );
     }
 }
