@@ -105,6 +105,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
             [CompletionResult]::new('--overlay', '--overlay', [CompletionResultType]::ParameterName, 'Write the fixes as a kustomize overlay in the new folder DIR instead of changing anything: a kustomization over the -k base or the -f files, one guarded JSON 6902 patch per changed object, the new objects as resources. Live, for objects a GitOps tool manages: the patches to commit')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format for the plan and results')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for the plan and results')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many objects are written at once (each still dry run, patched and saved in that order; with prompts, one at a time)')
             [CompletionResult]::new('--digest-source', '--digest-source', [CompletionResultType]::ParameterName, 'Digest source for mutable image tags: `pods` (the `imageID` all running pods agree on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for a live `fix`; `pods` for `scan`; with -f none: nothing is contacted unless this is given')
             [CompletionResult]::new('--insecure-registry', '--insecure-registry', [CompletionResultType]::ParameterName, 'Registry host (`host[:port]`) that may be reached over plain HTTP. Loopback registries always may. Repeatable')
             [CompletionResult]::new('--registry-timeout', '--registry-timeout', [CompletionResultType]::ParameterName, 'Timeout for each registry request: seconds (`10`) or a duration as kubectl''s `--request-timeout` takes it (`10s`, `2m`, `1h`), from 1s to 1h')
@@ -131,6 +132,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-secfix' -ScriptBlock {
         'kubectl-secfix;rollback' {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, '`server`: validate the inverses with a server-side dry run and stop')
             [CompletionResult]::new('--include-kinds', '--include-kinds', [CompletionResultType]::ParameterName, 'Also roll back fixes of this kind (one `fix` reached with `--include-kinds`). Repeatable. Argo Rollouts and OpenShift DeploymentConfigs need no flag')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many objects are written at once (each still dry run, patched and saved in that order; with prompts, one at a time)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config). Not with -f')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use. Not with -f')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -103,7 +103,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__fix)
-            opts="-n -A -l -f -k -y -o -h -V --namespace --all-namespaces --selector --filename --kustomize --allow-empty --checks --include-system --allowed-registries --signature-key --certificate-identity --certificate-identity-regexp --certificate-oidc-issuer --trusted-root --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --api-server --ingress-from --allow-flow --write --overlay --force-live --output --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
+            opts="-n -A -l -f -k -y -o -h -V --namespace --all-namespaces --selector --filename --kustomize --allow-empty --checks --include-system --allowed-registries --signature-key --certificate-identity --certificate-identity-regexp --certificate-oidc-issuer --trusted-root --include-kinds --yes --dry-run --save-patches --mount-root --no-file-env --file-env --allow-app-changes --allow-dns --network-policy --allow-egress --api-server --ingress-from --allow-flow --write --overlay --force-live --output --parallel --digest-source --insecure-registry --registry-timeout --all-contexts --contexts --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -223,6 +223,10 @@ _kubectl__secfix() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --digest-source)
@@ -377,7 +381,7 @@ _kubectl__secfix() {
             return 0
             ;;
         kubectl__secfix__subcmd__rollback)
-            opts="-h -V --dry-run --include-kinds --kubeconfig --context --help --version"
+            opts="-h -V --dry-run --include-kinds --parallel --kubeconfig --context --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -388,6 +392,10 @@ _kubectl__secfix() {
                     return 0
                     ;;
                 --include-kinds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -115,6 +115,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l al
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l overlay -d 'Write the fixes as a kustomize overlay in the new folder DIR instead of changing anything: a kustomization over the -k base or the -f files, one guarded JSON 6902 patch per changed object, the new objects as resources. Live, for objects a GitOps tool manages: the patches to commit' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -s o -l output -d 'Output format for the plan and results' -r -f -a "text\t''
 json\t''"
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l parallel -d 'How many objects are written at once (each still dry run, patched and saved in that order; with prompts, one at a time)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand fix" -l digest-source -d 'Digest source for mutable image tags: `pods` (the `imageID` all running pods agree on), `registry`, or `auto` (pods first, then the registry). Default: `auto` for a live `fix`; `pods` for `scan`; with -f none: nothing is contacted unless this is given' -r -f -a "auto\t''
 pods\t''
 registry\t''"
@@ -138,6 +139,7 @@ complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" 
 server\t'Send every change with dryRun=All and stop there'
 client\t'Contact nothing for writing; print the plan'"
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l include-kinds -d 'Also roll back fixes of this kind (one `fix` reached with `--include-kinds`). Repeatable. Argo Rollouts and OpenShift DeploymentConfigs need no flag' -r
+complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l parallel -d 'How many objects are written at once (each still dry run, patched and saved in that order; with prompts, one at a time)' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config). Not with -f' -r -F
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -l context -d 'The kubeconfig context to use. Not with -f' -r
 complete -c kubectl-secfix -n "__fish_kubectl_secfix_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -571,6 +571,8 @@ pub struct FixArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = FixOutput::Text)]
     pub output: FixOutput,
     #[command(flatten)]
+    pub parallel: ParallelArgs,
+    #[command(flatten)]
     pub digest: DigestArgs,
     /// Refused with a clear message: fix works on one context at a time.
     #[arg(long, hide = true)]
@@ -610,6 +612,18 @@ pub struct RollbackArgs {
     /// Repeatable. Argo Rollouts and OpenShift DeploymentConfigs need no flag.
     #[arg(long = "include-kinds", value_name = "GROUP/VERSION/KIND", value_parser = parse_kind_ref, value_delimiter = ',')]
     pub include_kinds: Vec<KindRef>,
+    #[command(flatten)]
+    pub parallel: ParallelArgs,
+}
+
+/// How many objects `fix --yes` and `rollback` write at once.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ParallelArgs {
+    /// How many objects are written at once (each still dry run, patched and saved in that
+    /// order; with prompts, one at a time).
+    #[arg(long = "parallel", default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub n: u16,
 }
 
 #[derive(Debug, Args)]
@@ -678,6 +692,30 @@ impl From<NetworkPolicyMode> for secfix_core::fix::network_policy::Mode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// covers issue #26: `--parallel N` is one flag of fix and rollback, 8 by default, 1 to
+    /// 256.
+    #[test]
+    fn parallel_is_one_flag_of_fix_and_rollback() {
+        use clap::Parser as _;
+        let fix = |args: &[&str]| {
+            let argv = [&["kubectl-secfix", "fix"], args].concat();
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Command::Fix(f) => f.parallel.n,
+                _ => unreachable!(),
+            })
+        };
+        assert_eq!(fix(&[]).unwrap(), 8);
+        assert_eq!(fix(&["--parallel", "32"]).unwrap(), 32);
+        assert!(fix(&["--parallel", "0"]).is_err());
+        assert!(fix(&["--parallel", "257"]).is_err());
+        let cli = Cli::try_parse_from(["kubectl-secfix", "rollback", "d", "--parallel", "1"]);
+        let Command::Rollback(r) = cli.unwrap().command else {
+            panic!()
+        };
+        assert_eq!(r.parallel.n, 1);
+        assert!(Cli::try_parse_from(["kubectl-secfix", "scan", "--parallel", "2"]).is_err());
+    }
 
     #[test]
     fn signature_keys_are_read_at_parse_time_and_repeatable() {

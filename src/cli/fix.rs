@@ -15,6 +15,7 @@ use super::args::{DigestSource, DryRun, FixArgs, FixOutput, GlobalArgs, PostRend
 use super::collect::{Source, collect};
 use super::exit;
 use crate::cli::args::NetworkPolicyMode;
+use crate::ui::progress::Tally;
 use crate::ui::prompt::{self, Choice};
 use crate::ui::term::Term;
 use secfix_core::checks::{CheckId, Delivery, Finding};
@@ -23,7 +24,8 @@ use secfix_core::fix::network_policy::graph::Flow;
 use secfix_core::fix::plan::{LeftOut, Plans, build_plans};
 use secfix_core::fix::redact::Redactor;
 use secfix_core::fix::{Action, AppChanges, FixOptions, MovedSecret, Plan, Target};
-use secfix_io::cluster::apply::{self, ApplyError};
+use secfix_io::cluster::apply::{self, ApplyError, Outcome};
+use secfix_io::cluster::fleet::{self, Applied};
 use secfix_io::cluster::journal::{self, LazyJournal};
 use secfix_io::inventory::Keep;
 use secfix_io::manifest::{OfflineEdits, offline_edits};
@@ -795,27 +797,114 @@ fn interrupt_flag() -> Arc<AtomicBool> {
     flag
 }
 
-/// Applies one plan (dry run first) and records it.
-async fn apply_one(client: &Client, plan: &Plan, saver: &mut LazyJournal, result: &mut PlanResult) {
-    match apply::dry_run_then_apply(client, plan).await {
-        Ok(outcome) => {
-            result.status = Status::Applied;
-            match saver.save(plan, &outcome) {
-                Ok(p) => result.saved = p,
-                Err(e) => {
-                    result.error = Some(format!(
-                        "applied, but the rollback record was not saved: {e:#}"
-                    ));
-                }
-            }
+/// What happened to one plan that was sent.
+struct Fate {
+    status: Status,
+    error: Option<String>,
+    saved: Option<PathBuf>,
+}
+
+impl Fate {
+    fn of(sent: Result<Applied, ApplyError>) -> Fate {
+        match sent {
+            Ok(a) => Fate {
+                status: Status::Applied,
+                error: a.note,
+                saved: a.saved,
+            },
+            Err(e) => Fate {
+                status: Status::Failed,
+                error: Some(format!("{} failed: {}", e.stage, e.message)),
+                saved: None,
+            },
         }
-        Err(e) => fail(result, &e),
+    }
+
+    fn skipped() -> Fate {
+        Fate {
+            status: Status::Skipped,
+            error: None,
+            saved: None,
+        }
+    }
+
+    fn record(self, result: &mut PlanResult) {
+        result.status = self.status;
+        result.error = self.error;
+        result.saved = self.saved;
     }
 }
 
-fn fail(result: &mut PlanResult, e: &ApplyError) {
-    result.status = Status::Failed;
-    result.error = Some(format!("{} failed: {}", e.stage, e.message));
+/// Applies one plan (its server dry run first, or the one already sent: `dry`) and records
+/// it: see [`fleet::apply_journaled`].
+async fn apply_one(
+    client: &Client,
+    plan: &Plan,
+    saver: &LazyJournal,
+    dry: Option<Result<Outcome, ApplyError>>,
+) -> Fate {
+    Fate::of(fleet::apply_journaled(client, plan, saver, dry).await)
+}
+
+/// The objects a plan writes: two plans that share one are sent one after the other.
+fn written_by(plan: &Plan) -> Vec<&Target> {
+    std::iter::once(&plan.target)
+        .chain(plan.prerequisites.iter().map(|p| &p.target))
+        .collect()
+}
+
+/// Sends the plans not held, `parallel` objects at once (plans of one object in order),
+/// each through `send`; Ctrl-C stops starting new ones. The progress line counts them.
+#[allow(clippy::too_many_arguments)]
+async fn send_all<'a, F, Fut>(
+    plans: &'a [Plan],
+    hold: &[bool],
+    results: &mut [PlanResult],
+    parallel: usize,
+    interrupted: &AtomicBool,
+    done_word: &'static str,
+    tally: &'a Tally,
+    send: F,
+) where
+    F: Fn(&'a Plan) -> Fut,
+    Fut: std::future::Future<Output = Fate>,
+{
+    let todo: Vec<usize> = (0..plans.len()).filter(|&i| !hold[i]).collect();
+    tally.set_total(todo.len(), done_word);
+    let keys: Vec<Vec<&Target>> = todo.iter().map(|&i| written_by(&plans[i])).collect();
+    let groups: Vec<Vec<usize>> = secfix_core::fix::fleet::independent_groups(&keys)
+        .into_iter()
+        .map(|g| g.into_iter().map(|k| todo[k]).collect())
+        .collect();
+    let send = &send;
+    fleet::in_order(
+        groups,
+        parallel,
+        |group: Vec<usize>| async move {
+            let mut out = Vec::with_capacity(group.len());
+            for i in group {
+                if interrupted.load(Ordering::SeqCst) {
+                    tally.skipped();
+                    out.push((i, Fate::skipped()));
+                    continue;
+                }
+                let fate = send(&plans[i]).await;
+                match fate.status {
+                    Status::Failed => tally.failed(),
+                    _ => tally.done(),
+                }
+                out.push((i, fate));
+            }
+            out
+        },
+        |out| {
+            for (i, fate) in out {
+                fate.record(&mut results[i]);
+            }
+        },
+    )
+    .await;
+    tally.finish();
 }
 
 #[allow(clippy::too_many_lines)] // issue 20: to be split
@@ -903,10 +992,11 @@ async fn run_live(
         _ => None,
     };
     let writing = args.dry_run == DryRun::None;
-    let mut saver = LazyJournal::open(
+    let saver = LazyJournal::open(
         if writing { save_dir } else { None },
         args.save_patches.is_some(),
     )?;
+    let parallel = usize::from(args.parallel.n);
     let interrupted = interrupt_flag();
     match args.dry_run {
         DryRun::Client => {
@@ -925,30 +1015,48 @@ async fn run_live(
             }
         }
         DryRun::Server => {
-            for ((plan, result), held) in plans.iter().zip(&mut results).zip(&hold) {
-                if *held {
-                    continue;
-                }
-                match apply::send(client, plan, true).await {
-                    Ok(_) => result.status = Status::Validated,
-                    Err(e) => fail(result, &e),
-                }
-            }
+            send_all(
+                plans,
+                &hold,
+                &mut results,
+                parallel,
+                &interrupted,
+                "validated",
+                &Tally::default(),
+                |plan| async move {
+                    match apply::send(client, plan, true).await {
+                        Ok(_) => Fate {
+                            status: Status::Validated,
+                            error: None,
+                            saved: None,
+                        },
+                        Err(e) => Fate::of(Err(e)),
+                    }
+                },
+            )
+            .await
         }
         DryRun::None if !interactive => {
-            for ((plan, result), held) in plans.iter().zip(&mut results).zip(&hold) {
-                if *held {
-                    continue;
-                }
-                if interrupted.load(Ordering::SeqCst) {
-                    result.status = Status::Skipped;
-                    continue;
-                }
-                for w in &plan.warnings {
-                    super::say("warning", format!("{}: {w}", plan.target));
-                }
-                apply_one(client, plan, &mut saver, result).await;
-            }
+            let saver = &saver;
+            let tally = &Tally::default();
+            send_all(
+                plans,
+                &hold,
+                &mut results,
+                parallel,
+                &interrupted,
+                "applied",
+                tally,
+                |plan| async move {
+                    tally.suspend(|| {
+                        for w in &plan.warnings {
+                            super::say("warning", format!("{}: {w}", plan.target));
+                        }
+                    });
+                    apply_one(client, plan, saver, None).await
+                },
+            )
+            .await
         }
         DryRun::None => {
             let gitops = Gitops {
@@ -961,7 +1069,7 @@ async fn run_live(
                 client,
                 plans,
                 &mut results,
-                &mut saver,
+                &saver,
                 &interrupted,
                 gitops,
             )
@@ -1084,13 +1192,24 @@ async fn interactive_loop(
     client: &Client,
     plans: &[Plan],
     results: &mut [PlanResult],
-    saver: &mut LazyJournal,
+    saver: &LazyJournal,
     interrupted: &AtomicBool,
     gitops: Gitops<'_>,
 ) -> anyhow::Result<()> {
     let color = term.stderr_color();
     let total = plans.len();
     let mut apply_all = false;
+    // The next plan's server dry run runs while this one is shown and answered (issue 26):
+    // one at a time still, but the answer does not wait for a round trip.
+    let prefetch = |j: usize| {
+        let (client, plan) = (client.clone(), plans[j].clone());
+        (
+            j,
+            tokio::spawn(async move { apply::send(&client, &plan, true).await }),
+        )
+    };
+    let next_after = |i: usize| (i..total).find(|&j| !gitops.hold[j]);
+    let mut ahead = next_after(0).map(prefetch);
     for (i, (plan, result)) in plans.iter().zip(results.iter_mut()).enumerate() {
         if gitops.hold[i] {
             continue;
@@ -1098,6 +1217,16 @@ async fn interactive_loop(
         if interrupted.load(Ordering::SeqCst) {
             result.status = Status::Skipped;
             continue;
+        }
+        let dry = match ahead.take() {
+            Some((j, handle)) if j == i => Some(handle),
+            other => {
+                ahead = other;
+                None
+            }
+        };
+        if ahead.is_none() {
+            ahead = next_after(i + 1).map(prefetch);
         }
         let tools = &gitops.managed[i];
         eprintln!(
@@ -1148,7 +1277,11 @@ async fn interactive_loop(
         match choice {
             Choice::Apply | Choice::ApplyAll => {
                 apply_all |= choice == Choice::ApplyAll;
-                apply_one(client, plan, saver, result).await;
+                let dry = match dry {
+                    Some(handle) => handle.await.ok(),
+                    None => None,
+                };
+                apply_one(client, plan, saver, dry).await.record(result);
                 match result.status {
                     Status::Applied => eprintln!(
                         "applied {}",

@@ -4,6 +4,7 @@
 
 pub mod digest;
 pub mod file_env;
+pub mod fleet;
 pub mod gitops;
 pub(crate) mod literal_secret;
 pub mod network_policy;
@@ -220,6 +221,37 @@ impl Plan {
             } => Some(patch::pinned(rv, ops)),
             _ => None,
         }
+    }
+
+    /// The patch to send as it is, when its content guards cover all the plan read: one `test`
+    /// of the whole pod spec (no value in it hidden by the redaction), and every op under the
+    /// pod spec. The server checks the test atomically with the write, so a controller's
+    /// status write in between costs nothing (issue 26: no re-read, no resend), while any
+    /// change to the pod spec fails it. `None` otherwise: then the patch is sent pinned to a
+    /// `resourceVersion` whose content was checked ([`Plan::guarded_patch`]).
+    pub fn self_guarded_patch(&self) -> Option<Patch> {
+        let Action::Patch {
+            pointer,
+            guards,
+            ops,
+            ..
+        } = &self.action
+        else {
+            return None;
+        };
+        let whole = match guards.as_slice() {
+            [PatchOperation::Test(t)] => {
+                t.path.as_str() == pointer && self.before.pointer(pointer) == Some(&t.value)
+            }
+            _ => false,
+        };
+        let under = |op: &PatchOperation| {
+            op.path()
+                .as_str()
+                .strip_prefix(pointer.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+        };
+        (whole && ops.iter().all(under)).then(|| self.forward_patch())?
     }
 
     /// Where `now` (the object as the server has it now) differs from what the plan read: the

@@ -158,6 +158,17 @@ async fn create(
 /// If a real write of the main action fails after prerequisites were created, those are
 /// deleted again so nothing is left half-applied.
 pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome, ApplyError> {
+    send_recording(client, plan, dry_run, &mut |_| {}).await
+}
+
+/// [`send`], calling `on_created` as soon as each object is created (before the next write),
+/// so the journal can record its uid.
+pub async fn send_recording(
+    client: &Client,
+    plan: &Plan,
+    dry_run: bool,
+    on_created: &mut (dyn FnMut(&Created) + Send),
+) -> Result<Outcome, ApplyError> {
     let stage = if dry_run { "server dry run" } else { "apply" };
     let mut outcome = Outcome::default();
     for NewObject {
@@ -172,11 +183,15 @@ pub async fn send(client: &Client, plan: &Plan, dry_run: bool) -> Result<Outcome
             Ok(uid) => uid,
             Err(e) => return Err(clean_up(client, &outcome, dry_run, e).await),
         };
-        outcome.created.push(Created {
+        let created = Created {
             target: target.clone(),
             uid: created,
             keep_on_rollback: *keep_on_rollback,
-        });
+        };
+        if !dry_run {
+            on_created(&created);
+        }
+        outcome.created.push(created);
     }
     let result = match &plan.action {
         Action::Patch { .. } => patch_plan(client, plan, dry_run, stage)
@@ -263,6 +278,20 @@ async fn patch_plan(
     dry_run: bool,
     stage: &'static str,
 ) -> Result<DynamicObject, ApplyError> {
+    if let Some(patch) = plan.self_guarded_patch() {
+        let api = api_for(client, &plan.target)?;
+        return match api
+            .patch(
+                &plan.target.name,
+                &patch_params(dry_run),
+                &Patch::Json::<()>(patch),
+            )
+            .await
+        {
+            Ok(obj) => Ok(obj),
+            Err(e) => Err(guard_failure(&api, plan, stage, &e).await),
+        };
+    }
     // Never an unguarded write: a concurrent change must fail, not be clobbered.
     let (Some(mut patch), Action::Patch { ops, .. }) = (plan.guarded_patch(), &plan.action) else {
         return Err(ApplyError {
@@ -299,6 +328,24 @@ async fn patch_plan(
         patch = secfix_core::fix::patch::pinned(&rv, ops);
     }
     Err(keeps_changing(&plan.target, stage))
+}
+
+/// Why a self-guarded patch failed: when the server says it cannot apply it (422) and the
+/// pod spec is no longer what the plan read, [`CHANGED`] with the path; else the server's
+/// reason.
+async fn guard_failure(
+    api: &Api<DynamicObject>,
+    plan: &Plan,
+    stage: &'static str,
+    e: &kube::Error,
+) -> ApplyError {
+    if super::status_code(e) == Some(422)
+        && let Ok(now) = api.get(&plan.target.name).await
+        && let Some(path) = plan.changed_since_read(&serde_json::to_value(&now).unwrap_or_default())
+    {
+        return changed(plan, stage, &path);
+    }
+    fail(plan, &plan.target, stage, e)
 }
 
 /// After a failed pinned patch: the object as it is now, when the failure was the version
@@ -352,6 +399,18 @@ pub async fn dry_run_then_apply(client: &Client, plan: &Plan) -> Result<Outcome,
     send(client, plan, false).await
 }
 
+/// The object `target` names as the server has it now; `None` when there is none.
+pub async fn get(client: &Client, target: &Target) -> Result<Option<Value>, String> {
+    let api = api_for(client, target).map_err(|e| e.message)?;
+    match api.get_opt(&target.name).await {
+        Ok(Some(obj)) => serde_json::to_value(&obj)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        Ok(None) => Ok(None),
+        Err(e) => Err(describe_error(&e)),
+    }
+}
+
 /// Deletes an object only if it is still the one with `uid`.
 pub async fn delete_by_uid(client: &Client, target: &Target, uid: &str) -> Result<(), String> {
     let api = api_for(client, target).map_err(|e| e.message)?;
@@ -383,6 +442,45 @@ pub async fn patch_guarded(
 ) -> Result<Option<String>, String> {
     const CHANGED_SINCE_FIX: &str = "changed since the fix, not rolled back (nothing was written)";
     let api = api_for(client, target).map_err(|e| e.message)?;
+    // Guarded by content only (every record since content guards): sent as it is, the server
+    // checks its tests atomically with the write (a status write in between costs nothing).
+    let pinned_record = patch.0.iter().any(|op| {
+        matches!(op, json_patch::PatchOperation::Test(t) if t.path.as_str() == "/metadata/resourceVersion")
+    });
+    if !pinned_record {
+        for dry in [true, false] {
+            if !dry && dry_run {
+                break;
+            }
+            match api
+                .patch(
+                    &target.name,
+                    &patch_params(dry),
+                    &Patch::Json::<()>(patch.clone()),
+                )
+                .await
+            {
+                Ok(obj) if !dry => return Ok(obj.metadata.resource_version),
+                Ok(_) => {}
+                Err(e) => {
+                    if super::status_code(&e) == Some(422)
+                        && let Ok(now) = api.get(&target.name).await
+                        && let Some(path) = secfix_core::fix::patch::failed_test(
+                            &serde_json::to_value(&now).unwrap_or_default(),
+                            &patch.0,
+                        )
+                    {
+                        return Err(format!(
+                            "{CHANGED_SINCE_FIX}: {} differs from what the fix wrote",
+                            secfix_core::model::text::printable(&path)
+                        ));
+                    }
+                    return Err(describe_error(&e));
+                }
+            }
+        }
+        return Ok(None);
+    }
     'read: for _ in 0..MAX_RACES {
         let now = api
             .get(&target.name)

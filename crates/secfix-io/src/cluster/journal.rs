@@ -41,6 +41,28 @@ pub struct Record {
     /// Objects the fix created; rollback deletes those not marked `keep`.
     #[serde(default)]
     pub created: Vec<CreatedRecord>,
+    /// `pending`: written before the patch was sent and not yet marked applied (the run was
+    /// killed in between, or is still going). Absent in applied records (and in those of
+    /// older versions). See [`Record::pending`].
+    #[serde(default, skip_serializing_if = "State::is_applied")]
+    pub state: State,
+}
+
+/// Whether a record's write is known to have happened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    #[default]
+    Applied,
+    /// Saved before the write; rollback decides from the object what happened
+    /// ([`secfix_core::fix::fleet::classify_pending`]).
+    Pending,
+}
+
+impl State {
+    fn is_applied(&self) -> bool {
+        *self == State::Applied
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,6 +105,37 @@ impl Record {
                     keep: c.keep_on_rollback,
                 })
                 .collect(),
+            state: State::Applied,
+        }
+    }
+
+    /// The record saved before the plan's real write, from its server dry run (`dry`): the
+    /// inverse is taken from the object the dry run returned (what the write will leave, with
+    /// the server's defaults), created objects are listed with no uid until the write
+    /// creates them ([`Record::created_now`]).
+    pub fn pending(plan: &Plan, dry: &Outcome) -> Self {
+        let mut rec = Record::new(plan, dry);
+        rec.state = State::Pending;
+        for c in &mut rec.created {
+            c.uid.clear();
+        }
+        rec
+    }
+
+    /// A pending record once `created` exists: its uid is recorded (so rollback can delete it
+    /// even if the run is killed before the patch).
+    pub fn created_now(&mut self, created: &super::apply::Created) {
+        match self
+            .created
+            .iter_mut()
+            .find(|c| c.target == created.target && c.uid.is_empty())
+        {
+            Some(c) => c.uid = created.uid.clone(),
+            None => self.created.push(CreatedRecord {
+                target: created.target.clone(),
+                uid: created.uid.clone(),
+                keep: created.keep_on_rollback,
+            }),
         }
     }
 }
@@ -90,7 +143,8 @@ impl Record {
 /// A directory of records being written.
 pub(crate) struct Journal {
     dir: PathBuf,
-    next: usize,
+    /// The next record number (shared by concurrent writers).
+    next: std::sync::atomic::AtomicUsize,
 }
 
 impl Journal {
@@ -115,7 +169,7 @@ impl Journal {
             + 1;
         Ok(Journal {
             dir: dir.to_path_buf(),
-            next,
+            next: next.into(),
         })
     }
 
@@ -123,27 +177,22 @@ impl Journal {
         &self.dir
     }
 
-    /// Writes one record as `NNN-kind-namespace-name.json` (mode 0600). An existing file is
-    /// never replaced: the number moves on until a free name is found.
-    pub(crate) fn write(&mut self, record: &Record) -> anyhow::Result<PathBuf> {
-        let body = serde_json::to_vec_pretty(record)?;
-        let tmp = self
-            .dir
-            .join(format!(".{}-{}.tmp", std::process::id(), self.next));
-        let _ = fs::remove_file(&tmp);
-        {
-            let mut f = open_private(&tmp)?;
-            f.write_all(&body)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-        }
+    /// Writes one record as `NNN-kind-namespace-name.json` (mode 0600, synced to disk before
+    /// this returns). An existing file is never replaced: the number moves on until a free
+    /// name is found. Safe to call from several threads at once.
+    pub(crate) fn write(&self, record: &Record) -> anyhow::Result<PathBuf> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let tmp = self.temp_file(record, true)?;
         loop {
-            let path = self.dir.join(record_file_name(self.next, &record.target));
-            self.next += 1;
+            let path = self.dir.join(record_file_name(
+                self.next.fetch_add(1, SeqCst),
+                &record.target,
+            ));
             // A hard link fails when the name exists: no record is ever overwritten.
             match fs::hard_link(&tmp, &path) {
                 Ok(()) => {
                     let _ = fs::remove_file(&tmp);
+                    sync_dir(&self.dir);
                     return Ok(path);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -153,6 +202,60 @@ impl Journal {
                 }
             }
         }
+    }
+
+    /// Replaces the record at `path`, one this journal wrote (a pending record given a created
+    /// object's uid), synced to disk: written beside it, synced, renamed over it, so a crash
+    /// leaves the old record or the new one, never half of one.
+    pub(crate) fn replace(&self, path: &Path, record: &Record) -> anyhow::Result<()> {
+        let tmp = self.temp_file(record, true)?;
+        fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        sync_dir(&self.dir);
+        Ok(())
+    }
+
+    /// [`Journal::replace`] for marking a pending record applied, without waiting for the
+    /// disk: the rename is atomic (a killed run leaves one record or the other), and should
+    /// the machine itself crash before the data reaches the disk, the record is still the
+    /// pending one, which `rollback` resolves from the object just as well.
+    pub(crate) fn mark(&self, path: &Path, record: &Record) -> anyhow::Result<()> {
+        let tmp = self.temp_file(record, false)?;
+        fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// Removes the record at `path`, one this journal wrote (a pending record whose write
+    /// failed and wrote nothing).
+    pub(crate) fn remove(&self, path: &Path) -> anyhow::Result<()> {
+        fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+        sync_dir(&self.dir);
+        Ok(())
+    }
+
+    /// `record` in a new temporary file of the directory (mode 0600, synced).
+    fn temp_file(&self, record: &Record, durable: bool) -> anyhow::Result<PathBuf> {
+        static TMP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let body = serde_json::to_vec_pretty(record)?;
+        let tmp = self.dir.join(format!(
+            ".{}-{}.tmp",
+            std::process::id(),
+            TMP.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        let _ = fs::remove_file(&tmp);
+        let mut f = open_private(&tmp)?;
+        f.write_all(&body)?;
+        f.write_all(b"\n")?;
+        if durable {
+            f.sync_all()?;
+        }
+        Ok(tmp)
+    }
+}
+
+/// Syncs a directory, so a name linked or renamed into it survives a crash of the machine
+/// (a killed process needs no more than the write itself). Best effort.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
     }
 }
 
@@ -178,38 +281,45 @@ fn record_number(p: &Path) -> Option<usize> {
 /// written. `None` as the directory saves nothing.
 pub struct LazyJournal {
     dir: Option<PathBuf>,
-    journal: Option<Journal>,
+    journal: std::sync::OnceLock<std::sync::Arc<Journal>>,
+    /// Held while the directory is being opened (created) by the first writer.
+    opening: std::sync::Mutex<()>,
 }
 
 impl LazyJournal {
     /// `eager`: open (create) the directory now (an explicit `--save-patches DIR`).
     pub fn open(dir: Option<PathBuf>, eager: bool) -> anyhow::Result<Self> {
-        let journal = match &dir {
-            Some(d) if eager => Some(Journal::open(d)?),
-            _ => None,
-        };
-        Ok(LazyJournal { dir, journal })
+        let journal = std::sync::OnceLock::new();
+        if let Some(d) = &dir
+            && eager
+        {
+            let _ = journal.set(std::sync::Arc::new(Journal::open(d)?));
+        }
+        Ok(LazyJournal {
+            dir,
+            journal,
+            opening: std::sync::Mutex::new(()),
+        })
     }
 
-    /// Saves the record of an applied plan; `None` when patches are not being saved.
-    pub fn save(
-        &mut self,
-        plan: &secfix_core::fix::Plan,
-        outcome: &super::apply::Outcome,
-    ) -> anyhow::Result<Option<PathBuf>> {
+    /// The journal, opened on first use; `None` when patches are not being saved.
+    pub(crate) fn get(&self) -> anyhow::Result<Option<std::sync::Arc<Journal>>> {
         let Some(dir) = &self.dir else {
             return Ok(None);
         };
-        let journal = match &mut self.journal {
-            Some(j) => j,
-            None => self.journal.insert(Journal::open(dir)?),
-        };
-        journal.write(&Record::new(plan, outcome)).map(Some)
+        if let Some(j) = self.journal.get() {
+            return Ok(Some(j.clone()));
+        }
+        let _held = self.opening.lock().unwrap_or_else(|e| e.into_inner());
+        if self.journal.get().is_none() {
+            let _ = self.journal.set(std::sync::Arc::new(Journal::open(dir)?));
+        }
+        Ok(self.journal.get().cloned())
     }
 
     /// The directory, once something was saved (or it was opened eagerly).
     pub fn dir(&self) -> Option<PathBuf> {
-        self.journal.as_ref().map(|j| j.dir().to_path_buf())
+        self.journal.get().map(|j| j.dir().to_path_buf())
     }
 }
 
@@ -503,7 +613,7 @@ mod tests {
     fn records_are_private_and_numbered() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("p");
-        let mut j = Journal::open(&dir).unwrap();
+        let j = Journal::open(&dir).unwrap();
         let rec = Record {
             api_version: RECORD_API_VERSION.into(),
             kind: RECORD_KIND.into(),
@@ -517,6 +627,7 @@ mod tests {
             forward: None,
             inverse: None,
             created: vec![],
+            state: State::Applied,
         };
         let p = j.write(&rec).unwrap();
         assert!(p.ends_with("001-deployment-ns-web.json"));
@@ -533,8 +644,66 @@ mod tests {
             );
         }
         let j2 = Journal::open(&dir).unwrap();
-        assert_eq!(j2.next, 2);
+        assert_eq!(j2.next.into_inner(), 2);
         assert_eq!(read_all(&dir).unwrap().len(), 1);
+    }
+
+    /// covers issue #26: a pending record is replaced in place (same name, still 0600) when
+    /// a created object's uid is known and when it is marked applied; applied records carry
+    /// no `state`, and records of earlier versions read as applied.
+    #[test]
+    fn a_pending_record_is_replaced_in_place_until_marked_applied() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        let j = Journal::open(&dir).unwrap();
+        let mut rec = record(
+            "Deployment",
+            "apps/v1",
+            "shop",
+            "web",
+            serde_json::json!([guard(), {"op": "remove", "path": "/spec/template/spec/volumes/0"}]),
+        );
+        let secret = secfix_core::fix::Target {
+            api_version: "v1".into(),
+            kind: "Secret".into(),
+            namespace: "shop".into(),
+            name: "web-secfix".into(),
+        };
+        rec.state = State::Pending;
+        rec.created = vec![CreatedRecord {
+            target: secret.clone(),
+            uid: String::new(),
+            keep: true,
+        }];
+        let path = j.write(&rec).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"state\": \"pending\""), "{text}");
+        rec.created_now(&crate::cluster::apply::Created {
+            target: secret,
+            uid: "u-1".into(),
+            keep_on_rollback: true,
+        });
+        j.replace(&path, &rec).unwrap();
+        let (_, read) = read_all(&dir).unwrap().pop().unwrap();
+        assert_eq!(read.state, State::Pending);
+        assert_eq!(read.created[0].uid, "u-1");
+        rec.state = State::Applied;
+        j.replace(&path, &rec).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("state"), "{text}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        // Only the record is left: no temporary file.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        assert_eq!(read_all(&dir).unwrap()[0].1.state, State::Applied);
+        j.remove(&path).unwrap();
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
     }
 
     fn record(kind: &str, api: &str, ns: &str, name: &str, inverse: serde_json::Value) -> Record {
@@ -551,6 +720,7 @@ mod tests {
             forward: None,
             inverse: Some(serde_json::from_value(inverse).unwrap()),
             created: vec![],
+            state: State::Applied,
         }
     }
 
@@ -618,7 +788,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("p");
-        let mut j = Journal::open(&dir).unwrap();
+        let j = Journal::open(&dir).unwrap();
         let rec = record(
             "Deployment",
             "apps/v1",
@@ -658,7 +828,7 @@ mod tests {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
         fs::write(dir.join("001-deployment-a-a.json"), "first").unwrap();
         fs::write(dir.join("003-deployment-a-c.json"), "third").unwrap();
-        let mut j = Journal::open(&dir).unwrap();
+        let j = Journal::open(&dir).unwrap();
         assert_eq!(
             fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
             0o750

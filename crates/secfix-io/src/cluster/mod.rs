@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod client;
 pub mod discovery;
+pub mod fleet;
 pub mod journal;
 pub mod list;
 pub mod policy_report;
