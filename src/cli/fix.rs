@@ -117,72 +117,14 @@ struct Found<'a> {
     left_out: &'a [LeftOut],
 }
 
-#[allow(clippy::too_many_lines)] // issue 20: to be split
 pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
-    if args.all_contexts || !args.contexts.is_empty() {
-        let flag = if args.all_contexts {
-            "--all-contexts"
-        } else {
-            "--contexts"
-        };
-        return Err(UsageError(format!(
-            "{flag}: fix works on one context at a time, on purpose (each change is previewed, \
-             dry-run, saved and rolled back per cluster); run `kubectl secfix fix --context NAME` \
-             for each context (`kubectl secfix scan {flag}` shows where the findings are)"
-        ))
-        .into());
-    }
-    let mut offline_only: Vec<&str> = Vec::new();
-    if args.save_patches.is_some() {
-        offline_only.push("--save-patches");
-    }
-    if args.dry_run == DryRun::Server {
-        offline_only.push("--dry-run=server");
-    }
-    super::collect::check_offline_flags(global, &args.selection, &offline_only)?;
+    check_flags(global, args)?;
     let term = Term::detect();
     let offline = args.selection.offline();
     let interactive = !offline && !args.yes && args.dry_run == DryRun::None;
     if interactive {
         // Before anything is read or written: never hang waiting for an answer.
         prompt::require_interactive(&term).map_err(|e| UsageError(e.to_string()))?;
-    }
-    if !args.allow_egress.is_empty() && args.network_policy == NetworkPolicyMode::DenyAll {
-        return Err(UsageError(
-            "--allow-egress needs --network-policy least-privilege (deny-all writes one \
-             default-deny policy)"
-                .into(),
-        )
-        .into());
-    }
-    if args.write && args.dry_run != DryRun::None {
-        return Err(UsageError("--write cannot be combined with --dry-run".into()).into());
-    }
-    // Before anything is read: these would write nothing, or nothing the user asked for.
-    if args.write && args.output == FixOutput::Json {
-        return Err(UsageError(
-            "--write cannot be combined with -o json (the JSON report describes the fixes; \
-             --write rewrites the files)"
-                .into(),
-        )
-        .into());
-    }
-    if args.overlay.is_some() && offline && args.output == FixOutput::Json {
-        return Err(UsageError(
-            "--overlay cannot be combined with -o json with -f or -k (the JSON report \
-             describes the fixes; --overlay writes them)"
-                .into(),
-        )
-        .into());
-    }
-    if args.write && !offline {
-        return Err(UsageError("--write needs -f (it rewrites manifest files)".into()).into());
-    }
-    if args.write && args.selection.files.iter().any(|f| f.as_os_str() == "-") {
-        return Err(UsageError(
-            "--write cannot rewrite standard input (-f -): name the files".into(),
-        )
-        .into());
     }
     let file_env_vars =
         UserFileVars::parse(&args.file_env).map_err(|e| UsageError(e.to_string()))?;
@@ -203,28 +145,7 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         policy.as_ref(),
     )
     .await;
-    let opts = FixOptions {
-        mount_root: args.mount_root.clone(),
-        file_env: !args.no_file_env,
-        file_env_vars: file_env_vars.clone(),
-        // On a terminal every move is offered, app changes with the default choice skip.
-        app_changes: if interactive || args.allow_app_changes {
-            AppChanges::Include
-        } else {
-            AppChanges::LeaveOut
-        },
-        allow_dns: args.allow_dns,
-        network_policy: args.network_policy.into(),
-        allow_egress: args.allow_egress.clone(),
-        env_sources: collected.inventory.env_sources.clone(),
-        api_server: secfix_core::fix::network_policy::graph::ApiServer::parse_flag(
-            &args.api_server,
-        )
-        .map_err(UsageError)?
-        .or_else(|| collected.inventory.api_server.clone()),
-        ingress_from: args.ingress_from.clone(),
-        allow_flows: args.allow_flow.clone(),
-    };
+    let opts = fix_options(args, interactive, file_env_vars, &collected.inventory)?;
     let Plans {
         plans,
         not_fixable,
@@ -269,6 +190,102 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         }
     };
     Ok(if read_failed { exit::RUNTIME } else { code })
+}
+
+/// The fix options of `args`; `interactive` offers every move (app changes with the default
+/// choice skip), `inv` supplies what was read (env sources, the API server's address).
+fn fix_options(
+    args: &FixArgs,
+    interactive: bool,
+    file_env_vars: UserFileVars,
+    inv: &secfix_core::inventory::Inventory,
+) -> anyhow::Result<FixOptions> {
+    Ok(FixOptions {
+        mount_root: args.mount_root.clone(),
+        file_env: !args.no_file_env,
+        file_env_vars,
+        // On a terminal every move is offered, app changes with the default choice skip.
+        app_changes: if interactive || args.allow_app_changes {
+            AppChanges::Include
+        } else {
+            AppChanges::LeaveOut
+        },
+        allow_dns: args.allow_dns,
+        network_policy: args.network_policy.into(),
+        allow_egress: args.allow_egress.clone(),
+        env_sources: inv.env_sources.clone(),
+        api_server: secfix_core::fix::network_policy::graph::ApiServer::parse_flag(
+            &args.api_server,
+        )
+        .map_err(UsageError)?
+        .or_else(|| inv.api_server.clone()),
+        ingress_from: args.ingress_from.clone(),
+        allow_flows: args.allow_flow.clone(),
+    })
+}
+
+/// Flag combinations that cannot work, as usage errors before anything is read.
+fn check_flags(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<()> {
+    if args.all_contexts || !args.contexts.is_empty() {
+        let flag = if args.all_contexts {
+            "--all-contexts"
+        } else {
+            "--contexts"
+        };
+        return Err(UsageError(format!(
+            "{flag}: fix works on one context at a time, on purpose (each change is previewed, \
+             dry-run, saved and rolled back per cluster); run `kubectl secfix fix --context NAME` \
+             for each context (`kubectl secfix scan {flag}` shows where the findings are)"
+        ))
+        .into());
+    }
+    let mut offline_only: Vec<&str> = Vec::new();
+    if args.save_patches.is_some() {
+        offline_only.push("--save-patches");
+    }
+    if args.dry_run == DryRun::Server {
+        offline_only.push("--dry-run=server");
+    }
+    super::collect::check_offline_flags(global, &args.selection, &offline_only)?;
+    let offline = args.selection.offline();
+    if !args.allow_egress.is_empty() && args.network_policy == NetworkPolicyMode::DenyAll {
+        return Err(UsageError(
+            "--allow-egress needs --network-policy least-privilege (deny-all writes one \
+             default-deny policy)"
+                .into(),
+        )
+        .into());
+    }
+    if args.write && args.dry_run != DryRun::None {
+        return Err(UsageError("--write cannot be combined with --dry-run".into()).into());
+    }
+    // Before anything is read: these would write nothing, or nothing the user asked for.
+    if args.write && args.output == FixOutput::Json {
+        return Err(UsageError(
+            "--write cannot be combined with -o json (the JSON report describes the fixes; \
+             --write rewrites the files)"
+                .into(),
+        )
+        .into());
+    }
+    if args.overlay.is_some() && offline && args.output == FixOutput::Json {
+        return Err(UsageError(
+            "--overlay cannot be combined with -o json with -f or -k (the JSON report \
+             describes the fixes; --overlay writes them)"
+                .into(),
+        )
+        .into());
+    }
+    if args.write && !offline {
+        return Err(UsageError("--write needs -f (it rewrites manifest files)".into()).into());
+    }
+    if args.write && args.selection.files.iter().any(|f| f.as_os_str() == "-") {
+        return Err(UsageError(
+            "--write cannot rewrite standard input (-f -): name the files".into(),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// `Deployment shop/web (env-secret, container app)`: what a stderr line is about.
@@ -907,20 +924,17 @@ async fn send_all<'a, F, Fut>(
     tally.finish();
 }
 
-#[allow(clippy::too_many_lines)] // issue 20: to be split
-async fn run_live(
+/// Objects Argo CD or Flux manage: a live patch is undone at the next sync. Writes their
+/// patches to `--overlay DIR` when given, and marks them held (skipped) unless
+/// `--force-live` (interactive without `--overlay`: the prompt asks instead). Returns the
+/// tools managing each plan's object and which plans are held.
+fn hold_gitops_managed(
     args: &FixArgs,
-    term: &Term,
     interactive: bool,
-    client: &Client,
-    found: Found<'_>,
+    plans: &[Plan],
     applications: &std::collections::BTreeSet<String>,
-) -> anyhow::Result<u8> {
-    let plans = found.plans;
-    let mut results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
-    print_not_fixable(found.not_fixable);
-    print_left_out(found.left_out);
-    // Objects Argo CD or Flux manage: a live patch is undone at the next sync.
+    results: &mut [PlanResult],
+) -> anyhow::Result<(Vec<Vec<&'static str>>, Vec<bool>)> {
     let managed: Vec<Vec<&'static str>> = plans
         .iter()
         .map(|p| reverting_tools(p, applications))
@@ -986,6 +1000,23 @@ async fn run_live(
             results[i].error = Some(format!("managed by {}", tools.join(", ")));
         }
     }
+    Ok((managed, hold))
+}
+
+async fn run_live(
+    args: &FixArgs,
+    term: &Term,
+    interactive: bool,
+    client: &Client,
+    found: Found<'_>,
+    applications: &std::collections::BTreeSet<String>,
+) -> anyhow::Result<u8> {
+    let plans = found.plans;
+    let mut results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
+    print_not_fixable(found.not_fixable);
+    print_left_out(found.left_out);
+    let (managed, hold) =
+        hold_gitops_managed(args, interactive, plans, applications, &mut results)?;
     let save_dir = match (&args.save_patches, interactive) {
         (Some(d), _) => Some(d.clone()),
         (None, true) if !plans.is_empty() => Some(journal::default_dir()),

@@ -256,7 +256,6 @@ impl Collector {
     /// Takes one object of any kind; kinds that matter for no check are ignored.
     /// Returns an error message for an object that has the right kind but a broken shape
     /// (where it is, `source`, is the caller's to say).
-    #[allow(clippy::too_many_lines)] // issue 20: to be split
     pub fn add(&mut self, obj: Value, source: Option<SourceLocation>) -> Result<(), String> {
         let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
         if self.keep.objects && matches!(kind, "ConfigMap" | "Secret") {
@@ -291,36 +290,7 @@ impl Collector {
                 self.default_ns(&mut ing.metadata);
                 self.inv.ingresses.push(ing);
             }
-            "RoleBinding" | "ClusterRoleBinding" if self.keep.objects => {
-                let own = obj
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .or_else(|| self.default_namespace.clone());
-                for s in obj
-                    .get("subjects")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if s.get("kind").and_then(Value::as_str) != Some("ServiceAccount") {
-                        continue;
-                    }
-                    let (Some(name), Some(ns)) = (
-                        s.get("name").and_then(Value::as_str),
-                        s.get("namespace")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                            .or_else(|| own.clone()),
-                    ) else {
-                        continue;
-                    };
-                    let account = (ns, name.to_string());
-                    if !self.inv.bound_accounts.contains(&account) {
-                        self.inv.bound_accounts.push(account);
-                    }
-                }
-            }
+            "RoleBinding" | "ClusterRoleBinding" if self.keep.objects => self.add_binding(&obj),
             "ValidatingWebhookConfiguration"
             | "MutatingWebhookConfiguration"
             | "APIService"
@@ -371,28 +341,66 @@ impl Collector {
                     self.inv.digests.add_pod_value(&obj);
                 }
             }
-            _ => {
-                let Some(mut w) = Workload::from_value(obj).map_err(|e| e.to_string())? else {
-                    return Ok(());
-                };
-                w.source = source;
-                self.default_ns(&mut w.metadata);
-                self.scanner.add_workload(&w);
-                self.spill_decided();
-                if self.keep.pods {
-                    match w.kind {
-                        WorkloadKind::Pod => self.inv.digests.add_pod(&w),
-                        WorkloadKind::ReplicaSet
-                        | WorkloadKind::ReplicationController
-                        | WorkloadKind::Job => self.inv.digests.add_owner(&w),
-                        _ => {}
-                    }
-                }
+            _ => self.add_workload(obj, source)?,
+        }
+        Ok(())
+    }
 
-                if self.keep.objects && !w.is_owned_by_scanned_controller() {
-                    self.inv.workloads.push(w);
-                }
+    /// The ServiceAccounts a RoleBinding or ClusterRoleBinding binds (evidence that the
+    /// account talks to the API server).
+    fn add_binding(&mut self, obj: &Value) {
+        let own = obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| self.default_namespace.clone());
+        for s in obj
+            .get("subjects")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if s.get("kind").and_then(Value::as_str) != Some("ServiceAccount") {
+                continue;
             }
+            let (Some(name), Some(ns)) = (
+                s.get("name").and_then(Value::as_str),
+                s.get("namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| own.clone()),
+            ) else {
+                continue;
+            };
+            let account = (ns, name.to_string());
+            if !self.inv.bound_accounts.contains(&account) {
+                self.inv.bound_accounts.push(account);
+            }
+        }
+    }
+
+    /// A workload (or a bare Pod): checked now, its pods' digests and (with
+    /// `Keep::objects`) the workload kept.
+    fn add_workload(&mut self, obj: Value, source: Option<SourceLocation>) -> Result<(), String> {
+        let Some(mut w) = Workload::from_value(obj).map_err(|e| e.to_string())? else {
+            return Ok(());
+        };
+        w.source = source;
+        self.default_ns(&mut w.metadata);
+        self.scanner.add_workload(&w);
+        self.spill_decided();
+        if self.keep.pods {
+            match w.kind {
+                WorkloadKind::Pod => self.inv.digests.add_pod(&w),
+                WorkloadKind::ReplicaSet
+                | WorkloadKind::ReplicationController
+                | WorkloadKind::Job => self.inv.digests.add_owner(&w),
+                _ => {}
+            }
+        }
+
+        if self.keep.objects && !w.is_owned_by_scanned_controller() {
+            self.inv.workloads.push(w);
         }
         Ok(())
     }
