@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::args::{DigestArgs, DigestSource};
-use secfix_core::checks::CheckId;
 use secfix_core::checks::unsigned_image::TrustPolicy;
+use secfix_core::checks::{Evidence, Finding};
 use secfix_core::fix::digest::{apply_pod_digests, set_digest, unresolved_image};
 use secfix_core::model::ImageRef;
 use secfix_io::inventory::Inventory;
@@ -14,7 +14,8 @@ use secfix_io::registry::{RegistryOptions, Resolver, resolve_key};
 pub const OFFLINE_NO_DIGEST: &str =
     "offline (-f): no digest looked up; --digest-source registry asks the image's registry";
 
-/// Resolves digests for the inventory's mutable-image-tag findings from `source`: pods'
+/// What the selected checks read of images (`evidence`, from their definitions) decides
+/// what is looked up. Resolves digests for the inventory's mutable-image-tag findings from `source`: pods'
 /// agreed `imageID` first (live only), then the registry for what is still unresolved.
 /// Findings left without a digest say why in `not_fixable_reason`. With a trust policy,
 /// signatures are verified next (see [`super::signatures`]): only signed digests stay
@@ -25,6 +26,7 @@ pub const OFFLINE_NO_DIGEST: &str =
 /// registry to find and verify signatures): the findings then say how to ask.
 pub async fn resolve(
     inv: &mut Inventory,
+    evidence: Evidence,
     source: Option<DigestSource>,
     live_default: DigestSource,
     offline: bool,
@@ -35,8 +37,20 @@ pub async fn resolve(
         (None, true, Some(_)) => Some(DigestSource::Registry),
         (s, _, _) => s,
     };
-    resolve_tags(inv, source, live_default, offline, args).await;
-    super::signatures::verify(inv, policy, args).await;
+    if evidence.image_digests {
+        resolve_tags(inv, source, live_default, offline, args).await;
+    }
+    if evidence.image_signatures {
+        super::signatures::verify(inv, policy, args).await;
+    }
+}
+
+/// Offline with no digest source: a mutable-image-tag finding without a digest says how to
+/// ask for one (ephemeral containers are never fixable: nothing to say).
+pub(super) fn say_offline(f: &mut Finding) {
+    if unresolved_image(f).is_some() && !f.path.contains("/ephemeralContainers/") {
+        f.not_fixable_reason = Some(OFFLINE_NO_DIGEST.to_string());
+    }
 }
 
 async fn resolve_tags(
@@ -46,21 +60,10 @@ async fn resolve_tags(
     offline: bool,
     args: &DigestArgs,
 ) {
-    if !inv
-        .findings
-        .iter()
-        .any(|f| f.check == CheckId::MutableImageTag)
-    {
-        return;
-    }
     let source = match source {
         Some(s) => s,
         None if offline => {
-            for f in &mut inv.findings {
-                if unresolved_image(f).is_some() && !f.path.contains("/ephemeralContainers/") {
-                    f.not_fixable_reason = Some(OFFLINE_NO_DIGEST.to_string());
-                }
-            }
+            inv.findings.iter_mut().for_each(say_offline);
             return;
         }
         None => live_default,

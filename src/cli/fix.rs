@@ -138,6 +138,7 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     // With -f nothing is contacted unless asked (`--digest-source`, or a trust policy).
     super::digests::resolve(
         &mut collected.inventory,
+        super::collect::scan_options(&args.selection).evidence(),
         args.digest.digest_source,
         DigestSource::Auto,
         offline,

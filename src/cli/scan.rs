@@ -344,6 +344,7 @@ async fn resolve_digests(inv: &mut Inventory, args: &ScanArgs) {
     let policy = args.selection.signature_policy();
     super::digests::resolve(
         inv,
+        super::collect::scan_options(&args.selection).evidence(),
         args.digest.digest_source,
         DigestSource::Pods,
         offline,

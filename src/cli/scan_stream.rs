@@ -25,8 +25,8 @@ use std::io::Write as _;
 use super::args::{DigestSource, GlobalArgs, ScanArgs, ScanOutput};
 use super::collect::{Source, check_not_empty, collect_with};
 use super::scan::{KEEP, exit_code_of, origin};
-use secfix_core::checks::{CheckId, Finding, Severity};
-use secfix_core::fix::digest::{apply_pod_digests, unresolved_image};
+use secfix_core::checks::{Finding, Severity};
+use secfix_core::fix::digest::apply_pod_digests;
 use secfix_core::report::stream::{Streamed, Written, write_json, write_sarif, write_yaml};
 use secfix_core::report::{Baseline, Report, Summary};
 use secfix_io::spill::Spill;
@@ -182,15 +182,8 @@ pub(super) async fn run(
 /// Fills in the digest of a mutable-image-tag finding as `super::digests::resolve` does
 /// for `how` (the sources that ask no registry).
 fn settle_digest(f: &mut Finding, pods: &secfix_core::fix::digest::PodDigests, how: Digests) {
-    if f.check != CheckId::MutableImageTag {
-        return;
-    }
     match how {
-        Digests::Offline => {
-            if unresolved_image(f).is_some() && !f.path.contains("/ephemeralContainers/") {
-                f.not_fixable_reason = Some(super::digests::OFFLINE_NO_DIGEST.to_string());
-            }
-        }
+        Digests::Offline => super::digests::say_offline(f),
         Digests::Pods => apply_pod_digests(std::slice::from_mut(f), pods),
     }
 }
