@@ -134,16 +134,14 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
     };
     let mut collected = collect(global, &args.selection, keep).await?;
     let empty = super::collect::check_not_empty(&args.selection, &collected).err();
-    let policy = args.selection.signature_policy();
     // With -f nothing is contacted unless asked (`--digest-source`, or a trust policy).
-    super::digests::resolve(
+    super::images::resolve(
         &mut collected.inventory,
-        super::collect::scan_options(&args.selection).evidence(),
+        &super::collect::scan_options(&args.selection),
         args.digest.digest_source,
         DigestSource::Auto,
         offline,
         &args.digest,
-        policy.as_ref(),
     )
     .await;
     let opts = fix_options(args, interactive, file_env_vars, &collected.inventory)?;

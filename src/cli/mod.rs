@@ -3,12 +3,11 @@
 pub mod args;
 pub mod collect;
 pub mod completion;
-pub mod digests;
 pub mod fix;
+pub mod images;
 pub mod rollback;
 pub mod scan;
 mod scan_stream;
-pub mod signatures;
 
 use std::process::ExitCode;
 

@@ -341,15 +341,13 @@ fn causes(e: &dyn std::error::Error) -> String {
 /// A read-only command contacts registries only when asked to (`--digest-source`).
 async fn resolve_digests(inv: &mut Inventory, args: &ScanArgs) {
     let offline = args.selection.offline();
-    let policy = args.selection.signature_policy();
-    super::digests::resolve(
+    super::images::resolve(
         inv,
-        super::collect::scan_options(&args.selection).evidence(),
+        &super::collect::scan_options(&args.selection),
         args.digest.digest_source,
         DigestSource::Pods,
         offline,
         &args.digest,
-        policy.as_ref(),
     )
     .await;
 }

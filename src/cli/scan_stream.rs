@@ -39,10 +39,12 @@ pub(super) fn streams(args: &ScanArgs) -> bool {
     ) && !args.report_to_cluster
         && args.contexts.selection().is_none()
         && matches!(args.digest.digest_source, None | Some(DigestSource::Pods))
-        && args.selection.signature_policy().is_none()
+        && !super::collect::scan_options(&args.selection)
+            .evidence()
+            .image_signatures
 }
 
-/// How a mutable-image-tag finding gets its digest here (see `super::digests::resolve`).
+/// How a finding gets the digest its check wants here (see `super::images::resolve`).
 #[derive(Clone, Copy)]
 enum Digests {
     /// `-f` without `--digest-source`: nothing is looked up, the finding says how to ask.
@@ -105,7 +107,8 @@ pub(super) async fn run(
             suppressed += 1;
             continue;
         }
-        settle_digest(&mut f, &inv.digests, digests);
+        let errors = settle_digest(&mut f, &inv.digests, digests);
+        inv.errors.extend(errors);
         if let Some(b) = baseline {
             b.mark_finding(&mut f);
         }
@@ -179,12 +182,20 @@ pub(super) async fn run(
     Ok(exit_code_of(worst_new, args.fail_on, failed))
 }
 
-/// Fills in the digest of a mutable-image-tag finding as `super::digests::resolve` does
-/// for `how` (the sources that ask no registry).
-fn settle_digest(f: &mut Finding, pods: &secfix_core::fix::digest::PodDigests, how: Digests) {
+/// Fills in the digest of a finding as `super::images::resolve` does for `how` (the
+/// sources that ask no registry); returns the errors of the run its check reports.
+fn settle_digest(
+    f: &mut Finding,
+    pods: &secfix_core::fix::digest::PodDigests,
+    how: Digests,
+) -> Vec<String> {
+    let f = std::slice::from_mut(f);
     match how {
-        Digests::Offline => super::digests::say_offline(f),
-        Digests::Pods => apply_pod_digests(std::slice::from_mut(f), pods),
+        Digests::Offline => {
+            super::images::say_offline(f);
+            Vec::new()
+        }
+        Digests::Pods => apply_pod_digests(f, pods),
     }
 }
 

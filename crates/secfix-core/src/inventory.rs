@@ -72,9 +72,10 @@ pub struct Inventory {
     /// Kinds a live run could not list (wholly or after some pages; also in `errors`): the
     /// scan did not see all of them, so what it reports about them is incomplete.
     pub unlisted: BTreeSet<String>,
-    /// Keys in force per namespace that narrows `--signature-key` (see
-    /// [`crate::checks::ScanResult::signature_keys`]).
-    pub signature_keys: std::collections::BTreeMap<String, Vec<String>>,
+    /// The annotations of each namespace, when a check reads them (see
+    /// [`crate::checks::ScanResult::namespace_annotations`]).
+    pub namespace_annotations:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     /// With [`Collector::with_spill`]: the findings decided during the scan, kept out of
     /// memory; `findings` then holds only those decided last. The I/O crate's spill merges
     /// both back (filter the spilled ones by `namespace_ignore`).
@@ -410,7 +411,7 @@ impl Collector {
             mut findings,
             suppressed,
             scanned,
-            signature_keys,
+            namespace_annotations,
             namespace_ignore,
         } = self.scanner.finish();
         if self.inv.spilled.is_some()
@@ -426,7 +427,7 @@ impl Collector {
             findings,
             suppressed,
             scanned,
-            signature_keys,
+            namespace_annotations,
             namespace_ignore,
             ..self.inv
         }

@@ -38,7 +38,8 @@ use crate::model::{ContainerGroup, ContainerRef, Workload, WorkloadKind};
 pub use default_allow_namespace::PodGroup;
 pub use finding::{ContextRef, Delivery, Direction, Finding, Severity};
 pub use registry::{
-    Check, CheckContext, CheckDetail, Evidence, Fixer, Meta, NamespaceFacts, NamespaceInput, Scan,
+    Check, CheckContext, CheckDetail, DigestFrom, DigestLookup, DigestWanted, Evidence, Fixer,
+    Images, Meta, NamespaceFacts, NamespaceInput, Scan,
 };
 pub use suppress::Ignore;
 
@@ -164,11 +165,22 @@ impl ScanOptions {
         self.selected().any(|c| c == check)
     }
 
-    /// What the checks that run read besides the objects they check.
+    /// What the checks that run read besides the objects they check; and, when a check
+    /// verifies signatures with these options (selected or not: it vets every digest a fix
+    /// would pin), the signatures and the namespaces' annotations.
     pub fn evidence(&self) -> Evidence {
+        let verifying = CheckId::ALL
+            .iter()
+            .filter_map(|c| c.def().images())
+            .any(|i| i.verifies(self));
+        let vetting = Evidence {
+            namespace_annotations: verifying,
+            image_digests: false,
+            image_signatures: verifying,
+        };
         self.selected()
             .map(|c| c.def().evidence(self))
-            .fold(Evidence::NONE, Evidence::union)
+            .fold(vetting, Evidence::union)
     }
 
     /// Whether a check that runs reads its namespace's annotations beyond suppression (a
@@ -196,9 +208,9 @@ pub struct ScanResult {
     pub suppressed: usize,
     /// Top-level workloads checked.
     pub scanned: usize,
-    /// With a signature policy: the keys in force in each namespace whose
-    /// `secfix.dev/signature-keys` annotation narrows them (other namespaces: every key).
-    pub signature_keys: BTreeMap<String, Vec<String>>,
+    /// The annotations of each known namespace that has some, when a check reads them
+    /// ([`Evidence::namespace_annotations`]; otherwise empty).
+    pub namespace_annotations: BTreeMap<String, BTreeMap<String, String>>,
     /// What each known namespace's `secfix.dev/ignore` annotation suppresses: `findings`
     /// are filtered already; findings taken earlier ([`Scanner::take_findings`]) are the
     /// caller's to filter ([`ScanResult::suppressed_by_namespace`]).
@@ -379,22 +391,20 @@ impl Scanner {
         findings.retain(|f| !suppressed_by(&namespace_ignore, f));
         suppressed += before - findings.len();
         findings.sort_by(compare_findings);
-        let signature_keys = match &self.opts.signature_policy {
-            Some(policy) => self
+        let namespace_annotations = match self.opts.reads_namespace_annotations() {
+            true => self
                 .namespaces
-                .iter()
-                .filter_map(|(ns, facts)| {
-                    let narrowed = facts.annotations.get(unsigned_image::ANNOTATION)?;
-                    Some((ns.clone(), policy.keys_in_force(Some(narrowed))))
-                })
+                .into_iter()
+                .filter(|(_, facts)| !facts.annotations.is_empty())
+                .map(|(ns, facts)| (ns, facts.annotations))
                 .collect(),
-            None => BTreeMap::new(),
+            false => BTreeMap::new(),
         };
         ScanResult {
             findings,
             suppressed,
             scanned: self.scanned,
-            signature_keys,
+            namespace_annotations,
             namespace_ignore,
         }
     }
@@ -470,7 +480,7 @@ pub(crate) fn workload_finding(
 /// manifests (the file is what changes; the object is then recreated from it).
 ///
 /// The scanner applies it to every finding, and a digest found later does not lift it
-/// (`fix::digest::set_digest`).
+/// (`mutable_image_tag`'s digest lookups).
 pub(crate) fn immutable_template(f: &Finding) -> Option<&'static str> {
     if f.source.is_some() {
         return None;

@@ -11,7 +11,8 @@ use super::default_allow_namespace::PodGroup;
 use super::suppress::Ignore;
 use super::{CheckId, ScanOptions};
 use crate::checks::{Delivery, Finding, Severity};
-use crate::model::Workload;
+use crate::model::signature::Fetched;
+use crate::model::{ImageRef, Workload};
 
 /// One check. Every method is required: the compiler asks a new check for its metadata,
 /// when it can run, what it reads, how it scans and how (or whether) it is fixed.
@@ -28,6 +29,84 @@ pub trait Check: Sync + std::fmt::Debug {
     fn scan(&self) -> Scan;
     /// How `fix` fixes its findings; `None`: never fixable (listed as not fixable).
     fn fixer(&self) -> Option<Fixer>;
+    /// What it asks of images after the scan (digests for its findings, signatures it
+    /// verifies), or `None`. The binary gathers both and names no check.
+    fn images(&self) -> Option<&'static dyn Images>;
+}
+
+/// The image evidence a check takes after the scan: the digest of an image its findings
+/// name (the pods' agreed `imageID`, else the registry), and signatures verified against a
+/// trust policy. The binary looks both up, for every check alike, and hands the answers back;
+/// the wording of what was not found is the check's.
+pub trait Images: Sync {
+    /// The image whose digest `f` (a finding of this check) still needs, if any.
+    fn digest_wanted(&self, f: &Finding) -> Option<DigestWanted>;
+    /// Takes what the lookup found for `f` (a finding [`Images::digest_wanted`] asked
+    /// for). Returns an error of the run, if it is one (the run then exits 1).
+    fn take_digest(&self, f: &mut Finding, lookup: DigestLookup) -> Option<String>;
+    /// Whether, with these options, it verifies signatures: of its own findings and of each
+    /// digest any fix would pin ([`CheckDetail::pin`]), whether or not it is selected.
+    fn verifies(&self, opts: &ScanOptions) -> bool;
+    /// The image and digest whose signatures `f` (any check's finding) needs verified.
+    fn signature_wanted(&self, opts: &ScanOptions, f: &Finding) -> Option<(ImageRef, String)>;
+    /// Settles `findings` with the signatures fetched for what [`Images::signature_wanted`]
+    /// asked: returns the findings that remain and the errors of the run.
+    /// `namespaces` holds the annotations of each known namespace (a policy narrowed per
+    /// namespace).
+    fn take_signatures(
+        &self,
+        opts: &ScanOptions,
+        findings: Vec<Finding>,
+        fetched: &Fetched,
+        namespaces: &BTreeMap<String, BTreeMap<String, String>>,
+    ) -> (Vec<Finding>, BTreeSet<String>);
+}
+
+/// An image whose digest a finding needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestWanted {
+    pub image: ImageRef,
+    /// Whether the pods' `imageID`s may answer (not for an ephemeral container, whose fix
+    /// is never made).
+    pub from_pods: bool,
+    /// Whether the registry is asked without `--digest-source` even where the command asks
+    /// only the pods by default (a live `scan`): the check reads the registry anyway.
+    pub registry_by_default: bool,
+}
+
+/// Where a digest was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestFrom {
+    /// The running pods agree on it.
+    Pods,
+    /// The registry serves it for the tag.
+    Registry,
+}
+
+impl DigestFrom {
+    /// As findings record it (`digestSource`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DigestFrom::Pods => "pods",
+            DigestFrom::Registry => "registry",
+        }
+    }
+}
+
+/// What looking up one finding's digest gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestLookup {
+    /// Nothing was asked: `-f` without `--digest-source`.
+    Offline,
+    /// What was asked, and the answers.
+    Looked {
+        /// The digest, and where from.
+        found: Option<(String, DigestFrom)>,
+        /// Why the pods did not answer, when they were asked and did not.
+        pods: Option<String>,
+        /// Why the registry did not answer, when it was asked and did not.
+        registry: Option<String>,
+    },
 }
 
 /// What code outside a check's folder may ask of its findings' detail, whatever the check
@@ -48,6 +127,9 @@ pub trait CheckDetail {
     fn moved_literal(&self) -> Option<&str>;
     /// The order of findings at the same place (Ingress before Egress); 0 for most.
     fn rank(&self) -> u8;
+    /// The image and the digest the fix would pin it to, if it pins one (a check that
+    /// verifies signatures vets it).
+    fn pin(&self) -> Option<(&str, &str)>;
 }
 
 /// What a check is called and says about itself.

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::model::{ImageRef, Workload};
 
-use crate::checks::{CheckId, Detail, Finding};
+use crate::checks::{DigestFrom, DigestLookup, DigestWanted, Finding, Images};
 
 /// `(namespace, kind, name)` of an object.
 type ObjKey = (String, String, String);
@@ -287,66 +287,47 @@ pub fn parse_image_id(id: &str) -> Option<(String, String)> {
     Some((r.full_name(), digest.to_string()))
 }
 
-/// Fills the digest of every `mutable-image-tag` finding that lacks one from the pods:
-/// `digest` and `digest_source: "pods"` and `fixable` when they agree, otherwise
-/// `fixable: false` with the reason. Findings that already carry a digest, and those of
-/// ephemeral containers (never fixable), are left alone.
-pub fn apply_pod_digests(findings: &mut [Finding], digests: &PodDigests) {
+/// The check hooks and the image of a finding whose check wants its digest
+/// ([`crate::checks::Images::digest_wanted`]).
+pub fn digest_wanted(f: &Finding) -> Option<(&'static dyn Images, DigestWanted)> {
+    let hooks = f.check.def().images()?;
+    Some((hooks, hooks.digest_wanted(f)?))
+}
+
+/// What the running pods say about the digest `want` of `f`: the digest they agree on, or
+/// why there is none. `(None, None)` when they are not asked (no container, or the check
+/// does not let pods answer).
+pub fn ask_pods(
+    f: &Finding,
+    want: &DigestWanted,
+    digests: &PodDigests,
+) -> (Option<(String, DigestFrom)>, Option<String>) {
+    let Some(container) = f.container.as_deref().filter(|_| want.from_pods) else {
+        return (None, None);
+    };
+    match digests.agreed(&f.namespace, &f.kind, &f.name, container, &want.image) {
+        Ok(d) => (Some((d, DigestFrom::Pods)), None),
+        Err(why) => (None, Some(why)),
+    }
+}
+
+/// Asks the pods (only) for the digest of every finding whose check wants one, and hands
+/// each answer to its check. Returns the errors of the run the checks report.
+pub fn apply_pod_digests(findings: &mut [Finding], digests: &PodDigests) -> Vec<String> {
+    let mut errors = Vec::new();
     for f in findings.iter_mut() {
-        if f.path.contains("/ephemeralContainers/") {
-            continue;
-        }
-        let (Some(image), Some(container)) = (unresolved_image(f), f.container.as_deref()) else {
+        let Some((hooks, want)) = digest_wanted(f) else {
             continue;
         };
-        let result = ImageRef::parse(image)
-            .map_err(|e| e.to_string())
-            .and_then(|r| digests.agreed(&f.namespace, &f.kind, &f.name, container, &r));
-        match result {
-            Ok(d) => set_digest(f, d, "pods"),
-            Err(why) => {
-                f.fixable = false;
-                f.not_fixable_reason = Some(why);
-            }
-        }
+        let (found, pods) = ask_pods(f, &want, digests);
+        let lookup = DigestLookup::Looked {
+            found,
+            pods,
+            registry: None,
+        };
+        errors.extend(hooks.take_digest(f, lookup));
     }
-}
-
-/// The image of a mutable-image-tag finding that has no digest yet.
-pub fn unresolved_image(f: &Finding) -> Option<&str> {
-    match &f.detail {
-        Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
-            image,
-            digest: None,
-            ..
-        }) if f.check == CheckId::MutableImageTag => Some(image),
-        _ => None,
-    }
-}
-
-/// Records the digest a fix will pin and where it came from (`pods`, `registry`): the
-/// finding becomes fixable, unless its object's template cannot change
-/// ([`crate::checks::immutable_template`]).
-pub fn set_digest(f: &mut Finding, digest: String, source: &str) {
-    if let Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
-        digest: d,
-        digest_source,
-        ..
-    }) = &mut f.detail
-    {
-        *d = Some(digest);
-        *digest_source = Some(source.to_string());
-        match crate::checks::immutable_template(f) {
-            Some(why) => {
-                f.fixable = false;
-                f.not_fixable_reason = Some(why.to_string());
-            }
-            None => {
-                f.fixable = true;
-                f.not_fixable_reason = None;
-            }
-        }
-    }
+    errors
 }
 
 /// `image` pinned to `digest`, keeping the tag (`nginx:1.25` → `nginx:1.25@sha256:…`).
@@ -357,7 +338,7 @@ pub fn pinned(image: &str, digest: &str) -> Result<String, crate::model::image_r
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Severity;
+    use crate::checks::{CheckId, Detail, Severity};
     use serde_json::json;
 
     const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -599,7 +580,7 @@ mod tests {
             finding("Deployment", "other", "nginx:1.25", p),
             finding("Pod", "x", "nginx", "/spec/ephemeralContainers/0/image"),
         ];
-        apply_pod_digests(&mut fs, &d);
+        assert!(apply_pod_digests(&mut fs, &d).is_empty());
         assert!(fs[0].fixable);
         assert_eq!(fs[0].not_fixable_reason, None);
         assert_eq!(

@@ -4,6 +4,7 @@ mod diagnostic;
 pub mod image_ref;
 pub mod names;
 pub mod selector;
+pub mod signature;
 pub mod text;
 pub mod workload;
 pub mod yaml;

@@ -32,10 +32,11 @@ use super::distribution::{Auth, Lookup, Session};
 use super::{
     MAX_MANIFEST_BYTES, ResolveError, Resolver, plain_http_allowed, secs, transport_error,
 };
-use secfix_core::checks::unsigned_image::sigstore::KeylessMaterial;
-use secfix_core::checks::unsigned_image::sigstore_bundle::is_bundle_media_type;
-use secfix_core::checks::unsigned_image::{FoundSignature, SignatureSource};
 use secfix_core::model::ImageRef;
+pub use secfix_core::model::signature::signature_key;
+use secfix_core::model::signature::{
+    FoundSignature, KeylessMaterial, SignatureSource, is_bundle_media_type,
+};
 
 /// The largest signature payload read.
 pub const MAX_PAYLOAD_BYTES: u64 = 1024 * 1024;
@@ -58,11 +59,6 @@ const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 /// The artifact type of a cosign signature stored as an OCI 1.1 referrer.
 const COSIGN_SIG_ARTIFACT: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
-
-/// The key of a digest in [`Resolver::signatures_all`]'s answer: `registry/repository@digest`.
-pub fn signature_key(image: &ImageRef, digest: &str) -> String {
-    format!("{}@{digest}", image.full_name())
-}
 
 #[derive(Deserialize)]
 struct Descriptor {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
-use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
+use super::{Check, Evidence, Fixer, Images, Meta, Scan, ScanOptions};
 use crate::model::selector::label_selector_matches;
 use crate::model::Workload;
 use crate::checks::{CheckId, Direction, Finding, Severity};
@@ -59,6 +59,10 @@ impl super::CheckDetail for Detail {
         let Detail::Unisolated { direction, .. } = self;
         *direction as u8
     }
+
+    fn pin(&self) -> Option<(&str, &str)> {
+        None
+    }
 }
 
 /// The check's definition (registered in the table of [`super`]).
@@ -101,6 +105,10 @@ impl Check for DefaultAllowNamespace {
 
     fn fixer(&self) -> Option<Fixer> {
         Some(Fixer::Namespace)
+    }
+
+    fn images(&self) -> Option<&'static dyn Images> {
+        None
     }
 }
 

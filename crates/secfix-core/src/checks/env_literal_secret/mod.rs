@@ -48,7 +48,7 @@ use crate::fix::file_env;
 use crate::model::Workload;
 use crate::checks::{CheckId, Finding, Severity};
 
-use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
+use super::{Check, Evidence, Fixer, Images, Meta, Scan, ScanOptions};
 use super::{env_fixability, workload_finding};
 
 /// Minimum length for the entropy rule.
@@ -244,6 +244,10 @@ impl super::CheckDetail for Detail {
     fn rank(&self) -> u8 {
         0
     }
+
+    fn pin(&self) -> Option<(&str, &str)> {
+        None
+    }
 }
 
 /// The check's definition (registered in the table of [`super`]).
@@ -284,6 +288,10 @@ impl Check for EnvLiteralSecret {
 
     fn fixer(&self) -> Option<Fixer> {
         Some(Fixer::Workload(&fix::Fix))
+    }
+
+    fn images(&self) -> Option<&'static dyn Images> {
+        None
     }
 }
 

@@ -8,7 +8,7 @@ use crate::fix::file_env;
 use crate::model::Workload;
 use crate::checks::{CheckId, Delivery, Finding, Severity};
 
-use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
+use super::{Check, Evidence, Fixer, Images, Meta, Scan, ScanOptions};
 use super::{env_fixability, workload_finding};
 
 /// What an `env-secret` finding records: the facts its fix needs, never a secret's value. Serialized
@@ -80,6 +80,10 @@ impl super::CheckDetail for Detail {
     fn rank(&self) -> u8 {
         0
     }
+
+    fn pin(&self) -> Option<(&str, &str)> {
+        None
+    }
 }
 
 /// The check's definition (registered in the table of [`super`]).
@@ -122,6 +126,10 @@ impl Check for EnvSecret {
 
     fn fixer(&self) -> Option<Fixer> {
         Some(Fixer::Workload(&fix::Fix))
+    }
+
+    fn images(&self) -> Option<&'static dyn Images> {
+        None
     }
 }
 

@@ -10,12 +10,13 @@
 //! fills in later) is skipped.
 
 mod fix;
+mod images;
 
 use crate::model::{ImageRef, Workload};
 
 use crate::checks::{CheckId, Finding, Severity};
 
-use super::{Check, Evidence, Fixer, Meta, Scan, ScanOptions};
+use super::{Check, Evidence, Fixer, Images, Meta, Scan, ScanOptions};
 use super::workload_finding;
 
 /// `not_fixable_reason` of a finding whose digest the CLI has not resolved.
@@ -65,6 +66,11 @@ impl super::CheckDetail for Detail {
     fn rank(&self) -> u8 {
         0
     }
+
+    fn pin(&self) -> Option<(&str, &str)> {
+        let Detail::Image { image, digest, .. } = self;
+        Some((image, digest.as_deref()?))
+    }
 }
 
 /// The check's definition (registered in the table of [`super`]).
@@ -95,14 +101,13 @@ impl Check for MutableImageTag {
         None
     }
 
-    fn evidence(&self, opts: &ScanOptions) -> Evidence {
-        // With a signature policy, only digests whose signature verifies (with the keys in
-        // force in the workload's namespace) are pinned.
-        let signed = opts.signature_policy.is_some();
+    /// Signatures are not its to verify: a check that verifies them vets the digest it pins
+    /// ([`crate::checks::CheckDetail::pin`]).
+    fn evidence(&self, _opts: &ScanOptions) -> Evidence {
         Evidence {
-            namespace_annotations: signed,
+            namespace_annotations: false,
             image_digests: true,
-            image_signatures: signed,
+            image_signatures: false,
         }
     }
 
@@ -112,6 +117,10 @@ impl Check for MutableImageTag {
 
     fn fixer(&self) -> Option<Fixer> {
         Some(Fixer::Workload(&fix::Fix))
+    }
+
+    fn images(&self) -> Option<&'static dyn Images> {
+        Some(&images::Lookups)
     }
 }
 

@@ -33,6 +33,7 @@
 //! the signature checked for ECDSA P-256 (SHA-256), P-384 (SHA-256 as cosign signs, or
 //! SHA-384), Ed25519, and RSA (PKCS#1 v1.5 or PSS, SHA-256).
 
+mod images;
 pub mod sigstore;
 pub mod sigstore_bundle;
 pub mod sigstore_ring;
@@ -47,10 +48,11 @@ use sha2::{Digest as _, Sha256};
 use webpki::RawPublicKeyEntity;
 
 use crate::model::{ImageRef, Workload};
+pub use crate::model::signature::{FoundSignature, SignatureSource};
 
 use crate::checks::{CheckId, Finding, Severity};
 
-use super::{Check, CheckContext, Evidence, Fixer, Meta, Scan};
+use super::{Check, CheckContext, Evidence, Fixer, Images, Meta, Scan};
 use super::{ScanOptions, workload_finding};
 
 /// The namespace annotation that narrows the keys of `--signature-key`.
@@ -106,6 +108,10 @@ impl super::CheckDetail for Detail {
     fn rank(&self) -> u8 {
         0
     }
+
+    fn pin(&self) -> Option<(&str, &str)> {
+        None
+    }
 }
 
 /// The check's definition (registered in the table of [`super`]).
@@ -156,6 +162,10 @@ impl Check for UnsignedImage {
 
     fn fixer(&self) -> Option<Fixer> {
         None
+    }
+
+    fn images(&self) -> Option<&'static dyn Images> {
+        Some(&images::Lookups)
     }
 }
 
@@ -349,30 +359,6 @@ impl TrustPolicy {
             }
         }
     }
-}
-
-/// Where a signature was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SignatureSource {
-    /// The classic `sha256-<hex>.sig` tag.
-    SigTag,
-    /// An OCI 1.1 referrer (from the referrers API or the `sha256-<hex>` fallback index).
-    Referrer,
-    /// A Sigstore bundle found as an OCI 1.1 referrer: [`FoundSignature::payload`] holds the
-    /// bundle's JSON ([`sigstore_bundle`]).
-    Bundle,
-}
-
-/// A signature as fetched: a simple-signing payload and the signature over it (from the
-/// `dev.cosignproject.cosign/signature` annotation, base64 as stored).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FoundSignature {
-    pub source: SignatureSource,
-    pub payload: Vec<u8>,
-    pub signature_b64: String,
-    /// The certificate, chain and Rekor bundle of a keyless signature.
-    pub keyless: Option<sigstore::KeylessMaterial>,
 }
 
 /// What one signature proves: the digest its payload names, and which keys verify it.

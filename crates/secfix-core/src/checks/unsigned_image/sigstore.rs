@@ -32,6 +32,8 @@ use sha2::{Digest as _, Sha256};
 use webpki::{EndEntityCert, KeyUsage, RawPublicKeyEntity};
 use x509_cert::der::Decode as _;
 
+pub use crate::model::signature::KeylessMaterial;
+
 /// id-kp-codeSigning (1.3.6.1.5.5.7.3.3), DER contents.
 const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
 
@@ -152,14 +154,6 @@ impl PartialEq for KeylessPolicy {
     }
 }
 impl Eq for KeylessPolicy {}
-
-/// The keyless annotations of a `.sig` layer.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeylessMaterial {
-    pub certificate: String,
-    pub chain: Option<String>,
-    pub bundle: Option<String>,
-}
 
 /// Why a keyless signature does not count.
 #[derive(Debug, Clone, PartialEq, Eq)]

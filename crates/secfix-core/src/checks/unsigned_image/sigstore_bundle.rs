@@ -40,13 +40,6 @@ pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
 /// The DSSE payload type of an in-toto statement.
 const IN_TOTO: &str = "application/vnd.in-toto+json";
 
-/// Whether a media or artifact type is a Sigstore bundle's (any version:
-/// `application/vnd.dev.sigstore.bundle.v0.3+json`, or `…bundle+json;version=0.1`).
-pub fn is_bundle_media_type(t: &str) -> bool {
-    let t = t.split(';').next().unwrap_or(t).trim();
-    t.starts_with("application/vnd.dev.sigstore.bundle") && t.ends_with("+json")
-}
-
 struct Loaded {
     verifier: Verifier,
     /// The root lists certificate transparency logs, so a certificate's SCT is required.
@@ -306,19 +299,6 @@ pub fn examine(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bundle_media_types() {
-        for t in [
-            "application/vnd.dev.sigstore.bundle+json;version=0.1",
-            "application/vnd.dev.sigstore.bundle.v0.3+json",
-        ] {
-            assert!(is_bundle_media_type(t), "{t}");
-        }
-        assert!(!is_bundle_media_type(
-            "application/vnd.dev.cosign.artifact.sig.v1+json"
-        ));
-    }
 
     #[test]
     fn a_root_sigstore_refuses_makes_bundles_fail_with_the_reason() {

@@ -21,7 +21,7 @@ use crate::model::{ImageRef, Workload};
 
 use crate::checks::{CheckId, Finding, Severity};
 
-use super::{Check, CheckContext, Evidence, Fixer, Meta, Scan};
+use super::{Check, CheckContext, Evidence, Fixer, Images, Meta, Scan};
 use super::{ScanOptions, workload_finding};
 
 /// The namespace annotation that narrows `--allowed-registries`.
@@ -69,6 +69,10 @@ impl super::CheckDetail for Detail {
     fn rank(&self) -> u8 {
         0
     }
+
+    fn pin(&self) -> Option<(&str, &str)> {
+        None
+    }
 }
 
 /// The check's definition (registered in the table of [`super`]).
@@ -113,6 +117,10 @@ impl Check for UntrustedRegistry {
     }
 
     fn fixer(&self) -> Option<Fixer> {
+        None
+    }
+
+    fn images(&self) -> Option<&'static dyn Images> {
         None
     }
 }
