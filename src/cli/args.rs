@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use secfix_core::checks::unsigned_image::sigstore::{KeylessPolicy, TrustedRoot};
-use secfix_core::checks::unsigned_image::{TrustPolicy, TrustedKey};
-use secfix_core::checks::untrusted_registry::AllowList;
+use super::check_flags::CheckFlags;
 use secfix_core::checks::{CheckId, Severity};
 use secfix_io::cluster::discovery::KindRef;
 
@@ -113,33 +111,10 @@ pub struct Selection {
     /// Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces.
     #[arg(long)]
     pub include_system: bool,
-    /// Registries images may come from: hosts or host/path prefixes, comma-separated
-    /// (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a
-    /// namespace's `secfix.dev/allowed-registries` annotation narrows it.
-    #[arg(long, value_name = "LIST", value_parser = parse_allow_list)]
-    pub allowed_registries: Option<AllowList>,
-    /// Public key (PEM, as `cosign generate-key-pair` writes `cosign.pub`: ECDSA P-256/P-384,
-    /// Ed25519 or RSA) image signatures must verify with. Repeatable: any one key suffices.
-    /// Turns on the unsigned-image check, and `mutable-image-tag` then pins only signed
-    /// digests; a namespace's `secfix.dev/signature-keys` annotation narrows the keys.
-    #[arg(long = "signature-key", value_name = "PATH", value_parser = parse_signature_key)]
-    pub signature_keys: Vec<TrustedKey>,
-    /// Keyless signatures: the identity (the certificate's email or URI) a signature may
-    /// come from, as `cosign verify --certificate-identity`. Needs --certificate-oidc-issuer
-    /// and --trusted-root; turns on the unsigned-image check like --signature-key.
-    #[arg(long, value_name = "IDENTITY", group = "keyless_identity", requires_all = ["certificate_oidc_issuer", "trusted_root"])]
-    pub certificate_identity: Option<String>,
-    /// Like --certificate-identity, as a regular expression (unanchored, as cosign's).
-    #[arg(long, value_name = "REGEXP", group = "keyless_identity", value_parser = parse_regexp, requires_all = ["certificate_oidc_issuer", "trusted_root"])]
-    pub certificate_identity_regexp: Option<regex::Regex>,
-    /// Keyless signatures: the OIDC issuer the certificate must name
-    /// (e.g. `https://token.actions.githubusercontent.com`).
-    #[arg(long, value_name = "URL", requires = "keyless_identity")]
-    pub certificate_oidc_issuer: Option<String>,
-    /// Keyless signatures: a Sigstore `trusted_root.json` (Fulcio certificate authorities,
-    /// Rekor keys). Verification is offline, against this file only.
-    #[arg(long, value_name = "FILE", value_parser = parse_trusted_root, requires = "keyless_identity")]
-    pub trusted_root: Option<TrustedRoot>,
+    /// Each check's own flags (`--allowed-registries`, `--signature-key`, …), derived from
+    /// the checks' definitions.
+    #[command(flatten)]
+    pub options: CheckFlags,
     /// Also list this kind when the cluster serves it, and check its pod template
     /// (`spec.template.spec` or `spec.jobTemplate.spec.template.spec`), e.g.
     /// `apps.kruise.io/v1alpha1/CloneSet`. Repeatable. Argo Rollouts and OpenShift
@@ -147,30 +122,23 @@ pub struct Selection {
     /// checked anyway.
     #[arg(long = "include-kinds", value_name = "GROUP/VERSION/KIND", value_parser = parse_kind_ref, value_delimiter = ',')]
     pub include_kinds: Vec<KindRef>,
-    /// The policy flags above as given ([`REPEATED`]), for the commands reports suggest:
+    /// The policy flags above as given ([`repeated`]), for the commands reports suggest:
     /// a suggested `fix` must select what the scan selected.
     #[arg(skip)]
     pub repeated: Vec<String>,
 }
 
 /// The selection flags a suggested command repeats as given, besides `-n`/`-A`, `-l`,
-/// `--checks` and `--include-system` (which reports know themselves): the policies the
-/// checks run with and the extra kinds listed.
-pub const REPEATED: &[(&str, &str)] = &[
-    ("allowed_registries", "--allowed-registries"),
-    ("signature_keys", "--signature-key"),
-    ("certificate_identity", "--certificate-identity"),
-    (
-        "certificate_identity_regexp",
-        "--certificate-identity-regexp",
-    ),
-    ("certificate_oidc_issuer", "--certificate-oidc-issuer"),
-    ("trusted_root", "--trusted-root"),
-    ("include_kinds", "--include-kinds"),
-];
+/// `--checks` and `--include-system` (which reports know themselves): every check's own
+/// flags (the policies the checks run with), then the extra kinds listed. By clap id and flag.
+pub fn repeated() -> impl Iterator<Item = (&'static str, String)> {
+    secfix_core::checks::AllOptions::flags()
+        .map(|f| (f.long, format!("--{}", f.long)))
+        .chain([("include_kinds", "--include-kinds".to_string())])
+}
 
 /// Parses the command line (exits on a usage error, as clap does), keeping the raw values
-/// of the [`REPEATED`] flags in the subcommand's selection.
+/// of the [`repeated`] flags in the subcommand's selection.
 pub fn parse<I, T>(argv: I) -> Cli
 where
     I: IntoIterator<Item = T>,
@@ -192,15 +160,15 @@ where
     cli
 }
 
-/// `--flag value` pairs of the [`REPEATED`] flags given in `m`, in table order.
+/// `--flag value` pairs of the [`repeated`] flags given in `m`, in table order.
 fn repeated_flags(m: &clap::ArgMatches) -> Vec<String> {
     let mut out = Vec::new();
-    for (id, flag) in REPEATED {
+    for (id, flag) in repeated() {
         let Ok(Some(values)) = m.try_get_raw(id) else {
             continue;
         };
         for v in values {
-            out.push((*flag).to_string());
+            out.push(flag.clone());
             out.push(v.to_string_lossy().into_owned());
         }
     }
@@ -276,59 +244,6 @@ where
 
 fn parse_kind_ref(s: &str) -> Result<KindRef, String> {
     KindRef::parse(s)
-}
-
-fn parse_allow_list(s: &str) -> Result<AllowList, String> {
-    AllowList::parse(s)
-}
-
-/// `--signature-key PATH`: the file is read here, so a missing or bad key is a usage error
-/// naming the flag and the file (its content is never echoed).
-fn parse_signature_key(s: &str) -> Result<TrustedKey, String> {
-    const MAX_KEY_BYTES: u64 = 64 * 1024;
-    let path = std::path::Path::new(s);
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {s}: {e}"))?;
-    if !meta.is_file() || meta.len() > MAX_KEY_BYTES {
-        return Err(format!("{s} is not a public key file"));
-    }
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {s}: {e}"))?;
-    TrustedKey::from_pem(s, &pem).map_err(|e| format!("{s}: {e}"))
-}
-
-fn parse_regexp(s: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(s).map_err(|e| e.to_string())
-}
-
-/// `--trusted-root FILE`: read and parsed here, so a bad file is a usage error naming it.
-fn parse_trusted_root(s: &str) -> Result<TrustedRoot, String> {
-    const MAX_ROOT_BYTES: u64 = 4 * 1024 * 1024;
-    let meta = std::fs::metadata(s).map_err(|e| format!("cannot read {s}: {e}"))?;
-    if !meta.is_file() || meta.len() > MAX_ROOT_BYTES {
-        return Err(format!("{s} is not a trusted root file"));
-    }
-    let bytes = std::fs::read(s).map_err(|e| format!("cannot read {s}: {e}"))?;
-    TrustedRoot::from_json(&bytes).map_err(|e| format!("{s}: {e}"))
-}
-
-impl Selection {
-    /// The trust policy of `--signature-key` and the keyless flags, if any was given.
-    pub fn signature_policy(&self) -> Option<TrustPolicy> {
-        let keyless = match (&self.trusted_root, &self.certificate_oidc_issuer) {
-            (Some(root), Some(issuer))
-                if self.certificate_identity.is_some()
-                    || self.certificate_identity_regexp.is_some() =>
-            {
-                Some(KeylessPolicy {
-                    root: root.clone(),
-                    identity: self.certificate_identity.clone(),
-                    identity_regexp: self.certificate_identity_regexp.clone(),
-                    issuer: issuer.clone(),
-                })
-            }
-            _ => None,
-        };
-        TrustPolicy::with_keyless(self.signature_keys.clone(), keyless)
-    }
 }
 
 /// Where the digest for a mutable image tag comes from.
@@ -742,8 +657,7 @@ mod tests {
         let Command::Scan(scan) = cli.command else {
             panic!()
         };
-        assert_eq!(scan.selection.signature_keys.len(), 2);
-        let policy = scan.selection.signature_policy().unwrap();
+        let policy = scan.selection.options.0.unsigned_image.policy().unwrap();
         assert_eq!(policy.keys().len(), 1, "the same key twice is one key");
         assert_eq!(policy.keys()[0].name, "team-a");
         let Command::Scan(none) = Cli::try_parse_from(["kubectl-secfix", "scan"])
@@ -752,7 +666,7 @@ mod tests {
         else {
             panic!()
         };
-        assert!(none.selection.signature_policy().is_none());
+        assert!(none.selection.options.0.unsigned_image.policy().is_none());
         for (bad, why) in [
             (dir.path().join("missing.pub"), "cannot read"),
             (private.clone(), "public key"),
@@ -821,7 +735,7 @@ mod tests {
         let Command::Scan(scan) = cli.command else {
             panic!()
         };
-        assert!(scan.selection.signature_policy().is_some());
+        assert!(scan.selection.options.0.unsigned_image.policy().is_some());
         assert!(
             ok(&[
                 "--certificate-identity-regexp",

@@ -30,8 +30,7 @@ pub(crate) fn scan_options(selection: &Selection) -> ScanOptions {
     ScanOptions {
         checks: selection.checks.iter().copied().collect(),
         include_system: selection.include_system,
-        allowed_registries: selection.allowed_registries.clone(),
-        signature_policy: selection.signature_policy(),
+        options: selection.options.0.clone(),
     }
 }
 

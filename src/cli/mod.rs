@@ -1,6 +1,7 @@
 //! The commands: parse flags, call the focused modules, map outcomes to exit codes.
 
 pub mod args;
+pub mod check_flags;
 pub mod collect;
 pub mod completion;
 pub mod fix;

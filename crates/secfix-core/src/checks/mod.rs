@@ -2,10 +2,11 @@
 //! them over a stream of objects. No I/O here: the caller lists objects (page by page) or
 //! reads manifests and feeds them in.
 //!
-//! **Adding a check** is one file here defining `pub static CHECK: Check`, optionally a fix
-//! builder in `fix/`, and one line in the `checks!` list below; docs/architecture.md walks
-//! through an example. The list generates [`CheckId`]; a test checks that every id's
-//! definition names that id.
+//! **Adding a check** is one folder here (its `CHECK`, `Detail`, `Options`, detection, and
+//! fix and image hooks when it has them) and one line in the `checks!` list below;
+//! docs/architecture.md walks through an example. The list generates [`CheckId`],
+//! [`Detail`] and [`AllOptions`]; tests check that every folder is in it and that every
+//! id's definition names that id.
 //!
 //! Design choices:
 //! - Objects owned by a scanned controller (a ReplicaSet's Pods, a Deployment's ReplicaSets,
@@ -23,6 +24,7 @@
 //!   not counted).
 
 pub mod finding;
+pub mod options;
 pub mod registry;
 pub mod suppress;
 
@@ -43,7 +45,8 @@ pub use registry::{
 };
 pub use suppress::Ignore;
 
-/// Declares each check module and generates [`CheckId`] from the one list.
+/// Declares each check module and generates [`CheckId`], [`Detail`] and [`AllOptions`] from
+/// the one list.
 macro_rules! checks {
     ($( $(#[$doc:meta])* $variant:ident => $module:ident, )+) => {
         $( pub mod $module; )+
@@ -110,6 +113,41 @@ macro_rules! checks {
             }
         }
 
+        /// Every check's options, one field per check (named as its folder), each set
+        /// from the check's own flags.
+        #[derive(Debug, Clone, Default)]
+        pub struct AllOptions {
+            $( pub $module: $module::Options, )+
+        }
+
+        impl AllOptions {
+            /// Every check's flags, in table order.
+            pub fn flags() -> impl Iterator<Item = &'static options::Flag> {
+                [$( <$module::Options as options::CheckOptions>::FLAGS, )+]
+                    .into_iter()
+                    .flatten()
+            }
+
+            /// Gives `value` to the check whose flag `flag` is (by long name).
+            pub fn set(&mut self, flag: &str, value: options::Value<'_>) -> Result<(), String> {
+                $(
+                    if <$module::Options as options::CheckOptions>::FLAGS
+                        .iter()
+                        .any(|f| f.long == flag)
+                    {
+                        return options::CheckOptions::set(&mut self.$module, flag, value);
+                    }
+                )+
+                Err(format!("no check takes --{flag}"))
+            }
+
+            /// Finishes every check's options.
+            pub fn finish(&mut self) -> Result<(), String> {
+                $( options::CheckOptions::finish(&mut self.$module)?; )+
+                Ok(())
+            }
+        }
+
         $(
             impl From<$module::Detail> for Detail {
                 fn from(d: $module::Detail) -> Detail {
@@ -146,12 +184,8 @@ pub struct ScanOptions {
     pub checks: BTreeSet<CheckId>,
     /// Run the namespace check on [`SYSTEM_NAMESPACES`] too.
     pub include_system: bool,
-    /// Registries (hosts or host/path prefixes) images may come from; `None`: no policy, and
-    /// `untrusted-registry` does not run.
-    pub allowed_registries: Option<untrusted_registry::AllowList>,
-    /// The keys image signatures must verify with (`--signature-key`); `None`: no policy,
-    /// `unsigned-image` does not run and `mutable-image-tag` pins any digest.
-    pub signature_policy: Option<unsigned_image::TrustPolicy>,
+    /// Each check's own options (its flags); a check reads only its own.
+    pub options: AllOptions,
 }
 
 impl ScanOptions {

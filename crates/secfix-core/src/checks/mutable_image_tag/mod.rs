@@ -73,6 +73,9 @@ impl super::CheckDetail for Detail {
     }
 }
 
+/// The check has no options (no flags of its own).
+pub type Options = super::options::NoOptions;
+
 /// The check's definition (registered in the table of [`super`]).
 pub static CHECK: MutableImageTag = MutableImageTag;
 

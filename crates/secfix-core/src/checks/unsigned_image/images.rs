@@ -72,13 +72,13 @@ impl Images for Lookups {
     }
 
     fn verifies(&self, opts: &ScanOptions) -> bool {
-        opts.signature_policy.is_some()
+        super::options::policy(opts).is_some()
     }
 
     /// A pending finding of this check with a digest, or a fixable finding of any check
     /// whose fix would pin a digest.
     fn signature_wanted(&self, opts: &ScanOptions, f: &Finding) -> Option<(ImageRef, String)> {
-        opts.signature_policy.as_ref()?;
+        super::options::policy(opts)?;
         let (image, digest) = match own(f) {
             Some(Detail::Unsigned {
                 image,
@@ -100,7 +100,7 @@ impl Images for Lookups {
         fetched: &Fetched,
         namespaces: &BTreeMap<String, BTreeMap<String, String>>,
     ) -> (Vec<Finding>, BTreeSet<String>) {
-        let Some(policy) = &opts.signature_policy else {
+        let Some(policy) = super::options::policy(opts) else {
             return (findings, BTreeSet::new());
         };
         // One examination per distinct repository@digest, whatever the number of findings.

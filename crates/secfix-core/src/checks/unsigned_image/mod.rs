@@ -2,10 +2,11 @@
 //! the trust policy (`--signature-key`).
 //!
 //! This file is the check's pure part: the trust policy (keys as `cosign generate-key-pair`
-//! writes them), the matching of a signature's payload to the digest, and the verdict. The
+//! writes them), the matching of a signature's payload to the digest, and the verdict; its
+//! flags are in `options`, what it asks of images and makes of the answers in `images`. The
 //! registry I/O that finds signatures (the `sha256-<hex>.sig` tag, OCI 1.1 referrers and the
-//! `sha256-<hex>` tag-schema fallback index) is in `registry::signatures`; the CLI step that
-//! puts both together is `cli::signatures`.
+//! `sha256-<hex>` tag-schema fallback index) is in the I/O crate's `registry::signatures`;
+//! the binary's `cli::images` asks it, for every check alike.
 //!
 //! How a scan goes:
 //! 1. [`check`] (per workload, as objects arrive) reports every container image as a
@@ -34,6 +35,7 @@
 //! SHA-384), Ed25519, and RSA (PKCS#1 v1.5 or PSS, SHA-256).
 
 mod images;
+mod options;
 pub mod sigstore;
 pub mod sigstore_bundle;
 pub mod sigstore_ring;
@@ -49,6 +51,7 @@ use webpki::RawPublicKeyEntity;
 
 use crate::model::{ImageRef, Workload};
 pub use crate::model::signature::{FoundSignature, SignatureSource};
+pub use options::Options;
 
 use crate::checks::{CheckId, Finding, Severity};
 
@@ -170,7 +173,7 @@ impl Check for UnsignedImage {
 }
 
 fn needs_policy(opts: &ScanOptions) -> Option<&'static str> {
-    opts.signature_policy.is_none().then_some(
+    options::policy(opts).is_none().then_some(
         "needs --signature-key (the public keys images must be signed with) or a keyless \
          policy (--certificate-identity and --certificate-oidc-issuer with --trusted-root)",
     )
@@ -542,7 +545,7 @@ pub fn verdict(digest: &str, keys: &[String], candidates: &[Candidate]) -> Resul
 /// each and drops those that pass. An image reference that does not parse is left to
 /// `mutable-image-tag`, which reports it.
 pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
-    let Some(policy) = &ctx.opts.signature_policy else {
+    let Some(policy) = options::policy(ctx.opts) else {
         return Vec::new();
     };
     let keys = policy.keys_in_force(ctx.namespace.annotations.get(ANNOTATION).map(String::as_str));
@@ -776,7 +779,10 @@ RAY5y5/hbY8nGOef11RN4DHUdWP6tVE8
     #[test]
     fn findings_are_pending_until_settled() {
         let o = ScanOptions {
-            signature_policy: TrustPolicy::new(vec![k1()]),
+            options: crate::checks::AllOptions {
+                unsigned_image: Options::with_policy(TrustPolicy::new(vec![k1()])),
+                ..Default::default()
+            },
             ..ScanOptions::default()
         };
         let ns = NamespaceFacts {
@@ -812,7 +818,7 @@ RAY5y5/hbY8nGOef11RN4DHUdWP6tVE8
         o.checks.insert(CheckId::UnsignedImage);
         let e = o.validate().unwrap_err().to_string();
         assert!(e.contains("--signature-key"), "{e}");
-        o.signature_policy = TrustPolicy::new(vec![k1()]);
+        o.options.unsigned_image = Options::with_policy(TrustPolicy::new(vec![k1()]));
         assert!(o.validate().is_ok());
         assert!(o.reads_namespace_annotations());
     }

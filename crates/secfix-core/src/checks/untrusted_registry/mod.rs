@@ -22,6 +22,7 @@ use crate::model::{ImageRef, Workload};
 use crate::checks::{CheckId, Finding, Severity};
 
 use super::{Check, CheckContext, Evidence, Fixer, Images, Meta, Scan};
+use super::options::{CheckOptions, Flag, Takes, Value};
 use super::{ScanOptions, workload_finding};
 
 /// The namespace annotation that narrows `--allowed-registries`.
@@ -125,8 +126,41 @@ impl Check for UntrustedRegistry {
     }
 }
 
+/// The check's options: the list of `--allowed-registries`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Registries (hosts or host/path prefixes) images may come from; `None`: no policy,
+    /// and the check does not run.
+    pub allowed: Option<AllowList>,
+}
+
+impl CheckOptions for Options {
+    const FLAGS: &'static [Flag] = &[Flag {
+        long: "allowed-registries",
+        value_name: "LIST",
+        help: "Registries images may come from: hosts or host/path prefixes, comma-separated \
+               (e.g. `ghcr.io/acme,registry.k8s.io`). Turns on the untrusted-registry check; a \
+               namespace's `secfix.dev/allowed-registries` annotation narrows it",
+        takes: Takes::Once,
+        file: None,
+        group: None,
+        requires: &[],
+    }];
+
+    fn set(&mut self, _flag: &str, value: Value<'_>) -> Result<(), String> {
+        self.allowed = Some(AllowList::parse(value.text())?);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 fn needs_list(opts: &ScanOptions) -> Option<&'static str> {
-    opts.allowed_registries
+    opts.options
+        .untrusted_registry
+        .allowed
         .is_none()
         .then_some("needs --allowed-registries (the registries images may come from)")
 }
@@ -224,7 +258,7 @@ fn namespace_list(ctx: &CheckContext<'_>) -> Option<AllowList> {
 
 /// Every container of `w` whose image is not allowed.
 pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
-    let Some(flag) = &ctx.opts.allowed_registries else {
+    let Some(flag) = &ctx.opts.options.untrusted_registry.allowed else {
         return Vec::new();
     };
     let narrowed = namespace_list(ctx);
@@ -284,10 +318,9 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn opts(list: &str) -> ScanOptions {
-        ScanOptions {
-            allowed_registries: Some(AllowList::parse(list).unwrap()),
-            ..ScanOptions::default()
-        }
+        let mut o = ScanOptions::default();
+        o.options.untrusted_registry.allowed = Some(AllowList::parse(list).unwrap());
+        o
     }
 
     fn run(list: &str, ns: &NamespaceFacts, images: &[&str]) -> Vec<String> {
@@ -427,7 +460,7 @@ mod tests {
         o.checks.insert(CheckId::UntrustedRegistry);
         let e = o.validate().unwrap_err().to_string();
         assert!(e.contains("--allowed-registries"), "{e}");
-        o.allowed_registries = Some(AllowList::parse("ghcr.io").unwrap());
+        o.options.untrusted_registry.allowed = Some(AllowList::parse("ghcr.io").unwrap());
         assert!(o.enabled(CheckId::UntrustedRegistry));
         assert!(o.validate().is_ok());
     }
