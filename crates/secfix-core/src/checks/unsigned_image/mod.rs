@@ -473,6 +473,9 @@ pub enum Problem {
     IdentityMismatch { why: String },
     /// The namespace's annotation leaves no key in force.
     NoKeyInForce,
+    /// The image reference does not parse: there is no digest to verify (it used to be
+    /// skipped, and left to `mutable-image-tag` even when that check did not run).
+    InvalidReference { why: String },
     /// Nothing could be verified: the digest is unknown (the registry does not know the
     /// tag) or the registry could not be asked (unreachable, timed out, refused access).
     /// An error state, not "unsigned": the run also reports an error and exits 1.
@@ -501,6 +504,9 @@ impl Problem {
                 "the namespace's {ANNOTATION} annotation leaves no --signature-key in force"
             ),
             Problem::Unverified { why } => format!("cannot verify the signature: {why}"),
+            Problem::InvalidReference { why } => {
+                format!("invalid image reference ({why}): no digest to verify")
+            }
         }
     }
 }
@@ -542,8 +548,8 @@ pub fn verdict(digest: &str, keys: &[String], candidates: &[Candidate]) -> Resul
 }
 
 /// Every container image of `w`, as a pending finding (no verdict yet): the CLI verifies
-/// each and drops those that pass. An image reference that does not parse is left to
-/// `mutable-image-tag`, which reports it.
+/// each and drops those that pass. An image reference that does not parse is a settled
+/// finding ([`Problem::InvalidReference`]): nothing about it can be verified.
 pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
     let Some(policy) = options::policy(ctx.opts) else {
         return Vec::new();
@@ -554,23 +560,27 @@ pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
         let Some(image) = c.image.filter(|i| !i.trim().is_empty()) else {
             continue;
         };
-        let Ok(r) = ImageRef::parse(image) else {
-            continue;
+        let (digest, problem) = match ImageRef::parse(image) {
+            Ok(r) => (r.digest.filter(|d| crate::model::image_ref::is_sha256_digest(d)), None),
+            Err(e) => (None, Some(Problem::InvalidReference { why: e.reason.to_string() })),
         };
-        let digest = r.digest.clone().filter(|d| crate::model::image_ref::is_sha256_digest(d));
+        let message = match &problem {
+            Some(p) => format!("{image}: {}", p.describe(None)),
+            None => format!("{image}: signature not verified yet"),
+        };
         let mut f = workload_finding(
             w,
             CheckId::UnsignedImage,
             Severity::High,
             Some(c.name),
             format!("{}/image", c.pointer),
-            format!("{image}: signature not verified yet"),
+            message,
             crate::checks::Detail::UnsignedImage(Detail::Unsigned {
                 image: image.to_string(),
                 digest_source: digest.as_ref().map(|_| "reference".to_string()),
                 digest,
                 keys: keys.clone(),
-                problem: None,
+                problem,
             }),
         );
         f.fixable = false;
@@ -796,7 +806,14 @@ RAY5y5/hbY8nGOef11RN4DHUdWP6tVE8
                                   {"name": "c", "image": "NOT VALID"}]}),
         );
         let mut fs = check(&w, &CheckContext { opts: &o, namespace: &ns });
-        assert_eq!(fs.len(), 2);
+        assert_eq!(fs.len(), 3);
+        // A reference that does not parse is settled at once, never skipped.
+        let crate::checks::Detail::UnsignedImage(Detail::Unsigned { problem, .. }) = &fs[2].detail
+        else {
+            panic!()
+        };
+        assert!(matches!(problem, Some(Problem::InvalidReference { .. })), "{problem:?}");
+        assert!(fs[2].message.starts_with("NOT VALID: invalid image reference ("), "{}", fs[2].message);
         let crate::checks::Detail::UnsignedImage(Detail::Unsigned { digest, keys, .. }) = &fs[1].detail else {
             panic!()
         };
