@@ -90,7 +90,10 @@ pub async fn apply_journaled(
         Ok(outcome) => {
             let done = Record::new(plan, &outcome);
             let at = p.clone();
-            let note = match (off_thread(move || j.mark(&at, &done)).await, uid_error) {
+            let note = match (
+                off_thread(move || j.mark(&at, &record, &done)).await,
+                uid_error,
+            ) {
                 (Ok(()), None) => None,
                 (Ok(()), Some(e)) => Some(format!(
                     "applied; a created object's uid was saved late ({e})"

@@ -214,12 +214,29 @@ impl Journal {
         Ok(())
     }
 
-    /// [`Journal::replace`] for marking a pending record applied, without waiting for the
-    /// disk: the rename is atomic (a killed run leaves one record or the other), and should
-    /// the machine itself crash before the data reaches the disk, the record is still the
-    /// pending one, which `rollback` resolves from the object just as well.
-    pub(crate) fn mark(&self, path: &Path, record: &Record) -> anyhow::Result<()> {
-        let tmp = self.temp_file(record, false)?;
+    /// Marks the pending record at `path` (`pending`, as last written) applied as `done`,
+    /// without waiting for the disk: should the machine itself crash before the data reaches
+    /// the disk, the record is still the pending one, which `rollback` resolves from the
+    /// object just as well.
+    ///
+    /// When `done` is `pending` but for its state (the usual case: the write left what its
+    /// dry run said), only the state's 7 bytes change, `pending` → `applied`, overwritten in
+    /// place with one write a killed run cannot tear. Otherwise the new record is written
+    /// beside it and renamed over it (atomic: a killed run leaves one record or the other).
+    /// Overwriting in place frees no inode: replacing one file per object made every new
+    /// file of a large run slower to create on ext4 (its allocator skips recently freed
+    /// inodes one by one), a third of `fix`'s own CPU at 1,000 objects.
+    pub(crate) fn mark(&self, path: &Path, pending: &Record, done: &Record) -> anyhow::Result<()> {
+        let written = record_body(pending)?;
+        let mut same = pending.clone();
+        same.state = State::Applied;
+        if let Some(at) = pending_state_offset(&written)
+            && record_body(&same)? == record_body(done)?
+            && overwrite_state(path, at).is_ok()
+        {
+            return Ok(());
+        }
+        let tmp = self.temp_file(done, false)?;
         fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
     }
 
@@ -234,7 +251,7 @@ impl Journal {
     /// `record` in a new temporary file of the directory (mode 0600, synced).
     fn temp_file(&self, record: &Record, durable: bool) -> anyhow::Result<PathBuf> {
         static TMP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let body = serde_json::to_vec_pretty(record)?;
+        let body = record_body(record)?;
         let tmp = self.dir.join(format!(
             ".{}-{}.tmp",
             std::process::id(),
@@ -243,12 +260,46 @@ impl Journal {
         let _ = fs::remove_file(&tmp);
         let mut f = open_private(&tmp)?;
         f.write_all(&body)?;
-        f.write_all(b"\n")?;
         if durable {
             f.sync_all()?;
         }
         Ok(tmp)
     }
+}
+
+/// A record's file: pretty JSON and a newline.
+fn record_body(record: &Record) -> anyhow::Result<Vec<u8>> {
+    let mut body = serde_json::to_vec_pretty(record)?;
+    body.push(b'\n');
+    Ok(body)
+}
+
+/// The end of a pending record's file: `state` is the record's last field.
+const PENDING_TAIL: &[u8] = b"  \"state\": \"pending\"\n}\n";
+
+/// Where `pending` starts in a pending record's file `body`, if it ends as one does.
+fn pending_state_offset(body: &[u8]) -> Option<u64> {
+    let tail = body.len().checked_sub(PENDING_TAIL.len())?;
+    (body[tail..] == *PENDING_TAIL)
+        .then(|| (tail + PENDING_TAIL.len() - b"pending\"\n}\n".len()) as u64)
+}
+
+/// Overwrites the 7 bytes at `at` of the record at `path` with `applied`.
+#[cfg(unix)]
+fn overwrite_state(path: &Path, at: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt as _;
+    let f = fs::OpenOptions::new().write(true).open(path)?;
+    let n = f.write_at(b"applied", at)?;
+    if n == 7 {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("short write"))
+    }
+}
+
+#[cfg(not(unix))]
+fn overwrite_state(_: &Path, _: u64) -> std::io::Result<()> {
+    Err(std::io::Error::other("rewritten whole"))
 }
 
 /// Syncs a directory, so a name linked or renamed into it survives a crash of the machine
@@ -646,6 +697,47 @@ mod tests {
         let j2 = Journal::open(&dir).unwrap();
         assert_eq!(j2.next.into_inner(), 2);
         assert_eq!(read_all(&dir).unwrap().len(), 1);
+    }
+
+    /// Marking 1,000 records applied by writing each anew and renaming it over the pending
+    /// one freed an inode per object, and ext4 then took longer for every new file (a third
+    /// of `fix`'s CPU at 1,000 objects): an unchanged record is marked in place.
+    #[test]
+    fn marking_a_record_applied_rewrites_seven_bytes_in_place() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        let j = Journal::open(&dir).unwrap();
+        let inverse =
+            serde_json::json!([guard(), {"op": "remove", "path": "/spec/template/spec/volumes/0"}]);
+        let mut pending = record("Deployment", "apps/v1", "shop", "web", inverse.clone());
+        pending.state = State::Pending;
+        let path = j.write(&pending).unwrap();
+        let before = fs::read(&path).unwrap();
+        let done = record("Deployment", "apps/v1", "shop", "web", inverse);
+        j.mark(&path, &pending, &done).unwrap();
+        let after = fs::read(&path).unwrap();
+        assert_eq!(after.len(), before.len());
+        let text = String::from_utf8(after).unwrap();
+        assert!(text.ends_with("  \"state\": \"applied\"\n}\n"), "{text}");
+        assert_eq!(read_all(&dir).unwrap()[0].1.state, State::Applied);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            let ino = fs::metadata(&path).unwrap().ino();
+            // A record that differs from the pending one is written whole and renamed over it.
+            let mut other = pending.clone();
+            other.checks = vec!["env-literal-secret".into()];
+            other.state = State::Applied;
+            j.mark(&path, &pending, &other).unwrap();
+            assert_ne!(fs::metadata(&path).unwrap().ino(), ino);
+            let (_, read) = read_all(&dir).unwrap().pop().unwrap();
+            assert_eq!((read.state, read.checks), (State::Applied, other.checks));
+        }
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file is left"
+        );
     }
 
     /// covers issue #26: a pending record is replaced in place (same name, still 0600) when
