@@ -386,7 +386,7 @@ pub(super) fn image_pin_plan() -> Plan {
         Detail::MutableImageTag(secfix_core::checks::mutable_image_tag::Detail::Image {
             image: image.into(),
             digest: Some(digest.into()),
-            digest_source: Some("pods".into()),
+            digest_source: Some(secfix_core::checks::DigestFrom::Pods),
         })
     };
     patch_plan(

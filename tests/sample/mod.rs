@@ -194,7 +194,7 @@ fn image_findings() -> Vec<Finding> {
                     "sha256:2e4b6e1d3f5a7c9b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b"
                         .into(),
                 ),
-                digest_source: Some("pods".into()),
+                digest_source: Some(kubectl_secfix::checks::DigestFrom::Pods),
             }),
         ),
         finding(

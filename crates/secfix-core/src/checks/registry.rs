@@ -74,23 +74,16 @@ pub struct DigestWanted {
     pub registry_by_default: bool,
 }
 
-/// Where a digest was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a digest came from (findings record it as `digestSource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DigestFrom {
+    /// The image reference itself names it (`@sha256:…`).
+    Reference,
     /// The running pods agree on it.
     Pods,
     /// The registry serves it for the tag.
     Registry,
-}
-
-impl DigestFrom {
-    /// As findings record it (`digestSource`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DigestFrom::Pods => "pods",
-            DigestFrom::Registry => "registry",
-        }
-    }
 }
 
 /// What looking up one finding's digest gave.

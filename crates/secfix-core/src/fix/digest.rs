@@ -588,7 +588,7 @@ mod tests {
             Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
                 image: "nginx:1.25".into(),
                 digest: Some(D1.into()),
-                digest_source: Some("pods".into())
+                digest_source: Some(crate::checks::DigestFrom::Pods)
             })
         );
         assert!(!fs[1].fixable);

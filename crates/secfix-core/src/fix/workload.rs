@@ -729,7 +729,7 @@ mod tests {
             Detail::MutableImageTag(crate::checks::mutable_image_tag::Detail::Image {
                 image: image.into(),
                 digest: digest.map(str::to_string),
-                digest_source: digest.map(|_| "pods".to_string()),
+                digest_source: digest.map(|_| crate::checks::DigestFrom::Pods),
             }),
         )
     }

@@ -23,7 +23,7 @@ use secfix_core::model::WorkloadKind;
 pub(crate) const RECORD_API_VERSION: &str = "secfix.dev/v1";
 pub(crate) const RECORD_KIND: &str = "FixRecord";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Record {
     pub api_version: String,
@@ -65,7 +65,7 @@ impl State {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedRecord {
     pub target: Target,
@@ -227,13 +227,12 @@ impl Journal {
     /// file of a large run slower to create on ext4 (its allocator skips recently freed
     /// inodes one by one), a third of `fix`'s own CPU at 1,000 objects.
     pub(crate) fn mark(&self, path: &Path, pending: &Record, done: &Record) -> anyhow::Result<()> {
-        let written = record_body(pending)?;
-        let mut same = pending.clone();
-        same.state = State::Applied;
-        if let Some(at) = pending_state_offset(&written)
-            && record_body(&same)? == record_body(done)?
-            && overwrite_state(path, at).is_ok()
-        {
+        let unchanged = || {
+            let mut same = pending.clone();
+            same.state = State::Applied;
+            same == *done
+        };
+        if pending.state == State::Pending && unchanged() && overwrite_state(path).is_ok() {
             return Ok(());
         }
         let tmp = self.temp_file(done, false)?;
@@ -274,31 +273,35 @@ fn record_body(record: &Record) -> anyhow::Result<Vec<u8>> {
     Ok(body)
 }
 
-/// The end of a pending record's file: `state` is the record's last field.
+/// The end of a pending record's file (`state` is the record's last field), and where in it
+/// the state's value starts.
 const PENDING_TAIL: &[u8] = b"  \"state\": \"pending\"\n}\n";
+const STATE_IN_TAIL: u64 = 12;
 
-/// Where `pending` starts in a pending record's file `body`, if it ends as one does.
-fn pending_state_offset(body: &[u8]) -> Option<u64> {
-    let tail = body.len().checked_sub(PENDING_TAIL.len())?;
-    (body[tail..] == *PENDING_TAIL)
-        .then(|| (tail + PENDING_TAIL.len() - b"pending\"\n}\n".len()) as u64)
-}
-
-/// Overwrites the 7 bytes at `at` of the record at `path` with `applied`.
+/// Overwrites `pending` with `applied` at the end of the pending record at `path`; an error
+/// when the file does not end as a pending record does.
 #[cfg(unix)]
-fn overwrite_state(path: &Path, at: u64) -> std::io::Result<()> {
+fn overwrite_state(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt as _;
-    let f = fs::OpenOptions::new().write(true).open(path)?;
-    let n = f.write_at(b"applied", at)?;
-    if n == 7 {
-        Ok(())
-    } else {
-        Err(std::io::Error::other("short write"))
+    let f = fs::OpenOptions::new().read(true).write(true).open(path)?;
+    let at = f
+        .metadata()?
+        .len()
+        .checked_sub(PENDING_TAIL.len() as u64)
+        .ok_or_else(|| std::io::Error::other("not a pending record"))?;
+    let mut tail = [0u8; PENDING_TAIL.len()];
+    f.read_exact_at(&mut tail, at)?;
+    if tail != *PENDING_TAIL {
+        return Err(std::io::Error::other("not a pending record"));
+    }
+    match f.write_at(b"applied", at + STATE_IN_TAIL)? {
+        7 => Ok(()),
+        _ => Err(std::io::Error::other("short write")),
     }
 }
 
 #[cfg(not(unix))]
-fn overwrite_state(_: &Path, _: u64) -> std::io::Result<()> {
+fn overwrite_state(_: &Path) -> std::io::Result<()> {
     Err(std::io::Error::other("rewritten whole"))
 }
 

@@ -103,7 +103,7 @@ fn set_digest(f: &mut Finding, found: String, from: DigestFrom) {
     }) = &mut f.detail
     {
         *digest = Some(found);
-        *digest_source = Some(from.as_str().to_string());
+        *digest_source = Some(from);
         match immutable_template(f) {
             Some(why) => {
                 f.fixable = false;

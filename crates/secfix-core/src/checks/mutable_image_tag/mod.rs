@@ -36,7 +36,7 @@ pub enum Detail {
         digest: Option<String>,
         /// Where that digest came from (`pods` or `registry`).
         #[serde(skip_serializing_if = "Option::is_none")]
-        digest_source: Option<String>,
+        digest_source: Option<crate::checks::DigestFrom>,
     },
 }
 

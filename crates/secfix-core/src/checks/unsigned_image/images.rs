@@ -54,7 +54,7 @@ impl Images for Lookups {
                 }) = &mut f.detail
                 {
                     *digest = Some(found);
-                    *digest_source = Some(from.as_str().to_string());
+                    *digest_source = Some(from);
                 }
                 return None;
             }

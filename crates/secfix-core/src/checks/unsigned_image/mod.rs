@@ -79,7 +79,7 @@ pub enum Detail {
         digest: Option<String>,
         /// Where that digest came from (`reference`, `pods` or `registry`).
         #[serde(skip_serializing_if = "Option::is_none")]
-        digest_source: Option<String>,
+        digest_source: Option<crate::checks::DigestFrom>,
         /// The names of the `--signature-key` keys in force for this object (narrowed by its
         /// namespace's `secfix.dev/signature-keys`).
         keys: Vec<String>,
@@ -577,7 +577,7 @@ pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
             message,
             crate::checks::Detail::UnsignedImage(Detail::Unsigned {
                 image: image.to_string(),
-                digest_source: digest.as_ref().map(|_| "reference".to_string()),
+                digest_source: digest.as_ref().map(|_| crate::checks::DigestFrom::Reference),
                 digest,
                 keys: keys.clone(),
                 problem,
