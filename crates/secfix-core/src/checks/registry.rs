@@ -184,8 +184,9 @@ pub enum Fixer {
     /// Patched into the plan of the workload the finding is about (`fix::workload` builds
     /// the plan; the check's own fix gathers its edit).
     Workload(&'static dyn crate::fix::workload::WorkloadFix),
-    /// One plan per namespace (`fix::network_policy`).
-    Namespace,
+    /// One plan per namespace (`fix::network_policy` builds the policies; the check's own
+    /// fix says what each finding asks to isolate).
+    Namespace(&'static dyn crate::fix::network_policy::NamespaceFix),
 }
 
 /// When and over what a check runs.
@@ -393,7 +394,7 @@ mod tests {
             let def = id.def();
             match (def.scan(), def.fixer()) {
                 (Scan::Namespace(_), Some(Fixer::Workload(_)))
-                | (Scan::Workload(_), Some(Fixer::Namespace)) => {
+                | (Scan::Workload(_), Some(Fixer::Namespace(_))) => {
                     panic!("{}: fix route does not match how it runs", id)
                 }
                 (Scan::Namespace(_) | Scan::Workload(_), _) => {}

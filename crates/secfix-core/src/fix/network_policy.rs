@@ -29,7 +29,7 @@ pub mod eval;
 pub mod evidence;
 pub mod graph;
 pub mod render;
-use crate::checks::{CheckId, Detail, Direction, Finding};
+use crate::checks::{Direction, Finding};
 
 /// Base name of the created policy.
 pub(crate) const POLICY_NAME: &str = "secfix-default-deny";
@@ -110,12 +110,7 @@ pub(crate) fn plan_namespace(
     }
     let workloads: BTreeSet<&str> = used
         .iter()
-        .filter_map(|f| match &f.detail {
-            Detail::DefaultAllowNamespace(
-                crate::checks::default_allow_namespace::Detail::Unisolated { workloads, .. },
-            ) => Some(workloads.iter().map(String::as_str)),
-            _ => None,
-        })
+        .filter_map(|f| unisolated(f).map(|(_, w)| w.iter().map(String::as_str)))
         .flatten()
         .collect();
     if !workloads.is_empty() {
@@ -141,6 +136,22 @@ pub(crate) fn plan_namespace(
     })
 }
 
+/// What a check fixed per namespace says of each of its findings (its
+/// [`crate::checks::Fixer::Namespace`]); the policies are built here, for any such check.
+pub trait NamespaceFix: Sync + std::fmt::Debug {
+    /// The direction `f` (a finding of the check) asks to isolate, and the workloads whose
+    /// pods are affected; `None` when it asks for none.
+    fn unisolated<'f>(&self, f: &'f Finding) -> Option<(Direction, &'f [String])>;
+}
+
+/// What `f`'s check, when fixed per namespace, says `f` asks to isolate.
+fn unisolated(f: &Finding) -> Option<(Direction, &[String])> {
+    match f.check.def().fixer() {
+        Some(crate::checks::Fixer::Namespace(fix)) => fix.unisolated(f),
+        _ => None,
+    }
+}
+
 /// What the `default-allow-namespace` fix writes (`--network-policy`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Mode {
@@ -161,18 +172,11 @@ fn directions_to_isolate(
     let mut used = Vec::new();
     let mut directions = BTreeSet::new();
     for f in findings {
-        if f.check != CheckId::DefaultAllowNamespace
-            || !f.fixable
-            || f.kind != "Namespace"
-            || f.name != namespace
-        {
+        if !f.fixable || f.kind != "Namespace" || f.name != namespace {
             continue;
         }
-        if let Detail::DefaultAllowNamespace(
-            crate::checks::default_allow_namespace::Detail::Unisolated { direction, .. },
-        ) = &f.detail
-        {
-            directions.insert(*direction);
+        if let Some((direction, _)) = unisolated(f) {
+            directions.insert(direction);
             used.push(f.clone());
         }
     }
@@ -427,7 +431,7 @@ pub(crate) fn build_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Severity;
+    use crate::checks::{CheckId, Detail, Severity};
     use crate::fix::FixOptions;
     use serde_json::json;
 

@@ -46,7 +46,7 @@ pub fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
         match f.check.def().fixer() {
             _ if !f.fixable => out.not_fixable.push(f.clone()),
             None => out.not_fixable.push(f.clone()),
-            Some(Fixer::Namespace) => by_namespace
+            Some(Fixer::Namespace(_)) => by_namespace
                 .entry(f.namespace.clone())
                 .or_default()
                 .push(f.clone()),

@@ -245,7 +245,7 @@ pub trait WorkloadFix: Sync + std::fmt::Debug {
 fn workload_fix(f: &Finding) -> Option<&'static dyn WorkloadFix> {
     match f.check.def().fixer() {
         Some(Fixer::Workload(fix)) => Some(fix),
-        Some(Fixer::Namespace) | None => None,
+        Some(Fixer::Namespace(_)) | None => None,
     }
 }
 

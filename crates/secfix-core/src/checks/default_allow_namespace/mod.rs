@@ -11,6 +11,8 @@
 //! known, so a policy selecting only by those is not credited. A selector the API server
 //! would reject selects nothing (see [`label_selector_matches`]).
 
+mod fix;
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -107,7 +109,7 @@ impl Check for DefaultAllowNamespace {
     }
 
     fn fixer(&self) -> Option<Fixer> {
-        Some(Fixer::Namespace)
+        Some(Fixer::Namespace(&fix::Fix))
     }
 
     fn images(&self) -> Option<&'static dyn Images> {
