@@ -37,11 +37,10 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use crate::error::UsageError;
 use crate::model::{ContainerGroup, ContainerRef, Workload, WorkloadKind};
 
-pub use default_allow_namespace::PodGroup;
 pub use finding::{ContextRef, Delivery, Direction, Finding, Severity};
 pub use registry::{
     Check, CheckContext, CheckDetail, DigestFrom, DigestLookup, DigestWanted, Evidence, Fixer,
-    Images, Meta, NamespaceFacts, NamespaceInput, Scan,
+    Images, Meta, NamespaceFacts, NamespaceInput, PodGroup, Scan,
 };
 pub use suppress::Ignore;
 

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
-use super::default_allow_namespace::PodGroup;
 use super::suppress::Ignore;
 use super::{CheckId, ScanOptions};
 use crate::checks::{Delivery, Finding, Severity};
@@ -213,6 +212,24 @@ pub struct CheckContext<'a> {
     pub opts: &'a ScanOptions,
     /// Facts about the workload's namespace (default when its Namespace object is not known).
     pub namespace: &'a NamespaceFacts,
+}
+
+/// The pods one workload makes, as the namespace check sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodGroup {
+    /// `Kind/name` (e.g. `Deployment/web`), as namespace checks list it.
+    pub workload: String,
+    /// The pod template's labels (a bare Pod's own).
+    pub labels: BTreeMap<String, String>,
+}
+
+impl PodGroup {
+    pub fn of(w: &Workload) -> Self {
+        PodGroup {
+            workload: format!("{}/{}", w.kind, w.name()),
+            labels: w.pod_labels.clone(),
+        }
+    }
 }
 
 /// What a per-namespace check looks at.

@@ -19,7 +19,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use super::{Check, Evidence, Fixer, Images, Meta, Scan, ScanOptions};
 use crate::model::selector::label_selector_matches;
-use crate::model::Workload;
+use crate::checks::PodGroup;
 use crate::checks::{CheckId, Direction, Finding, Severity};
 
 /// What a `default-allow-namespace` finding records: the facts its fix needs, never a secret's value. Serialized
@@ -114,24 +114,6 @@ impl Check for DefaultAllowNamespace {
 
     fn images(&self) -> Option<&'static dyn Images> {
         None
-    }
-}
-
-/// The pods one workload makes, as the namespace check sees them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PodGroup {
-    /// `Kind/name` (e.g. `Deployment/web`), as listed in `Detail::Unisolated`.
-    pub workload: String,
-    /// The pod template's labels (a bare Pod's own).
-    pub labels: BTreeMap<String, String>,
-}
-
-impl PodGroup {
-    pub fn of(w: &Workload) -> Self {
-        PodGroup {
-            workload: format!("{}/{}", w.kind, w.name()),
-            labels: w.pod_labels.clone(),
-        }
     }
 }
 
