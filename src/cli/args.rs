@@ -108,9 +108,6 @@ pub struct Selection {
     /// Checks to run (comma-separated; default: all).
     #[arg(long, value_parser = check_id_parser(), value_delimiter = ',', value_name = "LIST")]
     pub checks: Vec<CheckId>,
-    /// Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces.
-    #[arg(long)]
-    pub include_system: bool,
     /// Each check's own flags (`--allowed-registries`, `--signature-key`, …), derived from
     /// the checks' definitions.
     #[command(flatten)]
@@ -128,9 +125,9 @@ pub struct Selection {
     pub repeated: Vec<String>,
 }
 
-/// The selection flags a suggested command repeats as given, besides `-n`/`-A`, `-l`,
-/// `--checks` and `--include-system` (which reports know themselves): every check's own
-/// flags (the policies the checks run with), then the extra kinds listed. By clap id and flag.
+/// The selection flags a suggested command repeats as given, besides `-n`/`-A`, `-l` and
+/// `--checks` (which reports know themselves): every check's own flags (the policies the
+/// checks run with), then the extra kinds listed. By clap id and flag.
 pub fn repeated() -> impl Iterator<Item = (&'static str, String)> {
     secfix_core::checks::AllOptions::flags()
         .map(|f| (f.long, format!("--{}", f.long)))
@@ -164,6 +161,13 @@ where
 fn repeated_flags(m: &clap::ArgMatches) -> Vec<String> {
     let mut out = Vec::new();
     for (id, flag) in repeated() {
+        // A switch (`--include-system`) is repeated, with no value, when it was given.
+        if let Ok(Some(given)) = m.try_get_one::<bool>(id) {
+            if *given {
+                out.push(flag.clone());
+            }
+            continue;
+        }
         let Ok(Some(values)) = m.try_get_raw(id) else {
             continue;
         };
@@ -696,6 +700,7 @@ mod tests {
             "apps.kruise.io/v1alpha1/CloneSet",
             "--allowed-registries",
             "ghcr.io/acme, registry.k8s.io",
+            "--include-system",
         ]);
         let Command::Scan(scan) = cli.command else {
             panic!("not scan")
@@ -703,6 +708,7 @@ mod tests {
         assert_eq!(
             scan.selection.repeated,
             [
+                "--include-system",
                 "--allowed-registries",
                 "ghcr.io/acme, registry.k8s.io",
                 "--include-kinds",

@@ -36,14 +36,12 @@ impl clap::Args for CheckFlags {
 
 /// The clap argument of `flag` (its id is its long name).
 fn arg(flag: &'static Flag) -> Arg {
-    let a = Arg::new(flag.long)
-        .long(flag.long)
-        .value_name(flag.value_name)
-        .help(flag.help)
-        .action(match flag.takes {
-            Takes::Once => ArgAction::Set,
-            Takes::Repeated => ArgAction::Append,
-        });
+    let a = Arg::new(flag.long).long(flag.long).help(flag.help);
+    let a = match flag.takes {
+        Takes::Once => a.value_name(flag.value_name).action(ArgAction::Set),
+        Takes::Repeated => a.value_name(flag.value_name).action(ArgAction::Append),
+        Takes::Switch => a.action(ArgAction::SetTrue),
+    };
     let a = match flag.file {
         Some(_) => a.value_hint(clap::ValueHint::FilePath),
         None => a,
@@ -55,6 +53,13 @@ impl clap::FromArgMatches for CheckFlags {
     fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
         let mut options = AllOptions::default();
         for flag in AllOptions::flags() {
+            if flag.takes == Takes::Switch {
+                if m.get_flag(flag.long) {
+                    let set = options.set(flag.long, Value::Switch);
+                    set.map_err(|why| invalid(flag, "", &why))?;
+                }
+                continue;
+            }
             let Some(values) = m.get_raw(flag.long) else {
                 continue;
             };
@@ -129,7 +134,9 @@ mod tests {
                     arg.get_help().map(ToString::to_string).as_deref(),
                     Some(flag.help)
                 );
-                assert_eq!(arg.get_value_names().unwrap()[0], flag.value_name);
+                if flag.takes != Takes::Switch {
+                    assert_eq!(arg.get_value_names().unwrap()[0], flag.value_name);
+                }
             }
         }
         let repeated: Vec<String> = crate::cli::args::repeated().map(|(_, f)| f).collect();

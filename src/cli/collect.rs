@@ -29,7 +29,6 @@ impl Collected {}
 pub(crate) fn scan_options(selection: &Selection) -> ScanOptions {
     ScanOptions {
         checks: selection.checks.iter().copied().collect(),
-        include_system: selection.include_system,
         options: selection.options.0.clone(),
     }
 }

@@ -419,7 +419,6 @@ fn selection_origin(
         namespace,
         selector: selection.selector.clone(),
         checks: selection.checks.clone(),
-        include_system: selection.include_system,
         ran: scan_options(selection).selected().collect(),
         flags: selection.repeated.clone(),
     }

@@ -16,8 +16,9 @@
 //!   suppresses every finding in that namespace, including `default-allow-namespace` (whose
 //!   object is the Namespace). A workload's annotation does not take its pods out of the
 //!   namespace check: the fix (a namespace-wide policy) would affect them all the same.
-//! - `kube-system`, `kube-public`, `kube-node-lease` ([`SYSTEM_NAMESPACES`]) are skipped by the
-//!   namespace check unless `include_system`; their workloads still get the other checks.
+//! - `kube-system`, `kube-public`, `kube-node-lease` are skipped by the
+//!   namespace check unless its `--include-system`; their workloads still get the other
+//!   checks.
 //! - Per-workload checks see their namespace's annotations ([`NamespaceFacts`]) when the
 //!   Namespace object was fed before the workload; callers feed Namespaces first.
 //! - `scanned` counts top-level workloads checked (Namespaces and NetworkPolicies are inputs,
@@ -173,16 +174,11 @@ checks! {
     UnsignedImage => unsigned_image,
 }
 
-/// Namespaces the namespace check skips unless [`ScanOptions::include_system`].
-pub(crate) const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
-
 /// What to scan for: the options every check may read.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
     /// Checks to run; empty means every check that can run with these options.
     pub checks: BTreeSet<CheckId>,
-    /// Run the namespace check on [`SYSTEM_NAMESPACES`] too.
-    pub include_system: bool,
     /// Each check's own options (its flags); a check reads only its own.
     pub options: AllOptions,
 }
@@ -393,9 +389,6 @@ impl Scanner {
                 continue;
             };
             for (ns, pods) in &self.pods {
-                if !self.opts.include_system && SYSTEM_NAMESPACES.contains(&ns.as_str()) {
-                    continue;
-                }
                 let pods: Vec<PodGroup> = pods
                     .iter()
                     .map(|(workload, labels)| PodGroup {
@@ -688,7 +681,6 @@ pub(crate) mod tests {
             .collect();
         let mut s = Scanner::new(ScanOptions {
             checks: BTreeSet::from([CheckId::MutableImageTag]),
-            include_system: false,
             ..ScanOptions::default()
         });
         s.add_workload(&deployment("web", json!({"containers": containers})));
@@ -706,7 +698,6 @@ pub(crate) mod tests {
     fn checks_selection() {
         let mut s = Scanner::new(ScanOptions {
             checks: BTreeSet::from([CheckId::EnvSecret, CheckId::DefaultAllowNamespace]),
-            include_system: false,
             ..ScanOptions::default()
         });
         s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));
@@ -783,12 +774,10 @@ pub(crate) mod tests {
     #[test]
     fn system_namespaces_only_with_include_system() {
         let feed = |include_system| {
-            let mut s = Scanner::new(ScanOptions {
-                checks: BTreeSet::new(),
-                include_system,
-                ..ScanOptions::default()
-            });
-            for ns in SYSTEM_NAMESPACES {
+            let mut opts = ScanOptions::default();
+            opts.options.default_allow_namespace.include_system = include_system;
+            let mut s = Scanner::new(opts);
+            for ns in default_allow_namespace::SYSTEM_NAMESPACES {
                 s.add_workload(&obj("DaemonSet", ns, "proxy", json!({}), risky()));
             }
             s.finish()
@@ -867,7 +856,6 @@ pub(crate) mod tests {
     fn namespace_check_uses_that_namespaces_policies() {
         let mut s = Scanner::new(ScanOptions {
             checks: BTreeSet::from([CheckId::DefaultAllowNamespace]),
-            include_system: false,
             ..ScanOptions::default()
         });
         s.add_workload(&obj("Deployment", "a", "web", json!({}), risky()));

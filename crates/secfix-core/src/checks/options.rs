@@ -8,7 +8,7 @@
 pub struct Flag {
     /// Its long name, without `--`: `allowed-registries`.
     pub long: &'static str,
-    /// What the value is called in help: `LIST`, `PATH`.
+    /// What the value is called in help: `LIST`, `PATH` (empty for a switch).
     pub value_name: &'static str,
     /// One paragraph of help, without a final period (as clap prints doc comments).
     pub help: &'static str,
@@ -31,6 +31,8 @@ pub enum Takes {
     Once,
     /// Any number of times, each value taken in order.
     Repeated,
+    /// Given or not, with no value ([`Value::Switch`] when given).
+    Switch,
 }
 
 /// The largest file a flag reads, and what it is called in errors (`a public key file`).
@@ -49,13 +51,16 @@ pub enum Value<'a> {
         path: &'a str,
         bytes: &'a [u8],
     },
+    /// A [`Takes::Switch`] flag, given.
+    Switch,
 }
 
 impl<'a> Value<'a> {
-    /// The text given (a file flag's path).
+    /// The text given (a file flag's path; empty for a switch).
     pub fn text(&self) -> &'a str {
         match self {
             Value::Text(s) | Value::File { path: s, .. } => s,
+            Value::Switch => "",
         }
     }
 }

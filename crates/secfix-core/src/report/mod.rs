@@ -145,10 +145,8 @@ pub struct Origin {
     /// or all). A check that did not run (e.g. `untrusted-registry` without
     /// `--allowed-registries`) is left out of the per-check overviews.
     pub ran: Vec<CheckId>,
-    /// `--include-system` was given.
-    pub include_system: bool,
-    /// Further selection flags as given (`--allowed-registries LIST`, `--signature-key
-    /// PATH`, `--include-kinds …`, …), word by word: suggested commands repeat them, so a
+    /// Further selection flags as given (`--include-system`, `--allowed-registries LIST`,
+    /// `--signature-key PATH`, `--include-kinds …`, …), word by word: suggested commands repeat them, so a
     /// suggested `fix` selects what the scan selected.
     pub flags: Vec<String>,
 }

@@ -508,9 +508,6 @@ fn selection_args(args: &mut Vec<String>, origin: &Origin, checks: &[CheckId]) {
     if let Some(l) = &origin.selector {
         args.extend(["-l".into(), l.clone()]);
     }
-    if origin.include_system {
-        args.push("--include-system".into());
-    }
     if !checks.is_empty() {
         let ids: Vec<&str> = checks.iter().map(|c| c.as_str()).collect();
         args.extend(["--checks".into(), ids.join(",")]);
@@ -684,11 +681,11 @@ mod tests {
             *kubeconfig = Some("/home/me/my config".into());
         }
         origin.selector = Some("app in (web, api)".into());
-        origin.include_system = true;
+        origin.flags = vec!["--include-system".into()];
         let f = finding(CheckId::EnvSecret, Severity::High, "kube-system", "x", true);
         assert_eq!(
             fix_command_for(&origin, &f).unwrap(),
-            r#"kubectl secfix fix --kubeconfig '/home/me/my config' --context 'it'\''s prod' -n kube-system -l 'app in (web, api)' --include-system --checks env-secret"#
+            r#"kubectl secfix fix --kubeconfig '/home/me/my config' --context 'it'\''s prod' -n kube-system -l 'app in (web, api)' --checks env-secret --include-system"#
         );
         let mut not = f.clone();
         not.fixable = false;

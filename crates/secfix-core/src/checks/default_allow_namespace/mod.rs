@@ -19,6 +19,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use super::{Check, Evidence, Fixer, Images, Meta, Scan, ScanOptions};
 use crate::model::selector::label_selector_matches;
+use super::options::{CheckOptions, Flag, Takes, Value};
 use crate::checks::PodGroup;
 use crate::checks::{CheckId, Direction, Finding, Severity};
 
@@ -67,8 +68,36 @@ impl super::CheckDetail for Detail {
     }
 }
 
-/// The check has no options (no flags of its own).
-pub type Options = super::options::NoOptions;
+/// Namespaces the check skips unless [`Options::include_system`].
+pub(crate) const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
+
+/// The check's options: `--include-system`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Check [`SYSTEM_NAMESPACES`] too.
+    pub include_system: bool,
+}
+
+impl CheckOptions for Options {
+    const FLAGS: &'static [Flag] = &[Flag {
+        long: "include-system",
+        value_name: "",
+        help: "Also scan kube-system, kube-public and kube-node-lease for default-allow namespaces",
+        takes: Takes::Switch,
+        file: None,
+        group: None,
+        requires: &[],
+    }];
+
+    fn set(&mut self, _flag: &str, _value: Value<'_>) -> Result<(), String> {
+        self.include_system = true;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
 
 /// The check's definition (registered in the table of [`super`]).
 pub static CHECK: DefaultAllowNamespace = DefaultAllowNamespace;
@@ -105,7 +134,13 @@ impl Check for DefaultAllowNamespace {
     }
 
     fn scan(&self) -> Scan {
-        Scan::Namespace(|n| check(n.namespace, n.pods, n.policies))
+        Scan::Namespace(|n| {
+            let system = SYSTEM_NAMESPACES.contains(&n.namespace);
+            if system && !n.opts.options.default_allow_namespace.include_system {
+                return Vec::new();
+            }
+            check(n.namespace, n.pods, n.policies)
+        })
     }
 
     fn fixer(&self) -> Option<Fixer> {
