@@ -286,6 +286,7 @@ mod tests {
                 name: "web".into(),
                 container: None,
                 path: "/spec/template/spec/containers/0/env/0".into(),
+                at: None,
                 message: message.into(),
                 fixable: true,
                 not_fixable_reason: None,

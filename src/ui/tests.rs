@@ -41,6 +41,7 @@ fn finding(
         name: name.into(),
         container: container.map(Into::into),
         path: path.into(),
+        at: None,
         message: check.title().into(),
         fixable: true,
         not_fixable_reason: None,

@@ -39,6 +39,7 @@ pub(crate) fn finding(
         name: name.into(),
         container: container.map(Into::into),
         path: path.into(),
+        at: None,
         message: message.into(),
         fixable: fixable.is_ok(),
         not_fixable_reason: fixable.err().map(Into::into),

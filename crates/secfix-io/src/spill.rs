@@ -321,6 +321,7 @@ mod tests {
             name: name.into(),
             container: Some("app".into()),
             path: "/spec/template/spec/containers/0/image".into(),
+            at: None,
             message: message.into(),
             fixable: true,
             not_fixable_reason: None,
@@ -430,7 +431,15 @@ mod tests {
                 !out
             })
             .collect();
-        assert_eq!(findings, want.findings);
+        // The typed place of a finding is not written (a streamed scan fixes nothing): the
+        // findings are otherwise the same.
+        let want_findings: Vec<Finding> = want
+            .findings
+            .iter()
+            .cloned()
+            .map(|f| Finding { at: None, ..f })
+            .collect();
+        assert_eq!(findings, want_findings);
         assert_eq!(suppressed, want.suppressed);
         assert!(want.suppressed > 0);
     }

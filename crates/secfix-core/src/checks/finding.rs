@@ -102,6 +102,12 @@ pub struct Finding {
     pub container: Option<String>,
     /// JSON pointer to the offending field in the object (empty for the object itself).
     pub path: String,
+    /// The same field, typed, when it is a container's field and the finding was made by a
+    /// check in this run (not kept in reports: a finding read back from JSON has none, and
+    /// is never fixed). Fixes find the container and field from it, never by parsing
+    /// `path`.
+    #[serde(skip)]
+    pub at: Option<crate::model::FieldRef>,
     pub message: String,
     pub fixable: bool,
     /// Why `fixable` is false, when a fix exists for the check in general.

@@ -470,9 +470,37 @@ fn compare_paths(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// A finding about workload `w` with the fields every per-workload check fills alike;
-/// `fixable` when the check has a fixer (the check may then say why this one is not).
+/// A finding about `field` of container `c` of workload `w`, with the fields every
+/// per-workload check fills alike; `fixable` when the check has a fixer (the check may then
+/// say why this one is not).
 pub(crate) fn workload_finding(
+    w: &Workload,
+    check: CheckId,
+    severity: Severity,
+    c: &ContainerRef<'_>,
+    field: crate::model::ContainerField,
+    message: String,
+    detail: Detail,
+) -> Finding {
+    let at = crate::model::FieldRef {
+        container: c.pointer,
+        field,
+    };
+    let mut f = object_finding(
+        w,
+        check,
+        severity,
+        Some(c.name),
+        at.to_string(),
+        message,
+        detail,
+    );
+    f.at = Some(at);
+    f
+}
+
+/// A finding about `w` at `path`, a field that is no container's (an annotation).
+pub(crate) fn object_finding(
     w: &Workload,
     check: CheckId,
     severity: Severity,
@@ -491,6 +519,7 @@ pub(crate) fn workload_finding(
         name: w.name().to_string(),
         container: container.map(str::to_string),
         path,
+        at: None,
         message,
         fixable: check.def().fixer().is_some(),
         not_fixable_reason: None,

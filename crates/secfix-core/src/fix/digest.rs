@@ -551,6 +551,7 @@ mod tests {
             name: name.into(),
             container: Some("app".into()),
             path: path.into(),
+            at: None,
             message: "m".into(),
             fixable: false,
             not_fixable_reason: Some("digest unknown".into()),

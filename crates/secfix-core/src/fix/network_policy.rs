@@ -446,6 +446,7 @@ mod tests {
             name: ns.into(),
             container: None,
             path: String::new(),
+            at: None,
             message: "m".into(),
             fixable: true,
             not_fixable_reason: None,

@@ -112,31 +112,13 @@ pub(crate) struct Built {
 }
 
 /// The field of a container a finding points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Env(usize),
-    EnvFrom(usize),
-    Image,
-}
+pub use crate::model::ContainerField as Field;
 
-/// Parses `<spec pointer>/<group>/<i>/env/<j>`, `…/envFrom/<j>` or `…/image`.
-fn locate(spec_pointer: &str, path: &str) -> Option<(ContainerGroup, usize, Field)> {
-    let rest = path.strip_prefix(spec_pointer)?.strip_prefix('/')?;
-    let parts: Vec<&str> = rest.split('/').collect();
-    let group = match *parts.first()? {
-        "initContainers" => ContainerGroup::InitContainers,
-        "containers" => ContainerGroup::Containers,
-        "ephemeralContainers" => ContainerGroup::EphemeralContainers,
-        _ => return None,
-    };
-    let index: usize = parts.get(1)?.parse().ok()?;
-    let field = match parts[2..] {
-        ["env", j] => Field::Env(j.parse().ok()?),
-        ["envFrom", j] => Field::EnvFrom(j.parse().ok()?),
-        ["image"] => Field::Image,
-        _ => return None,
-    };
-    Some((group, index, field))
+/// The container and field `f` is about, from its typed place ([`Finding::at`]), when it
+/// is a field of a container of this object's pod spec (`spec_pointer`).
+fn located(spec_pointer: &str, f: &Finding) -> Option<(ContainerGroup, usize, Field)> {
+    let at = f.at.filter(|at| at.container.spec == spec_pointer)?;
+    Some((at.container.group, at.container.index, at.field))
 }
 
 /// Secret names `spec` already refers to (volumes, env, envFrom, image pull secrets).
@@ -291,7 +273,7 @@ fn collect_edits(
         secret_name,
     };
     for &f in mine {
-        let (group, index, field) = locate(ptr, &f.path).ok_or_else(|| bad_path(object, f))?;
+        let (group, index, field) = located(ptr, f).ok_or_else(|| bad_path(object, f))?;
         if group == ContainerGroup::EphemeralContainers {
             return Err(FixError::Ephemeral {
                 object: object.to_string(),
@@ -673,6 +655,29 @@ mod tests {
                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": spec}}}))
     }
 
+    /// The typed place of `path` in `w`, as the check that made the finding sets it.
+    fn field_ref(w: &Workload, path: &str) -> Option<crate::model::FieldRef> {
+        use crate::model::workload::Pointer;
+        let spec = w.spec_pointer();
+        let rest = path.strip_prefix(spec)?.strip_prefix('/')?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        let group = match *parts.first()? {
+            "initContainers" => ContainerGroup::InitContainers,
+            "containers" => ContainerGroup::Containers,
+            "ephemeralContainers" => ContainerGroup::EphemeralContainers,
+            _ => return None,
+        };
+        let index: usize = parts.get(1)?.parse().ok()?;
+        let field = match parts[2..] {
+            ["env", j] => Field::Env(j.parse().ok()?),
+            ["envFrom", j] => Field::EnvFrom(j.parse().ok()?),
+            ["image"] => Field::Image,
+            _ => return None,
+        };
+        let container = Pointer { spec, group, index };
+        Some(crate::model::FieldRef { container, field })
+    }
+
     fn finding(w: &Workload, check: CheckId, path: &str, detail: Detail) -> Finding {
         Finding {
             origin: None,
@@ -684,6 +689,7 @@ mod tests {
             name: w.name().into(),
             container: None,
             path: path.into(),
+            at: field_ref(w, path),
             message: "m".into(),
             fixable: true,
             not_fixable_reason: None,

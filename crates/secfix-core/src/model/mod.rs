@@ -11,7 +11,9 @@ pub mod yaml;
 
 pub use diagnostic::Diagnostic;
 pub use image_ref::ImageRef;
-pub use workload::{ContainerGroup, ContainerRef, SourceLocation, Workload, WorkloadKind};
+pub use workload::{
+    ContainerField, ContainerGroup, ContainerRef, FieldRef, SourceLocation, Workload, WorkloadKind,
+};
 
 /// The annotation that suppresses checks on an object or a whole namespace:
 /// `secfix.dev/ignore: "env-secret,mutable-image-tag"` or `"all"`.

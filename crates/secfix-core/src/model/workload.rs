@@ -695,6 +695,35 @@ impl std::fmt::Display for Pointer {
     }
 }
 
+/// The field of a container a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContainerField {
+    /// `env[i]`.
+    Env(usize),
+    /// `envFrom[i]`.
+    EnvFrom(usize),
+    /// `image`.
+    Image,
+}
+
+/// A container's field in an object, typed: what a finding points at, and the JSON pointer
+/// it reports (`Display`: `{container}/env/{i}`, `…/envFrom/{i}`, `…/image`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldRef {
+    pub container: Pointer,
+    pub field: ContainerField,
+}
+
+impl std::fmt::Display for FieldRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.field {
+            ContainerField::Env(i) => write!(f, "{}/env/{i}", self.container),
+            ContainerField::EnvFrom(i) => write!(f, "{}/envFrom/{i}", self.container),
+            ContainerField::Image => write!(f, "{}/image", self.container),
+        }
+    }
+}
+
 fn slice<T>(v: &Option<Vec<T>>) -> &[T] {
     v.as_deref().unwrap_or(&[])
 }

@@ -476,6 +476,7 @@ mod tests {
             name: "web".into(),
             container: Some("app".into()),
             path: "/spec/template/spec/containers/0/image".into(),
+            at: None,
             message: "m".into(),
             fixable,
             not_fixable_reason: None,

@@ -552,6 +552,7 @@ mod tests {
             name: name.into(),
             container: Some("app".into()),
             path: "/spec".into(),
+            at: None,
             message: "m".into(),
             fixable,
             not_fixable_reason: None,

@@ -457,6 +457,7 @@ mod tests {
             name: name.into(),
             container: Some("web".into()),
             path: "/spec/template/spec/containers/0/env/0".into(),
+            at: None,
             message: "DB_PASSWORD from Secret shop-db (key password)".into(),
             fixable: true,
             not_fixable_reason: None,
@@ -483,6 +484,7 @@ mod tests {
             name: ns.into(),
             container: None,
             path: String::new(),
+            at: None,
             message: format!(
                 "no NetworkPolicy isolates {} for 2 workloads",
                 direction.as_str()

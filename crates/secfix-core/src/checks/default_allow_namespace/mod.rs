@@ -218,6 +218,7 @@ pub fn check(namespace: &str, pods: &[PodGroup], policies: &[NetworkPolicy]) -> 
             name: namespace.to_string(),
             container: None,
             path: String::new(),
+            at: None,
             message: format!(
                 "no NetworkPolicy isolates {} for {n} workload{plural}",
                 direction.as_str()

@@ -49,7 +49,7 @@ use crate::model::Workload;
 use crate::checks::{CheckId, Finding, Severity};
 
 use super::{Check, Evidence, Fixer, Images, Meta, Scan, ScanOptions};
-use super::{env_fixability, workload_finding};
+use super::{env_fixability, object_finding, workload_finding};
 
 /// Minimum length for the entropy rule.
 pub(crate) const ENTROPY_MIN_LEN: usize = 32;
@@ -314,8 +314,8 @@ pub fn check(w: &Workload) -> Vec<Finding> {
                 w,
                 CheckId::EnvLiteralSecret,
                 Severity::High,
-                Some(c.name),
-                format!("{}/env/{i}", c.pointer),
+                &c,
+                crate::model::ContainerField::Env(i),
                 format!("{} holds a literal secret ({reason})", e.name),
                 crate::checks::Detail::EnvLiteralSecret(Detail::LiteralSecret {
                     env: e.name.clone(),
@@ -381,7 +381,7 @@ fn last_applied_literals(w: &Workload) -> Vec<Finding> {
                 let Some(reason) = classify(name, value) else {
                     continue;
                 };
-                let mut f = workload_finding(
+                let mut f = object_finding(
                     w,
                     CheckId::EnvLiteralSecret,
                     Severity::High,

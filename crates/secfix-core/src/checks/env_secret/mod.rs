@@ -153,8 +153,8 @@ pub fn check(w: &Workload) -> Vec<Finding> {
                 w,
                 CheckId::EnvSecret,
                 Severity::High,
-                Some(c.name),
-                format!("{}/env/{i}", c.pointer),
+                &c,
+                crate::model::ContainerField::Env(i),
                 format!("{} from Secret {} (key {})", e.name, r.name, r.key),
                 crate::checks::Detail::EnvSecret(Detail::SecretKeyRef {
                     env: e.name.clone(),
@@ -183,8 +183,8 @@ pub fn check(w: &Workload) -> Vec<Finding> {
                 w,
                 CheckId::EnvSecret,
                 Severity::High,
-                Some(c.name),
-                format!("{}/envFrom/{i}", c.pointer),
+                &c,
+                crate::model::ContainerField::EnvFrom(i),
                 message,
                 crate::checks::Detail::EnvSecret(Detail::SecretRef {
                     secret: r.name.clone(),

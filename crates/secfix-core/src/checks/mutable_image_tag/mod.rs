@@ -163,8 +163,8 @@ pub fn check(w: &Workload) -> Vec<Finding> {
             w,
             CheckId::MutableImageTag,
             severity,
-            Some(c.name),
-            format!("{}/image", c.pointer),
+            &c,
+                crate::model::ContainerField::Image,
             message,
             crate::checks::Detail::MutableImageTag(Detail::Image {
                 image: image.to_string(),

@@ -572,8 +572,8 @@ pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
             w,
             CheckId::UnsignedImage,
             Severity::High,
-            Some(c.name),
-            format!("{}/image", c.pointer),
+            &c,
+                crate::model::ContainerField::Image,
             message,
             crate::checks::Detail::UnsignedImage(Detail::Unsigned {
                 image: image.to_string(),

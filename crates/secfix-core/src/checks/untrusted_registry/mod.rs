@@ -290,8 +290,8 @@ pub fn check(w: &Workload, ctx: &CheckContext<'_>) -> Vec<Finding> {
             w,
             CheckId::UntrustedRegistry,
             Severity::High,
-            Some(c.name),
-            format!("{}/image", c.pointer),
+            &c,
+                crate::model::ContainerField::Image,
             format!("{image}: {repository} is not from an allowed registry"),
             crate::checks::Detail::UntrustedRegistry(Detail::UntrustedImage {
                 image: image.to_string(),
