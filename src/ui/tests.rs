@@ -210,8 +210,17 @@ pub(super) fn env_secret_plan() -> Plan {
 
 /// An app-change move of `env` from Secret `secret` into `file`, in container `api`.
 fn moved(env: &str, secret: &str, file: &str) -> MovedSecret {
+    let at = secfix_core::model::FieldRef {
+        container: secfix_core::model::workload::Pointer {
+            spec: "/spec/template/spec",
+            group: secfix_core::model::ContainerGroup::Containers,
+            index: 0,
+        },
+        field: secfix_core::model::ContainerField::Env(1),
+    };
     MovedSecret {
-        path: "/spec/template/spec/containers/0/env/1".into(),
+        path: at.to_string(),
+        at,
         container: "api".into(),
         env: Some(env.into()),
         secret: secret.into(),

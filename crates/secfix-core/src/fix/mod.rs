@@ -93,6 +93,9 @@ pub enum AppChanges {
 pub struct MovedSecret {
     /// JSON pointer of the `env` (or `envFrom`) entry in the object, as in its finding.
     pub path: String,
+    /// The same entry, typed: what joins the move to its finding ([`Finding::at`]).
+    #[serde(skip)]
+    pub at: crate::model::FieldRef,
     pub container: String,
     /// The variable moved; absent for `envFrom`.
     #[serde(skip_serializing_if = "Option::is_none")]

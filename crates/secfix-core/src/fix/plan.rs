@@ -179,7 +179,7 @@ fn plan_gated(
         let before = findings.len();
         let mut kept = Vec::new();
         for mut f in findings {
-            match app.iter().find(|m| m.path == f.path) {
+            match app.iter().find(|m| f.at == Some(m.at)) {
                 Some(m) => {
                     f.detail.set_delivery(Some(Delivery::AppChange));
                     left_out.push(LeftOut {

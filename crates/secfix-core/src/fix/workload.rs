@@ -403,15 +403,24 @@ fn apply_edits(
     let moved: Vec<MovedSecret> = moved
         .vars
         .into_iter()
-        .map(|v| MovedSecret {
-            path: format!(
-                "{}/{}/{}/{}/{}",
-                w.spec_pointer(),
-                v.group.field(),
-                v.container,
-                if v.is_env { "env" } else { "envFrom" },
-                v.index
-            ),
+        .map(|v| {
+            let at = crate::model::FieldRef {
+                container: crate::model::workload::Pointer {
+                    spec: w.spec_pointer(),
+                    group: v.group,
+                    index: v.container,
+                },
+                field: if v.is_env {
+                    Field::Env(v.index)
+                } else {
+                    Field::EnvFrom(v.index)
+                },
+            };
+            (at, v)
+        })
+        .map(|(at, v)| MovedSecret {
+            path: at.to_string(),
+            at,
             container: v.container_name,
             env: v.env,
             secret: v.secret,
@@ -450,7 +459,7 @@ fn make_plan(
 ) -> Result<Option<Built>, FixError> {
     // Each fixed finding says how its secret now reaches the app.
     for f in &mut e.used {
-        if let Some(m) = moved.iter().find(|m| m.path == f.path) {
+        if let Some(m) = moved.iter().find(|m| f.at == Some(m.at)) {
             f.detail.set_delivery(Some(m.delivery));
         }
     }
