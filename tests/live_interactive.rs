@@ -167,6 +167,45 @@ async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
     );
 }
 
+/// SIGINT (not a `^C` key) while the prompt waits quits with nothing applied. A Ctrl-C
+/// typed while console is between two key reads (the terminal in its normal mode) reaches
+/// the process only this way; the prompt used to wait for a key forever then (seen under
+/// load, as a timeout of the test above). That window cannot be hit on purpose; this test
+/// covers the signal path the fix relies on (`prompt::ask_unless`).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn sigint_at_the_prompt_quits_with_nothing_applied() {
+    let c = live!();
+    let ns = c.namespace("pty-sigint").await;
+    c.apply_yaml(&ns, &deployment("keep")).await;
+    let before = c.get(&ns, "apps/v1", "Deployment", "keep").await;
+    let text = tokio::task::block_in_place(|| {
+        let mut s = spawn(
+            c,
+            &[
+                "fix",
+                "-n",
+                &ns,
+                "--checks",
+                "env-secret",
+                "--file-env",
+                FILE_ENV,
+            ],
+        );
+        s.expect("what now?").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        s.get_process_mut()
+            .signal(expectrl::process::unix::Signal::SIGINT)
+            .unwrap();
+        rest(&mut s)
+    });
+    assert!(text.contains("0 applied"), "{text}");
+    assert_eq!(
+        as_written(&c.get(&ns, "apps/v1", "Deployment", "keep").await),
+        as_written(&before)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "live: needs the test bed (tests/run.sh runs it)"]
 async fn a_change_made_while_the_prompt_waits_makes_apply_fail_and_is_kept() {

@@ -1295,8 +1295,10 @@ async fn interactive_loop(
                 (format!("{}: what now?", plan.target), Choice::Apply)
             };
             loop {
-                let c = tokio::task::block_in_place(|| prompt::ask(&question, default))
-                    .context("cannot read the answer from the terminal")?;
+                let c = tokio::task::block_in_place(|| {
+                    prompt::ask_unless(&question, default, interrupted)
+                })
+                .context("cannot read the answer from the terminal")?;
                 if c == Choice::ShowPatch {
                     eprintln!("{}", crate::ui::diff::render_patch(plan));
                     continue;

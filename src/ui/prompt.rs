@@ -115,6 +115,80 @@ pub fn ask(prompt: &str, default: Choice) -> io::Result<Choice> {
     }
 }
 
+/// [`ask`], given up when `interrupted` turns true first: a Ctrl-C typed while console is
+/// between two key reads (the terminal in its normal mode) reaches the process as `SIGINT`,
+/// which the CLI catches, and never reaches the prompt, which would then wait forever (seen
+/// under load: `ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied` timed out). The
+/// prompt runs on a thread of its own; when the flag wins, the terminal's mode is put back
+/// as it was before the prompt, the cursor shown, and the answer is [`Choice::Quit`] (the
+/// abandoned thread ends with the process).
+pub fn ask_unless(
+    prompt: &str,
+    default: Choice,
+    interrupted: &std::sync::atomic::AtomicBool,
+) -> io::Result<Choice> {
+    use std::sync::atomic::Ordering;
+    use std::sync::mpsc::RecvTimeoutError;
+    if interrupted.load(Ordering::SeqCst) {
+        return Ok(Choice::Quit);
+    }
+    let mode = mode::saved();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let question = prompt.to_string();
+    std::thread::spawn(move || {
+        // The receiver may be gone (interrupted): nothing is left to tell.
+        let _ = tx.send(ask(&question, default));
+    });
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(50)) {
+            Ok(answer) => return answer,
+            Err(RecvTimeoutError::Timeout) if interrupted.load(Ordering::SeqCst) => {
+                if let Some(m) = &mode {
+                    mode::restore(m);
+                }
+                restore_terminal();
+                let stderr = console::Term::stderr();
+                if stderr.is_term() {
+                    let _ = stderr.write_line("");
+                }
+                return Ok(Choice::Quit);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(io::Error::other("the prompt ended without an answer"));
+            }
+        }
+    }
+}
+
+/// The terminal's mode (termios) of standard input, which console puts in raw mode while it
+/// reads a key and back after.
+#[cfg(unix)]
+mod mode {
+    pub(super) fn saved() -> Option<libc::termios> {
+        let mut t = std::mem::MaybeUninit::<libc::termios>::uninit();
+        // SAFETY: tcgetattr writes a whole termios into `t` when it returns 0, and only then
+        // is `t` read.
+        (unsafe { libc::tcgetattr(libc::STDIN_FILENO, t.as_mut_ptr()) } == 0)
+            .then(|| unsafe { t.assume_init() })
+    }
+
+    pub(super) fn restore(t: &libc::termios) {
+        // SAFETY: `t` is a termios tcgetattr filled for this very terminal. Best effort: if
+        // it fails, the shell resets the mode when the process ends.
+        let _ = unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, t) };
+    }
+}
+
+#[cfg(not(unix))]
+mod mode {
+    pub(super) fn saved() -> Option<()> {
+        None
+    }
+
+    pub(super) fn restore(_: &()) {}
+}
+
 /// Puts the terminal back after an interrupted prompt: shows the cursor on stderr.
 pub fn restore_terminal() {
     let stderr = console::Term::stderr();
