@@ -136,11 +136,11 @@ async fn apply_one_skip_one_show_patch_then_quit() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
-async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
+/// `fix` at its first prompt, interrupted by `interrupt`: it ends with nothing applied and
+/// the object as it was.
+async fn interrupted_at_the_prompt(namespace: &str, interrupt: fn(&mut OsSession)) {
     let c = live!();
-    let ns = c.namespace("pty-ctrl-c").await;
+    let ns = c.namespace(namespace).await;
     c.apply_yaml(&ns, &deployment("keep")).await;
     let before = c.get(&ns, "apps/v1", "Deployment", "keep").await;
     let text = tokio::task::block_in_place(|| {
@@ -157,7 +157,7 @@ async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
             ],
         );
         s.expect("what now?").unwrap();
-        s.send("\x03").unwrap();
+        interrupt(&mut s);
         rest(&mut s)
     });
     assert!(text.contains("0 applied"), "{text}");
@@ -165,6 +165,15 @@ async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
         as_written(&c.get(&ns, "apps/v1", "Deployment", "keep").await),
         as_written(&before)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
+    interrupted_at_the_prompt("pty-ctrl-c", |s| {
+        s.send("\x03").unwrap();
+    })
+    .await;
 }
 
 /// SIGINT (not a `^C` key) while the prompt waits quits with nothing applied. A Ctrl-C
@@ -175,35 +184,12 @@ async fn ctrl_c_at_the_prompt_stops_cleanly_with_nothing_applied() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "live: needs the test bed (tests/run.sh runs it)"]
 async fn sigint_at_the_prompt_quits_with_nothing_applied() {
-    let c = live!();
-    let ns = c.namespace("pty-sigint").await;
-    c.apply_yaml(&ns, &deployment("keep")).await;
-    let before = c.get(&ns, "apps/v1", "Deployment", "keep").await;
-    let text = tokio::task::block_in_place(|| {
-        let mut s = spawn(
-            c,
-            &[
-                "fix",
-                "-n",
-                &ns,
-                "--checks",
-                "env-secret",
-                "--file-env",
-                FILE_ENV,
-            ],
-        );
-        s.expect("what now?").unwrap();
+    interrupted_at_the_prompt("pty-sigint", |s| {
         std::thread::sleep(Duration::from_millis(300));
-        s.get_process_mut()
-            .signal(expectrl::process::unix::Signal::SIGINT)
-            .unwrap();
-        rest(&mut s)
-    });
-    assert!(text.contains("0 applied"), "{text}");
-    assert_eq!(
-        as_written(&c.get(&ns, "apps/v1", "Deployment", "keep").await),
-        as_written(&before)
-    );
+        let pty = s.get_process_mut();
+        pty.signal(expectrl::process::unix::Signal::SIGINT).unwrap();
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
