@@ -110,21 +110,12 @@ async fn run_one(
     if matches!(collected.source, Source::Offline(_)) {
         locate_fields(&mut inv.findings);
     }
+    let warnings = report_warnings(&inv);
     let mut report = Report {
         findings: inv.findings,
         suppressed: inv.suppressed,
         scanned: inv.scanned,
-        // Input errors are reported on their own (`errors`), the other errors as warnings.
-        warnings: inv
-            .warnings
-            .iter()
-            .chain(
-                inv.errors
-                    .iter()
-                    .filter(|e| !inv.input_errors.iter().any(|i| i.to_string() == **e)),
-            )
-            .cloned()
-            .collect(),
+        warnings,
         errors: inv.input_errors.clone(),
         contexts: Vec::new(),
         origin,
@@ -374,6 +365,20 @@ fn print_report(report: &Report, args: &ScanArgs) -> anyhow::Result<()> {
 
 /// Where the objects came from and how they were selected, for report headers and the
 /// commands the overviews suggest.
+/// A report's warnings: the run's warnings, then its errors but for the input errors (which
+/// the report lists on their own, as `errors`).
+pub(super) fn report_warnings(inv: &Inventory) -> Vec<String> {
+    inv.warnings
+        .iter()
+        .chain(
+            inv.errors
+                .iter()
+                .filter(|e| !inv.input_errors.iter().any(|i| i.to_string() == **e)),
+        )
+        .cloned()
+        .collect()
+}
+
 pub(super) fn origin(global: &GlobalArgs, selection: &Selection, collected: &Collected) -> Origin {
     let (target, namespace) = match &collected.source {
         Source::Live(conn) => (

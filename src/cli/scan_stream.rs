@@ -24,7 +24,7 @@ use std::io::Write as _;
 
 use super::args::{DigestSource, GlobalArgs, ScanArgs, ScanOutput};
 use super::collect::{Source, check_not_empty, collect_with};
-use super::scan::{KEEP, exit_code_of, origin};
+use super::scan::{KEEP, exit_code_of, origin, report_warnings};
 use secfix_core::checks::{Finding, Severity};
 use secfix_core::fix::digest::apply_pod_digests;
 use secfix_core::report::stream::{Streamed, Written, write_json, write_sarif, write_yaml};
@@ -132,17 +132,7 @@ pub(super) async fn run(
         findings: Vec::new(),
         suppressed,
         scanned: inv.scanned,
-        // Input errors are reported on their own (`errors`), the other errors as warnings.
-        warnings: inv
-            .warnings
-            .iter()
-            .chain(
-                inv.errors
-                    .iter()
-                    .filter(|e| !inv.input_errors.iter().any(|i| i.to_string() == **e)),
-            )
-            .cloned()
-            .collect(),
+        warnings: report_warnings(&inv),
         errors: inv.input_errors.clone(),
         contexts: Vec::new(),
         origin,
