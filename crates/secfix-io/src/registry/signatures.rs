@@ -295,15 +295,7 @@ async fn read_bundles(
         {
             continue;
         }
-        let Some(bundle) = lookup
-            .fetch(
-                session,
-                &format!("blobs/{}", layer.digest),
-                MAX_PAYLOAD_BYTES,
-                Some(&layer.digest),
-            )
-            .await?
-        else {
+        let Some(bundle) = payload_blob(lookup, session, &layer.digest).await? else {
             continue;
         };
         out.push(FoundSignature {
@@ -314,6 +306,19 @@ async fn read_bundles(
         });
     }
     Ok(())
+}
+
+/// The blob `digest` of a signature layer (a payload or a bundle, at most
+/// [`MAX_PAYLOAD_BYTES`], hashing to `digest`), or `None` when the registry has none.
+async fn payload_blob(
+    lookup: &Lookup<'_>,
+    session: &mut Session,
+    digest: &str,
+) -> Result<Option<Vec<u8>>, ResolveError> {
+    let path = format!("blobs/{digest}");
+    lookup
+        .fetch(session, &path, MAX_PAYLOAD_BYTES, Some(digest))
+        .await
 }
 
 /// The simple-signing layers of a signature manifest, with their payloads fetched.
@@ -336,15 +341,7 @@ async fn read_layers(
         {
             continue;
         }
-        let Some(payload) = lookup
-            .fetch(
-                session,
-                &format!("blobs/{}", layer.digest),
-                MAX_PAYLOAD_BYTES,
-                Some(&layer.digest),
-            )
-            .await?
-        else {
+        let Some(payload) = payload_blob(lookup, session, &layer.digest).await? else {
             continue;
         };
         let annotation = |k: &str| layer.annotations.get(k).cloned();
