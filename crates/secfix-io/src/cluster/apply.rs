@@ -8,7 +8,9 @@
 
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
-use serde_json::Value;
+use serde::Deserializer;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value};
 
 use super::describe_error;
 use super::resources::api_resource;
@@ -129,6 +131,84 @@ fn patch_params(dry_run: bool) -> PatchParams {
     }
 }
 
+/// Sends `patch` to the object `name` of `api` and returns the object the server answers
+/// with, as plain JSON without `metadata.managedFields`.
+///
+/// Read as JSON rather than as a `DynamicObject`: typed metadata with flattened data, turned
+/// back into JSON for the inverse patch, cost about a fifth of `fix`'s CPU per object at
+/// fleet scale (issue 26), and nothing reads the managed fields (field paths, no values).
+async fn send_patch(
+    client: &Client,
+    api: &Api<DynamicObject>,
+    name: &str,
+    params: &PatchParams,
+    patch: &json_patch::Patch,
+) -> kube::Result<Value> {
+    let mut req = kube::core::Request::new(api.resource_url())
+        .patch(name, params, &Patch::Json::<()>(patch.clone()))
+        .map_err(kube::Error::BuildRequest)?;
+    req.extensions_mut().insert("patch");
+    let text = client.request_text(req).await?;
+    let object = Without {
+        skip: None,
+        metadata: true,
+    }
+    .deserialize(&mut serde_json::Deserializer::from_str(&text))
+    .map_err(kube::Error::SerdeError)?;
+    Ok(Value::Object(object))
+}
+
+/// Reads a JSON object without its member `skip` (passed over, never built), and with
+/// `metadata` its `metadata` member without `managedFields`.
+#[derive(Clone, Copy)]
+struct Without {
+    skip: Option<&'static str>,
+    metadata: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Without {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Without {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if self.skip == Some(key.as_str()) {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let value = if self.metadata && key == "metadata" {
+                Value::Object(map.next_value_seed(Without {
+                    skip: Some("managedFields"),
+                    metadata: false,
+                })?)
+            } else {
+                map.next_value()?
+            };
+            out.insert(key, value);
+        }
+        Ok(out)
+    }
+}
+
+/// The `metadata.resourceVersion` of an object the server returned.
+fn resource_version(obj: &Value) -> Option<String> {
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 async fn create(
     plan: &Plan,
     client: &Client,
@@ -196,7 +276,7 @@ pub async fn send_recording(
     let result = match &plan.action {
         Action::Patch { .. } => patch_plan(client, plan, dry_run, stage)
             .await
-            .map(|obj| outcome.after = serde_json::to_value(&obj).ok()),
+            .map(|obj| outcome.after = Some(obj)),
         Action::Create => create(plan, client, &plan.target, &plan.after, dry_run, stage)
             .await
             .and_then(|obj| uid_of(obj, &plan.target, dry_run, stage))
@@ -277,16 +357,17 @@ async fn patch_plan(
     plan: &Plan,
     dry_run: bool,
     stage: &'static str,
-) -> Result<DynamicObject, ApplyError> {
+) -> Result<Value, ApplyError> {
     if let Some(patch) = plan.self_guarded_patch() {
         let api = api_for(client, &plan.target)?;
-        return match api
-            .patch(
-                &plan.target.name,
-                &patch_params(dry_run),
-                &Patch::Json::<()>(patch),
-            )
-            .await
+        return match send_patch(
+            client,
+            &api,
+            &plan.target.name,
+            &patch_params(dry_run),
+            &patch,
+        )
+        .await
         {
             Ok(obj) => Ok(obj),
             Err(e) => Err(guard_failure(&api, plan, stage, &e).await),
@@ -305,14 +386,7 @@ async fn patch_plan(
     let api = api_for(client, &plan.target)?;
     let params = patch_params(dry_run);
     for _ in 0..MAX_RACES {
-        let e = match api
-            .patch(
-                &plan.target.name,
-                &params,
-                &Patch::Json::<()>(patch.clone()),
-            )
-            .await
-        {
+        let e = match send_patch(client, &api, &plan.target.name, &params, &patch).await {
             Ok(obj) => return Ok(obj),
             Err(e) => e,
         };
@@ -452,15 +526,8 @@ pub async fn patch_guarded(
             if !dry && dry_run {
                 break;
             }
-            match api
-                .patch(
-                    &target.name,
-                    &patch_params(dry),
-                    &Patch::Json::<()>(patch.clone()),
-                )
-                .await
-            {
-                Ok(obj) if !dry => return Ok(obj.metadata.resource_version),
+            match send_patch(client, &api, &target.name, &patch_params(dry), patch).await {
+                Ok(obj) if !dry => return Ok(resource_version(&obj)),
                 Ok(_) => {}
                 Err(e) => {
                     if super::status_code(&e) == Some(422)
@@ -500,11 +567,8 @@ pub async fn patch_guarded(
                 break;
             }
             let params = patch_params(dry);
-            match api
-                .patch(&target.name, &params, &Patch::Json::<()>(pinned.clone()))
-                .await
-            {
-                Ok(obj) if !dry => return Ok(obj.metadata.resource_version),
+            match send_patch(client, &api, &target.name, &params, &pinned).await {
+                Ok(obj) if !dry => return Ok(resource_version(&obj)),
                 Ok(_) => {}
                 Err(e) => {
                     if raced(&api, &target.name, &pinned, &e).await.is_some() {
@@ -517,4 +581,32 @@ pub async fn patch_guarded(
         return Ok(None);
     }
     Err(keeps_changing(target, "rollback").message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// covers issue #26: a patched object is read as it was returned, in order, but for
+    /// `metadata.managedFields` (and only there).
+    #[test]
+    fn returned_objects_are_read_without_their_managed_fields() {
+        let text = r#"{"kind":"Deployment","metadata":{"name":"web","managedFields":[{"manager":"x","fieldsV1":{"f:spec":{}}}],"resourceVersion":"7"},"spec":{"template":{"metadata":{"managedFields":"kept"}}},"managedFields":"kept too"}"#;
+        let read = Without {
+            skip: None,
+            metadata: true,
+        }
+        .deserialize(&mut serde_json::Deserializer::from_str(text))
+        .unwrap();
+        let mut want: Value = serde_json::from_str(text).unwrap();
+        want["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        assert_eq!(
+            serde_json::to_string(&Value::Object(read)).unwrap(),
+            serde_json::to_string(&want).unwrap()
+        );
+        assert_eq!(resource_version(&want).as_deref(), Some("7"));
+    }
 }
