@@ -88,7 +88,7 @@ pub async fn apply_journaled(
     };
     match sent {
         Ok(outcome) => {
-            let done = Record::new(plan, &outcome);
+            let done = record.applied(plan, &outcome);
             let at = p.clone();
             let note = match (
                 off_thread(move || j.mark(&at, &record, &done)).await,

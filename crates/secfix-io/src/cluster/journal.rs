@@ -92,20 +92,22 @@ impl Record {
             forward: plan
                 .display_patch()
                 .and_then(|p| serde_json::from_value(p).ok()),
-            inverse: outcome
-                .after
-                .as_ref()
-                .and_then(|after| plan.inverse_patch(after)),
-            created: outcome
-                .created
-                .iter()
-                .map(|c| CreatedRecord {
-                    target: c.target.clone(),
-                    uid: c.uid.clone(),
-                    keep: c.keep_on_rollback,
-                })
-                .collect(),
+            inverse: inverse_of(plan, outcome),
+            created: created_of(outcome),
             state: State::Applied,
+        }
+    }
+
+    /// This pending record once its write succeeded with `outcome`: the inverse taken from
+    /// the object the write returned and the created objects, marked applied. The forward
+    /// patch is the one already recorded (built once per object: at fleet scale each
+    /// redacted copy costs).
+    pub fn applied(&self, plan: &Plan, outcome: &Outcome) -> Self {
+        Record {
+            inverse: inverse_of(plan, outcome),
+            created: created_of(outcome),
+            state: State::Applied,
+            ..self.clone()
         }
     }
 
@@ -145,6 +147,8 @@ pub(crate) struct Journal {
     dir: PathBuf,
     /// The next record number (shared by concurrent writers).
     next: std::sync::atomic::AtomicUsize,
+    /// Syncs of `dir`, shared by the records linked meanwhile.
+    synced: GroupSync,
 }
 
 impl Journal {
@@ -170,6 +174,7 @@ impl Journal {
         Ok(Journal {
             dir: dir.to_path_buf(),
             next: next.into(),
+            synced: GroupSync::default(),
         })
     }
 
@@ -192,7 +197,7 @@ impl Journal {
             match fs::hard_link(&tmp, &path) {
                 Ok(()) => {
                     let _ = fs::remove_file(&tmp);
-                    sync_dir(&self.dir);
+                    self.sync_dir();
                     return Ok(path);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -210,7 +215,7 @@ impl Journal {
     pub(crate) fn replace(&self, path: &Path, record: &Record) -> anyhow::Result<()> {
         let tmp = self.temp_file(record, true)?;
         fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        sync_dir(&self.dir);
+        self.sync_dir();
         Ok(())
     }
 
@@ -243,8 +248,14 @@ impl Journal {
     /// failed and wrote nothing).
     pub(crate) fn remove(&self, path: &Path) -> anyhow::Result<()> {
         fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
-        sync_dir(&self.dir);
+        self.sync_dir();
         Ok(())
+    }
+
+    /// Returns once the directory's entries as they are now are on disk: a sync that started
+    /// after this call covers it, so several writers in flight share one sync.
+    fn sync_dir(&self) {
+        self.synced.sync(|| sync_dir(&self.dir));
     }
 
     /// `record` in a new temporary file of the directory (mode 0600, synced).
@@ -264,6 +275,27 @@ impl Journal {
         }
         Ok(tmp)
     }
+}
+
+/// The inverse patch of `plan`, guarded by the object the server returned.
+fn inverse_of(plan: &Plan, outcome: &Outcome) -> Option<json_patch::Patch> {
+    outcome
+        .after
+        .as_ref()
+        .and_then(|after| plan.inverse_patch(after))
+}
+
+/// What `outcome` created, as records.
+fn created_of(outcome: &Outcome) -> Vec<CreatedRecord> {
+    outcome
+        .created
+        .iter()
+        .map(|c| CreatedRecord {
+            target: c.target.clone(),
+            uid: c.uid.clone(),
+            keep: c.keep_on_rollback,
+        })
+        .collect()
 }
 
 /// A record's file: pretty JSON and a newline.
@@ -310,6 +342,51 @@ fn overwrite_state(_: &Path) -> std::io::Result<()> {
 fn sync_dir(dir: &Path) {
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
+    }
+}
+
+/// Group commit: callers that need a sync done after their change share one. A caller's
+/// change is covered by a sync that started after it asked; one runs at a time, and whoever
+/// asks while none runs starts the next, covering everyone who asked before it started.
+#[derive(Default)]
+struct GroupSync {
+    state: std::sync::Mutex<SyncState>,
+    finished: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct SyncState {
+    /// Callers so far, numbered from 1.
+    asked: u64,
+    /// Every caller up to this number is covered.
+    covered: u64,
+    running: bool,
+}
+
+impl GroupSync {
+    /// Returns once a `sync` that started after this call has finished.
+    fn sync(&self, sync: impl Fn()) {
+        use std::sync::PoisonError;
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.asked += 1;
+        let mine = st.asked;
+        while st.covered < mine {
+            if st.running {
+                st = self
+                    .finished
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            st.running = true;
+            let covers = st.asked;
+            drop(st);
+            sync();
+            st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            st.running = false;
+            st.covered = st.covered.max(covers);
+            self.finished.notify_all();
+        }
     }
 }
 
@@ -705,6 +782,36 @@ mod tests {
     /// Marking 1,000 records applied by writing each anew and renaming it over the pending
     /// one freed an inode per object, and ext4 then took longer for every new file (a third
     /// of `fix`'s CPU at 1,000 objects): an unchanged record is marked in place.
+    /// covers issue #26: writers in flight share directory syncs, and none returns before a
+    /// sync that started after it asked has finished.
+    #[test]
+    fn concurrent_writers_share_directory_syncs() {
+        use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+        let group = GroupSync::default();
+        let (started, finished, syncs) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+        std::thread::scope(|s| {
+            for _ in 0..16 {
+                s.spawn(|| {
+                    // Each writer notes the syncs started before it asks: one of those it
+                    // must not count on.
+                    let before = started.load(SeqCst);
+                    group.sync(|| {
+                        started.fetch_add(1, SeqCst);
+                        syncs.fetch_add(1, SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        finished.fetch_add(1, SeqCst);
+                    });
+                    assert!(
+                        finished.load(SeqCst) > before,
+                        "returned before a later sync"
+                    );
+                });
+            }
+        });
+        let n = syncs.load(SeqCst);
+        assert!((1..16).contains(&n), "{n} syncs for 16 writers");
+    }
+
     #[test]
     fn marking_a_record_applied_rewrites_seven_bytes_in_place() {
         let tmp = tempfile::tempdir().unwrap();
