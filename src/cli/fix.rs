@@ -70,25 +70,39 @@ struct PlanResult {
 }
 
 impl PlanResult {
+    /// Everything `-o json` prints about `plan`.
     fn new(plan: &Plan) -> Self {
-        let mut checks: Vec<CheckId> = plan.findings.iter().map(|f| f.check).collect();
-        checks.sort();
-        checks.dedup();
         let mut creates: Vec<Value> = plan.prerequisites.iter().map(|p| p.display()).collect();
         if matches!(plan.action, Action::Create) {
             creates.push(plan.display_objects().1);
         }
         PlanResult {
-            target: plan.target.clone(),
-            checks,
             findings: plan.findings.clone(),
-            status: Status::Planned,
-            error: None,
             warnings: plan.warnings.clone(),
             patch: plan.display_patch(),
             creates,
-            moved: plan.moved.clone(),
             flows: plan.flows.clone(),
+            ..Self::brief(plan)
+        }
+    }
+
+    /// What the text summary reads (the object, its checks and moved secrets, its fate):
+    /// without `-o json` no redacted copy of each patch is built (at fleet scale it costs).
+    fn brief(plan: &Plan) -> Self {
+        let mut checks: Vec<CheckId> = plan.findings.iter().map(|f| f.check).collect();
+        checks.sort();
+        checks.dedup();
+        PlanResult {
+            target: plan.target.clone(),
+            checks,
+            findings: Vec::new(),
+            status: Status::Planned,
+            error: None,
+            warnings: Vec::new(),
+            patch: None,
+            creates: Vec::new(),
+            moved: plan.moved.clone(),
+            flows: Vec::new(),
             saved: None,
         }
     }
@@ -1011,7 +1025,11 @@ async fn run_live(
     applications: &std::collections::BTreeSet<String>,
 ) -> anyhow::Result<u8> {
     let plans = found.plans;
-    let mut results: Vec<PlanResult> = plans.iter().map(PlanResult::new).collect();
+    let result = match args.output {
+        FixOutput::Json => PlanResult::new,
+        FixOutput::Text => PlanResult::brief,
+    };
+    let mut results: Vec<PlanResult> = plans.iter().map(result).collect();
     print_not_fixable(found.not_fixable);
     print_left_out(found.left_out);
     let (managed, hold) =
