@@ -71,6 +71,22 @@ pub enum Command {
     Complete(CompleteArgs),
 }
 
+impl Command {
+    /// How many async worker threads the command runs on; `None`: one per core.
+    ///
+    /// `fix` and `rollback` spend their time waiting on the API server, a few requests in
+    /// flight (`--parallel`): one worker drives them all, while a worker per core woke and
+    /// parked threads on every response (futex, context switches), a sixth of their CPU at
+    /// 1,000 objects, taken from the API server when it shares the machine (issue 26). A
+    /// `scan` decodes large pages on every core.
+    pub fn worker_threads(&self) -> Option<usize> {
+        match self {
+            Command::Fix(_) | Command::Rollback(_) => Some(1),
+            _ => None,
+        }
+    }
+}
+
 /// Which objects to look at, as kubectl selects them.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Selection {

@@ -85,10 +85,11 @@ pub use secfix_core::error::UsageError;
 
 pub fn main() -> ExitCode {
     let cli = args::parse(args::global_flags_after_subcommand(std::env::args_os()));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.command.worker_threads() {
+        runtime.worker_threads(n);
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
