@@ -9,8 +9,9 @@
 # (one replica; the controllers create their ReplicaSets and Pods, and keep writing status
 # while everything below runs) in ceil(N/500) namespaces `fleet-N-KKK`, each namespace with
 # a Secret `db`; every Deployment has one container pinned by digest reading `DB_PASSWORD`
-# from that Secret (one env-secret finding: the fix mounts the Secret as a file). Then, one
-# after the other on the same objects (release build, /usr/bin/time: wall clock, peak RSS):
+# from that Secret (one env-secret finding: the fix mounts the Secret as a file). Then, in
+# each of SECFIX_BENCH_RUNS rounds, one after the other on the same objects (release build,
+# /usr/bin/time: wall clock, peak RSS):
 #   fix        `kubectl-secfix fix -A -l fleet=N --checks env-secret --yes
 #               --allow-app-changes --save-patches DIR` (default --parallel, 8): N objects
 #               patched (`-l` leaves out the Deployments of the other points);
@@ -22,13 +23,18 @@
 #              cannot beat: it leaves out fix's LISTs, planning, races and journal;
 #   floor-back the same for the saved inverses (what a sequential `rollback` cannot beat);
 #              the objects are back as they were;
+# and after the last round, once:
 #   fix-1      `fix … --parallel 1`, then
 #   rollback-1 `rollback DIR --parallel 1`.
+# The table shows medians over the rounds (each ratio: median over median of its floor) and
+# each round's own ratio: on 2 shared cores a single run moves by tens of percent, the
+# floor most (the controllers' backlog from the writes before it varies).
 # At the end every Deployment must be as it was seeded (pod template byte for byte), and
 # every fix and rollback must report N objects and no failure. It prints a results table and
 # appends it to docs/benchmarks.md.
 #
 # Environment:
+#   SECFIX_BENCH_RUNS      rounds of fix, rollback and their floors (default 3)
 #   SECFIX_BENCH_PARALLEL  concurrent create requests while seeding (default 32)
 #   SECFIX_BENCH_DOC       file the results are appended to (default docs/benchmarks.md;
 #                          empty: do not write)
@@ -42,6 +48,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(1000 5000)
 PARALLEL=${SECFIX_BENCH_PARALLEL:-32}
+RUNS=${SECFIX_BENCH_RUNS:-3}
 DOC=${SECFIX_BENCH_DOC-$ROOT/docs/benchmarks.md}
 PER_NS=500
 IMAGE='nginx:1.25@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae'
@@ -54,6 +61,7 @@ for N in "${SIZES[@]}"; do
   [ "$N" -ge 10 ] || die "N must be at least 10, got $N"
 done
 case "$PARALLEL" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_PARALLEL must be a positive number, got '$PARALLEL'" ;; esac
+case "$RUNS" in '' | 0 | *[!0-9]*) die "SECFIX_BENCH_RUNS must be a positive number, got '$RUNS'" ;; esac
 need curl jq kubectl python3
 
 build_release
@@ -119,8 +127,8 @@ templates() {
     sort >"$2"
 }
 
-# measure NAME N CMD... : runs CMD under /usr/bin/time; appends "wall rss_kb" to results/N.NAME
-# and keeps its stdout in results/N.NAME.out.
+# measure NAME N CMD... : runs CMD under /usr/bin/time; appends "wall rss_kb" (one line per
+# round) to results/N.NAME and keeps its stdout in results/N.NAME.out.
 measure() {
   local name=$1 n=$2 rc=0
   shift 2
@@ -131,7 +139,7 @@ measure() {
     tail -n 3 "$WORK/results/$n.$name.out" | sed 's/^/    /' >&2
     exit 1
   fi
-  tail -n 1 "$WORK/results/time" >"$WORK/results/$n.$name"
+  tail -n 1 "$WORK/results/time" >>"$WORK/results/$n.$name"
   log "$name: $(cut -d' ' -f1 "$WORK/results/$n.$name") s"
 }
 
@@ -193,17 +201,20 @@ for N in "${SIZES[@]}"; do
   [ "$(wc -l <"$WORK/results/$N.before")" = "$N" ] || die "seeded $(wc -l <"$WORK/results/$N.before") Deployments, expected $N"
   # -l: only this point's Deployments (those of an earlier point are back as seeded).
   FIX=(fix -A -l "fleet=$N" --checks env-secret --yes --allow-app-changes)
-  A="$WORK/patches-$N-a"
   B="$WORK/patches-$N-b"
   LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-  measure fix "$N" "$SECFIX" "${FIX[@]}" --save-patches "$A"
-  expect "$N" fix "$N applied, 0 validated, 0 skipped, 0 failed"
-  measure rollback "$N" "$SECFIX" rollback "$A"
-  expect "$N" rollback "$N rolled back, 0 failed"
-  floor_cfg "$N" "$A" forward "$WORK/results/$N.floor.cfg"
-  floor_cfg "$N" "$A" inverse "$WORK/results/$N.floor-back.cfg"
-  measure floor "$N" bash -c 'floor_run "$1"' floor_run "$WORK/results/$N.floor.cfg"
-  measure floor-back "$N" bash -c 'floor_run "$1"' floor_run "$WORK/results/$N.floor-back.cfg"
+  for ((run = 1; run <= RUNS; run++)); do
+    log "N=$N: round $run of $RUNS"
+    A="$WORK/patches-$N-a$run"
+    measure fix "$N" "$SECFIX" "${FIX[@]}" --save-patches "$A"
+    expect "$N" fix "$N applied, 0 validated, 0 skipped, 0 failed"
+    measure rollback "$N" "$SECFIX" rollback "$A"
+    expect "$N" rollback "$N rolled back, 0 failed"
+    floor_cfg "$N" "$A" forward "$WORK/results/$N.floor.cfg"
+    floor_cfg "$N" "$A" inverse "$WORK/results/$N.floor-back.cfg"
+    measure floor "$N" bash -c 'floor_run "$1"' floor_run "$WORK/results/$N.floor.cfg"
+    measure floor-back "$N" bash -c 'floor_run "$1"' floor_run "$WORK/results/$N.floor-back.cfg"
+  done
   measure fix-1 "$N" "$SECFIX" "${FIX[@]}" --save-patches "$B" --parallel 1
   expect "$N" fix-1 "$N applied, 0 validated, 0 skipped, 0 failed"
   measure rollback-1 "$N" "$SECFIX" rollback "$B" --parallel 1
@@ -213,11 +224,17 @@ for N in "${SIZES[@]}"; do
   cmp -s "$WORK/results/$N.before" "$WORK/results/$N.after" || die "N=$N: the Deployments are not as seeded after the last rollback"
   PODS=$(kubectl get pods -A --no-headers 2>/dev/null | grep -c "^fleet-$N-" || true)
   RSS_COUNT=$(kubectl get replicasets -A --no-headers 2>/dev/null | grep -c "^fleet-$N-" || true)
-  wall() { cut -d' ' -f1 "$WORK/results/$N.$1"; }
-  rss() { awk '{ printf "%.0f", $2 / 1024 }' "$WORK/results/$N.$1"; }
+  median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+  wall() { cut -d' ' -f1 "$WORK/results/$N.$1" | median; }
+  rss() { awk '{ print $2 / 1024 }' "$WORK/results/$N.$1" | median | awk '{ printf "%.0f", $1 }'; }
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+  # each round's ratio: its wall over the floor measured in the same round
+  rounds() {
+    if [ "$(wc -l <"$WORK/results/$N.$1")" = 1 ]; then echo "–"; return; fi
+    paste -d' ' "$WORK/results/$N.$1" "$WORK/results/$N.$2" | awk '{ printf "%s%.2fx", NR > 1 ? ", " : "", $1 / $3 }'
+  }
   row() { # row LABEL NAME FLOOR
-    printf '| %s | %s | %s s | %s MiB | %sx |\n' "$N" "$1" "$(wall "$2")" "$(rss "$2")" "$(ratio "$(wall "$2")" "$(wall "$3")")"
+    printf '| %s | %s | %s s | %s MiB | %sx | %s |\n' "$N" "$1" "$(wall "$2")" "$(rss "$2")" "$(ratio "$(wall "$2")" "$(wall "$3")")" "$(rounds "$2" "$3")"
   }
   ROWS+="$(
     row '`fix -A --yes` (--parallel 8)' fix floor
@@ -242,10 +259,10 @@ RESULT=$(
   echo
   echo "- Machine: $(nproc) cores ($CPU), $MEM, shared with other jobs; test bed kube-apiserver 1.20.2 + etcd + kube-controller-manager on loopback (tests/cluster/up.sh)."
   printf '%s' "$NOTES"
-  echo "- One run of each, in this order on the same objects: fix, rollback, floor, floor of rollback, fix --parallel 1, rollback --parallel 1; every Deployment's pod template is byte for byte as seeded at the end."
+  echo "- $RUNS round(s) of fix, rollback, floor, floor of rollback on the same objects, then once fix --parallel 1 and rollback --parallel 1; wall and peak RSS are medians over the rounds; every Deployment's pod template is byte for byte as seeded at the end."
   echo
-  echo "| N | command | wall | peak RSS | vs its floor |"
-  echo "|---|---|---|---|---|"
+  echo "| N | command | wall (median) | peak RSS | vs its floor (medians) | each round vs its floor |"
+  echo "|---|---|---|---|---|---|"
   printf '%s' "$ROWS"
 )
 echo

@@ -1,7 +1,7 @@
 //! Applying plans several at a time (issue 26), each one journaled so that a run killed at
 //! any moment leaves records `rollback` replays exactly.
 //!
-//! Per object the order is fixed: server dry run, a *pending* record (synced to disk), the
+//! Per object the order is fixed: server dry run, a *pending* record (on disk), the
 //! write (each created object's uid recorded as soon as it exists), then the record marked
 //! applied. A killed run leaves at most the objects in flight with pending records, which
 //! `rollback` resolves against the live object (`fix::fleet::classify_pending`).
