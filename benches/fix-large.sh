@@ -140,7 +140,7 @@ measure() {
     exit 1
   fi
   tail -n 1 "$WORK/results/time" >>"$WORK/results/$n.$name"
-  log "$name: $(cut -d' ' -f1 "$WORK/results/$n.$name") s"
+  log "$name: $(tail -n 1 "$WORK/results/$n.$name" | cut -d' ' -f1) s"
 }
 
 # floor_cfg N DIR WHICH CFG : a curl config with, per record of DIR (oldest first), its WHICH
@@ -231,7 +231,7 @@ for N in "${SIZES[@]}"; do
   # each round's ratio: its wall over the floor measured in the same round
   rounds() {
     if [ "$(wc -l <"$WORK/results/$N.$1")" = 1 ]; then echo "–"; return; fi
-    paste -d' ' "$WORK/results/$N.$1" "$WORK/results/$N.$2" | awk '{ printf "%s%.2fx", NR > 1 ? ", " : "", $1 / $3 }'
+    paste -d' ' "$WORK/results/$N.$1" "$WORK/results/$N.$2" | awk '{ printf "%s%.2fx", (NR > 1 ? ", " : ""), $1 / $3 }'
   }
   row() { # row LABEL NAME FLOOR
     printf '| %s | %s | %s s | %s MiB | %sx | %s |\n' "$N" "$1" "$(wall "$2")" "$(rss "$2")" "$(ratio "$(wall "$2")" "$(wall "$3")")" "$(rounds "$2" "$3")"
