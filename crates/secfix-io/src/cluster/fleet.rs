@@ -57,8 +57,15 @@ pub async fn apply_journaled(
         Some(d) => d?,
         None => apply::send(client, plan, true).await?,
     };
+    // Only the first object opens (creates) the journal's directory, off the async worker:
+    // handing the worker over for every object cost more than the rest of its journaling.
+    let journal = if journal.needs_opening() {
+        blocking(|| journal.get())
+    } else {
+        journal.get()
+    }
+    .map_err(|e| journal_error(plan, &e))?;
     let mut record = Record::pending(plan, &dry);
-    let journal = blocking(|| journal.get()).map_err(|e| journal_error(plan, &e))?;
     let path = match &journal {
         Some(j) => {
             let (j, rec) = (j.clone(), record.clone());
@@ -89,11 +96,9 @@ pub async fn apply_journaled(
     match sent {
         Ok(outcome) => {
             let done = record.applied(plan, &outcome);
-            let at = p.clone();
-            let note = match (
-                off_thread(move || j.mark(&at, &record, &done)).await,
-                uid_error,
-            ) {
+            // On the async worker: usually a 7-byte overwrite, never waited for on disk,
+            // cheaper than handing it to another thread and back.
+            let note = match (j.mark(&p, &record, &done), uid_error) {
                 (Ok(()), None) => None,
                 (Ok(()), Some(e)) => Some(format!(
                     "applied; a created object's uid was saved late ({e})"

@@ -474,6 +474,12 @@ impl LazyJournal {
         })
     }
 
+    /// Whether [`LazyJournal::get`] would open (create) the directory: patches are saved and
+    /// nothing opened it yet.
+    pub(crate) fn needs_opening(&self) -> bool {
+        self.dir.is_some() && self.journal.get().is_none()
+    }
+
     /// The journal, opened on first use; `None` when patches are not being saved.
     pub(crate) fn get(&self) -> anyhow::Result<Option<std::sync::Arc<Journal>>> {
         let Some(dir) = &self.dir else {
