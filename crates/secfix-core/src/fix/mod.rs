@@ -278,6 +278,17 @@ impl Plan {
     /// wrote or read makes it fail, while status writes and scaling do not), then the ops
     /// that restore the spec. Guards carry no value the redaction hides.
     pub fn inverse_patch(&self, after: &Value) -> Option<Patch> {
+        self.inverse_patch_with(&redact::Redactor::for_plan(self), after)
+    }
+
+    /// [`Plan::inverse_patch`] with this plan's redactor already built
+    /// ([`redact::Redactor::for_plan`]): a caller making several redacted copies of one plan
+    /// (the journal, per object at fleet scale) builds it once.
+    pub fn inverse_patch_with(
+        &self,
+        plan_redactor: &redact::Redactor,
+        after: &Value,
+    ) -> Option<Patch> {
         let Action::Patch {
             pointer, inverse, ..
         } = &self.action
@@ -285,7 +296,7 @@ impl Plan {
             return None;
         };
         let spec = after.pointer(pointer)?;
-        let mut r = redact::Redactor::for_plan(self);
+        let mut r = plan_redactor.clone();
         r.learn(after);
         let guards = patch::content_guards(pointer, spec, &r.value(spec));
         Some(Patch(guards.into_iter().chain(inverse.clone()).collect()))

@@ -482,8 +482,14 @@ impl Plan {
 
     /// The forward patch as it may be shown (`-o json`, "show JSON patch"): values redacted.
     pub fn display_patch(&self) -> Option<Value> {
+        self.display_patch_with(&Redactor::for_plan(self))
+    }
+
+    /// [`Plan::display_patch`] with this plan's redactor already built
+    /// ([`Redactor::for_plan`]).
+    pub fn display_patch_with(&self, plan_redactor: &Redactor) -> Option<Value> {
         let patch = serde_json::to_value(self.forward_patch()?).ok()?;
-        Some(Redactor::for_plan(self).patch(&patch, &self.before))
+        Some(plan_redactor.patch(&patch, &self.before))
     }
 }
 

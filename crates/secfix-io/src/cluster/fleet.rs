@@ -15,6 +15,7 @@ use kube::Client;
 use super::apply::{self, ApplyError, Outcome};
 use super::journal::{LazyJournal, Record};
 use secfix_core::fix::Plan;
+use secfix_core::fix::redact::Redactor;
 
 /// A plan that was written.
 #[derive(Debug, Default)]
@@ -65,7 +66,9 @@ pub async fn apply_journaled(
         journal.get()
     }
     .map_err(|e| journal_error(plan, &e))?;
-    let mut record = Record::pending(plan, &dry);
+    // Built once: the pending and the applied record both redact with it.
+    let redactor = Redactor::for_plan(plan);
+    let mut record = Record::pending(plan, &dry, &redactor);
     let path = match &journal {
         Some(j) => {
             let (j, rec) = (j.clone(), record.clone());
@@ -95,7 +98,7 @@ pub async fn apply_journaled(
     };
     match sent {
         Ok(outcome) => {
-            let done = record.applied(plan, &outcome);
+            let done = record.applied(plan, &outcome, &redactor);
             // On the async worker: usually a 7-byte overwrite, never waited for on disk,
             // cheaper than handing it to another thread and back.
             let note = match (j.mark(&p, &record, &done), uid_error) {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use json_patch::PatchOperation;
 
 use super::apply::Outcome;
+use secfix_core::fix::redact::Redactor;
 use secfix_core::fix::{Plan, Target};
 use secfix_core::model::WorkloadKind;
 
@@ -75,7 +76,9 @@ pub struct CreatedRecord {
 }
 
 impl Record {
-    pub fn new(plan: &Plan, outcome: &Outcome) -> Self {
+    /// The record of `plan` written with `outcome`; `redactor` is the plan's
+    /// ([`Redactor::for_plan`], built once per object by the caller).
+    pub fn new(plan: &Plan, outcome: &Outcome, redactor: &Redactor) -> Self {
         let mut checks: Vec<String> = plan
             .findings
             .iter()
@@ -90,9 +93,9 @@ impl Record {
             // Saved as shown: values redacted, the last-applied annotation included (issue
             // #22). Rollback reads only the inverse.
             forward: plan
-                .display_patch()
+                .display_patch_with(redactor)
                 .and_then(|p| serde_json::from_value(p).ok()),
-            inverse: inverse_of(plan, outcome),
+            inverse: inverse_of(plan, outcome, redactor),
             created: created_of(outcome),
             state: State::Applied,
         }
@@ -102,9 +105,9 @@ impl Record {
     /// the object the write returned and the created objects, marked applied. The forward
     /// patch is the one already recorded (built once per object: at fleet scale each
     /// redacted copy costs).
-    pub fn applied(&self, plan: &Plan, outcome: &Outcome) -> Self {
+    pub fn applied(&self, plan: &Plan, outcome: &Outcome, redactor: &Redactor) -> Self {
         Record {
-            inverse: inverse_of(plan, outcome),
+            inverse: inverse_of(plan, outcome, redactor),
             created: created_of(outcome),
             state: State::Applied,
             ..self.clone()
@@ -115,8 +118,8 @@ impl Record {
     /// inverse is taken from the object the dry run returned (what the write will leave, with
     /// the server's defaults), created objects are listed with no uid until the write
     /// creates them ([`Record::created_now`]).
-    pub fn pending(plan: &Plan, dry: &Outcome) -> Self {
-        let mut rec = Record::new(plan, dry);
+    pub fn pending(plan: &Plan, dry: &Outcome, redactor: &Redactor) -> Self {
+        let mut rec = Record::new(plan, dry, redactor);
         rec.state = State::Pending;
         for c in &mut rec.created {
             c.uid.clear();
@@ -297,11 +300,11 @@ impl Journal {
 }
 
 /// The inverse patch of `plan`, guarded by the object the server returned.
-fn inverse_of(plan: &Plan, outcome: &Outcome) -> Option<json_patch::Patch> {
+fn inverse_of(plan: &Plan, outcome: &Outcome, redactor: &Redactor) -> Option<json_patch::Patch> {
     outcome
         .after
         .as_ref()
-        .and_then(|after| plan.inverse_patch(after))
+        .and_then(|after| plan.inverse_patch_with(redactor, after))
 }
 
 /// What `outcome` created, as records.
