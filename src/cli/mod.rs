@@ -86,6 +86,9 @@ pub use secfix_core::error::UsageError;
 pub fn main() -> ExitCode {
     let cli = args::parse(args::global_flags_after_subcommand(std::env::args_os()));
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    // The command runs on a worker (below): give it the main thread's stack size, so deep
+    // input recurses no less far than it did on the main thread.
+    runtime.thread_stack_size(8 << 20);
     if let Some(n) = cli.command.worker_threads() {
         runtime.worker_threads(n);
     }
@@ -96,7 +99,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::RUNTIME);
         }
     };
-    match runtime.block_on(run(cli)) {
+    // The command runs as a task on the runtime's workers, not on this thread: with one
+    // worker (`fix`, `rollback`) its requests and their connections are then driven by the
+    // same thread, where `block_on` here woke this thread from the worker for every response.
+    let ran = runtime.block_on(async move {
+        match tokio::spawn(run(cli)).await {
+            Ok(ran) => ran,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(anyhow::anyhow!("stopped before it finished: {e}")),
+        }
+    });
+    match ran {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             say("error", format!("{e:#}"));
