@@ -66,36 +66,32 @@ pub async fn apply_journaled(
         journal.get()
     }
     .map_err(|e| journal_error(plan, &e))?;
+    let Some(j) = journal else {
+        // Patches are not saved: no record to build or write.
+        return apply::send(client, plan, false)
+            .await
+            .map(|_| Applied::default());
+    };
     // Built once: the pending and the applied record both redact with it.
     let redactor = Redactor::for_plan(plan);
     let mut record = Record::pending(plan, &dry, &redactor);
-    let path = match &journal {
-        Some(j) => {
-            let (j, rec) = (j.clone(), record.clone());
-            Some(
-                off_thread(move || j.write(&rec))
-                    .await
-                    .map_err(|e| journal_error(plan, &e))?,
-            )
-        }
-        None => None,
+    let p = {
+        let (j, rec) = (j.clone(), record.clone());
+        off_thread(move || j.write(&rec))
+            .await
+            .map_err(|e| journal_error(plan, &e))?
     };
     // A created object's uid is saved before the next write (a failure to save it is
     // reported with the result: the write itself goes on, and the object is cleaned up if
     // the plan fails).
     let mut uid_error: Option<String> = None;
     let mut on_created = |c: &apply::Created| {
-        if let (Some(j), Some(p)) = (&journal, &path) {
-            record.created_now(c);
-            if let Err(e) = blocking(|| j.replace(p, &record)) {
-                uid_error.get_or_insert(format!("{e:#}"));
-            }
+        record.created_now(c);
+        if let Err(e) = blocking(|| j.replace(&p, &record)) {
+            uid_error.get_or_insert(format!("{e:#}"));
         }
     };
     let sent = apply::send_recording(client, plan, false, &mut on_created).await;
-    let (Some(j), Some(p)) = (journal, path) else {
-        return sent.map(|_| Applied::default());
-    };
     match sent {
         Ok(outcome) => {
             let done = record.applied(plan, &outcome, &redactor);
