@@ -149,24 +149,20 @@ async fn send_patch(
         .map_err(kube::Error::BuildRequest)?;
     req.extensions_mut().insert("patch");
     let text = client.request_text(req).await?;
-    let object = Without {
-        skip: None,
-        metadata: true,
-    }
-    .deserialize(&mut serde_json::Deserializer::from_str(&text))
-    .map_err(kube::Error::SerdeError)?;
+    let object = WithoutManagedFields { metadata: false }
+        .deserialize(&mut serde_json::Deserializer::from_str(&text))
+        .map_err(kube::Error::SerdeError)?;
     Ok(Value::Object(object))
 }
 
-/// Reads a JSON object without its member `skip` (passed over, never built), and with
-/// `metadata` its `metadata` member without `managedFields`.
+/// Reads an object as JSON without `metadata.managedFields` (passed over, never built).
+/// `metadata`: the map being read is the object's `metadata`.
 #[derive(Clone, Copy)]
-struct Without {
-    skip: Option<&'static str>,
+struct WithoutManagedFields {
     metadata: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for Without {
+impl<'de> DeserializeSeed<'de> for WithoutManagedFields {
     type Value = Map<String, Value>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -174,7 +170,7 @@ impl<'de> DeserializeSeed<'de> for Without {
     }
 }
 
-impl<'de> Visitor<'de> for Without {
+impl<'de> Visitor<'de> for WithoutManagedFields {
     type Value = Map<String, Value>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -184,15 +180,12 @@ impl<'de> Visitor<'de> for Without {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if self.skip == Some(key.as_str()) {
+            if self.metadata && key == "managedFields" {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
-            let value = if self.metadata && key == "metadata" {
-                Value::Object(map.next_value_seed(Without {
-                    skip: Some("managedFields"),
-                    metadata: false,
-                })?)
+            let value = if !self.metadata && key == "metadata" {
+                Value::Object(map.next_value_seed(WithoutManagedFields { metadata: true })?)
             } else {
                 map.next_value()?
             };
@@ -592,12 +585,9 @@ mod tests {
     #[test]
     fn returned_objects_are_read_without_their_managed_fields() {
         let text = r#"{"kind":"Deployment","metadata":{"name":"web","managedFields":[{"manager":"x","fieldsV1":{"f:spec":{}}}],"resourceVersion":"7"},"spec":{"template":{"metadata":{"managedFields":"kept"}}},"managedFields":"kept too"}"#;
-        let read = Without {
-            skip: None,
-            metadata: true,
-        }
-        .deserialize(&mut serde_json::Deserializer::from_str(text))
-        .unwrap();
+        let read = WithoutManagedFields { metadata: false }
+            .deserialize(&mut serde_json::Deserializer::from_str(text))
+            .unwrap();
         let mut want: Value = serde_json::from_str(text).unwrap();
         want["metadata"]
             .as_object_mut()
