@@ -1034,16 +1034,14 @@ async fn run_live(
     print_left_out(found.left_out);
     let (managed, hold) =
         hold_gitops_managed(args, interactive, plans, applications, &mut results)?;
-    let save_dir = match (&args.save_patches, interactive) {
-        (Some(d), _) => Some(d.clone()),
-        (None, true) if !plans.is_empty() => Some(journal::default_dir()),
-        _ => None,
-    };
     let writing = args.dry_run == DryRun::None;
-    let saver = LazyJournal::open(
-        if writing { save_dir } else { None },
-        args.save_patches.is_some(),
-    )?;
+    let saver = match (&args.save_patches, interactive) {
+        (Some(d), _) if writing => LazyJournal::at(d.clone())?,
+        (None, true) if writing && !plans.is_empty() => {
+            LazyJournal::new_dir(journal::default_dir())
+        }
+        _ => LazyJournal::none(),
+    };
     let parallel = usize::from(args.parallel.n);
     let interrupted = interrupt_flag();
     match args.dry_run {

@@ -157,17 +157,50 @@ pub(crate) struct Journal {
 impl Journal {
     /// Creates `dir` (mode 0700) if needed; an existing directory keeps its mode (it is not
     /// ours to change). Numbering continues after the highest existing record number.
+    /// Another run creating `dir` at the same moment is fine: both write into it, and no
+    /// record of one replaces a record of the other ([`Journal::write`]).
     pub(crate) fn open(dir: &Path) -> anyhow::Result<Self> {
         if !dir.is_dir() {
-            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                fs::create_dir_all(parent).with_context(|| {
+            match create_dir_and_parents(dir) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+                r => r.with_context(|| {
                     format!("--save-patches {}: cannot create directory", dir.display())
-                })?;
+                })?,
             }
-            create_private_dir(dir).with_context(|| {
-                format!("--save-patches {}: cannot create directory", dir.display())
-            })?;
         }
+        Self::opened(dir)
+    }
+
+    /// Creates a new directory of this run's own: `dir`, or when that exists (another run
+    /// started in the same second) `dir-2`, `dir-3`, … Records of two runs never share a
+    /// directory, so rolling one back never touches the other.
+    pub(crate) fn open_new(dir: &Path) -> anyhow::Result<Self> {
+        for n in 1usize.. {
+            let candidate = if n == 1 {
+                dir.to_path_buf()
+            } else {
+                let mut name = dir.as_os_str().to_owned();
+                name.push(format!("-{n}"));
+                PathBuf::from(name)
+            };
+            match create_dir_and_parents(&candidate) {
+                Ok(()) => return Self::opened(&candidate),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!(
+                            "--save-patches {}: cannot create directory",
+                            candidate.display()
+                        )
+                    });
+                }
+            }
+        }
+        unreachable!("some suffix is free")
+    }
+
+    /// The journal of the existing directory `dir`.
+    fn opened(dir: &Path) -> anyhow::Result<Self> {
         let next = list(dir)?
             .iter()
             .filter_map(|p| record_number(p))
@@ -452,29 +485,44 @@ fn record_number(p: &Path) -> Option<usize> {
 }
 
 /// A journal opened when the first record is written, so a run that applies nothing leaves
-/// nothing behind; or at once, so an unusable directory stops a run before anything is
-/// written. `None` as the directory saves nothing.
+/// nothing behind ([`LazyJournal::new_dir`]); or at once, so an unusable directory stops a
+/// run before anything is written ([`LazyJournal::at`]).
 pub struct LazyJournal {
     dir: Option<PathBuf>,
     journal: std::sync::OnceLock<std::sync::Arc<Journal>>,
     /// Held while the directory is being opened (created) by the first writer.
     opening: std::sync::Mutex<()>,
+    /// The directory is to be new ([`LazyJournal::new_dir`]).
+    new: bool,
 }
 
 impl LazyJournal {
-    /// `eager`: open (create) the directory now (an explicit `--save-patches DIR`).
-    pub fn open(dir: Option<PathBuf>, eager: bool) -> anyhow::Result<Self> {
-        let journal = std::sync::OnceLock::new();
-        if let Some(d) = &dir
-            && eager
-        {
-            let _ = journal.set(std::sync::Arc::new(Journal::open(d)?));
-        }
-        Ok(LazyJournal {
+    /// Saves nothing.
+    pub fn none() -> Self {
+        Self::with(None, false)
+    }
+
+    /// The journal in `dir` (an explicit `--save-patches DIR`), opened (created) now, so an
+    /// unusable directory stops the run before anything is written.
+    pub fn at(dir: PathBuf) -> anyhow::Result<Self> {
+        let lazy = Self::with(Some(dir), false);
+        lazy.get()?;
+        Ok(lazy)
+    }
+
+    /// A journal in a new directory of this run's own, created on first use: `dir`, or
+    /// `dir-2`, … when another run already has it ([`Journal::open_new`]).
+    pub fn new_dir(dir: PathBuf) -> Self {
+        Self::with(Some(dir), true)
+    }
+
+    fn with(dir: Option<PathBuf>, new: bool) -> Self {
+        LazyJournal {
             dir,
-            journal,
+            journal: std::sync::OnceLock::new(),
             opening: std::sync::Mutex::new(()),
-        })
+            new,
+        }
     }
 
     /// Whether [`LazyJournal::get`] would open (create) the directory: patches are saved and
@@ -493,7 +541,12 @@ impl LazyJournal {
         }
         let _held = self.opening.lock().unwrap_or_else(|e| e.into_inner());
         if self.journal.get().is_none() {
-            let _ = self.journal.set(std::sync::Arc::new(Journal::open(dir)?));
+            let journal = if self.new {
+                Journal::open_new(dir)?
+            } else {
+                Journal::open(dir)?
+            };
+            let _ = self.journal.set(std::sync::Arc::new(journal));
         }
         Ok(self.journal.get().cloned())
     }
@@ -746,6 +799,14 @@ fn check_private(_: &Path, _: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Creates `dir` (mode 0700) and any missing parents; `AlreadyExists` when `dir` exists.
+fn create_dir_and_parents(dir: &Path) -> std::io::Result<()> {
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
+    create_private_dir(dir)
+}
+
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt as _;
@@ -789,6 +850,41 @@ pub fn default_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: two interactive fixes started in the same second both took the default
+    /// directory's timestamped name, and the second failed with "File exists" (CI, stop 30).
+    #[test]
+    fn runs_started_in_the_same_second_get_directories_of_their_own() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state/patches/20261207T154352Z");
+        let dirs: Vec<PathBuf> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| Journal::open_new(&dir).unwrap().dir().to_path_buf()))
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let distinct: std::collections::BTreeSet<_> = dirs.iter().collect();
+        assert_eq!(distinct.len(), 8, "{dirs:?}");
+        assert!(dirs.contains(&dir));
+        assert!(dirs.contains(&tmp.path().join("state/patches/20261207T154352Z-8")));
+        #[cfg(unix)]
+        for d in &dirs {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(fs::metadata(d).unwrap().permissions().mode() & 0o777, 0o700);
+        }
+    }
+
+    #[test]
+    fn an_explicit_directory_is_shared_by_runs_opening_it_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b/p");
+        std::thread::scope(|s| {
+            let runs: Vec<_> = (0..8).map(|_| s.spawn(|| Journal::open(&dir))).collect();
+            for r in runs {
+                assert_eq!(r.join().unwrap().unwrap().dir(), dir);
+            }
+        });
+    }
 
     #[test]
     fn records_are_private_and_numbered() {
