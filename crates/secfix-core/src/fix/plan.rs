@@ -71,19 +71,19 @@ pub fn build_plans(inv: &Inventory, opts: &FixOptions) -> Plans {
             )
         })
         .collect();
-    for ((kind, ns, name, source), findings) in by_object {
-        let Some(w) = index.get(&(kind.as_str(), ns.as_str(), name.as_str(), source.as_ref()))
-        else {
-            out.errors
-                .push(format!("{kind} {ns}/{name}: object not found for fixing"));
-            continue;
-        };
-        match plan_gated(w, findings, opts) {
+    let plan_one = |((kind, ns, name, source), findings): (Key, Vec<Finding>)| {
+        let w = index
+            .get(&(kind.as_str(), ns.as_str(), name.as_str(), source.as_ref()))
+            .ok_or_else(|| format!("{kind} {ns}/{name}: object not found for fixing"))?;
+        plan_gated(w, findings, opts).map_err(|e| format!("{kind} {ns}/{name}: {e}"))
+    };
+    for planned in map_in_parallel(by_object.into_iter().collect(), plan_one) {
+        match planned {
             Ok((plan, left_out)) => {
                 out.plans.extend(plan);
                 out.left_out.extend(left_out);
             }
-            Err(e) => out.errors.push(format!("{kind} {ns}/{name}: {e}")),
+            Err(e) => out.errors.push(e),
         }
     }
     if opts.network_policy == super::network_policy::Mode::LeastPrivilege {
@@ -156,6 +156,41 @@ pub struct LeftOut {
 /// The plan of `w` under `opts.app_changes`: with [`AppChanges::LeaveOut`], findings whose
 /// secret the app would have to be changed to read are taken out (and the plan built again
 /// without them, so the rest stays exactly as it would be alone).
+/// `f` of every item, in the items' order, computed on up to as many threads as there are
+/// cores: at fleet scale planning is the bulk of the time before `fix` writes anything
+/// (issue 26), and each object is planned on its own. A few items are planned on this
+/// thread (starting threads would cost more).
+fn map_in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    const PER_THREAD_AT_LEAST: usize = 64;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len() / PER_THREAD_AT_LEAST);
+    if threads <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut items = items.into_iter();
+    loop {
+        let c: Vec<T> = items.by_ref().take(chunk).collect();
+        if c.is_empty() {
+            break;
+        }
+        chunks.push(c);
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let running: Vec<_> = chunks
+            .into_iter()
+            .map(|c| s.spawn(move || c.into_iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
 fn plan_gated(
     w: &Workload,
     mut findings: Vec<Finding>,
@@ -238,6 +273,16 @@ mod tests {
     use super::*;
     use crate::checks::env_secret;
     use serde_json::json;
+
+    /// covers issue #26: objects planned on several threads come back in their order, each
+    /// once, whatever the count (a few: on this thread).
+    #[test]
+    fn planning_in_parallel_keeps_the_order() {
+        for n in [0usize, 1, 63, 64, 129, 1000, 1001] {
+            let out = map_in_parallel((0..n).collect(), |i| i * 2);
+            assert_eq!(out, (0..n).map(|i| i * 2).collect::<Vec<_>>(), "n = {n}");
+        }
+    }
 
     fn workload() -> Workload {
         Workload::from_value(json!({"apiVersion": "apps/v1", "kind": "Deployment",
