@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use futures::StreamExt as _;
 use kube::Client;
 
@@ -75,12 +76,15 @@ pub async fn apply_journaled(
     // Built once: the pending and the applied record both redact with it.
     let redactor = Redactor::for_plan(plan);
     let mut record = Record::pending(plan, &dry, &redactor);
-    let p = {
-        let (j, rec) = (j.clone(), record.clone());
-        off_thread(move || j.write(&rec))
-            .await
-            .map_err(|e| journal_error(plan, &e))?
-    };
+    // Written on the async worker (a small file, not waited for on disk: cheaper than
+    // handing it to another thread and back), then synced with the other records in flight.
+    let p = j
+        .write_unsynced(&record)
+        .map_err(|e| journal_error(plan, &e))?;
+    j.durable(&p)
+        .await
+        .with_context(|| format!("cannot sync {} to disk", p.display()))
+        .map_err(|e| journal_error(plan, &e))?;
     // A created object's uid is saved before the next write (a failure to save it is
     // reported with the result: the write itself goes on, and the object is cleaned up if
     // the plan fails).
@@ -94,7 +98,7 @@ pub async fn apply_journaled(
     let sent = apply::send_recording(client, plan, false, &mut on_created).await;
     match sent {
         Ok(outcome) => {
-            let done = record.applied(plan, &outcome, &redactor);
+            let done = record.applied(plan, &dry, &outcome, &redactor);
             // On the async worker: usually a 7-byte overwrite, never waited for on disk,
             // cheaper than handing it to another thread and back.
             let note = match (j.mark(&p, &record, &done), uid_error) {

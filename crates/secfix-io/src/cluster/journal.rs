@@ -15,6 +15,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use json_patch::PatchOperation;
+use serde_json::Value;
 
 use super::apply::Outcome;
 use secfix_core::fix::redact::Redactor;
@@ -101,17 +102,53 @@ impl Record {
         }
     }
 
-    /// This pending record once its write succeeded with `outcome`: the inverse taken from
-    /// the object the write returned and the created objects, marked applied. The forward
-    /// patch is the one already recorded (built once per object: at fleet scale each
-    /// redacted copy costs).
-    pub fn applied(&self, plan: &Plan, outcome: &Outcome, redactor: &Redactor) -> Self {
+    /// This pending record, built from the dry run `dry`, once its write succeeded with
+    /// `outcome`: the inverse taken from the object the write returned and the created
+    /// objects, marked applied. The forward patch is the one already recorded (built once per
+    /// object: at fleet scale each redacted copy costs), and so is the inverse when the write
+    /// returned the object its dry run did (the usual case): the inverse reads nothing else.
+    pub fn applied(
+        &self,
+        plan: &Plan,
+        dry: &Outcome,
+        outcome: &Outcome,
+        redactor: &Redactor,
+    ) -> Self {
+        let same_object = match (&dry.after, &outcome.after) {
+            (Some(d), Some(o)) => same_but_resource_version(d, o),
+            _ => false,
+        };
         Record {
-            inverse: inverse_of(plan, outcome, redactor),
+            inverse: if same_object {
+                self.inverse.clone()
+            } else {
+                inverse_of(plan, outcome, redactor)
+            },
             created: created_of(outcome),
             state: State::Applied,
             ..self.clone()
         }
+    }
+
+    /// Whether `other` is this record but for its state.
+    fn same_but_state(&self, other: &Record) -> bool {
+        let Record {
+            api_version,
+            kind,
+            target,
+            checks,
+            forward,
+            inverse,
+            created,
+            state: _,
+        } = self;
+        *api_version == other.api_version
+            && *kind == other.kind
+            && *target == other.target
+            && *checks == other.checks
+            && *forward == other.forward
+            && *inverse == other.inverse
+            && *created == other.created
     }
 
     /// The record saved before the plan's real write, from its server dry run (`dry`): the
@@ -150,8 +187,13 @@ pub(crate) struct Journal {
     dir: PathBuf,
     /// The next record number (shared by concurrent writers).
     next: std::sync::atomic::AtomicUsize,
-    /// Syncs making the records durable, shared by the writers in flight.
-    synced: GroupSync,
+    /// Syncs making the records durable, shared by the writers in flight (Linux).
+    #[cfg(target_os = "linux")]
+    synced: std::sync::Arc<GroupSync>,
+    /// Records are written as unnamed files, then linked under their name (Linux's
+    /// `O_TMPFILE`); cleared the first time the file system refuses.
+    #[cfg(target_os = "linux")]
+    unnamed_files: std::sync::atomic::AtomicBool,
 }
 
 impl Journal {
@@ -207,10 +249,19 @@ impl Journal {
             .max()
             .unwrap_or(0)
             + 1;
+        #[cfg(target_os = "linux")]
+        let synced = {
+            let d = fs::File::open(dir)
+                .with_context(|| format!("cannot open directory {}", dir.display()))?;
+            GroupSync::new(move || sync_filesystem(&d))
+        };
         Ok(Journal {
             dir: dir.to_path_buf(),
             next: next.into(),
-            synced: GroupSync::default(),
+            #[cfg(target_os = "linux")]
+            synced,
+            #[cfg(target_os = "linux")]
+            unnamed_files: true.into(),
         })
     }
 
@@ -221,28 +272,93 @@ impl Journal {
     /// Writes one record as `NNN-kind-namespace-name.json` (mode 0600, on disk before this
     /// returns: [`Journal::make_durable`]). An existing file is never replaced: the number
     /// moves on until a free name is found. Safe to call from several threads at once.
+    #[cfg(test)]
     pub(crate) fn write(&self, record: &Record) -> anyhow::Result<PathBuf> {
+        let path = self.write_unsynced(record)?;
+        self.make_durable(&path)
+            .with_context(|| format!("cannot sync {} to disk", path.display()))?;
+        Ok(path)
+    }
+
+    /// [`Journal::write`] but for the sync: the record survives a killed process as soon as
+    /// this returns, and a crash of the machine once [`Journal::durable`] has returned. It
+    /// appears whole or not at all: written unnamed (or under a temporary name), then
+    /// linked under its own.
+    pub(crate) fn write_unsynced(&self, record: &Record) -> anyhow::Result<PathBuf> {
+        let body = record_body(record)?;
+        #[cfg(target_os = "linux")]
+        if self
+            .unnamed_files
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            match unnamed::write(&self.dir, &body) {
+                Ok(f) => {
+                    let link = |path: &Path| unnamed::link(&f, path);
+                    if let Some(path) = self.link_numbered(record, link, unnamed::unsupported)? {
+                        return Ok(path);
+                    }
+                }
+                Err(e) if unnamed::unsupported(&e) => {}
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot write in {}", self.dir.display()));
+                }
+            }
+            // This file system (or a missing /proc) does not do it: named temporary files.
+            self.unnamed_files
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+        let tmp = self.temp_file(&body)?;
+        let linked = self.link_numbered(record, |path| fs::hard_link(&tmp, path), |_| false);
+        let _ = fs::remove_file(&tmp);
+        linked?.ok_or_else(|| anyhow::anyhow!("cannot link {}", tmp.display()))
+    }
+
+    /// Links a record's file under the next free `NNN-…` name with `link`: `None` when its
+    /// error is one `unsupported` says means that kind of file cannot be linked here. A name
+    /// that exists is never replaced (the link fails and the number moves on).
+    fn link_numbered(
+        &self,
+        record: &Record,
+        link: impl Fn(&Path) -> std::io::Result<()>,
+        unsupported: impl Fn(&std::io::Error) -> bool,
+    ) -> anyhow::Result<Option<PathBuf>> {
         use std::sync::atomic::Ordering::SeqCst;
-        let tmp = self.temp_file(record)?;
         loop {
             let path = self.dir.join(record_file_name(
                 self.next.fetch_add(1, SeqCst),
                 &record.target,
             ));
-            // A hard link fails when the name exists: no record is ever overwritten.
-            match fs::hard_link(&tmp, &path) {
-                Ok(()) => {
-                    let _ = fs::remove_file(&tmp);
-                    self.make_durable(&path)
-                        .with_context(|| format!("cannot sync {} to disk", path.display()))?;
-                    return Ok(path);
-                }
+            match link(&path) {
+                Ok(()) => return Ok(Some(path)),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) if unsupported(&e) => return Ok(None),
                 Err(e) => {
-                    let _ = fs::remove_file(&tmp);
                     return Err(e).with_context(|| format!("cannot write {}", path.display()));
                 }
             }
+        }
+    }
+
+    /// Returns once what was written so far (by [`Journal::write_unsynced`]) is on disk;
+    /// the wait does not hold an async worker. On Linux the writers in flight share the
+    /// sync ([`GroupSync::sync_async`]).
+    pub(crate) async fn durable(&self, path: &Path) -> std::io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = path;
+            self.synced.sync_async().await
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let (path, dir) = (path.to_path_buf(), self.dir.clone());
+            tokio::task::spawn_blocking(move || {
+                fs::File::open(&path)?.sync_all()?;
+                sync_dir(&dir);
+                Ok(())
+            })
+            .await
+            .map_err(std::io::Error::other)?
         }
     }
 
@@ -250,7 +366,7 @@ impl Journal {
     /// object's uid), on disk before this returns: written beside it and renamed over it, so
     /// a crash leaves the old record or the new one, never half of one.
     pub(crate) fn replace(&self, path: &Path, record: &Record) -> anyhow::Result<()> {
-        let tmp = self.temp_file(record)?;
+        let tmp = self.temp_file(&record_body(record)?)?;
         fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
         self.make_durable(path)
             .with_context(|| format!("cannot sync {} to disk", path.display()))
@@ -269,15 +385,14 @@ impl Journal {
     /// file of a large run slower to create on ext4 (its allocator skips recently freed
     /// inodes one by one), a third of `fix`'s own CPU at 1,000 objects.
     pub(crate) fn mark(&self, path: &Path, pending: &Record, done: &Record) -> anyhow::Result<()> {
-        let unchanged = || {
-            let mut same = pending.clone();
-            same.state = State::Applied;
-            same == *done
-        };
-        if pending.state == State::Pending && unchanged() && overwrite_state(path).is_ok() {
+        if pending.state == State::Pending
+            && done.state == State::Applied
+            && pending.same_but_state(done)
+            && overwrite_state(path).is_ok()
+        {
             return Ok(());
         }
-        let tmp = self.temp_file(done)?;
+        let tmp = self.temp_file(&record_body(done)?)?;
         fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
     }
 
@@ -303,7 +418,7 @@ impl Journal {
         #[cfg(target_os = "linux")]
         {
             let _ = path;
-            self.synced.sync(|| sync_filesystem(&self.dir))
+            self.synced.sync()
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -315,11 +430,10 @@ impl Journal {
         }
     }
 
-    /// `record` in a new temporary file of the directory (mode 0600; [`Journal::make_durable`]
+    /// `body` in a new temporary file of the directory (mode 0600; [`Journal::make_durable`]
     /// syncs it once it has its name).
-    fn temp_file(&self, record: &Record) -> anyhow::Result<PathBuf> {
+    fn temp_file(&self, body: &[u8]) -> anyhow::Result<PathBuf> {
         static TMP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let body = record_body(record)?;
         let tmp = self.dir.join(format!(
             ".{}-{}.tmp",
             std::process::id(),
@@ -327,7 +441,7 @@ impl Journal {
         ));
         let _ = fs::remove_file(&tmp);
         let mut f = open_private(&tmp)?;
-        f.write_all(&body)?;
+        f.write_all(body)?;
         Ok(tmp)
     }
 }
@@ -338,6 +452,34 @@ fn inverse_of(plan: &Plan, outcome: &Outcome, redactor: &Redactor) -> Option<jso
         .after
         .as_ref()
         .and_then(|after| plan.inverse_patch_with(redactor, after))
+}
+
+/// Whether two versions of an object are the same but for `metadata.resourceVersion` (a dry
+/// run's and its write's: everything an inverse patch is built from is then the same).
+fn same_but_resource_version(a: &Value, b: &Value) -> bool {
+    use serde_json::Map;
+    /// `m`'s members but `resourceVersion`, all in `other`, with as many members.
+    fn same_but_version(m: &Map<String, Value>, other: &Map<String, Value>) -> bool {
+        let members =
+            |m: &Map<String, Value>| m.len() - usize::from(m.contains_key("resourceVersion"));
+        members(m) == members(other)
+            && m.iter()
+                .filter(|(k, _)| *k != "resourceVersion")
+                .all(|(k, v)| other.get(k) == Some(v))
+    }
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            a.len() == b.len()
+                && a.iter().all(|(k, va)| match (b.get(k), k.as_str()) {
+                    (Some(vb), "metadata") => match (va.as_object(), vb.as_object()) {
+                        (Some(ma), Some(mb)) => same_but_version(ma, mb),
+                        _ => va == vb,
+                    },
+                    (vb, _) => vb == Some(va),
+                })
+        }
+        _ => a == b,
+    }
 }
 
 /// What `outcome` created, as records.
@@ -395,11 +537,10 @@ fn overwrite_state(_: &Path) -> std::io::Result<()> {
 /// Flushes the file system `dir` is on: the data, inodes and directory entries of every
 /// file written so far.
 #[cfg(target_os = "linux")]
-fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
+fn sync_filesystem(dir: &fs::File) -> std::io::Result<()> {
     use std::os::fd::AsRawFd as _;
-    let d = fs::File::open(dir)?;
-    // SAFETY: syncfs only reads the descriptor, which `d` keeps open for the call.
-    match unsafe { libc::syncfs(d.as_raw_fd()) } {
+    // SAFETY: syncfs only reads the descriptor, which `dir` keeps open for the call.
+    match unsafe { libc::syncfs(dir.as_raw_fd()) } {
         0 => Ok(()),
         _ => Err(std::io::Error::last_os_error()),
     }
@@ -417,10 +558,15 @@ fn sync_dir(dir: &Path) {
 /// Group commit: callers that need a sync done after their change share one. A caller's
 /// change is covered by a sync that started after it asked; one runs at a time, and whoever
 /// asks while none runs starts the next, covering everyone who asked before it started.
-#[derive(Default)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 struct GroupSync {
     state: std::sync::Mutex<SyncState>,
+    /// Blocking callers wait on it for the running sync to end.
     finished: std::sync::Condvar,
+    /// Counts the syncs that ended: async callers wait on it.
+    ended: tokio::sync::watch::Sender<u64>,
+    /// The sync.
+    run: Box<dyn Fn() -> std::io::Result<()> + Send + Sync>,
 }
 
 #[derive(Default)]
@@ -434,36 +580,166 @@ struct SyncState {
     failed: Option<(std::io::ErrorKind, String)>,
 }
 
+impl SyncState {
+    /// How the sync that covered a caller ended: the last one to end (a later sync that
+    /// failed fails those it covered, and everyone still waiting).
+    fn outcome(&self) -> std::io::Result<()> {
+        match &self.failed {
+            None => Ok(()),
+            Some((kind, text)) => Err(std::io::Error::new(*kind, text.clone())),
+        }
+    }
+}
+
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 impl GroupSync {
-    /// Returns once a `sync` that started after this call has finished, with how the last
-    /// one to finish ended.
-    fn sync(&self, sync: impl Fn() -> std::io::Result<()>) -> std::io::Result<()> {
-        use std::sync::PoisonError;
-        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+    fn new(run: impl Fn() -> std::io::Result<()> + Send + Sync + 'static) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(GroupSync {
+            state: Default::default(),
+            finished: Default::default(),
+            ended: tokio::sync::watch::Sender::new(0),
+            run: Box::new(run),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A caller's number.
+    fn ask(&self) -> u64 {
+        let mut st = self.lock();
         st.asked += 1;
-        let mine = st.asked;
-        while st.covered < mine {
+        st.asked
+    }
+
+    /// Runs one sync, covering the callers up to `covers`, and tells everyone waiting.
+    fn run_one(&self, covers: u64) {
+        let ended = (self.run)();
+        let mut st = self.lock();
+        st.running = false;
+        st.covered = st.covered.max(covers);
+        st.failed = ended.err().map(|e| (e.kind(), e.to_string()));
+        drop(st);
+        self.finished.notify_all();
+        self.ended.send_modify(|n| *n += 1);
+    }
+
+    /// Returns once a sync that started after this call has finished, with how the last
+    /// one to finish ended.
+    fn sync(&self) -> std::io::Result<()> {
+        let mine = self.ask();
+        let mut st = self.lock();
+        loop {
+            if st.covered >= mine {
+                return st.outcome();
+            }
             if st.running {
                 st = self
                     .finished
                     .wait(st)
-                    .unwrap_or_else(PoisonError::into_inner);
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 continue;
             }
             st.running = true;
             let covers = st.asked;
             drop(st);
-            let ended = sync();
-            st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            st.running = false;
-            st.covered = st.covered.max(covers);
-            st.failed = ended.err().map(|e| (e.kind(), e.to_string()));
-            self.finished.notify_all();
+            self.run_one(covers);
+            st = self.lock();
         }
-        match &st.failed {
-            None => Ok(()),
-            Some((kind, text)) => Err(std::io::Error::new(*kind, text.clone())),
+    }
+
+    /// [`GroupSync::sync`] for async callers: the sync runs on the blocking pool and the
+    /// wait holds no thread. Before it starts one, the caller lets the other tasks run once,
+    /// so those whose responses are in write their records first and share it (at 1,000
+    /// objects, syncs rarely coincide otherwise: one per record).
+    async fn sync_async(self: &std::sync::Arc<Self>) -> std::io::Result<()> {
+        let mine = self.ask();
+        tokio::task::yield_now().await;
+        loop {
+            // Subscribed before the state is read: a sync ending in between is not missed.
+            let mut ended = self.ended.subscribe();
+            // `Some(covers)`: this caller starts the next sync, covering callers up to it.
+            let start = {
+                let mut st = self.lock();
+                if st.covered >= mine {
+                    return st.outcome();
+                }
+                (!st.running).then(|| {
+                    st.running = true;
+                    st.asked
+                })
+            };
+            match start {
+                Some(covers) => {
+                    // The task publishes its end itself: a caller dropped meanwhile (the run
+                    // interrupted) leaves no sync marked running forever.
+                    let me = std::sync::Arc::clone(self);
+                    tokio::task::spawn_blocking(move || me.run_one(covers))
+                        .await
+                        .map_err(std::io::Error::other)?;
+                }
+                None => ended.changed().await.map_err(std::io::Error::other)?,
+            }
         }
+    }
+}
+
+/// Records written as unnamed files (`O_TMPFILE`) and linked under their name through
+/// `/proc/self/fd`: a record appears whole or not at all, with no temporary name to remove
+/// (two fewer directory changes per object than a named temporary file).
+#[cfg(target_os = "linux")]
+mod unnamed {
+    use std::fs;
+    use std::io::Write as _;
+    use std::path::Path;
+
+    /// `body` in a new unnamed file of `dir`, mode 0600.
+    pub(super) fn write(dir: &Path, body: &[u8]) -> std::io::Result<fs::File> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_TMPFILE)
+            .mode(0o600)
+            .open(dir)?;
+        f.write_all(body)?;
+        Ok(f)
+    }
+
+    /// Gives the unnamed file `f` the name `path`; fails if it exists.
+    pub(super) fn link(f: &fs::File, path: &Path) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd as _;
+        use std::os::unix::ffi::OsStrExt as _;
+        let from = std::ffi::CString::new(format!("/proc/self/fd/{}", f.as_raw_fd()))
+            .map_err(std::io::Error::other)?;
+        let to =
+            std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+        // SAFETY: both paths are NUL-terminated strings that outlive the call, and `f` keeps
+        // the descriptor named by `from` open.
+        let rc = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        match rc {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        }
+    }
+
+    /// Errors that mean this file system or system does not do unnamed files (or `/proc`
+    /// is missing): records are then written under a temporary name.
+    pub(super) fn unsupported(e: &std::io::Error) -> bool {
+        matches!(
+            e.raw_os_error(),
+            Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL | libc::ENOENT | libc::EXDEV)
+        )
     }
 }
 
@@ -887,6 +1163,94 @@ mod tests {
     }
 
     #[test]
+    fn a_dry_run_and_its_write_are_the_same_object_but_for_the_resource_version() {
+        use serde_json::json;
+        let dry = json!({"metadata": {"name": "web", "resourceVersion": "7", "generation": 3},
+            "spec": {"replicas": 1}, "status": {"replicas": 1}});
+        let mut write = dry.clone();
+        write["metadata"]["resourceVersion"] = json!("8");
+        assert!(same_but_resource_version(&dry, &write));
+        write["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("resourceVersion");
+        assert!(same_but_resource_version(&dry, &write));
+        for (pointer, value) in [
+            ("/status/replicas", json!(0)),
+            ("/metadata/generation", json!(4)),
+            ("/spec/replicas", json!(2)),
+        ] {
+            let mut other = dry.clone();
+            *other.pointer_mut(pointer).unwrap() = value;
+            assert!(!same_but_resource_version(&dry, &other), "{pointer}");
+        }
+        let mut annotated = dry.clone();
+        annotated["metadata"]["annotations"] = json!({"a": "b"});
+        assert!(!same_but_resource_version(&dry, &annotated));
+        assert!(!same_but_resource_version(&annotated, &dry));
+    }
+
+    /// covers issue #26: an applied record keeps its pending inverse when the write returned
+    /// what the dry run did, and takes a fresh one from the write otherwise: the same
+    /// inverse either way as building it from the write.
+    #[test]
+    fn the_applied_inverse_is_the_dry_runs_only_when_the_write_returned_the_same() {
+        use secfix_core::fix::{Action, Plan};
+        use serde_json::json;
+        let before = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "ns", "resourceVersion": "7"},
+            "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "a:1"}]}}}});
+        let mut after = before.clone();
+        after["spec"]["template"]["spec"]["containers"][0]["image"] = json!("a:2");
+        let plan = Plan {
+            target: Target {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: "ns".into(),
+                name: "web".into(),
+            },
+            findings: vec![],
+            action: Action::Patch {
+                resource_version: Some("7".into()),
+                pointer: "/spec/template/spec".into(),
+                guards: vec![],
+                ops: vec![],
+                inverse: vec![],
+            },
+            prerequisites: vec![],
+            warnings: vec![],
+            moved: vec![],
+            before,
+            after: after.clone(),
+            flows: vec![],
+        };
+        let redactor = Redactor::for_plan(&plan);
+        let outcome = |obj: Value| Outcome {
+            after: Some(obj),
+            created: vec![],
+        };
+        let dry = outcome(after.clone());
+        let pending = Record::pending(&plan, &dry, &redactor);
+        let mut written = after.clone();
+        written["metadata"]["resourceVersion"] = json!("8");
+        let done = pending.applied(&plan, &dry, &outcome(written.clone()), &redactor);
+        assert!(pending.same_but_state(&done));
+        assert_eq!(
+            done.inverse,
+            Record::new(&plan, &outcome(written), &redactor).inverse
+        );
+        // A webhook changed the image between the dry run and the write.
+        let mut mutated = after.clone();
+        mutated["spec"]["template"]["spec"]["containers"][0]["image"] = json!("a:3");
+        let done = pending.applied(&plan, &dry, &outcome(mutated.clone()), &redactor);
+        assert!(!pending.same_but_state(&done));
+        assert_eq!(
+            done.inverse,
+            Record::new(&plan, &outcome(mutated), &redactor).inverse
+        );
+    }
+
+    #[test]
     fn records_are_private_and_numbered() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("p");
@@ -926,35 +1290,144 @@ mod tests {
     }
 
     /// covers issue #26: writers in flight share syncs, and none returns before a
-    /// sync that started after it asked has finished.
+    /// sync that started after it asked has finished; blocking and async callers alike.
     #[test]
     fn concurrent_writers_share_syncs() {
+        use std::sync::Arc;
         use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
-        let group = GroupSync::default();
-        let (started, finished) = (AtomicU64::new(0), AtomicU64::new(0));
+        let started = Arc::new(AtomicU64::new(0));
+        let finished = Arc::new(AtomicU64::new(0));
+        let group = {
+            let (started, finished) = (started.clone(), finished.clone());
+            GroupSync::new(move || {
+                started.fetch_add(1, SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                finished.fetch_add(1, SeqCst);
+                Ok(())
+            })
+        };
+        // Each writer notes the syncs started before it asks: one of those it must not
+        // count on.
+        let check = |before: u64| {
+            assert!(
+                finished.load(SeqCst) > before,
+                "returned before a later sync"
+            );
+        };
         std::thread::scope(|s| {
             for _ in 0..16 {
                 s.spawn(|| {
-                    // Each writer notes the syncs started before it asks: one of those it
-                    // must not count on.
                     let before = started.load(SeqCst);
-                    group
-                        .sync(|| {
-                            started.fetch_add(1, SeqCst);
-                            std::thread::sleep(std::time::Duration::from_millis(20));
-                            finished.fetch_add(1, SeqCst);
-                            Ok(())
-                        })
-                        .unwrap();
-                    assert!(
-                        finished.load(SeqCst) > before,
-                        "returned before a later sync"
-                    );
+                    group.sync().unwrap();
+                    check(before);
                 });
             }
         });
         let n = started.load(SeqCst);
-        assert!((1..16).contains(&n), "{n} syncs for 16 writers");
+        assert!((1..16).contains(&n), "{n} syncs for 16 blocking writers");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..16)
+                .map(|_| {
+                    let (group, started, finished) =
+                        (group.clone(), started.clone(), finished.clone());
+                    tokio::spawn(async move {
+                        let before = started.load(SeqCst);
+                        group.sync_async().await.unwrap();
+                        assert!(
+                            finished.load(SeqCst) > before,
+                            "returned before a later sync"
+                        );
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        let async_syncs = started.load(SeqCst) - n;
+        assert!(
+            (1..16).contains(&async_syncs),
+            "{async_syncs} syncs for 16 async writers"
+        );
+    }
+
+    /// A failed sync fails the writers it covered, async ones too, and the next sync that
+    /// succeeds clears it.
+    #[test]
+    fn a_failed_sync_fails_its_writers() {
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        let fail = std::sync::Arc::new(AtomicBool::new(true));
+        let group = {
+            let fail = fail.clone();
+            GroupSync::new(move || match fail.load(SeqCst) {
+                true => Err(std::io::Error::other("disk on fire")),
+                false => Ok(()),
+            })
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let err = rt.block_on(group.sync_async()).unwrap_err();
+        assert!(err.to_string().contains("disk on fire"), "{err}");
+        assert!(group.sync().is_err());
+        fail.store(false, SeqCst);
+        rt.block_on(group.sync_async()).unwrap();
+        group.sync().unwrap();
+    }
+
+    /// Records appear whole under their name, mode 0600, with no temporary file left
+    /// behind: written unnamed and linked (Linux), or under a temporary name and renamed.
+    #[test]
+    fn records_leave_no_temporary_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        let j = Journal::open(&dir).unwrap();
+        let rec = record(
+            "Deployment",
+            "apps/v1",
+            "shop",
+            "web",
+            serde_json::json!([guard()]),
+        );
+        let first = j.write_unsynced(&rec).unwrap();
+        #[cfg(target_os = "linux")]
+        {
+            assert!(
+                j.unnamed_files.load(std::sync::atomic::Ordering::SeqCst),
+                "this file system takes unnamed files"
+            );
+            j.unnamed_files
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+        let second = j.write_unsynced(&rec).unwrap();
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "001-deployment-shop-web.json",
+                "002-deployment-shop-web.json"
+            ]
+        );
+        for p in [first, second] {
+            let back: Record = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+            assert_eq!(back, rec);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                assert_eq!(
+                    fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                    0o600
+                );
+            }
+        }
     }
 
     /// Marking 1,000 records applied by writing each anew and renaming it over the pending
