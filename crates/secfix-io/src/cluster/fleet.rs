@@ -101,7 +101,7 @@ pub async fn apply_journaled(
             let done = record.applied(plan, &dry, &outcome, &redactor);
             // On the async worker: usually a 7-byte overwrite, never waited for on disk,
             // cheaper than handing it to another thread and back.
-            let note = match (j.mark(&p, &record, &done), uid_error) {
+            let note = match (j.mark(&p, &record, done.as_ref()), uid_error) {
                 (Ok(()), None) => None,
                 (Ok(()), Some(e)) => Some(format!(
                     "applied; a created object's uid was saved late ({e})"

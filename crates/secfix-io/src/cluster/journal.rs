@@ -105,29 +105,36 @@ impl Record {
     /// This pending record, built from the dry run `dry`, once its write succeeded with
     /// `outcome`: the inverse taken from the object the write returned and the created
     /// objects, marked applied. The forward patch is the one already recorded (built once per
-    /// object: at fleet scale each redacted copy costs), and so is the inverse when the write
-    /// returned the object its dry run did (the usual case): the inverse reads nothing else.
+    /// object: at fleet scale each redacted copy costs).
+    ///
+    /// `None` when only the state changes (the usual case): the write returned the object
+    /// its dry run did, so the inverse, which reads nothing else, is the one recorded, and
+    /// created what the record lists. Nothing is then built or compared ([`Journal::mark`]).
     pub fn applied(
         &self,
         plan: &Plan,
         dry: &Outcome,
         outcome: &Outcome,
         redactor: &Redactor,
-    ) -> Self {
+    ) -> Option<Self> {
         let same_object = match (&dry.after, &outcome.after) {
             (Some(d), Some(o)) => same_but_resource_version(d, o),
             _ => false,
         };
-        Record {
+        let created = created_of(outcome);
+        if same_object && created == self.created {
+            return None;
+        }
+        Some(Record {
             inverse: if same_object {
                 self.inverse.clone()
             } else {
                 inverse_of(plan, outcome, redactor)
             },
-            created: created_of(outcome),
+            created,
             state: State::Applied,
             ..self.clone()
-        }
+        })
     }
 
     /// Whether `other` is this record but for its state.
@@ -372,10 +379,10 @@ impl Journal {
             .with_context(|| format!("cannot sync {} to disk", path.display()))
     }
 
-    /// Marks the pending record at `path` (`pending`, as last written) applied as `done`,
-    /// without waiting for the disk: should the machine itself crash before the data reaches
-    /// the disk, the record is still the pending one, which `rollback` resolves from the
-    /// object just as well.
+    /// Marks the pending record at `path` (`pending`, as last written) applied as `done`
+    /// (`None`: `pending` itself, [`Record::applied`]), without waiting for the disk: should
+    /// the machine itself crash before the data reaches the disk, the record is still the
+    /// pending one, which `rollback` resolves from the object just as well.
     ///
     /// When `done` is `pending` but for its state (the usual case: the write left what its
     /// dry run said), only the state's 7 bytes change, `pending` → `applied`, overwritten in
@@ -384,15 +391,27 @@ impl Journal {
     /// Overwriting in place frees no inode: replacing one file per object made every new
     /// file of a large run slower to create on ext4 (its allocator skips recently freed
     /// inodes one by one), a third of `fix`'s own CPU at 1,000 objects.
-    pub(crate) fn mark(&self, path: &Path, pending: &Record, done: &Record) -> anyhow::Result<()> {
-        if pending.state == State::Pending
-            && done.state == State::Applied
-            && pending.same_but_state(done)
-            && overwrite_state(path).is_ok()
-        {
+    pub(crate) fn mark(
+        &self,
+        path: &Path,
+        pending: &Record,
+        done: Option<&Record>,
+    ) -> anyhow::Result<()> {
+        let only_the_state = match done {
+            None => true,
+            Some(done) => done.state == State::Applied && pending.same_but_state(done),
+        };
+        if pending.state == State::Pending && only_the_state && overwrite_state(path).is_ok() {
             return Ok(());
         }
-        let tmp = self.temp_file(&record_body(done)?)?;
+        let done = match done {
+            Some(done) => done.clone(),
+            None => Record {
+                state: State::Applied,
+                ..pending.clone()
+            },
+        };
+        let tmp = self.temp_file(&record_body(&done)?)?;
         fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
     }
 
@@ -1233,16 +1252,21 @@ mod tests {
         let pending = Record::pending(&plan, &dry, &redactor);
         let mut written = after.clone();
         written["metadata"]["resourceVersion"] = json!("8");
-        let done = pending.applied(&plan, &dry, &outcome(written.clone()), &redactor);
-        assert!(pending.same_but_state(&done));
+        // Only the state changes: nothing is built.
         assert_eq!(
-            done.inverse,
+            pending.applied(&plan, &dry, &outcome(written.clone()), &redactor),
+            None
+        );
+        assert_eq!(
+            pending.inverse,
             Record::new(&plan, &outcome(written), &redactor).inverse
         );
         // A webhook changed the image between the dry run and the write.
         let mut mutated = after.clone();
         mutated["spec"]["template"]["spec"]["containers"][0]["image"] = json!("a:3");
-        let done = pending.applied(&plan, &dry, &outcome(mutated.clone()), &redactor);
+        let done = pending
+            .applied(&plan, &dry, &outcome(mutated.clone()), &redactor)
+            .expect("a new inverse");
         assert!(!pending.same_but_state(&done));
         assert_eq!(
             done.inverse,
@@ -1430,6 +1454,35 @@ mod tests {
         }
     }
 
+    /// covers issue #26: a record whose write changed nothing but its state is marked
+    /// applied in place from the pending record alone; one whose file no longer ends as a
+    /// pending record does is written whole, applied.
+    #[test]
+    fn a_pending_record_alone_is_marked_applied() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        let j = Journal::open(&dir).unwrap();
+        let mut pending = record(
+            "Deployment",
+            "apps/v1",
+            "shop",
+            "web",
+            serde_json::json!([guard()]),
+        );
+        pending.state = State::Pending;
+        let path = j.write(&pending).unwrap();
+        let len = fs::metadata(&path).unwrap().len();
+        j.mark(&path, &pending, None).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().len(), len);
+        let (_, read) = read_all(&dir).unwrap().pop().unwrap();
+        assert_eq!(read.state, State::Applied);
+        assert!(pending.same_but_state(&read));
+        // Already applied (the tail no longer reads pending): written whole, still applied.
+        j.mark(&path, &pending, None).unwrap();
+        let (_, again) = read_all(&dir).unwrap().pop().unwrap();
+        assert_eq!(again, read);
+    }
+
     /// Marking 1,000 records applied by writing each anew and renaming it over the pending
     /// one freed an inode per object, and ext4 then took longer for every new file (a third
     /// of `fix`'s CPU at 1,000 objects): an unchanged record is marked in place.
@@ -1445,7 +1498,7 @@ mod tests {
         let path = j.write(&pending).unwrap();
         let before = fs::read(&path).unwrap();
         let done = record("Deployment", "apps/v1", "shop", "web", inverse);
-        j.mark(&path, &pending, &done).unwrap();
+        j.mark(&path, &pending, Some(&done)).unwrap();
         let after = fs::read(&path).unwrap();
         assert_eq!(after.len(), before.len());
         let text = String::from_utf8(after).unwrap();
@@ -1459,7 +1512,7 @@ mod tests {
             let mut other = pending.clone();
             other.checks = vec!["env-literal-secret".into()];
             other.state = State::Applied;
-            j.mark(&path, &pending, &other).unwrap();
+            j.mark(&path, &pending, Some(&other)).unwrap();
             assert_ne!(fs::metadata(&path).unwrap().ino(), ino);
             let (_, read) = read_all(&dir).unwrap().pop().unwrap();
             assert_eq!((read.state, read.checks), (State::Applied, other.checks));
