@@ -1410,13 +1410,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("p");
         let j = Journal::open(&dir).unwrap();
-        let rec = record(
-            "Deployment",
-            "apps/v1",
-            "shop",
-            "web",
-            serde_json::json!([guard()]),
-        );
+        let rec = web(serde_json::json!([guard()]));
         let first = j.write_unsynced(&rec).unwrap();
         #[cfg(target_os = "linux")]
         {
@@ -1462,13 +1456,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("p");
         let j = Journal::open(&dir).unwrap();
-        let mut pending = record(
-            "Deployment",
-            "apps/v1",
-            "shop",
-            "web",
-            serde_json::json!([guard()]),
-        );
+        let mut pending = web(serde_json::json!([guard()]));
         pending.state = State::Pending;
         let path = j.write(&pending).unwrap();
         let len = fs::metadata(&path).unwrap().len();
@@ -1493,11 +1481,11 @@ mod tests {
         let j = Journal::open(&dir).unwrap();
         let inverse =
             serde_json::json!([guard(), {"op": "remove", "path": "/spec/template/spec/volumes/0"}]);
-        let mut pending = record("Deployment", "apps/v1", "shop", "web", inverse.clone());
+        let mut pending = web(inverse.clone());
         pending.state = State::Pending;
         let path = j.write(&pending).unwrap();
         let before = fs::read(&path).unwrap();
-        let done = record("Deployment", "apps/v1", "shop", "web", inverse);
+        let done = web(inverse);
         j.mark(&path, &pending, Some(&done)).unwrap();
         let after = fs::read(&path).unwrap();
         assert_eq!(after.len(), before.len());
@@ -1532,11 +1520,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("p");
         let j = Journal::open(&dir).unwrap();
-        let mut rec = record(
-            "Deployment",
-            "apps/v1",
-            "shop",
-            "web",
+        let mut rec = web(
             serde_json::json!([guard(), {"op": "remove", "path": "/spec/template/spec/volumes/0"}]),
         );
         let secret = secfix_core::fix::Target {
@@ -1600,6 +1584,11 @@ mod tests {
         }
     }
 
+    /// The record of Deployment `shop/web` with `inverse`.
+    fn web(inverse: serde_json::Value) -> Record {
+        record("Deployment", "apps/v1", "shop", "web", inverse)
+    }
+
     fn guard() -> serde_json::Value {
         serde_json::json!({"op": "test", "path": "/metadata/resourceVersion", "value": "7"})
     }
@@ -1609,7 +1598,7 @@ mod tests {
     fn rollback_refuses_records_fix_never_writes() {
         let ok_inverse = serde_json::json!([guard(),
             {"op": "remove", "path": "/spec/template/spec/volumes/0"}]);
-        let ok = record("Deployment", "apps/v1", "shop", "web", ok_inverse.clone());
+        let ok = web(ok_inverse.clone());
         let p = Path::new("/d/001-deployment-shop-web.json");
         assert_eq!(verify_record(p, &ok), Ok(()));
         // The example: a kube-system Secret's /data/token under a Deployment's name.
@@ -1638,7 +1627,7 @@ mod tests {
             serde_json::json!([guard(), {"op": "replace", "path": "/spec/template/specx", "value": 1}]),
             serde_json::json!([guard(), {"op": "copy", "from": "/spec/template/spec/containers/0", "path": "/spec/template/spec/containers/1"}]),
         ] {
-            let r = record("Deployment", "apps/v1", "shop", "web", inverse.clone());
+            let r = web(inverse.clone());
             assert!(verify_record(p, &r).is_err(), "{inverse}");
         }
         assert!(verify_record(p, &record("Deployment", "v1", "shop", "web", ok_inverse)).is_err());
@@ -1665,11 +1654,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("p");
         let j = Journal::open(&dir).unwrap();
-        let rec = record(
-            "Deployment",
-            "apps/v1",
-            "shop",
-            "web",
+        let rec = web(
             serde_json::json!([guard(), {"op": "remove", "path": "/spec/template/spec/volumes/0"}]),
         );
         let path = j.write(&rec).unwrap();
