@@ -153,9 +153,6 @@ pub struct LeftOut {
     pub reason: String,
 }
 
-/// The plan of `w` under `opts.app_changes`: with [`AppChanges::LeaveOut`], findings whose
-/// secret the app would have to be changed to read are taken out (and the plan built again
-/// without them, so the rest stays exactly as it would be alone).
 /// `f` of every item, in the items' order, computed on up to as many threads as there are
 /// cores: at fleet scale planning is the bulk of the time before `fix` writes anything
 /// (issue 26), and each object is planned on its own. A few items are planned on this
@@ -191,6 +188,9 @@ fn map_in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -
     })
 }
 
+/// The plan of `w` under `opts.app_changes`: with [`AppChanges::LeaveOut`], findings whose
+/// secret the app would have to be changed to read are taken out (and the plan built again
+/// without them, so the rest stays exactly as it would be alone).
 fn plan_gated(
     w: &Workload,
     mut findings: Vec<Finding>,
