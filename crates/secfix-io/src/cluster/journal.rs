@@ -359,13 +359,9 @@ impl Journal {
         #[cfg(not(target_os = "linux"))]
         {
             let (path, dir) = (path.to_path_buf(), self.dir.clone());
-            tokio::task::spawn_blocking(move || {
-                fs::File::open(&path)?.sync_all()?;
-                sync_dir(&dir);
-                Ok(())
-            })
-            .await
-            .map_err(std::io::Error::other)?
+            tokio::task::spawn_blocking(move || sync_file_and_dir(&path, &dir))
+                .await
+                .map_err(std::io::Error::other)?
         }
     }
 
@@ -440,13 +436,7 @@ impl Journal {
             self.synced.sync()
         }
         #[cfg(not(target_os = "linux"))]
-        {
-            if path != self.dir {
-                fs::File::open(path)?.sync_all()?;
-            }
-            sync_dir(&self.dir);
-            Ok(())
-        }
+        sync_file_and_dir(path, &self.dir)
     }
 
     /// `body` in a new temporary file of the directory (mode 0600; [`Journal::make_durable`]
@@ -565,13 +555,18 @@ fn sync_filesystem(dir: &fs::File) -> std::io::Result<()> {
     }
 }
 
-/// Syncs a directory, so a name linked or renamed into it survives a crash of the machine
-/// (a killed process needs no more than the write itself). Best effort.
+/// Syncs the file `path` (unless it is `dir` itself), then the directory `dir`, so a name
+/// linked or renamed into it survives a crash of the machine (a killed process needs no more
+/// than the write itself). The directory's sync is best effort.
 #[cfg(not(target_os = "linux"))]
-fn sync_dir(dir: &Path) {
+fn sync_file_and_dir(path: &Path, dir: &Path) -> std::io::Result<()> {
+    if path != dir {
+        fs::File::open(path)?.sync_all()?;
+    }
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
+    Ok(())
 }
 
 /// Group commit: callers that need a sync done after their change share one. A caller's
@@ -783,24 +778,31 @@ fn record_number(p: &Path) -> Option<usize> {
 /// nothing behind ([`LazyJournal::new_dir`]); or at once, so an unusable directory stops a
 /// run before anything is written ([`LazyJournal::at`]).
 pub struct LazyJournal {
-    dir: Option<PathBuf>,
+    saving: Saving,
     journal: std::sync::OnceLock<std::sync::Arc<Journal>>,
     /// Held while the directory is being opened (created) by the first writer.
     opening: std::sync::Mutex<()>,
-    /// The directory is to be new ([`LazyJournal::new_dir`]).
-    new: bool,
+}
+
+/// Where a [`LazyJournal`] saves records.
+enum Saving {
+    Nothing,
+    /// In this directory, created if needed ([`Journal::open`]).
+    In(PathBuf),
+    /// In a new directory of this name, or the next free `-N` ([`Journal::open_new`]).
+    InNew(PathBuf),
 }
 
 impl LazyJournal {
     /// Saves nothing.
     pub fn none() -> Self {
-        Self::with(None, false)
+        Self::with(Saving::Nothing)
     }
 
     /// The journal in `dir` (an explicit `--save-patches DIR`), opened (created) now, so an
     /// unusable directory stops the run before anything is written.
     pub fn at(dir: PathBuf) -> anyhow::Result<Self> {
-        let lazy = Self::with(Some(dir), false);
+        let lazy = Self::with(Saving::In(dir));
         lazy.get()?;
         Ok(lazy)
     }
@@ -808,40 +810,36 @@ impl LazyJournal {
     /// A journal in a new directory of this run's own, created on first use: `dir`, or
     /// `dir-2`, … when another run already has it ([`Journal::open_new`]).
     pub fn new_dir(dir: PathBuf) -> Self {
-        Self::with(Some(dir), true)
+        Self::with(Saving::InNew(dir))
     }
 
-    fn with(dir: Option<PathBuf>, new: bool) -> Self {
+    fn with(saving: Saving) -> Self {
         LazyJournal {
-            dir,
+            saving,
             journal: std::sync::OnceLock::new(),
             opening: std::sync::Mutex::new(()),
-            new,
         }
     }
 
     /// Whether [`LazyJournal::get`] would open (create) the directory: patches are saved and
     /// nothing opened it yet.
     pub(crate) fn needs_opening(&self) -> bool {
-        self.dir.is_some() && self.journal.get().is_none()
+        !matches!(self.saving, Saving::Nothing) && self.journal.get().is_none()
     }
 
     /// The journal, opened on first use; `None` when patches are not being saved.
     pub(crate) fn get(&self) -> anyhow::Result<Option<std::sync::Arc<Journal>>> {
-        let Some(dir) = &self.dir else {
-            return Ok(None);
+        let (dir, open): (&Path, fn(&Path) -> anyhow::Result<Journal>) = match &self.saving {
+            Saving::Nothing => return Ok(None),
+            Saving::In(dir) => (dir, Journal::open),
+            Saving::InNew(dir) => (dir, Journal::open_new),
         };
         if let Some(j) = self.journal.get() {
             return Ok(Some(j.clone()));
         }
         let _held = self.opening.lock().unwrap_or_else(|e| e.into_inner());
         if self.journal.get().is_none() {
-            let journal = if self.new {
-                Journal::open_new(dir)?
-            } else {
-                Journal::open(dir)?
-            };
-            let _ = self.journal.set(std::sync::Arc::new(journal));
+            let _ = self.journal.set(std::sync::Arc::new(open(dir)?));
         }
         Ok(self.journal.get().cloned())
     }
