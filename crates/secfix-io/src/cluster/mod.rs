@@ -39,6 +39,12 @@ pub fn describe_error(e: &kube::Error) -> String {
                     .unwrap_or_default(),
             })
         }
+        // A response that did not read as expected: serde quotes the value it met, and a
+        // patched object holds the pod's env values.
+        kube::Error::SerdeError(e) => format!(
+            "Error deserializing response: {}",
+            secfix_core::model::workload::without_values(e)
+        ),
         other => secfix_core::model::text::scrub_userinfo(&other.to_string()).into_owned(),
     }
 }
@@ -48,5 +54,25 @@ pub(crate) fn status_code(e: &kube::Error) -> Option<u16> {
     match e {
         kube::Error::Api(status) => Some(status.code),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response that does not read as an object is described without the value serde met.
+    #[test]
+    fn unreadable_responses_are_described_without_their_values() {
+        let e = serde_json::from_str::<std::collections::BTreeMap<String, String>>(
+            r#""sfxCANARY-hunter2""#,
+        )
+        .unwrap_err();
+        let text = describe_error(&kube::Error::SerdeError(e));
+        assert!(
+            text.starts_with("Error deserializing response: invalid type: string"),
+            "{text}"
+        );
+        assert!(!text.contains("sfxCANARY"), "{text}");
     }
 }
