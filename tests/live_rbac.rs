@@ -122,3 +122,78 @@ spec:
         fix.stdout()
     );
 }
+
+/// What only the NetworkPolicy check reads (NetworkPolicies, Services, Ingresses, routes, the
+/// API server's Endpoints, the cluster-wide webhook configurations, APIServices and CRDs) is
+/// not read when it does not run: a user bound in one namespace fixing env secrets gets no
+/// warning about kinds it cannot list, since nothing asks for them.
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn a_fix_without_the_network_check_reads_none_of_its_inputs() {
+    let c = live!();
+    c.kubectl(["apply", "-f", &format!("{ROOT}/rbac/secfix-fix.yaml")])
+        .run()
+        .assert_code(0);
+    let ns = c.namespace("rbac-env").await;
+    c.apply_yaml(
+        &ns,
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.25
+        env:
+        - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}
+        - {name: CACHE_ADDR, valueFrom: {configMapKeyRef: {name: settings, key: cache}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app}
+spec:
+  selector: {app: app}
+  ports: [{port: 80}]
+"#,
+    )
+    .await;
+    bind(c, &ns, "secfix-fix");
+    let fix = c
+        .secfix([
+            "fix",
+            "-n",
+            &ns,
+            "--context",
+            "viewer",
+            "--checks",
+            "env-secret",
+            "--yes",
+            "--allow-app-changes",
+        ])
+        .run();
+    fix.assert_code(0);
+    assert!(
+        fix.stdout()
+            .contains("1 applied, 0 validated, 0 skipped, 0 failed"),
+        "{}",
+        fix.stdout()
+    );
+    for unread in [
+        "validatingwebhookconfigurations",
+        "mutatingwebhookconfigurations",
+        "apiservices",
+        "customresourcedefinitions",
+        "Endpoints",
+        "ConfigMap",
+        "networkpolicies",
+        "cannot list",
+        "cannot read",
+    ] {
+        assert!(!fix.stderr().contains(unread), "{}", fix.stderr());
+    }
+}

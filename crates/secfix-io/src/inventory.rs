@@ -169,8 +169,12 @@ const API_SERVER_CALLERS: [ListRequest; 4] = [
     },
 ];
 
-/// The kinds a live run lists (besides Namespaces).
-pub fn requests(keep: Keep) -> Vec<ListRequest> {
+/// The kinds a live run lists (besides Namespaces). The objects that say who talks to whom
+/// only when `traffic` (a check that runs reads them: [`Evidence::traffic`]), the ones only
+/// `fix` plans with only when `keep.objects` besides.
+///
+/// [`Evidence::traffic`]: secfix_core::checks::Evidence::traffic
+pub fn requests(keep: Keep, traffic: bool) -> Vec<ListRequest> {
     let mut v = vec![
         ListRequest::new("Deployment", &["apps/v1"], true),
         ListRequest::new("StatefulSet", &["apps/v1"], true),
@@ -180,9 +184,15 @@ pub fn requests(keep: Keep) -> Vec<ListRequest> {
         ListRequest::new("Job", &["batch/v1"], true),
         ListRequest::new("CronJob", &["batch/v1", "batch/v1beta1"], true),
         ListRequest::new("Pod", &["v1"], true),
-        ListRequest::new("NetworkPolicy", &["networking.k8s.io/v1"], false),
     ];
-    if keep.objects {
+    if traffic {
+        v.push(ListRequest::new(
+            "NetworkPolicy",
+            &["networking.k8s.io/v1"],
+            false,
+        ));
+    }
+    if keep.objects && traffic {
         v.push(ListRequest::new("Service", &["v1"], false));
         v.push(ListRequest::new(
             "Ingress",
@@ -216,6 +226,38 @@ pub fn requests(keep: Keep) -> Vec<ListRequest> {
         v.extend(API_SERVER_CALLERS);
     }
     v
+}
+
+/// Objects read at once by [`get_all`]: the reads after the listing are one `GET` each (the
+/// ConfigMaps and Secrets workloads name, Services of other namespaces), and on a large
+/// cluster there are hundreds; one after another they would cost a round trip each.
+const GETS_IN_FLIGHT: usize = 16;
+
+/// `GET`s each `(namespace, name)` of `K`, [`GETS_IN_FLIGHT`] at a time; the answers come
+/// back in the order asked, so what is said about them is the same from run to run.
+async fn get_all<K>(
+    client: &Client,
+    names: impl IntoIterator<Item = (String, String)>,
+) -> Vec<((String, String), Result<Option<K>, kube::Error>)>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    use futures::StreamExt;
+    futures::stream::iter(names)
+        .map(|(ns, name)| {
+            let api: kube::Api<K> = kube::Api::namespaced(client.clone(), &ns);
+            async move {
+                let got = api.get_opt(&name).await;
+                ((ns, name), got)
+            }
+        })
+        .buffered(GETS_IN_FLIGHT)
+        .collect()
+        .await
 }
 
 /// Records the keys of every ConfigMap and Secret a workload's `envFrom` names (issue #22:
@@ -253,9 +295,8 @@ async fn read_env_from_keys(collector: &mut Collector, client: &Client) {
             keys,
         );
     }
-    for (ns, name) in secrets {
-        let api: kube::Api<Secret> = kube::Api::namespaced(client.clone(), &ns);
-        match api.get_opt(&name).await {
+    for ((ns, name), got) in get_all::<Secret>(client, secrets).await {
+        match got {
             Ok(Some(secret)) => {
                 // Key names only; the values are dropped with `secret` here.
                 let keys: Vec<String> = secret
@@ -284,70 +325,67 @@ async fn read_env_from_keys(collector: &mut Collector, client: &Client) {
     }
 }
 
-/// Reads what the NetworkPolicy evidence needs beyond the listing: the ConfigMaps that
-/// workloads read (env `configMapKeyRef`/`envFrom`, volumes; never Secrets), then the
-/// Services of other namespaces that evidence names. One `GET` each; a missing object is
-/// skipped, a forbidden one said.
-async fn read_referenced(collector: &mut Collector, client: &Client) {
-    // The API server's addresses, as its reconciler writes them.
-    let api: kube::Api<k8s_openapi::api::core::v1::Endpoints> =
-        kube::Api::namespaced(client.clone(), "default");
-    let unknown = "the Kubernetes API server's address is not known: its callers and webhooks \
-                   are handled as such (--api-server CIDR[:PORT] gives it)";
-    match api.get_opt("kubernetes").await {
-        Ok(Some(ep)) => {
-            collector.inventory_mut().api_server = secfix_core::fix::network_policy::graph::ApiServer::of(&ep);
-            if collector.inventory_mut().api_server.is_none() {
-                collector.warn(format!(
-                    "Endpoints default/kubernetes lists no address: {unknown}"
-                ));
+/// The ConfigMaps `w` reads: those of its `envFrom` (their keys are variables a move must not
+/// shadow), and with `traffic` also those of `configMapKeyRef` and volumes (their values may
+/// name hosts the NetworkPolicy fix must allow).
+fn config_maps_read(w: &secfix_core::model::Workload, traffic: bool) -> BTreeSet<(String, String)> {
+    let ns = w.namespace();
+    let mut wanted = BTreeSet::new();
+    let spec = &w.spec;
+    let containers = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(spec.containers.iter());
+    for c in containers {
+        for ef in c.env_from.iter().flatten() {
+            if let Some(r) = &ef.config_map_ref {
+                wanted.insert((ns.to_string(), r.name.clone()));
             }
         }
-        Ok(None) => collector.warn(format!("no Endpoints default/kubernetes: {unknown}")),
-        Err(e) if crate::cluster::status_code(&e) == Some(403) => collector.warn(format!(
-            "cannot read Endpoints default/kubernetes (forbidden, needs `get` on endpoints): {unknown}"
-        )),
-        Err(e) => collector.warn(format!(
-            "cannot read Endpoints default/kubernetes: {}: {unknown}",
-            crate::cluster::describe_error(&e)
-        )),
+        if !traffic {
+            continue;
+        }
+        for e in c.env.iter().flatten() {
+            if let Some(r) = e
+                .value_from
+                .as_ref()
+                .and_then(|v| v.config_map_key_ref.as_ref())
+            {
+                wanted.insert((ns.to_string(), r.name.clone()));
+            }
+        }
     }
-    let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
-    for w in &collector.inventory().workloads {
-        let ns = w.namespace().to_string();
-        let spec = &w.spec;
-        let containers = spec
-            .init_containers
-            .iter()
-            .flatten()
-            .chain(spec.containers.iter());
-        for c in containers {
-            for e in c.env.iter().flatten() {
-                if let Some(r) = e
-                    .value_from
-                    .as_ref()
-                    .and_then(|v| v.config_map_key_ref.as_ref())
-                {
-                    wanted.insert((ns.clone(), r.name.clone()));
-                }
-            }
-            for ef in c.env_from.iter().flatten() {
-                if let Some(r) = &ef.config_map_ref {
-                    wanted.insert((ns.clone(), r.name.clone()));
-                }
-            }
-        }
+    if traffic {
         for v in spec.volumes.iter().flatten() {
             if let Some(c) = &v.config_map {
-                wanted.insert((ns.clone(), c.name.clone()));
+                wanted.insert((ns.to_string(), c.name.clone()));
             }
             for src in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
                 if let Some(c) = &src.config_map {
-                    wanted.insert((ns.clone(), c.name.clone()));
+                    wanted.insert((ns.to_string(), c.name.clone()));
                 }
             }
         }
     }
+    wanted
+}
+
+/// Reads what `fix` plans with beyond the listing: the ConfigMaps the workloads read
+/// ([`config_maps_read`]; never Secrets), the key names of the Secrets their `envFrom`
+/// names, and with `traffic` the API server's address and the Services of other namespaces
+/// that the NetworkPolicy evidence names. One `GET` each, several at once; a missing object
+/// is skipped, a forbidden one said.
+async fn read_referenced(collector: &mut Collector, client: &Client, traffic: bool) {
+    if traffic {
+        read_api_server(collector, client).await;
+    }
+    let wanted: BTreeSet<(String, String)> = collector
+        .inventory()
+        .workloads
+        .iter()
+        .flat_map(|w| config_maps_read(w, traffic))
+        .collect();
     let have: BTreeSet<(String, String)> = collector
         .inventory()
         .config_maps
@@ -359,14 +397,15 @@ async fn read_referenced(collector: &mut Collector, client: &Client) {
             )
         })
         .collect();
-    for (ns, name) in wanted.difference(&have) {
-        let api: kube::Api<ConfigMap> = kube::Api::namespaced(client.clone(), ns);
-        match api.get_opt(name).await {
+    let missing = wanted.difference(&have).cloned();
+    for ((ns, name), got) in get_all::<ConfigMap>(client, missing).await {
+        match got {
             Ok(Some(cm)) => collector.inventory_mut().config_maps.push(cm),
             Ok(None) => {}
             Err(e) if crate::cluster::status_code(&e) == Some(403) => collector.warn(format!(
                 "cannot read ConfigMap {ns}/{name} (forbidden, needs `get` on configmaps): \
-                 its values are not used as NetworkPolicy evidence"
+                 its keys and values are unknown (moves of variables beside its envFrom are \
+                 app changes; its values are not NetworkPolicy evidence)"
             )),
             Err(e) => collector.warn(format!(
                 "cannot read ConfigMap {ns}/{name}: {}",
@@ -375,13 +414,15 @@ async fn read_referenced(collector: &mut Collector, client: &Client) {
         }
     }
     read_env_from_keys(collector, client).await;
+    if !traffic {
+        return;
+    }
     let wanted = {
         let inv = collector.inventory();
         secfix_core::fix::network_policy::graph::Graph::wanted_services(&inv.cluster())
     };
-    for (ns, name) in wanted {
-        let api: kube::Api<Service> = kube::Api::namespaced(client.clone(), &ns);
-        match api.get_opt(&name).await {
+    for ((ns, name), got) in get_all::<Service>(client, wanted).await {
+        match got {
             Ok(Some(svc)) => collector.inventory_mut().services.push(svc),
             Ok(None) => {}
             Err(e) if crate::cluster::status_code(&e) == Some(403) => {
@@ -397,6 +438,34 @@ async fn read_referenced(collector: &mut Collector, client: &Client) {
                 crate::cluster::describe_error(&e)
             )),
         }
+    }
+}
+
+/// The API server's addresses, as its reconciler writes them (the NetworkPolicy fix allows
+/// its callers and the pods that call it).
+async fn read_api_server(collector: &mut Collector, client: &Client) {
+    let api: kube::Api<k8s_openapi::api::core::v1::Endpoints> =
+        kube::Api::namespaced(client.clone(), "default");
+    let unknown = "the Kubernetes API server's address is not known: its callers and webhooks \
+                   are handled as such (--api-server CIDR[:PORT] gives it)";
+    match api.get_opt("kubernetes").await {
+        Ok(Some(ep)) => {
+            collector.inventory_mut().api_server =
+                secfix_core::fix::network_policy::graph::ApiServer::of(&ep);
+            if collector.inventory_mut().api_server.is_none() {
+                collector.warn(format!(
+                    "Endpoints default/kubernetes lists no address: {unknown}"
+                ));
+            }
+        }
+        Ok(None) => collector.warn(format!("no Endpoints default/kubernetes: {unknown}")),
+        Err(e) if crate::cluster::status_code(&e) == Some(403) => collector.warn(format!(
+            "cannot read Endpoints default/kubernetes (forbidden, needs `get` on endpoints): {unknown}"
+        )),
+        Err(e) => collector.warn(format!(
+            "cannot read Endpoints default/kubernetes: {}: {unknown}",
+            crate::cluster::describe_error(&e)
+        )),
     }
 }
 
@@ -442,12 +511,13 @@ pub async fn collect_live(
         let mut rx = spawn_listers(client.clone(), scope.clone(), &[NAMESPACES]);
         drain(collector, &mut rx, progress).await;
     }
-    let mut kinds = requests(keep);
+    let traffic = collector.options().evidence().traffic;
+    let mut kinds = requests(keep, traffic);
     kinds.extend(served.iter().map(ListRequest::discovered));
     let mut rx = spawn_listers(client.clone(), scope, &kinds);
     drain(collector, &mut rx, progress).await;
     if keep.objects {
-        read_referenced(collector, client).await;
+        read_referenced(collector, client, traffic).await;
     }
 }
 
@@ -489,5 +559,94 @@ async fn drain(
     }
     for f in failures {
         collector.error(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// What only the NetworkPolicy check and its fix read.
+    const TRAFFIC: [&str; 9] = [
+        "NetworkPolicy",
+        "Service",
+        "Ingress",
+        "HTTPRoute",
+        "ReferenceGrant",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "APIService",
+        "CustomResourceDefinition",
+    ];
+
+    fn kinds(keep: Keep, traffic: bool) -> Vec<&'static str> {
+        requests(keep, traffic).iter().map(|r| r.kind).collect()
+    }
+
+    #[test]
+    fn who_talks_to_whom_is_listed_only_for_a_check_that_reads_it() {
+        let fix = Keep {
+            objects: true,
+            pods: true,
+        };
+        let (with, without) = (kinds(fix, true), kinds(fix, false));
+        for k in TRAFFIC {
+            assert!(with.contains(&k), "{k}");
+            assert!(!without.contains(&k), "{k}");
+        }
+        // The workloads are listed whatever the checks.
+        for k in [
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "ReplicaSet",
+            "Job",
+            "CronJob",
+            "Pod",
+        ] {
+            assert!(without.contains(&k), "{k}");
+        }
+        // A scan reads the policies for the check, not what only its fix plans with.
+        assert_eq!(
+            kinds(Keep::default(), true)
+                .into_iter()
+                .filter(|k| TRAFFIC.contains(k))
+                .collect::<Vec<_>>(),
+            ["NetworkPolicy"]
+        );
+    }
+
+    #[test]
+    fn config_maps_that_name_hosts_are_read_only_for_the_network_check() {
+        let w = secfix_core::model::Workload::from_value(json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"template": {"spec": {
+                "containers": [{
+                    "name": "app",
+                    "envFrom": [{"configMapRef": {"name": "env"}}],
+                    "env": [{"name": "CACHE", "valueFrom": {"configMapKeyRef": {"name": "hosts", "key": "cache"}}}]
+                }],
+                "volumes": [
+                    {"name": "a", "configMap": {"name": "files"}},
+                    {"name": "b", "projected": {"sources": [{"configMap": {"name": "projected"}}]}}
+                ]
+            }}}
+        }))
+        .unwrap()
+        .unwrap();
+        let names = |traffic| -> Vec<String> {
+            config_maps_read(&w, traffic)
+                .into_iter()
+                .map(|(ns, n)| format!("{ns}/{n}"))
+                .collect()
+        };
+        assert_eq!(names(false), ["shop/env"]);
+        assert_eq!(
+            names(true),
+            ["shop/env", "shop/files", "shop/hosts", "shop/projected"]
+        );
     }
 }

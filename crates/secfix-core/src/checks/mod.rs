@@ -206,6 +206,7 @@ impl ScanOptions {
             namespace_annotations: verifying,
             image_digests: false,
             image_signatures: verifying,
+            traffic: false,
         };
         self.selected()
             .map(|c| c.def().evidence(self))

@@ -157,6 +157,12 @@ pub struct Evidence {
     pub image_digests: bool,
     /// The signatures of those digests (the registry).
     pub image_signatures: bool,
+    /// Who talks to whom: NetworkPolicies, Services, Ingresses, Gateway routes, the API
+    /// server's address and its callers (webhooks, aggregated APIs, CRD conversion), and the
+    /// ConfigMaps that name hosts. A live run lists and reads them only when a check that
+    /// runs asks: on a large cluster they are many requests (CRDs alone can be megabytes),
+    /// and each needs a permission the other checks do not.
+    pub traffic: bool,
 }
 
 impl Evidence {
@@ -165,6 +171,7 @@ impl Evidence {
         namespace_annotations: false,
         image_digests: false,
         image_signatures: false,
+        traffic: false,
     };
 
     /// What `self` or `other` needs.
@@ -173,6 +180,7 @@ impl Evidence {
             namespace_annotations: self.namespace_annotations || other.namespace_annotations,
             image_digests: self.image_digests || other.image_digests,
             image_signatures: self.image_signatures || other.image_signatures,
+            traffic: self.traffic || other.traffic,
         }
     }
 }

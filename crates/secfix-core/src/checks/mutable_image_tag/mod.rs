@@ -111,6 +111,7 @@ impl Check for MutableImageTag {
             namespace_annotations: false,
             image_digests: true,
             image_signatures: false,
+            traffic: false,
         }
     }
 

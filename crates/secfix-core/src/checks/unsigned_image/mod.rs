@@ -156,6 +156,7 @@ impl Check for UnsignedImage {
             namespace_annotations: true,
             image_digests: true,
             image_signatures: true,
+            traffic: false,
         }
     }
 
