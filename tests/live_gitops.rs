@@ -201,6 +201,7 @@ spec:
 /// Covers issue 24 item 5: Argo CD's default tracking (the `app.kubernetes.io/instance`
 /// label) marks an object as managed only when an Argo CD Application of that name exists:
 /// the same label without an Application is a plain label, and the object is fixed live.
+/// The Applications are read by their metadata, page by page: one on a later page counts.
 #[tokio::test]
 #[ignore = "live: needs the test bed (tests/run.sh runs it)"]
 async fn an_instance_label_is_argo_cd_only_with_an_application_of_that_name() {
@@ -230,9 +231,11 @@ async fn an_instance_label_is_argo_cd_only_with_an_application_of_that_name() {
         ),
     )
     .await;
-    // The CRD may take a moment to be served.
+    // The CRD may take a moment to be served. `a-decoy` is listed before `shop-app`: with
+    // one Application per page, `shop-app` is found only by reading on.
     let app = format!(
-        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: shop-app, namespace: {ns}}}\nspec: {{project: default}}\n"
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: a-decoy, namespace: {ns}}}\nspec: {{project: default}}\n---\n\
+         apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: shop-app, namespace: {ns}}}\nspec: {{project: default}}\n"
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -253,6 +256,7 @@ async fn an_instance_label_is_argo_cd_only_with_an_application_of_that_name() {
             "env-secret",
             "--allow-app-changes",
         ])
+        .env("SECFIX_LIST_PAGE_SIZE", "1")
         .run();
     out.assert_code(0);
     let stderr = out.stderr();

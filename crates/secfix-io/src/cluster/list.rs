@@ -19,7 +19,7 @@ pub(crate) const PAGE_SIZE: u32 = 500;
 
 /// The page size in use: [`PAGE_SIZE`], or `SECFIX_LIST_PAGE_SIZE` when set to a positive
 /// number (a tuning knob, and how the tests exercise pagination with few objects).
-pub(crate) fn page_size() -> u32 {
+pub fn page_size() -> u32 {
     std::env::var("SECFIX_LIST_PAGE_SIZE")
         .ok()
         .and_then(|v| v.parse().ok())
