@@ -5,29 +5,9 @@ mod support;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// Binds the ClusterRole `role` to the viewer in `ns`.
-fn bind(c: &support::Cluster, ns: &str, role: &str) {
-    c.kubectl_apply(&support::viewer_binding(
-        ns,
-        &format!("viewer-{role}"),
-        "ClusterRole",
-        role,
-    ));
-}
-
-#[tokio::test]
-#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
-async fn shipped_cluster_roles_are_enough_for_scan_and_fix() {
-    let c = live!();
-    for file in ["rbac/secfix-scan.yaml", "rbac/secfix-fix.yaml"] {
-        c.kubectl(["apply", "-f", &format!("{ROOT}/{file}")])
-            .run()
-            .assert_code(0);
-    }
-    let ns = c.namespace("rbac").await;
-    c.apply_yaml(
-        &ns,
-        r#"
+/// A workload with a literal, a Secret and a ConfigMap in its env, behind a Service and an
+/// Ingress: every check and the NetworkPolicy evidence have something to read.
+const APP: &str = r#"
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: app}
@@ -61,9 +41,29 @@ kind: Ingress
 metadata: {name: app}
 spec:
   defaultBackend: {service: {name: app, port: {number: 80}}}
-"#,
-    )
-    .await;
+"#;
+
+/// Binds the ClusterRole `role` to the viewer in `ns`.
+fn bind(c: &support::Cluster, ns: &str, role: &str) {
+    c.kubectl_apply(&support::viewer_binding(
+        ns,
+        &format!("viewer-{role}"),
+        "ClusterRole",
+        role,
+    ));
+}
+
+#[tokio::test]
+#[ignore = "live: needs the test bed (tests/run.sh runs it)"]
+async fn shipped_cluster_roles_are_enough_for_scan_and_fix() {
+    let c = live!();
+    for file in ["rbac/secfix-scan.yaml", "rbac/secfix-fix.yaml"] {
+        c.kubectl(["apply", "-f", &format!("{ROOT}/{file}")])
+            .run()
+            .assert_code(0);
+    }
+    let ns = c.namespace("rbac").await;
+    c.apply_yaml(&ns, APP).await;
 
     bind(c, &ns, "secfix-scan");
     let fix_as_viewer = || {
@@ -135,33 +135,7 @@ async fn a_fix_without_the_network_check_reads_none_of_its_inputs() {
         .run()
         .assert_code(0);
     let ns = c.namespace("rbac-env").await;
-    c.apply_yaml(
-        &ns,
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app}
-spec:
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-      - name: app
-        image: nginx:1.25
-        env:
-        - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}
-        - {name: CACHE_ADDR, valueFrom: {configMapKeyRef: {name: settings, key: cache}}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: app}
-spec:
-  selector: {app: app}
-  ports: [{port: 80}]
-"#,
-    )
-    .await;
+    c.apply_yaml(&ns, APP).await;
     bind(c, &ns, "secfix-fix");
     let fix = c
         .secfix([
