@@ -328,10 +328,19 @@ impl Journal {
         let linked = self.link_numbered(record, |path| fs::hard_link(&tmp, path), |_| false);
         let _ = fs::remove_file(&tmp);
         let path = linked?.ok_or_else(|| anyhow::anyhow!("cannot link {}", tmp.display()))?;
+        self.to_sync(&path)?;
+        Ok(path)
+    }
+
+    /// The file at `path`, just written, is synced by the next sync (on Linux, where a sync
+    /// takes the files handed to it; elsewhere [`Journal::make_durable`] syncs it by name).
+    fn to_sync(&self, path: &Path) -> anyhow::Result<()> {
         #[cfg(target_os = "linux")]
         self.unsynced
-            .add(fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?);
-        Ok(path)
+            .add(fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?);
+        #[cfg(not(target_os = "linux"))]
+        let _ = path;
+        Ok(())
     }
 
     /// Links a record's file under the next free `NNN-…` name with `link`: `None` when its
@@ -384,6 +393,7 @@ impl Journal {
     pub(crate) fn replace(&self, path: &Path, record: &Record) -> anyhow::Result<()> {
         let tmp = self.temp_file(&record_body(record)?)?;
         fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        self.to_sync(path)?;
         self.make_durable(path)
             .with_context(|| format!("cannot sync {} to disk", path.display()))
     }
@@ -439,15 +449,13 @@ impl Journal {
     /// write itself).
     ///
     /// On Linux one sync does it for every record written so far, and the writers in flight
-    /// share it (group commit, [`GroupSync`]): the files written since the last one, then
-    /// the directory ([`Unsynced::sync_with`]). Elsewhere the file and the directory are
-    /// synced.
+    /// share it (group commit, [`GroupSync`]): the files handed to it since the last one
+    /// ([`Journal::to_sync`]), then the directory ([`Unsynced::sync_with`]). Elsewhere the
+    /// file and the directory are synced.
     fn make_durable(&self, path: &Path) -> std::io::Result<()> {
         #[cfg(target_os = "linux")]
         {
-            if path != self.dir {
-                self.unsynced.add(fs::File::open(path)?);
-            }
+            let _ = path;
             self.synced.sync()
         }
         #[cfg(not(target_os = "linux"))]
