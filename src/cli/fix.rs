@@ -147,6 +147,12 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
         pods: true,
     };
     let mut collected = collect(global, &args.selection, keep).await?;
+    // Asked now, answered while the fixes are planned: one round trip less before the first
+    // write.
+    let applications = match &collected.source {
+        Source::Live(conn) => Some(tokio::spawn(argo_applications(conn.client.clone()))),
+        Source::Offline(_) => None,
+    };
     let empty = super::collect::check_not_empty(&args.selection, &collected).err();
     // With -f nothing is contacted unless asked (`--digest-source`, or a trust policy).
     super::images::resolve(
@@ -198,7 +204,12 @@ pub async fn run(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<u8> {
                 not_fixable: &not_fixable,
                 left_out: &left_out,
             };
-            let applications = argo_applications(&conn.client).await;
+            let applications = match applications {
+                Some(listing) => listing
+                    .await
+                    .map_err(|e| anyhow::anyhow!("listing Argo CD Applications stopped: {e}"))?,
+                None => Default::default(),
+            };
             run_live(args, &term, interactive, &conn.client, found, &applications).await?
         }
     };
@@ -763,11 +774,10 @@ fn write_overlay(
 /// The names of the Argo CD Applications in the cluster (an `app.kubernetes.io/instance`
 /// label naming one marks an object Argo CD manages); empty when Argo CD is not installed
 /// or they cannot be listed.
-async fn argo_applications(client: &Client) -> std::collections::BTreeSet<String> {
+async fn argo_applications(client: Client) -> std::collections::BTreeSet<String> {
     use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
     let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
-    let api: kube::Api<DynamicObject> =
-        kube::Api::all_with(client.clone(), &ApiResource::from_gvk(&gvk));
+    let api: kube::Api<DynamicObject> = kube::Api::all_with(client, &ApiResource::from_gvk(&gvk));
     // Names are all it needs: their metadata only (an Application's status lists every
     // resource it syncs and is most of it), page by page. A page that fails keeps what the
     // pages before it named.

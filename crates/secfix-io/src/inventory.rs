@@ -481,35 +481,18 @@ pub async fn collect_live(
     include: &[crate::cluster::discovery::KindRef],
     progress: &(dyn Fn(&str) + Sync),
 ) {
-    let (served, notes) = crate::cluster::discovery::discover(client, include).await;
-    for n in notes {
-        collector.warn(n);
-    }
     if keep.objects {
         collector.inventory_mut().namespace_labels = Some(Default::default());
     }
-    let all = scope.namespace.is_none();
-    if let Some(ns) = &scope.namespace {
-        // One namespace: read just it (for its annotations), not the cluster's list.
-        let api: kube::Api<Namespace> = kube::Api::all(client.clone());
-        match api.get_opt(ns).await {
-            Ok(Some(n)) => {
-                collector.add_namespace(&n);
-            }
-            Ok(None) => collector.warn(format!("namespace {ns} not found")),
-            Err(e) if crate::cluster::status_code(&e) == Some(403) => collector.warn(format!(
-                "cannot read namespace {ns} (forbidden): its secfix.dev/ignore annotation is not applied"
-            )),
-            Err(e) => collector.error(format!(
-                "cannot read namespace {ns}: {}",
-                crate::cluster::describe_error(&e)
-            )),
-        }
-    }
-    if all {
-        // Namespaces first, so per-workload checks see their namespace's annotations.
-        let mut rx = spawn_listers(client.clone(), scope.clone(), &[NAMESPACES]);
-        drain(collector, &mut rx, progress).await;
+    // Both before the kinds are listed (discovery says which controllers own what; workloads
+    // are checked with their namespace's annotations), and at once: one round trip to a
+    // distant API server instead of two.
+    let ((served, notes), ()) = tokio::join!(
+        crate::cluster::discovery::discover(client, include),
+        read_namespaces(collector, client, &scope, progress),
+    );
+    for n in notes {
+        collector.warn(n);
     }
     let traffic = collector.options().evidence().traffic;
     let mut kinds = requests(keep, traffic);
@@ -518,6 +501,35 @@ pub async fn collect_live(
     drain(collector, &mut rx, progress).await;
     if keep.objects {
         read_referenced(collector, client, traffic).await;
+    }
+}
+
+/// Reads the Namespaces of `scope` into the collector: with `-n`, just that one (for its
+/// annotations, not the cluster's list), else all of them.
+async fn read_namespaces(
+    collector: &mut Collector,
+    client: &Client,
+    scope: &Scope,
+    progress: &(dyn Fn(&str) + Sync),
+) {
+    let Some(ns) = &scope.namespace else {
+        let mut rx = spawn_listers(client.clone(), scope.clone(), &[NAMESPACES]);
+        drain(collector, &mut rx, progress).await;
+        return;
+    };
+    let api: kube::Api<Namespace> = kube::Api::all(client.clone());
+    match api.get_opt(ns).await {
+        Ok(Some(n)) => {
+            collector.add_namespace(&n);
+        }
+        Ok(None) => collector.warn(format!("namespace {ns} not found")),
+        Err(e) if crate::cluster::status_code(&e) == Some(403) => collector.warn(format!(
+            "cannot read namespace {ns} (forbidden): its secfix.dev/ignore annotation is not applied"
+        )),
+        Err(e) => collector.error(format!(
+            "cannot read namespace {ns}: {}",
+            crate::cluster::describe_error(&e)
+        )),
     }
 }
 
