@@ -775,22 +775,11 @@ fn write_overlay(
 /// label naming one marks an object Argo CD manages); empty when Argo CD is not installed
 /// or they cannot be listed.
 async fn argo_applications(client: Client) -> std::collections::BTreeSet<String> {
-    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
+    use kube::api::{ApiResource, GroupVersionKind};
     let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
-    let api: kube::Api<DynamicObject> = kube::Api::all_with(client, &ApiResource::from_gvk(&gvk));
-    // Names are all it needs: their metadata only (an Application's status lists every
-    // resource it syncs and is most of it), page by page. A page that fails keeps what the
-    // pages before it named.
-    let mut names = std::collections::BTreeSet::new();
-    let mut params = ListParams::default().limit(secfix_io::cluster::list::page_size());
-    while let Ok(page) = api.list_metadata(&params).await {
-        names.extend(page.items.into_iter().filter_map(|a| a.metadata.name));
-        match page.metadata.continue_ {
-            Some(token) if !token.is_empty() => params = params.continue_token(&token),
-            _ => break,
-        }
-    }
-    names
+    // Names are all it needs: an Application's status lists every resource it syncs and
+    // is most of it.
+    secfix_io::cluster::list::names(client, &ApiResource::from_gvk(&gvk)).await
 }
 
 /// The GitOps tools that would revert a live change of the plan's object (none for an

@@ -19,7 +19,7 @@ pub(crate) const PAGE_SIZE: u32 = 500;
 
 /// The page size in use: [`PAGE_SIZE`], or `SECFIX_LIST_PAGE_SIZE` when set to a positive
 /// number (a tuning knob, and how the tests exercise pagination with few objects).
-pub fn page_size() -> u32 {
+pub(crate) fn page_size() -> u32 {
     std::env::var("SECFIX_LIST_PAGE_SIZE")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -86,6 +86,24 @@ impl ListRequest {
         self.optional = true;
         self
     }
+}
+
+/// The names of every object of `ar` across the cluster, read as their metadata only (the
+/// rest of each object is never sent), page by page. A page that fails ends the reading:
+/// the names of the pages before it are kept, and a kind the cluster does not serve has
+/// none.
+pub async fn names(client: Client, ar: &ApiResource) -> std::collections::BTreeSet<String> {
+    let api: Api<DynamicObject> = Api::all_with(client, ar);
+    let mut names = std::collections::BTreeSet::new();
+    let mut params = ListParams::default().limit(page_size());
+    while let Ok(page) = api.list_metadata(&params).await {
+        names.extend(page.items.into_iter().filter_map(|o| o.metadata.name));
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => break,
+        }
+    }
+    names
 }
 
 /// One LIST page, its items left as raw JSON text until [`decode_item`] looks at them.
