@@ -29,6 +29,12 @@
 # The table shows medians over the rounds (each ratio: median over median of its floor) and
 # each round's own ratio: on 2 shared cores a single run moves by tens of percent, the
 # floor most (the controllers' backlog from the writes before it varies).
+# Each step's CPU is measured too: the client's (user + system, curl's for a floor) and what
+# the API server, etcd and the controllers used while it ran (/proc/PID/stat). A note under
+# the table derives from them the cores a floor keeps busy, and the ratio fix and rollback
+# would reach if their own process cost nothing: the services' CPU during the run spread over
+# every core, over the floor's wall. On 2 cores that bound is what separates the goal (at
+# most half the floor) from the client's own work (planning, the journal).
 # At the end every Deployment must be as it was seeded (pod template byte for byte), and
 # every fix and rollback must report N objects and no failure. It prints a results table and
 # appends it to docs/benchmarks.md.
@@ -88,6 +94,7 @@ SERVER=$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')
 TOKEN=$(kubectl config view --raw -o jsonpath='{.users[?(@.name=="admin")].user.token}')
 CA="$WORK/apiserver/apiserver.crt"
 mkdir -p "$WORK/results"
+TICKS=$(getconf CLK_TCK)
 
 # seed N : N Deployments and a Secret per namespace in namespaces fleet-N-KKK.
 seed() {
@@ -127,20 +134,37 @@ templates() {
     sort >"$2"
 }
 
-# measure NAME N CMD... : runs CMD under /usr/bin/time; appends "wall rss_kb" (one line per
-# round) to results/N.NAME and keeps its stdout in results/N.NAME.out.
+# cpu_ticks : the CPU time (user + system, clock ticks) the API server, etcd and the
+# controllers have used so far, one number each.
+cpu_ticks() {
+  local svc
+  for svc in kube-apiserver etcd kube-controller-manager; do
+    awk '{ printf "%d ", $14 + $15 }' "/proc/$(cat "$WORK/pids/$svc.pid")/stat"
+  done
+}
+
+# measure NAME N CMD... : runs CMD under /usr/bin/time; appends "wall rss_kb client_cpu
+# apiserver_cpu etcd_cpu controllers_cpu" (seconds; one line per round) to results/N.NAME and
+# keeps its stdout in results/N.NAME.out. The services' CPU is what they used while CMD ran:
+# serving it, and the controllers' work of the moment (reconciling the writes before it).
 measure() {
-  local name=$1 n=$2 rc=0
+  local name=$1 n=$2 rc=0 before after
   shift 2
-  /usr/bin/time -f '%e %M' -o "$WORK/results/time" "$@" >"$WORK/results/$n.$name.out" 2>"$WORK/results/stderr" || rc=$?
+  before=$(cpu_ticks)
+  /usr/bin/time -f '%e %M %U %S' -o "$WORK/results/time" "$@" >"$WORK/results/$n.$name.out" 2>"$WORK/results/stderr" || rc=$?
+  after=$(cpu_ticks)
   if [ $rc != 0 ]; then
     echo "bench: error: $name exited $rc:" >&2
     tail -n 5 "$WORK/results/stderr" | sed 's/^/    /' >&2
     tail -n 3 "$WORK/results/$n.$name.out" | sed 's/^/    /' >&2
     exit 1
   fi
-  tail -n 1 "$WORK/results/time" >>"$WORK/results/$n.$name"
-  log "$name: $(tail -n 1 "$WORK/results/$n.$name" | cut -d' ' -f1) s"
+  tail -n 1 "$WORK/results/time" |
+    awk -v b="$before" -v a="$after" -v hz="$TICKS" '{
+      split(b, x, " "); split(a, y, " ")
+      printf "%s %s %.2f %.2f %.2f %.2f\n", $1, $2, $3 + $4, (y[1] - x[1]) / hz, (y[2] - x[2]) / hz, (y[3] - x[3]) / hz
+    }' >>"$WORK/results/$n.$name"
+  log "$name: $(tail -n 1 "$WORK/results/$n.$name" | awk '{ printf "%s s; CPU s: client %s, API server %s, etcd %s, controllers %s", $1, $3, $4, $5, $6 }')"
 }
 
 # floor_cfg N DIR WHICH CFG : a curl config with, per record of DIR (oldest first), its WHICH
@@ -231,10 +255,23 @@ for N in "${SIZES[@]}"; do
   # each round's ratio: its wall over the floor measured in the same round
   rounds() {
     if [ "$(wc -l <"$WORK/results/$N.$1")" = 1 ]; then echo "–"; return; fi
-    paste -d' ' "$WORK/results/$N.$1" "$WORK/results/$N.$2" | awk '{ printf "%s%.2fx", (NR > 1 ? ", " : ""), $1 / $3 }'
+    paste -d' ' <(cut -d' ' -f1 "$WORK/results/$N.$1") <(cut -d' ' -f1 "$WORK/results/$N.$2") |
+      awk '{ printf "%s%.2fx", (NR > 1 ? ", " : ""), $1 / $2 }'
   }
+  client() { awk '{ print $3 }' "$WORK/results/$N.$1" | median; }
+  server() { awk '{ print $4 + $5 + $6 }' "$WORK/results/$N.$1" | median; }
   row() { # row LABEL NAME FLOOR
-    printf '| %s | %s | %s s | %s MiB | %sx | %s |\n' "$N" "$1" "$(wall "$2")" "$(rss "$2")" "$(ratio "$(wall "$2")" "$(wall "$3")")" "$(rounds "$2" "$3")"
+    printf '| %s | %s | %s s | %s MiB | %s s / %s s | %sx | %s |\n' "$N" "$1" "$(wall "$2")" "$(rss "$2")" "$(client "$2")" "$(server "$2")" "$(ratio "$(wall "$2")" "$(wall "$3")")" "$(rounds "$2" "$3")"
+  }
+  # What the services alone cost: the cores a sequential floor keeps busy, and the ratio a
+  # run would reach if its own process cost nothing (its services' CPU spread over every
+  # core, over the floor's wall).
+  busy() { awk -v c="$(server "$1")" -v w="$(wall "$1")" 'BEGIN { printf "%.2f", c / w }'; }
+  bound() { awk -v c="$(server "$1")" -v w="$(wall "$2")" -v n="$(nproc)" 'BEGIN { printf "%.2f", c / n / w }'; }
+  # the same, round by round
+  bounds() {
+    paste -d' ' "$WORK/results/$N.$1" <(cut -d' ' -f1 "$WORK/results/$N.$2") |
+      awk -v n="$(nproc)" '{ printf "%s%.2fx", (NR > 1 ? ", " : ""), ($4 + $5 + $6) / n / $7 }'
   }
   ROWS+="$(
     row '`fix -A --yes` (--parallel 8)' fix floor
@@ -245,6 +282,7 @@ for N in "${SIZES[@]}"; do
     row '`rollback --parallel 1`' rollback-1 floor-back
   )"$'\n'
   NOTES+="- N=$N: seeded in ${SEED_SECONDS}s; at the end the controllers had made $RSS_COUNT ReplicaSets and $PODS Pods of them; load average $LOAD_BEFORE before, $LOAD_AFTER after."$'\n'
+  NOTES+="- N=$N: the floors kept the API server, etcd and the controllers busy on $(busy floor) and $(busy floor-back) of $(nproc) cores; their CPU during fix and rollback alone, spread over all $(nproc) cores, is $(bound fix floor)x and $(bound rollback floor-back)x of the floor (what a client costing no CPU would reach; by round: fix $(bounds fix floor), rollback $(bounds rollback floor-back))."$'\n'
 done
 
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -261,8 +299,8 @@ RESULT=$(
   printf '%s' "$NOTES"
   echo "- $RUNS round(s) of fix, rollback, floor, floor of rollback on the same objects, then once fix --parallel 1 and rollback --parallel 1; wall and peak RSS are medians over the rounds; every Deployment's pod template is byte for byte as seeded at the end."
   echo
-  echo "| N | command | wall (median) | peak RSS | vs its floor (medians) | each round vs its floor |"
-  echo "|---|---|---|---|---|---|"
+  echo "| N | command | wall (median) | peak RSS | CPU: client / API server + etcd + controllers (medians) | vs its floor (medians) | each round vs its floor |"
+  echo "|---|---|---|---|---|---|---|"
   printf '%s' "$ROWS"
 )
 echo
